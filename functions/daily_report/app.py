@@ -1,0 +1,26 @@
+"""daily_report: every evening, the day's collections, collection rate and reminders -> S3."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from propfee import clock
+from propfee.models import ScheduledEvent
+from propfee.observability import logger, metrics, tracer
+from propfee.reporting import publish_daily_report
+from propfee.wiring import LazyServices
+
+services = LazyServices()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    svc = services()
+    request = ScheduledEvent.model_validate(event)
+    generated_at = request.scheduled_time or clock.now()
+    day = request.local_day(svc.settings.tz, generated_at)
+    keys = publish_daily_report(day, generated_at, svc.table, svc.reports)
+    logger.info("daily report written", extra={"date": day.isoformat(), "files": keys})
+    return {"date": day.isoformat(), "bucket": svc.reports.bucket, "keys": keys}

@@ -1,0 +1,37 @@
+"""send: SQS send jobs -> re-check, claim exactly once, SMS/email, evidence. Partial batch failures."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from propfee import clock
+from propfee.observability import logger, metrics, tracer
+from propfee.sending import parse_job
+from propfee.wiring import LazyServices
+
+services = LazyServices()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> None:
+    svc = services()
+    job, problem = parse_job(record.body)
+    if job is None:
+        # a message that can never succeed goes to the DLQ now, with its reason, not after 5 retries
+        svc.dead_letters.reject(record.body, problem)
+        logger.warning("send job rejected", extra={"sqs_message_id": record.message_id, "reason": problem})
+        return
+    result = svc.sender.send(job, clock.now())
+    metrics.add_metric(name=f"Reminders_{result.outcome.value}", unit="Count", value=1)
+    logger.info("send job done", extra={"unit_id": job.unit_id, "step": job.step, "channel": job.channel.value,
+                                        "outcome": result.outcome.value, "reason": result.reason})  # fmt: skip
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

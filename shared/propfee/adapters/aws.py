@@ -1,0 +1,32 @@
+"""boto3 clients, created lazily (never at import time) and shared per process."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+# standard retry mode backs off on throttling; the send flow relies on it before giving a claim back
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 5},
+    connect_timeout=5,
+    read_timeout=20,
+)
+
+
+@cache
+def client(service: str) -> Any:
+    """A client per service; AWS_ENDPOINT_URL* in the environment points it at the sandbox."""
+    return boto3.session.Session().client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+
+
+def reset_clients() -> None:
+    """Forget cached clients (the sandbox calls this when it starts or stops)."""
+    client.cache_clear()
+
+
+def error_code(error: Exception) -> str:
+    response = getattr(error, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))

@@ -1,0 +1,397 @@
+"""The propfee DynamoDB table: ledger, reminders (claims and evidence) and report reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from propfee import ledger
+from propfee.adapters import keys
+from propfee.adapters.aws import client, error_code
+from propfee.models import (
+    Bill,
+    Building,
+    Community,
+    DayActivity,
+    Payment,
+    PeriodTotal,
+    Reminder,
+    ReminderStatus,
+    SendJob,
+    Skip,
+    Unit,
+)
+from propfee.ports import ClaimResult
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+MAX_OPTIMISTIC_RETRIES = 5
+BATCH_WRITE_LIMIT = 25  # AWS rejects more per call (moto does not)
+
+
+class ConcurrentUpdate(Exception):
+    """Another writer kept changing the unit; the caller may retry."""
+
+
+def to_attributes(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in item.items() if v is not None}
+
+
+def from_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    return {k: _deserializer.deserialize(v) for k, v in attributes.items()}
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal: integral ones become int for the models."""
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, set):
+        return {_plain(v) for v in value}
+    return value
+
+
+def unit_to_item(unit: Unit) -> dict[str, Any]:
+    data = unit.model_dump(mode="json", exclude={"area_m2", "steps_done"})
+    item: dict[str, Any] = {**keys.unit_item(unit.unit_id), **data, "area_m2": unit.area_m2}
+    if unit.steps_done:
+        item["steps_done"] = set(unit.steps_done)
+    item["balance_fen"] = unit.balance_fen
+    oldest = unit.oldest_due
+    if oldest is not None:  # the sparse arrears index holds only units that owe money
+        item["arrears_pk"] = keys.arrears_pk(unit.community_id)
+        item["arrears_sk"] = keys.arrears_sk(oldest, unit.unit_id)
+    return item
+
+
+def item_to_unit(item: dict[str, Any]) -> Unit:
+    fields = {k: v for k, v in item.items() if k in Unit.model_fields}
+    area = fields.pop("area_m2")
+    fields = _plain(fields)
+    fields["area_m2"] = area
+    return Unit.model_validate(fields)
+
+
+def bill_to_item(bill: Bill, paid_fen: int = 0) -> dict[str, Any]:
+    return {**keys.bill_item(bill.unit_id, bill.period), **bill.model_dump(mode="json"),
+            "at": bill.issued_at.isoformat(), "kind": "bill", "paid_fen": paid_fen}  # fmt: skip
+
+
+def payment_to_item(payment: Payment, allocation: ledger.Allocation, tz: ZoneInfo) -> dict[str, Any]:
+    local_day = payment.paid_at.astimezone(tz).date()
+    return {
+        **keys.payment_item(payment.unit_id, payment.reference),
+        **payment.model_dump(mode="json"),
+        "kind": "payment",
+        "at": payment.paid_at.isoformat(),
+        "allocations": allocation.by_period,
+        "credit_fen": allocation.credit_fen,
+        "activity_pk": keys.activity_pk(payment.community_id, local_day),
+        "activity_sk": f"{payment.paid_at.isoformat()}#payment#{payment.reference}",
+    }
+
+
+def period_total_to_item(total: PeriodTotal) -> dict[str, Any]:
+    return {**keys.period_total(total.community_id, total.period), **total.model_dump(mode="json")}
+
+
+def _model_fields(model: type[Any], item: dict[str, Any]) -> dict[str, Any]:
+    return _plain({k: v for k, v in item.items() if k in model.model_fields})
+
+
+class PropfeeTable:
+    """One table, many item types (see adapters/keys.py). Implements the ledger, reminder and report ports."""
+
+    def __init__(self, table_name: str, tz: ZoneInfo, dynamodb: Any | None = None) -> None:
+        self.name = table_name
+        self._tz = tz
+        self._client = dynamodb
+
+    @property
+    def db(self) -> Any:
+        if self._client is None:
+            self._client = client("dynamodb")
+        return self._client
+
+    # ------------------------------------------------------------------ reading
+    def get_unit(self, unit_id: str) -> Unit | None:
+        response = self.db.get_item(
+            TableName=self.name, Key=to_attributes(keys.unit_item(unit_id)), ConsistentRead=True
+        )
+        if "Item" not in response:
+            return None
+        return item_to_unit(from_attributes(response["Item"]))
+
+    def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        paginator = self.db.get_paginator("query")
+        for page in paginator.paginate(TableName=self.name, **kwargs):
+            for attributes in page["Items"]:
+                yield from_attributes(attributes)
+
+    def communities(self) -> list[Community]:
+        items = self._query(
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=to_attributes({":pk": keys.COMMUNITIES}),
+        )
+        return [Community.model_validate(_model_fields(Community, item)) for item in items]
+
+    def units_owing(self, community_id: str, due_before: date) -> Iterator[Unit]:
+        """Units whose oldest unpaid bill fell due before the given day (the sparse arrears index)."""
+        items = self._query(
+            IndexName="arrears",
+            KeyConditionExpression="arrears_pk = :pk AND arrears_sk < :before",
+            ExpressionAttributeValues=to_attributes(
+                {":pk": keys.arrears_pk(community_id), ":before": due_before.isoformat()}
+            ),
+        )
+        for item in items:
+            yield item_to_unit(item)
+
+    def units_by_phone(self, phone_e164: str) -> list[str]:
+        items = self._query(
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=to_attributes({":pk": f"PHONE#{phone_e164}"}),
+        )
+        return [str(item["unit_id"]) for item in items]
+
+    def day_activity(self, community_id: str, day: date) -> DayActivity:
+        payments: list[Payment] = []
+        reminders: list[Reminder] = []
+        skips: list[Skip] = []
+        for item in self._query(
+            IndexName="activity",
+            KeyConditionExpression="activity_pk = :pk",
+            ExpressionAttributeValues=to_attributes({":pk": keys.activity_pk(community_id, day)}),
+        ):
+            kind = item.get("kind")
+            if kind == "payment":
+                payments.append(Payment.model_validate(_model_fields(Payment, item)))
+            elif kind == "reminder":
+                reminders.append(Reminder.model_validate(_model_fields(Reminder, item)))
+            elif kind == "skip":
+                skips.append(Skip.model_validate(_model_fields(Skip, item)))
+        return DayActivity(payments=tuple(payments), reminders=tuple(reminders), skips=tuple(skips))
+
+    def period_totals(self, community_id: str) -> list[PeriodTotal]:
+        items = self._query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :period)",
+            ExpressionAttributeValues=to_attributes(
+                {":pk": f"COMMUNITY#{community_id}", ":period": "PERIOD#"}
+            ),
+        )
+        return [PeriodTotal.model_validate(_model_fields(PeriodTotal, item)) for item in items]
+
+    # ------------------------------------------------------------------ ledger writes
+    def put_community(self, community: Community) -> None:
+        item = {**keys.community_item(community.community_id), **community.model_dump(mode="json")}
+        self.db.put_item(TableName=self.name, Item=to_attributes(item))
+
+    def load_snapshot(self, snapshot: ledger.LedgerSnapshot) -> None:
+        """Initial load of a ledger computed elsewhere (a migration or the simulation), in batches of 25."""
+        for community in snapshot.communities:
+            self.put_community(community)
+        items: list[dict[str, Any]] = []
+        items.extend(bill_to_item(bill, paid) for bill, paid in snapshot.bills)
+        items.extend(payment_to_item(payment, allocation, self._tz) for payment, allocation in snapshot.payments)
+        items.extend(period_total_to_item(total) for total in snapshot.period_totals)
+        self.batch_put(items)
+        self.put_buildings_and_units(snapshot.buildings, snapshot.units)
+
+    def put_buildings_and_units(self, buildings: Sequence[Building], units: Sequence[Unit]) -> None:
+        """Buildings, units and the phone-number lookup items, in batches of 25."""
+        items: list[dict[str, Any]] = []
+        for building in buildings:
+            items.append({**keys.building_item(building.community_id, building.building_id),
+                          **building.model_dump(mode="json")})  # fmt: skip
+        for unit in units:
+            items.append(unit_to_item(unit))
+            for owner in unit.owners:
+                if owner.phone:
+                    items.append({**keys.phone_item(owner.phone, unit.unit_id), "unit_id": unit.unit_id})
+        self.batch_put(items)
+
+    def batch_put(self, items: Sequence[dict[str, Any]]) -> None:
+        for start in range(0, len(items), BATCH_WRITE_LIMIT):
+            requests = [{"PutRequest": {"Item": to_attributes(i)}} for i in items[start : start + BATCH_WRITE_LIMIT]]
+            pending: dict[str, Any] = {self.name: requests}
+            while pending:
+                response = self.db.batch_write_item(RequestItems=pending)
+                pending = response.get("UnprocessedItems") or {}
+
+    def _put_unit_op(self, unit: Unit, expected_version: int) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self.name,
+                "Item": to_attributes(unit_to_item(unit)),
+                "ConditionExpression": "version = :v",
+                "ExpressionAttributeValues": to_attributes({":v": expected_version}),
+            }
+        }
+
+    def _add_to_period(self, community_id: str, period: str, **amounts: int) -> dict[str, Any]:
+        names = sorted(amounts)
+        return {
+            "Update": {
+                "TableName": self.name,
+                "Key": to_attributes(keys.period_total(community_id, period)),
+                "UpdateExpression": "SET community_id = :c, period = :p ADD "
+                + ", ".join(f"{n} :{n}" for n in names),
+                "ExpressionAttributeValues": to_attributes(
+                    {":c": community_id, ":p": period, **{f":{n}": amounts[n] for n in names}}
+                ),
+            }
+        }
+
+    def issue_bill(self, bill: Bill) -> bool:
+        """Add a bill to its unit; False when that period was already billed (idempotent)."""
+        for _attempt in range(MAX_OPTIMISTIC_RETRIES):
+            unit = self.get_unit(bill.unit_id)
+            if unit is None:
+                raise LookupError(f"unknown unit {bill.unit_id}")
+            if bill.period in unit.open_bills:
+                return False
+            after = ledger.with_bill(unit, bill)
+            paid_from_credit = unit.credit_fen - after.credit_fen
+            bill_item = bill_to_item(bill, paid_fen=paid_from_credit)
+            operations = [
+                {"Put": {"TableName": self.name, "Item": to_attributes(bill_item),
+                         "ConditionExpression": "attribute_not_exists(pk)"}},  # fmt: skip
+                self._put_unit_op(after, unit.version),
+                self._add_to_period(bill.community_id, bill.period, billed_fen=bill.amount_fen, bills=1),
+            ]
+            if paid_from_credit:
+                operations.append(self._add_to_period(bill.community_id, bill.period, paid_fen=paid_from_credit))
+            reasons = self._transact(operations)
+            if reasons is None:
+                return True
+            if reasons[0] == "ConditionalCheckFailed":
+                return False
+        raise ConcurrentUpdate(bill.unit_id)
+
+    def record_payment(self, payment: Payment) -> ledger.Allocation | None:
+        """Apply a payment oldest bill first; None when its reference was already applied."""
+        for _attempt in range(MAX_OPTIMISTIC_RETRIES):
+            unit = self.get_unit(payment.unit_id)
+            if unit is None:
+                raise LookupError(f"unknown unit {payment.unit_id}")
+            allocation = ledger.allocate(unit, payment)
+            payment_item = payment_to_item(payment, allocation, self._tz)
+            operations = [
+                {"Put": {"TableName": self.name, "Item": to_attributes(payment_item),
+                         "ConditionExpression": "attribute_not_exists(pk)"}},  # fmt: skip
+                self._put_unit_op(allocation.unit_after, unit.version),
+            ]
+            for period, amount in sorted(allocation.by_period.items()):
+                operations.append(
+                    {"Update": {"TableName": self.name, "Key": to_attributes(keys.bill_item(payment.unit_id, period)),
+                                "UpdateExpression": "ADD paid_fen :a",
+                                "ExpressionAttributeValues": to_attributes({":a": amount})}}  # fmt: skip
+                )
+                operations.append(self._add_to_period(payment.community_id, period, paid_fen=amount))
+            reasons = self._transact(operations)
+            if reasons is None:
+                return allocation
+            if reasons[0] == "ConditionalCheckFailed":
+                return None
+        raise ConcurrentUpdate(payment.unit_id)
+
+    def _transact(self, operations: list[dict[str, Any]]) -> list[str] | None:
+        """None on success, else the cancellation reason code of each operation."""
+        try:
+            self.db.transact_write_items(TransactItems=operations)
+        except ClientError as error:
+            if error_code(error) != "TransactionCanceledException":
+                raise
+            return [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
+        return None
+
+    # ------------------------------------------------------------------ reminders
+    def claim(self, job: SendJob, reminder: Reminder) -> ClaimResult:
+        """Claim (unit, step, occurrence) and record the evidence in one transaction."""
+        local_day = reminder.claimed_at.astimezone(self._tz).date()
+        evidence = {
+            **keys.reminder_item(job.unit_id, job.claim_key),
+            **reminder.model_dump(mode="json"),
+            "kind": "reminder",
+            "at": reminder.claimed_at.isoformat(),
+            "timeline": [{"status": "claimed", "at": reminder.claimed_at.isoformat()}],
+            "activity_pk": keys.activity_pk(job.community_id, local_day),
+            "activity_sk": f"{reminder.claimed_at.isoformat()}#reminder#{job.unit_id}#{job.claim_key}",
+        }
+        reasons = self._transact(
+            [
+                {"Update": {
+                    "TableName": self.name,
+                    "Key": to_attributes(keys.unit_item(job.unit_id)),
+                    "UpdateExpression": "ADD steps_done :step SET last_contact_at = :now, version = version + :one",
+                    "ConditionExpression": "version = :v AND NOT contains(steps_done, :step_id)",
+                    "ExpressionAttributeValues": to_attributes({
+                        ":step": {job.step}, ":step_id": job.step, ":now": reminder.claimed_at.isoformat(),
+                        ":one": 1, ":v": job.unit_version,
+                    }),
+                }},
+                {"Put": {"TableName": self.name, "Item": to_attributes(evidence),
+                         "ConditionExpression": "attribute_not_exists(pk)"}},
+            ]
+        )  # fmt: skip
+        if reasons is None:
+            return ClaimResult.CLAIMED
+        if reasons[1] == "ConditionalCheckFailed":
+            return ClaimResult.ALREADY_CLAIMED
+        return ClaimResult.UNIT_CHANGED
+
+    def _update_reminder(self, job: SendJob, status: ReminderStatus, at: datetime, **fields: str) -> None:
+        names = sorted(fields)
+        sets = ", ".join(f"{n} = :{n}" for n in names)
+        self.db.update_item(
+            TableName=self.name,
+            Key=to_attributes(keys.reminder_item(job.unit_id, job.claim_key)),
+            UpdateExpression=f"SET #status = :status, timeline = list_append(timeline, :event)"
+            + (f", {sets}" if sets else ""),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=to_attributes(
+                {":status": status.value, ":event": [{"status": status.value, "at": at.isoformat(), **fields}],
+                 **{f":{n}": fields[n] for n in names}}  # fmt: skip
+            ),
+        )
+
+    def mark_sent(self, job: SendJob, provider_message_id: str, at: datetime) -> None:
+        self._update_reminder(
+            job, ReminderStatus.SENT, at, provider_message_id=provider_message_id, sent_at=at.isoformat()
+        )
+
+    def mark_failed(self, job: SendJob, reason: str, at: datetime) -> None:
+        self._update_reminder(job, ReminderStatus.FAILED, at, failure_reason=reason)
+
+    def release(self, job: SendJob) -> None:
+        """Give a claim back after the provider did not accept the message."""
+        self._transact(
+            [
+                {"Delete": {"TableName": self.name,
+                            "Key": to_attributes(keys.reminder_item(job.unit_id, job.claim_key))}},
+                {"Update": {"TableName": self.name, "Key": to_attributes(keys.unit_item(job.unit_id)),
+                            "UpdateExpression": "DELETE steps_done :step SET version = version + :one",
+                            "ExpressionAttributeValues": to_attributes({":step": {job.step}, ":one": 1})}},
+            ]
+        )  # fmt: skip
+
+    def record_skip(self, job: SendJob, reason: str, at: datetime) -> None:
+        local_day = at.astimezone(self._tz).date()
+        skip = Skip(unit_id=job.unit_id, community_id=job.community_id, step=job.step, reason=reason, at=at)
+        item = {
+            **keys.skip_item(job.unit_id, local_day, job.step),
+            **skip.model_dump(mode="json"),
+            "kind": "skip",
+            "activity_pk": keys.activity_pk(job.community_id, local_day),
+            "activity_sk": f"{at.isoformat()}#skip#{job.unit_id}#{job.step}",
+        }
+        self.db.put_item(TableName=self.name, Item=to_attributes(item))

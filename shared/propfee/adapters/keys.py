@@ -1,0 +1,55 @@
+"""DynamoDB keys of the single propfee table. docs/data-model.md explains each access pattern."""
+
+from __future__ import annotations
+
+from datetime import date
+
+COMMUNITIES = "COMMUNITIES"
+
+
+def community_item(community_id: str) -> dict[str, str]:
+    return {"pk": COMMUNITIES, "sk": f"COMMUNITY#{community_id}"}
+
+
+def building_item(community_id: str, building_id: str) -> dict[str, str]:
+    return {"pk": f"COMMUNITY#{community_id}", "sk": f"BUILDING#{building_id}"}
+
+
+def period_total(community_id: str, period: str) -> dict[str, str]:
+    return {"pk": f"COMMUNITY#{community_id}", "sk": f"PERIOD#{period}"}
+
+
+def unit_item(unit_id: str) -> dict[str, str]:
+    return {"pk": f"UNIT#{unit_id}", "sk": "UNIT"}
+
+
+def bill_item(unit_id: str, period: str) -> dict[str, str]:
+    return {"pk": f"UNIT#{unit_id}", "sk": f"BILL#{period}"}
+
+
+def payment_item(unit_id: str, reference: str) -> dict[str, str]:
+    return {"pk": f"UNIT#{unit_id}", "sk": f"PAYMENT#{reference}"}
+
+
+def reminder_item(unit_id: str, claim_key: str) -> dict[str, str]:
+    return {"pk": f"UNIT#{unit_id}", "sk": claim_key}
+
+
+def skip_item(unit_id: str, day: date, step: str) -> dict[str, str]:
+    return {"pk": f"UNIT#{unit_id}", "sk": f"SKIP#{day.isoformat()}#{step}"}
+
+
+def phone_item(phone_e164: str, unit_id: str) -> dict[str, str]:
+    return {"pk": f"PHONE#{phone_e164}", "sk": f"UNIT#{unit_id}"}
+
+
+def arrears_pk(community_id: str) -> str:
+    return f"ARREARS#{community_id}"
+
+
+def arrears_sk(oldest_due: date, unit_id: str) -> str:
+    return f"{oldest_due.isoformat()}#{unit_id}"
+
+
+def activity_pk(community_id: str, day: date) -> str:
+    return f"ACTIVITY#{community_id}#{day.isoformat()}"

@@ -1,0 +1,43 @@
+"""S3: report files (server-side encrypted) and their download."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from propfee.adapters.aws import client
+
+
+class S3Store:
+    def __init__(self, bucket: str, s3: Any | None = None) -> None:
+        self.bucket = bucket
+        self._s3 = s3
+
+    @property
+    def s3(self) -> Any:
+        if self._s3 is None:
+            self._s3 = client("s3")
+        return self._s3
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        self.s3.put_object(
+            Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, ServerSideEncryption="AES256"
+        )
+
+    def keys(self, prefix: str) -> list[str]:
+        found: list[str] = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            found.extend(obj["Key"] for obj in page.get("Contents", []))
+        return found
+
+    def get(self, key: str) -> bytes:
+        return bytes(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+
+    def download_prefix(self, prefix: str, target: Path) -> list[Path]:
+        written = []
+        for key in self.keys(prefix):
+            path = target / key[len(prefix) :]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(self.get(key))
+            written.append(path)
+        return written

@@ -1,0 +1,116 @@
+"""The `propfee` command."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time as wallclock
+from datetime import date, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from propfee.money import yuan
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from propfee.simulation.run import DemoOptions, run_demo
+
+    console = Console(stderr=True)
+    options = DemoOptions(households=args.households, days=args.days, seed=args.seed, start=args.start,
+                          out=Path(args.out))  # fmt: skip
+    console.print(f"[bold]propfee demo[/]: {options.households} households, {options.days} days from "
+                  f"{options.start.replace(day=1)}, seed {options.seed}, on the embedded AWS")  # fmt: skip
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as progress:  # fmt: skip
+        task = progress.add_task("simulating days", total=options.days)
+        summary = run_demo(options, on_day=lambda day: progress.update(task, advance=1, description=str(day)))
+    start, end = summary["standing_at_start"], summary["standing_at_end"]
+    table = Table(title=f"propfee demo: {summary['start']} .. {summary['end']}")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_row("households / communities", f"{summary['households']} / {summary['communities']}")
+    table.add_row(f"collection rate {start['period']} at start", _pct(start["collection_rate"]))
+    table.add_row(f"collection rate {end['period']} at end", _pct(end["collection_rate"]))
+    table.add_row("outstanding at start (yuan)", yuan(start["outstanding_fen"]))
+    table.add_row("outstanding at end (yuan)", yuan(end["outstanding_fen"]))
+    table.add_row("SMS reminders", str(summary["reminders"]["sms"]))
+    table.add_row("email reminders", str(summary["reminders"]["email"]))
+    table.add_row("payments received", f"{summary['payments']['count']} ({yuan(summary['payments']['amount_fen'])} yuan)")
+    table.add_row("messages in dead-letter queues", str(summary["dead_letters"]))
+    Console().print(table)
+    console.print(f"daily reports and summary.json in {options.out}/")
+    return 0
+
+
+def cmd_sandbox_up(args: argparse.Namespace) -> int:
+    from propfee.adapters.dynamo import PropfeeTable
+    from propfee.sandbox import Sandbox
+    from propfee.simulation.world import build_world
+
+    tz = ZoneInfo("Asia/Shanghai")
+    start = datetime.combine(args.start, time(0, 0), tz)
+    with Sandbox(start=start, port=args.port) as sandbox:
+        if args.households:
+            world = build_world(args.households, args.seed, args.start.replace(day=1), tz)
+            PropfeeTable(sandbox.resources["PropfeeTable"], tz).load_snapshot(world.snapshot)
+        print(f"embedded AWS listening on {sandbox.endpoint} (stack from {sandbox.template_path})")
+        print("use it with the AWS CLI or boto3:")
+        for key, value in sandbox.aws_environment().items():
+            print(f"  export {key}={value}")
+        print("resources:")
+        for logical_id, physical in sorted(sandbox.resources.items()):
+            print(f"  {logical_id:32} {physical}")
+        print("Ctrl-C stops it.", flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        try:
+            while True:
+                wallclock.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="propfee", description="Serverless property-fee collection.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="simulate a company collecting fees on the embedded AWS")
+    demo.add_argument("--households", type=int, default=1000)
+    demo.add_argument("--days", type=int, default=30)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--start", type=date.fromisoformat, default=date(2026, 11, 1),
+                      help="the simulation starts on the first day of this month")  # fmt: skip
+    demo.add_argument("--out", default="out/demo", help="where daily reports and summary.json go")
+    demo.set_defaults(run=cmd_demo)
+
+    sandbox = commands.add_parser("sandbox", help="the embedded AWS")
+    sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True)
+    up = sandbox_commands.add_parser("up", help="start it and keep it running")
+    up.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    up.add_argument("--start", type=date.fromisoformat, default=date(2026, 11, 1))
+    up.add_argument("--households", type=int, default=0, help="load a simulated company of this size")
+    up.add_argument("--seed", type=int, default=7)
+    up.set_defaults(run=cmd_sandbox_up)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "households", 1) < 0 or getattr(args, "days", 1) < 1:
+        print("households must be >= 0 and days >= 1", file=sys.stderr)
+        return 2
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

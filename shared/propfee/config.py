@@ -1,0 +1,45 @@
+"""Settings read once from the environment (the SAM template sets them); bad values fail fast."""
+
+from __future__ import annotations
+
+from datetime import time
+from functools import cached_property
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PROPFEE_", frozen=True, extra="ignore")
+
+    table: str = Field(min_length=1)
+    timezone: str = "Asia/Shanghai"
+    send_queue_url: str | None = None
+    send_dlq_url: str | None = None
+    report_bucket: str | None = None
+    sender_email: str | None = None
+    hotline: str = "400-000-0000"
+    pay_instructions: str = "物业服务中心或物业App"
+    contact_window_start: time = time(8, 0)
+    contact_window_end: time = time(21, 0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown timezone {value!r}") from error
+        return value
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def require(self, name: str) -> str:
+        """A setting this function cannot work without (e.g. the queue URL for plan)."""
+        value = getattr(self, name)
+        if not value:
+            raise RuntimeError(f"PROPFEE_{name.upper()} is not set for this function")
+        return str(value)

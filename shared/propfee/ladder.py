@@ -1,0 +1,121 @@
+"""The escalation ladder and the decision for one unit on one day: pure, no I/O.
+
+A unit climbs the ladder as its oldest unpaid bill ages. Each step is sent at most once per arrears
+episode (the send function's conditional claim enforces it); a step that was missed (the unit was
+unreachable, held or inside the frequency cap) is not sent late: the unit moves on to the step its
+age calls for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from propfee.models import Channel, Owner, Unit
+
+
+class Step(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    step_id: str = Field(pattern=r"^[a-z0-9_]+$")
+    days_overdue: int = Field(ge=0)
+    channel: Channel
+    template: str
+    min_amount_fen: int = Field(default=1, ge=1)
+
+
+class Ladder(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    steps: tuple[Step, ...]
+    min_days_between_messages: int = Field(default=3, ge=0)
+
+    def model_post_init(self, _context: object) -> None:
+        days = [step.days_overdue for step in self.steps]
+        if days != sorted(days):
+            raise ValueError("ladder steps must be ordered by days overdue")
+        ids = [step.step_id for step in self.steps]
+        if len(set(ids)) != len(ids):
+            raise ValueError("ladder step ids must be unique")
+
+
+DEFAULT_LADDER = Ladder(
+    steps=(
+        Step(step_id="sms_d1", days_overdue=1, channel=Channel.SMS, template="reminder_friendly"),
+        Step(step_id="email_d7", days_overdue=7, channel=Channel.EMAIL, template="reminder_notice"),
+        Step(step_id="sms_d15", days_overdue=15, channel=Channel.SMS, template="reminder_notice"),
+        Step(step_id="sms_d30", days_overdue=30, channel=Channel.SMS, template="reminder_firm"),
+    )
+)
+
+
+class SkipReason(StrEnum):
+    NOT_OVERDUE = "not_overdue"
+    BELOW_MINIMUM = "below_minimum"
+    STEP_ALREADY_SENT = "step_already_sent"
+    FREQUENCY_CAP = "frequency_cap"
+    KEY_CUSTOMER = "key_customer"
+    NO_REACHABLE_CHANNEL = "no_reachable_channel"
+    OUTSIDE_CONTACT_WINDOW = "outside_contact_window"
+    PAID = "paid"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class Action:
+    step: Step
+    channel: Channel
+    destination: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action | None
+    reason: SkipReason | None = None
+
+
+def reachable(owners: tuple[Owner, ...], channel: Channel) -> str | None:
+    """The first owner's address on this channel that may be used, if any."""
+    for owner in owners:
+        if channel is Channel.SMS and owner.phone and not owner.sms_opt_out:
+            return owner.phone
+        if channel is Channel.EMAIL and owner.email and not owner.email_opt_out:
+            return owner.email
+    return None
+
+
+FALLBACK = {Channel.SMS: (Channel.SMS, Channel.EMAIL), Channel.EMAIL: (Channel.EMAIL, Channel.SMS)}
+
+
+def decide(unit: Unit, today: date, tz: ZoneInfo, ladder: Ladder = DEFAULT_LADDER) -> Decision:
+    """Today's action for a unit, or the reason there is none."""
+    days = unit.days_overdue(today)
+    due_steps = [step for step in ladder.steps if step.days_overdue <= days]
+    if not due_steps or unit.overdue_fen(today) <= 0:
+        return Decision(None, SkipReason.NOT_OVERDUE)
+    step = due_steps[-1]
+    if unit.overdue_fen(today) < step.min_amount_fen:
+        return Decision(None, SkipReason.BELOW_MINIMUM)
+    if step.step_id in unit.steps_done:
+        return Decision(None, SkipReason.STEP_ALREADY_SENT)
+    if unit.key_customer:
+        return Decision(None, SkipReason.KEY_CUSTOMER)
+    if unit.last_contact_at is not None:
+        days_since_contact = (today - unit.last_contact_at.astimezone(tz).date()).days
+        if days_since_contact < ladder.min_days_between_messages:
+            return Decision(None, SkipReason.FREQUENCY_CAP)
+    for channel in FALLBACK[step.channel]:
+        destination = reachable(unit.owners, channel)
+        if destination:
+            return Decision(Action(step, channel, destination))
+    return Decision(None, SkipReason.NO_REACHABLE_CHANNEL)
+
+
+def within_contact_window(now: datetime, tz: ZoneInfo, start: time, end: time) -> bool:
+    """Owners are contacted only between start and end, local time."""
+    local = now.astimezone(tz).time()
+    return start <= local < end

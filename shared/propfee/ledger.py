@@ -1,0 +1,77 @@
+"""Bills and payments applied to a unit's open balance: pure functions, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from collections.abc import Sequence
+
+from propfee.models import Bill, Building, Community, OpenBill, Payment, PeriodTotal, Unit
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """How one payment settles bills, oldest first; what is left over becomes credit."""
+
+    by_period: dict[str, int]
+    credit_fen: int
+    unit_after: Unit
+
+
+def with_bill(unit: Unit, bill: Bill) -> Unit:
+    """The unit after a new bill; existing credit pays it down first."""
+    if bill.period in unit.open_bills:
+        raise ValueError(f"{unit.unit_id} already has a bill for {bill.period}")
+    from_credit = min(unit.credit_fen, bill.amount_fen)
+    open_bills = dict(unit.open_bills)
+    outstanding = bill.amount_fen - from_credit
+    if outstanding > 0:
+        open_bills[bill.period] = OpenBill(due=bill.due, outstanding_fen=outstanding)
+    return unit.model_copy(
+        update={
+            "open_bills": open_bills,
+            "credit_fen": unit.credit_fen - from_credit,
+            "version": unit.version + 1,
+        }
+    )
+
+
+def allocate(unit: Unit, payment: Payment) -> Allocation:
+    """Settle the oldest bills first (by due date, then period)."""
+    remaining = payment.amount_fen
+    open_bills = dict(unit.open_bills)
+    by_period: dict[str, int] = {}
+    for period, bill in sorted(open_bills.items(), key=lambda item: (item[1].due, item[0])):
+        if remaining == 0:
+            break
+        applied = min(remaining, bill.outstanding_fen)
+        remaining -= applied
+        by_period[period] = applied
+        left = bill.outstanding_fen - applied
+        if left:
+            open_bills[period] = bill.model_copy(update={"outstanding_fen": left})
+        else:
+            del open_bills[period]
+    settled = not open_bills
+    unit_after = unit.model_copy(
+        update={
+            "open_bills": open_bills,
+            "credit_fen": unit.credit_fen + remaining,
+            "version": unit.version + 1,
+            # a new arrears episode starts from the first step of the ladder
+            "steps_done": frozenset() if settled else unit.steps_done,
+        }
+    )
+    return Allocation(by_period=by_period, credit_fen=remaining, unit_after=unit_after)
+
+
+@dataclass(frozen=True)
+class LedgerSnapshot:
+    """A whole ledger computed in memory (by a migration or the simulation), ready for a bulk load."""
+
+    communities: Sequence[Community]
+    buildings: Sequence[Building]
+    units: Sequence[Unit]
+    bills: Sequence[tuple[Bill, int]]  # with the amount paid of each
+    payments: Sequence[tuple[Payment, Allocation]]
+    period_totals: Sequence[PeriodTotal]

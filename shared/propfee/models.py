@@ -1,0 +1,219 @@
+"""Records and messages at every boundary. Money is integer fen; times are timezone-aware."""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeInt
+
+Fen = int
+Language = Literal["zh-CN", "en"]
+Period = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+
+
+def _e164(value: str) -> str:
+    try:
+        parsed = phonenumbers.parse(value, "CN")
+    except phonenumbers.NumberParseException as error:
+        raise ValueError(f"not a phone number: {error}") from error
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError("not a valid phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+E164 = Annotated[str, AfterValidator(_e164)]
+
+
+class Channel(StrEnum):
+    SMS = "sms"
+    EMAIL = "email"
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Owner(Record):
+    """An owner or household member and how they may be reached."""
+
+    name: str
+    phone: E164 | None = None
+    email: str | None = None
+    relation: Literal["owner", "co_owner", "household", "tenant"] = "owner"
+    sms_opt_out: bool = False
+    email_opt_out: bool = False
+
+
+class Community(Record):
+    community_id: str
+    name: str
+    timezone: str = "Asia/Shanghai"
+
+
+class Building(Record):
+    community_id: str
+    building_id: str
+    name: str
+    floors: int = Field(ge=1)
+
+
+class OpenBill(Record):
+    """What is still owed on one bill; the unit keeps a small map of these for fast decisions."""
+
+    due: date
+    outstanding_fen: NonNegativeInt
+
+
+class Unit(Record):
+    unit_id: str
+    community_id: str
+    building_id: str
+    room: str
+    area_m2: Decimal = Field(gt=0)
+    monthly_fee_fen: NonNegativeInt
+    language: Language = "zh-CN"
+    owners: tuple[Owner, ...] = ()
+    key_customer: bool = False
+    open_bills: dict[str, OpenBill] = Field(default_factory=dict)
+    credit_fen: NonNegativeInt = 0
+    steps_done: frozenset[str] = frozenset()
+    last_contact_at: AwareDatetime | None = None
+    version: NonNegativeInt = 0
+
+    @property
+    def balance_fen(self) -> Fen:
+        return sum(bill.outstanding_fen for bill in self.open_bills.values())
+
+    @property
+    def oldest_due(self) -> date | None:
+        dues = [bill.due for bill in self.open_bills.values() if bill.outstanding_fen > 0]
+        return min(dues) if dues else None
+
+    def overdue_fen(self, today: date) -> Fen:
+        return sum(b.outstanding_fen for b in self.open_bills.values() if b.due < today)
+
+    def days_overdue(self, today: date) -> int:
+        oldest = self.oldest_due
+        return (today - oldest).days if oldest is not None and oldest < today else 0
+
+    @property
+    def label(self) -> str:
+        """How the unit is named to its own owner, e.g. '3栋1502'."""
+        return f"{self.building_id.split('-')[-1]}-{self.room}"
+
+
+class Bill(Record):
+    unit_id: str
+    community_id: str
+    period: Period
+    amount_fen: NonNegativeInt
+    due: date
+    issued_at: AwareDatetime
+
+
+class Payment(Record):
+    """Money received for a unit. The reference (bank or billing-system serial) makes it idempotent."""
+
+    reference: str = Field(min_length=1, max_length=128)
+    unit_id: str
+    community_id: str
+    amount_fen: int = Field(gt=0)
+    paid_at: AwareDatetime
+    method: str = "unknown"
+
+
+class SendJob(Record):
+    """One planned reminder: the plan function enqueues it, the send function delivers it once."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    unit_id: str = Field(min_length=1)
+    community_id: str = Field(min_length=1)
+    step: str = Field(min_length=1)
+    occurrence: int = Field(default=1, ge=1)
+    channel: Channel
+    destination: str = Field(min_length=3)
+    language: Language
+    template: str
+    unit_label: str
+    balance_fen: int = Field(gt=0)
+    overdue_since: date
+    planned_for: date
+    unit_version: NonNegativeInt
+
+    @property
+    def claim_key(self) -> str:
+        return f"REMINDER#{self.step}#{self.occurrence}"
+
+
+class ReminderStatus(StrEnum):
+    CLAIMED = "claimed"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class Reminder(Record):
+    """The evidence record of one reminder (and its exactly-once claim)."""
+
+    unit_id: str
+    community_id: str
+    step: str
+    occurrence: int
+    channel: Channel
+    destination: str
+    template: str
+    template_version: str
+    content_sha256: str
+    balance_fen: int
+    status: ReminderStatus
+    claimed_at: AwareDatetime
+    sent_at: AwareDatetime | None = None
+    provider_message_id: str | None = None
+
+
+class ScheduledEvent(BaseModel):
+    """What EventBridge Scheduler passes (see the Input of each schedule in the template)."""
+
+    scheduled_time: AwareDatetime | None = None
+    date: dt.date | None = None  # set by hand to (re)run a given local day
+    communities: list[str] | None = None  # limit a run to these communities
+
+    def local_day(self, tz: ZoneInfo, fallback: datetime) -> dt.date:
+        if self.date is not None:
+            return self.date
+        return (self.scheduled_time or fallback).astimezone(tz).date()
+
+
+class Skip(Record):
+    """A planned reminder that was not sent, and why."""
+
+    unit_id: str
+    community_id: str
+    step: str
+    reason: str
+    at: AwareDatetime
+
+
+class PeriodTotal(Record):
+    """Maintained per community and billing period: what was billed and what has been paid of it."""
+
+    community_id: str
+    period: Period
+    billed_fen: int = 0
+    paid_fen: int = 0
+    bills: int = 0
+
+
+class DayActivity(Record):
+    """Everything that happened in one community on one local day."""
+
+    payments: tuple[Payment, ...] = ()
+    reminders: tuple[Reminder, ...] = ()
+    skips: tuple[Skip, ...] = ()

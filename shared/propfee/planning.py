@@ -1,0 +1,77 @@
+"""The plan flow: for each community, the units in arrears -> today's action -> send jobs."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from propfee.ladder import DEFAULT_LADDER, Action, Ladder, decide
+from propfee.models import SendJob, Unit
+from propfee.ports import ArrearsReader, JobQueue
+
+ENQUEUE_CHUNK = 500  # jobs held in memory before they go to the queue
+
+
+@dataclass
+class PlanSummary:
+    day: date
+    units_considered: int = 0
+    jobs_enqueued: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "day": self.day.isoformat(),
+            "units_considered": self.units_considered,
+            "jobs_enqueued": self.jobs_enqueued,
+            "skipped": dict(sorted(self.skipped.items())),
+        }
+
+
+def job_for(unit: Unit, action: Action, today: date) -> SendJob:
+    oldest = unit.oldest_due
+    assert oldest is not None, "only units that owe money get jobs"
+    return SendJob(
+        unit_id=unit.unit_id,
+        community_id=unit.community_id,
+        step=action.step.step_id,
+        channel=action.channel,
+        destination=action.destination,
+        language=unit.language,
+        template=action.step.template,
+        unit_label=unit.label,
+        balance_fen=unit.balance_fen,
+        overdue_since=oldest,
+        planned_for=today,
+        unit_version=unit.version,
+    )
+
+
+def plan_day(
+    today: date,
+    tz: ZoneInfo,
+    arrears: ArrearsReader,
+    queue: JobQueue,
+    ladder: Ladder = DEFAULT_LADDER,
+    community_ids: list[str] | None = None,
+) -> PlanSummary:
+    summary = PlanSummary(day=today)
+    pending: list[SendJob] = []
+    for community in arrears.communities():
+        if community_ids is not None and community.community_id not in community_ids:
+            continue
+        for unit in arrears.units_owing(community.community_id, due_before=today):
+            summary.units_considered += 1
+            decision = decide(unit, today, tz, ladder)
+            if decision.action is None:
+                summary.skipped[str(decision.reason)] += 1
+                continue
+            pending.append(job_for(unit, decision.action, today))
+            if len(pending) >= ENQUEUE_CHUNK:
+                summary.jobs_enqueued += queue.enqueue(pending)
+                pending.clear()
+    if pending:
+        summary.jobs_enqueued += queue.enqueue(pending)
+    return summary

@@ -1,0 +1,73 @@
+"""The small interfaces the domain needs from the outside world. Adapters implement them with AWS;
+unit tests implement them in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Protocol
+
+from propfee.models import Community, DayActivity, PeriodTotal, Reminder, SendJob, Unit
+
+
+class ClaimResult(StrEnum):
+    CLAIMED = "claimed"
+    ALREADY_CLAIMED = "already_claimed"
+    UNIT_CHANGED = "unit_changed"
+
+
+class ProviderRejected(Exception):
+    """The provider refused the message for good (bad number, suppressed address): do not retry."""
+
+
+class ProviderUnavailable(Exception):
+    """The provider did not accept the message (throttled, down): safe to retry later."""
+
+
+class ArrearsReader(Protocol):
+    def communities(self) -> list[Community]: ...
+
+    def units_owing(self, community_id: str, due_before: date) -> Iterator[Unit]: ...
+
+
+class JobQueue(Protocol):
+    def enqueue(self, jobs: Sequence[SendJob]) -> int: ...
+
+
+class ReminderStore(Protocol):
+    def get_unit(self, unit_id: str) -> Unit | None: ...
+
+    def claim(self, job: SendJob, reminder: Reminder) -> ClaimResult: ...
+
+    def mark_sent(self, job: SendJob, provider_message_id: str, at: datetime) -> None: ...
+
+    def mark_failed(self, job: SendJob, reason: str, at: datetime) -> None: ...
+
+    def release(self, job: SendJob) -> None: ...
+
+    def record_skip(self, job: SendJob, reason: str, at: datetime) -> None: ...
+
+
+class SmsSender(Protocol):
+    def send_sms(self, phone: str, body: str) -> str: ...
+
+
+class EmailSender(Protocol):
+    def send_email(self, to: str, subject: str, body: str) -> str: ...
+
+
+class DeadLetters(Protocol):
+    def reject(self, body: str, reason: str) -> None: ...
+
+
+class ActivityReader(Protocol):
+    def communities(self) -> list[Community]: ...
+
+    def day_activity(self, community_id: str, day: date) -> DayActivity: ...
+
+    def period_totals(self, community_id: str) -> list[PeriodTotal]: ...
+
+
+class ObjectStore(Protocol):
+    def put(self, key: str, body: bytes, content_type: str) -> None: ...

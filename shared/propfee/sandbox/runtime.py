@@ -1,0 +1,116 @@
+"""Lambda handlers called in-process with real-shaped events, each with its own module and environment."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, TextIO
+
+from propfee import observability
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of the real Lambda context object that handlers and Powertools read."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    invoked_function_arn: str
+    timeout_seconds: int
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return f"sandbox/{self.aws_request_id}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        # simulated time does not run out inside an invocation
+        return self.timeout_seconds * 1000
+
+
+def load_module(path: Path, module_name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextlib.contextmanager
+def patched_environ(values: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+@dataclass
+class LambdaFunction:
+    """One function of the stack: where its code is, its resolved environment, how to call it."""
+
+    logical_id: str
+    name: str
+    arn: str
+    code_dir: Path
+    handler: str
+    environment: dict[str, str]
+    timeout: int
+    memory: int
+    log: TextIO = field(default_factory=io.StringIO)
+    invocations: int = 0
+    _handler: Any = None
+
+    def _load(self) -> Any:
+        if self._handler is None:
+            module_file, function_name = self.handler.rsplit(".", 1)
+            unique = f"sandbox_{self.logical_id}_{uuid.uuid4().hex[:8]}_{module_file}"
+            with patched_environ(self.environment), contextlib.redirect_stdout(self.log):
+                module = load_module(self.code_dir / f"{module_file}.py", unique)
+            self._handler = getattr(module, function_name)
+        return self._handler
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        handler = self._load()
+        context = LambdaContext(self.name, self.memory, self.arn, self.timeout)
+        self.invocations += 1
+        # in Lambda each function has its own process and so its own Logger; here they share one
+        service = self.environment.get("POWERTOOLS_SERVICE_NAME", self.logical_id)
+        observability.logger.append_keys(service=service)
+        observability.metrics.set_default_dimensions(service=service)
+        observability.metrics.namespace = self.environment.get("POWERTOOLS_METRICS_NAMESPACE", "propfee")
+        with patched_environ(self.environment), contextlib.redirect_stdout(self.log):
+            return handler(event, context)
+
+
+def lambda_environment(function_env: dict[str, str], name: str, memory: int, region: str) -> dict[str, str]:
+    """The variables the Lambda service itself sets, plus the function's own."""
+    return {
+        "AWS_LAMBDA_FUNCTION_NAME": name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_REGION": region,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        **function_env,
+    }
+
+
+__all__ = ["LambdaContext", "LambdaFunction", "lambda_environment", "load_module", "patched_environ"]

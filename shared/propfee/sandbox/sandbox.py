@@ -1,0 +1,472 @@
+"""The sandbox: moto server + the stack from infra/template.yaml + an event-source emulator."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import urllib.request
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from propfee import clock
+from propfee.adapters.aws import reset_clients
+from propfee.sandbox import moto_patches
+from propfee.sandbox import template as tpl
+from propfee.sandbox.runtime import LambdaFunction, lambda_environment, patched_environ
+from propfee.sandbox.schedules import Schedule
+
+REGION = "ap-northeast-1"
+ACCOUNT = "123456789012"
+ARTIFACT_BUCKET = "propfee-sandbox-artifacts"
+STACK_NAME = "propfee"
+MAX_DRAIN_ROUNDS = 100_000
+
+
+def default_template_path() -> Path:
+    """infra/template.yaml of the source tree this package runs from."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent / "infra" / "template.yaml"
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError("infra/template.yaml not found above " + str(here))
+
+
+@dataclass(frozen=True)
+class QueueMapping:
+    """An SQS event source mapping as deployed: which queue feeds which function, how."""
+
+    queue_arn: str
+    queue_url: str
+    function_logical_id: str
+    batch_size: int
+    report_batch_item_failures: bool
+
+
+@dataclass(frozen=True)
+class DrainStats:
+    batches: int = 0
+    messages: int = 0
+    failures: int = 0
+
+
+class Sandbox:
+    """Start with `with Sandbox(start=...) as sandbox:`; then `advance(to)` runs the world until then."""
+
+    def __init__(
+        self,
+        start: datetime,
+        template_path: Path | None = None,
+        parameters: dict[str, str] | None = None,
+        port: int = 0,
+    ) -> None:
+        self.template_path = template_path or default_template_path()
+        self.parameters = parameters or {}
+        self.clock = clock.SimulatedClock(start.astimezone(UTC))
+        self._port = port
+        self._server: Any = None
+        self._previous_clock: clock.Clock | None = None
+        self._saved_env: Any = None
+        self.endpoint = ""
+        self.functions: dict[str, LambdaFunction] = {}
+        self.schedules: list[Schedule] = []
+        self.mappings: list[QueueMapping] = []
+        self.resources: dict[str, str] = {}
+        self.outputs: dict[str, str] = {}
+        self._function_arns: dict[str, str] = {}
+        self._clients: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def aws_environment(self) -> dict[str, str]:
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "sandbox",
+            "AWS_SECRET_ACCESS_KEY": "sandbox",  # noqa: S105 - moto accepts anything
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        }
+
+    def start(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        moto_patches.install()
+
+        # moto warns about every resource type its CloudFormation skips (_complete creates them)
+        warnings.filterwarnings("ignore", message="Tried to parse", category=UserWarning)
+        warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        logging.getLogger("moto").setLevel(logging.ERROR)
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"))  # noqa: S310
+        self._saved_env = patched_environ(self.aws_environment())
+        self._saved_env.__enter__()
+        reset_clients()
+        self._previous_clock = clock.install(self.clock)
+        self._deploy()
+
+    def stop(self) -> None:
+        if self._previous_clock is not None:
+            clock.install(self._previous_clock)
+            self._previous_clock = None
+        if self._saved_env is not None:
+            self._saved_env.__exit__(None, None, None)
+            self._saved_env = None
+        reset_clients()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def client(self, service: str) -> Any:
+        """A boto3 client on the sandbox (for the sandbox's own plumbing, tests and the CLI)."""
+        if service not in self._clients:
+            self._clients[service] = self._new_client(service)
+        return self._clients[service]
+
+    def _new_client(self, service: str) -> Any:
+        made = boto3.session.Session().client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id="sandbox",
+            aws_secret_access_key="sandbox",  # noqa: S106
+            config=Config(retries={"mode": "standard", "max_attempts": 3}),
+        )
+        return made
+
+    # ------------------------------------------------------------------ provisioning
+    def _deploy(self) -> None:
+        sam = tpl.load_template(self.template_path)
+        s3 = self.client("s3")
+        s3.create_bucket(Bucket=ARTIFACT_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        code_dirs = tpl.local_code_dirs(sam, self.template_path)
+        uploaded = {}
+        for logical_id, folder in code_dirs.items():
+            key = f"{logical_id}.zip"
+            s3.put_object(Bucket=ARTIFACT_BUCKET, Key=key, Body=tpl.zip_folder(folder))
+            uploaded[logical_id] = key
+        cfn_template = tpl.translate(tpl.with_code_in_s3(sam, ARTIFACT_BUCKET, uploaded), self.parameters, REGION)
+        cloudformation = self.client("cloudformation")
+        cloudformation.create_stack(
+            StackName=STACK_NAME,
+            TemplateBody=json.dumps(cfn_template),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in self.parameters.items()],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+        )
+        stack = cloudformation.describe_stacks(StackName=STACK_NAME)["Stacks"][0]
+        if stack["StackStatus"] != "CREATE_COMPLETE":
+            raise RuntimeError(f"sandbox stack ended {stack['StackStatus']}: {stack.get('StackStatusReason')}")
+        self.outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=STACK_NAME):
+            for summary in page["StackResourceSummaries"]:
+                self.resources[summary["LogicalResourceId"]] = summary["PhysicalResourceId"]
+        resolver = Resolver(self, cfn_template)
+        self._function_arns = {
+            lid: resolver.get_att(lid, "Arn")
+            for lid, resource in cfn_template["Resources"].items()
+            if resource["Type"] == "AWS::Lambda::Function"
+        }
+        self._complete(cfn_template, resolver)
+        self._load_functions(cfn_template, code_dirs)
+        self._load_mappings()
+
+    def _complete(self, cfn_template: dict[str, Any], resolver: Resolver) -> None:
+        """Create, from the same template, what moto's CloudFormation skips."""
+        creators: dict[str, Callable[[str, dict[str, Any]], None]] = {
+            "AWS::SNS::Subscription": self._create_subscription,
+            "AWS::SES::EmailIdentity": self._create_email_identity,
+            "AWS::SQS::QueuePolicy": self._create_queue_policy,
+            # AWS::S3::BucketPolicy is left out on purpose: the template's policy denies plain HTTP
+            # (aws:SecureTransport), and the sandbox speaks HTTP on loopback; tests check the policy itself.
+            "AWS::Scheduler::Schedule": self._create_schedule,
+        }
+        for logical_id, resource in cfn_template["Resources"].items():
+            creator = creators.get(resource["Type"])
+            if creator is not None:
+                creator(logical_id, resolver.resolve(resource.get("Properties", {})))
+
+    def _create_subscription(self, _logical_id: str, props: dict[str, Any]) -> None:
+        attributes = {}
+        if props.get("RawMessageDelivery"):
+            attributes["RawMessageDelivery"] = "true"
+        if props.get("FilterPolicy"):
+            attributes["FilterPolicy"] = json.dumps(props["FilterPolicy"])
+        self.client("sns").subscribe(
+            TopicArn=props["TopicArn"], Protocol=props["Protocol"], Endpoint=props["Endpoint"], Attributes=attributes
+        )
+
+    def _create_email_identity(self, _logical_id: str, props: dict[str, Any]) -> None:
+        # the sandbox's mail server treats every identity it creates as verified
+        self.client("ses").verify_email_identity(EmailAddress=props["EmailIdentity"])
+
+    def _create_queue_policy(self, _logical_id: str, props: dict[str, Any]) -> None:
+        for url in props["Queues"]:
+            self.client("sqs").set_queue_attributes(
+                QueueUrl=url, Attributes={"Policy": json.dumps(props["PolicyDocument"])}
+            )
+
+    def _create_schedule(self, logical_id: str, props: dict[str, Any]) -> None:
+        target_arn = props["Target"]["Arn"]
+        target = next((lid for lid, arn in self._function_arns.items() if arn == target_arn), None)
+        if target is None:
+            raise RuntimeError(f"schedule {logical_id} targets {target_arn}, which is not a function of the stack")
+        self.schedules.append(
+            Schedule(
+                name=props.get("Name", logical_id),
+                expression=props["ScheduleExpression"],
+                timezone=props.get("ScheduleExpressionTimezone", "UTC"),
+                target_logical_id=target,
+                input=props["Target"].get("Input"),
+            )
+        )
+
+    def _load_functions(self, cfn_template: dict[str, Any], code_dirs: dict[str, Path]) -> None:
+        lam = self.client("lambda")
+        for logical_id, resource in cfn_template["Resources"].items():
+            if resource["Type"] != "AWS::Lambda::Function":
+                continue
+            config = lam.get_function_configuration(FunctionName=self.resources[logical_id])
+            memory = int(config.get("MemorySize", 128))
+            self.functions[logical_id] = LambdaFunction(
+                logical_id=logical_id,
+                name=config["FunctionName"],
+                arn=config["FunctionArn"],
+                code_dir=code_dirs[logical_id],
+                handler=config["Handler"],
+                environment=lambda_environment(
+                    config.get("Environment", {}).get("Variables", {}), config["FunctionName"], memory, REGION
+                ),
+                timeout=int(config.get("Timeout", 3)),
+                memory=memory,
+            )
+
+    def _load_mappings(self) -> None:
+        lam, sqs = self.client("lambda"), self.client("sqs")
+        by_arn = {f.arn: f.logical_id for f in self.functions.values()}
+        for page in lam.get_paginator("list_event_source_mappings").paginate():
+            for mapping in page["EventSourceMappings"]:
+                source = mapping["EventSourceArn"]
+                if not source.startswith("arn:aws:sqs:") or mapping.get("State") != "Enabled":
+                    continue
+                queue_name = source.rsplit(":", 1)[1]
+                # the sandbox polls the queue itself, as Lambda's pollers do; moto's own in-line
+                # invocation would need Docker, so it is switched off once the settings are read
+                lam.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
+                self.mappings.append(
+                    QueueMapping(
+                        queue_arn=source,
+                        queue_url=sqs.get_queue_url(QueueName=queue_name)["QueueUrl"],
+                        function_logical_id=by_arn[mapping["FunctionArn"]],
+                        batch_size=int(mapping.get("BatchSize", 10)),
+                        report_batch_item_failures="ReportBatchItemFailures"
+                        in mapping.get("FunctionResponseTypes", []),
+                    )
+                )
+
+    # ------------------------------------------------------------------ running
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
+        return self.functions[logical_id].invoke(event)
+
+    def advance(self, to: datetime) -> None:
+        """Move the clock to `to`, firing every schedule due on the way and draining the queues."""
+        target = to.astimezone(UTC)
+        while True:
+            now = self.clock.now()
+            due = [(s.next_after(now), s) for s in self.schedules]
+            upcoming = sorted(((t, s.name, s) for t, s in due if t is not None and t <= target), key=lambda x: x[:2])
+            if not upcoming:
+                break
+            fire_time, _, schedule = upcoming[0]
+            self.clock.set(fire_time)
+            self.invoke(schedule.target_logical_id, schedule.event_for(fire_time))
+            self.drain()
+        if target > self.clock.now():
+            self.clock.set(target)
+        self.drain()
+
+    def drain(self) -> DrainStats:
+        """Deliver queued messages to their functions, as event source mappings do, until all are empty."""
+        sqs = self.client("sqs")
+        batches = messages = failures = 0
+        for _round in range(MAX_DRAIN_ROUNDS):
+            delivered = 0
+            for mapping in self.mappings:
+                received = sqs.receive_message(
+                    QueueUrl=mapping.queue_url,
+                    MaxNumberOfMessages=min(mapping.batch_size, 10),
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                    WaitTimeSeconds=0,
+                ).get("Messages", [])
+                if not received:
+                    continue
+                delivered += len(received)
+                failed = self._deliver(mapping, received)
+                batches += 1
+                messages += len(received)
+                failures += len(failed)
+                done = [m for m in received if m["MessageId"] not in failed]
+                for start in range(0, len(done), 10):
+                    sqs.delete_message_batch(
+                        QueueUrl=mapping.queue_url,
+                        Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                                 for i, m in enumerate(done[start : start + 10])],  # fmt: skip
+                    )
+                for message in received:
+                    if message["MessageId"] in failed:
+                        # visible again at once; after maxReceiveCount SQS moves it to the DLQ
+                        sqs.change_message_visibility(
+                            QueueUrl=mapping.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                        )
+            if delivered == 0:
+                return DrainStats(batches, messages, failures)
+        raise RuntimeError("queues did not drain; a message may be looping")
+
+    def _deliver(self, mapping: QueueMapping, received: list[dict[str, Any]]) -> set[str]:
+        """Invoke the function with an SQS event; returns the ids of messages to be retried."""
+        event = {"Records": [sqs_record(m, mapping.queue_arn) for m in received]}
+        try:
+            response = self.invoke(mapping.function_logical_id, event)
+        except Exception:  # the whole batch failed, as in Lambda
+            logging.getLogger(__name__).exception("function %s failed", mapping.function_logical_id)
+            return {m["MessageId"] for m in received}
+        if not mapping.report_batch_item_failures or not isinstance(response, dict):
+            return set()
+        return {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+
+    # ------------------------------------------------------------------ what the providers received
+    def sent_sms(self) -> list[tuple[str, str, str]]:
+        """(message id, phone number, text) of every SMS published, in order."""
+        from moto.sns.models import sns_backends
+
+        return [(mid, phone, text) for mid, (phone, text) in sns_backends[ACCOUNT][REGION].sms_messages.items()]
+
+    def sent_email(self) -> list[tuple[str, list[str], str, str]]:
+        """(message id, to addresses, subject, body) of every email sent."""
+        from moto.ses.models import ses_backends
+
+        return [
+            (m.id, list(m.destinations.get("ToAddresses", [])), m.subject, m.body)
+            for m in ses_backends[ACCOUNT][REGION].sent_messages
+        ]
+
+    def queue_url(self, logical_id: str) -> str:
+        return self.resources[logical_id]
+
+    def function_logs(self) -> str:
+        return "".join(f.log.getvalue() for f in self.functions.values())  # type: ignore[attr-defined]
+
+
+def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+    """A record as the Lambda SQS poller delivers it."""
+    attributes = message.get("Attributes", {})
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": {
+            "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
+            "SentTimestamp": attributes.get("SentTimestamp", "0"),
+            "SenderId": attributes.get("SenderId", ACCOUNT),
+            "ApproximateFirstReceiveTimestamp": attributes.get("ApproximateFirstReceiveTimestamp", "0"),
+        },
+        "messageAttributes": {
+            name: {
+                "stringValue": value.get("StringValue"),
+                "binaryValue": value.get("BinaryValue"),
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": value["DataType"],
+            }
+            for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": REGION,
+    }
+
+
+class Resolver:
+    """Resolves Ref, Fn::GetAtt and Fn::Sub of the translated template against the deployed stack."""
+
+    def __init__(self, sandbox: Sandbox, cfn_template: dict[str, Any]) -> None:
+        self._sandbox = sandbox
+        self._types = {lid: r["Type"] for lid, r in cfn_template["Resources"].items()}
+        defaults = {k: str(v.get("Default", "")) for k, v in cfn_template.get("Parameters", {}).items()}
+        self._parameters = {**defaults, **sandbox.parameters,
+                            "AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws",
+                            "AWS::StackName": STACK_NAME}  # fmt: skip
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if set(value) == {"Ref"}:
+            return self.ref(value["Ref"])
+        if set(value) == {"Fn::GetAtt"}:
+            logical_id, attribute = value["Fn::GetAtt"]
+            return self.get_att(logical_id, attribute)
+        if set(value) == {"Fn::Sub"}:
+            return self.sub(value["Fn::Sub"])
+        return {k: self.resolve(v) for k, v in value.items()}
+
+    def ref(self, name: str) -> str:
+        if name in self._parameters:
+            return self._parameters[name]
+        return self._sandbox.resources[name]
+
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        physical = self._sandbox.resources[logical_id]
+        kind = self._types[logical_id]
+        if attribute != "Arn":
+            raise ValueError(f"the sandbox resolves only Arn attributes, not {logical_id}.{attribute}")
+        if kind == "AWS::SQS::Queue":
+            return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{physical.rsplit('/', 1)[1]}"
+        if kind == "AWS::S3::Bucket":
+            return f"arn:aws:s3:::{physical}"
+        if kind == "AWS::DynamoDB::Table":
+            return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{physical}"
+        if kind == "AWS::Lambda::Function":
+            return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{physical}"
+        if kind == "AWS::IAM::Role":
+            return f"arn:aws:iam::{ACCOUNT}:role/{physical}"
+        if physical.startswith("arn:"):
+            return physical
+        raise ValueError(f"the sandbox cannot resolve {logical_id}.Arn ({kind})")
+
+    def sub(self, spec: str | list[Any]) -> str:
+        text, variables = (spec, {}) if isinstance(spec, str) else (spec[0], self.resolve(spec[1]))
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in variables:
+                return str(variables[name])
+            if "." in name and name.split(".", 1)[0] in self._types:
+                logical_id, attribute = name.split(".", 1)
+                return self.get_att(logical_id, attribute)
+            return self.ref(name)
+
+        return re.sub(r"\$\{([^}!]+)\}", replace, text)
+
+
+__all__ = ["Sandbox", "default_template_path"]

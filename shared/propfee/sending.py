@@ -1,0 +1,138 @@
+"""The send flow for one job: re-check, claim exactly once, send, record the evidence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import ValidationError
+
+from propfee.config import Settings
+from propfee.ladder import DEFAULT_LADDER, Ladder, SkipReason, decide, within_contact_window
+from propfee.messages import RenderedMessage, render
+from propfee.models import Channel, Reminder, ReminderStatus, SendJob
+from propfee.planning import job_for
+from propfee.ports import (
+    ClaimResult,
+    EmailSender,
+    ProviderRejected,
+    ReminderStore,
+    SmsSender,
+)
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    SKIPPED = "skipped"
+    DUPLICATE = "duplicate"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outcome: Outcome
+    reason: str | None = None
+    provider_message_id: str | None = None
+
+
+def parse_job(body: str) -> tuple[SendJob | None, str]:
+    """The job in an SQS body, or None and a reason that names fields but never their (personal) values."""
+    try:
+        return SendJob.model_validate_json(body), ""
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in error.errors(include_input=False)
+        )
+        return None, f"malformed send job: {problems}"[:900]
+
+
+class UnitKeepsChanging(Exception):
+    """The unit changed under two claims in a row; the job is retried later through SQS."""
+
+
+class Sender:
+    def __init__(
+        self,
+        settings: Settings,
+        store: ReminderStore,
+        sms: SmsSender,
+        email: EmailSender,
+        ladder: Ladder = DEFAULT_LADDER,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._sms = sms
+        self._email = email
+        self._ladder = ladder
+
+    def send(self, job: SendJob, now: datetime) -> SendResult:
+        settings = self._settings
+        if not within_contact_window(
+            now, settings.tz, settings.contact_window_start, settings.contact_window_end
+        ):
+            return self._skip(job, SkipReason.OUTSIDE_CONTACT_WINDOW, now)
+        claimed = self._claim(job, now)
+        if isinstance(claimed, SendResult):
+            return claimed
+        job, message = claimed
+        try:
+            message_id = self._deliver(job, message)
+        except ProviderRejected as error:
+            # the step is spent: the evidence shows the attempt and the ladder moves on
+            self._store.mark_failed(job, str(error), now)
+            return SendResult(Outcome.FAILED, reason=str(error))
+        except Exception:
+            # nothing reached the owner: give the claim back so that the retry can send
+            self._store.release(job)
+            raise
+        self._store.mark_sent(job, message_id, now)
+        return SendResult(Outcome.SENT, provider_message_id=message_id)
+
+    def _claim(self, job: SendJob, now: datetime) -> tuple[SendJob, RenderedMessage] | SendResult:
+        today = now.astimezone(self._settings.tz).date()
+        for _attempt in range(2):
+            message = render(job, today, self._settings.hotline, self._settings.pay_instructions)
+            result = self._store.claim(job, self._evidence(job, message, now))
+            if result is ClaimResult.CLAIMED:
+                return job, message
+            if result is ClaimResult.ALREADY_CLAIMED:
+                return SendResult(Outcome.DUPLICATE, reason=SkipReason.DUPLICATE)
+            # something changed since planning (a payment, a contact): decide again on fresh data
+            unit = self._store.get_unit(job.unit_id)
+            if unit is None or unit.overdue_fen(today) <= 0:
+                return self._skip(job, SkipReason.PAID, now)
+            decision = decide(unit, today, self._settings.tz, self._ladder)
+            if decision.reason is SkipReason.STEP_ALREADY_SENT:
+                return SendResult(Outcome.DUPLICATE, reason=SkipReason.DUPLICATE)
+            if decision.action is None or decision.action.step.step_id != job.step:
+                return self._skip(job, decision.reason or "step_changed", now)
+            job = job_for(unit, decision.action, job.planned_for)
+        raise UnitKeepsChanging(job.unit_id)
+
+    def _deliver(self, job: SendJob, message: RenderedMessage) -> str:
+        if job.channel is Channel.SMS:
+            return self._sms.send_sms(job.destination, message.body)
+        assert message.subject is not None
+        return self._email.send_email(job.destination, message.subject, message.body)
+
+    def _skip(self, job: SendJob, reason: str, now: datetime) -> SendResult:
+        self._store.record_skip(job, str(reason), now)
+        return SendResult(Outcome.SKIPPED, reason=str(reason))
+
+    @staticmethod
+    def _evidence(job: SendJob, message: RenderedMessage, now: datetime) -> Reminder:
+        return Reminder(
+            unit_id=job.unit_id,
+            community_id=job.community_id,
+            step=job.step,
+            occurrence=job.occurrence,
+            channel=job.channel,
+            destination=job.destination,
+            template=job.template,
+            template_version=message.template_version,
+            content_sha256=message.content_sha256,
+            balance_fen=job.balance_fen,
+            status=ReminderStatus.CLAIMED,
+            claimed_at=now,
+        )

@@ -1,0 +1,60 @@
+"""How simulated owners respond: when they pay, and how a reminder changes that."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from propfee.simulation.world import DUE_DAY, Behaviour, World, stable_rng
+
+# behaviour -> (chance that a reminder leads to a payment, earliest and latest hours after it)
+REACTIONS = {
+    Behaviour.ON_TIME: (0.9, 1, 24),
+    Behaviour.RESPONSIVE: (0.65, 2, 48),
+    Behaviour.LATE: (0.25, 1, 72),
+    Behaviour.CHRONIC: (0.12, 24, 120),
+    Behaviour.UNREACHABLE: (0.0, 0, 0),
+}
+
+
+@dataclass(order=True)
+class PaymentIntent:
+    at: datetime
+    unit_id: str = field(compare=True)
+    why: str = field(compare=False, default="")
+    partial: bool = field(compare=False, default=False)
+
+
+class OwnerModel:
+    def __init__(self, world: World) -> None:
+        self._world = world
+        self._reminders_seen: dict[str, int] = {}
+
+    def intents_for_month(self, month_first: date) -> list[PaymentIntent]:
+        """Payments owners make of their own accord in the month that starts on month_first."""
+        intents = []
+        for unit_id, behaviour in sorted(self._world.behaviours.items()):
+            rng = stable_rng("month", self._world.seed, unit_id, month_first)
+            if behaviour is Behaviour.ON_TIME:
+                day = month_first + timedelta(days=rng.randint(0, DUE_DAY - 2))
+            elif behaviour is Behaviour.LATE:
+                day = month_first + timedelta(days=DUE_DAY - 1 + rng.randint(5, 25))
+            elif behaviour is Behaviour.UNREACHABLE and rng.random() < 0.15:
+                day = month_first + timedelta(days=rng.randint(0, 27))
+            else:
+                continue
+            at = datetime.combine(day, time(rng.randint(8, 21), rng.randint(0, 59)), self._world.tz)
+            intents.append(PaymentIntent(at, unit_id, why=f"{behaviour.value} payer"))
+        return intents
+
+    def react(self, unit_id: str, reminded_at: datetime) -> PaymentIntent | None:
+        """Whether this reminder moves the owner to pay, and when."""
+        count = self._reminders_seen[unit_id] = self._reminders_seen.get(unit_id, 0) + 1
+        behaviour = self._world.behaviours[unit_id]
+        chance, earliest, latest = REACTIONS[behaviour]
+        rng = stable_rng("reaction", self._world.seed, unit_id, count)
+        if rng.random() >= chance:
+            return None
+        delay = timedelta(hours=rng.randint(earliest, latest), minutes=rng.randint(0, 59))
+        return PaymentIntent(reminded_at + delay, unit_id, why="after a reminder",
+                             partial=behaviour is Behaviour.CHRONIC)  # fmt: skip

@@ -1,0 +1,187 @@
+"""Runs the synthetic company day by day through the real functions in the sandbox."""
+
+from __future__ import annotations
+
+import heapq
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from propfee.adapters.dynamo import PropfeeTable
+from propfee.adapters.storage import S3Store
+from propfee.models import Bill, Payment
+from propfee.money import rate
+from propfee.reporting import report_prefix
+from propfee.sandbox import Sandbox
+from propfee.simulation.owners import OwnerModel, PaymentIntent
+from propfee.simulation.world import DUE_DAY, World, build_world, period_of
+
+TIMEZONE = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass
+class DemoOptions:
+    households: int = 1000
+    days: int = 30
+    seed: int = 7
+    start: date = date(2026, 11, 1)
+    out: Path = Path("out/demo")
+    template_path: Path | None = None
+
+
+@dataclass
+class Totals:
+    payments: int = 0
+    paid_fen: int = 0
+    sms: int = 0
+    email: int = 0
+    daily: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Demo:
+    def __init__(self, options: DemoOptions, sandbox: Sandbox, world: World) -> None:
+        self.options = options
+        self.sandbox = sandbox
+        self.world = world
+        self.table = PropfeeTable(sandbox.resources["PropfeeTable"], TIMEZONE)
+        self.reports = S3Store(sandbox.resources["ReportBucket"])
+        self.owners = OwnerModel(world)
+        self.intents: list[PaymentIntent] = []
+        self.totals = Totals()
+        self._sms_seen = 0
+        self._email_seen = 0
+        self._references: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ the world's own actions
+    def issue_month(self, first: date) -> None:
+        """The billing system issues each unit's bill for the month (idempotent per period)."""
+        issued_at = datetime.combine(first, time(0, 5), TIMEZONE)
+        for unit in self.world.snapshot.units:
+            self.table.issue_bill(Bill(unit_id=unit.unit_id, community_id=unit.community_id, period=period_of(first),
+                                       amount_fen=unit.monthly_fee_fen, due=first.replace(day=DUE_DAY),
+                                       issued_at=issued_at))  # fmt: skip
+
+    def pay(self, intent: PaymentIntent) -> None:
+        unit = self.table.get_unit(intent.unit_id)
+        if unit is None or unit.balance_fen <= 0:
+            return
+        amount = min(unit.monthly_fee_fen, unit.balance_fen) if intent.partial else unit.balance_fen
+        n = self._references[unit.unit_id] = self._references.get(unit.unit_id, 0) + 1
+        payment = Payment(reference=f"PAY-{unit.unit_id}-{intent.at:%Y%m%d}-{n}", unit_id=unit.unit_id,
+                          community_id=unit.community_id, amount_fen=amount, paid_at=intent.at,
+                          method="wechat_pay")  # fmt: skip
+        if self.table.record_payment(payment) is not None:
+            self.totals.payments += 1
+            self.totals.paid_fen += amount
+
+    def notice_reminders(self) -> None:
+        """Owners read what the providers delivered since last time; some decide to pay."""
+        now = self.sandbox.clock.now()
+        sms = self.sandbox.sent_sms()[self._sms_seen :]
+        emails = self.sandbox.sent_email()[self._email_seen :]
+        self._sms_seen += len(sms)
+        self._email_seen += len(emails)
+        self.totals.sms += len(sms)
+        self.totals.email += len(emails)
+        reached = [u for _, phone, _ in sms for u in self.world.by_phone.get(phone, [])]
+        reached += [u for _, to, _, _ in emails for address in to for u in self.world.by_email.get(address, [])]
+        for unit_id in reached:
+            intent = self.owners.react(unit_id, now)
+            if intent is not None:
+                heapq.heappush(self.intents, intent)
+
+    # ------------------------------------------------------------------ the day loop
+    def run_day(self, day: date) -> None:
+        if day.day == 1 and day != self.options.start:
+            self.sandbox.advance(datetime.combine(day, time(0, 5), TIMEZONE))
+            self.issue_month(day)
+        if day.day == 1:
+            for intent in self.owners.intents_for_month(day):
+                heapq.heappush(self.intents, intent)
+        end = datetime.combine(day + timedelta(days=1), time(0, 0), TIMEZONE)
+        while self.intents and self.intents[0].at < end:
+            intent = heapq.heappop(self.intents)
+            at = max(intent.at, self.sandbox.clock.now())
+            self.sandbox.advance(at)
+            self.notice_reminders()
+            self.pay(PaymentIntent(at, intent.unit_id, intent.why, intent.partial))
+        self.sandbox.advance(end - timedelta(seconds=1))  # the evening report fires on the way
+        self.notice_reminders()
+        self.collect_report(day)
+
+    def collect_report(self, day: date) -> None:
+        target = self.options.out / "reports" / day.isoformat()
+        files = self.reports.download_prefix(report_prefix(day), target)
+        if not files:
+            raise RuntimeError(f"no daily report in S3 for {day}")
+        summary = json.loads((target / "summary.json").read_text(encoding="utf-8"))
+        totals = summary["totals"]
+        self.totals.daily.append({
+            "date": day.isoformat(),
+            "payments": totals["collections"]["count"],
+            "collected_fen": totals["collections"]["amount_fen"],
+            "reminders_sent": totals["reminders"]["sent"],
+            "reminders_skipped": totals["reminders"]["skipped"],
+            "current_period_rate": totals["current_period"]["collection_rate"],
+            "outstanding_fen": totals["outstanding_fen"],
+        })  # fmt: skip
+
+    def standing(self) -> dict[str, Any]:
+        """Collection rate of the current period and what is owed, from the maintained totals."""
+        period = period_of(self.sandbox.clock.now().astimezone(TIMEZONE).date())
+        billed = paid = owed = 0
+        for community in self.table.communities():
+            for total in self.table.period_totals(community.community_id):
+                owed += total.billed_fen - total.paid_fen
+                if total.period == period:
+                    billed += total.billed_fen
+                    paid += total.paid_fen
+        return {"period": period, "billed_fen": billed, "paid_fen": paid, "collection_rate": rate(paid, billed),
+                "outstanding_fen": owed}  # fmt: skip
+
+
+def run_demo(options: DemoOptions, on_day: Callable[[date], None] | None = None) -> dict[str, Any]:
+    """Simulate, write OUT/reports/<date>/* and OUT/summary.json, and return the summary."""
+    start = options.start.replace(day=1)
+    options.out.mkdir(parents=True, exist_ok=True)
+    world = build_world(options.households, options.seed, start, TIMEZONE)
+    with Sandbox(start=datetime.combine(start, time(0, 0), TIMEZONE), template_path=options.template_path) as sandbox:
+        demo = Demo(options, sandbox, world)
+        demo.table.load_snapshot(world.snapshot)
+        at_start = demo.standing()
+        for offset in range(options.days):
+            day = start + timedelta(days=offset)
+            demo.run_day(day)
+            if on_day is not None:
+                on_day(day)
+        summary = {
+            "seed": options.seed,
+            "households": len(world.snapshot.units),
+            "communities": len(world.snapshot.communities),
+            "days": options.days,
+            "start": start.isoformat(),
+            "end": (start + timedelta(days=options.days - 1)).isoformat(),
+            "standing_at_start": at_start,
+            "standing_at_end": demo.standing(),
+            "reminders": {"sms": demo.totals.sms, "email": demo.totals.email},
+            "payments": {"count": demo.totals.payments, "amount_fen": demo.totals.paid_fen},
+            "dead_letters": _dead_letter_count(sandbox),
+            "daily": demo.totals.daily,
+        }
+    (options.out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+                                              encoding="utf-8")  # fmt: skip
+    return summary
+
+
+def _dead_letter_count(sandbox: Sandbox) -> int:
+    sqs = sandbox.client("sqs")
+    total = 0
+    for logical_id, physical in sorted(sandbox.resources.items()):
+        if logical_id.endswith("DeadLetterQueue"):
+            attributes = sqs.get_queue_attributes(QueueUrl=physical, AttributeNames=["ApproximateNumberOfMessages"])
+            total += int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+    return total

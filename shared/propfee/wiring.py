@@ -1,0 +1,60 @@
+"""Builds the domain services from settings and adapters: the one composition root of the functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from propfee.adapters.dynamo import PropfeeTable
+from propfee.adapters.messaging import SesEmail, SnsSms
+from propfee.adapters.queue import SqsDeadLetters, SqsJobQueue
+from propfee.adapters.storage import S3Store
+from propfee.config import Settings
+from propfee.sending import Sender
+
+
+@dataclass
+class Services:
+    settings: Settings
+
+    @classmethod
+    def from_environment(cls) -> Services:
+        return cls(Settings())  # type: ignore[call-arg]
+
+    @cached_property
+    def table(self) -> PropfeeTable:
+        return PropfeeTable(self.settings.table, self.settings.tz)
+
+    @cached_property
+    def send_queue(self) -> SqsJobQueue:
+        return SqsJobQueue(self.settings.require("send_queue_url"))
+
+    @cached_property
+    def dead_letters(self) -> SqsDeadLetters:
+        return SqsDeadLetters(self.settings.require("send_dlq_url"))
+
+    @cached_property
+    def reports(self) -> S3Store:
+        return S3Store(self.settings.require("report_bucket"))
+
+    @cached_property
+    def sender(self) -> Sender:
+        return Sender(
+            self.settings,
+            self.table,
+            SnsSms(),
+            SesEmail(self.settings.require("sender_email")),
+        )
+
+
+class LazyServices:
+    """Each function module holds one: services are built on the first invocation, from that
+    function's own environment, and reused while the execution environment lives."""
+
+    def __init__(self) -> None:
+        self._services: Services | None = None
+
+    def __call__(self) -> Services:
+        if self._services is None:
+            self._services = Services.from_environment()
+        return self._services
