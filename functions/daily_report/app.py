@@ -1,4 +1,4 @@
-"""daily_report: every evening, the day's collections, collection rate and reminders -> S3."""
+"""daily_report: just after midnight, the previous day's collections, collection rate and reminders -> S3."""
 
 from typing import Any
 

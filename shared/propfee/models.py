@@ -146,6 +146,7 @@ class SendJob(Record):
     overdue_since: date
     planned_for: date
     unit_version: NonNegativeInt
+    last_contact_at: AwareDatetime | None = None  # as planned; a released claim restores it
 
     @property
     def claim_key(self) -> str:
@@ -184,11 +185,12 @@ class ScheduledEvent(BaseModel):
     scheduled_time: AwareDatetime | None = None
     date: dt.date | None = None  # set by hand to (re)run a given local day
     communities: list[str] | None = None  # limit a run to these communities
+    day_offset: int = 0  # -1: the day before the scheduled time (a report run just after midnight)
 
     def local_day(self, tz: ZoneInfo, fallback: datetime) -> dt.date:
         if self.date is not None:
             return self.date
-        return (self.scheduled_time or fallback).astimezone(tz).date()
+        return (self.scheduled_time or fallback).astimezone(tz).date() + dt.timedelta(days=self.day_offset)
 
 
 class Skip(Record):

@@ -46,6 +46,7 @@ def job_for(unit: Unit, action: Action, today: date) -> SendJob:
         overdue_since=oldest,
         planned_for=today,
         unit_version=unit.version,
+        last_contact_at=unit.last_contact_at,
     )
 
 

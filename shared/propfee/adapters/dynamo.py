@@ -266,10 +266,9 @@ class PropfeeTable:
                 {"Put": {"TableName": self.name, "Item": to_attributes(bill_item),
                          "ConditionExpression": "attribute_not_exists(pk)"}},  # fmt: skip
                 self._put_unit_op(after, unit.version),
-                self._add_to_period(bill.community_id, bill.period, billed_fen=bill.amount_fen, bills=1),
+                self._add_to_period(bill.community_id, bill.period, billed_fen=bill.amount_fen, bills=1,
+                                    paid_fen=paid_from_credit),
             ]
-            if paid_from_credit:
-                operations.append(self._add_to_period(bill.community_id, bill.period, paid_fen=paid_from_credit))
             reasons = self._transact(operations)
             if reasons is None:
                 return True
@@ -373,14 +372,18 @@ class PropfeeTable:
         self._update_reminder(job, ReminderStatus.FAILED, at, failure_reason=reason)
 
     def release(self, job: SendJob) -> None:
-        """Give a claim back after the provider did not accept the message."""
+        """Give a claim back after the provider did not accept the message: the step and the last
+        contact are as they were when the job was planned (the claim required that version)."""
         self._transact(
             [
                 {"Delete": {"TableName": self.name,
                             "Key": to_attributes(keys.reminder_item(job.unit_id, job.claim_key))}},
                 {"Update": {"TableName": self.name, "Key": to_attributes(keys.unit_item(job.unit_id)),
-                            "UpdateExpression": "DELETE steps_done :step SET version = version + :one",
-                            "ExpressionAttributeValues": to_attributes({":step": {job.step}, ":one": 1})}},
+                            "UpdateExpression": "DELETE steps_done :step SET version = version + :one"
+                            + (", last_contact_at = :last" if job.last_contact_at else " REMOVE last_contact_at"),
+                            "ExpressionAttributeValues": to_attributes({
+                                ":step": {job.step}, ":one": 1,
+                                ":last": job.last_contact_at.isoformat() if job.last_contact_at else None})}},
             ]
         )  # fmt: skip
 

@@ -7,6 +7,7 @@ import importlib.util
 import io
 import os
 import uuid
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,7 +96,9 @@ class LambdaFunction:
         # in Lambda each function has its own process and so its own Logger; here they share one
         service = self.environment.get("POWERTOOLS_SERVICE_NAME", self.logical_id)
         observability.logger.append_keys(service=service)
-        observability.metrics.set_default_dimensions(service=service)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Dimension 'service' has already been added")
+            observability.metrics.set_default_dimensions(service=service)
         observability.metrics.namespace = self.environment.get("POWERTOOLS_METRICS_NAMESPACE", "propfee")
         with patched_environ(self.environment), contextlib.redirect_stdout(self.log):
             return handler(event, context)

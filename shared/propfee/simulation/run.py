@@ -21,6 +21,7 @@ from propfee.simulation.owners import OwnerModel, PaymentIntent
 from propfee.simulation.world import DUE_DAY, World, build_world, period_of
 
 TIMEZONE = ZoneInfo("Asia/Shanghai")
+REPORT_READY = timedelta(minutes=30)  # after the daily_report schedule (00:15) has run
 
 
 @dataclass
@@ -109,7 +110,7 @@ class Demo:
             self.sandbox.advance(at)
             self.notice_reminders()
             self.pay(PaymentIntent(at, intent.unit_id, intent.why, intent.partial))
-        self.sandbox.advance(end - timedelta(seconds=1))  # the evening report fires on the way
+        self.sandbox.advance(end + REPORT_READY)  # the report on the day fires just after midnight
         self.notice_reminders()
         self.collect_report(day)
 
@@ -144,8 +145,13 @@ class Demo:
                 "outstanding_fen": owed}  # fmt: skip
 
 
-def run_demo(options: DemoOptions, on_day: Callable[[date], None] | None = None) -> dict[str, Any]:
-    """Simulate, write OUT/reports/<date>/* and OUT/summary.json, and return the summary."""
+def run_demo(
+    options: DemoOptions,
+    on_day: Callable[[date], None] | None = None,
+    on_finish: Callable[[Demo], None] | None = None,
+) -> dict[str, Any]:
+    """Simulate, write OUT/reports/<date>/* and OUT/summary.json, and return the summary.
+    on_finish sees the finished demo while its sandbox is still up (tests recount from the table)."""
     start = options.start.replace(day=1)
     options.out.mkdir(parents=True, exist_ok=True)
     world = build_world(options.households, options.seed, start, TIMEZONE)
@@ -172,6 +178,8 @@ def run_demo(options: DemoOptions, on_day: Callable[[date], None] | None = None)
             "dead_letters": _dead_letter_count(sandbox),
             "daily": demo.totals.daily,
         }
+        if on_finish is not None:
+            on_finish(demo)
     (options.out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
                                               encoding="utf-8")  # fmt: skip
     return summary

@@ -1,0 +1,121 @@
+"""The sandbox follows infra/template.yaml and behaves like the event sources it stands in for."""
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from propfee.adapters.dynamo import PropfeeTable
+from propfee.ladder import decide
+from propfee.ledger import with_bill
+from propfee.planning import job_for
+from propfee.sandbox import Sandbox, default_template_path
+from propfee.sandbox.template import load_template
+from tests.support import SHANGHAI, at, bill, community, unit
+
+pytestmark = pytest.mark.e2e
+START = datetime(2026, 11, 11, 0, 0, tzinfo=SHANGHAI)
+
+
+def _job_body(table: PropfeeTable, unit_id: str) -> str:
+    current = table.get_unit(unit_id)
+    today = START.date()
+    return job_for(current, decide(current, today, SHANGHAI).action, today).model_dump_json()
+
+
+@pytest.fixture()
+def sandbox():
+    with Sandbox(start=START) as running:
+        table = PropfeeTable(running.resources["PropfeeTable"], SHANGHAI)
+        table.put_community(community())
+        owing = [with_bill(unit(f"C01-B01-01{n:02d}"), bill(f"C01-B01-01{n:02d}", "2026-10")) for n in range(1, 8)]
+        table.put_buildings_and_units([], owing)
+        running.table = table
+        yield running
+
+
+def _dead_letters(sandbox, logical_id="SendDeadLetterQueue"):
+    messages = sandbox.client("sqs").receive_message(
+        QueueUrl=sandbox.resources[logical_id], MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    ).get("Messages", [])
+    return messages
+
+
+def test_a_malformed_record_goes_to_the_dlq_with_its_reason_and_the_rest_of_the_batch_is_sent(sandbox):
+    sandbox.clock.set(at("2026-11-11 10:00"))
+    sqs = sandbox.client("sqs")
+    queue = sandbox.resources["SendQueue"]
+    good = [_job_body(sandbox.table, f"C01-B01-01{n:02d}") for n in (1, 2, 3)]
+    for body in [good[0], '{"unit_id": "C01-B01-0199", "channel": "fax"}', good[1], "<html>not a job</html>", good[2]]:
+        sqs.send_message(QueueUrl=queue, MessageBody=body)
+    stats = sandbox.drain()
+    assert stats.failures == 0
+    assert len(sandbox.sent_sms()) == 3
+    rejected = _dead_letters(sandbox)
+    assert len(rejected) == 2
+    reasons = sorted(m["MessageAttributes"]["reason"]["StringValue"] for m in rejected)
+    assert all(r.startswith("malformed send job") for r in reasons)
+    assert "channel" in reasons[0] + reasons[1]
+    assert sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"][
+        "ApproximateNumberOfMessages"] == "0"  # fmt: skip
+
+
+def test_reported_failures_are_retried_then_redriven_after_max_receive_count(sandbox):
+    sqs = sandbox.client("sqs")
+    queue = sandbox.resources["SendQueue"]
+    sqs.send_message(QueueUrl=queue, MessageBody="poison")
+    sqs.send_message(QueueUrl=queue, MessageBody="fine")
+    seen: list[str] = []
+
+    def flaky_handler(event, context):
+        seen.extend(r["body"] for r in event["Records"])
+        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]
+                                      if r["body"] == "poison"]}  # fmt: skip
+
+    sandbox.functions["SendFunction"]._handler = flaky_handler
+    sandbox.drain()
+    max_receive = load_template(default_template_path())["Resources"]["SendQueue"]["Properties"]["RedrivePolicy"][
+        "maxReceiveCount"]  # fmt: skip
+    assert seen.count("poison") == max_receive and seen.count("fine") == 1
+    assert [m["Body"] for m in _dead_letters(sandbox)] == ["poison"]
+
+
+def test_schedules_fire_from_the_simulated_clock_in_the_companys_timezone(sandbox):
+    sandbox.advance(at("2026-11-11 09:29"))
+    assert sandbox.functions["PlanFunction"].invocations == 0
+    assert sandbox.functions["DailyReportFunction"].invocations == 1  # 00:15, for 11-10
+    sandbox.advance(at("2026-11-12 00:14"))
+    assert sandbox.functions["PlanFunction"].invocations == 1
+    assert sandbox.functions["DailyReportFunction"].invocations == 1
+    sandbox.advance(at("2026-11-12 00:15"))
+    assert sandbox.functions["DailyReportFunction"].invocations == 2
+    # the plan's jobs were delivered through the queue to the send function at 09:30
+    assert len(sandbox.sent_sms()) == 7
+    keys = sandbox.client("s3").list_objects_v2(Bucket=sandbox.resources["ReportBucket"], Prefix="reports/2026-11-11/")
+    assert {o["Key"].rsplit("/", 1)[1] for o in keys["Contents"]} >= {"summary.json", "communities.csv"}
+
+
+def test_the_sandbox_follows_a_changed_template(tmp_path: Path):
+    original = load_template(default_template_path())
+    text = default_template_path().read_text(encoding="utf-8")
+    functions_dir = default_template_path().parents[1]
+    text = text.replace("CodeUri: ../functions/", f"CodeUri: {functions_dir}/functions/")
+    text = text.replace("ContentUri: ../shared", f"ContentUri: {functions_dir}/shared")
+    text = text.replace("      VisibilityTimeout: 360  # 6x the send function's timeout",
+                        "      QueueName: renamed-send-jobs\n      VisibilityTimeout: 360")  # fmt: skip
+    text = text.replace("            BatchSize: 10\n", "            BatchSize: 3\n")
+    changed = tmp_path / "template.yaml"
+    changed.write_text(text, encoding="utf-8")
+    assert original["Resources"]["SendQueue"]["Properties"].get("QueueName") is None
+
+    batches: list[int] = []
+    with Sandbox(start=START, template_path=changed) as sandbox:
+        assert sandbox.resources["SendQueue"].endswith("/renamed-send-jobs")
+        [mapping] = sandbox.mappings
+        assert mapping.batch_size == 3 and mapping.queue_url.endswith("/renamed-send-jobs")
+        sandbox.functions["SendFunction"]._handler = lambda event, context: batches.append(len(event["Records"]))
+        for n in range(7):
+            sandbox.client("sqs").send_message(QueueUrl=mapping.queue_url, MessageBody=json.dumps({"n": n}))
+        sandbox.drain()
+    assert sum(batches) == 7 and max(batches) <= 3

@@ -1,0 +1,126 @@
+"""The DynamoDB adapter against moto, on the table the template declares."""
+
+from datetime import date
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from propfee.adapters.dynamo import PropfeeTable
+from propfee.ladder import DEFAULT_LADDER, decide
+from propfee.models import Reminder, ReminderStatus
+from propfee.planning import job_for
+from propfee.ports import ClaimResult
+from propfee.sandbox import moto_patches
+from tests.support import SHANGHAI, at, bill, community, create_table_from_template, payment, unit
+
+
+@pytest.fixture(params=["moto as shipped", "sandbox transaction patch"])
+def table(request):
+    with mock_aws():
+        if request.param == "sandbox transaction patch":
+            moto_patches.install()
+        client = boto3.client("dynamodb")
+        name = create_table_from_template(client)
+        store = PropfeeTable(name, SHANGHAI, client)
+        store.put_community(community())
+        store.put_buildings_and_units([], [unit("C01-B01-0101"), unit("C01-B01-0102")])
+        yield store
+
+
+def test_bill_then_payment_moves_the_unit_in_and_out_of_the_arrears_index(table):
+    assert table.issue_bill(bill("C01-B01-0101", "2026-10"))
+    assert list(table.units_owing("C01", due_before=date(2026, 10, 10))) == []  # not yet due
+    owing = list(table.units_owing("C01", due_before=date(2026, 10, 11)))
+    assert [u.unit_id for u in owing] == ["C01-B01-0101"]
+    assert owing[0].balance_fen == 25000
+
+    allocation = table.record_payment(payment("C01-B01-0101", 25000, "2026-10-20 10:00"))
+    assert allocation is not None and allocation.by_period == {"2026-10": 25000}
+    assert list(table.units_owing("C01", due_before=date(2026, 12, 1))) == []
+
+
+def test_the_same_bill_period_or_payment_reference_applies_once(table):
+    assert table.issue_bill(bill("C01-B01-0101", "2026-10"))
+    assert not table.issue_bill(bill("C01-B01-0101", "2026-10"))
+    assert table.record_payment(payment("C01-B01-0101", 10000, "2026-10-20 10:00", "BANK-7")) is not None
+    assert table.record_payment(payment("C01-B01-0101", 10000, "2026-10-20 10:00", "BANK-7")) is None
+    assert table.get_unit("C01-B01-0101").balance_fen == 15000
+    [totals] = table.period_totals("C01")
+    assert (totals.billed_fen, totals.paid_fen, totals.bills) == (25000, 10000, 1)
+
+
+def test_partial_payment_settles_the_oldest_bill_first_and_overpayment_becomes_credit(table):
+    table.issue_bill(bill("C01-B01-0101", "2026-09"))
+    table.issue_bill(bill("C01-B01-0101", "2026-10"))
+    first = table.record_payment(payment("C01-B01-0101", 30000, "2026-10-20 10:00", "P1"))
+    assert first.by_period == {"2026-09": 25000, "2026-10": 5000}
+    second = table.record_payment(payment("C01-B01-0101", 30000, "2026-10-21 10:00", "P2"))
+    assert second.by_period == {"2026-10": 20000} and second.credit_fen == 10000
+    # the credit pays the next bill down when it is issued
+    table.issue_bill(bill("C01-B01-0101", "2026-11"))
+    after = table.get_unit("C01-B01-0101")
+    assert after.credit_fen == 0 and after.balance_fen == 15000
+    paid = {t.period: t.paid_fen for t in table.period_totals("C01")}
+    assert paid == {"2026-09": 25000, "2026-10": 25000, "2026-11": 10000}
+
+
+def test_a_day_activity_holds_that_days_payments_in_local_time(table):
+    table.issue_bill(bill("C01-B01-0101", "2026-10"))
+    table.record_payment(payment("C01-B01-0101", 100, "2026-10-20 23:30", "LATE-EVENING"))
+    table.record_payment(payment("C01-B01-0101", 100, "2026-10-21 00:10", "JUST-AFTER-MIDNIGHT"))
+    day = table.day_activity("C01", date(2026, 10, 20))
+    assert [p.reference for p in day.payments] == ["LATE-EVENING"]
+
+
+def _job(table, unit_id="C01-B01-0101", today=date(2026, 10, 12)):
+    current = table.get_unit(unit_id)
+    decision = decide(current, today, SHANGHAI, DEFAULT_LADDER)
+    return job_for(current, decision.action, today)
+
+
+def _evidence(job, when="2026-10-12 09:30"):
+    return Reminder(unit_id=job.unit_id, community_id=job.community_id, step=job.step, occurrence=job.occurrence,
+                    channel=job.channel, destination=job.destination, template=job.template, template_version="v1",
+                    content_sha256="0" * 64, balance_fen=job.balance_fen, status=ReminderStatus.CLAIMED,
+                    claimed_at=at(when))  # fmt: skip
+
+
+def test_a_step_is_claimed_once_and_a_changed_unit_is_detected(table):
+    table.issue_bill(bill("C01-B01-0101", "2026-10"))
+    job = _job(table)
+    assert table.claim(job, _evidence(job)) is ClaimResult.CLAIMED
+    assert table.claim(job, _evidence(job)) is ClaimResult.ALREADY_CLAIMED
+    after = table.get_unit("C01-B01-0101")
+    assert job.step in after.steps_done and after.last_contact_at == at("2026-10-12 09:30")
+
+    table.issue_bill(bill("C01-B01-0102", "2026-10"))
+    stale = _job(table, "C01-B01-0102")
+    table.record_payment(payment("C01-B01-0102", 100, "2026-10-12 08:00"))
+    assert table.claim(stale, _evidence(stale)) is ClaimResult.UNIT_CHANGED
+    # the cancelled transaction wrote nothing: no evidence, no step
+    assert table.get_unit("C01-B01-0102").steps_done == frozenset()
+    assert table.day_activity("C01", date(2026, 10, 12)).reminders == (
+        table.day_activity("C01", date(2026, 10, 12)).reminders
+    )
+    assert [r.unit_id for r in table.day_activity("C01", date(2026, 10, 12)).reminders] == ["C01-B01-0101"]
+
+
+def test_a_released_claim_can_be_claimed_again_and_sent_evidence_keeps_its_timeline(table):
+    table.issue_bill(bill("C01-B01-0101", "2026-10"))
+    job = _job(table)
+    assert table.claim(job, _evidence(job)) is ClaimResult.CLAIMED
+    table.release(job)
+    job = _job(table)
+    assert table.claim(job, _evidence(job)) is ClaimResult.CLAIMED
+    table.mark_sent(job, "provider-123", at("2026-10-12 09:31"))
+    [reminder] = table.day_activity("C01", date(2026, 10, 12)).reminders
+    assert reminder.status is ReminderStatus.SENT
+    assert reminder.provider_message_id == "provider-123"
+    raw = table.db.get_item(TableName=table.name, Key={"pk": {"S": "UNIT#C01-B01-0101"}, "sk": {"S": job.claim_key}})
+    assert [e["M"]["status"]["S"] for e in raw["Item"]["timeline"]["L"]] == ["claimed", "sent"]
+
+
+def test_units_are_found_by_owner_phone(table):
+    assert table.units_by_phone("+8613812345678") == ["C01-B01-0101", "C01-B01-0102"]
+    assert table.units_by_phone("+8613900000000") == []

@@ -1,0 +1,67 @@
+"""Builders for the pure-domain unit tests: units, owners, bills and payments with realistic defaults."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from propfee.models import Bill, OpenBill, Owner, Payment, Unit
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+TODAY = date(2025, 3, 20)
+
+PHONE = "+8613812345678"
+PHONE_2 = "+8613912345678"
+EMAIL = "wang.fang@example.net"
+EMAIL_2 = "li.lei@example.net"
+
+
+def owner(
+    name: str = "王芳",
+    phone: str | None = PHONE,
+    email: str | None = EMAIL,
+    *,
+    sms_opt_out: bool = False,
+    email_opt_out: bool = False,
+    relation: str = "owner",
+) -> Owner:
+    return Owner(name=name, phone=phone, email=email, sms_opt_out=sms_opt_out, email_opt_out=email_opt_out,
+                 relation=relation)  # fmt: skip
+
+
+def make_unit(unit_id: str = "C01-B03-1502", **changes: Any) -> Unit:
+    fields: dict[str, Any] = {
+        "unit_id": unit_id,
+        "community_id": unit_id.split("-")[0],
+        "building_id": "-".join(unit_id.split("-")[:2]),
+        "room": unit_id.split("-")[-1],
+        "area_m2": Decimal("89.55"),
+        "monthly_fee_fen": 21044,
+        "owners": (owner(),),
+    }
+    fields.update(changes)
+    return Unit(**fields)
+
+
+def overdue_by(days: int, outstanding_fen: int = 21044, today: date = TODAY) -> dict[str, OpenBill]:
+    """One open bill whose due date is `days` before today (negative: not yet due)."""
+    due = today - timedelta(days=days)
+    return {f"{due.year:04d}-{due.month:02d}": OpenBill(due=due, outstanding_fen=outstanding_fen)}
+
+
+def open_bill(due: date, outstanding_fen: int) -> OpenBill:
+    return OpenBill(due=due, outstanding_fen=outstanding_fen)
+
+
+def make_bill(period: str, amount_fen: int = 21044, unit_id: str = "C01-B03-1502", due: date | None = None) -> Bill:
+    year, month = (int(x) for x in period.split("-"))
+    return Bill(unit_id=unit_id, community_id=unit_id.split("-")[0], period=period, amount_fen=amount_fen,
+                due=due or date(year, month, 15), issued_at=datetime(year, month, 1, tzinfo=SHANGHAI))  # fmt: skip
+
+
+def make_payment(amount_fen: int, reference: str = "PAY-0001", unit_id: str = "C01-B03-1502",
+                 paid_at: datetime | None = None, method: str = "wechat") -> Payment:  # fmt: skip
+    return Payment(reference=reference, unit_id=unit_id, community_id=unit_id.split("-")[0], amount_fen=amount_fen,
+                   paid_at=paid_at or datetime(2025, 3, 20, 2, 0, tzinfo=UTC), method=method)  # fmt: skip

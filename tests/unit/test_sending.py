@@ -1,0 +1,205 @@
+"""The send flow with in-memory ports: exactly once, fresh re-checks, and claims given back on failure."""
+
+from datetime import date
+
+import pytest
+
+from propfee.config import Settings
+from propfee.ladder import DEFAULT_LADDER, decide
+from propfee.ledger import allocate, with_bill
+from propfee.models import Reminder, SendJob, Unit
+from propfee.planning import job_for, plan_day
+from propfee.ports import ClaimResult, ProviderRejected, ProviderUnavailable
+from propfee.sending import Outcome, Sender, parse_job
+from tests.support import SHANGHAI, at, bill, payment, unit
+
+SETTINGS = Settings(table="t")  # type: ignore[call-arg]
+
+
+class MemoryStore:
+    """What PropfeeTable does, in a dict: the claim is conditional on version and step."""
+
+    def __init__(self, *units: Unit) -> None:
+        self.units = {u.unit_id: u for u in units}
+        self.claims: dict[tuple[str, str], Reminder] = {}
+        self.status: dict[tuple[str, str], str] = {}
+        self.skips: list[tuple[str, str]] = []
+
+    def get_unit(self, unit_id):
+        return self.units.get(unit_id)
+
+    def claim(self, job: SendJob, reminder: Reminder) -> ClaimResult:
+        key = (job.unit_id, job.claim_key)
+        if key in self.claims:
+            return ClaimResult.ALREADY_CLAIMED
+        current = self.units[job.unit_id]
+        if current.version != job.unit_version or job.step in current.steps_done:
+            return ClaimResult.UNIT_CHANGED
+        self.claims[key] = reminder
+        self.status[key] = "claimed"
+        self.units[job.unit_id] = current.model_copy(update={
+            "steps_done": current.steps_done | {job.step}, "last_contact_at": reminder.claimed_at,
+            "version": current.version + 1})  # fmt: skip
+        return ClaimResult.CLAIMED
+
+    def mark_sent(self, job, provider_message_id, at):
+        self.status[(job.unit_id, job.claim_key)] = f"sent:{provider_message_id}"
+
+    def mark_failed(self, job, reason, at):
+        self.status[(job.unit_id, job.claim_key)] = f"failed:{reason}"
+
+    def release(self, job):
+        del self.claims[(job.unit_id, job.claim_key)]
+        del self.status[(job.unit_id, job.claim_key)]
+        current = self.units[job.unit_id]
+        self.units[job.unit_id] = current.model_copy(update={
+            "steps_done": current.steps_done - {job.step}, "last_contact_at": job.last_contact_at,
+            "version": current.version + 1})  # fmt: skip
+
+    def record_skip(self, job, reason, at):
+        self.skips.append((job.unit_id, reason))
+
+
+class Provider:
+    def __init__(self, failure: Exception | None = None) -> None:
+        self.sent: list[tuple[str, str]] = []
+        self.failure = failure
+
+    def send_sms(self, phone, body):
+        if self.failure:
+            raise self.failure
+        self.sent.append((phone, body))
+        return f"sms-{len(self.sent)}"
+
+    def send_email(self, to, subject, body):
+        if self.failure:
+            raise self.failure
+        self.sent.append((to, subject))
+        return f"email-{len(self.sent)}"
+
+
+TODAY = date(2026, 11, 11)
+NOW = at("2026-11-11 09:30")
+
+
+def overdue_unit(**changes) -> Unit:
+    return with_bill(unit(**changes), bill("C01-B01-0101", "2026-11"))
+
+
+def planned_job(store: MemoryStore, unit_id="C01-B01-0101") -> SendJob:
+    current = store.get_unit(unit_id)
+    return job_for(current, decide(current, TODAY, SHANGHAI, DEFAULT_LADDER).action, TODAY)
+
+
+def sender(store, sms=None, email=None):
+    return Sender(SETTINGS, store, sms or Provider(), email or Provider())
+
+
+def test_a_job_is_sent_once_however_often_it_is_delivered():
+    store, sms = MemoryStore(overdue_unit()), Provider()
+    job = planned_job(store)
+    results = [sender(store, sms).send(job, NOW) for _ in range(3)]
+    assert [r.outcome for r in results] == [Outcome.SENT, Outcome.DUPLICATE, Outcome.DUPLICATE]
+    assert len(sms.sent) == 1
+    phone, body = sms.sent[0]
+    assert phone == "+8613812345678" and "250.00" in body
+    assert store.status[("C01-B01-0101", job.claim_key)] == "sent:sms-1"
+
+
+def test_a_payment_after_planning_cancels_the_send_with_a_reason():
+    store, sms = MemoryStore(overdue_unit()), Provider()
+    job = planned_job(store)
+    store.units["C01-B01-0101"] = allocate(store.units["C01-B01-0101"], payment("C01-B01-0101", 25000,
+                                                                                 "2026-11-11 08:00")).unit_after
+    result = sender(store, sms).send(job, NOW)
+    assert (result.outcome, result.reason) == (Outcome.SKIPPED, "paid")
+    assert sms.sent == [] and store.skips == [("C01-B01-0101", "paid")]
+
+
+def test_a_partial_payment_after_planning_sends_the_current_balance():
+    store, sms = MemoryStore(overdue_unit()), Provider()
+    job = planned_job(store)
+    store.units["C01-B01-0101"] = allocate(store.units["C01-B01-0101"], payment("C01-B01-0101", 5000,
+                                                                                 "2026-11-11 08:00")).unit_after
+    assert sender(store, sms).send(job, NOW).outcome is Outcome.SENT
+    assert "200.00" in sms.sent[0][1]
+
+
+def test_nothing_is_sent_outside_the_contact_window():
+    store, sms = MemoryStore(overdue_unit()), Provider()
+    job = planned_job(store)
+    for late in ("2026-11-11 21:00", "2026-11-12 07:59"):
+        result = sender(store, sms).send(job, at(late))
+        assert (result.outcome, result.reason) == (Outcome.SKIPPED, "outside_contact_window")
+    assert sms.sent == [] and store.claims == {}
+
+
+def test_a_provider_outage_gives_the_claim_back_so_the_retry_sends():
+    store = MemoryStore(overdue_unit())
+    job = planned_job(store)
+    with pytest.raises(ProviderUnavailable):
+        sender(store, Provider(ProviderUnavailable("Throttling"))).send(job, NOW)
+    assert store.claims == {} and store.units["C01-B01-0101"].steps_done == frozenset()
+    sms = Provider()
+    retried = sender(store, sms).send(job, NOW)
+    assert retried.outcome is Outcome.SENT and len(sms.sent) == 1
+
+
+def test_a_refused_number_spends_the_step_and_keeps_the_evidence():
+    store = MemoryStore(overdue_unit())
+    job = planned_job(store)
+    result = sender(store, Provider(ProviderRejected("InvalidParameter"))).send(job, NOW)
+    assert result.outcome is Outcome.FAILED
+    assert store.status[("C01-B01-0101", job.claim_key)] == "failed:InvalidParameter"
+    assert job.step in store.units["C01-B01-0101"].steps_done
+
+
+def test_email_steps_go_by_email_with_a_subject():
+    store, email = MemoryStore(overdue_unit()), Provider()
+    current = store.get_unit("C01-B01-0101").model_copy(update={"steps_done": frozenset({"sms_d1"})})
+    store.units["C01-B01-0101"] = current
+    job = job_for(current, decide(current, date(2026, 11, 17), SHANGHAI).action, date(2026, 11, 17))
+    assert job.channel.value == "email"
+    assert sender(store, email=email).send(job, at("2026-11-17 09:30")).outcome is Outcome.SENT
+    assert email.sent == [("wang@example.net", "物业费缴费提醒：B01-0101")]
+
+
+def test_malformed_jobs_are_explained_without_personal_data():
+    job, reason = parse_job('{"unit_id": "C01", "destination": "+8613812345678"}')
+    assert job is None
+    assert "malformed send job" in reason and "channel" in reason
+    assert "13812345678" not in reason
+    assert parse_job("not json")[0] is None
+
+
+class MemoryQueue:
+    def __init__(self):
+        self.jobs = []
+
+    def enqueue(self, jobs):
+        self.jobs.extend(jobs)
+        return len(jobs)
+
+
+class MemoryArrears:
+    def __init__(self, *units):
+        self.units = units
+
+    def communities(self):
+        from tests.support import community
+
+        return [community("C01")]
+
+    def units_owing(self, community_id, due_before):
+        return iter([u for u in self.units if u.oldest_due and u.oldest_due < due_before])
+
+
+def test_the_plan_enqueues_one_job_per_unit_due_a_step_and_counts_the_rest():
+    due = overdue_unit()
+    done = overdue_unit(unit_id="C01-B01-0102").model_copy(update={"steps_done": frozenset({"sms_d1"})})
+    unreachable = with_bill(unit(unit_id="C01-B01-0103", owners=()), bill("C01-B01-0103", "2026-11"))
+    queue = MemoryQueue()
+    summary = plan_day(TODAY, SHANGHAI, MemoryArrears(due, done, unreachable), queue)
+    assert [j.unit_id for j in queue.jobs] == ["C01-B01-0101"]
+    assert summary.skipped == {"step_already_sent": 1, "no_reachable_channel": 1}
+    assert summary.units_considered == 3 and summary.jobs_enqueued == 1

@@ -1,0 +1,115 @@
+"""infra/template.yaml: valid, least-privilege, every queue with a DLQ, the bucket private and TLS-only."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from propfee.models import ScheduledEvent, SendJob
+from propfee.sandbox import default_template_path
+from propfee.sandbox.template import load_template, local_code_dirs, translate, with_code_in_s3
+from tests.support import ROOT
+
+TEMPLATE = default_template_path()
+
+
+@pytest.fixture(scope="module")
+def sam():
+    return load_template(TEMPLATE)
+
+
+@pytest.fixture(scope="module")
+def cfn(sam):
+    code = {lid: f"{lid}.zip" for lid in local_code_dirs(sam, TEMPLATE)}
+    return translate(with_code_in_s3(sam, "artifacts", code), {}, "ap-northeast-1")
+
+
+def _of_type(template, kind):
+    return {lid: r for lid, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def test_cfn_lint_passes():
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    result = subprocess.run([str(cfn_lint), str(TEMPLATE)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_functions_run_on_a_current_python_runtime_with_the_shared_layer(sam, cfn):
+    assert sam["Globals"]["Function"]["Runtime"] in {"python3.12", "python3.13"}
+    layers = _of_type(cfn, "AWS::Lambda::LayerVersion")
+    assert len(layers) == 1
+    for function in _of_type(cfn, "AWS::Lambda::Function").values():
+        assert function["Properties"]["Runtime"] in {"python3.12", "python3.13"}
+        assert function["Properties"]["Layers"] == [{"Ref": next(iter(layers))}]
+
+
+def test_every_work_queue_has_a_dead_letter_queue(sam):
+    queues = _of_type(sam, "AWS::SQS::Queue")
+    dead_letter_queues = {lid for lid in queues if lid.endswith("DeadLetterQueue")}
+    assert dead_letter_queues
+    for lid, queue in queues.items():
+        props = queue["Properties"]
+        assert props.get("SqsManagedSseEnabled") or props.get("KmsMasterKeyId"), f"{lid} is not encrypted"
+        if lid in dead_letter_queues:
+            assert props["MessageRetentionPeriod"] == 1209600
+            continue
+        redrive = props["RedrivePolicy"]
+        assert redrive["deadLetterTargetArn"]["Fn::GetAtt"][0] in dead_letter_queues
+        assert 1 < redrive["maxReceiveCount"] <= 10
+
+
+def test_sqs_consumers_report_partial_failures_and_queues_outlast_the_function(sam):
+    globals_timeout = sam["Globals"]["Function"]["Timeout"]
+    for lid, function in _of_type(sam, "AWS::Serverless::Function").items():
+        for event in function["Properties"].get("Events", {}).values():
+            if event["Type"] != "SQS":
+                continue
+            assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+            queue = sam["Resources"][event["Properties"]["Queue"]["Fn::GetAtt"][0]]
+            timeout = function["Properties"].get("Timeout", globals_timeout)
+            assert queue["Properties"]["VisibilityTimeout"] >= 6 * timeout, lid
+
+
+def _allow_statements(cfn):
+    for lid, role in _of_type(cfn, "AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                if statement["Effect"] == "Allow":
+                    yield lid, statement
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def test_no_function_may_do_everything_or_touch_every_resource(cfn):
+    statements = list(_allow_statements(cfn))
+    assert statements
+    for lid, statement in statements:
+        actions = _as_list(statement["Action"])
+        assert all("*" not in action for action in actions), (lid, actions)
+        if "*" in _as_list(statement["Resource"]):
+            # SMS to a phone number has no ARN; publishing to topics is denied beside it
+            assert actions == ["sns:Publish"], (lid, statement)
+
+
+def test_report_bucket_is_private_encrypted_and_tls_only(sam):
+    bucket = sam["Resources"]["ReportBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    [policy] = _of_type(sam, "AWS::S3::BucketPolicy").values()
+    [deny] = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_each_function_has_a_sample_event_its_handler_parses(sam):
+    for function in _of_type(sam, "AWS::Serverless::Function").values():
+        name = function["Properties"]["CodeUri"].rsplit("/", 1)[-1]
+        event = json.loads((ROOT / "events" / f"{name}.json").read_text(encoding="utf-8"))
+        if "Records" in event:
+            for record in event["Records"]:
+                SendJob.model_validate_json(record["body"])
+        else:
+            assert ScheduledEvent.model_validate(event).scheduled_time is not None
