@@ -4,7 +4,7 @@ import os
 
 os.environ.update(
     AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",  # noqa: S105
+    AWS_SECRET_ACCESS_KEY="testing",
     AWS_SESSION_TOKEN="testing",
     AWS_DEFAULT_REGION="ap-northeast-1",
     AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",

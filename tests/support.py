@@ -51,13 +51,24 @@ def unit(unit_id: str = "C01-B01-0101", **changes: Any) -> Unit:
 
 def bill(unit_id: str, period: str, amount_fen: int = 25000, due: date | None = None) -> Bill:
     year, month = (int(x) for x in period.split("-"))
-    return Bill(unit_id=unit_id, community_id=unit_id.split("-")[0], period=period, amount_fen=amount_fen,
-                due=due or date(year, month, 10), issued_at=datetime(year, month, 1, tzinfo=SHANGHAI))  # fmt: skip
+    return Bill(
+        unit_id=unit_id,
+        community_id=unit_id.split("-")[0],
+        period=period,
+        amount_fen=amount_fen,
+        due=due or date(year, month, 10),
+        issued_at=datetime(year, month, 1, tzinfo=SHANGHAI),
+    )
 
 
 def payment(unit_id: str, amount_fen: int, when: str, reference: str = "PAY-1") -> Payment:
-    return Payment(reference=reference, unit_id=unit_id, community_id=unit_id.split("-")[0], amount_fen=amount_fen,
-                   paid_at=at(when))  # fmt: skip
+    return Payment(
+        reference=reference,
+        unit_id=unit_id,
+        community_id=unit_id.split("-")[0],
+        amount_fen=amount_fen,
+        paid_at=at(when),
+    )
 
 
 def community(community_id: str = "C01") -> Community:

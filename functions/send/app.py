@@ -26,8 +26,16 @@ def record_handler(record: SQSRecord) -> None:
         return
     result = svc.sender.send(job, clock.now())
     metrics.add_metric(name=f"Reminders_{result.outcome.value}", unit="Count", value=1)
-    logger.info("send job done", extra={"unit_id": job.unit_id, "step": job.step, "channel": job.channel.value,
-                                        "outcome": result.outcome.value, "reason": result.reason})  # fmt: skip
+    logger.info(
+        "send job done",
+        extra={
+            "unit_id": job.unit_id,
+            "step": job.step,
+            "channel": job.channel.value,
+            "outcome": result.outcome.value,
+            "reason": result.reason,
+        },
+    )
 
 
 @logger.inject_lambda_context

@@ -25,12 +25,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from propfee.simulation.run import DemoOptions, run_demo
 
     console = Console(stderr=True)
-    options = DemoOptions(households=args.households, days=args.days, seed=args.seed, start=args.start,
-                          out=Path(args.out))  # fmt: skip
-    console.print(f"[bold]propfee demo[/]: {options.households} households, {options.days} days from "
-                  f"{options.start.replace(day=1)}, seed {options.seed}, on the embedded AWS")  # fmt: skip
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as progress:  # fmt: skip
+    options = DemoOptions(
+        households=args.households, days=args.days, seed=args.seed, start=args.start, out=Path(args.out)
+    )
+    console.print(
+        f"[bold]propfee demo[/]: {options.households} households, {options.days} days from "
+        f"{options.start.replace(day=1)}, seed {options.seed}, on the embedded AWS"
+    )
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
         task = progress.add_task("simulating days", total=options.days)
         summary = run_demo(options, on_day=lambda day: progress.update(task, advance=1, description=str(day)))
     start, end = summary["standing_at_start"], summary["standing_at_end"]
@@ -44,7 +48,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     table.add_row("outstanding at end (yuan)", yuan(end["outstanding_fen"]))
     table.add_row("SMS reminders", str(summary["reminders"]["sms"]))
     table.add_row("email reminders", str(summary["reminders"]["email"]))
-    table.add_row("payments received", f"{summary['payments']['count']} ({yuan(summary['payments']['amount_fen'])} yuan)")
+    table.add_row(
+        "payments received", f"{summary['payments']['count']} ({yuan(summary['payments']['amount_fen'])} yuan)"
+    )
     table.add_row("messages in dead-letter queues", str(summary["dead_letters"]))
     Console().print(table)
     console.print(f"daily reports and summary.json in {options.out}/")
@@ -87,8 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--households", type=int, default=1000)
     demo.add_argument("--days", type=int, default=30)
     demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--start", type=date.fromisoformat, default=date(2026, 11, 1),
-                      help="the simulation starts on the first day of this month")  # fmt: skip
+    demo.add_argument(
+        "--start",
+        type=date.fromisoformat,
+        default=date(2026, 11, 1),
+        help="the simulation starts on the first day of this month",
+    )
     demo.add_argument("--out", default="out/demo", help="where daily reports and summary.json go")
     demo.set_defaults(run=cmd_demo)
 
@@ -113,4 +123,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from propfee.models import Bill, Building, Community, OpenBill, Payment, PeriodTotal, Unit
 

@@ -27,11 +27,11 @@ class RenderedMessage:
 @cache
 def _environment() -> Environment:
     # plain text, never HTML: autoescape would put entities into SMS
-    return Environment(  # noqa: S701 - text templates
+    return Environment(
         loader=PackageLoader("propfee", "templates"),
         undefined=StrictUndefined,
         keep_trailing_newline=False,
-        autoescape=False,
+        autoescape=False,  # noqa: S701 - SMS and plain-text email, never HTML
     )
 
 

@@ -148,10 +148,20 @@ def communities_csv(summary: dict[str, object]) -> bytes:
             ]
         )
     header = [
-        "community_id", "community", "payments_today", "collected_today_yuan", "period",
-        "billed_yuan", "paid_yuan", "collection_rate", "back_arrears_outstanding_yuan",
-        "outstanding_yuan", "sms_sent", "email_sent", "reminders_skipped",
-    ]  # fmt: skip
+        "community_id",
+        "community",
+        "payments_today",
+        "collected_today_yuan",
+        "period",
+        "billed_yuan",
+        "paid_yuan",
+        "collection_rate",
+        "back_arrears_outstanding_yuan",
+        "outstanding_yuan",
+        "sms_sent",
+        "email_sent",
+        "reminders_skipped",
+    ]
     return _csv(header, rows)
 
 
@@ -159,8 +169,17 @@ def collections_csv(entries: list[CommunityDay]) -> bytes:
     rows: list[list[object]] = []
     for entry in entries:
         for p in sorted(entry.activity.payments, key=lambda p: (p.paid_at, p.reference)):
-            rows.append([entry.community.community_id, p.unit_id, p.paid_at.isoformat(), plain_yuan(p.amount_fen),
-                         p.amount_fen, p.method, p.reference])  # fmt: skip
+            rows.append(
+                [
+                    entry.community.community_id,
+                    p.unit_id,
+                    p.paid_at.isoformat(),
+                    plain_yuan(p.amount_fen),
+                    p.amount_fen,
+                    p.method,
+                    p.reference,
+                ]
+            )
     header = ["community_id", "unit_id", "paid_at", "amount_yuan", "amount_fen", "method", "reference"]
     return _csv(header, rows)
 
@@ -169,11 +188,22 @@ def reminders_csv(entries: list[CommunityDay]) -> bytes:
     rows: list[list[object]] = []
     for entry in entries:
         for r in sorted(entry.activity.reminders, key=lambda r: (r.claimed_at, r.unit_id, r.step)):
-            rows.append([entry.community.community_id, r.unit_id, r.claimed_at.isoformat(), r.step,
-                         r.channel.value, r.status.value, plain_yuan(r.balance_fen), ""])  # fmt: skip
+            rows.append(
+                [
+                    entry.community.community_id,
+                    r.unit_id,
+                    r.claimed_at.isoformat(),
+                    r.step,
+                    r.channel.value,
+                    r.status.value,
+                    plain_yuan(r.balance_fen),
+                    "",
+                ]
+            )
         for s in sorted(entry.activity.skips, key=lambda s: (s.at, s.unit_id, s.step)):
-            rows.append([entry.community.community_id, s.unit_id, s.at.isoformat(), s.step, "", "skipped", "",
-                         s.reason])  # fmt: skip
+            rows.append(
+                [entry.community.community_id, s.unit_id, s.at.isoformat(), s.step, "", "skipped", "", s.reason]
+            )
     header = ["community_id", "unit_id", "at", "step", "channel", "status", "balance_yuan", "skip_reason"]
     return _csv(header, rows)
 
@@ -199,10 +229,11 @@ CONTENT_TYPES = {".json": "application/json", ".csv": "text/csv; charset=utf-8"}
 def publish_daily_report(day: date, generated_at: datetime, reader: ActivityReader, store: ObjectStore) -> list[str]:
     """Read the day's activity and period totals by key, write the report files; returns their keys."""
     entries = [
-        CommunityDay(community, reader.day_activity(community.community_id, day),
-                     reader.period_totals(community.community_id))
+        CommunityDay(
+            community, reader.day_activity(community.community_id, day), reader.period_totals(community.community_id)
+        )
         for community in sorted(reader.communities(), key=lambda c: c.community_id)
-    ]  # fmt: skip
+    ]
     written = []
     for name, body in report_files(day, generated_at, entries).items():
         key = report_prefix(day) + name

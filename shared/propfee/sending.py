@@ -68,9 +68,7 @@ class Sender:
 
     def send(self, job: SendJob, now: datetime) -> SendResult:
         settings = self._settings
-        if not within_contact_window(
-            now, settings.tz, settings.contact_window_start, settings.contact_window_end
-        ):
+        if not within_contact_window(now, settings.tz, settings.contact_window_start, settings.contact_window_end):
             return self._skip(job, SkipReason.OUTSIDE_CONTACT_WINDOW, now)
         claimed = self._claim(job, now)
         if isinstance(claimed, SendResult):

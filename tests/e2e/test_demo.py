@@ -57,8 +57,9 @@ def test_reminders_went_only_to_units_that_owed_overdue_money(month):
         payments[p["unit_id"]].append(p)
     for reminder in reminders:
         claimed = _local(reminder["claimed_at"])
-        overdue = sum(b["amount_fen"] for b in bills[reminder["unit_id"]]
-                      if date.fromisoformat(b["due"]) < claimed.date())  # fmt: skip
+        overdue = sum(
+            b["amount_fen"] for b in bills[reminder["unit_id"]] if date.fromisoformat(b["due"]) < claimed.date()
+        )
         paid = sum(p["amount_fen"] for p in payments[reminder["unit_id"]] if _local(p["paid_at"]) < claimed)
         assert overdue - paid > 0, reminder["unit_id"]
         assert 8 <= claimed.hour < 21
@@ -113,8 +114,9 @@ def test_each_daily_report_equals_a_recount_from_the_table(month):
         assert totals["current_period"]["billed_fen"] == billed
         assert totals["current_period"]["paid_fen"] == paid
         all_billed = sum(b["amount_fen"] for b in bills if _local(b["issued_at"]) < cutoff)
-        all_paid = sum(sum(int(v) for v in p["allocations"].values()) for p in payments
-                       if _local(p["paid_at"]) < cutoff)  # fmt: skip
+        all_paid = sum(
+            sum(int(v) for v in p["allocations"].values()) for p in payments if _local(p["paid_at"]) < cutoff
+        )
         assert totals["outstanding_fen"] == all_billed - all_paid
 
 
@@ -122,8 +124,12 @@ def test_every_day_has_its_report_in_the_output_folder(month):
     summary, _, out = month
     for day_summary in summary["daily"]:
         folder = Path(out) / "reports" / day_summary["date"]
-        assert {p.name for p in folder.iterdir()} == {"summary.json", "communities.csv", "collections.csv",
-                                                      "reminders.csv"}  # fmt: skip
+        assert {p.name for p in folder.iterdir()} == {
+            "summary.json",
+            "communities.csv",
+            "collections.csv",
+            "reminders.csv",
+        }
     assert json.loads((out / "summary.json").read_text(encoding="utf-8")) == summary
 
 

@@ -36,9 +36,11 @@ def sandbox():
 
 
 def _dead_letters(sandbox, logical_id="SendDeadLetterQueue"):
-    messages = sandbox.client("sqs").receive_message(
-        QueueUrl=sandbox.resources[logical_id], MaxNumberOfMessages=10, MessageAttributeNames=["All"]
-    ).get("Messages", [])
+    messages = (
+        sandbox.client("sqs")
+        .receive_message(QueueUrl=sandbox.resources[logical_id], MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+        .get("Messages", [])
+    )
     return messages
 
 
@@ -57,8 +59,10 @@ def test_a_malformed_record_goes_to_the_dlq_with_its_reason_and_the_rest_of_the_
     reasons = sorted(m["MessageAttributes"]["reason"]["StringValue"] for m in rejected)
     assert all(r.startswith("malformed send job") for r in reasons)
     assert "channel" in reasons[0] + reasons[1]
-    assert sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"][
-        "ApproximateNumberOfMessages"] == "0"  # fmt: skip
+    assert (
+        sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]["ApproximateNumberOfMessages"]
+        == "0"
+    )
 
 
 def test_reported_failures_are_retried_then_redriven_after_max_receive_count(sandbox):
@@ -70,13 +74,15 @@ def test_reported_failures_are_retried_then_redriven_after_max_receive_count(san
 
     def flaky_handler(event, context):
         seen.extend(r["body"] for r in event["Records"])
-        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]
-                                      if r["body"] == "poison"]}  # fmt: skip
+        return {
+            "batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"] if r["body"] == "poison"]
+        }
 
     sandbox.functions["SendFunction"]._handler = flaky_handler
     sandbox.drain()
     max_receive = load_template(default_template_path())["Resources"]["SendQueue"]["Properties"]["RedrivePolicy"][
-        "maxReceiveCount"]  # fmt: skip
+        "maxReceiveCount"
+    ]
     assert seen.count("poison") == max_receive and seen.count("fine") == 1
     assert [m["Body"] for m in _dead_letters(sandbox)] == ["poison"]
 
@@ -102,8 +108,10 @@ def test_the_sandbox_follows_a_changed_template(tmp_path: Path):
     functions_dir = default_template_path().parents[1]
     text = text.replace("CodeUri: ../functions/", f"CodeUri: {functions_dir}/functions/")
     text = text.replace("ContentUri: ../shared", f"ContentUri: {functions_dir}/shared")
-    text = text.replace("      VisibilityTimeout: 360  # 6x the send function's timeout",
-                        "      QueueName: renamed-send-jobs\n      VisibilityTimeout: 360")  # fmt: skip
+    text = text.replace(
+        "      VisibilityTimeout: 360  # 6x the send function's timeout",
+        "      QueueName: renamed-send-jobs\n      VisibilityTimeout: 360",
+    )
     text = text.replace("            BatchSize: 10\n", "            BatchSize: 3\n")
     changed = tmp_path / "template.yaml"
     changed.write_text(text, encoding="utf-8")

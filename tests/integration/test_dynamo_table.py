@@ -80,10 +80,20 @@ def _job(table, unit_id="C01-B01-0101", today=date(2026, 10, 12)):
 
 
 def _evidence(job, when="2026-10-12 09:30"):
-    return Reminder(unit_id=job.unit_id, community_id=job.community_id, step=job.step, occurrence=job.occurrence,
-                    channel=job.channel, destination=job.destination, template=job.template, template_version="v1",
-                    content_sha256="0" * 64, balance_fen=job.balance_fen, status=ReminderStatus.CLAIMED,
-                    claimed_at=at(when))  # fmt: skip
+    return Reminder(
+        unit_id=job.unit_id,
+        community_id=job.community_id,
+        step=job.step,
+        occurrence=job.occurrence,
+        channel=job.channel,
+        destination=job.destination,
+        template=job.template,
+        template_version="v1",
+        content_sha256="0" * 64,
+        balance_fen=job.balance_fen,
+        status=ReminderStatus.CLAIMED,
+        claimed_at=at(when),
+    )
 
 
 def test_a_step_is_claimed_once_and_a_changed_unit_is_detected(table):

@@ -7,10 +7,15 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from hypothesis import settings
+
 from propfee.models import Bill, OpenBill, Owner, Payment, Unit
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TODAY = date(2025, 3, 20)
+
+# property tests: enough examples to find edge cases, still fast; no example database written into the repository
+PROPERTY = settings(max_examples=200, deadline=None, database=None)
 
 PHONE = "+8613812345678"
 PHONE_2 = "+8613912345678"

@@ -3,12 +3,12 @@
 from datetime import date
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from propfee.ledger import allocate, with_bill
 from propfee.models import OpenBill
-from tests.unit.conftest import make_bill, make_payment, make_unit, open_bill
+from tests.unit.conftest import PROPERTY, make_bill, make_payment, make_unit, open_bill
 
 THREE_MONTHS = {
     "2025-01": open_bill(date(2025, 1, 15), 10_000),
@@ -180,7 +180,7 @@ def units_with_bills(draw):
     )
 
 
-@settings(max_examples=200, deadline=None)
+@PROPERTY
 @given(unit=units_with_bills(), amount=st.integers(min_value=1, max_value=3_000_000))
 def test_a_payment_conserves_every_fen(unit, amount):
     allocation = allocate(unit, make_payment(amount))
@@ -201,7 +201,7 @@ def test_a_payment_conserves_every_fen(unit, amount):
     assert all(bill.outstanding_fen > 0 for bill in after.open_bills.values())
 
 
-@settings(max_examples=200, deadline=None)
+@PROPERTY
 @given(unit=units_with_bills(), amount=st.integers(min_value=1, max_value=3_000_000))
 def test_no_newer_bill_is_paid_while_an_older_one_stays_open(unit, amount):
     allocation = allocate(unit, make_payment(amount))
@@ -217,7 +217,7 @@ def test_no_newer_bill_is_paid_while_an_older_one_stays_open(unit, amount):
         assert allocation.unit_after.steps_done == frozenset()
 
 
-@settings(max_examples=200, deadline=None)
+@PROPERTY
 @given(
     unit=units_with_bills(),
     period=st.sampled_from(["2026-01", "2026-02"]),

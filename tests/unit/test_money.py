@@ -3,10 +3,11 @@
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from propfee.money import fen_from_area, rate, yuan
+from tests.unit.conftest import PROPERTY
 
 
 @pytest.mark.parametrize(
@@ -34,7 +35,7 @@ def test_yuan_without_grouping_for_spreadsheets(fen, text):
     assert yuan(fen, grouping=False) == text
 
 
-@settings(max_examples=200, deadline=None)
+@PROPERTY
 @given(st.integers(min_value=-(10**12), max_value=10**12))
 def test_yuan_round_trips_to_the_same_fen(fen):
     for text in (yuan(fen), yuan(fen, grouping=False)):
@@ -61,7 +62,7 @@ def test_fen_from_area_rounds_half_up(area, rate_yuan, fen):
     assert type(result) is int
 
 
-@settings(max_examples=200, deadline=None)
+@PROPERTY
 @given(
     area=st.decimals(min_value=Decimal("1.00"), max_value=Decimal("999.99"), places=2),
     rate_yuan=st.decimals(min_value=Decimal("0.01"), max_value=Decimal("20.00"), places=2),

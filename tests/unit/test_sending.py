@@ -37,9 +37,13 @@ class MemoryStore:
             return ClaimResult.UNIT_CHANGED
         self.claims[key] = reminder
         self.status[key] = "claimed"
-        self.units[job.unit_id] = current.model_copy(update={
-            "steps_done": current.steps_done | {job.step}, "last_contact_at": reminder.claimed_at,
-            "version": current.version + 1})  # fmt: skip
+        self.units[job.unit_id] = current.model_copy(
+            update={
+                "steps_done": current.steps_done | {job.step},
+                "last_contact_at": reminder.claimed_at,
+                "version": current.version + 1,
+            }
+        )
         return ClaimResult.CLAIMED
 
     def mark_sent(self, job, provider_message_id, at):
@@ -52,9 +56,13 @@ class MemoryStore:
         del self.claims[(job.unit_id, job.claim_key)]
         del self.status[(job.unit_id, job.claim_key)]
         current = self.units[job.unit_id]
-        self.units[job.unit_id] = current.model_copy(update={
-            "steps_done": current.steps_done - {job.step}, "last_contact_at": job.last_contact_at,
-            "version": current.version + 1})  # fmt: skip
+        self.units[job.unit_id] = current.model_copy(
+            update={
+                "steps_done": current.steps_done - {job.step},
+                "last_contact_at": job.last_contact_at,
+                "version": current.version + 1,
+            }
+        )
 
     def record_skip(self, job, reason, at):
         self.skips.append((job.unit_id, reason))
@@ -109,8 +117,9 @@ def test_a_job_is_sent_once_however_often_it_is_delivered():
 def test_a_payment_after_planning_cancels_the_send_with_a_reason():
     store, sms = MemoryStore(overdue_unit()), Provider()
     job = planned_job(store)
-    store.units["C01-B01-0101"] = allocate(store.units["C01-B01-0101"], payment("C01-B01-0101", 25000,
-                                                                                 "2026-11-11 08:00")).unit_after
+    store.units["C01-B01-0101"] = allocate(
+        store.units["C01-B01-0101"], payment("C01-B01-0101", 25000, "2026-11-11 08:00")
+    ).unit_after
     result = sender(store, sms).send(job, NOW)
     assert (result.outcome, result.reason) == (Outcome.SKIPPED, "paid")
     assert sms.sent == [] and store.skips == [("C01-B01-0101", "paid")]
@@ -119,8 +128,9 @@ def test_a_payment_after_planning_cancels_the_send_with_a_reason():
 def test_a_partial_payment_after_planning_sends_the_current_balance():
     store, sms = MemoryStore(overdue_unit()), Provider()
     job = planned_job(store)
-    store.units["C01-B01-0101"] = allocate(store.units["C01-B01-0101"], payment("C01-B01-0101", 5000,
-                                                                                 "2026-11-11 08:00")).unit_after
+    store.units["C01-B01-0101"] = allocate(
+        store.units["C01-B01-0101"], payment("C01-B01-0101", 5000, "2026-11-11 08:00")
+    ).unit_after
     assert sender(store, sms).send(job, NOW).outcome is Outcome.SENT
     assert "200.00" in sms.sent[0][1]
 

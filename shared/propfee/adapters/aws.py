@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -16,10 +17,17 @@ CLIENT_CONFIG = Config(
 )
 
 
+# called with each new client: the benchmark counts API calls through botocore's event hooks
+client_observers: list[Callable[[Any], None]] = []
+
+
 @cache
 def client(service: str) -> Any:
     """A client per service; AWS_ENDPOINT_URL* in the environment points it at the sandbox."""
-    return boto3.session.Session().client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+    made = boto3.session.Session().client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+    for observe in client_observers:
+        observe(made)
+    return made
 
 
 def reset_clients() -> None:

@@ -82,8 +82,13 @@ def item_to_unit(item: dict[str, Any]) -> Unit:
 
 
 def bill_to_item(bill: Bill, paid_fen: int = 0) -> dict[str, Any]:
-    return {**keys.bill_item(bill.unit_id, bill.period), **bill.model_dump(mode="json"),
-            "at": bill.issued_at.isoformat(), "kind": "bill", "paid_fen": paid_fen}  # fmt: skip
+    return {
+        **keys.bill_item(bill.unit_id, bill.period),
+        **bill.model_dump(mode="json"),
+        "at": bill.issued_at.isoformat(),
+        "kind": "bill",
+        "paid_fen": paid_fen,
+    }
 
 
 def payment_to_item(payment: Payment, allocation: ledger.Allocation, tz: ZoneInfo) -> dict[str, Any]:
@@ -184,9 +189,7 @@ class PropfeeTable:
     def period_totals(self, community_id: str) -> list[PeriodTotal]:
         items = self._query(
             KeyConditionExpression="pk = :pk AND begins_with(sk, :period)",
-            ExpressionAttributeValues=to_attributes(
-                {":pk": f"COMMUNITY#{community_id}", ":period": "PERIOD#"}
-            ),
+            ExpressionAttributeValues=to_attributes({":pk": f"COMMUNITY#{community_id}", ":period": "PERIOD#"}),
         )
         return [PeriodTotal.model_validate(_model_fields(PeriodTotal, item)) for item in items]
 
@@ -210,8 +213,9 @@ class PropfeeTable:
         """Buildings, units and the phone-number lookup items, in batches of 25."""
         items: list[dict[str, Any]] = []
         for building in buildings:
-            items.append({**keys.building_item(building.community_id, building.building_id),
-                          **building.model_dump(mode="json")})  # fmt: skip
+            items.append(
+                {**keys.building_item(building.community_id, building.building_id), **building.model_dump(mode="json")}
+            )
         for unit in units:
             items.append(unit_to_item(unit))
             for owner in unit.owners:
@@ -243,8 +247,7 @@ class PropfeeTable:
             "Update": {
                 "TableName": self.name,
                 "Key": to_attributes(keys.period_total(community_id, period)),
-                "UpdateExpression": "SET community_id = :c, period = :p ADD "
-                + ", ".join(f"{n} :{n}" for n in names),
+                "UpdateExpression": "SET community_id = :c, period = :p ADD " + ", ".join(f"{n} :{n}" for n in names),
                 "ExpressionAttributeValues": to_attributes(
                     {":c": community_id, ":p": period, **{f":{n}": amounts[n] for n in names}}
                 ),
@@ -263,11 +266,17 @@ class PropfeeTable:
             paid_from_credit = unit.credit_fen - after.credit_fen
             bill_item = bill_to_item(bill, paid_fen=paid_from_credit)
             operations = [
-                {"Put": {"TableName": self.name, "Item": to_attributes(bill_item),
-                         "ConditionExpression": "attribute_not_exists(pk)"}},  # fmt: skip
+                {
+                    "Put": {
+                        "TableName": self.name,
+                        "Item": to_attributes(bill_item),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
                 self._put_unit_op(after, unit.version),
-                self._add_to_period(bill.community_id, bill.period, billed_fen=bill.amount_fen, bills=1,
-                                    paid_fen=paid_from_credit),
+                self._add_to_period(
+                    bill.community_id, bill.period, billed_fen=bill.amount_fen, bills=1, paid_fen=paid_from_credit
+                ),
             ]
             reasons = self._transact(operations)
             if reasons is None:
@@ -285,15 +294,25 @@ class PropfeeTable:
             allocation = ledger.allocate(unit, payment)
             payment_item = payment_to_item(payment, allocation, self._tz)
             operations = [
-                {"Put": {"TableName": self.name, "Item": to_attributes(payment_item),
-                         "ConditionExpression": "attribute_not_exists(pk)"}},  # fmt: skip
+                {
+                    "Put": {
+                        "TableName": self.name,
+                        "Item": to_attributes(payment_item),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
                 self._put_unit_op(allocation.unit_after, unit.version),
             ]
             for period, amount in sorted(allocation.by_period.items()):
                 operations.append(
-                    {"Update": {"TableName": self.name, "Key": to_attributes(keys.bill_item(payment.unit_id, period)),
-                                "UpdateExpression": "ADD paid_fen :a",
-                                "ExpressionAttributeValues": to_attributes({":a": amount})}}  # fmt: skip
+                    {
+                        "Update": {
+                            "TableName": self.name,
+                            "Key": to_attributes(keys.bill_item(payment.unit_id, period)),
+                            "UpdateExpression": "ADD paid_fen :a",
+                            "ExpressionAttributeValues": to_attributes({":a": amount}),
+                        }
+                    }
                 )
                 operations.append(self._add_to_period(payment.community_id, period, paid_fen=amount))
             reasons = self._transact(operations)
@@ -328,20 +347,32 @@ class PropfeeTable:
         }
         reasons = self._transact(
             [
-                {"Update": {
-                    "TableName": self.name,
-                    "Key": to_attributes(keys.unit_item(job.unit_id)),
-                    "UpdateExpression": "ADD steps_done :step SET last_contact_at = :now, version = version + :one",
-                    "ConditionExpression": "version = :v AND NOT contains(steps_done, :step_id)",
-                    "ExpressionAttributeValues": to_attributes({
-                        ":step": {job.step}, ":step_id": job.step, ":now": reminder.claimed_at.isoformat(),
-                        ":one": 1, ":v": job.unit_version,
-                    }),
-                }},
-                {"Put": {"TableName": self.name, "Item": to_attributes(evidence),
-                         "ConditionExpression": "attribute_not_exists(pk)"}},
+                {
+                    "Update": {
+                        "TableName": self.name,
+                        "Key": to_attributes(keys.unit_item(job.unit_id)),
+                        "UpdateExpression": "ADD steps_done :step SET last_contact_at = :now, version = version + :one",
+                        "ConditionExpression": "version = :v AND NOT contains(steps_done, :step_id)",
+                        "ExpressionAttributeValues": to_attributes(
+                            {
+                                ":step": {job.step},
+                                ":step_id": job.step,
+                                ":now": reminder.claimed_at.isoformat(),
+                                ":one": 1,
+                                ":v": job.unit_version,
+                            }
+                        ),
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self.name,
+                        "Item": to_attributes(evidence),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
             ]
-        )  # fmt: skip
+        )
         if reasons is None:
             return ClaimResult.CLAIMED
         if reasons[1] == "ConditionalCheckFailed":
@@ -354,12 +385,15 @@ class PropfeeTable:
         self.db.update_item(
             TableName=self.name,
             Key=to_attributes(keys.reminder_item(job.unit_id, job.claim_key)),
-            UpdateExpression=f"SET #status = :status, timeline = list_append(timeline, :event)"
+            UpdateExpression="SET #status = :status, timeline = list_append(timeline, :event)"
             + (f", {sets}" if sets else ""),
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues=to_attributes(
-                {":status": status.value, ":event": [{"status": status.value, "at": at.isoformat(), **fields}],
-                 **{f":{n}": fields[n] for n in names}}  # fmt: skip
+                {
+                    ":status": status.value,
+                    ":event": [{"status": status.value, "at": at.isoformat(), **fields}],
+                    **{f":{n}": fields[n] for n in names},
+                }
             ),
         )
 
@@ -376,16 +410,29 @@ class PropfeeTable:
         contact are as they were when the job was planned (the claim required that version)."""
         self._transact(
             [
-                {"Delete": {"TableName": self.name,
-                            "Key": to_attributes(keys.reminder_item(job.unit_id, job.claim_key))}},
-                {"Update": {"TableName": self.name, "Key": to_attributes(keys.unit_item(job.unit_id)),
-                            "UpdateExpression": "DELETE steps_done :step SET version = version + :one"
-                            + (", last_contact_at = :last" if job.last_contact_at else " REMOVE last_contact_at"),
-                            "ExpressionAttributeValues": to_attributes({
-                                ":step": {job.step}, ":one": 1,
-                                ":last": job.last_contact_at.isoformat() if job.last_contact_at else None})}},
+                {
+                    "Delete": {
+                        "TableName": self.name,
+                        "Key": to_attributes(keys.reminder_item(job.unit_id, job.claim_key)),
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self.name,
+                        "Key": to_attributes(keys.unit_item(job.unit_id)),
+                        "UpdateExpression": "DELETE steps_done :step SET version = version + :one"
+                        + (", last_contact_at = :last" if job.last_contact_at else " REMOVE last_contact_at"),
+                        "ExpressionAttributeValues": to_attributes(
+                            {
+                                ":step": {job.step},
+                                ":one": 1,
+                                ":last": job.last_contact_at.isoformat() if job.last_contact_at else None,
+                            }
+                        ),
+                    }
+                },
             ]
-        )  # fmt: skip
+        )
 
     def record_skip(self, job: SendJob, reason: str, at: datetime) -> None:
         local_day = at.astimezone(self._tz).date()

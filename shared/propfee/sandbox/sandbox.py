@@ -96,7 +96,7 @@ class Sandbox:
         return {
             "AWS_ENDPOINT_URL": self.endpoint,
             "AWS_ACCESS_KEY_ID": "sandbox",
-            "AWS_SECRET_ACCESS_KEY": "sandbox",  # noqa: S105 - moto accepts anything
+            "AWS_SECRET_ACCESS_KEY": "sandbox",  # moto accepts any credentials
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
             "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
@@ -327,8 +327,10 @@ class Sandbox:
                 for start in range(0, len(done), 10):
                     sqs.delete_message_batch(
                         QueueUrl=mapping.queue_url,
-                        Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                                 for i, m in enumerate(done[start : start + 10])],  # fmt: skip
+                        Entries=[
+                            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                            for i, m in enumerate(done[start : start + 10])
+                        ],
                     )
                 for message in received:
                     if message["MessageId"] in failed:
@@ -412,9 +414,14 @@ class Resolver:
         self._sandbox = sandbox
         self._types = {lid: r["Type"] for lid, r in cfn_template["Resources"].items()}
         defaults = {k: str(v.get("Default", "")) for k, v in cfn_template.get("Parameters", {}).items()}
-        self._parameters = {**defaults, **sandbox.parameters,
-                            "AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws",
-                            "AWS::StackName": STACK_NAME}  # fmt: skip
+        self._parameters = {
+            **defaults,
+            **sandbox.parameters,
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Partition": "aws",
+            "AWS::StackName": STACK_NAME,
+        }
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):

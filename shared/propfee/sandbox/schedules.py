@@ -10,8 +10,14 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-_RATE_UNITS = {"minute": "minutes", "minutes": "minutes", "hour": "hours", "hours": "hours",
-               "day": "days", "days": "days"}  # fmt: skip
+_RATE_UNITS = {
+    "minute": "minutes",
+    "minutes": "minutes",
+    "hour": "hours",
+    "hours": "hours",
+    "day": "days",
+    "days": "days",
+}
 
 
 def _standard_cron(aws_fields: str) -> str:

@@ -56,5 +56,6 @@ class OwnerModel:
         if rng.random() >= chance:
             return None
         delay = timedelta(hours=rng.randint(earliest, latest), minutes=rng.randint(0, 59))
-        return PaymentIntent(reminded_at + delay, unit_id, why="after a reminder",
-                             partial=behaviour is Behaviour.CHRONIC)  # fmt: skip
+        return PaymentIntent(
+            reminded_at + delay, unit_id, why="after a reminder", partial=behaviour is Behaviour.CHRONIC
+        )

@@ -62,9 +62,16 @@ class Demo:
         """The billing system issues each unit's bill for the month (idempotent per period)."""
         issued_at = datetime.combine(first, time(0, 5), TIMEZONE)
         for unit in self.world.snapshot.units:
-            self.table.issue_bill(Bill(unit_id=unit.unit_id, community_id=unit.community_id, period=period_of(first),
-                                       amount_fen=unit.monthly_fee_fen, due=first.replace(day=DUE_DAY),
-                                       issued_at=issued_at))  # fmt: skip
+            self.table.issue_bill(
+                Bill(
+                    unit_id=unit.unit_id,
+                    community_id=unit.community_id,
+                    period=period_of(first),
+                    amount_fen=unit.monthly_fee_fen,
+                    due=first.replace(day=DUE_DAY),
+                    issued_at=issued_at,
+                )
+            )
 
     def pay(self, intent: PaymentIntent) -> None:
         unit = self.table.get_unit(intent.unit_id)
@@ -72,9 +79,14 @@ class Demo:
             return
         amount = min(unit.monthly_fee_fen, unit.balance_fen) if intent.partial else unit.balance_fen
         n = self._references[unit.unit_id] = self._references.get(unit.unit_id, 0) + 1
-        payment = Payment(reference=f"PAY-{unit.unit_id}-{intent.at:%Y%m%d}-{n}", unit_id=unit.unit_id,
-                          community_id=unit.community_id, amount_fen=amount, paid_at=intent.at,
-                          method="wechat_pay")  # fmt: skip
+        payment = Payment(
+            reference=f"PAY-{unit.unit_id}-{intent.at:%Y%m%d}-{n}",
+            unit_id=unit.unit_id,
+            community_id=unit.community_id,
+            amount_fen=amount,
+            paid_at=intent.at,
+            method="wechat_pay",
+        )
         if self.table.record_payment(payment) is not None:
             self.totals.payments += 1
             self.totals.paid_fen += amount
@@ -121,19 +133,21 @@ class Demo:
             raise RuntimeError(f"no daily report in S3 for {day}")
         summary = json.loads((target / "summary.json").read_text(encoding="utf-8"))
         totals = summary["totals"]
-        self.totals.daily.append({
-            "date": day.isoformat(),
-            "payments": totals["collections"]["count"],
-            "collected_fen": totals["collections"]["amount_fen"],
-            "reminders_sent": totals["reminders"]["sent"],
-            "reminders_skipped": totals["reminders"]["skipped"],
-            "current_period_rate": totals["current_period"]["collection_rate"],
-            "outstanding_fen": totals["outstanding_fen"],
-        })  # fmt: skip
+        self.totals.daily.append(
+            {
+                "date": day.isoformat(),
+                "payments": totals["collections"]["count"],
+                "collected_fen": totals["collections"]["amount_fen"],
+                "reminders_sent": totals["reminders"]["sent"],
+                "reminders_skipped": totals["reminders"]["skipped"],
+                "current_period_rate": totals["current_period"]["collection_rate"],
+                "outstanding_fen": totals["outstanding_fen"],
+            }
+        )
 
-    def standing(self) -> dict[str, Any]:
-        """Collection rate of the current period and what is owed, from the maintained totals."""
-        period = period_of(self.sandbox.clock.now().astimezone(TIMEZONE).date())
+    def standing(self, day: date) -> dict[str, Any]:
+        """The collection rate of the day's billing period and what is owed, from the maintained totals."""
+        period = period_of(day)
         billed = paid = owed = 0
         for community in self.table.communities():
             for total in self.table.period_totals(community.community_id):
@@ -141,8 +155,13 @@ class Demo:
                 if total.period == period:
                     billed += total.billed_fen
                     paid += total.paid_fen
-        return {"period": period, "billed_fen": billed, "paid_fen": paid, "collection_rate": rate(paid, billed),
-                "outstanding_fen": owed}  # fmt: skip
+        return {
+            "period": period,
+            "billed_fen": billed,
+            "paid_fen": paid,
+            "collection_rate": rate(paid, billed),
+            "outstanding_fen": owed,
+        }
 
 
 def run_demo(
@@ -158,7 +177,8 @@ def run_demo(
     with Sandbox(start=datetime.combine(start, time(0, 0), TIMEZONE), template_path=options.template_path) as sandbox:
         demo = Demo(options, sandbox, world)
         demo.table.load_snapshot(world.snapshot)
-        at_start = demo.standing()
+        at_start = demo.standing(start)
+        last_day = start + timedelta(days=options.days - 1)
         for offset in range(options.days):
             day = start + timedelta(days=offset)
             demo.run_day(day)
@@ -170,9 +190,9 @@ def run_demo(
             "communities": len(world.snapshot.communities),
             "days": options.days,
             "start": start.isoformat(),
-            "end": (start + timedelta(days=options.days - 1)).isoformat(),
+            "end": last_day.isoformat(),
             "standing_at_start": at_start,
-            "standing_at_end": demo.standing(),
+            "standing_at_end": demo.standing(last_day),
             "reminders": {"sms": demo.totals.sms, "email": demo.totals.email},
             "payments": {"count": demo.totals.payments, "amount_fen": demo.totals.paid_fen},
             "dead_letters": _dead_letter_count(sandbox),
@@ -180,8 +200,9 @@ def run_demo(
         }
         if on_finish is not None:
             on_finish(demo)
-    (options.out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
-                                              encoding="utf-8")  # fmt: skip
+    (options.out / "summary.json").write_text(
+        json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
     return summary
 
 

@@ -17,8 +17,20 @@ from propfee import ledger
 from propfee.models import Bill, Building, Community, Owner, Payment, PeriodTotal, Unit
 from propfee.money import fen_from_area
 
-COMMUNITY_NAMES = ["锦绣花园", "阳光小区", "翠湖苑", "金色家园", "春江花月", "御景湾", "枫林晚", "星河湾",
-                   "紫荆苑", "滨江一号", "绿地新城", "海棠园"]  # fmt: skip
+COMMUNITY_NAMES = [
+    "锦绣花园",
+    "阳光小区",
+    "翠湖苑",
+    "金色家园",
+    "春江花月",
+    "御景湾",
+    "枫林晚",
+    "星河湾",
+    "紫荆苑",
+    "滨江一号",
+    "绿地新城",
+    "海棠园",
+]
 MOBILE_PREFIXES = ["138", "139", "135", "136", "150", "158", "186", "188", "177", "189", "133", "199"]
 HOUSEHOLDS_PER_COMMUNITY = 400
 DUE_DAY = 10  # bills are issued on the 1st and due on the 10th
@@ -44,7 +56,7 @@ BEHAVIOUR_WEIGHTS = {
 def stable_rng(*parts: object) -> random.Random:
     """A random stream that depends only on its parts (Python's str hash is salted per process)."""
     digest = hashlib.sha256("|".join(str(p) for p in parts).encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
+    return random.Random(int.from_bytes(digest[:8], "big"))  # noqa: S311 - simulation, not security
 
 
 def period_of(day: date) -> str:
@@ -91,11 +103,14 @@ def build_world(households: int, seed: int, start: date, tz: ZoneInfo) -> World:
     community_count = max(1, -(-households // HOUSEHOLDS_PER_COMMUNITY))
     communities, buildings, units = [], [], []
     behaviours: dict[str, Behaviour] = {}
-    per_community = [households // community_count + (1 if i < households % community_count else 0)
-                     for i in range(community_count)]  # fmt: skip
+    per_community = [
+        households // community_count + (1 if i < households % community_count else 0) for i in range(community_count)
+    ]
     for c_index, size in enumerate(per_community):
         community_id = f"C{c_index + 1:02d}"
-        name = COMMUNITY_NAMES[c_index % len(COMMUNITY_NAMES)] + ("" if c_index < len(COMMUNITY_NAMES) else f"{c_index}")
+        name = COMMUNITY_NAMES[c_index % len(COMMUNITY_NAMES)] + (
+            "" if c_index < len(COMMUNITY_NAMES) else f"{c_index}"
+        )
         communities.append(Community(community_id=community_id, name=name, timezone=str(tz)))
         rate = Decimal(rng.randrange(18, 33)) / 10  # 1.8 - 3.2 yuan per m² per month
         made = 0
@@ -105,8 +120,9 @@ def build_world(households: int, seed: int, start: date, tz: ZoneInfo) -> World:
             floors = rng.choice([6, 11, 18, 26])
             per_floor = rng.choice([2, 3, 4])
             building_id = f"{community_id}-B{b_index:02d}"
-            buildings.append(Building(community_id=community_id, building_id=building_id,
-                                      name=f"{b_index}栋", floors=floors))  # fmt: skip
+            buildings.append(
+                Building(community_id=community_id, building_id=building_id, name=f"{b_index}栋", floors=floors)
+            )
             for floor in range(1, floors + 1):
                 for door in range(1, per_floor + 1):
                     if made >= size:
@@ -151,16 +167,24 @@ def _with_history(
         behaviour = behaviours[unit.unit_id]
         rng = stable_rng("history", seed, unit.unit_id)
         # how many of the months just before the start are still unpaid
-        unpaid_months = {Behaviour.CHRONIC: rng.randint(3, 12), Behaviour.LATE: rng.randint(0, 1),
-                         Behaviour.UNREACHABLE: rng.randint(1, 6)}.get(behaviour, 0)  # fmt: skip
+        unpaid_months = {
+            Behaviour.CHRONIC: rng.randint(3, 12),
+            Behaviour.LATE: rng.randint(0, 1),
+            Behaviour.UNREACHABLE: rng.randint(1, 6),
+        }.get(behaviour, 0)
         paid_by_period: dict[str, int] = defaultdict(int)
         unit_bills: list[Bill] = []
         for months_back in range(max(unpaid_months, 1), -1, -1):
             first = month_start(start, months_back)
             period = period_of(first)
-            bill = Bill(unit_id=unit.unit_id, community_id=unit.community_id, period=period,
-                        amount_fen=unit.monthly_fee_fen, due=first.replace(day=DUE_DAY),
-                        issued_at=datetime.combine(first, time(0, 0), tz))  # fmt: skip
+            bill = Bill(
+                unit_id=unit.unit_id,
+                community_id=unit.community_id,
+                period=period,
+                amount_fen=unit.monthly_fee_fen,
+                due=first.replace(day=DUE_DAY),
+                issued_at=datetime.combine(first, time(0, 0), tz),
+            )
             unit = ledger.with_bill(unit, bill)
             unit_bills.append(bill)
             totals[(unit.community_id, period)]["billed_fen"] += bill.amount_fen
@@ -168,9 +192,14 @@ def _with_history(
             if months_back > unpaid_months:
                 # an older month this owner paid, a few days before it was due
                 paid_at = datetime.combine(first + timedelta(days=rng.randint(2, 8)), time(rng.randint(9, 20)), tz)
-                payment = Payment(reference=f"HIST-{unit.unit_id}-{period}", unit_id=unit.unit_id,
-                                  community_id=unit.community_id, amount_fen=bill.amount_fen, paid_at=paid_at,
-                                  method="bank_transfer")  # fmt: skip
+                payment = Payment(
+                    reference=f"HIST-{unit.unit_id}-{period}",
+                    unit_id=unit.unit_id,
+                    community_id=unit.community_id,
+                    amount_fen=bill.amount_fen,
+                    paid_at=paid_at,
+                    method="bank_transfer",
+                )
                 allocation = ledger.allocate(unit, payment)
                 unit = allocation.unit_after
                 payments.append((payment, allocation))

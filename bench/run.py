@@ -1,0 +1,122 @@
+"""`make bench`: prints one JSON object of measured figures (see README, "Figures")."""
+
+from __future__ import annotations
+
+import gc
+import json
+import platform
+import sys
+import time
+import tracemalloc
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date, datetime
+from datetime import time as clock_time
+from zoneinfo import ZoneInfo
+
+from propfee.adapters import aws
+from propfee.adapters.dynamo import PropfeeTable
+from propfee.ladder import decide
+from propfee.models import Community, Unit
+from propfee.planning import plan_day
+from propfee.sandbox import Sandbox
+from propfee.simulation.world import build_world
+
+TZ = ZoneInfo("Asia/Shanghai")
+START = date(2026, 11, 1)
+BUSY_DAY = date(2026, 11, 11)  # the first day after the due date: the ladder's first step for every debtor
+
+
+def _units(households: int) -> list[Unit]:
+    return list(build_world(households, 1, START, TZ).snapshot.units)
+
+
+def policy_rate(units: list[Unit], rounds: int = 5) -> float:
+    best = 0.0
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for unit in units:
+            decide(unit, BUSY_DAY, TZ)
+        best = max(best, len(units) / (time.perf_counter() - started))
+    return best
+
+
+class _GeneratedArrears:
+    """Yields units one by one, as the paginated index query does, so memory is the planner's own."""
+
+    def __init__(self, template: list[Unit], households: int) -> None:
+        self._template = template
+        self._households = households
+
+    def communities(self) -> list[Community]:
+        return [Community(community_id="C01", name="bench")]
+
+    def units_owing(self, community_id: str, due_before: date) -> Iterator[Unit]:
+        for n in range(self._households):
+            base = self._template[n % len(self._template)]
+            yield base.model_copy(update={"unit_id": f"{base.unit_id}-{n}"})
+
+
+class _NullQueue:
+    def enqueue(self, jobs) -> int:  # type: ignore[no-untyped-def]
+        return len(jobs)
+
+
+def planner_peak_bytes(template: list[Unit], households: int) -> int:
+    gc.collect()
+    tracemalloc.start()
+    plan_day(BUSY_DAY, TZ, _GeneratedArrears(template, households), _NullQueue())
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
+def sandbox_day(households: int) -> dict[str, object]:
+    """One busy day of the real functions in the sandbox, with the API calls they make counted."""
+    calls: Counter[str] = Counter()
+
+    def count(client) -> None:  # type: ignore[no-untyped-def]
+        service = client.meta.service_model.service_name
+        client.meta.events.register("before-call.*.*", lambda model, **_: calls.update([f"{service}:{model.name}"]))
+
+    world = build_world(households, 1, START, TZ)
+    aws.client_observers.append(count)
+    try:
+        with Sandbox(start=datetime.combine(BUSY_DAY, clock_time(0, 30), TZ)) as sandbox:
+            PropfeeTable(sandbox.resources["PropfeeTable"], TZ).load_snapshot(world.snapshot)
+            calls.clear()  # count the functions' calls, not the set-up
+            started = time.perf_counter()
+            sandbox.advance(datetime.combine(BUSY_DAY, clock_time(12, 0), TZ))
+            seconds = time.perf_counter() - started
+            reminders = len(sandbox.sent_sms()) + len(sandbox.sent_email())
+    finally:
+        aws.client_observers.remove(count)
+    total = sum(calls.values())
+    return {
+        "households": households,
+        "reminders_sent": reminders,
+        "api_calls": total,
+        "api_calls_per_reminder": round(total / reminders, 2) if reminders else None,
+        "calls_by_operation": dict(sorted(calls.items())),
+        "seconds": round(seconds, 2),
+    }
+
+
+def main() -> int:
+    template = _units(2000)
+    figures = {
+        "date": date.today().isoformat(),
+        "machine": f"{platform.machine()} {platform.processor() or ''} python {sys.version.split()[0]}".strip(),
+        "policy_households_per_second": round(policy_rate(template)),
+        "planner_peak_bytes": {
+            "10000": planner_peak_bytes(template, 10_000),
+            "100000": planner_peak_bytes(template, 100_000),
+        },
+        "sandbox_busy_day": sandbox_day(1000),
+    }
+    print(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
