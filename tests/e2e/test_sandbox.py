@@ -3,6 +3,7 @@
 import json
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import unquote_plus
 
 import pytest
 
@@ -127,3 +128,66 @@ def test_the_sandbox_follows_a_changed_template(tmp_path: Path):
             sandbox.client("sqs").send_message(QueueUrl=mapping.queue_url, MessageBody=json.dumps({"n": n}))
         sandbox.drain()
     assert sum(batches) == 7 and max(batches) <= 3
+
+
+def test_topic_subscriptions_from_the_template_deliver_raw_messages_to_their_queues(sandbox):
+    inbound = {"originationNumber": "+8613812345678", "messageBody": "已经交了", "inboundMessageId": "m-1"}
+    sandbox.client("sns").publish(TopicArn=sandbox.resources["InboundSmsTopic"], Message=json.dumps(inbound))
+    [message] = sandbox.client("sqs").receive_message(QueueUrl=sandbox.resources["InboundSmsQueue"])["Messages"]
+    assert json.loads(message["Body"]) == inbound
+
+
+PROBE_HANDLER = """
+import json, pathlib
+
+def lambda_handler(event, context):
+    with open(pathlib.Path(__file__).with_name("seen.jsonl"), "a") as seen:
+        seen.write(json.dumps(event) + "\\n")
+"""
+
+PROBE_RESOURCES = """
+  ProbeBucket:
+    Type: AWS::S3::Bucket
+  ProbeFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: {code}
+      Handler: app.lambda_handler
+      Events:
+        Upload:
+          Type: S3
+          Properties:
+            Bucket: !Ref ProbeBucket
+            Events: s3:ObjectCreated:*
+            Filter:
+              S3Key:
+                Rules:
+                  - {{Name: prefix, Value: incoming/}}
+"""
+
+
+def test_s3_notifications_in_the_template_invoke_their_function(tmp_path: Path):
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    (probe / "app.py").write_text(PROBE_HANDLER, encoding="utf-8")
+    root = default_template_path().parents[1]
+    text = default_template_path().read_text(encoding="utf-8")
+    text = text.replace("CodeUri: ../functions/", f"CodeUri: {root}/functions/")
+    text = text.replace("ContentUri: ../shared", f"ContentUri: {root}/shared")
+    text = text.replace("\nOutputs:", PROBE_RESOURCES.format(code=probe) + "\nOutputs:")
+    changed = tmp_path / "template.yaml"
+    changed.write_text(text, encoding="utf-8")
+
+    with Sandbox(start=START, template_path=changed) as sandbox:
+        s3 = sandbox.client("s3")
+        bucket = sandbox.resources["ProbeBucket"]
+        s3.put_object(Bucket=bucket, Key="incoming/payments/2026-11-11.csv", Body=b"reference,amount\n")
+        s3.put_object(Bucket=bucket, Key="elsewhere/ignored.txt", Body=b"x")
+        sandbox.advance(at("2026-11-11 00:05"))
+    events = [json.loads(line) for line in (probe / "seen.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(events) == 1
+    [record] = events[0]["Records"]
+    assert record["eventSource"] == "aws:s3" and record["eventName"].startswith("ObjectCreated")
+    assert record["s3"]["bucket"]["name"] == bucket
+    assert unquote_plus(record["s3"]["object"]["key"]) == "incoming/payments/2026-11-11.csv"
+    assert record["eventTime"] == "2026-11-10T16:00:00.000Z"  # uploaded at 00:00 Shanghai time

@@ -11,7 +11,10 @@ from __future__ import annotations
 import copy
 import functools
 import types
+from datetime import datetime
 from typing import Any
+
+from propfee import clock
 
 _PATCHED = False
 
@@ -78,6 +81,7 @@ def install() -> None:
     dynamodb_models.copy = types.SimpleNamespace(deepcopy=deepcopy_except_tables, copy=copy.copy)  # type: ignore[attr-defined,assignment]
     dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     install_fast_dynamodb_responses()
+    route_s3_notifications_to_sandbox()
     _PATCHED = True
 
 
@@ -119,3 +123,21 @@ def install_fast_dynamodb_responses() -> None:
 
     DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
     DynamoResult._propfee_fast = True  # type: ignore[attr-defined]
+
+
+# S3 notifications to Lambda: moto would invoke the function through Docker; the sandbox invokes it
+# in-process instead, from its drain loop, with the event moto built.
+s3_lambda_invocations: list[tuple[str, dict[str, Any], datetime]] = []
+
+
+def route_s3_notifications_to_sandbox() -> None:
+    import moto.s3.notifications as notifications
+
+    if getattr(notifications, "_propfee_routed", False):
+        return
+
+    def invoke(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+        s3_lambda_invocations.append((fn_arn, event_body, clock.now()))
+
+    notifications._invoke_awslambda = invoke
+    notifications._propfee_routed = True  # type: ignore[attr-defined]

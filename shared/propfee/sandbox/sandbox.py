@@ -117,6 +117,7 @@ class Sandbox:
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
         urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"))  # noqa: S310
+        moto_patches.s3_lambda_invocations.clear()
         self._saved_env = patched_environ(self.aws_environment())
         self._saved_env.__enter__()
         reset_clients()
@@ -197,6 +198,7 @@ class Sandbox:
             # AWS::S3::BucketPolicy is left out on purpose: the template's policy denies plain HTTP
             # (aws:SecureTransport), and the sandbox speaks HTTP on loopback; tests check the policy itself.
             "AWS::Scheduler::Schedule": self._create_schedule,
+            "AWS::S3::Bucket": self._create_bucket_notifications,
         }
         for logical_id, resource in cfn_template["Resources"].items():
             creator = creators.get(resource["Type"])
@@ -222,6 +224,30 @@ class Sandbox:
             self.client("sqs").set_queue_attributes(
                 QueueUrl=url, Attributes={"Policy": json.dumps(props["PolicyDocument"])}
             )
+
+    def _create_bucket_notifications(self, logical_id: str, props: dict[str, Any]) -> None:
+        """CloudFormation's NotificationConfiguration in the S3 API's shape (moto's CloudFormation drops it)."""
+        config = props.get("NotificationConfiguration")
+        if not config:
+            return
+
+        def api_shape(entry: dict[str, Any], target_key: str, api_target_key: str) -> dict[str, Any]:
+            shaped: dict[str, Any] = {api_target_key: entry[target_key], "Events": [entry["Event"]]}
+            rules = entry.get("Filter", {}).get("S3Key", {}).get("Rules")
+            if rules:
+                shaped["Filter"] = {"Key": {"FilterRules": rules}}
+            return shaped
+
+        notification = {
+            "LambdaFunctionConfigurations": [
+                api_shape(e, "Function", "LambdaFunctionArn") for e in config.get("LambdaConfigurations", [])
+            ],
+            "QueueConfigurations": [api_shape(e, "Queue", "QueueArn") for e in config.get("QueueConfigurations", [])],
+            "TopicConfigurations": [api_shape(e, "Topic", "TopicArn") for e in config.get("TopicConfigurations", [])],
+        }
+        self.client("s3").put_bucket_notification_configuration(
+            Bucket=self.resources[logical_id], NotificationConfiguration=notification
+        )
 
     def _create_schedule(self, logical_id: str, props: dict[str, Any]) -> None:
         target_arn = props["Target"]["Arn"]
@@ -307,7 +333,7 @@ class Sandbox:
         sqs = self.client("sqs")
         batches = messages = failures = 0
         for _round in range(MAX_DRAIN_ROUNDS):
-            delivered = 0
+            delivered = self._deliver_s3_notifications()
             for mapping in self.mappings:
                 received = sqs.receive_message(
                     QueueUrl=mapping.queue_url,
@@ -341,6 +367,20 @@ class Sandbox:
             if delivered == 0:
                 return DrainStats(batches, messages, failures)
         raise RuntimeError("queues did not drain; a message may be looping")
+
+    def _deliver_s3_notifications(self) -> int:
+        """Invoke functions for the S3 events moto produced (asynchronous invocations in AWS)."""
+        pending = list(moto_patches.s3_lambda_invocations)
+        moto_patches.s3_lambda_invocations.clear()
+        by_arn = {arn: logical_id for logical_id, arn in self._function_arns.items()}
+        for function_arn, event, uploaded_at in pending:
+            for record in event.get("Records", []):  # the simulated time of the upload
+                record["eventTime"] = uploaded_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            try:
+                self.invoke(by_arn[function_arn], event)
+            except Exception:  # an asynchronous invocation's failure does not reach the uploader
+                logging.getLogger(__name__).exception("S3-triggered function %s failed", by_arn[function_arn])
+        return len(pending)
 
     def _deliver(self, mapping: QueueMapping, received: list[dict[str, Any]]) -> set[str]:
         """Invoke the function with an SQS event; returns the ids of messages to be retried."""
