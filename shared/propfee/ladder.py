@@ -79,13 +79,14 @@ class Decision:
 
 
 def reachable(owners: tuple[Owner, ...], channel: Channel) -> str | None:
-    """The first owner's address on this channel that may be used, if any."""
-    for owner in owners:
-        if channel is Channel.SMS and owner.phone and not owner.sms_opt_out:
-            return owner.phone
-        if channel is Channel.EMAIL and owner.email and not owner.email_opt_out:
-            return owner.email
-    return None
+    """The first owner's address on this channel that may be used, if any. An opt-out belongs to the
+    address: a number shared by two household members is not used if either opted out."""
+    if channel is Channel.SMS:
+        addresses = [(o.phone, o.sms_opt_out) for o in owners if o.phone]
+    else:
+        addresses = [(o.email, o.email_opt_out) for o in owners if o.email]
+    opted_out = {address for address, out in addresses if out}
+    return next((address for address, _ in addresses if address not in opted_out), None)
 
 
 FALLBACK = {Channel.SMS: (Channel.SMS, Channel.EMAIL), Channel.EMAIL: (Channel.EMAIL, Channel.SMS)}

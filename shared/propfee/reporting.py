@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -32,8 +33,11 @@ def _community_figures(day: date, entry: CommunityDay) -> dict[str, object]:
     billed_back = sum(p.billed_fen for p in back)
     paid_back = sum(p.paid_fen for p in back)
     payments = entry.activity.payments
-    sent = Counter(r.channel.value for r in entry.activity.reminders if r.status is not ReminderStatus.FAILED)
-    failed = Counter(r.channel.value for r in entry.activity.reminders if r.status is ReminderStatus.FAILED)
+    reminders = entry.activity.reminders
+    sent = Counter(r.channel.value for r in reminders if r.status in (ReminderStatus.SENT, ReminderStatus.DELIVERED))
+    failed = Counter(r.channel.value for r in reminders if r.status is ReminderStatus.FAILED)
+    # claimed but never confirmed by the provider (a crash between the two): counted, never called sent
+    unconfirmed = Counter(r.channel.value for r in reminders if r.status is ReminderStatus.CLAIMED)
     return {
         "community_id": entry.community.community_id,
         "name": entry.community.name,
@@ -54,6 +58,7 @@ def _community_figures(day: date, entry: CommunityDay) -> dict[str, object]:
         "reminders": {
             "sent": dict(sorted(sent.items())),
             "failed": dict(sorted(failed.items())),
+            "unconfirmed": dict(sorted(unconfirmed.items())),
             "skipped": dict(sorted(Counter(s.reason for s in entry.activity.skips).items())),
         },
     }
@@ -73,14 +78,10 @@ def build_summary(day: date, generated_at: datetime, entries: list[CommunityDay]
     paid = sum(c["current_period"]["paid_fen"] for c in communities)  # type: ignore[index]
     back_billed = sum(c["back_arrears"]["billed_fen"] for c in communities)  # type: ignore[index]
     back_paid = sum(c["back_arrears"]["paid_fen"] for c in communities)  # type: ignore[index]
-    sent: dict[str, int] = {}
-    failed: dict[str, int] = {}
-    skipped: dict[str, int] = {}
+    reminder_totals: dict[str, dict[str, int]] = {"sent": {}, "failed": {}, "unconfirmed": {}, "skipped": {}}
     for c in communities:
-        reminders = c["reminders"]
-        _add_counts(sent, reminders["sent"])  # type: ignore[index]
-        _add_counts(failed, reminders["failed"])  # type: ignore[index]
-        _add_counts(skipped, reminders["skipped"])  # type: ignore[index]
+        for kind, total in reminder_totals.items():
+            _add_counts(total, c["reminders"][kind])  # type: ignore[index]
     totals = {
         "collections": {"count": count, "amount_fen": amount},
         "current_period": {"billed_fen": billed, "paid_fen": paid, "collection_rate": rate(paid, billed)},
@@ -91,7 +92,7 @@ def build_summary(day: date, generated_at: datetime, entries: list[CommunityDay]
             "collection_rate": rate(back_paid, back_billed),
         },
         "outstanding_fen": billed + back_billed - paid - back_paid,
-        "reminders": {"sent": sent, "failed": failed, "skipped": skipped},
+        "reminders": reminder_totals,
     }
     return {
         "schema_version": SCHEMA_VERSION,
@@ -104,7 +105,8 @@ def build_summary(day: date, generated_at: datetime, entries: list[CommunityDay]
 
 def _csv(header: list[str], rows: list[list[object]]) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # CRLF rows, so that a stray CR or LF inside a value is quoted and stays inside its cell
+    writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
     writer.writerows([[safe_cell(value) for value in row] for row in rows])
     # BOM so that Excel opens the Chinese text as UTF-8
@@ -115,9 +117,12 @@ def plain_yuan(fen: int) -> str:
     return yuan(fen, grouping=False)
 
 
+_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
 def safe_cell(value: object) -> object:
-    """Neutralise spreadsheet formulas in text (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    """Neutralise spreadsheet formulas in text (CSV injection); plain numbers such as -12.50 stay numbers."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
 

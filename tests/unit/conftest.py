@@ -32,8 +32,12 @@ def owner(
     email_opt_out: bool = False,
     relation: str = "owner",
 ) -> Owner:
-    return Owner(name=name, phone=phone, email=email, sms_opt_out=sms_opt_out, email_opt_out=email_opt_out,
-                 relation=relation)  # fmt: skip
+    return Owner(
+        name=name, phone=phone, email=email, sms_opt_out=sms_opt_out, email_opt_out=email_opt_out, relation=relation
+    )
+
+
+OWNER = owner()
 
 
 def make_unit(unit_id: str = "C01-B03-1502", **changes: Any) -> Unit:
@@ -44,7 +48,7 @@ def make_unit(unit_id: str = "C01-B03-1502", **changes: Any) -> Unit:
         "room": unit_id.split("-")[-1],
         "area_m2": Decimal("89.55"),
         "monthly_fee_fen": 21044,
-        "owners": (owner(),),
+        "owners": (OWNER,),
     }
     fields.update(changes)
     return Unit(**fields)
@@ -62,11 +66,28 @@ def open_bill(due: date, outstanding_fen: int) -> OpenBill:
 
 def make_bill(period: str, amount_fen: int = 21044, unit_id: str = "C01-B03-1502", due: date | None = None) -> Bill:
     year, month = (int(x) for x in period.split("-"))
-    return Bill(unit_id=unit_id, community_id=unit_id.split("-")[0], period=period, amount_fen=amount_fen,
-                due=due or date(year, month, 15), issued_at=datetime(year, month, 1, tzinfo=SHANGHAI))  # fmt: skip
+    return Bill(
+        unit_id=unit_id,
+        community_id=unit_id.split("-")[0],
+        period=period,
+        amount_fen=amount_fen,
+        due=due or date(year, month, 15),
+        issued_at=datetime(year, month, 1, tzinfo=SHANGHAI),
+    )
 
 
-def make_payment(amount_fen: int, reference: str = "PAY-0001", unit_id: str = "C01-B03-1502",
-                 paid_at: datetime | None = None, method: str = "wechat") -> Payment:  # fmt: skip
-    return Payment(reference=reference, unit_id=unit_id, community_id=unit_id.split("-")[0], amount_fen=amount_fen,
-                   paid_at=paid_at or datetime(2025, 3, 20, 2, 0, tzinfo=UTC), method=method)  # fmt: skip
+def make_payment(
+    amount_fen: int,
+    reference: str = "PAY-0001",
+    unit_id: str = "C01-B03-1502",
+    paid_at: datetime | None = None,
+    method: str = "wechat",
+) -> Payment:
+    return Payment(
+        reference=reference,
+        unit_id=unit_id,
+        community_id=unit_id.split("-")[0],
+        amount_fen=amount_fen,
+        paid_at=paid_at or datetime(2025, 3, 20, 2, 0, tzinfo=UTC),
+        method=method,
+    )

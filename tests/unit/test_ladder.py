@@ -349,7 +349,6 @@ _OWNER_POOL = [
         for o in (False, True)
     )
 ]
-_STEP_IDS = [step.step_id for step in DEFAULT_LADDER.steps]
 _LADDERS = [
     DEFAULT_LADDER,
     DEFAULT_LADDER.model_copy(update={"min_days_between_messages": 0}),
@@ -432,17 +431,14 @@ def test_any_action_respects_opt_outs_steps_done_arrears_and_the_frequency_cap(c
     assert action.step == [step for step in ladder.steps if step.days_overdue <= age][-1]
 
 
-@PROPERTY
-@given(units())
-def test_an_overdue_reachable_unit_is_only_held_back_for_a_stated_reason(case):
-    unit, today, tz, ladder = case
-
-    decision = decide(unit, today, tz, ladder)
-
-    if unit.overdue_fen(today) <= 0:
-        assert decision.reason is SkipReason.NOT_OVERDUE
-    if decision.reason is SkipReason.NO_REACHABLE_CHANNEL:
-        assert not any((o.phone and not o.sms_opt_out) or (o.email and not o.email_opt_out) for o in unit.owners)
+def _usable(owners):
+    """Addresses that may be used per channel: an opt-out belongs to the address, whoever else lists it."""
+    no_sms = {o.phone for o in owners if o.phone and o.sms_opt_out}
+    no_email = {o.email for o in owners if o.email and o.email_opt_out}
+    return {
+        Channel.SMS: [o.phone for o in owners if o.phone and o.phone not in no_sms],
+        Channel.EMAIL: [o.email for o in owners if o.email and o.email not in no_email],
+    }
 
 
 def _expected_action(unit, today, tz, ladder):
@@ -458,10 +454,7 @@ def _expected_action(unit, today, tz, ladder):
         (today - unit.last_contact_at.astimezone(tz).date()).days < ladder.min_days_between_messages
     ):
         return None
-    usable = {
-        Channel.SMS: [o.phone for o in unit.owners if o.phone and not o.sms_opt_out],
-        Channel.EMAIL: [o.email for o in unit.owners if o.email and not o.email_opt_out],
-    }
+    usable = _usable(unit.owners)
     other = Channel.EMAIL if step.channel is Channel.SMS else Channel.SMS
     for channel in (step.channel, other):
         if usable[channel]:
@@ -474,10 +467,15 @@ def _expected_action(unit, today, tz, ladder):
 def test_decide_follows_the_stated_rules(case):
     unit, today, tz, ladder = case
 
-    action = decide(unit, today, tz, ladder).action
+    decision = decide(unit, today, tz, ladder)
 
+    action = decision.action
     got = None if action is None else (action.step, action.channel, action.destination)
     assert got == _expected_action(unit, today, tz, ladder)
+    if unit.overdue_fen(today) <= 0:
+        assert decision.reason is SkipReason.NOT_OVERDUE
+    if decision.reason is SkipReason.NO_REACHABLE_CHANNEL:
+        assert not any(_usable(unit.owners).values())
 
 
 # each rule on its own, on units that would otherwise certainly get a reminder today
@@ -550,14 +548,12 @@ def test_the_destination_is_always_one_the_owners_allow(case, owners):
 
     decision = decide(unit, today, tz, ladder)
 
-    phones = [o.phone for o in owners if o.phone and not o.sms_opt_out]
-    emails = [o.email for o in owners if o.email and not o.email_opt_out]
-    if not phones and not emails:
+    usable = _usable(owners)
+    if not any(usable.values()):
         assert decision.reason is SkipReason.NO_REACHABLE_CHANNEL
         return
     action = decision.action
     assert action is not None
-    usable = {Channel.SMS: phones, Channel.EMAIL: emails}
     # the step's own channel whenever anyone can be reached on it, else the other one; the first such owner
     expected_channel = action.step.channel if usable[action.step.channel] else action.channel
     assert action.channel is expected_channel

@@ -19,8 +19,13 @@ PAY = "物业App或前台"
 THREATS = ["停水", "停电", "断水", "断电", "停暖", "停气", "cut off"]
 
 
-def job(template: str = "reminder_friendly", language: str = "zh-CN", channel: Channel = Channel.SMS,
-        balance_fen: int = 123_456, **changes) -> SendJob:  # fmt: skip
+def job(
+    template: str = "reminder_friendly",
+    language: str = "zh-CN",
+    channel: Channel = Channel.SMS,
+    balance_fen: int = 123_456,
+    **changes,
+) -> SendJob:
     fields = {
         "unit_id": "C01-B03-1502",
         "community_id": "C01",
@@ -100,8 +105,9 @@ def test_template_version_is_stable_and_content_hash_is_reproducible(template, l
     second = _render(template=template, language=language, channel=channel)
 
     assert first.template_version == second.template_version
-    assert re.fullmatch(r"[0-9a-f]{12}" + (r"\+[0-9a-f]{12}" if channel is Channel.EMAIL else ""),
-                        first.template_version)  # fmt: skip
+    assert re.fullmatch(
+        r"[0-9a-f]{12}" + (r"\+[0-9a-f]{12}" if channel is Channel.EMAIL else ""), first.template_version
+    )
     assert first.content_sha256 == second.content_sha256
     assert re.fullmatch(r"[0-9a-f]{64}", first.content_sha256)
 

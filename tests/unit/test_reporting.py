@@ -39,10 +39,17 @@ def _at(hour: int, minute: int = 0) -> datetime:
     return datetime(2025, 3, 5, hour, minute, tzinfo=SHANGHAI)
 
 
-def payment(community_id: str, n: int, amount_fen: int, hour: int, method: str = "wechat",
-            reference: str | None = None) -> Payment:  # fmt: skip
-    return Payment(reference=reference or f"{community_id}-PAY-{n:04d}", unit_id=f"{community_id}-B01-{n:04d}",
-                   community_id=community_id, amount_fen=amount_fen, paid_at=_at(hour), method=method)  # fmt: skip
+def payment(
+    community_id: str, n: int, amount_fen: int, hour: int, method: str = "wechat", reference: str | None = None
+) -> Payment:
+    return Payment(
+        reference=reference or f"{community_id}-PAY-{n:04d}",
+        unit_id=f"{community_id}-B01-{n:04d}",
+        community_id=community_id,
+        amount_fen=amount_fen,
+        paid_at=_at(hour),
+        method=method,
+    )
 
 
 def reminder(community_id: str, n: int, channel: Channel, status: ReminderStatus, hour: int) -> Reminder:
@@ -64,8 +71,9 @@ def reminder(community_id: str, n: int, channel: Channel, status: ReminderStatus
 
 
 def skip(community_id: str, n: int, reason: str, hour: int) -> Skip:
-    return Skip(unit_id=f"{community_id}-B03-{n:04d}", community_id=community_id, step="sms_d15", reason=reason,
-                at=_at(hour))  # fmt: skip
+    return Skip(
+        unit_id=f"{community_id}-B03-{n:04d}", community_id=community_id, step="sms_d15", reason=reason, at=_at(hour)
+    )
 
 
 def period(community_id: str, name: str, billed: int, paid: int) -> PeriodTotal:
@@ -82,6 +90,8 @@ def entries(community_name: str = "阳光花园") -> list[CommunityDay]:
                 reminder("C01", 2, Channel.SMS, ReminderStatus.DELIVERED, 9),
                 reminder("C01", 3, Channel.EMAIL, ReminderStatus.SENT, 10),
                 reminder("C01", 4, Channel.SMS, ReminderStatus.FAILED, 10),
+                # claimed, and the provider's answer never recorded: not counted as sent
+                reminder("C01", 5, Channel.SMS, ReminderStatus.CLAIMED, 10),
             ),
             skips=(
                 skip("C01", 1, "frequency_cap", 9),
@@ -126,14 +136,23 @@ def test_community_figures(summary):
 
     assert sunshine["name"] == "阳光花园"
     assert sunshine["collections"] == {"count": 3, "amount_fen": 60_000}
-    assert sunshine["current_period"] == {"period": "2025-03", "billed_fen": 100_000, "paid_fen": 60_000,
-                                          "collection_rate": 0.6}  # fmt: skip
-    assert sunshine["back_arrears"] == {"billed_fen": 150_000, "paid_fen": 140_000, "outstanding_fen": 10_000,
-                                        "collection_rate": 0.9333}  # fmt: skip
+    assert sunshine["current_period"] == {
+        "period": "2025-03",
+        "billed_fen": 100_000,
+        "paid_fen": 60_000,
+        "collection_rate": 0.6,
+    }
+    assert sunshine["back_arrears"] == {
+        "billed_fen": 150_000,
+        "paid_fen": 140_000,
+        "outstanding_fen": 10_000,
+        "collection_rate": 0.9333,
+    }
     assert sunshine["outstanding_fen"] == 50_000
     assert sunshine["reminders"] == {
         "sent": {"email": 1, "sms": 2},
         "failed": {"sms": 1},
+        "unconfirmed": {"sms": 1},
         "skipped": {"frequency_cap": 2, "key_customer": 1},
     }
 
@@ -141,7 +160,12 @@ def test_community_figures(summary):
     assert garden["current_period"]["collection_rate"] == 0.0
     assert garden["back_arrears"] == {"billed_fen": 0, "paid_fen": 0, "outstanding_fen": 0, "collection_rate": None}
     assert garden["outstanding_fen"] == 50_000
-    assert garden["reminders"] == {"sent": {}, "failed": {"email": 1}, "skipped": {"frequency_cap": 1}}
+    assert garden["reminders"] == {
+        "sent": {},
+        "failed": {"email": 1},
+        "unconfirmed": {},
+        "skipped": {"frequency_cap": 1},
+    }
 
 
 def test_totals(summary):
@@ -149,12 +173,17 @@ def test_totals(summary):
 
     assert totals["collections"] == {"count": 3, "amount_fen": 60_000}
     assert totals["current_period"] == {"billed_fen": 150_000, "paid_fen": 60_000, "collection_rate": 0.4}
-    assert totals["back_arrears"] == {"billed_fen": 150_000, "paid_fen": 140_000, "outstanding_fen": 10_000,
-                                      "collection_rate": 0.9333}  # fmt: skip
+    assert totals["back_arrears"] == {
+        "billed_fen": 150_000,
+        "paid_fen": 140_000,
+        "outstanding_fen": 10_000,
+        "collection_rate": 0.9333,
+    }
     assert totals["outstanding_fen"] == 100_000
     assert totals["reminders"] == {
         "sent": {"email": 1, "sms": 2},
         "failed": {"email": 1, "sms": 1},
+        "unconfirmed": {"sms": 1},
         "skipped": {"frequency_cap": 3, "key_customer": 1},
     }
 
@@ -162,12 +191,18 @@ def test_totals(summary):
 def test_totals_are_the_sum_of_the_communities(summary):
     totals, communities = summary["totals"], summary["communities"]
 
-    for section, field in [("collections", "count"), ("collections", "amount_fen"), ("current_period", "billed_fen"),
-                           ("current_period", "paid_fen"), ("back_arrears", "billed_fen"),
-                           ("back_arrears", "paid_fen"), ("back_arrears", "outstanding_fen")]:  # fmt: skip
+    for section, field in [
+        ("collections", "count"),
+        ("collections", "amount_fen"),
+        ("current_period", "billed_fen"),
+        ("current_period", "paid_fen"),
+        ("back_arrears", "billed_fen"),
+        ("back_arrears", "paid_fen"),
+        ("back_arrears", "outstanding_fen"),
+    ]:
         assert totals[section][field] == sum(c[section][field] for c in communities), (section, field)
     assert totals["outstanding_fen"] == sum(c["outstanding_fen"] for c in communities)
-    for kind in ("sent", "failed", "skipped"):
+    for kind in ("sent", "failed", "unconfirmed", "skipped"):
         keys = {k for c in communities for k in c["reminders"][kind]}
         assert totals["reminders"][kind] == {k: sum(c["reminders"][kind].get(k, 0) for c in communities) for k in keys}
 
@@ -227,8 +262,11 @@ def test_collections_csv_lists_each_payment_in_time_order():
     header, *rows = _rows(collections_csv(entries()))
 
     assert header == ["community_id", "unit_id", "paid_at", "amount_yuan", "amount_fen", "method", "reference"]
-    assert [(r[0], r[3], r[4]) for r in rows] == [("C01", "300.00", "30000"), ("C01", "200.00", "20000"),
-                                                  ("C01", "100.00", "10000")]  # fmt: skip
+    assert [(r[0], r[3], r[4]) for r in rows] == [
+        ("C01", "300.00", "30000"),
+        ("C01", "200.00", "20000"),
+        ("C01", "100.00", "10000"),
+    ]
 
 
 def test_reminders_csv_lists_reminders_and_skips():
@@ -238,7 +276,8 @@ def test_reminders_csv_lists_reminders_and_skips():
     statuses = [(r[0], r[5]) for r in rows]
     assert statuses.count(("C01", "skipped")) == 3
     assert ("C02", "failed") in statuses
-    assert len(rows) == 4 + 3 + 1 + 1
+    assert len(rows) == 5 + 3 + 1 + 1
+    assert ("C01", "claimed") in statuses
     assert {r[7] for r in rows if r[5] == "skipped"} == {"frequency_cap", "key_customer"}
 
 
@@ -280,8 +319,9 @@ def test_a_line_break_inside_a_value_stays_inside_its_cell(value):
     # a bank reference or payment method with a line break must not start a new row: the text after it would
     # land at the start of a row, where a spreadsheet evaluates it as a formula
     days = entries()
-    days[0] = CommunityDay(days[0].community, DayActivity(payments=(payment("C01", 1, 500, 9, reference=value),)),
-                           days[0].periods)  # fmt: skip
+    days[0] = CommunityDay(
+        days[0].community, DayActivity(payments=(payment("C01", 1, 500, 9, reference=value),)), days[0].periods
+    )
 
     text = collections_csv(days).decode("utf-8-sig")
 

@@ -15,8 +15,13 @@ TUESDAY_MORNING = datetime(2025, 3, 4, 0, 0, tzinfo=UTC)  # 08:00 Tuesday in Sha
 
 
 def schedule(expression: str, timezone: str = "Asia/Shanghai", input_: str | None = None) -> Schedule:
-    return Schedule(name="propfee-PlanSchedule", expression=expression, timezone=timezone,
-                    target_logical_id="PlanFunction", input=input_)  # fmt: skip
+    return Schedule(
+        name="propfee-PlanSchedule",
+        expression=expression,
+        timezone=timezone,
+        target_logical_id="PlanFunction",
+        input=input_,
+    )
 
 
 def firings(s: Schedule, start: datetime, count: int) -> list[datetime]:
@@ -94,10 +99,17 @@ def test_aws_weekday_range_two_to_six_is_monday_to_friday():
     local = [f.astimezone(SHANGHAI) for f in firings(schedule("cron(0 10 ? * 2-6 *)"), TUESDAY_MORNING, 10)]
 
     assert [f.date() for f in local] == [
-        date(2025, 3, 4), date(2025, 3, 5), date(2025, 3, 6), date(2025, 3, 7),
-        date(2025, 3, 10), date(2025, 3, 11), date(2025, 3, 12), date(2025, 3, 13), date(2025, 3, 14),
+        date(2025, 3, 4),
+        date(2025, 3, 5),
+        date(2025, 3, 6),
+        date(2025, 3, 7),
+        date(2025, 3, 10),
+        date(2025, 3, 11),
+        date(2025, 3, 12),
+        date(2025, 3, 13),
+        date(2025, 3, 14),
         date(2025, 3, 17),
-    ]  # fmt: skip
+    ]
 
 
 @pytest.mark.parametrize(
@@ -194,14 +206,22 @@ def test_event_for_a_late_evening_utc_firing_is_the_next_local_day():
 
 
 def test_event_for_substitutes_every_placeholder_and_keeps_other_fields():
-    payload = {"a": "<aws.scheduler.scheduled-time>", "b": "<aws.scheduler.scheduled-time>", "communities": ["C01"],
-               "arn": "<aws.scheduler.schedule-arn>"}  # fmt: skip
+    payload = {
+        "a": "<aws.scheduler.scheduled-time>",
+        "b": "<aws.scheduler.scheduled-time>",
+        "communities": ["C01"],
+        "arn": "<aws.scheduler.schedule-arn>",
+    }
     s = schedule("rate(1 hour)", input_=json.dumps(payload))
 
     event = s.event_for(datetime(2025, 3, 4, 11, 0, tzinfo=UTC))
 
-    assert event == {"a": "2025-03-04T11:00:00Z", "b": "2025-03-04T11:00:00Z", "communities": ["C01"],
-                     "arn": "propfee-PlanSchedule"}  # fmt: skip
+    assert event == {
+        "a": "2025-03-04T11:00:00Z",
+        "b": "2025-03-04T11:00:00Z",
+        "communities": ["C01"],
+        "arn": "propfee-PlanSchedule",
+    }
 
 
 def test_event_for_without_input_is_empty():

@@ -27,7 +27,8 @@ def _standard_cron(aws_fields: str) -> str:
     if len(fields) != 6:
         raise ValueError(f"an AWS cron expression has 6 fields: {aws_fields!r}")
     minute, hour, day, month, weekday, _year = fields
-    weekday = re.sub(r"\d", lambda m: str((int(m.group(0)) - 1) % 7), weekday)
+    # day numbers only: the n in "2#n" (the nth Monday) is a count, not a day
+    weekday = re.sub(r"(?<!#)[1-7]", lambda m: str(int(m.group(0)) - 1), weekday)
     return " ".join(f.replace("?", "*") for f in (minute, hour, day, month, weekday))
 
 
