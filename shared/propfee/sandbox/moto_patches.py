@@ -81,6 +81,7 @@ def install() -> None:
     dynamodb_models.copy = types.SimpleNamespace(deepcopy=deepcopy_except_tables, copy=copy.copy)  # type: ignore[attr-defined,assignment]
     dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     install_fast_dynamodb_responses()
+    install_fast_sqs_visibility()
     route_s3_notifications_to_sandbox()
     _PATCHED = True
 
@@ -141,3 +142,36 @@ def route_s3_notifications_to_sandbox() -> None:
 
     notifications._invoke_awslambda = invoke
     notifications._propfee_routed = True  # type: ignore[attr-defined]
+
+
+def install_fast_sqs_visibility() -> None:
+    """moto works out which messages are visible by reading the clock twice per message, and does so for
+    every message it receives or sends (the retention check and the queue attributes list every message):
+    a queue of a thousand jobs becomes quadratic. Read the clock once per listing, as a real queue would."""
+    import moto.sqs.models as sqs_models
+
+    if getattr(sqs_models.Queue, "_propfee_fast", False):
+        return
+    queue = sqs_models.Queue
+
+    def messages(self: Any) -> list[Any]:
+        now = sqs_models.unix_time_millis()
+        return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
+
+    def delayed_count(self: Any) -> int:
+        now = sqs_models.unix_time_millis()
+        return sum(1 for m in self._messages if now < m.delayed_until)
+
+    def not_visible_count(self: Any) -> int:
+        now = sqs_models.unix_time_millis()
+        return sum(1 for m in self._messages if not now > m.visible_at)
+
+    def retention_ok(self: Any, queue_name: str, message: Any) -> bool:
+        retention = int(self.get_queue(queue_name).message_retention_period)
+        return bool(retention + message.sent_timestamp / 1000 > sqs_models.unix_time())
+
+    queue.messages = property(messages)  # type: ignore[assignment,method-assign]
+    queue.approximate_number_of_messages_delayed = property(delayed_count)  # type: ignore[assignment,method-assign]
+    queue.approximate_number_of_messages_not_visible = property(not_visible_count)  # type: ignore[assignment,method-assign]
+    sqs_models.SQSBackend.is_message_valid_based_on_retention_period = retention_ok  # type: ignore[method-assign]
+    queue._propfee_fast = True  # type: ignore[attr-defined]
