@@ -91,7 +91,7 @@ class Sender:
         today = now.astimezone(self._settings.tz).date()
         for _attempt in range(2):
             message = render(job, today, self._settings.hotline, self._settings.pay_instructions)
-            result = self._store.claim(job, self._evidence(job, message, now))
+            result = self._store.claim(job, evidence_for(job, message, now))
             if result is ClaimResult.CLAIMED:
                 return job, message
             if result is ClaimResult.ALREADY_CLAIMED:
@@ -118,19 +118,20 @@ class Sender:
         self._store.record_skip(job, str(reason), now)
         return SendResult(Outcome.SKIPPED, reason=str(reason))
 
-    @staticmethod
-    def _evidence(job: SendJob, message: RenderedMessage, now: datetime) -> Reminder:
-        return Reminder(
-            unit_id=job.unit_id,
-            community_id=job.community_id,
-            step=job.step,
-            occurrence=job.occurrence,
-            channel=job.channel,
-            destination=job.destination,
-            template=job.template,
-            template_version=message.template_version,
-            content_sha256=message.content_sha256,
-            balance_fen=job.balance_fen,
-            status=ReminderStatus.CLAIMED,
-            claimed_at=now,
-        )
+
+def evidence_for(job: SendJob, message: RenderedMessage, now: datetime) -> Reminder:
+    """The claim as first written: what will be sent, to whom, and the balance it states."""
+    return Reminder(
+        unit_id=job.unit_id,
+        community_id=job.community_id,
+        step=job.step,
+        occurrence=job.occurrence,
+        channel=job.channel,
+        destination=job.destination,
+        template=job.template,
+        template_version=message.template_version,
+        content_sha256=message.content_sha256,
+        balance_fen=job.balance_fen,
+        status=ReminderStatus.CLAIMED,
+        claimed_at=now,
+    )

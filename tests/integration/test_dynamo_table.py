@@ -8,10 +8,12 @@ from moto import mock_aws
 
 from propfee.adapters.dynamo import PropfeeTable
 from propfee.ladder import DEFAULT_LADDER, decide
-from propfee.models import Reminder, ReminderStatus
+from propfee.messages import render
+from propfee.models import ReminderStatus
 from propfee.planning import job_for
 from propfee.ports import ClaimResult
 from propfee.sandbox import moto_patches
+from propfee.sending import evidence_for
 from tests.support import SHANGHAI, at, bill, community, create_table_from_template, payment, unit
 
 
@@ -80,20 +82,7 @@ def _job(table, unit_id="C01-B01-0101", today=date(2026, 10, 12)):
 
 
 def _evidence(job, when="2026-10-12 09:30"):
-    return Reminder(
-        unit_id=job.unit_id,
-        community_id=job.community_id,
-        step=job.step,
-        occurrence=job.occurrence,
-        channel=job.channel,
-        destination=job.destination,
-        template=job.template,
-        template_version="v1",
-        content_sha256="0" * 64,
-        balance_fen=job.balance_fen,
-        status=ReminderStatus.CLAIMED,
-        claimed_at=at(when),
-    )
+    return evidence_for(job, render(job, job.planned_for, "400-000-0000", "the app"), at(when))
 
 
 def test_a_step_is_claimed_once_and_a_changed_unit_is_detected(table):

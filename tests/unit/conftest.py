@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import settings
 
 from propfee.models import Bill, OpenBill, Owner, Payment, Unit
+from tests import support
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TODAY = date(2025, 3, 20)
@@ -41,17 +42,9 @@ OWNER = owner()
 
 
 def make_unit(unit_id: str = "C01-B03-1502", **changes: Any) -> Unit:
-    fields: dict[str, Any] = {
-        "unit_id": unit_id,
-        "community_id": unit_id.split("-")[0],
-        "building_id": "-".join(unit_id.split("-")[:2]),
-        "room": unit_id.split("-")[-1],
-        "area_m2": Decimal("89.55"),
-        "monthly_fee_fen": 21044,
-        "owners": (OWNER,),
-    }
-    fields.update(changes)
-    return Unit(**fields)
+    return support.unit(
+        unit_id, **{"area_m2": Decimal("89.55"), "monthly_fee_fen": 21044, "owners": (OWNER,), **changes}
+    )
 
 
 def overdue_by(days: int, outstanding_fen: int = 21044, today: date = TODAY) -> dict[str, OpenBill]:
@@ -66,14 +59,7 @@ def open_bill(due: date, outstanding_fen: int) -> OpenBill:
 
 def make_bill(period: str, amount_fen: int = 21044, unit_id: str = "C01-B03-1502", due: date | None = None) -> Bill:
     year, month = (int(x) for x in period.split("-"))
-    return Bill(
-        unit_id=unit_id,
-        community_id=unit_id.split("-")[0],
-        period=period,
-        amount_fen=amount_fen,
-        due=due or date(year, month, 15),
-        issued_at=datetime(year, month, 1, tzinfo=SHANGHAI),
-    )
+    return support.bill(unit_id, period, amount_fen, due or date(year, month, 15))
 
 
 def make_payment(

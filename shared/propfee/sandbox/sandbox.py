@@ -178,7 +178,8 @@ class Sandbox:
         self.outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
         for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=STACK_NAME):
             for summary in page["StackResourceSummaries"]:
-                self.resources[summary["LogicalResourceId"]] = summary["PhysicalResourceId"]
+                if summary["LogicalResourceId"]:  # moto lists the types it skipped without a name
+                    self.resources[summary["LogicalResourceId"]] = summary["PhysicalResourceId"]
         resolver = Resolver(self, cfn_template)
         self._function_arns = {
             lid: resolver.get_att(lid, "Arn")
