@@ -19,6 +19,7 @@ from propfee.adapters.dynamo import PropfeeTable
 from propfee.ladder import decide
 from propfee.models import Community, Unit
 from propfee.planning import plan_day
+from propfee.rules import load_rules
 from propfee.sandbox import Sandbox
 from propfee.simulation.world import build_world
 
@@ -32,11 +33,12 @@ def _units(households: int) -> list[Unit]:
 
 
 def policy_rate(units: list[Unit], rounds: int = 5) -> float:
+    rules = load_rules()
     best = 0.0
     for _ in range(rounds):
         started = time.perf_counter()
         for unit in units:
-            decide(unit, BUSY_DAY, TZ)
+            decide(unit, BUSY_DAY, TZ, rules.ladder, rules.contact_policy)
         best = max(best, len(units) / (time.perf_counter() - started))
     return best
 
@@ -65,7 +67,7 @@ class _NullQueue:
 def planner_peak_bytes(template: list[Unit], households: int) -> int:
     gc.collect()
     tracemalloc.start()
-    plan_day(BUSY_DAY, TZ, _GeneratedArrears(template, households), _NullQueue())
+    plan_day(BUSY_DAY, TZ, _GeneratedArrears(template, households), _NullQueue(), load_rules())
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return peak

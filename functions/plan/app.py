@@ -21,7 +21,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, o
     svc = services()
     request = ScheduledEvent.model_validate(event)
     today = request.local_day(svc.settings.tz, clock.now())
-    summary = plan_day(today, svc.settings.tz, svc.table, svc.send_queue, community_ids=request.communities)
+    summary = plan_day(today, svc.settings.tz, svc.table, svc.send_queue, svc.rules, community_ids=request.communities)
     metrics.add_metric(name="SendJobsEnqueued", unit=MetricUnit.Count, value=summary.jobs_enqueued)
     logger.info("plan finished", extra=summary.as_dict())
     return summary.as_dict()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import time as wallclock
@@ -85,6 +86,43 @@ def cmd_sandbox_up(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Today's intended actions and every skipped unit with its reason, read from the table; sends nothing."""
+    from propfee.adapters.dynamo import PropfeeTable
+    from propfee.config import Settings
+    from propfee.observability import mask_destination
+    from propfee.planning import decisions
+    from propfee.rules import load_rules
+
+    if not args.dry_run:
+        print("only --dry-run is supported here: the plan function sends (see the README)", file=sys.stderr)
+        return 2
+    settings = Settings(table=args.table) if args.table else Settings()  # type: ignore[call-arg]
+    table = PropfeeTable(settings.table, settings.tz)
+    communities = [args.community] if args.community else None
+    counts: dict[str, int] = {}
+    line: dict[str, object]
+    for unit, decision in decisions(args.date, settings.tz, table, load_rules(settings.rules_file), communities):
+        if decision.action is not None:
+            action = decision.action
+            line = {
+                "unit_id": unit.unit_id,
+                "action": action.step.step_id,
+                "channel": action.channel.value,
+                "template": action.step.template,
+                "to": mask_destination(action.destination),
+                "balance_fen": unit.balance_fen,
+            }
+            key = f"send {action.channel.value}"
+        else:
+            line = {"unit_id": unit.unit_id, "skipped": decision.reason, "balance_fen": unit.balance_fen}
+            key = f"skip {decision.reason}"
+        counts[key] = counts.get(key, 0) + 1
+        print(json.dumps(line, ensure_ascii=False))
+    print(json.dumps({"date": args.date.isoformat(), "dry_run": True, "totals": dict(sorted(counts.items()))}))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="propfee", description="Serverless property-fee collection.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -101,6 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--out", default="out/demo", help="where daily reports and summary.json go")
     demo.set_defaults(run=cmd_demo)
+
+    plan = commands.add_parser("plan", help="show what the plan would do on a day, without sending")
+    plan.add_argument("--date", type=date.fromisoformat, required=True)
+    plan.add_argument("--community", help="only this community")
+    plan.add_argument("--dry-run", action="store_true", required=True)
+    plan.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
+    plan.set_defaults(run=cmd_plan)
 
     sandbox = commands.add_parser("sandbox", help="the embedded AWS")
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import time
 from functools import cached_property
+from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
@@ -16,13 +17,16 @@ class Settings(BaseSettings):
     table: str = Field(min_length=1)
     timezone: str = "Asia/Shanghai"
     send_queue_url: str | None = None
-    send_dlq_url: str | None = None
+    dlq_url: str | None = None
     report_bucket: str | None = None
     sender_email: str | None = None
+    sms_provider: Literal["sns", "end_user_messaging"] = "sns"
+    sms_origination_identity: str | None = None  # End User Messaging: sender ID, phone number or pool
+    sms_configuration_set: str | None = None
+    rules_file: Path | None = None  # the packaged rules.yaml when unset
     hotline: str = "400-000-0000"
     pay_instructions: str = "物业服务中心或物业App"
-    contact_window_start: time = time(8, 0)
-    contact_window_end: time = time(21, 0)
+    pay_instructions_en: str = "the property service office or the property app"
 
     @field_validator("timezone")
     @classmethod
@@ -36,6 +40,10 @@ class Settings(BaseSettings):
     @cached_property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def pay_instructions_by_language(self) -> dict[str, str]:
+        return {"zh-CN": self.pay_instructions, "en": self.pay_instructions_en}
 
     def require(self, name: str) -> str:
         """A setting this function cannot work without (e.g. the queue URL for plan)."""

@@ -9,17 +9,18 @@ age calls for.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from propfee.models import Channel, Owner, Unit
+from propfee.policy import Blocked, ContactPolicy, active_hold, day_blocked, frequency_blocked
 
 
 class Step(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     step_id: str = Field(pattern=r"^[a-z0-9_]+$")
     days_overdue: int = Field(ge=0)
@@ -29,10 +30,9 @@ class Step(BaseModel):
 
 
 class Ladder(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    steps: tuple[Step, ...]
-    min_days_between_messages: int = Field(default=3, ge=0)
+    steps: tuple[Step, ...] = Field(min_length=1)
 
     def model_post_init(self, _context: object) -> None:
         days = [step.days_overdue for step in self.steps]
@@ -43,6 +43,7 @@ class Ladder(BaseModel):
             raise ValueError("ladder step ids must be unique")
 
 
+DEFAULT_POLICY = ContactPolicy()
 DEFAULT_LADDER = Ladder(
     steps=(
         Step(step_id="sms_d1", days_overdue=1, channel=Channel.SMS, template="reminder_friendly"),
@@ -57,10 +58,8 @@ class SkipReason(StrEnum):
     NOT_OVERDUE = "not_overdue"
     BELOW_MINIMUM = "below_minimum"
     STEP_ALREADY_SENT = "step_already_sent"
-    FREQUENCY_CAP = "frequency_cap"
     KEY_CUSTOMER = "key_customer"
     NO_REACHABLE_CHANNEL = "no_reachable_channel"
-    OUTSIDE_CONTACT_WINDOW = "outside_contact_window"
     PAID = "paid"
     DUPLICATE = "duplicate"
 
@@ -75,16 +74,16 @@ class Action:
 @dataclass(frozen=True)
 class Decision:
     action: Action | None
-    reason: SkipReason | None = None
+    reason: str | None = None  # a SkipReason, a policy.Blocked, or on_hold_<kind>
 
 
 def reachable(owners: tuple[Owner, ...], channel: Channel) -> str | None:
-    """The first owner's address on this channel that may be used, if any. An opt-out belongs to the
-    address: a number shared by two household members is not used if either opted out."""
+    """The first owner's address on this channel that may be used, if any. An opt-out (or a bounce)
+    belongs to the address: a number shared by two household members is not used if either opted out."""
     if channel is Channel.SMS:
-        addresses = [(o.phone, o.sms_opt_out) for o in owners if o.phone]
+        addresses = [(o.phone, o.sms_opt_out or bool(o.sms_disabled)) for o in owners if o.phone]
     else:
-        addresses = [(o.email, o.email_opt_out) for o in owners if o.email]
+        addresses = [(o.email, o.email_opt_out or bool(o.email_disabled)) for o in owners if o.email]
     opted_out = {address for address, out in addresses if out}
     return next((address for address, _ in addresses if address not in opted_out), None)
 
@@ -92,7 +91,9 @@ def reachable(owners: tuple[Owner, ...], channel: Channel) -> str | None:
 FALLBACK = {Channel.SMS: (Channel.SMS, Channel.EMAIL), Channel.EMAIL: (Channel.EMAIL, Channel.SMS)}
 
 
-def decide(unit: Unit, today: date, tz: ZoneInfo, ladder: Ladder = DEFAULT_LADDER) -> Decision:
+def decide(
+    unit: Unit, today: date, tz: ZoneInfo, ladder: Ladder = DEFAULT_LADDER, policy: ContactPolicy = DEFAULT_POLICY
+) -> Decision:
     """Today's action for a unit, or the reason there is none."""
     days = unit.days_overdue(today)
     due_steps = [step for step in ladder.steps if step.days_overdue <= days]
@@ -101,22 +102,20 @@ def decide(unit: Unit, today: date, tz: ZoneInfo, ladder: Ladder = DEFAULT_LADDE
     step = due_steps[-1]
     if unit.overdue_fen(today) < step.min_amount_fen:
         return Decision(None, SkipReason.BELOW_MINIMUM)
+    hold = active_hold(unit.holds, today)
+    if hold is not None:
+        return Decision(None, f"{Blocked.ON_HOLD}_{hold.kind}")
     if step.step_id in unit.steps_done:
         return Decision(None, SkipReason.STEP_ALREADY_SENT)
     if unit.key_customer:
         return Decision(None, SkipReason.KEY_CUSTOMER)
-    if unit.last_contact_at is not None:
-        days_since_contact = (today - unit.last_contact_at.astimezone(tz).date()).days
-        if days_since_contact < ladder.min_days_between_messages:
-            return Decision(None, SkipReason.FREQUENCY_CAP)
+    blocked_day = day_blocked(today, policy)
+    if blocked_day is not None:
+        return Decision(None, blocked_day)
+    if frequency_blocked(unit.recent_contacts, today, tz, policy):
+        return Decision(None, Blocked.FREQUENCY_CAP)
     for channel in FALLBACK[step.channel]:
         destination = reachable(unit.owners, channel)
         if destination:
             return Decision(Action(step, channel, destination))
     return Decision(None, SkipReason.NO_REACHABLE_CHANNEL)
-
-
-def within_contact_window(now: datetime, tz: ZoneInfo, start: time, end: time) -> bool:
-    """Owners are contacted only between start and end, local time."""
-    local = now.astimezone(tz).time()
-    return start <= local < end

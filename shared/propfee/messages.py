@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound
 
 from propfee.models import Channel, SendJob
 from propfee.money import yuan
@@ -41,7 +42,8 @@ def _template_version(name: str) -> str:
     return hashlib.sha256(source.encode()).hexdigest()[:12]
 
 
-def render(job: SendJob, today: date, hotline: str, pay_instructions: str) -> RenderedMessage:
+def render(job: SendJob, today: date, hotline: str, pay_instructions: dict[str, str]) -> RenderedMessage:
+    """The message for a job, in the owner's language; pay_instructions has one text per language."""
     env = _environment()
     context = {
         "unit_label": job.unit_label,
@@ -49,7 +51,7 @@ def render(job: SendJob, today: date, hotline: str, pay_instructions: str) -> Re
         "overdue_since": job.overdue_since.isoformat(),
         "today": today.isoformat(),
         "hotline": hotline,
-        "pay_instructions": pay_instructions,
+        "pay_instructions": pay_instructions[job.language],
     }
     body_name = f"{job.template}.{job.language}.{job.channel.value}.j2"
     body = env.get_template(body_name).render(context).strip()
@@ -60,3 +62,76 @@ def render(job: SendJob, today: date, hotline: str, pay_instructions: str) -> Re
         subject = env.get_template(subject_name).render(context).strip()
         versions.append(_template_version(subject_name))
     return RenderedMessage(subject=subject, body=body, template_version="+".join(versions))
+
+
+# -------------------------------------------------------------------------------------------- compliance
+# Civil Code Art. 944: no threat to stop water, power, heating or gas; no public shaming (PIPL); no third
+# parties told of an owner's debt. Checked on every template when the rules load, and in the tests.
+FORBIDDEN = {
+    "threatens a utility cut-off": re.compile(
+        r"停水|停电|断水|断电|停暖|停气|断气|断暖|停止供[水电暖气]|限[水电]"
+        r"|\b(cut|shut|switch|turn)\w*[\s-]*(off|down|out)\b.{0,40}\b(water|power|electricity|heating|gas)\b"
+        r"|\b(water|power|electricity|heating|gas)\b.{0,40}\b(cut|shut|switch|turn)\w*[\s-]*(off|down|out)\b"
+        r"|\b(stop|suspend|terminate|interrupt)\w*\s+(the\s+|your\s+)?(water|power|electricity|heating|gas)\b"
+        r"|\bdisconnect",
+        re.IGNORECASE | re.DOTALL,
+    ),
+    "shames the owner publicly": re.compile(
+        r"曝光|张榜|公示.{0,6}(欠费|业主|名单)|黑名单|name and shame|publicly", re.I
+    ),
+    "names a third party": re.compile(
+        r"(您的|贵|工作)单位|亲友|家人|邻居|同事|雇主|\b(employer|family|neighbou?rs?|colleagues|relatives)\b", re.I
+    ),
+}
+LANGUAGES = ("zh-CN", "en")
+MAX_SMS_SEGMENTS = 3
+_GSM7_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM7_EXTENDED = set("^{}\\[~]|€")
+# long values, so that the longest real message is what gets measured
+_SAMPLE = {"unit_label": "B12-2602", "amount": yuan(99_999_999), "overdue_since": "2026-12-31",
+           "today": "2026-12-31", "hotline": "400-000-0000"}  # fmt: skip
+_SAMPLE_PAY = {"zh-CN": "物业服务中心或物业App缴费", "en": "the property office or the property app"}
+
+
+class TemplateRefused(ValueError):
+    pass
+
+
+def sms_segments(text: str) -> int:
+    """How many SMS parts a text takes: GSM-7 160 (153 per part), otherwise UCS-2 70 (67 per part)."""
+    if all(ch in _GSM7_BASIC or ch in _GSM7_EXTENDED for ch in text):
+        units, single, part = sum(2 if ch in _GSM7_EXTENDED else 1 for ch in text), 160, 153
+    else:
+        units, single, part = sum(2 if ord(ch) > 0xFFFF else 1 for ch in text), 70, 67
+    return 1 if units <= single else -(-units // part)
+
+
+def lint(text: str) -> list[str]:
+    """What is wrong with a message text, in words (empty when it may be sent)."""
+    return [problem for problem, pattern in FORBIDDEN.items() if pattern.search(text)]
+
+
+def check_templates(names: set[str], max_sms_segments: int = MAX_SMS_SEGMENTS) -> None:
+    """Every template exists for every language and channel, passes the lint and fits the SMS limit."""
+    env = _environment()
+    problems = []
+    for name in sorted(names):
+        for language in LANGUAGES:
+            for kind in ("sms", "email", "subject"):
+                file_name = f"{name}.{language}.{kind}.j2"
+                try:
+                    source, _, _ = env.loader.get_source(env, file_name)  # type: ignore[union-attr]
+                except TemplateNotFound:
+                    problems.append(f"{file_name}: missing")
+                    continue
+                problems.extend(f"{file_name}: {p}" for p in lint(source))
+                if kind == "sms":
+                    sample = {**_SAMPLE, "pay_instructions": _SAMPLE_PAY[language]}
+                    parts = sms_segments(env.get_template(file_name).render(sample).strip())
+                    if parts > max_sms_segments:
+                        problems.append(f"{file_name}: {parts} SMS segments, more than {max_sms_segments}")
+    if problems:
+        raise TemplateRefused("; ".join(problems))

@@ -48,6 +48,9 @@ class Owner(Record):
     relation: Literal["owner", "co_owner", "household", "tenant"] = "owner"
     sms_opt_out: bool = False
     email_opt_out: bool = False
+    # set from delivery events: the number does not exist, the mailbox bounced or complained
+    sms_disabled: str | None = None
+    email_disabled: str | None = None
 
 
 class Community(Record):
@@ -61,6 +64,22 @@ class Building(Record):
     building_id: str
     name: str
     floors: int = Field(ge=1)
+
+
+class HoldKind(StrEnum):
+    DISPUTE = "dispute"  # the owner disputes the bill
+    PROMISE_TO_PAY = "promise_to_pay"  # until the promised date
+    PAID_CLAIM = "paid_claim"  # "already paid", waiting for finance to verify
+    COMPLAINT = "complaint"  # an open service complaint
+    MANUAL = "manual"  # set by staff
+
+
+class Hold(Record):
+    """Reminders to the unit pause while a hold is in force."""
+
+    kind: HoldKind
+    until: date | None = None  # None: until released
+    reason: str = ""
 
 
 class OpenBill(Record):
@@ -83,7 +102,8 @@ class Unit(Record):
     open_bills: dict[str, OpenBill] = Field(default_factory=dict)
     credit_fen: NonNegativeInt = 0
     steps_done: frozenset[str] = frozenset()
-    last_contact_at: AwareDatetime | None = None
+    recent_contacts: tuple[AwareDatetime, ...] = ()  # automated messages, for the frequency caps
+    holds: tuple[Hold, ...] = ()
     version: NonNegativeInt = 0
 
     @property
@@ -146,7 +166,7 @@ class SendJob(Record):
     overdue_since: date
     planned_for: date
     unit_version: NonNegativeInt
-    last_contact_at: AwareDatetime | None = None  # as planned; a released claim restores it
+    recent_contacts: tuple[AwareDatetime, ...] = ()  # as planned; the claim adds to it, a release restores it
 
     @property
     def claim_key(self) -> str:
@@ -158,6 +178,7 @@ class ReminderStatus(StrEnum):
     SENT = "sent"
     DELIVERED = "delivered"
     FAILED = "failed"
+    COMPLAINED = "complained"  # delivered, and the owner marked it as spam
 
 
 class Reminder(Record):

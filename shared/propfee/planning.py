@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from propfee.ladder import DEFAULT_LADDER, Action, Ladder, decide
+from propfee.ladder import Action, Decision, decide
 from propfee.models import SendJob, Unit
 from propfee.ports import ArrearsReader, JobQueue
+from propfee.rules import CollectionRules
 
 ENQUEUE_CHUNK = 500  # jobs held in memory before they go to the queue
 
@@ -46,8 +48,24 @@ def job_for(unit: Unit, action: Action, today: date) -> SendJob:
         overdue_since=oldest,
         planned_for=today,
         unit_version=unit.version,
-        last_contact_at=unit.last_contact_at,
+        recent_contacts=unit.recent_contacts,
     )
+
+
+def decisions(
+    today: date,
+    tz: ZoneInfo,
+    arrears: ArrearsReader,
+    rules: CollectionRules,
+    community_ids: list[str] | None = None,
+) -> Iterator[tuple[Unit, Decision]]:
+    """Each unit in arrears with today's decision for it, community by community (read lazily)."""
+    for community in arrears.communities():
+        if community_ids is not None and community.community_id not in community_ids:
+            continue
+        ladder, policy = rules.ladder_for(community.community_id), rules.policy_for(community.community_id)
+        for unit in arrears.units_owing(community.community_id, due_before=today):
+            yield unit, decide(unit, today, tz, ladder, policy)
 
 
 def plan_day(
@@ -55,24 +73,20 @@ def plan_day(
     tz: ZoneInfo,
     arrears: ArrearsReader,
     queue: JobQueue,
-    ladder: Ladder = DEFAULT_LADDER,
+    rules: CollectionRules,
     community_ids: list[str] | None = None,
 ) -> PlanSummary:
     summary = PlanSummary(day=today)
     pending: list[SendJob] = []
-    for community in arrears.communities():
-        if community_ids is not None and community.community_id not in community_ids:
+    for unit, decision in decisions(today, tz, arrears, rules, community_ids):
+        summary.units_considered += 1
+        if decision.action is None:
+            summary.skipped[str(decision.reason)] += 1
             continue
-        for unit in arrears.units_owing(community.community_id, due_before=today):
-            summary.units_considered += 1
-            decision = decide(unit, today, tz, ladder)
-            if decision.action is None:
-                summary.skipped[str(decision.reason)] += 1
-                continue
-            pending.append(job_for(unit, decision.action, today))
-            if len(pending) >= ENQUEUE_CHUNK:
-                summary.jobs_enqueued += queue.enqueue(pending)
-                pending.clear()
+        pending.append(job_for(unit, decision.action, today))
+        if len(pending) >= ENQUEUE_CHUNK:
+            summary.jobs_enqueued += queue.enqueue(pending)
+            pending.clear()
     if pending:
         summary.jobs_enqueued += queue.enqueue(pending)
     return summary

@@ -9,17 +9,20 @@ from enum import StrEnum
 from pydantic import ValidationError
 
 from propfee.config import Settings
-from propfee.ladder import DEFAULT_LADDER, Ladder, SkipReason, decide, within_contact_window
+from propfee.ladder import SkipReason, decide
 from propfee.messages import RenderedMessage, render
 from propfee.models import Channel, Reminder, ReminderStatus, SendJob
 from propfee.planning import job_for
+from propfee.policy import keep_recent, time_blocked
 from propfee.ports import (
     ClaimResult,
     EmailSender,
     ProviderRejected,
+    ProviderUnavailable,
     ReminderStore,
     SmsSender,
 )
+from propfee.rules import CollectionRules
 
 
 class Outcome(StrEnum):
@@ -58,18 +61,19 @@ class Sender:
         store: ReminderStore,
         sms: SmsSender,
         email: EmailSender,
-        ladder: Ladder = DEFAULT_LADDER,
+        rules: CollectionRules,
     ) -> None:
         self._settings = settings
         self._store = store
         self._sms = sms
         self._email = email
-        self._ladder = ladder
+        self._rules = rules
 
     def send(self, job: SendJob, now: datetime) -> SendResult:
-        settings = self._settings
-        if not within_contact_window(now, settings.tz, settings.contact_window_start, settings.contact_window_end):
-            return self._skip(job, SkipReason.OUTSIDE_CONTACT_WINDOW, now)
+        # lawful hours are checked at the moment of sending, in the owner's local time
+        blocked = time_blocked(now, self._settings.tz, self._rules.policy_for(job.community_id))
+        if blocked is not None:
+            return self._skip(job, blocked, now)
         claimed = self._claim(job, now)
         if isinstance(claimed, SendResult):
             return claimed
@@ -80,8 +84,10 @@ class Sender:
             # the step is spent: the evidence shows the attempt and the ladder moves on
             self._store.mark_failed(job, str(error), now)
             return SendResult(Outcome.FAILED, reason=str(error))
-        except Exception:
-            # nothing reached the owner: give the claim back so that the retry can send
+        except ProviderUnavailable:
+            # the provider said no (throttled, down) or was never reached: give the claim back so
+            # that the retry can send. Any other failure may have come after the provider accepted
+            # (a timeout, a crash): the claim stays, the retry finds it and does not send again.
             self._store.release(job)
             raise
         self._store.mark_sent(job, message_id, now)
@@ -89,9 +95,11 @@ class Sender:
 
     def _claim(self, job: SendJob, now: datetime) -> tuple[SendJob, RenderedMessage] | SendResult:
         today = now.astimezone(self._settings.tz).date()
+        ladder, policy = self._rules.ladder_for(job.community_id), self._rules.policy_for(job.community_id)
         for _attempt in range(2):
-            message = render(job, today, self._settings.hotline, self._settings.pay_instructions)
-            result = self._store.claim(job, evidence_for(job, message, now))
+            message = render(job, today, self._settings.hotline, self._settings.pay_instructions_by_language)
+            contacts = keep_recent((*job.recent_contacts, now), now, policy)
+            result = self._store.claim(job, evidence_for(job, message, now), contacts)
             if result is ClaimResult.CLAIMED:
                 return job, message
             if result is ClaimResult.ALREADY_CLAIMED:
@@ -100,7 +108,7 @@ class Sender:
             unit = self._store.get_unit(job.unit_id)
             if unit is None or unit.overdue_fen(today) <= 0:
                 return self._skip(job, SkipReason.PAID, now)
-            decision = decide(unit, today, self._settings.tz, self._ladder)
+            decision = decide(unit, today, self._settings.tz, ladder, policy)
             if decision.reason is SkipReason.STEP_ALREADY_SENT:
                 return SendResult(Outcome.DUPLICATE, reason=SkipReason.DUPLICATE)
             if decision.action is None or decision.action.step.step_id != job.step:
@@ -109,10 +117,12 @@ class Sender:
         raise UnitKeepsChanging(job.unit_id)
 
     def _deliver(self, job: SendJob, message: RenderedMessage) -> str:
+        # travels with the message into delivery events, so that a receipt finds its evidence record
+        context = {"unit_id": job.unit_id, "claim": job.claim_key.replace("#", ".")}
         if job.channel is Channel.SMS:
-            return self._sms.send_sms(job.destination, message.body)
+            return self._sms.send_sms(job.destination, message.body, context)
         assert message.subject is not None
-        return self._email.send_email(job.destination, message.subject, message.body)
+        return self._email.send_email(job.destination, message.subject, message.body, context)
 
     def _skip(self, job: SendJob, reason: str, now: datetime) -> SendResult:
         self._store.record_skip(job, str(reason), now)

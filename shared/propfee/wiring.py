@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from propfee.adapters.dynamo import PropfeeTable
-from propfee.adapters.messaging import SesEmail, SnsSms
+from propfee.adapters.messaging import EndUserMessagingSms, SesEmail, SnsSms
 from propfee.adapters.queue import SqsDeadLetters, SqsJobQueue
 from propfee.adapters.storage import S3Store
 from propfee.config import Settings
+from propfee.ports import SmsSender
+from propfee.rules import CollectionRules, load_rules
 from propfee.sending import Sender
 
 
@@ -31,20 +33,27 @@ class Services:
 
     @cached_property
     def dead_letters(self) -> SqsDeadLetters:
-        return SqsDeadLetters(self.settings.require("send_dlq_url"))
+        return SqsDeadLetters(self.settings.require("dlq_url"))
 
     @cached_property
     def reports(self) -> S3Store:
         return S3Store(self.settings.require("report_bucket"))
 
     @cached_property
+    def rules(self) -> CollectionRules:
+        return load_rules(self.settings.rules_file)
+
+    @cached_property
+    def sms(self) -> SmsSender:
+        if self.settings.sms_provider == "end_user_messaging":
+            return EndUserMessagingSms(
+                self.settings.require("sms_origination_identity"), self.settings.sms_configuration_set
+            )
+        return SnsSms()
+
+    @cached_property
     def sender(self) -> Sender:
-        return Sender(
-            self.settings,
-            self.table,
-            SnsSms(),
-            SesEmail(self.settings.require("sender_email")),
-        )
+        return Sender(self.settings, self.table, self.sms, SesEmail(self.settings.require("sender_email")), self.rules)
 
 
 class LazyServices:

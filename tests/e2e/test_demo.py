@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from propfee.adapters.dynamo import from_attributes
+from propfee.policy import day_blocked
+from propfee.rules import load_rules
 from propfee.simulation.run import DemoOptions, run_demo
 from tests.support import SHANGHAI
 
@@ -131,6 +133,24 @@ def test_every_day_has_its_report_in_the_output_folder(month):
             "reminders.csv",
         }
     assert json.loads((out / "summary.json").read_text(encoding="utf-8")) == summary
+
+
+def test_messages_jsonl_lists_every_outbound_message_from_the_evidence(month):
+    summary, captured, out = month
+    lines = [json.loads(line) for line in (out / "messages.jsonl").read_text(encoding="utf-8").splitlines()]
+    reminders = _kind(captured["items"], "reminder")
+    assert len(lines) == len(reminders) == summary["messages"]
+    assert [line["sent_at"] for line in lines] == sorted(line["sent_at"] for line in lines)
+    assert all(line["sent_at"].endswith("+08:00") and line["balance_fen"] > 0 for line in lines)
+    assert {(line["unit_id"], line["step"]) for line in lines} == {(r["unit_id"], r["step"]) for r in reminders}
+
+
+def test_no_reminder_went_out_in_quiet_hours_or_on_a_holiday(month):
+    _, captured, _ = month
+    for reminder in _kind(captured["items"], "reminder"):
+        claimed = _local(reminder["claimed_at"])
+        assert not 12 <= claimed.hour < 14
+        assert day_blocked(claimed.date(), load_rules().contact_policy) is None
 
 
 def test_logs_never_carry_an_unmasked_phone_number(month):

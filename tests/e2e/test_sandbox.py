@@ -1,61 +1,35 @@
 """The sandbox follows infra/template.yaml and behaves like the event sources it stands in for."""
 
 import json
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 from urllib.parse import unquote_plus
 
 import pytest
 
-from propfee.adapters.dynamo import PropfeeTable
-from propfee.ladder import decide
-from propfee.ledger import with_bill
-from propfee.planning import job_for
+from propfee import cli
+from propfee.adapters.dynamo import unit_to_item
+from propfee.models import Hold, HoldKind
 from propfee.sandbox import Sandbox, default_template_path
 from propfee.sandbox.template import load_template
-from tests.support import SHANGHAI, at, bill, community, unit
+from tests.support import at
 
 pytestmark = pytest.mark.e2e
-START = datetime(2026, 11, 11, 0, 0, tzinfo=SHANGHAI)
 
-
-def _job_body(table: PropfeeTable, unit_id: str) -> str:
-    current = table.get_unit(unit_id)
-    today = START.date()
-    return job_for(current, decide(current, today, SHANGHAI).action, today).model_dump_json()
-
-
-@pytest.fixture()
-def sandbox():
-    with Sandbox(start=START) as running:
-        table = PropfeeTable(running.resources["PropfeeTable"], SHANGHAI)
-        table.put_community(community())
-        owing = [with_bill(unit(f"C01-B01-01{n:02d}"), bill(f"C01-B01-01{n:02d}", "2026-10")) for n in range(1, 8)]
-        table.put_buildings_and_units([], owing)
-        running.table = table
-        yield running
-
-
-def _dead_letters(sandbox, logical_id="SendDeadLetterQueue"):
-    messages = (
-        sandbox.client("sqs")
-        .receive_message(QueueUrl=sandbox.resources[logical_id], MaxNumberOfMessages=10, MessageAttributeNames=["All"])
-        .get("Messages", [])
-    )
-    return messages
+from tests.e2e.conftest import START, dead_letters, job_body  # noqa: E402
 
 
 def test_a_malformed_record_goes_to_the_dlq_with_its_reason_and_the_rest_of_the_batch_is_sent(sandbox):
     sandbox.clock.set(at("2026-11-11 10:00"))
     sqs = sandbox.client("sqs")
     queue = sandbox.resources["SendQueue"]
-    good = [_job_body(sandbox.table, f"C01-B01-01{n:02d}") for n in (1, 2, 3)]
+    good = [job_body(sandbox.table, f"C01-B01-01{n:02d}") for n in (1, 2, 3)]
     for body in [good[0], '{"unit_id": "C01-B01-0199", "channel": "fax"}', good[1], "<html>not a job</html>", good[2]]:
         sqs.send_message(QueueUrl=queue, MessageBody=body)
     stats = sandbox.drain()
     assert stats.failures == 0
     assert len(sandbox.sent_sms()) == 3
-    rejected = _dead_letters(sandbox)
+    rejected = dead_letters(sandbox)
     assert len(rejected) == 2
     reasons = sorted(m["MessageAttributes"]["reason"]["StringValue"] for m in rejected)
     assert all(r.startswith("malformed send job") for r in reasons)
@@ -85,7 +59,7 @@ def test_reported_failures_are_retried_then_redriven_after_max_receive_count(san
         "maxReceiveCount"
     ]
     assert seen.count("poison") == max_receive and seen.count("fine") == 1
-    assert [m["Body"] for m in _dead_letters(sandbox)] == ["poison"]
+    assert [m["Body"] for m in dead_letters(sandbox)] == ["poison"]
 
 
 def test_schedules_fire_from_the_simulated_clock_in_the_companys_timezone(sandbox):
@@ -113,7 +87,10 @@ def test_the_sandbox_follows_a_changed_template(tmp_path: Path):
         "      VisibilityTimeout: 360  # 6x the send function's timeout",
         "      QueueName: renamed-send-jobs\n      VisibilityTimeout: 360",
     )
-    text = text.replace("            BatchSize: 10\n", "            BatchSize: 3\n")
+    text = text.replace(
+        "Queue: !GetAtt SendQueue.Arn\n            BatchSize: 10\n",
+        "Queue: !GetAtt SendQueue.Arn\n            BatchSize: 3\n",
+    )
     changed = tmp_path / "template.yaml"
     changed.write_text(text, encoding="utf-8")
     assert original["Resources"]["SendQueue"]["Properties"].get("QueueName") is None
@@ -121,7 +98,7 @@ def test_the_sandbox_follows_a_changed_template(tmp_path: Path):
     batches: list[int] = []
     with Sandbox(start=START, template_path=changed) as sandbox:
         assert sandbox.resources["SendQueue"].endswith("/renamed-send-jobs")
-        [mapping] = sandbox.mappings
+        [mapping] = [m for m in sandbox.mappings if m.function_logical_id == "SendFunction"]
         assert mapping.batch_size == 3 and mapping.queue_url.endswith("/renamed-send-jobs")
         sandbox.functions["SendFunction"]._handler = lambda event, context: batches.append(len(event["Records"]))
         for n in range(7):
@@ -191,3 +168,18 @@ def test_s3_notifications_in_the_template_invoke_their_function(tmp_path: Path):
     assert record["s3"]["bucket"]["name"] == bucket
     assert unquote_plus(record["s3"]["object"]["key"]) == "incoming/payments/2026-11-11.csv"
     assert record["eventTime"] == "2026-11-10T16:00:00.000Z"  # uploaded at 00:00 Shanghai time
+
+
+def test_a_dry_run_shows_each_units_action_or_reason_and_sends_nothing(sandbox, capsys):
+    held = sandbox.table.get_unit("C01-B01-0107")
+    promise = Hold(kind=HoldKind.PROMISE_TO_PAY, until=date(2026, 11, 20))
+    sandbox.table.batch_put([unit_to_item(held.model_copy(update={"holds": (promise,)}))])
+    assert cli.main(["plan", "--date", "2026-11-11", "--dry-run", "--table", sandbox.table.name]) == 0
+    *lines, totals = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    actions = {line["unit_id"]: line for line in lines}
+    assert len(actions) == 7
+    assert actions["C01-B01-0107"]["skipped"] == "on_hold_promise_to_pay"
+    assert {a["action"] for u, a in actions.items() if u != "C01-B01-0107"} == {"sms_d30"}
+    assert all(a["to"] == "+86138****5678" for u, a in actions.items() if u != "C01-B01-0107")
+    assert totals["totals"] == {"send sms": 6, "skip on_hold_promise_to_pay": 1}
+    assert sandbox.sent_sms() == []

@@ -82,21 +82,23 @@ def _job(table, unit_id="C01-B01-0101", today=date(2026, 10, 12)):
 
 
 def _evidence(job, when="2026-10-12 09:30"):
-    return evidence_for(job, render(job, job.planned_for, "400-000-0000", "the app"), at(when))
+    return evidence_for(
+        job, render(job, job.planned_for, "400-000-0000", {"zh-CN": "物业App", "en": "the app"}), at(when)
+    )
 
 
 def test_a_step_is_claimed_once_and_a_changed_unit_is_detected(table):
     table.issue_bill(bill("C01-B01-0101", "2026-10"))
     job = _job(table)
-    assert table.claim(job, _evidence(job)) is ClaimResult.CLAIMED
-    assert table.claim(job, _evidence(job)) is ClaimResult.ALREADY_CLAIMED
+    assert table.claim(job, _evidence(job), (at("2026-10-12 09:30"),)) is ClaimResult.CLAIMED
+    assert table.claim(job, _evidence(job), (at("2026-10-12 09:30"),)) is ClaimResult.ALREADY_CLAIMED
     after = table.get_unit("C01-B01-0101")
-    assert job.step in after.steps_done and after.last_contact_at == at("2026-10-12 09:30")
+    assert job.step in after.steps_done and after.recent_contacts == (at("2026-10-12 09:30"),)
 
     table.issue_bill(bill("C01-B01-0102", "2026-10"))
     stale = _job(table, "C01-B01-0102")
     table.record_payment(payment("C01-B01-0102", 100, "2026-10-12 08:00"))
-    assert table.claim(stale, _evidence(stale)) is ClaimResult.UNIT_CHANGED
+    assert table.claim(stale, _evidence(stale), (at("2026-10-12 09:30"),)) is ClaimResult.UNIT_CHANGED
     # the cancelled transaction wrote nothing: no evidence, no step
     assert table.get_unit("C01-B01-0102").steps_done == frozenset()
     assert table.day_activity("C01", date(2026, 10, 12)).reminders == (
@@ -108,10 +110,10 @@ def test_a_step_is_claimed_once_and_a_changed_unit_is_detected(table):
 def test_a_released_claim_can_be_claimed_again_and_sent_evidence_keeps_its_timeline(table):
     table.issue_bill(bill("C01-B01-0101", "2026-10"))
     job = _job(table)
-    assert table.claim(job, _evidence(job)) is ClaimResult.CLAIMED
+    assert table.claim(job, _evidence(job), (at("2026-10-12 09:30"),)) is ClaimResult.CLAIMED
     table.release(job)
     job = _job(table)
-    assert table.claim(job, _evidence(job)) is ClaimResult.CLAIMED
+    assert table.claim(job, _evidence(job), (at("2026-10-12 09:30"),)) is ClaimResult.CLAIMED
     table.mark_sent(job, "provider-123", at("2026-10-12 09:31"))
     [reminder] = table.day_activity("C01", date(2026, 10, 12)).reminders
     assert reminder.status is ReminderStatus.SENT

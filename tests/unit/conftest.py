@@ -1,4 +1,4 @@
-"""Builders for the pure-domain unit tests: units, owners, bills and payments with realistic defaults."""
+"""Builders for the pure-domain unit tests: units, owners, bills, payments, holds and contact policies."""
 
 from __future__ import annotations
 
@@ -9,11 +9,15 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import settings
 
-from propfee.models import Bill, OpenBill, Owner, Payment, Unit
+from propfee.models import Bill, Hold, HoldKind, OpenBill, Owner, Payment, Unit
+from propfee.policy import ContactPolicy
 from tests import support
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-TODAY = date(2025, 3, 20)
+TODAY = date(2025, 3, 20)  # a Thursday and an ordinary PRC workday
+
+# the default caps, without the holiday calendar: for random dates that may fall on a PRC statutory holiday
+ANY_DAY = ContactPolicy(contact_on_statutory_holidays=True)
 
 # property tests: enough examples to find edge cases, still fast; no example database written into the repository
 PROPERTY = settings(max_examples=200, deadline=None, database=None)
@@ -32,9 +36,18 @@ def owner(
     sms_opt_out: bool = False,
     email_opt_out: bool = False,
     relation: str = "owner",
+    sms_disabled: str | None = None,
+    email_disabled: str | None = None,
 ) -> Owner:
     return Owner(
-        name=name, phone=phone, email=email, sms_opt_out=sms_opt_out, email_opt_out=email_opt_out, relation=relation
+        name=name,
+        phone=phone,
+        email=email,
+        sms_opt_out=sms_opt_out,
+        email_opt_out=email_opt_out,
+        relation=relation,
+        sms_disabled=sms_disabled,
+        email_disabled=email_disabled,
     )
 
 
@@ -51,6 +64,20 @@ def overdue_by(days: int, outstanding_fen: int = 21044, today: date = TODAY) -> 
     """One open bill whose due date is `days` before today (negative: not yet due)."""
     due = today - timedelta(days=days)
     return {f"{due.year:04d}-{due.month:02d}": OpenBill(due=due, outstanding_fen=outstanding_fen)}
+
+
+def local(text: str, tz: ZoneInfo = SHANGHAI) -> datetime:
+    """'2025-03-20 09:30' as a local time (Shanghai unless told)."""
+    return datetime.fromisoformat(text).replace(tzinfo=tz)
+
+
+def contacts(*texts: str, tz: ZoneInfo = SHANGHAI) -> tuple[datetime, ...]:
+    """Recent automated contacts at these local times, stored in UTC as a record read back would hold them."""
+    return tuple(local(text, tz).astimezone(UTC) for text in texts)
+
+
+def hold(kind: HoldKind = HoldKind.DISPUTE, until: date | None = None, reason: str = "业主对账单有异议") -> Hold:
+    return Hold(kind=kind, until=until, reason=reason)
 
 
 def open_bill(due: date, outstanding_fen: int) -> OpenBill:

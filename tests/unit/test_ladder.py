@@ -1,15 +1,36 @@
-"""The escalation ladder: which reminder (if any) a unit gets today, on which channel, to whom."""
+"""The escalation ladder: which reminder (if any) a unit gets today, on which channel, to whom, and why not."""
 
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import chinese_calendar
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from propfee.ladder import DEFAULT_LADDER, Ladder, SkipReason, Step, decide, within_contact_window
-from propfee.models import Channel, OpenBill, Owner
-from tests.unit.conftest import EMAIL, EMAIL_2, PHONE, PHONE_2, PROPERTY, SHANGHAI, TODAY, make_unit, overdue_by, owner
+from propfee.ladder import DEFAULT_LADDER, DEFAULT_POLICY, Ladder, SkipReason, Step, decide
+from propfee.models import Channel, Hold, HoldKind, OpenBill, Owner
+from propfee.policy import Blocked, ContactPolicy, FrequencyCap
+from tests.unit.conftest import (
+    ANY_DAY,
+    EMAIL,
+    EMAIL_2,
+    PHONE,
+    PHONE_2,
+    PROPERTY,
+    SHANGHAI,
+    TODAY,
+    contacts,
+    hold,
+    make_unit,
+    overdue_by,
+    owner,
+)
+
+NATIONAL_DAY = date(2026, 10, 1)  # 国庆节, a Thursday
+MAKE_UP_SATURDAY = date(2026, 2, 14)  # 调休: a Saturday worked before the Spring Festival
+ORDINARY_SATURDAY = date(2026, 3, 7)
+WEEKENDS_OFF = ContactPolicy(contact_on_weekends=False)
 
 # ---------------------------------------------------------------- the step for the unit's age
 
@@ -154,55 +175,243 @@ def test_key_customers_get_no_automated_message():
     assert decision.reason is SkipReason.KEY_CUSTOMER
 
 
-# ---------------------------------------------------------------- frequency cap
+# ---------------------------------------------------------------- holds
 
 
-def _contacted(local_text: str) -> datetime:
-    return datetime.fromisoformat(local_text).replace(tzinfo=SHANGHAI)
+@pytest.mark.parametrize("kind", list(HoldKind))
+def test_a_hold_in_force_stops_the_reminder_and_names_its_kind(kind):
+    unit = make_unit(open_bills=overdue_by(20), holds=(hold(kind),))
+
+    decision = decide(unit, TODAY, SHANGHAI)
+
+    assert decision.action is None
+    assert decision.reason == f"on_hold_{kind.value}"
+
+
+def test_the_hold_reason_reads_as_plain_text():
+    decision = decide(make_unit(open_bills=overdue_by(20), holds=(hold(HoldKind.DISPUTE),)), TODAY, SHANGHAI)
+
+    assert decision.reason == "on_hold_dispute"
 
 
 @pytest.mark.parametrize(
-    ("last_contact", "capped"),
+    ("until", "held"),
     [
-        ("2025-03-20 08:00", True),  # today
-        ("2025-03-18 23:59", True),  # two local days ago
-        ("2025-03-17 00:00", False),  # three local days ago: the default cap is 3 days
-        ("2025-01-01 09:00", False),
+        (None, True),  # until released
+        (TODAY + timedelta(days=10), True),
+        (TODAY, True),  # the last day of a promise to pay is still inside it
+        (TODAY - timedelta(days=1), False),  # the promised day has passed
+        (TODAY - timedelta(days=60), False),
     ],
 )
-def test_frequency_cap_by_local_date_of_last_contact(last_contact, capped):
-    unit = make_unit(open_bills=overdue_by(30), last_contact_at=_contacted(last_contact))
+def test_a_hold_lasts_until_its_day_inclusive(until, held):
+    unit = make_unit(open_bills=overdue_by(20), holds=(hold(HoldKind.PROMISE_TO_PAY, until=until),))
+
+    decision = decide(unit, TODAY, SHANGHAI)
+
+    if held:
+        assert decision.reason == "on_hold_promise_to_pay"
+    else:
+        assert decision.reason is None
+        assert decision.action is not None
+        assert decision.action.step.step_id == "sms_d15"
+
+
+def test_an_expired_hold_does_not_hide_one_still_in_force():
+    holds = (
+        hold(HoldKind.PROMISE_TO_PAY, until=TODAY - timedelta(days=3)),
+        hold(HoldKind.COMPLAINT, until=None, reason="电梯维修投诉"),
+    )
+
+    assert decide(make_unit(open_bills=overdue_by(20), holds=holds), TODAY, SHANGHAI).reason == "on_hold_complaint"
+
+
+def test_a_hold_is_not_reported_when_nothing_is_overdue_or_the_amount_is_below_the_minimum():
+    held = (hold(HoldKind.MANUAL),)
+
+    assert decide(make_unit(open_bills=overdue_by(0), holds=held), TODAY, SHANGHAI).reason is SkipReason.NOT_OVERDUE
+    below = make_unit(open_bills=overdue_by(3, outstanding_fen=999), holds=held)
+    assert decide(below, TODAY, SHANGHAI, MIN_1000).reason is SkipReason.BELOW_MINIMUM
+
+
+def test_a_hold_is_reported_before_every_later_check():
+    # the step is already sent, the owner is a key customer, today is National Day, the cap is reached and
+    # nobody can be reached: the hold is still the reason given
+    unit = make_unit(
+        open_bills=overdue_by(20, today=NATIONAL_DAY),
+        steps_done=frozenset({"sms_d15"}),
+        key_customer=True,
+        recent_contacts=contacts("2026-10-01 09:00"),
+        owners=(),
+        holds=(hold(HoldKind.PAID_CLAIM),),
+    )
+
+    assert decide(unit, NATIONAL_DAY, SHANGHAI).reason == "on_hold_paid_claim"
+
+
+# ---------------------------------------------------------------- the order of the remaining checks
+
+
+def test_a_step_already_sent_is_reported_before_the_key_customer_flag():
+    unit = make_unit(open_bills=overdue_by(20), steps_done=frozenset({"sms_d15"}), key_customer=True)
+
+    assert decide(unit, TODAY, SHANGHAI).reason is SkipReason.STEP_ALREADY_SENT
+
+
+def test_a_key_customer_is_reported_before_a_blocked_day():
+    unit = make_unit(open_bills=overdue_by(20, today=NATIONAL_DAY), key_customer=True)
+
+    assert decide(unit, NATIONAL_DAY, SHANGHAI).reason is SkipReason.KEY_CUSTOMER
+
+
+def test_a_blocked_day_is_reported_before_the_frequency_cap():
+    unit = make_unit(open_bills=overdue_by(20, today=NATIONAL_DAY), recent_contacts=contacts("2026-09-30 10:00"))
+
+    assert decide(unit, NATIONAL_DAY, SHANGHAI).reason is Blocked.STATUTORY_HOLIDAY
+    assert decide(unit, NATIONAL_DAY, SHANGHAI, policy=ANY_DAY).reason is Blocked.FREQUENCY_CAP
+
+
+def test_the_frequency_cap_is_reported_before_an_unreachable_owner():
+    unit = make_unit(open_bills=overdue_by(20), owners=(), recent_contacts=contacts("2025-03-19 10:00"))
+
+    assert decide(unit, TODAY, SHANGHAI).reason is Blocked.FREQUENCY_CAP
+
+
+# ---------------------------------------------------------------- days without automated contact
+
+
+def test_no_reminder_on_a_statutory_holiday():
+    unit = make_unit(open_bills=overdue_by(20, today=NATIONAL_DAY))
+
+    decision = decide(unit, NATIONAL_DAY, SHANGHAI)
+
+    assert decision.action is None
+    assert decision.reason is Blocked.STATUTORY_HOLIDAY
+
+
+def test_a_company_may_contact_owners_on_statutory_holidays():
+    unit = make_unit(open_bills=overdue_by(20, today=NATIONAL_DAY))
+
+    decision = decide(unit, NATIONAL_DAY, SHANGHAI, policy=ANY_DAY)
+
+    assert decision.action is not None
+    assert decision.action.step.step_id == "sms_d15"
+
+
+def test_weekends_are_blocked_only_when_the_company_says_so():
+    unit = make_unit(open_bills=overdue_by(20, today=ORDINARY_SATURDAY))
+
+    assert decide(unit, ORDINARY_SATURDAY, SHANGHAI).action is not None
+    assert decide(unit, ORDINARY_SATURDAY, SHANGHAI, policy=WEEKENDS_OFF).reason is Blocked.WEEKEND
+
+
+def test_a_make_up_workday_is_a_workday_even_when_weekends_are_off():
+    assert chinese_calendar.is_workday(MAKE_UP_SATURDAY) and MAKE_UP_SATURDAY.weekday() == 5
+    unit = make_unit(open_bills=overdue_by(20, today=MAKE_UP_SATURDAY))
+
+    decision = decide(unit, MAKE_UP_SATURDAY, SHANGHAI, policy=WEEKENDS_OFF)
+
+    assert decision.reason is None
+    assert decision.action is not None
+
+
+def test_a_company_day_off_is_blocked():
+    unit = make_unit(open_bills=overdue_by(20))
+
+    decision = decide(unit, TODAY, SHANGHAI, policy=ContactPolicy(extra_holidays=(TODAY,)))
+
+    assert decision.reason is Blocked.STATUTORY_HOLIDAY
+
+
+def test_a_year_the_holiday_calendar_does_not_know_is_blocked_until_the_company_lists_its_holidays():
+    day = date(2027, 3, 2)  # a Tuesday; update this test (to the next year) when chinesecalendar learns 2027
+    unit = make_unit(open_bills=overdue_by(20, today=day))
+
+    assert decide(unit, day, SHANGHAI).reason is Blocked.HOLIDAY_CALENDAR_UNKNOWN
+    listed = ContactPolicy(extra_holidays=(date(2027, 1, 1),))
+    assert decide(unit, day, SHANGHAI, policy=listed).action is not None
+
+
+# ---------------------------------------------------------------- frequency caps
+
+
+@pytest.mark.parametrize(
+    ("recent", "capped"),
+    [
+        ((), False),
+        (("2025-03-20 08:00",), True),  # today
+        (("2025-03-20 00:00",), True),  # today, at the first moment of the local day
+        (("2025-03-18 23:59",), True),  # two local days ago: 1 message per 3 days
+        (("2025-03-17 00:00",), False),  # three local days ago
+        (("2025-01-01 09:00",), False),
+        # 4 messages per 30 days: three inside the window are fine, the fourth caps
+        (("2025-03-17 09:00", "2025-03-10 09:00", "2025-02-28 09:00"), False),
+        (("2025-03-17 09:00", "2025-03-10 09:00", "2025-02-28 09:00", "2025-02-19 09:00"), True),  # 29 days ago
+        (("2025-03-17 09:00", "2025-03-10 09:00", "2025-02-28 09:00", "2025-02-18 23:59"), False),  # 30 days ago
+    ],
+)
+def test_the_default_caps_count_recent_contacts_by_local_day(recent, capped):
+    unit = make_unit(open_bills=overdue_by(30), recent_contacts=contacts(*recent))
 
     decision = decide(unit, TODAY, SHANGHAI)
 
     if capped:
         assert decision.action is None
-        assert decision.reason is SkipReason.FREQUENCY_CAP
+        assert decision.reason is Blocked.FREQUENCY_CAP
     else:
+        assert decision.reason is None
         assert decision.action is not None
 
 
-def test_frequency_cap_uses_the_company_local_date_not_the_utc_date():
+def test_the_frequency_cap_uses_the_company_local_date_not_the_utc_date():
     # 2025-03-17 16:30 UTC is 2025-03-18 00:30 in Shanghai: three UTC days before today, but only two local days
-    unit = make_unit(open_bills=overdue_by(30), last_contact_at=datetime(2025, 3, 17, 16, 30, tzinfo=UTC))
+    unit = make_unit(open_bills=overdue_by(30), recent_contacts=(datetime(2025, 3, 17, 16, 30, tzinfo=UTC),))
 
-    assert decide(unit, TODAY, SHANGHAI).reason is SkipReason.FREQUENCY_CAP
+    assert decide(unit, TODAY, SHANGHAI).reason is Blocked.FREQUENCY_CAP
     assert decide(unit, TODAY, ZoneInfo("UTC")).action is not None
 
 
-def test_a_zero_day_cap_never_holds_a_message_back():
-    ladder = DEFAULT_LADDER.model_copy(update={"min_days_between_messages": 0})
-    unit = make_unit(open_bills=overdue_by(30), last_contact_at=_contacted("2025-03-20 08:00"))
+def test_a_late_evening_contact_counts_for_its_own_local_day():
+    # 23:30 in Shanghai is 15:30 UTC the same day: it counts for 2025-03-18, not the day after
+    unit = make_unit(open_bills=overdue_by(30), recent_contacts=contacts("2025-03-18 23:30"))
 
-    assert decide(unit, TODAY, SHANGHAI, ladder).action is not None
+    assert decide(unit, date(2025, 3, 20), SHANGHAI).reason is Blocked.FREQUENCY_CAP
+    assert decide(unit, date(2025, 3, 21), SHANGHAI).action is not None
+
+
+def test_without_caps_recent_contacts_never_hold_a_message_back():
+    unit = make_unit(
+        open_bills=overdue_by(30), recent_contacts=contacts(*(f"2025-03-{d:02d} 09:00" for d in range(1, 21)))
+    )
+
+    assert decide(unit, TODAY, SHANGHAI, policy=ContactPolicy(frequency_caps=())).action is not None
 
 
 def test_a_longer_cap_holds_messages_back_longer():
-    ladder = DEFAULT_LADDER.model_copy(update={"min_days_between_messages": 7})
-    unit = make_unit(open_bills=overdue_by(30), last_contact_at=_contacted("2025-03-14 09:00"))
+    policy = ContactPolicy(frequency_caps=(FrequencyCap(messages=1, days=7),))
+    unit = make_unit(open_bills=overdue_by(30), recent_contacts=contacts("2025-03-14 09:00"))  # six local days ago
 
-    assert decide(unit, TODAY, SHANGHAI, ladder).reason is SkipReason.FREQUENCY_CAP
-    assert decide(unit, TODAY + timedelta(days=1), SHANGHAI, ladder).action is not None
+    assert decide(unit, TODAY, SHANGHAI, policy=policy).reason is Blocked.FREQUENCY_CAP
+    assert decide(unit, TODAY + timedelta(days=1), SHANGHAI, policy=policy).action is not None
+    assert decide(unit, TODAY, SHANGHAI).action is not None  # the default 1 per 3 days would allow it
+
+
+def test_a_cap_of_two_messages_allows_the_second_and_stops_the_third():
+    policy = ContactPolicy(frequency_caps=(FrequencyCap(messages=2, days=7),))
+    one = make_unit(open_bills=overdue_by(30), recent_contacts=contacts("2025-03-19 09:00"))
+    two = make_unit(open_bills=overdue_by(30), recent_contacts=contacts("2025-03-19 09:00", "2025-03-15 09:00"))
+
+    assert decide(one, TODAY, SHANGHAI, policy=policy).action is not None
+    assert decide(two, TODAY, SHANGHAI, policy=policy).reason is Blocked.FREQUENCY_CAP
+
+
+def test_contacts_count_across_channels():
+    # yesterday's email (day 7) caps today's SMS (day 15) just as an SMS would
+    unit = make_unit(
+        open_bills=overdue_by(15), steps_done=frozenset({"email_d7"}), recent_contacts=contacts("2025-03-19 10:00")
+    )
+
+    assert decide(unit, TODAY, SHANGHAI).reason is Blocked.FREQUENCY_CAP
 
 
 # ---------------------------------------------------------------- channels and opt-outs
@@ -267,6 +476,34 @@ def test_another_household_member_is_reached_when_the_first_owner_opted_out():
     assert (action.channel, action.destination) == (Channel.SMS, PHONE_2)
 
 
+def test_an_opt_out_belongs_to_the_address_not_the_person():
+    # the same number, listed by two household members; one of them opted out
+    owners = (owner(email=None), owner(name="李雷", phone=PHONE, email=EMAIL_2, sms_opt_out=True, relation="household"))
+    unit = make_unit(open_bills=overdue_by(1), owners=owners)
+
+    action = decide(unit, TODAY, SHANGHAI).action
+
+    assert action is not None
+    assert (action.channel, action.destination) == (Channel.EMAIL, EMAIL_2)
+
+
+@pytest.mark.parametrize(
+    ("bounced", "expected"),
+    [
+        ({"sms_disabled": "unknown_number"}, (Channel.EMAIL, EMAIL)),
+        ({"email_disabled": "bounce"}, (Channel.SMS, PHONE)),
+    ],
+)
+def test_an_address_disabled_by_a_delivery_event_is_not_used(bounced, expected):
+    step_days = 1 if "sms_disabled" in bounced else 7  # the step's own channel is the disabled one
+    unit = make_unit(open_bills=overdue_by(step_days), owners=(owner(**bounced),))
+
+    action = decide(unit, TODAY, SHANGHAI).action
+
+    assert action is not None
+    assert (action.channel, action.destination) == expected
+
+
 @pytest.mark.parametrize(
     "owners",
     [
@@ -309,32 +546,10 @@ def test_ladder_step_ids_must_be_unique():
         )
 
 
-# ---------------------------------------------------------------- contact window
-
-WINDOW = (time(8, 0), time(21, 0))
-
-
-@pytest.mark.parametrize(
-    ("now", "inside"),
-    [
-        (datetime(2025, 3, 19, 23, 59, 59, tzinfo=UTC), False),  # 07:59:59 in Shanghai
-        (datetime(2025, 3, 20, 0, 0, tzinfo=UTC), True),  # 08:00 sharp
-        (datetime(2025, 3, 20, 6, 0, tzinfo=UTC), True),  # 14:00
-        (datetime(2025, 3, 20, 12, 59, 59, tzinfo=UTC), True),  # 20:59:59
-        (datetime(2025, 3, 20, 13, 0, tzinfo=UTC), False),  # 21:00: the end is exclusive
-        (datetime(2025, 3, 20, 18, 0, tzinfo=UTC), False),  # 02:00 the next night
-    ],
-)
-def test_within_contact_window_uses_local_time(now, inside):
-    assert within_contact_window(now, SHANGHAI, *WINDOW) is inside
-
-
-def test_within_contact_window_converts_from_any_timezone():
-    # 21:30 in New York (EDT) is 09:30 the next morning in Shanghai
-    new_york_evening = datetime(2025, 3, 19, 21, 30, tzinfo=ZoneInfo("America/New_York"))
-
-    assert within_contact_window(new_york_evening, SHANGHAI, *WINDOW)
-    assert not within_contact_window(new_york_evening, ZoneInfo("America/New_York"), *WINDOW)
+def test_the_old_minimum_gap_setting_is_refused():
+    # replaced by the contact policy's frequency caps: a rules file still using it must not load silently
+    with pytest.raises(ValueError, match="min_days_between_messages"):
+        Ladder.model_validate({"steps": [s.model_dump() for s in DEFAULT_LADDER.steps], "min_days_between_messages": 3})
 
 
 # ---------------------------------------------------------------- properties over random units
@@ -349,9 +564,14 @@ _OWNER_POOL = [
         for o in (False, True)
     )
 ]
+# addresses a delivery event disabled (a number that does not exist, a mailbox that bounced) are as unusable as
+# opted-out ones
+_OWNER_POOL += [
+    Owner(name="退信业主", phone=PHONE, email=EMAIL, email_disabled="bounce"),
+    Owner(name="空号业主", phone=PHONE_2, email=EMAIL_2, sms_disabled="unknown_number"),
+]
 _LADDERS = [
     DEFAULT_LADDER,
-    DEFAULT_LADDER.model_copy(update={"min_days_between_messages": 0}),
     Ladder(
         steps=(
             Step(step_id="email_d0", days_overdue=0, channel=Channel.EMAIL, template="reminder_friendly"),
@@ -360,15 +580,55 @@ _LADDERS = [
             ),
             Step(step_id="sms_d60", days_overdue=60, channel=Channel.SMS, template="reminder_firm", min_amount_fen=1),
         ),
-        min_days_between_messages=7,
+    ),
+]
+_POLICIES = [
+    DEFAULT_POLICY,  # statutory holidays off, 1 per 3 days and 4 per 30 days
+    ContactPolicy(contact_on_statutory_holidays=True, frequency_caps=()),
+    ContactPolicy(contact_on_weekends=False, frequency_caps=(FrequencyCap(messages=2, days=7),)),
+    ContactPolicy(
+        contact_on_statutory_holidays=True,
+        contact_on_weekends=False,
+        frequency_caps=(FrequencyCap(messages=1, days=1), FrequencyCap(messages=3, days=10)),
     ),
 ]
 _ZONES = [ZoneInfo(name) for name in ("UTC", "Asia/Shanghai", "America/New_York", "Pacific/Kiritimati", "Etc/GMT+11")]
+# the holiday calendar of these years is installed (chinesecalendar >= 1.11 knows 2004-2026)
+_DAYS = st.dates(min_value=date(2024, 1, 1), max_value=date(2026, 12, 31))
+
+
+def _around_local_midnight(draw, today, tz, days_back):
+    """A moment near the local midnight `days_back` days ago, where the local and the UTC date disagree,
+    stored in any zone."""
+    minutes = draw(st.integers(min_value=-15 * 60, max_value=15 * 60))
+    midnight = datetime.combine(today - timedelta(days=days_back), time(0), tzinfo=tz)
+    return (midnight + timedelta(minutes=minutes)).astimezone(draw(st.sampled_from(_ZONES)))
+
+
+@st.composite
+def policies(draw, today):
+    policy = draw(st.sampled_from(_POLICIES))
+    if draw(st.integers(min_value=0, max_value=4)) == 0:
+        # now and then a company day off on, or next to, today
+        off = today + timedelta(days=draw(st.integers(min_value=-1, max_value=1)))
+        policy = policy.model_copy(update={"extra_holidays": (off,)})
+    return policy
+
+
+@st.composite
+def hold_lists(draw, today):
+    return tuple(
+        Hold(
+            kind=draw(st.sampled_from(list(HoldKind))),
+            until=draw(st.none() | st.integers(min_value=-3, max_value=3).map(lambda d: today + timedelta(days=d))),
+        )
+        for _ in range(draw(st.integers(min_value=0, max_value=2)))
+    )
 
 
 @st.composite
 def units(draw):
-    today = draw(st.dates(min_value=date(2024, 1, 1), max_value=date(2026, 12, 31)))
+    today = draw(_DAYS)
     periods = draw(
         st.lists(st.sampled_from([f"2024-{m:02d}" for m in range(1, 13)]), min_size=1, max_size=4, unique=True)
     )
@@ -381,13 +641,11 @@ def units(draw):
         for period in periods
     }
     tz = draw(st.sampled_from(_ZONES))
-    last_contact = None
-    if draw(st.booleans()):
-        # around a local midnight some days back, where the local and the UTC date disagree; stored in any zone
-        days_back = draw(st.integers(min_value=-1, max_value=9))
-        minutes = draw(st.integers(min_value=-15 * 60, max_value=15 * 60))
-        midnight = datetime.combine(today - timedelta(days=days_back), time(0), tzinfo=tz)
-        last_contact = (midnight + timedelta(minutes=minutes)).astimezone(draw(st.sampled_from(_ZONES)))
+    recent = tuple(
+        # near the edge of the short caps more often than anywhere else in the longest one
+        _around_local_midnight(draw, today, tz, draw(st.integers(-1, 4) | st.integers(min_value=-1, max_value=35)))
+        for _ in range(draw(st.integers(min_value=0, max_value=5)))
+    )
     ladder = draw(st.sampled_from(_LADDERS))
     step_ids = [step.step_id for step in ladder.steps] + ["legacy_step"]
     unit = make_unit(
@@ -395,36 +653,57 @@ def units(draw):
         owners=tuple(draw(st.lists(st.sampled_from(_OWNER_POOL), max_size=3))),
         steps_done=frozenset(draw(st.lists(st.sampled_from(step_ids), max_size=2))),
         key_customer=draw(st.integers(min_value=0, max_value=9)) == 0,
-        last_contact_at=last_contact,
+        recent_contacts=recent,
+        holds=draw(hold_lists(today)) if draw(st.integers(min_value=0, max_value=3)) == 0 else (),
     )
-    return unit, today, tz, ladder
+    return unit, today, tz, ladder, draw(policies(today))
+
+
+def _contacts_in_window(unit, today, tz, days):
+    """How many recent contacts fall on one of the `days` local days ending today."""
+    return sum(1 for c in unit.recent_contacts if 0 <= (today - c.astimezone(tz).date()).days < days)
+
+
+def _held_by(unit, today):
+    return [h for h in unit.holds if h.until is None or today <= h.until]
+
+
+_REASONS = {*SkipReason, *Blocked} - {Blocked.ON_HOLD, SkipReason.PAID, SkipReason.DUPLICATE}
+_REASONS |= {f"on_hold_{kind.value}" for kind in HoldKind}
 
 
 @PROPERTY
 @given(units())
-def test_any_action_respects_opt_outs_steps_done_arrears_and_the_frequency_cap(case):
-    unit, today, tz, ladder = case
+def test_any_action_respects_opt_outs_steps_done_arrears_holds_days_and_caps(case):
+    unit, today, tz, ladder, policy = case
 
-    decision = decide(unit, today, tz, ladder)
+    decision = decide(unit, today, tz, ladder, policy)
 
     assert (decision.action is None) != (decision.reason is None)
     action = decision.action
     if action is None:
+        assert decision.reason in _REASONS
         return
-    # (a) the destination belongs to an owner who may be reached on that channel
+    # (a) the destination belongs to an owner who may be reached on that channel, and nobody opted it out
     if action.channel is Channel.SMS:
-        assert any(o.phone == action.destination and not o.sms_opt_out for o in unit.owners)
+        assert any(o.phone == action.destination for o in unit.owners)
+        assert not any(o.phone == action.destination and (o.sms_opt_out or o.sms_disabled) for o in unit.owners)
     else:
-        assert any(o.email == action.destination and not o.email_opt_out for o in unit.owners)
+        assert any(o.email == action.destination for o in unit.owners)
+        assert not any(o.email == action.destination and (o.email_opt_out or o.email_disabled) for o in unit.owners)
     # (b) never a step already sent in this episode
     assert action.step.step_id not in unit.steps_done
     # (c) only for money actually overdue, and at least the step's minimum
     assert unit.overdue_fen(today) > 0
     assert unit.overdue_fen(today) >= action.step.min_amount_fen
-    # (d) the frequency cap, counted in local days
-    if unit.last_contact_at is not None:
-        local_day = unit.last_contact_at.astimezone(tz).date()
-        assert (today - local_day).days >= ladder.min_days_between_messages
+    # (d) every frequency cap, counted in local days, still has room for this message
+    for cap in policy.frequency_caps:
+        assert _contacts_in_window(unit, today, tz, cap.days) < cap.messages
+    # (e) no hold in force, and not a day off
+    assert not _held_by(unit, today)
+    assert today not in policy.extra_holidays
+    if not policy.contact_on_statutory_holidays:
+        assert today not in chinese_calendar.holidays
     # and: automated messages never go to key customers; the step is the one the age calls for
     assert not unit.key_customer
     age = unit.days_overdue(today)
@@ -432,58 +711,76 @@ def test_any_action_respects_opt_outs_steps_done_arrears_and_the_frequency_cap(c
 
 
 def _usable(owners):
-    """Addresses that may be used per channel: an opt-out belongs to the address, whoever else lists it."""
-    no_sms = {o.phone for o in owners if o.phone and o.sms_opt_out}
-    no_email = {o.email for o in owners if o.email and o.email_opt_out}
+    """Addresses that may be used per channel: an opt-out (or a bounce) belongs to the address, whoever else
+    lists it."""
+    no_sms = {o.phone for o in owners if o.phone and (o.sms_opt_out or o.sms_disabled)}
+    no_email = {o.email for o in owners if o.email and (o.email_opt_out or o.email_disabled)}
     return {
         Channel.SMS: [o.phone for o in owners if o.phone and o.phone not in no_sms],
         Channel.EMAIL: [o.email for o in owners if o.email and o.email not in no_email],
     }
 
 
-def _expected_action(unit, today, tz, ladder):
-    """The rules as the collections team states them, written out independently: (step, channel, destination)."""
+def _expected_day_off(today, policy):
+    """The day rules from the calendar's own tables: statutory days off, and weekends that are not 调休."""
+    if today in policy.extra_holidays:
+        return Blocked.STATUTORY_HOLIDAY
+    if today in chinese_calendar.holidays and not policy.contact_on_statutory_holidays:
+        return Blocked.STATUTORY_HOLIDAY
+    weekend = today.weekday() in (5, 6) and today not in chinese_calendar.workdays
+    if weekend and not policy.contact_on_weekends:
+        return Blocked.WEEKEND
+    return None
+
+
+def _expected(unit, today, tz, ladder, policy):
+    """The rules as the collections team states them, written out independently: the action as
+    (step, channel, destination), or the reason there is none."""
     overdue = unit.overdue_fen(today)
     due = [step for step in ladder.steps if step.days_overdue <= unit.days_overdue(today)]
-    if overdue <= 0 or not due or unit.key_customer:
-        return None
+    if overdue <= 0 or not due:
+        return SkipReason.NOT_OVERDUE
     step = due[-1]
-    if overdue < step.min_amount_fen or step.step_id in unit.steps_done:
-        return None
-    if unit.last_contact_at is not None and (
-        (today - unit.last_contact_at.astimezone(tz).date()).days < ladder.min_days_between_messages
-    ):
-        return None
+    if overdue < step.min_amount_fen:
+        return SkipReason.BELOW_MINIMUM
+    held = _held_by(unit, today)
+    if held:
+        return "on_hold_" + held[0].kind.value
+    if step.step_id in unit.steps_done:
+        return SkipReason.STEP_ALREADY_SENT
+    if unit.key_customer:
+        return SkipReason.KEY_CUSTOMER
+    day_off = _expected_day_off(today, policy)
+    if day_off is not None:
+        return day_off
+    if any(_contacts_in_window(unit, today, tz, cap.days) >= cap.messages for cap in policy.frequency_caps):
+        return Blocked.FREQUENCY_CAP
     usable = _usable(unit.owners)
     other = Channel.EMAIL if step.channel is Channel.SMS else Channel.SMS
     for channel in (step.channel, other):
         if usable[channel]:
             return step, channel, usable[channel][0]
-    return None
+    return SkipReason.NO_REACHABLE_CHANNEL
 
 
 @PROPERTY
 @given(units())
 def test_decide_follows_the_stated_rules(case):
-    unit, today, tz, ladder = case
+    unit, today, tz, ladder, policy = case
 
-    decision = decide(unit, today, tz, ladder)
+    decision = decide(unit, today, tz, ladder, policy)
 
     action = decision.action
-    got = None if action is None else (action.step, action.channel, action.destination)
-    assert got == _expected_action(unit, today, tz, ladder)
-    if unit.overdue_fen(today) <= 0:
-        assert decision.reason is SkipReason.NOT_OVERDUE
-    if decision.reason is SkipReason.NO_REACHABLE_CHANNEL:
-        assert not any(_usable(unit.owners).values())
+    got = decision.reason if action is None else (action.step, action.channel, action.destination)
+    assert got == _expected(unit, today, tz, ladder, policy)
 
 
-# each rule on its own, on units that would otherwise certainly get a reminder today
+# each rule on its own, on units that would otherwise certainly get a reminder today (any day is a contact day)
 
 
 @st.composite
 def actionable_units(draw):
-    today = draw(st.dates(min_value=date(2024, 1, 1), max_value=date(2026, 12, 31)))
+    today = draw(_DAYS)
     ages = draw(st.lists(st.integers(min_value=1, max_value=90), min_size=1, max_size=3, unique=True))
     open_bills = {
         f"2023-{i + 1:02d}": OpenBill(
@@ -500,13 +797,25 @@ def _step_for_age(unit, today, ladder):
 
 
 @PROPERTY
+@given(actionable_units())
+def test_an_actionable_unit_gets_the_step_its_age_calls_for_on_its_own_channel(case):
+    unit, today, tz, ladder = case
+
+    decision = decide(unit, today, tz, ladder, ANY_DAY)
+
+    assert decision.action is not None
+    assert decision.action.step == _step_for_age(unit, today, ladder)
+    assert decision.action.channel is decision.action.step.channel
+
+
+@PROPERTY
 @given(actionable_units(), st.data())
 def test_only_the_current_step_being_done_holds_a_unit_back(case, data):
     unit, today, tz, ladder = case
     done = data.draw(st.sets(st.sampled_from([step.step_id for step in ladder.steps])))
     unit = unit.model_copy(update={"steps_done": frozenset(done)})
 
-    decision = decide(unit, today, tz, ladder)
+    decision = decide(unit, today, tz, ladder, ANY_DAY)
 
     current = _step_for_age(unit, today, ladder)
     if current.step_id in done:
@@ -516,28 +825,45 @@ def test_only_the_current_step_being_done_holds_a_unit_back(case, data):
         assert decision.action.step == current
 
 
+@PROPERTY
+@given(actionable_units(), st.data())
+def test_a_hold_holds_a_unit_back_exactly_while_it_is_in_force(case, data):
+    unit, today, tz, ladder = case
+    holds = data.draw(hold_lists(today))
+    unit = unit.model_copy(update={"holds": holds})
+
+    decision = decide(unit, today, tz, ladder, ANY_DAY)
+
+    in_force = [h for h in holds if h.until is None or h.until >= today]
+    if in_force:
+        assert decision.action is None
+        assert decision.reason == f"on_hold_{in_force[0].kind.value}"
+    else:
+        assert decision.action is not None
+
+
 @pytest.mark.parametrize("tz", _ZONES, ids=str)
 @settings(PROPERTY, max_examples=100)
 @given(
     case=actionable_units(),
+    cap_days=st.sampled_from([1, 3, 7, 30]),
     from_cap=st.integers(min_value=-2, max_value=2),
-    minutes=st.integers(min_value=-15 * 60, max_value=15 * 60),
-    stored_in=st.sampled_from(_ZONES),
+    data=st.data(),
 )
-def test_the_frequency_cap_counts_local_days(tz, case, from_cap, minutes, stored_in):
+def test_the_frequency_cap_counts_local_days(tz, case, cap_days, from_cap, data):
     unit, today, _, ladder = case
-    # around a local midnight near the cap, where the local date and the UTC date of the contact disagree
-    days_back = ladder.min_days_between_messages + from_cap
-    last = datetime.combine(today - timedelta(days=days_back), time(0), tzinfo=tz) + timedelta(minutes=minutes)
-    unit = unit.model_copy(update={"last_contact_at": last.astimezone(stored_in)})
+    policy = ANY_DAY.model_copy(update={"frequency_caps": (FrequencyCap(messages=1, days=cap_days),)})
+    # around a local midnight near the edge of the cap, where the local date and the UTC date of the contact disagree
+    contact = _around_local_midnight(data.draw, today, tz, cap_days + from_cap)
+    unit = unit.model_copy(update={"recent_contacts": (contact,)})
 
-    decision = decide(unit, today, tz, ladder)
+    decision = decide(unit, today, tz, ladder, policy)
 
-    local_days = (today - last.astimezone(tz).date()).days
-    if local_days >= ladder.min_days_between_messages:
-        assert decision.action is not None
+    local_days = (today - contact.astimezone(tz).date()).days
+    if 0 <= local_days < cap_days:
+        assert decision.reason is Blocked.FREQUENCY_CAP
     else:
-        assert decision.reason is SkipReason.FREQUENCY_CAP
+        assert decision.action is not None
 
 
 @PROPERTY
@@ -546,7 +872,7 @@ def test_the_destination_is_always_one_the_owners_allow(case, owners):
     unit, today, tz, ladder = case
     unit = unit.model_copy(update={"owners": tuple(owners)})
 
-    decision = decide(unit, today, tz, ladder)
+    decision = decide(unit, today, tz, ladder, ANY_DAY)
 
     usable = _usable(owners)
     if not any(usable.values()):
@@ -555,6 +881,7 @@ def test_the_destination_is_always_one_the_owners_allow(case, owners):
     action = decision.action
     assert action is not None
     # the step's own channel whenever anyone can be reached on it, else the other one; the first such owner
-    expected_channel = action.step.channel if usable[action.step.channel] else action.channel
+    other = Channel.EMAIL if action.step.channel is Channel.SMS else Channel.SMS
+    expected_channel = action.step.channel if usable[action.step.channel] else other
     assert action.channel is expected_channel
     assert usable[action.channel] and action.destination == usable[action.channel][0]

@@ -5,15 +5,17 @@ from datetime import date
 import pytest
 
 from propfee.config import Settings
-from propfee.ladder import DEFAULT_LADDER, decide
+from propfee.ladder import DEFAULT_LADDER, Ladder, Step, decide
 from propfee.ledger import allocate, with_bill
-from propfee.models import Reminder, SendJob, Unit
+from propfee.models import Channel, Hold, HoldKind, Reminder, SendJob, Unit
 from propfee.planning import job_for, plan_day
 from propfee.ports import ClaimResult, ProviderRejected, ProviderUnavailable
+from propfee.rules import load_rules
 from propfee.sending import Outcome, Sender, parse_job
 from tests.support import SHANGHAI, at, bill, payment, unit
 
 SETTINGS = Settings(table="t")  # type: ignore[call-arg]
+RULES = load_rules()
 
 
 class MemoryStore:
@@ -28,7 +30,7 @@ class MemoryStore:
     def get_unit(self, unit_id):
         return self.units.get(unit_id)
 
-    def claim(self, job: SendJob, reminder: Reminder) -> ClaimResult:
+    def claim(self, job: SendJob, reminder: Reminder, recent_contacts) -> ClaimResult:
         key = (job.unit_id, job.claim_key)
         if key in self.claims:
             return ClaimResult.ALREADY_CLAIMED
@@ -40,7 +42,7 @@ class MemoryStore:
         self.units[job.unit_id] = current.model_copy(
             update={
                 "steps_done": current.steps_done | {job.step},
-                "last_contact_at": reminder.claimed_at,
+                "recent_contacts": recent_contacts,
                 "version": current.version + 1,
             }
         )
@@ -59,7 +61,7 @@ class MemoryStore:
         self.units[job.unit_id] = current.model_copy(
             update={
                 "steps_done": current.steps_done - {job.step},
-                "last_contact_at": job.last_contact_at,
+                "recent_contacts": job.recent_contacts,
                 "version": current.version + 1,
             }
         )
@@ -71,15 +73,17 @@ class MemoryStore:
 class Provider:
     def __init__(self, failure: Exception | None = None) -> None:
         self.sent: list[tuple[str, str]] = []
+        self.contexts: list[dict[str, str] | None] = []
         self.failure = failure
 
-    def send_sms(self, phone, body):
+    def send_sms(self, phone, body, context=None):
+        self.contexts.append(context)
         if self.failure:
             raise self.failure
         self.sent.append((phone, body))
         return f"sms-{len(self.sent)}"
 
-    def send_email(self, to, subject, body):
+    def send_email(self, to, subject, body, context=None):
         if self.failure:
             raise self.failure
         self.sent.append((to, subject))
@@ -100,7 +104,7 @@ def planned_job(store: MemoryStore, unit_id="C01-B01-0101") -> SendJob:
 
 
 def sender(store, sms=None, email=None):
-    return Sender(SETTINGS, store, sms or Provider(), email or Provider())
+    return Sender(SETTINGS, store, sms or Provider(), email or Provider(), RULES)
 
 
 def test_a_job_is_sent_once_however_often_it_is_delivered():
@@ -112,6 +116,8 @@ def test_a_job_is_sent_once_however_often_it_is_delivered():
     phone, body = sms.sent[0]
     assert phone == "+8613812345678" and "250.00" in body
     assert store.status[("C01-B01-0101", job.claim_key)] == "sent:sms-1"
+    # the provider carries the claim, so that its delivery receipt can find the evidence record
+    assert sms.contexts[0] == {"unit_id": "C01-B01-0101", "claim": "REMINDER.sms_d1.1"}
 
 
 def test_a_payment_after_planning_cancels_the_send_with_a_reason():
@@ -209,7 +215,62 @@ def test_the_plan_enqueues_one_job_per_unit_due_a_step_and_counts_the_rest():
     done = overdue_unit(unit_id="C01-B01-0102").model_copy(update={"steps_done": frozenset({"sms_d1"})})
     unreachable = with_bill(unit(unit_id="C01-B01-0103", owners=()), bill("C01-B01-0103", "2026-11"))
     queue = MemoryQueue()
-    summary = plan_day(TODAY, SHANGHAI, MemoryArrears(due, done, unreachable), queue)
+    summary = plan_day(TODAY, SHANGHAI, MemoryArrears(due, done, unreachable), queue, RULES)
     assert [j.unit_id for j in queue.jobs] == ["C01-B01-0101"]
     assert summary.skipped == {"step_already_sent": 1, "no_reachable_channel": 1}
     assert summary.units_considered == 3 and summary.jobs_enqueued == 1
+
+
+def test_a_hold_that_arrived_after_planning_cancels_the_send():
+    store, sms = MemoryStore(overdue_unit()), Provider()
+    job = planned_job(store)
+    current = store.units["C01-B01-0101"]
+    dispute = Hold(kind=HoldKind.DISPUTE, reason="面积算错")
+    store.units["C01-B01-0101"] = current.model_copy(update={"holds": (dispute,), "version": current.version + 1})
+    result = sender(store, sms).send(job, NOW)
+    assert (result.outcome, result.reason) == (Outcome.SKIPPED, "on_hold_dispute")
+    assert sms.sent == [] and store.claims == {}
+
+
+@pytest.mark.parametrize(
+    ("moment", "reason"),
+    [("2026-11-11 12:30", "quiet_hours"), ("2026-10-01 10:00", "statutory_holiday"), ("2026-11-11 07:30", None)],
+)
+def test_lawful_hours_are_checked_at_the_moment_of_sending(moment, reason):
+    store, sms = MemoryStore(overdue_unit()), Provider()
+    result = sender(store, sms).send(planned_job(store), at(moment))
+    assert result.reason == (reason or "outside_contact_window")
+    assert sms.sent == []
+
+
+def test_the_claim_records_the_contact_for_the_frequency_caps():
+    store, sms = MemoryStore(overdue_unit()), Provider()
+    assert sender(store, sms).send(planned_job(store), NOW).outcome is Outcome.SENT
+    assert store.units["C01-B01-0101"].recent_contacts == (NOW,)
+    # a ladder whose next step is due the next day: the 1-per-3-days cap holds it back until 11-14
+    quick = Ladder(
+        steps=(
+            *DEFAULT_LADDER.steps[:1],
+            Step(step_id="sms_d2", days_overdue=2, channel=Channel.SMS, template="reminder_notice"),
+        )
+    )
+    later = store.units["C01-B01-0101"]
+    assert decide(later, date(2026, 11, 13), SHANGHAI, quick).reason == "frequency_cap"
+    assert decide(later, date(2026, 11, 14), SHANGHAI, quick).action.step.step_id == "sms_d2"
+
+
+class AcceptsThenTimesOut(Provider):
+    def send_sms(self, phone, body, context=None):
+        super().send_sms(phone, body, context)
+        raise TimeoutError("read timeout: the provider may have accepted the message")
+
+
+def test_an_ambiguous_failure_keeps_the_claim_so_the_retry_does_not_send_again():
+    store, sms = MemoryStore(overdue_unit()), AcceptsThenTimesOut()
+    job = planned_job(store)
+    with pytest.raises(TimeoutError):
+        sender(store, sms).send(job, NOW)
+    assert store.status[("C01-B01-0101", job.claim_key)] == "claimed"
+    retry = sender(store, sms).send(job, NOW)
+    assert retry.outcome is Outcome.DUPLICATE
+    assert len(sms.sent) == 1

@@ -14,9 +14,11 @@ from botocore.exceptions import ClientError
 from propfee import ledger
 from propfee.adapters import keys
 from propfee.adapters.aws import client, error_code
+from propfee.delivery import DeliveryEvent
 from propfee.models import (
     Bill,
     Building,
+    Channel,
     Community,
     DayActivity,
     Payment,
@@ -123,9 +125,8 @@ class PropfeeTable:
 
     @property
     def db(self) -> Any:
-        if self._client is None:
-            self._client = client("dynamodb")
-        return self._client
+        # an injected client (tests), or the process-wide one (created lazily, shared by adapters)
+        return self._client if self._client is not None else client("dynamodb")
 
     # ------------------------------------------------------------------ reading
     def get_unit(self, unit_id: str) -> Unit | None:
@@ -333,8 +334,9 @@ class PropfeeTable:
         return None
 
     # ------------------------------------------------------------------ reminders
-    def claim(self, job: SendJob, reminder: Reminder) -> ClaimResult:
-        """Claim (unit, step, occurrence) and record the evidence in one transaction."""
+    def claim(self, job: SendJob, reminder: Reminder, recent_contacts: tuple[datetime, ...]) -> ClaimResult:
+        """Claim (unit, step, occurrence) and record the evidence in one transaction; the unit's recent
+        contacts become the given ones (the claim holds only while the unit is as planned)."""
         local_day = reminder.claimed_at.astimezone(self._tz).date()
         evidence = {
             **keys.reminder_item(job.unit_id, job.claim_key),
@@ -351,13 +353,14 @@ class PropfeeTable:
                     "Update": {
                         "TableName": self.name,
                         "Key": to_attributes(keys.unit_item(job.unit_id)),
-                        "UpdateExpression": "ADD steps_done :step SET last_contact_at = :now, version = version + :one",
+                        "UpdateExpression": "ADD steps_done :step "
+                        "SET recent_contacts = :contacts, version = version + :one",
                         "ConditionExpression": "version = :v AND NOT contains(steps_done, :step_id)",
                         "ExpressionAttributeValues": to_attributes(
                             {
                                 ":step": {job.step},
                                 ":step_id": job.step,
-                                ":now": reminder.claimed_at.isoformat(),
+                                ":contacts": [c.isoformat() for c in recent_contacts],
                                 ":one": 1,
                                 ":v": job.unit_version,
                             }
@@ -420,19 +423,60 @@ class PropfeeTable:
                     "Update": {
                         "TableName": self.name,
                         "Key": to_attributes(keys.unit_item(job.unit_id)),
-                        "UpdateExpression": "DELETE steps_done :step SET version = version + :one"
-                        + (", last_contact_at = :last" if job.last_contact_at else " REMOVE last_contact_at"),
+                        "UpdateExpression": "DELETE steps_done :step "
+                        "SET recent_contacts = :contacts, version = version + :one",
                         "ExpressionAttributeValues": to_attributes(
-                            {
-                                ":step": {job.step},
-                                ":one": 1,
-                                ":last": job.last_contact_at.isoformat() if job.last_contact_at else None,
-                            }
+                            {":step": {job.step}, ":one": 1, ":contacts": [c.isoformat() for c in job.recent_contacts]}
                         ),
                     }
                 },
             ]
         )
+
+    def record_delivery(self, event: DeliveryEvent) -> bool:
+        """Add the provider's word to the evidence record (and the provider id, if a crash lost it);
+        False when no reminder of propfee's matches the event."""
+        if event.unit_id is None or event.claim_key is None or event.status is None:
+            return False
+        step = {"status": event.status.value, "at": event.at.isoformat(), "reason": event.reason[:300]}
+        try:
+            self.db.update_item(
+                TableName=self.name,
+                Key=to_attributes(keys.reminder_item(event.unit_id, event.claim_key)),
+                UpdateExpression="SET #status = :status, timeline = list_append(timeline, :event), "
+                "provider_message_id = if_not_exists(provider_message_id, :message_id)",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=to_attributes(
+                    {":status": event.status.value, ":event": [step], ":message_id": event.provider_message_id}
+                ),
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def disable_addresses(self, unit_id: str, channel: Channel, addresses: tuple[str, ...], reason: str) -> bool:
+        """Stop using addresses that bounced or do not exist; False when the unit has none of them."""
+        for _attempt in range(MAX_OPTIMISTIC_RETRIES):
+            unit = self.get_unit(unit_id)
+            if unit is None:
+                return False
+            owners = tuple(
+                owner.model_copy(update={"sms_disabled": reason})
+                if channel is Channel.SMS and owner.phone in addresses
+                else owner.model_copy(update={"email_disabled": reason})
+                if channel is Channel.EMAIL and owner.email in addresses
+                else owner
+                for owner in unit.owners
+            )
+            if owners == unit.owners:
+                return False
+            after = unit.model_copy(update={"owners": owners, "version": unit.version + 1})
+            if self._transact([self._put_unit_op(after, unit.version)]) is None:
+                return True
+        raise ConcurrentUpdate(unit_id)
 
     def record_skip(self, job: SendJob, reason: str, at: datetime) -> None:
         local_day = at.astimezone(self._tz).date()

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
 from propfee.adapters.aws import client, error_code
 from propfee.ports import ProviderRejected, ProviderUnavailable
 
 # errors that mean "this message will never be accepted as it is"
 PERMANENT_ERRORS = {
+    "ValidationException",
+    "ResourceNotFoundException",
+    "AccessDeniedException",
+    "ConflictException",
     "InvalidParameter",
     "InvalidParameterValue",
     "InvalidParameterException",
@@ -21,7 +25,13 @@ PERMANENT_ERRORS = {
 }
 
 
-def _mapped(error: ClientError) -> Exception:
+# raised before the request left: the provider cannot have accepted anything
+NOT_SENT = (EndpointConnectionError, ConnectTimeoutError)
+
+
+def _mapped(error: Exception) -> Exception:
+    if isinstance(error, NOT_SENT):
+        return ProviderUnavailable(type(error).__name__)
     code = error_code(error)
     if code in PERMANENT_ERRORS:
         return ProviderRejected(code)
@@ -33,7 +43,7 @@ class SnsSms:
         self._sender_id = sender_id
         self._sns = sns
 
-    def send_sms(self, phone: str, body: str) -> str:
+    def send_sms(self, phone: str, body: str, context: dict[str, str] | None = None) -> str:
         attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
         if self._sender_id:
             attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": self._sender_id}
@@ -41,7 +51,35 @@ class SnsSms:
             response = (self._sns or client("sns")).publish(
                 PhoneNumber=phone, Message=body, MessageAttributes=attributes
             )
-        except ClientError as error:
+        except (ClientError, *NOT_SENT) as error:
+            raise _mapped(error) from error
+        return str(response["MessageId"])
+
+
+class EndUserMessagingSms:
+    """AWS End User Messaging SMS (pinpoint-sms-voice-v2): an origination identity (sender ID, long code,
+    pool) and a configuration set whose event destination feeds the delivery events back to propfee.
+    The context travels with the message into those events, so a receipt finds its evidence record."""
+
+    def __init__(self, origination_identity: str, configuration_set: str | None = None, client_: Any | None = None):
+        self._identity = origination_identity
+        self._configuration_set = configuration_set
+        self._client = client_
+
+    def send_sms(self, phone: str, body: str, context: dict[str, str] | None = None) -> str:
+        request: dict[str, Any] = {
+            "DestinationPhoneNumber": phone,
+            "OriginationIdentity": self._identity,
+            "MessageBody": body,
+            "MessageType": "TRANSACTIONAL",
+        }
+        if self._configuration_set:
+            request["ConfigurationSetName"] = self._configuration_set
+        if context:
+            request["Context"] = context
+        try:
+            response = (self._client or client("pinpoint-sms-voice-v2")).send_text_message(**request)
+        except (ClientError, *NOT_SENT) as error:
             raise _mapped(error) from error
         return str(response["MessageId"])
 
@@ -51,11 +89,12 @@ class SesEmail:
         self._sender = sender
         self._ses = sesv2
 
-    def send_email(self, to: str, subject: str, body: str) -> str:
+    def send_email(self, to: str, subject: str, body: str, context: dict[str, str] | None = None) -> str:
         try:
             response = (self._ses or client("sesv2")).send_email(
                 FromEmailAddress=self._sender,
                 Destination={"ToAddresses": [to]},
+                EmailTags=[{"Name": k, "Value": v} for k, v in sorted((context or {}).items())],
                 Content={
                     "Simple": {
                         "Subject": {"Data": subject, "Charset": "UTF-8"},
@@ -63,6 +102,6 @@ class SesEmail:
                     }
                 },
             )
-        except ClientError as error:
+        except (ClientError, *NOT_SENT) as error:
             raise _mapped(error) from error
         return str(response["MessageId"])

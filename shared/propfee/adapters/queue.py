@@ -22,9 +22,8 @@ class SqsJobQueue:
 
     @property
     def sqs(self) -> Any:
-        if self._sqs is None:
-            self._sqs = client("sqs")
-        return self._sqs
+        # an injected client (tests), or the process-wide one (created lazily, shared by adapters)
+        return self._sqs if self._sqs is not None else client("sqs")
 
     def enqueue(self, jobs: Sequence[SendJob]) -> int:
         for start in range(0, len(jobs), SQS_BATCH_LIMIT):

@@ -15,9 +15,8 @@ class S3Store:
 
     @property
     def s3(self) -> Any:
-        if self._s3 is None:
-            self._s3 = client("s3")
-        return self._s3
+        # an injected client (tests), or the process-wide one (created lazily, shared by adapters)
+        return self._s3 if self._s3 is not None else client("s3")
 
     def put(self, key: str, body: bytes, content_type: str) -> None:
         self.s3.put_object(

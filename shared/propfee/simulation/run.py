@@ -145,6 +145,28 @@ class Demo:
             }
         )
 
+    def write_messages(self, days: list[date], path: Path) -> int:
+        """One JSON line per outbound message, from the evidence records, in send order."""
+        lines = []
+        for day in days:
+            for community in self.world.snapshot.communities:
+                for r in self.table.day_activity(community.community_id, day).reminders:
+                    lines.append(
+                        {
+                            "sent_at": r.claimed_at.astimezone(TIMEZONE).isoformat(),
+                            "unit_id": r.unit_id,
+                            "channel": r.channel.value,
+                            "step": r.step,
+                            "template": r.template,
+                            "template_version": r.template_version,
+                            "balance_fen": r.balance_fen,
+                            "status": r.status.value,
+                        }
+                    )
+        lines.sort(key=lambda line: (line["sent_at"], line["unit_id"], line["step"]))
+        path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+        return len(lines)
+
     def standing(self, day: date) -> dict[str, Any]:
         """The collection rate of the day's billing period and what is owed, from the maintained totals."""
         period = period_of(day)
@@ -198,6 +220,8 @@ def run_demo(
             "dead_letters": _dead_letter_count(sandbox),
             "daily": demo.totals.daily,
         }
+        days = [start + timedelta(days=offset) for offset in range(options.days)]
+        summary["messages"] = demo.write_messages(days, options.out / "messages.jsonl")
         if on_finish is not None:
             on_finish(demo)
     (options.out / "summary.json").write_text(

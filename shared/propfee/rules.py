@@ -1,0 +1,68 @@
+"""The company's collection rules: the ladder and the contact policy, with overrides per community.
+
+Read from a YAML file (PROPFEE_RULES_FILE, or the packaged rules.yaml) and validated at cold start:
+a rule that names a missing template, or a template that fails the compliance lint, stops the function
+before any owner is contacted.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from propfee.ladder import DEFAULT_LADDER, Ladder
+from propfee.policy import ContactPolicy
+
+
+class CommunityRules(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ladder: Ladder | None = None
+    contact_policy: ContactPolicy | None = None
+
+
+class CollectionRules(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ladder: Ladder = DEFAULT_LADDER
+    contact_policy: ContactPolicy = ContactPolicy()
+    communities: dict[str, CommunityRules] = {}
+
+    @model_validator(mode="after")
+    def _templates_exist_and_pass_the_lint(self) -> CollectionRules:
+        from propfee.messages import check_templates
+
+        ladders = [self.ladder, *(c.ladder for c in self.communities.values() if c.ladder)]
+        check_templates({step.template for ladder in ladders for step in ladder.steps})
+        return self
+
+    def ladder_for(self, community_id: str) -> Ladder:
+        """A community's own ladder replaces the company's whole (steps only make sense together)."""
+        override = self.communities.get(community_id)
+        return override.ladder if override and override.ladder else self.ladder
+
+    def policy_for(self, community_id: str) -> ContactPolicy:
+        """The company policy with the settings the community names replaced (the rest is kept)."""
+        override = self.communities.get(community_id)
+        if override is None or override.contact_policy is None:
+            return self.contact_policy
+        named = override.contact_policy.model_fields_set
+        return self.contact_policy.model_copy(update={k: getattr(override.contact_policy, k) for k in named})
+
+
+def parse_rules(text: str) -> CollectionRules:
+    loaded = yaml.safe_load(text) or {}
+    if not isinstance(loaded, dict):
+        raise ValueError("the rules file must be a mapping")
+    return CollectionRules.model_validate(loaded)
+
+
+@cache
+def load_rules(path: Path | None = None) -> CollectionRules:
+    if path is None:
+        return parse_rules(resources.files("propfee").joinpath("rules.yaml").read_text(encoding="utf-8"))
+    return parse_rules(path.read_text(encoding="utf-8"))

@@ -1,0 +1,355 @@
+"""The company's collection rules (ladder and contact policy, per community) and the compliance checks on the
+reminder texts: no utility cut-off threats, no public shaming, no third parties, and SMS that fit."""
+
+from datetime import date, time
+from importlib import resources
+
+import pytest
+from pydantic import ValidationError
+
+from propfee.ladder import DEFAULT_LADDER, Ladder
+from propfee.messages import LANGUAGES, TemplateRefused, check_templates, lint, render, sms_segments
+from propfee.models import Channel, SendJob
+from propfee.policy import ContactPolicy, FrequencyCap, TimeRange
+from propfee.rules import CollectionRules, load_rules, parse_rules
+
+TEMPLATES = ("reminder_friendly", "reminder_notice", "reminder_firm")
+COMPANY = """
+ladder:
+  steps:
+    - {step_id: sms_d3, days_overdue: 3, channel: sms, template: reminder_friendly}
+    - {step_id: sms_d20, days_overdue: 20, channel: sms, template: reminder_firm, min_amount_fen: 10000}
+contact_policy:
+  window: {start: "08:00", end: "21:00"}
+  quiet_hours: {start: "12:00", end: "14:00"}
+  extra_holidays: [2026-12-31]
+communities:
+  C02:
+    contact_policy:
+      window: {start: "09:00", end: "20:00"}
+      contact_on_weekends: false
+      frequency_caps: [{messages: 1, days: 7}]
+  C03:
+    ladder:
+      steps:
+        - {step_id: email_d10, days_overdue: 10, channel: email, template: reminder_notice}
+"""
+
+
+# ---------------------------------------------------------------- the packaged rules
+
+
+def test_the_packaged_rules_load():
+    rules = load_rules()
+
+    assert isinstance(rules, CollectionRules)
+    assert rules.ladder == DEFAULT_LADDER
+    assert [step.step_id for step in rules.ladder.steps] == ["sms_d1", "email_d7", "sms_d15", "sms_d30"]
+    policy = rules.contact_policy
+    assert policy.window == TimeRange(start=time(8, 0), end=time(21, 0))
+    assert policy.quiet_hours == TimeRange(start=time(12, 0), end=time(14, 0))
+    assert (policy.contact_on_weekends, policy.contact_on_statutory_holidays) == (True, False)
+    assert policy.extra_holidays == ()
+    assert policy.frequency_caps == (FrequencyCap(messages=1, days=3), FrequencyCap(messages=4, days=30))
+    assert rules.communities == {}
+
+
+def test_the_packaged_rules_are_read_once():
+    assert load_rules() is load_rules()
+
+
+def test_every_community_gets_the_company_rules_without_an_override():
+    rules = load_rules()
+
+    assert rules.ladder_for("C01") == rules.ladder
+    assert rules.policy_for("C01") == rules.contact_policy
+
+
+def test_the_packaged_rules_file_can_be_read_from_a_path(tmp_path):
+    path = tmp_path / "rules.yaml"
+    path.write_text(resources.files("propfee").joinpath("rules.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+
+    assert load_rules(path) == load_rules()
+
+
+# ---------------------------------------------------------------- per-community overrides
+
+
+def test_a_community_can_override_the_contact_policy():
+    rules = parse_rules(COMPANY)
+
+    c02 = rules.policy_for("C02")
+    assert c02.window == TimeRange(start=time(9, 0), end=time(20, 0))
+    assert c02.contact_on_weekends is False
+    assert c02.frequency_caps == (FrequencyCap(messages=1, days=7),)
+    # its ladder is still the company's
+    assert rules.ladder_for("C02") == rules.ladder
+
+
+def test_a_community_can_override_the_ladder():
+    rules = parse_rules(COMPANY)
+
+    assert [step.step_id for step in rules.ladder_for("C03").steps] == ["email_d10"]
+    assert rules.ladder_for("C03").steps[0].channel is Channel.EMAIL
+    # its contact policy is still the company's
+    assert rules.policy_for("C03") == rules.contact_policy
+
+
+def test_other_communities_keep_the_company_rules():
+    rules = parse_rules(COMPANY)
+
+    assert [step.step_id for step in rules.ladder_for("C01").steps] == ["sms_d3", "sms_d20"]
+    assert rules.ladder_for("C01").steps[1].min_amount_fen == 10000
+    assert rules.policy_for("C01").quiet_hours == TimeRange(start=time(12, 0), end=time(14, 0))
+    assert rules.policy_for("C01").extra_holidays == (date(2026, 12, 31),)
+    assert rules.policy_for("C01").frequency_caps == ContactPolicy().frequency_caps
+
+
+def test_a_community_override_keeps_the_company_settings_it_does_not_mention():
+    rules = parse_rules(COMPANY)
+
+    c02 = rules.policy_for("C02")
+    assert c02.quiet_hours == TimeRange(start=time(12, 0), end=time(14, 0))
+    assert c02.extra_holidays == (date(2026, 12, 31),)
+
+
+def test_empty_rules_are_the_defaults():
+    rules = parse_rules("")
+
+    assert rules.ladder == DEFAULT_LADDER
+    assert rules.contact_policy == ContactPolicy()
+    assert rules.communities == {}
+
+
+def test_rules_must_be_a_mapping():
+    with pytest.raises(ValueError, match="mapping"):
+        parse_rules("- sms_d1\n- email_d7\n")
+
+
+# ---------------------------------------------------------------- refused rules
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ladders: {}\n",  # a typo at the top
+        "contact_policy: {quiet_hour: {start: '12:00', end: '14:00'}}\n",
+        "contact_policy: {min_days_between_messages: 3}\n",  # the old setting, replaced by frequency_caps
+        "communities: {C02: {policy: {contact_on_weekends: false}}}\n",
+        "ladder: {min_days_between_messages: 3, steps: [{step_id: a, days_overdue: 1, channel: sms, "
+        "template: reminder_friendly}]}\n",
+        "ladder: {steps: [{step_id: a, days_overdue: 1, channel: sms, template: reminder_friendly, amount: 1}]}\n",
+    ],
+    ids=["top", "policy", "old policy setting", "community", "old ladder setting", "step"],
+)
+def test_an_unknown_key_is_refused(text):
+    with pytest.raises(ValidationError, match=r"[Ee]xtra inputs are not permitted"):
+        parse_rules(text)
+
+
+def test_a_ladder_naming_a_missing_template_is_refused():
+    text = "ladder: {steps: [{step_id: sms_d1, days_overdue: 1, channel: sms, template: reminder_gentle}]}\n"
+
+    with pytest.raises(ValidationError, match=r"reminder_gentle\.zh-CN\.sms\.j2: missing"):
+        parse_rules(text)
+
+
+def test_a_community_ladder_naming_a_missing_template_is_refused():
+    text = "communities: {C02: {ladder: {steps: [{step_id: x, days_overdue: 1, channel: sms, template: demand}]}}}\n"
+
+    with pytest.raises(ValidationError, match=r"demand\.en\.email\.j2: missing"):
+        parse_rules(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "contact_policy: {window: {start: '21:00', end: '08:00'}}\n",
+        "contact_policy: {frequency_caps: [{messages: 0, days: 3}]}\n",
+        "ladder: {steps: []}\n",
+        "ladder: {steps: [{step_id: b, days_overdue: 7, channel: sms, template: reminder_notice},"
+        " {step_id: a, days_overdue: 1, channel: sms, template: reminder_friendly}]}\n",
+        "ladder: {steps: [{step_id: a, days_overdue: 1, channel: fax, template: reminder_friendly}]}\n",
+    ],
+    ids=["window backwards", "zero-message cap", "no steps", "unordered steps", "unknown channel"],
+)
+def test_inconsistent_rules_are_refused(text):
+    with pytest.raises(ValidationError):
+        parse_rules(text)
+
+
+def test_an_unquoted_clock_time_is_read_as_that_time_or_refused():
+    text = "contact_policy: {window: {start: 9:00, end: 20:00}, quiet_hours: {start: 12:00, end: 14:00}}\n"
+
+    try:
+        policy = parse_rules(text).contact_policy
+    except ValidationError:
+        return  # refusing it at load is as good as reading it right
+    assert policy.window == TimeRange(start=time(9, 0), end=time(20, 0))
+    assert policy.quiet_hours == TimeRange(start=time(12, 0), end=time(14, 0))
+
+
+# ---------------------------------------------------------------- the compliance lint
+
+UTILITY = "threatens a utility cut-off"
+SHAMING = "shames the owner publicly"
+THIRD_PARTY = "names a third party"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("逾期不缴将停水", UTILITY),
+        ("逾期不缴将停电", UTILITY),
+        ("物业将对您家断水处理", UTILITY),
+        ("届时将断电", UTILITY),
+        ("冬季将停暖", UTILITY),
+        ("将予以停气", UTILITY),
+        ("we will cut off your water", UTILITY),
+        ("We Will Cut Off Your Water", UTILITY),
+        ("your power will be disconnected", UTILITY),
+        ("the water will be cut off on Monday", UTILITY),
+        ("我们将在小区公告栏曝光欠费业主", SHAMING),
+        ("欠费名单将张榜公布", SHAMING),
+        ("we will publicly list owners in arrears", SHAMING),
+        ("我们将通知您的家人", THIRD_PARTY),
+        ("我们将联系您的单位", THIRD_PARTY),
+        ("we will contact your employer", THIRD_PARTY),
+        ("we will tell your family", THIRD_PARTY),
+    ],
+)
+def test_the_lint_flags_forbidden_texts(text, problem):
+    assert lint(text) == [problem]
+
+
+def test_the_lint_reports_every_problem_of_a_text():
+    text = "再不缴费就停水，并通知您的家人，在大堂曝光"
+
+    assert sorted(lint(text)) == sorted([UTILITY, SHAMING, THIRD_PARTY])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "we are switching off the electricity",
+        "we will be turning off your heating",
+        "the heating will be turned off",
+        "Water cut-off notice for unit 3-1502",
+        "we will suspend your water supply",
+    ],
+)
+def test_the_lint_flags_other_forms_of_a_cut_off_threat(text):
+    assert lint(text) == [UTILITY]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "【物业服务中心】尊敬的3-1502业主，您的物业费2,104.40元尚未缴纳。回复TD退订",
+        "Dear owner of 3-1502, your property fee of CNY 2,104.40 is unpaid. Reply STOP to opt out",
+        "If you dispute the bill, call 400-820-8820 or reply to this email.",
+        "Water and power meters will be read on Monday.",
+    ],
+)
+def test_the_lint_passes_ordinary_reminders(text):
+    assert lint(text) == []
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("kind", ["sms", "email", "subject"])
+def test_the_packaged_template_sources_pass_the_lint(name, language, kind):
+    source = resources.files("propfee").joinpath("templates", f"{name}.{language}.{kind}.j2").read_text("utf-8")
+
+    assert source.strip()
+    assert lint(source) == []
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("channel", list(Channel))
+def test_the_rendered_packaged_templates_pass_the_lint_and_fit_three_sms(name, language, channel):
+    job = SendJob(
+        unit_id="C01-B03-1502",
+        community_id="C01",
+        step="sms_d1",
+        channel=channel,
+        destination="+8613812345678" if channel is Channel.SMS else "wang.fang@example.net",
+        language=language,
+        template=name,
+        unit_label="B03-1502",
+        balance_fen=99_999_999,
+        overdue_since=date(2026, 2, 15),
+        planned_for=date(2026, 3, 10),
+        unit_version=1,
+    )
+    pay = {"zh-CN": "物业App或前台", "en": "the property app or the front desk"}
+
+    message = render(job, date(2026, 3, 10), "400-820-8820", pay)
+
+    assert lint(message.body) == []
+    assert lint(message.subject or "") == []
+    if channel is Channel.SMS:
+        assert 1 <= sms_segments(message.body) <= 3
+
+
+# ---------------------------------------------------------------- SMS length
+
+
+@pytest.mark.parametrize(
+    ("text", "segments"),
+    [
+        ("", 1),
+        ("a" * 160, 1),  # GSM-7: 160 in one message
+        ("a" * 161, 2),  # then 153 per part
+        ("a" * 306, 2),
+        ("a" * 307, 3),
+        ("a" * 459, 3),
+        ("a" * 460, 4),
+        ("€" * 80, 1),  # an extended character takes two septets
+        ("€" * 81, 2),
+        ("a" * 159 + "€", 2),
+        ("a" * 158 + "[]", 2),
+        ("Ä" * 160, 1),  # in the basic table
+        ("物" * 70, 1),  # UCS-2: 70 in one message
+        ("物" * 71, 2),  # then 67 per part
+        ("物" * 134, 2),
+        ("物" * 135, 3),
+        ("a" * 69 + "物", 1),  # one character outside GSM-7 makes the whole text UCS-2
+        ("a" * 70 + "物", 2),
+        ("a" * 133 + "`", 2),  # the backtick is not GSM-7
+        ("😀" * 35, 1),  # outside the BMP: a surrogate pair, two UCS-2 units
+        ("😀" * 36, 2),
+    ],
+    ids=lambda value: value if isinstance(value, int) else f"{value[:1]!r}x{len(value)}",
+)
+def test_sms_segments(text, segments):
+    assert sms_segments(text) == segments
+
+
+# ---------------------------------------------------------------- the template check at start-up
+
+
+def test_the_packaged_templates_pass_the_check():
+    check_templates(set(TEMPLATES))  # raises on any problem
+    check_templates(set(TEMPLATES), max_sms_segments=2)
+
+
+def test_templates_longer_than_one_sms_are_refused_when_one_is_the_limit():
+    with pytest.raises(TemplateRefused, match=r"reminder_friendly\.zh-CN\.sms\.j2: 2 SMS segments, more than 1"):
+        check_templates({"reminder_friendly"}, max_sms_segments=1)
+
+
+def test_a_missing_template_is_refused_for_every_language_and_kind():
+    with pytest.raises(TemplateRefused) as refused:
+        check_templates({"reminder_final"})
+
+    message = str(refused.value)
+    for language in LANGUAGES:
+        for kind in ("sms", "email", "subject"):
+            assert f"reminder_final.{language}.{kind}.j2: missing" in message
+
+
+def test_the_default_ladder_names_only_packaged_templates():
+    check_templates({step.template for step in DEFAULT_LADDER.steps})
+    assert isinstance(DEFAULT_LADDER, Ladder)
