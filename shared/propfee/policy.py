@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -82,6 +83,7 @@ class ContactPolicy(BaseModel):
         return max((cap.days for cap in self.frequency_caps), default=0)
 
 
+@lru_cache(maxsize=4096)  # the same few days and policies for every unit of a plan
 def day_blocked(day: date, policy: ContactPolicy) -> Blocked | None:
     """Whether automated contact is off for the whole local day (PRC holidays and make-up workdays)."""
     if day in policy.extra_holidays:

@@ -125,3 +125,22 @@ def test_a_released_claim_can_be_claimed_again_and_sent_evidence_keeps_its_timel
 def test_units_are_found_by_owner_phone(table):
     assert table.units_by_phone("+8613812345678") == ["C01-B01-0101", "C01-B01-0102"]
     assert table.units_by_phone("+8613900000000") == []
+
+
+def test_deferred_evidence_is_written_in_one_batch_when_the_block_ends(table):
+    table.issue_bill(bill("C01-B01-0101", "2026-10"))
+    table.issue_bill(bill("C01-B01-0102", "2026-10"))
+    with table.deferred_evidence():
+        for unit_id in ("C01-B01-0101", "C01-B01-0102"):
+            job = _job(table, unit_id)
+            assert table.claim(job, _evidence(job), (at("2026-10-12 09:30"),)) is ClaimResult.CLAIMED
+            table.mark_sent(job, f"provider-{unit_id}", at("2026-10-12 09:31"))
+        inside = table.day_activity("C01", date(2026, 10, 12)).reminders
+        assert {r.status for r in inside} == {ReminderStatus.CLAIMED}
+    after = sorted(table.day_activity("C01", date(2026, 10, 12)).reminders, key=lambda r: r.unit_id)
+    assert [(r.status, r.provider_message_id) for r in after] == [
+        (ReminderStatus.SENT, "provider-C01-B01-0101"),
+        (ReminderStatus.SENT, "provider-C01-B01-0102"),
+    ]
+    raw = table.db.get_item(TableName=table.name, Key={"pk": {"S": "UNIT#C01-B01-0102"}, "sk": {"S": job.claim_key}})
+    assert [e["M"]["status"]["S"] for e in raw["Item"]["timeline"]["L"]] == ["claimed", "sent"]

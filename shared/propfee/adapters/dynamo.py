@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -122,6 +123,8 @@ class PropfeeTable:
         self.name = table_name
         self._tz = tz
         self._client = dynamodb
+        self._deferred: list[dict[str, Any]] | None = None
+        self._claimed: dict[tuple[str, str], dict[str, Any]] = {}
 
     @property
     def db(self) -> Any:
@@ -337,16 +340,7 @@ class PropfeeTable:
     def claim(self, job: SendJob, reminder: Reminder, recent_contacts: tuple[datetime, ...]) -> ClaimResult:
         """Claim (unit, step, occurrence) and record the evidence in one transaction; the unit's recent
         contacts become the given ones (the claim holds only while the unit is as planned)."""
-        local_day = reminder.claimed_at.astimezone(self._tz).date()
-        evidence = {
-            **keys.reminder_item(job.unit_id, job.claim_key),
-            **reminder.model_dump(mode="json"),
-            "kind": "reminder",
-            "at": reminder.claimed_at.isoformat(),
-            "timeline": [{"status": "claimed", "at": reminder.claimed_at.isoformat()}],
-            "activity_pk": keys.activity_pk(job.community_id, local_day),
-            "activity_sk": f"{reminder.claimed_at.isoformat()}#reminder#{job.unit_id}#{job.claim_key}",
-        }
+        evidence = self._reminder_item(job, reminder)
         reasons = self._transact(
             [
                 {
@@ -377,10 +371,36 @@ class PropfeeTable:
             ]
         )
         if reasons is None:
+            if self._deferred is not None:
+                self._claimed[(job.unit_id, job.claim_key)] = evidence
             return ClaimResult.CLAIMED
         if reasons[1] == "ConditionalCheckFailed":
             return ClaimResult.ALREADY_CLAIMED
         return ClaimResult.UNIT_CHANGED
+
+    def _reminder_item(self, job: SendJob, reminder: Reminder) -> dict[str, Any]:
+        local_day = reminder.claimed_at.astimezone(self._tz).date()
+        return {
+            **keys.reminder_item(job.unit_id, job.claim_key),
+            **reminder.model_dump(mode="json"),
+            "kind": "reminder",
+            "at": reminder.claimed_at.isoformat(),
+            "timeline": [{"status": "claimed", "at": reminder.claimed_at.isoformat()}],
+            "activity_pk": keys.activity_pk(job.community_id, local_day),
+            "activity_sk": f"{reminder.claimed_at.isoformat()}#reminder#{job.unit_id}#{job.claim_key}",
+        }
+
+    @contextmanager
+    def deferred_evidence(self) -> Iterator[None]:
+        """Within this block, "sent" evidence is written in batches when the block ends, one call per 25
+        reminders instead of one each. A crash before the end leaves those records "claimed" (never
+        resent); the provider's delivery event, which carries the claim, fills in the rest."""
+        self._deferred, self._claimed = [], {}
+        try:
+            yield
+        finally:
+            pending, self._deferred, self._claimed = self._deferred, None, {}
+            self.batch_put(pending)
 
     def _update_reminder(self, job: SendJob, status: ReminderStatus, at: datetime, **fields: str) -> None:
         names = sorted(fields)
@@ -401,8 +421,22 @@ class PropfeeTable:
         )
 
     def mark_sent(self, job: SendJob, provider_message_id: str, at: datetime) -> None:
-        self._update_reminder(
-            job, ReminderStatus.SENT, at, provider_message_id=provider_message_id, sent_at=at.isoformat()
+        claimed = self._claimed.pop((job.unit_id, job.claim_key), None) if self._deferred is not None else None
+        if claimed is None:
+            self._update_reminder(
+                job, ReminderStatus.SENT, at, provider_message_id=provider_message_id, sent_at=at.isoformat()
+            )
+            return
+        sent = {"status": ReminderStatus.SENT.value, "at": at.isoformat(), "provider_message_id": provider_message_id}
+        assert self._deferred is not None
+        self._deferred.append(
+            {
+                **claimed,
+                "status": ReminderStatus.SENT.value,
+                "sent_at": at.isoformat(),
+                "provider_message_id": provider_message_id,
+                "timeline": [*claimed["timeline"], sent],
+            }
         )
 
     def mark_failed(self, job: SendJob, reason: str, at: datetime) -> None:
