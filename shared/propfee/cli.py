@@ -123,6 +123,29 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evidence(args: argparse.Namespace) -> int:
+    """A zip of everything about a unit, with a SHA-256 manifest, for a lawyer."""
+    from propfee import clock
+    from propfee.adapters.dynamo import PropfeeTable
+    from propfee.config import Settings
+    from propfee.evidence import bundle_files, zip_bundle
+
+    settings = Settings(table=args.table) if args.table else Settings()  # type: ignore[call-arg]
+    table = PropfeeTable(settings.table, settings.tz)
+    unit = table.get_unit(args.unit)
+    if unit is None:
+        print(f"no unit {args.unit} in {settings.table}", file=sys.stderr)
+        return 1
+    exported_at = clock.now().astimezone(settings.tz)
+    files = bundle_files(unit, table.unit_history(args.unit), exported_at)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / f"evidence-{args.unit}-{exported_at:%Y%m%dT%H%M%S}.zip"
+    target.write_bytes(zip_bundle(files))
+    print(target)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="propfee", description="Serverless property-fee collection.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -146,6 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--dry-run", action="store_true", required=True)
     plan.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
     plan.set_defaults(run=cmd_plan)
+
+    evidence = commands.add_parser("evidence", help="export a unit's evidence bundle (zip with SHA-256 manifest)")
+    evidence.add_argument("unit")
+    evidence.add_argument("--out", default="out/evidence")
+    evidence.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
+    evidence.set_defaults(run=cmd_evidence)
 
     sandbox = commands.add_parser("sandbox", help="the embedded AWS")
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True)

@@ -165,6 +165,16 @@ class PropfeeTable:
         for item in items:
             yield item_to_unit(item)
 
+    def unit_history(self, unit_id: str) -> list[dict[str, Any]]:
+        """Every dated record of a unit (bills, payments, reminders, skips) in time order (the LSI)."""
+        return list(
+            self._query(
+                IndexName="timeline",
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues=to_attributes({":pk": keys.unit_item(unit_id)["pk"]}),
+            )
+        )
+
     def units_by_phone(self, phone_e164: str) -> list[str]:
         items = self._query(
             KeyConditionExpression="pk = :pk",
