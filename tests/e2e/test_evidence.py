@@ -28,7 +28,7 @@ def test_the_bundle_holds_every_reminder_bill_and_payment_with_a_verifiable_mani
     sandbox.table.record_payment(payment("C01-B02-0201", 10000, "2026-11-11 15:00", "WX-20261111-0001"))
     sandbox.advance(at("2026-11-11 16:00"))
 
-    path, data = _export(sandbox, tmp_path, capsys, "C01-B02-0201")
+    _, data = _export(sandbox, tmp_path, capsys, "C01-B02-0201")
     archive = zipfile.ZipFile(io.BytesIO(data))
     manifest = json.loads(archive.read("manifest.json"))
     assert manifest["unit_id"] == "C01-B02-0201"
