@@ -9,9 +9,14 @@ import sys
 import time as wallclock
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from propfee.money import yuan
+
+if TYPE_CHECKING:
+    from propfee.adapters.dynamo import PropfeeTable
+    from propfee.config import Settings
 
 
 def _pct(value: float | None) -> str:
@@ -86,10 +91,17 @@ def cmd_sandbox_up(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_plan(args: argparse.Namespace) -> int:
-    """Today's intended actions and every skipped unit with its reason, read from the table; sends nothing."""
+def _table(args: argparse.Namespace) -> tuple[Settings, PropfeeTable]:
+    """The settings (from PROPFEE_* variables) and the table, --table overriding PROPFEE_TABLE."""
     from propfee.adapters.dynamo import PropfeeTable
     from propfee.config import Settings
+
+    settings = Settings(table=args.table) if args.table else Settings()  # type: ignore[call-arg]
+    return settings, PropfeeTable(settings.table, settings.tz)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Today's intended actions and every skipped unit with its reason, read from the table; sends nothing."""
     from propfee.observability import mask_destination
     from propfee.planning import decisions
     from propfee.rules import load_rules
@@ -97,8 +109,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if not args.dry_run:
         print("only --dry-run is supported here: the plan function sends (see the README)", file=sys.stderr)
         return 2
-    settings = Settings(table=args.table) if args.table else Settings()  # type: ignore[call-arg]
-    table = PropfeeTable(settings.table, settings.tz)
+    settings, table = _table(args)
     communities = [args.community] if args.community else None
     counts: dict[str, int] = {}
     line: dict[str, object]
@@ -126,12 +137,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def cmd_evidence(args: argparse.Namespace) -> int:
     """A zip of everything about a unit, with a SHA-256 manifest, for a lawyer."""
     from propfee import clock
-    from propfee.adapters.dynamo import PropfeeTable
-    from propfee.config import Settings
     from propfee.evidence import bundle_files, zip_bundle
 
-    settings = Settings(table=args.table) if args.table else Settings()  # type: ignore[call-arg]
-    table = PropfeeTable(settings.table, settings.tz)
+    settings, table = _table(args)
     unit = table.get_unit(args.unit)
     if unit is None:
         print(f"no unit {args.unit} in {settings.table}", file=sys.stderr)
@@ -143,6 +151,59 @@ def cmd_evidence(args: argparse.Namespace) -> int:
     target = out / f"evidence-{args.unit}-{exported_at:%Y%m%dT%H%M%S}.zip"
     target.write_bytes(zip_bundle(files))
     print(target)
+    return 0
+
+
+def cmd_task_list(args: argparse.Namespace) -> int:
+    """Open (or done) call and visit tasks, per collector, oldest first."""
+    from propfee.money import yuan
+
+    _, table = _table(args)
+    collectors = [c.collector_id for c in table.collectors()]
+    for collector_id in [args.collector] if args.collector else collectors:
+        for task in table.tasks(collector_id, args.status):
+            print(
+                json.dumps(
+                    {
+                        "task_id": task.task_id,
+                        "collector": task.collector_id,
+                        "kind": task.kind.value,
+                        "unit": task.unit_label,
+                        "call": task.call_number,
+                        "owed_yuan": yuan(task.balance_fen),
+                        "due_by": task.due_by.isoformat(),
+                        "status": task.status,
+                        "outcome": task.outcome,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+    return 0
+
+
+def cmd_task_done(args: argparse.Namespace) -> int:
+    from propfee import clock
+    from propfee.models import TaskOutcome
+    from propfee.tasks import TaskError, close_task
+
+    settings, table = _table(args)
+    now = clock.now()
+    today = now.astimezone(settings.tz).date()
+    try:
+        done = close_task(table, args.task_id, TaskOutcome(args.outcome), args.date, args.note, now, today)
+    except TaskError as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    print(
+        json.dumps(
+            {
+                "task_id": done.task_id,
+                "status": done.status,
+                "outcome": done.outcome,
+                "promised_date": done.promised_date.isoformat() if done.promised_date else None,
+            }
+        )
+    )
     return 0
 
 
@@ -175,6 +236,23 @@ def build_parser() -> argparse.ArgumentParser:
     evidence.add_argument("--out", default="out/evidence")
     evidence.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
     evidence.set_defaults(run=cmd_evidence)
+
+    task = commands.add_parser("task", help="collectors' call and visit tasks")
+    task_commands = task.add_subparsers(dest="task_command", required=True)
+    listing = task_commands.add_parser("list", help="tasks per collector, oldest first")
+    listing.add_argument("--collector")
+    listing.add_argument("--status", choices=["open", "done"], default="open")
+    listing.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
+    listing.set_defaults(run=cmd_task_list)
+    done = task_commands.add_parser("done", help="record a task's outcome")
+    done.add_argument("task_id")
+    done.add_argument(
+        "--outcome", required=True, choices=["promised", "refused", "wrong_number", "unreachable", "paid"]
+    )
+    done.add_argument("--date", type=date.fromisoformat, help="the promised date (with --outcome promised)")
+    done.add_argument("--note", default="")
+    done.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
+    done.set_defaults(run=cmd_task_done)
 
     sandbox = commands.add_parser("sandbox", help="the embedded AWS")
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True)

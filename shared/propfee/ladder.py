@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from propfee.models import Channel, Owner, Unit
 from propfee.policy import Blocked, ContactPolicy, active_hold, day_blocked, frequency_blocked
@@ -24,9 +25,15 @@ class Step(BaseModel):
 
     step_id: str = Field(pattern=r"^[a-z0-9_]+$")
     days_overdue: int = Field(ge=0)
-    channel: Channel
-    template: str
+    channel: Channel  # sms, email, or a task for a collector: call, visit
+    template: str = ""  # the message template; tasks have none
     min_amount_fen: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _messages_have_a_template(self) -> Step:
+        if not self.channel.is_task and not self.template:
+            raise ValueError(f"step {self.step_id} sends a message and needs a template")
+        return self
 
 
 class Ladder(BaseModel):
@@ -48,7 +55,7 @@ DEFAULT_LADDER = Ladder(
     steps=(
         Step(step_id="sms_d1", days_overdue=1, channel=Channel.SMS, template="reminder_friendly"),
         Step(step_id="email_d7", days_overdue=7, channel=Channel.EMAIL, template="reminder_notice"),
-        Step(step_id="sms_d15", days_overdue=15, channel=Channel.SMS, template="reminder_notice"),
+        Step(step_id="call_d15", days_overdue=15, channel=Channel.CALL),
         Step(step_id="sms_d30", days_overdue=30, channel=Channel.SMS, template="reminder_firm"),
     )
 )
@@ -62,13 +69,15 @@ class SkipReason(StrEnum):
     NO_REACHABLE_CHANNEL = "no_reachable_channel"
     PAID = "paid"
     DUPLICATE = "duplicate"
+    NO_COLLECTOR = "no_collector"  # a call or visit is due and nobody is assigned to the building
 
 
 @dataclass(frozen=True)
 class Action:
     step: Step
     channel: Channel
-    destination: str
+    destination: str  # phone, email, or for a visit the unit's label
+    assignee_role: Literal["collector", "site_manager"] = "collector"
 
 
 @dataclass(frozen=True)
@@ -88,7 +97,21 @@ def reachable(owners: tuple[Owner, ...], channel: Channel) -> str | None:
     return next((address for address, _ in addresses if address not in opted_out), None)
 
 
-FALLBACK = {Channel.SMS: (Channel.SMS, Channel.EMAIL), Channel.EMAIL: (Channel.EMAIL, Channel.SMS)}
+FALLBACK = {
+    Channel.SMS: (Channel.SMS, Channel.EMAIL),
+    Channel.EMAIL: (Channel.EMAIL, Channel.SMS),
+    Channel.CALL: (Channel.CALL, Channel.VISIT),  # no number to call: someone goes to the door
+    Channel.VISIT: (Channel.VISIT,),
+}
+
+
+def _destination(unit: Unit, channel: Channel) -> str | None:
+    if channel is Channel.VISIT:
+        return unit.label
+    if channel is Channel.CALL:  # an SMS opt-out is not a refusal of calls; a dead number is, for everyone
+        dead = {o.phone for o in unit.owners if o.sms_disabled}
+        return next((o.phone for o in unit.owners if o.phone and o.phone not in dead), None)
+    return reachable(unit.owners, channel)
 
 
 def decide(
@@ -107,15 +130,16 @@ def decide(
         return Decision(None, f"{Blocked.ON_HOLD}_{hold.kind}")
     if step.step_id in unit.steps_done:
         return Decision(None, SkipReason.STEP_ALREADY_SENT)
-    if unit.key_customer:
-        return Decision(None, SkipReason.KEY_CUSTOMER)
     blocked_day = day_blocked(today, policy)
     if blocked_day is not None:
         return Decision(None, blocked_day)
-    if frequency_blocked(unit.recent_contacts, today, tz, policy):
+    if unit.key_customer:  # handled in person by the site manager, never by automated messages
+        return Decision(Action(step, Channel.VISIT, unit.label, assignee_role="site_manager"))
+    # the frequency caps limit automated messages; a collector's call or visit is not one
+    if not step.channel.is_task and frequency_blocked(unit.recent_contacts, today, tz, policy):
         return Decision(None, Blocked.FREQUENCY_CAP)
     for channel in FALLBACK[step.channel]:
-        destination = reachable(unit.owners, channel)
+        destination = _destination(unit, channel)
         if destination:
             return Decision(Action(step, channel, destination))
     return Decision(None, SkipReason.NO_REACHABLE_CHANNEL)

@@ -33,6 +33,12 @@ E164 = Annotated[str, AfterValidator(_e164)]
 class Channel(StrEnum):
     SMS = "sms"
     EMAIL = "email"
+    CALL = "call"  # a phone-call task for a collector (电话催缴)
+    VISIT = "visit"  # a door visit by a collector or the site manager
+
+    @property
+    def is_task(self) -> bool:
+        return self in (Channel.CALL, Channel.VISIT)
 
 
 class Record(BaseModel):
@@ -166,6 +172,8 @@ class SendJob(Record):
     overdue_since: date
     planned_for: date
     unit_version: NonNegativeInt
+    building_id: str = ""
+    assignee_role: Literal["collector", "site_manager"] = "collector"
     recent_contacts: tuple[AwareDatetime, ...] = ()  # as planned; the claim adds to it, a release restores it
 
     @property
@@ -179,6 +187,7 @@ class ReminderStatus(StrEnum):
     DELIVERED = "delivered"
     FAILED = "failed"
     COMPLAINED = "complained"  # delivered, and the owner marked it as spam
+    ASSIGNED = "assigned"  # a call or visit task given to a collector
 
 
 class Reminder(Record):
@@ -198,6 +207,44 @@ class Reminder(Record):
     claimed_at: AwareDatetime
     sent_at: AwareDatetime | None = None
     provider_message_id: str | None = None
+
+
+class Collector(Record):
+    """A member of staff who takes call and visit tasks (催缴人员分工): by building first, then community."""
+
+    collector_id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str
+    role: Literal["collector", "site_manager"] = "collector"
+    communities: tuple[str, ...] = ()
+    buildings: tuple[str, ...] = ()
+    open_tasks: NonNegativeInt = 0
+
+
+class TaskOutcome(StrEnum):
+    PROMISED = "promised"
+    REFUSED = "refused"
+    WRONG_NUMBER = "wrong_number"
+    UNREACHABLE = "unreachable"
+    PAID = "paid"  # the owner says so: finance verifies, nothing is marked paid from a call
+
+
+class Task(Record):
+    task_id: str
+    unit_id: str
+    community_id: str
+    kind: Channel
+    step: str
+    collector_id: str
+    status: Literal["open", "done"] = "open"
+    created_at: AwareDatetime
+    due_by: AwareDatetime
+    unit_label: str
+    call_number: str | None = None
+    balance_fen: int
+    outcome: TaskOutcome | None = None
+    promised_date: date | None = None
+    note: str = ""
+    done_at: AwareDatetime | None = None
 
 
 class ScheduledEvent(BaseModel):

@@ -49,6 +49,8 @@ def job_for(unit: Unit, action: Action, today: date) -> SendJob:
         planned_for=today,
         unit_version=unit.version,
         recent_contacts=unit.recent_contacts,
+        building_id=unit.building_id,
+        assignee_role=action.assignee_role,
     )
 
 

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
-from propfee.models import Community, DayActivity, PeriodTotal, Reminder, SendJob, Unit
+from propfee.models import Collector, Community, DayActivity, PeriodTotal, Reminder, SendJob, Task, Unit
 
 
 class ClaimResult(StrEnum):
@@ -38,7 +38,11 @@ class JobQueue(Protocol):
 class ReminderStore(Protocol):
     def get_unit(self, unit_id: str) -> Unit | None: ...
 
-    def claim(self, job: SendJob, reminder: Reminder, recent_contacts: tuple[datetime, ...]) -> ClaimResult: ...
+    def claim(
+        self, job: SendJob, reminder: Reminder, recent_contacts: tuple[datetime, ...], task: Task | None = None
+    ) -> ClaimResult: ...
+
+    def collectors(self) -> list[Collector]: ...
 
     def mark_sent(self, job: SendJob, provider_message_id: str, at: datetime) -> None: ...
 

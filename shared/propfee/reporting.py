@@ -38,6 +38,7 @@ def _community_figures(day: date, entry: CommunityDay) -> dict[str, object]:
     failed = Counter(r.channel.value for r in reminders if r.status is ReminderStatus.FAILED)
     # claimed but never confirmed by the provider (a crash between the two): counted, never called sent
     unconfirmed = Counter(r.channel.value for r in reminders if r.status is ReminderStatus.CLAIMED)
+    assigned = Counter(r.channel.value for r in reminders if r.status is ReminderStatus.ASSIGNED)  # call/visit tasks
     return {
         "community_id": entry.community.community_id,
         "name": entry.community.name,
@@ -59,6 +60,7 @@ def _community_figures(day: date, entry: CommunityDay) -> dict[str, object]:
             "sent": dict(sorted(sent.items())),
             "failed": dict(sorted(failed.items())),
             "unconfirmed": dict(sorted(unconfirmed.items())),
+            "assigned": dict(sorted(assigned.items())),
             "skipped": dict(sorted(Counter(s.reason for s in entry.activity.skips).items())),
         },
     }
@@ -78,7 +80,13 @@ def build_summary(day: date, generated_at: datetime, entries: list[CommunityDay]
     paid = sum(c["current_period"]["paid_fen"] for c in communities)  # type: ignore[index]
     back_billed = sum(c["back_arrears"]["billed_fen"] for c in communities)  # type: ignore[index]
     back_paid = sum(c["back_arrears"]["paid_fen"] for c in communities)  # type: ignore[index]
-    reminder_totals: dict[str, dict[str, int]] = {"sent": {}, "failed": {}, "unconfirmed": {}, "skipped": {}}
+    reminder_totals: dict[str, dict[str, int]] = {
+        "sent": {},
+        "failed": {},
+        "unconfirmed": {},
+        "assigned": {},
+        "skipped": {},
+    }
     for c in communities:
         for kind, total in reminder_totals.items():
             _add_counts(total, c["reminders"][kind])  # type: ignore[index]

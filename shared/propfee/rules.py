@@ -37,7 +37,7 @@ class CollectionRules(BaseModel):
         from propfee.messages import check_templates
 
         ladders = [self.ladder, *(c.ladder for c in self.communities.values() if c.ladder)]
-        check_templates({step.template for ladder in ladders for step in ladder.steps})
+        check_templates({step.template for ladder in ladders for step in ladder.steps if step.template})
         return self
 
     def ladder_for(self, community_id: str) -> Ladder:

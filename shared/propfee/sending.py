@@ -11,9 +11,9 @@ from pydantic import ValidationError
 from propfee.config import Settings
 from propfee.ladder import SkipReason, decide
 from propfee.messages import RenderedMessage, render
-from propfee.models import Channel, Reminder, ReminderStatus, SendJob
+from propfee.models import Channel, Reminder, ReminderStatus, SendJob, Task
 from propfee.planning import job_for
-from propfee.policy import keep_recent, time_blocked
+from propfee.policy import ContactPolicy, keep_recent, time_blocked
 from propfee.ports import (
     ClaimResult,
     EmailSender,
@@ -23,10 +23,12 @@ from propfee.ports import (
     SmsSender,
 )
 from propfee.rules import CollectionRules
+from propfee.tasks import TASK_DEADLINE, brief, choose_collector, task_id_for
 
 
 class Outcome(StrEnum):
     SENT = "sent"
+    ASSIGNED = "assigned"
     SKIPPED = "skipped"
     DUPLICATE = "duplicate"
     FAILED = "failed"
@@ -77,7 +79,9 @@ class Sender:
         claimed = self._claim(job, now)
         if isinstance(claimed, SendResult):
             return claimed
-        job, message = claimed
+        job, message, task = claimed
+        if task is not None:  # the task was created with the claim; the collector takes it from here
+            return SendResult(Outcome.ASSIGNED, provider_message_id=task.task_id)
         try:
             message_id = self._deliver(job, message)
         except ProviderRejected as error:
@@ -93,15 +97,17 @@ class Sender:
         self._store.mark_sent(job, message_id, now)
         return SendResult(Outcome.SENT, provider_message_id=message_id)
 
-    def _claim(self, job: SendJob, now: datetime) -> tuple[SendJob, RenderedMessage] | SendResult:
+    def _claim(self, job: SendJob, now: datetime) -> tuple[SendJob, RenderedMessage, Task | None] | SendResult:
         today = now.astimezone(self._settings.tz).date()
         ladder, policy = self._rules.ladder_for(job.community_id), self._rules.policy_for(job.community_id)
         for _attempt in range(2):
-            message = render(job, today, self._settings.hotline, self._settings.pay_instructions_by_language)
-            contacts = keep_recent((*job.recent_contacts, now), now, policy)
-            result = self._store.claim(job, evidence_for(job, message, now), contacts)
+            prepared = self._prepare(job, now, policy)
+            if isinstance(prepared, SendResult):
+                return prepared
+            message, evidence, contacts, task = prepared
+            result = self._store.claim(job, evidence, contacts, task)
             if result is ClaimResult.CLAIMED:
-                return job, message
+                return job, message, task
             if result is ClaimResult.ALREADY_CLAIMED:
                 return SendResult(Outcome.DUPLICATE, reason=SkipReason.DUPLICATE)
             # something changed since planning (a payment, a contact): decide again on fresh data
@@ -115,6 +121,37 @@ class Sender:
                 return self._skip(job, decision.reason or "step_changed", now)
             job = job_for(unit, decision.action, job.planned_for)
         raise UnitKeepsChanging(job.unit_id)
+
+    def _prepare(
+        self, job: SendJob, now: datetime, policy: ContactPolicy
+    ) -> tuple[RenderedMessage, Reminder, tuple[datetime, ...], Task | None] | SendResult:
+        """What the claim will record: the message (or the task) and the unit's contacts after it."""
+        if not job.channel.is_task:
+            today = now.astimezone(self._settings.tz).date()
+            message = render(job, today, self._settings.hotline, self._settings.pay_instructions_by_language)
+            return message, evidence_for(job, message, now), keep_recent((*job.recent_contacts, now), now, policy), None
+        collector = choose_collector(self._store.collectors(), job.community_id, job.building_id, job.assignee_role)
+        if collector is None:
+            return self._skip(job, SkipReason.NO_COLLECTOR, now)
+        task = Task(
+            task_id=task_id_for(job.unit_id, job.step, job.occurrence),
+            unit_id=job.unit_id,
+            community_id=job.community_id,
+            kind=job.channel,
+            step=job.step,
+            collector_id=collector.collector_id,
+            created_at=now,
+            due_by=now + TASK_DEADLINE,
+            unit_label=job.unit_label,
+            call_number=job.destination if job.channel is Channel.CALL else None,
+            balance_fen=job.balance_fen,
+        )
+        message = RenderedMessage(subject=None, body=brief(task), template_version="task")
+        evidence = evidence_for(job, message, now).model_copy(
+            update={"status": ReminderStatus.ASSIGNED, "provider_message_id": task.task_id}
+        )
+        # a collector's call or visit is not an automated message: the frequency caps do not count it
+        return message, evidence, job.recent_contacts, task
 
     def _deliver(self, job: SendJob, message: RenderedMessage) -> str:
         # travels with the message into delivery events, so that a receipt finds its evidence record

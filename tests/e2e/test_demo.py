@@ -10,6 +10,8 @@ import pytest
 from propfee.adapters.dynamo import from_attributes
 from propfee.policy import day_blocked
 from propfee.rules import load_rules
+from propfee.sandbox import default_template_path
+from propfee.sandbox.template import load_template, local_code_dirs, translate, with_code_in_s3
 from propfee.simulation.run import DemoOptions, run_demo
 from tests.support import SHANGHAI
 
@@ -33,6 +35,7 @@ def month(tmp_path_factory):
         captured["sms"] = demo.sandbox.sent_sms()
         captured["email"] = demo.sandbox.sent_email()
         captured["logs"] = demo.sandbox.function_logs()
+        captured["calls"] = dict(demo.sandbox.function_calls)
 
     summary = run_demo(DemoOptions(households=150, days=24, seed=11, out=out), on_finish=keep)
     return summary, captured, out
@@ -108,8 +111,11 @@ def test_each_daily_report_equals_a_recount_from_the_table(month):
         todays = [p for p in payments if _local(p["paid_at"]).date() == day]
         totals = report["totals"]
         assert totals["collections"] == {"count": len(todays), "amount_fen": sum(p["amount_fen"] for p in todays)}
-        sent = Counter(r["channel"] for r in reminders if _local(r["claimed_at"]).date() == day)
+        todays_reminders = [r for r in reminders if _local(r["claimed_at"]).date() == day]
+        sent = Counter(r["channel"] for r in todays_reminders if r["status"] in ("sent", "delivered"))
+        assigned = Counter(r["channel"] for r in todays_reminders if r["status"] == "assigned")
         assert totals["reminders"]["sent"] == dict(sent)
+        assert totals["reminders"]["assigned"] == dict(assigned)
         period = f"{day.year:04d}-{day.month:02d}"
         billed = sum(b["amount_fen"] for b in bills if b["period"] == period and _local(b["issued_at"]) < cutoff)
         paid = sum(int(p["allocations"].get(period, 0)) for p in payments if _local(p["paid_at"]) < cutoff)
@@ -138,7 +144,7 @@ def test_every_day_has_its_report_in_the_output_folder(month):
 def test_messages_jsonl_lists_every_outbound_message_from_the_evidence(month):
     summary, captured, out = month
     lines = [json.loads(line) for line in (out / "messages.jsonl").read_text(encoding="utf-8").splitlines()]
-    reminders = _kind(captured["items"], "reminder")
+    reminders = [r for r in _kind(captured["items"], "reminder") if r["channel"] in ("sms", "email")]
     assert len(lines) == len(reminders) == summary["messages"]
     assert [line["sent_at"] for line in lines] == sorted(line["sent_at"] for line in lines)
     assert all(line["sent_at"].endswith("+08:00") and line["balance_fen"] > 0 for line in lines)
@@ -166,3 +172,35 @@ def test_the_same_seed_gives_the_same_summary(tmp_path):
     assert (tmp_path / "a" / "summary.json").read_bytes() == (tmp_path / "b" / "summary.json").read_bytes()
     other = run_demo(DemoOptions(households=60, days=6, seed=6, out=tmp_path / "c"))
     assert first == second and other != first
+
+
+# an API call and the IAM actions it needs (our transactions put and update items)
+NEEDS = {
+    "dynamodb:TransactWriteItems": {"dynamodb:PutItem", "dynamodb:UpdateItem"},
+    "sesv2:SendEmail": {"ses:SendEmail"},
+    "sqs:SendMessageBatch": {"sqs:SendMessage"},
+}
+
+
+def _allowed_actions(cfn, function_logical_id):
+    role = cfn["Resources"][function_logical_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+    actions = set()
+    for policy in cfn["Resources"][role]["Properties"].get("Policies", []):
+        for entry in policy["PolicyDocument"]["Statement"]:
+            for statement in entry["Fn::If"][1:] if "Fn::If" in entry else [entry]:
+                if isinstance(statement, dict) and statement.get("Effect") == "Allow":
+                    listed = statement["Action"]
+                    actions.update([listed] if isinstance(listed, str) else listed)
+    return actions
+
+
+def test_every_call_a_function_made_is_allowed_by_its_own_iam_policy(month):
+    _, captured, _ = month
+    sam = load_template(default_template_path())
+    code = {lid: f"{lid}.zip" for lid in local_code_dirs(sam, default_template_path())}
+    cfn = translate(with_code_in_s3(sam, "artifacts", code), {}, "ap-northeast-1")
+    calls = captured["calls"]
+    assert {function for function, _ in calls} >= {"PlanFunction", "SendFunction", "DailyReportFunction"}
+    for (function, operation), _count in sorted(calls.items()):
+        needed = NEEDS.get(operation, {operation.replace("sesv2:", "ses:")})
+        assert needed <= _allowed_actions(cfn, function), (function, operation)

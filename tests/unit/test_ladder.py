@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from propfee.ladder import DEFAULT_LADDER, DEFAULT_POLICY, Ladder, SkipReason, Step, decide
+from propfee.ladder import DEFAULT_LADDER, DEFAULT_POLICY, Action, Ladder, SkipReason, Step, decide
 from propfee.models import Channel, Hold, HoldKind, OpenBill, Owner
 from propfee.policy import Blocked, ContactPolicy, FrequencyCap
 from tests.unit.conftest import (
@@ -31,6 +31,12 @@ NATIONAL_DAY = date(2026, 10, 1)  # 国庆节, a Thursday
 MAKE_UP_SATURDAY = date(2026, 2, 14)  # 调休: a Saturday worked before the Spring Festival
 ORDINARY_SATURDAY = date(2026, 3, 7)
 WEEKENDS_OFF = ContactPolicy(contact_on_weekends=False)
+LABEL = "B03-1502"  # how make_unit()'s unit C01-B03-1502 is named: a visit's destination
+
+
+def _step(ladder, step_id):
+    return next(step for step in ladder.steps if step.step_id == step_id)
+
 
 # ---------------------------------------------------------------- the step for the unit's age
 
@@ -42,8 +48,8 @@ WEEKENDS_OFF = ContactPolicy(contact_on_weekends=False)
         (6, "sms_d1", Channel.SMS),
         (7, "email_d7", Channel.EMAIL),
         (14, "email_d7", Channel.EMAIL),
-        (15, "sms_d15", Channel.SMS),
-        (29, "sms_d15", Channel.SMS),
+        (15, "call_d15", Channel.CALL),
+        (29, "call_d15", Channel.CALL),
         (30, "sms_d30", Channel.SMS),
         (400, "sms_d30", Channel.SMS),
     ],
@@ -55,7 +61,8 @@ def test_the_step_follows_the_age_of_the_oldest_unpaid_bill(days, step_id, chann
     assert decision.action is not None
     assert decision.action.step.step_id == step_id
     assert decision.action.channel is channel
-    assert decision.action.destination == (PHONE if channel is Channel.SMS else EMAIL)
+    assert decision.action.destination == (EMAIL if channel is Channel.EMAIL else PHONE)
+    assert decision.action.assignee_role == "collector"
 
 
 def test_age_counts_from_the_oldest_unpaid_bill_not_the_newest():
@@ -81,14 +88,14 @@ def test_a_fully_paid_old_bill_does_not_age_the_unit():
 
 
 def test_a_missed_step_is_not_sent_late():
-    # 20 days overdue and nothing sent yet: the unit gets the day-15 step, not the day-1 SMS or the day-7 email
+    # 20 days overdue and nothing sent yet: the unit gets the day-15 call, not the day-1 SMS or the day-7 email
     decision = decide(make_unit(open_bills=overdue_by(20)), TODAY, SHANGHAI)
 
     assert decision.action is not None
-    assert decision.action.step.step_id == "sms_d15"
+    assert decision.action.step.step_id == "call_d15"
 
 
-@pytest.mark.parametrize("done", [{"sms_d15"}, {"sms_d1", "email_d7", "sms_d15"}])
+@pytest.mark.parametrize("done", [{"call_d15"}, {"sms_d1", "email_d7", "call_d15"}])
 def test_a_step_already_sent_is_never_sent_again(done):
     unit = make_unit(open_bills=overdue_by(20), steps_done=frozenset(done))
 
@@ -99,7 +106,7 @@ def test_a_step_already_sent_is_never_sent_again(done):
 
 
 def test_earlier_steps_already_sent_do_not_block_the_current_one():
-    unit = make_unit(open_bills=overdue_by(31), steps_done=frozenset({"sms_d1", "email_d7", "sms_d15"}))
+    unit = make_unit(open_bills=overdue_by(31), steps_done=frozenset({"sms_d1", "email_d7", "call_d15"}))
 
     decision = decide(unit, TODAY, SHANGHAI)
 
@@ -168,11 +175,66 @@ def test_only_the_overdue_amount_counts_towards_the_minimum():
     assert decision.reason is SkipReason.BELOW_MINIMUM
 
 
-def test_key_customers_get_no_automated_message():
-    decision = decide(make_unit(open_bills=overdue_by(30), key_customer=True), TODAY, SHANGHAI)
+# ---------------------------------------------------------------- key customers: a visit by the site manager
+
+
+@pytest.mark.parametrize(("days", "step_id"), [(1, "sms_d1"), (7, "email_d7"), (15, "call_d15"), (30, "sms_d30")])
+def test_a_key_customer_gets_a_site_manager_visit_for_whatever_step_is_due(days, step_id):
+    decision = decide(make_unit(open_bills=overdue_by(days), key_customer=True), TODAY, SHANGHAI)
+
+    assert decision.reason is None
+    assert decision.action == Action(_step(DEFAULT_LADDER, step_id), Channel.VISIT, LABEL, assignee_role="site_manager")
+
+
+def test_a_key_customer_never_gets_an_automated_message_even_when_the_owner_can_be_reached():
+    unit = make_unit(open_bills=overdue_by(30), key_customer=True, owners=(owner(), owner("李雷", PHONE_2, EMAIL_2)))
+
+    action = decide(unit, TODAY, SHANGHAI).action
+
+    assert action is not None
+    assert (action.channel, action.destination, action.assignee_role) == (Channel.VISIT, LABEL, "site_manager")
+
+
+def test_a_key_customer_visit_is_not_held_back_by_the_frequency_cap():
+    # a message today and four in the last 30 days: both default caps are reached
+    recent = contacts("2025-03-20 09:00", "2025-03-12 09:00", "2025-03-05 09:00", "2025-02-25 09:00")
+    unit = make_unit(open_bills=overdue_by(30), key_customer=True, recent_contacts=recent)
+
+    assert decide(unit.model_copy(update={"key_customer": False}), TODAY, SHANGHAI).reason is Blocked.FREQUENCY_CAP
+    decision = decide(unit, TODAY, SHANGHAI)
+    assert decision.action == Action(_step(DEFAULT_LADDER, "sms_d30"), Channel.VISIT, LABEL, "site_manager")
+
+
+@pytest.mark.parametrize(
+    "owners",
+    [(), (owner(phone=None, email=None),), (owner(sms_opt_out=True, email_opt_out=True, sms_disabled="unknown"),)],
+    ids=["no owners", "no contact details", "opted out and disabled"],
+)
+def test_a_key_customer_visit_needs_no_reachable_owner(owners):
+    unit = make_unit(open_bills=overdue_by(7), key_customer=True, owners=owners)
+
+    decision = decide(unit, TODAY, SHANGHAI)
+
+    assert decision.action == Action(_step(DEFAULT_LADDER, "email_d7"), Channel.VISIT, LABEL, "site_manager")
+
+
+@pytest.mark.parametrize(
+    ("day", "policy", "reason"),
+    [
+        (NATIONAL_DAY, DEFAULT_POLICY, Blocked.STATUTORY_HOLIDAY),
+        (TODAY, ContactPolicy(extra_holidays=(TODAY,)), Blocked.STATUTORY_HOLIDAY),
+        (ORDINARY_SATURDAY, WEEKENDS_OFF, Blocked.WEEKEND),
+        (date(2027, 3, 2), DEFAULT_POLICY, Blocked.HOLIDAY_CALENDAR_UNKNOWN),  # move on when chinesecalendar knows 2027
+    ],
+    ids=["national day", "company day off", "weekend off", "calendar unknown"],
+)
+def test_a_key_customer_is_still_blocked_by_the_day(day, policy, reason):
+    unit = make_unit(open_bills=overdue_by(20, today=day), key_customer=True)
+
+    decision = decide(unit, day, SHANGHAI, policy=policy)
 
     assert decision.action is None
-    assert decision.reason is SkipReason.KEY_CUSTOMER
+    assert decision.reason is reason
 
 
 # ---------------------------------------------------------------- holds
@@ -214,7 +276,7 @@ def test_a_hold_lasts_until_its_day_inclusive(until, held):
     else:
         assert decision.reason is None
         assert decision.action is not None
-        assert decision.action.step.step_id == "sms_d15"
+        assert decision.action.step.step_id == "call_d15"
 
 
 def test_an_expired_hold_does_not_hide_one_still_in_force():
@@ -239,7 +301,7 @@ def test_a_hold_is_reported_before_every_later_check():
     # nobody can be reached: the hold is still the reason given
     unit = make_unit(
         open_bills=overdue_by(20, today=NATIONAL_DAY),
-        steps_done=frozenset({"sms_d15"}),
+        steps_done=frozenset({"call_d15"}),
         key_customer=True,
         recent_contacts=contacts("2026-10-01 09:00"),
         owners=(),
@@ -252,29 +314,44 @@ def test_a_hold_is_reported_before_every_later_check():
 # ---------------------------------------------------------------- the order of the remaining checks
 
 
-def test_a_step_already_sent_is_reported_before_the_key_customer_flag():
-    unit = make_unit(open_bills=overdue_by(20), steps_done=frozenset({"sms_d15"}), key_customer=True)
+def test_a_step_already_sent_is_reported_before_the_key_customer_visit():
+    unit = make_unit(open_bills=overdue_by(20), steps_done=frozenset({"call_d15"}), key_customer=True)
 
     assert decide(unit, TODAY, SHANGHAI).reason is SkipReason.STEP_ALREADY_SENT
 
 
-def test_a_key_customer_is_reported_before_a_blocked_day():
+def test_a_blocked_day_is_reported_before_the_key_customer_visit():
     unit = make_unit(open_bills=overdue_by(20, today=NATIONAL_DAY), key_customer=True)
 
-    assert decide(unit, NATIONAL_DAY, SHANGHAI).reason is SkipReason.KEY_CUSTOMER
+    assert decide(unit, NATIONAL_DAY, SHANGHAI).reason is Blocked.STATUTORY_HOLIDAY
+    action = decide(unit, NATIONAL_DAY, SHANGHAI, policy=ANY_DAY).action
+    assert action == Action(_step(DEFAULT_LADDER, "call_d15"), Channel.VISIT, LABEL, "site_manager")
+
+
+def test_the_key_customer_visit_comes_before_the_frequency_cap_and_the_channel_checks():
+    unit = make_unit(
+        open_bills=overdue_by(30), key_customer=True, owners=(), recent_contacts=contacts("2025-03-20 08:00")
+    )
+
+    assert decide(unit, TODAY, SHANGHAI).action == Action(
+        _step(DEFAULT_LADDER, "sms_d30"), Channel.VISIT, LABEL, "site_manager"
+    )
 
 
 def test_a_blocked_day_is_reported_before_the_frequency_cap():
-    unit = make_unit(open_bills=overdue_by(20, today=NATIONAL_DAY), recent_contacts=contacts("2026-09-30 10:00"))
+    unit = make_unit(open_bills=overdue_by(30, today=NATIONAL_DAY), recent_contacts=contacts("2026-09-30 10:00"))
 
     assert decide(unit, NATIONAL_DAY, SHANGHAI).reason is Blocked.STATUTORY_HOLIDAY
     assert decide(unit, NATIONAL_DAY, SHANGHAI, policy=ANY_DAY).reason is Blocked.FREQUENCY_CAP
 
 
 def test_the_frequency_cap_is_reported_before_an_unreachable_owner():
-    unit = make_unit(open_bills=overdue_by(20), owners=(), recent_contacts=contacts("2025-03-19 10:00"))
+    unit = make_unit(open_bills=overdue_by(30), owners=(), recent_contacts=contacts("2025-03-19 10:00"))
 
     assert decide(unit, TODAY, SHANGHAI).reason is Blocked.FREQUENCY_CAP
+    assert decide(unit, TODAY, SHANGHAI, policy=ContactPolicy(frequency_caps=())).reason is (
+        SkipReason.NO_REACHABLE_CHANNEL
+    )
 
 
 # ---------------------------------------------------------------- days without automated contact
@@ -295,7 +372,7 @@ def test_a_company_may_contact_owners_on_statutory_holidays():
     decision = decide(unit, NATIONAL_DAY, SHANGHAI, policy=ANY_DAY)
 
     assert decision.action is not None
-    assert decision.action.step.step_id == "sms_d15"
+    assert decision.action.step.step_id == "call_d15"
 
 
 def test_weekends_are_blocked_only_when_the_company_says_so():
@@ -406,12 +483,69 @@ def test_a_cap_of_two_messages_allows_the_second_and_stops_the_third():
 
 
 def test_contacts_count_across_channels():
-    # yesterday's email (day 7) caps today's SMS (day 15) just as an SMS would
+    # yesterday's SMS (day 1) caps today's email (day 7) just as an email would
     unit = make_unit(
-        open_bills=overdue_by(15), steps_done=frozenset({"email_d7"}), recent_contacts=contacts("2025-03-19 10:00")
+        open_bills=overdue_by(7), steps_done=frozenset({"sms_d1"}), recent_contacts=contacts("2025-03-19 10:00")
     )
 
     assert decide(unit, TODAY, SHANGHAI).reason is Blocked.FREQUENCY_CAP
+
+
+# both default caps reached: a message today, and four in the last 30 days
+CAPPED = contacts("2025-03-20 08:00", "2025-03-12 09:00", "2025-03-05 09:00", "2025-02-25 09:00")
+
+
+def test_a_call_step_is_not_held_back_by_the_frequency_cap():
+    unit = make_unit(open_bills=overdue_by(15), recent_contacts=CAPPED)
+
+    decision = decide(unit, TODAY, SHANGHAI)
+
+    assert decision.reason is None
+    assert decision.action == Action(_step(DEFAULT_LADDER, "call_d15"), Channel.CALL, PHONE, "collector")
+    # the same unit a day later in the ladder's message steps is capped
+    assert decide(unit.model_copy(update={"open_bills": overdue_by(30)}), TODAY, SHANGHAI).reason is (
+        Blocked.FREQUENCY_CAP
+    )
+
+
+def test_a_call_that_becomes_a_visit_is_not_held_back_by_the_frequency_cap():
+    unit = make_unit(open_bills=overdue_by(15), owners=(owner(phone=None),), recent_contacts=CAPPED)
+
+    decision = decide(unit, TODAY, SHANGHAI)
+
+    assert decision.action == Action(_step(DEFAULT_LADDER, "call_d15"), Channel.VISIT, LABEL, "collector")
+
+
+VISIT_LADDER = Ladder(
+    steps=(
+        Step(step_id="sms_d1", days_overdue=1, channel=Channel.SMS, template="reminder_friendly"),
+        Step(step_id="visit_d20", days_overdue=20, channel=Channel.VISIT),
+    )
+)
+
+
+def test_a_visit_step_is_not_held_back_by_the_frequency_cap_and_needs_no_reachable_owner():
+    unit = make_unit(open_bills=overdue_by(20), owners=(), recent_contacts=CAPPED)
+
+    decision = decide(unit, TODAY, SHANGHAI, VISIT_LADDER)
+
+    assert decision.action == Action(_step(VISIT_LADDER, "visit_d20"), Channel.VISIT, LABEL, "collector")
+
+
+def test_a_task_step_is_still_blocked_on_a_day_off():
+    call = make_unit(open_bills=overdue_by(15, today=NATIONAL_DAY))
+    visit = make_unit(open_bills=overdue_by(20, today=NATIONAL_DAY))
+
+    assert decide(call, NATIONAL_DAY, SHANGHAI).reason is Blocked.STATUTORY_HOLIDAY
+    assert decide(visit, NATIONAL_DAY, SHANGHAI, VISIT_LADDER).reason is Blocked.STATUTORY_HOLIDAY
+
+
+@pytest.mark.parametrize("done", ["call_d15", "visit_d20"])
+def test_a_task_step_already_done_is_not_given_again(done):
+    unit = make_unit(open_bills=overdue_by(20), steps_done=frozenset({done}))
+    ladder = VISIT_LADDER if done == "visit_d20" else DEFAULT_LADDER
+
+    assert decide(unit, TODAY, SHANGHAI, ladder).reason is SkipReason.STEP_ALREADY_SENT
 
 
 # ---------------------------------------------------------------- channels and opt-outs
@@ -514,8 +648,9 @@ def test_an_address_disabled_by_a_delivery_event_is_not_used(bounced, expected):
     ],
     ids=["no owners", "no contact details", "opted out of both", "each opted out of what they have"],
 )
-def test_no_reachable_channel(owners):
-    unit = make_unit(open_bills=overdue_by(15), owners=owners)
+@pytest.mark.parametrize("days", [1, 7, 30], ids=["sms_d1", "email_d7", "sms_d30"])
+def test_no_reachable_channel(owners, days):
+    unit = make_unit(open_bills=overdue_by(days), owners=owners)
 
     decision = decide(unit, TODAY, SHANGHAI)
 
@@ -523,7 +658,93 @@ def test_no_reachable_channel(owners):
     assert decision.reason is SkipReason.NO_REACHABLE_CHANNEL
 
 
+# ---------------------------------------------------------------- call tasks
+
+
+def test_a_call_step_goes_to_a_phone_even_when_the_owner_opted_out_of_sms():
+    unit = make_unit(open_bills=overdue_by(15), owners=(owner(sms_opt_out=True),))
+
+    decision = decide(unit, TODAY, SHANGHAI)
+
+    assert decision.reason is None
+    assert decision.action == Action(_step(DEFAULT_LADDER, "call_d15"), Channel.CALL, PHONE, "collector")
+    # the same owner gets no SMS on the day-1 step
+    sms = decide(unit.model_copy(update={"open_bills": overdue_by(1)}), TODAY, SHANGHAI).action
+    assert sms is not None
+    assert sms.channel is Channel.EMAIL
+
+
+def test_a_call_step_is_a_call_even_when_an_email_address_could_be_used():
+    unit = make_unit(open_bills=overdue_by(15), owners=(owner(phone=PHONE, email=EMAIL, sms_opt_out=True),))
+
+    action = decide(unit, TODAY, SHANGHAI).action
+
+    assert action is not None
+    assert (action.channel, action.destination) == (Channel.CALL, PHONE)
+
+
+def test_a_call_step_skips_a_dead_number_for_the_next_owners_phone():
+    owners = (
+        owner(sms_disabled="unknown_number"),
+        owner(name="李雷", phone=PHONE_2, email=None, sms_opt_out=True, relation="co_owner"),
+    )
+    unit = make_unit(open_bills=overdue_by(15), owners=owners)
+
+    action = decide(unit, TODAY, SHANGHAI).action
+
+    assert action is not None
+    assert (action.channel, action.destination, action.assignee_role) == (Channel.CALL, PHONE_2, "collector")
+
+
+@pytest.mark.parametrize(
+    "owners",
+    [
+        (),
+        (owner(phone=None, email=None),),
+        (owner(phone=None),),  # an email address is no use to a collector who has to call
+        (owner(sms_disabled="unknown_number"),),
+        (owner(sms_disabled="unknown_number"), owner(name="李雷", phone=None, email=EMAIL_2)),
+    ],
+    ids=["no owners", "no contact details", "email only", "dead number", "dead number and no other phone"],
+)
+def test_a_call_step_with_no_usable_phone_becomes_a_visit_to_the_unit(owners):
+    unit = make_unit(open_bills=overdue_by(15), owners=owners)
+
+    decision = decide(unit, TODAY, SHANGHAI)
+
+    assert decision.reason is None
+    assert decision.action == Action(_step(DEFAULT_LADDER, "call_d15"), Channel.VISIT, LABEL, "collector")
+
+
 # ---------------------------------------------------------------- the ladder itself
+
+
+def test_the_default_ladder():
+    assert [(s.step_id, s.days_overdue, s.channel) for s in DEFAULT_LADDER.steps] == [
+        ("sms_d1", 1, Channel.SMS),
+        ("email_d7", 7, Channel.EMAIL),
+        ("call_d15", 15, Channel.CALL),
+        ("sms_d30", 30, Channel.SMS),
+    ]
+    assert _step(DEFAULT_LADDER, "call_d15").template == ""
+
+
+@pytest.mark.parametrize(("channel", "task"), [("sms", False), ("email", False), ("call", True), ("visit", True)])
+def test_call_and_visit_are_tasks_sms_and_email_are_messages(channel, task):
+    assert Channel(channel).is_task is task
+
+
+@pytest.mark.parametrize("channel", [Channel.SMS, Channel.EMAIL])
+def test_a_message_step_needs_a_template(channel):
+    with pytest.raises(ValueError, match="template"):
+        Step(step_id="x_d1", days_overdue=1, channel=channel)
+
+
+@pytest.mark.parametrize("channel", [Channel.CALL, Channel.VISIT])
+def test_a_task_step_needs_no_template(channel):
+    step = Step(step_id="x_d1", days_overdue=1, channel=channel)
+
+    assert (step.channel, step.template) == (channel, "")
 
 
 def test_ladder_steps_must_be_ordered_by_days_overdue():
@@ -566,11 +787,15 @@ _OWNER_POOL = [
 ]
 # addresses a delivery event disabled (a number that does not exist, a mailbox that bounced) are as unusable as
 # opted-out ones
-_OWNER_POOL += [
+_DISABLED_OWNERS = [
     Owner(name="退信业主", phone=PHONE, email=EMAIL, email_disabled="bounce"),
     Owner(name="空号业主", phone=PHONE_2, email=EMAIL_2, sms_disabled="unknown_number"),
+    Owner(name="空号退订业主", phone=PHONE, email=None, sms_opt_out=True, sms_disabled="unknown_number"),
 ]
-_LADDERS = [
+_OWNER_POOL += _DISABLED_OWNERS
+# up to three owners; a disabled address (which a call must also avoid) about one time in three
+_OWNER_LISTS = st.lists(st.sampled_from(_OWNER_POOL) | st.sampled_from(_DISABLED_OWNERS), max_size=3)
+_FIXED_LADDERS = [
     DEFAULT_LADDER,
     Ladder(
         steps=(
@@ -578,10 +803,42 @@ _LADDERS = [
             Step(
                 step_id="sms_d3", days_overdue=3, channel=Channel.SMS, template="reminder_notice", min_amount_fen=5000
             ),
+            Step(step_id="visit_d45", days_overdue=45, channel=Channel.VISIT),
             Step(step_id="sms_d60", days_overdue=60, channel=Channel.SMS, template="reminder_firm", min_amount_fen=1),
         ),
     ),
 ]
+_TEMPLATES = ("reminder_friendly", "reminder_notice", "reminder_firm")
+
+
+@st.composite
+def ladders(draw, actionable=False):
+    """The default ladder, another fixed one, or a random ladder of messages and tasks (now and then several
+    steps on one day, and a task step that names a template anyway). Actionable: the first step is due on the
+    first day overdue and no minimum exceeds 5000 fen."""
+    if draw(st.integers(min_value=0, max_value=3)) == 0:
+        return draw(st.sampled_from(_FIXED_LADDERS))
+    # the first step early, then gaps of up to three weeks (0: two steps on one day)
+    gaps = draw(st.lists(st.integers(min_value=0, max_value=21), min_size=1, max_size=5))
+    gaps[0] = min(gaps[0], 1) if actionable else gaps[0] % 8
+    days = [sum(gaps[: i + 1]) for i in range(len(gaps))]
+    minimums = [1, 1, 5000] if actionable else [1, 1, 1, 5000, 100_000]
+    steps = []
+    for i, day in enumerate(days):
+        channel = draw(st.sampled_from(list(Channel)))
+        template = draw(st.sampled_from(("", *_TEMPLATES))) if channel.is_task else draw(st.sampled_from(_TEMPLATES))
+        steps.append(
+            Step(
+                step_id=f"{channel.value}_{i}_d{day}",
+                days_overdue=day,
+                channel=channel,
+                template=template,
+                min_amount_fen=draw(st.sampled_from(minimums)),
+            )
+        )
+    return Ladder(steps=tuple(steps))
+
+
 _POLICIES = [
     DEFAULT_POLICY,  # statutory holidays off, 1 per 3 days and 4 per 30 days
     ContactPolicy(contact_on_statutory_holidays=True, frequency_caps=()),
@@ -603,6 +860,14 @@ def _around_local_midnight(draw, today, tz, days_back):
     minutes = draw(st.integers(min_value=-15 * 60, max_value=15 * 60))
     midnight = datetime.combine(today - timedelta(days=days_back), time(0), tzinfo=tz)
     return (midnight + timedelta(minutes=minutes)).astimezone(draw(st.sampled_from(_ZONES)))
+
+
+def _recent_contacts(draw, today, tz):
+    return tuple(
+        # near the edge of the short caps more often than anywhere else in the longest one
+        _around_local_midnight(draw, today, tz, draw(st.integers(-1, 4) | st.integers(min_value=-1, max_value=35)))
+        for _ in range(draw(st.integers(min_value=0, max_value=5)))
+    )
 
 
 @st.composite
@@ -641,19 +906,14 @@ def units(draw):
         for period in periods
     }
     tz = draw(st.sampled_from(_ZONES))
-    recent = tuple(
-        # near the edge of the short caps more often than anywhere else in the longest one
-        _around_local_midnight(draw, today, tz, draw(st.integers(-1, 4) | st.integers(min_value=-1, max_value=35)))
-        for _ in range(draw(st.integers(min_value=0, max_value=5)))
-    )
-    ladder = draw(st.sampled_from(_LADDERS))
+    ladder = draw(ladders())
     step_ids = [step.step_id for step in ladder.steps] + ["legacy_step"]
     unit = make_unit(
         open_bills=open_bills,
-        owners=tuple(draw(st.lists(st.sampled_from(_OWNER_POOL), max_size=3))),
+        owners=tuple(draw(_OWNER_LISTS)),
         steps_done=frozenset(draw(st.lists(st.sampled_from(step_ids), max_size=2))),
-        key_customer=draw(st.integers(min_value=0, max_value=9)) == 0,
-        recent_contacts=recent,
+        key_customer=draw(st.integers(min_value=0, max_value=5)) == 0,
+        recent_contacts=_recent_contacts(draw, today, tz),
         holds=draw(hold_lists(today)) if draw(st.integers(min_value=0, max_value=3)) == 0 else (),
     )
     return unit, today, tz, ladder, draw(policies(today))
@@ -664,11 +924,16 @@ def _contacts_in_window(unit, today, tz, days):
     return sum(1 for c in unit.recent_contacts if 0 <= (today - c.astimezone(tz).date()).days < days)
 
 
+def _capped(unit, today, tz, policy):
+    return any(_contacts_in_window(unit, today, tz, cap.days) >= cap.messages for cap in policy.frequency_caps)
+
+
 def _held_by(unit, today):
     return [h for h in unit.holds if h.until is None or today <= h.until]
 
 
-_REASONS = {*SkipReason, *Blocked} - {Blocked.ON_HOLD, SkipReason.PAID, SkipReason.DUPLICATE}
+_MESSAGES = (Channel.SMS, Channel.EMAIL)
+_REASONS = {*SkipReason, *Blocked} - {Blocked.ON_HOLD, SkipReason.PAID, SkipReason.DUPLICATE, SkipReason.KEY_CUSTOMER}
 _REASONS |= {f"on_hold_{kind.value}" for kind in HoldKind}
 
 
@@ -684,40 +949,55 @@ def test_any_action_respects_opt_outs_steps_done_arrears_holds_days_and_caps(cas
     if action is None:
         assert decision.reason in _REASONS
         return
-    # (a) the destination belongs to an owner who may be reached on that channel, and nobody opted it out
+    # (a) the destination belongs to an owner who may be reached on that channel, and nobody opted it out; a call
+    # needs a number that works, an SMS opt-out is no refusal of calls; a visit goes to the unit itself
     if action.channel is Channel.SMS:
         assert any(o.phone == action.destination for o in unit.owners)
         assert not any(o.phone == action.destination and (o.sms_opt_out or o.sms_disabled) for o in unit.owners)
-    else:
+    elif action.channel is Channel.EMAIL:
         assert any(o.email == action.destination for o in unit.owners)
         assert not any(o.email == action.destination and (o.email_opt_out or o.email_disabled) for o in unit.owners)
+    elif action.channel is Channel.CALL:
+        assert any(o.phone == action.destination for o in unit.owners)
+        assert not any(o.phone == action.destination and o.sms_disabled for o in unit.owners)
+    else:
+        assert action.destination == unit.label
     # (b) never a step already sent in this episode
     assert action.step.step_id not in unit.steps_done
     # (c) only for money actually overdue, and at least the step's minimum
     assert unit.overdue_fen(today) > 0
     assert unit.overdue_fen(today) >= action.step.min_amount_fen
-    # (d) every frequency cap, counted in local days, still has room for this message
-    for cap in policy.frequency_caps:
-        assert _contacts_in_window(unit, today, tz, cap.days) < cap.messages
-    # (e) no hold in force, and not a day off
+    # (d) a message only while every frequency cap, counted in local days, still has room for it
+    if action.channel in _MESSAGES:
+        assert not _capped(unit, today, tz, policy)
+    # (e) no hold in force, and not a day off, whatever the channel
     assert not _held_by(unit, today)
     assert today not in policy.extra_holidays
     if not policy.contact_on_statutory_holidays:
         assert today not in chinese_calendar.holidays
-    # and: automated messages never go to key customers; the step is the one the age calls for
-    assert not unit.key_customer
+    # and: key customers get a site manager's visit, never a message; everyone else a collector, and a message
+    # step stays a message, a task step a task
+    if unit.key_customer:
+        assert (action.channel, action.destination, action.assignee_role) == (Channel.VISIT, unit.label, "site_manager")
+    else:
+        assert action.assignee_role == "collector"
+        assert action.channel.is_task is action.step.channel.is_task
+    # the step is the one the age calls for
     age = unit.days_overdue(today)
     assert action.step == [step for step in ladder.steps if step.days_overdue <= age][-1]
 
 
 def _usable(owners):
     """Addresses that may be used per channel: an opt-out (or a bounce) belongs to the address, whoever else
-    lists it."""
+    lists it. A collector calls any number that is not known to be dead, opted out of SMS or not."""
     no_sms = {o.phone for o in owners if o.phone and (o.sms_opt_out or o.sms_disabled)}
     no_email = {o.email for o in owners if o.email and (o.email_opt_out or o.email_disabled)}
     return {
         Channel.SMS: [o.phone for o in owners if o.phone and o.phone not in no_sms],
         Channel.EMAIL: [o.email for o in owners if o.email and o.email not in no_email],
+        Channel.CALL: [
+            o.phone for o in owners if o.phone and o.phone not in {d.phone for d in owners if d.sms_disabled}
+        ],
     }
 
 
@@ -733,9 +1013,23 @@ def _expected_day_off(today, policy):
     return None
 
 
+def _expected_route(unit, step):
+    """(channel, destination) for a step given to this unit's owners, or None when nobody can be reached."""
+    usable = _usable(unit.owners)
+    if step.channel is Channel.VISIT:
+        return Channel.VISIT, unit.label
+    if step.channel is Channel.CALL:
+        return (Channel.CALL, usable[Channel.CALL][0]) if usable[Channel.CALL] else (Channel.VISIT, unit.label)
+    other = Channel.EMAIL if step.channel is Channel.SMS else Channel.SMS
+    for channel in (step.channel, other):
+        if usable[channel]:
+            return channel, usable[channel][0]
+    return None
+
+
 def _expected(unit, today, tz, ladder, policy):
     """The rules as the collections team states them, written out independently: the action as
-    (step, channel, destination), or the reason there is none."""
+    (step, channel, destination, assignee role), or the reason there is none."""
     overdue = unit.overdue_fen(today)
     due = [step for step in ladder.steps if step.days_overdue <= unit.days_overdue(today)]
     if overdue <= 0 or not due:
@@ -748,19 +1042,17 @@ def _expected(unit, today, tz, ladder, policy):
         return "on_hold_" + held[0].kind.value
     if step.step_id in unit.steps_done:
         return SkipReason.STEP_ALREADY_SENT
-    if unit.key_customer:
-        return SkipReason.KEY_CUSTOMER
     day_off = _expected_day_off(today, policy)
     if day_off is not None:
         return day_off
-    if any(_contacts_in_window(unit, today, tz, cap.days) >= cap.messages for cap in policy.frequency_caps):
+    if unit.key_customer:
+        return step, Channel.VISIT, unit.label, "site_manager"
+    if step.channel in _MESSAGES and _capped(unit, today, tz, policy):
         return Blocked.FREQUENCY_CAP
-    usable = _usable(unit.owners)
-    other = Channel.EMAIL if step.channel is Channel.SMS else Channel.SMS
-    for channel in (step.channel, other):
-        if usable[channel]:
-            return step, channel, usable[channel][0]
-    return SkipReason.NO_REACHABLE_CHANNEL
+    route = _expected_route(unit, step)
+    if route is None:
+        return SkipReason.NO_REACHABLE_CHANNEL
+    return step, *route, "collector"
 
 
 @PROPERTY
@@ -771,7 +1063,7 @@ def test_decide_follows_the_stated_rules(case):
     decision = decide(unit, today, tz, ladder, policy)
 
     action = decision.action
-    got = decision.reason if action is None else (action.step, action.channel, action.destination)
+    got = decision.reason if action is None else (action.step, action.channel, action.destination, action.assignee_role)
     assert got == _expected(unit, today, tz, ladder, policy)
 
 
@@ -789,7 +1081,7 @@ def actionable_units(draw):
         for i, age in enumerate(ages)
     }
     unit = make_unit(open_bills=open_bills, owners=(owner(),))
-    return unit, today, draw(st.sampled_from(_ZONES)), draw(st.sampled_from(_LADDERS))
+    return unit, today, draw(st.sampled_from(_ZONES)), draw(ladders(actionable=True))
 
 
 def _step_for_age(unit, today, ladder):
@@ -806,6 +1098,16 @@ def test_an_actionable_unit_gets_the_step_its_age_calls_for_on_its_own_channel(c
     assert decision.action is not None
     assert decision.action.step == _step_for_age(unit, today, ladder)
     assert decision.action.channel is decision.action.step.channel
+    assert (
+        decision.action.destination
+        == {
+            Channel.SMS: PHONE,
+            Channel.EMAIL: EMAIL,
+            Channel.CALL: PHONE,
+            Channel.VISIT: unit.label,
+        }[decision.action.channel]
+    )
+    assert decision.action.assignee_role == "collector"
 
 
 @PROPERTY
@@ -813,7 +1115,7 @@ def test_an_actionable_unit_gets_the_step_its_age_calls_for_on_its_own_channel(c
 def test_only_the_current_step_being_done_holds_a_unit_back(case, data):
     unit, today, tz, ladder = case
     done = data.draw(st.sets(st.sampled_from([step.step_id for step in ladder.steps])))
-    unit = unit.model_copy(update={"steps_done": frozenset(done)})
+    unit = unit.model_copy(update={"steps_done": frozenset(done), "key_customer": data.draw(st.booleans())})
 
     decision = decide(unit, today, tz, ladder, ANY_DAY)
 
@@ -830,7 +1132,7 @@ def test_only_the_current_step_being_done_holds_a_unit_back(case, data):
 def test_a_hold_holds_a_unit_back_exactly_while_it_is_in_force(case, data):
     unit, today, tz, ladder = case
     holds = data.draw(hold_lists(today))
-    unit = unit.model_copy(update={"holds": holds})
+    unit = unit.model_copy(update={"holds": holds, "key_customer": data.draw(st.booleans())})
 
     decision = decide(unit, today, tz, ladder, ANY_DAY)
 
@@ -850,7 +1152,7 @@ def test_a_hold_holds_a_unit_back_exactly_while_it_is_in_force(case, data):
     from_cap=st.integers(min_value=-2, max_value=2),
     data=st.data(),
 )
-def test_the_frequency_cap_counts_local_days(tz, case, cap_days, from_cap, data):
+def test_the_frequency_cap_counts_local_days_and_holds_back_only_messages(tz, case, cap_days, from_cap, data):
     unit, today, _, ladder = case
     policy = ANY_DAY.model_copy(update={"frequency_caps": (FrequencyCap(messages=1, days=cap_days),)})
     # around a local midnight near the edge of the cap, where the local date and the UTC date of the contact disagree
@@ -860,28 +1162,51 @@ def test_the_frequency_cap_counts_local_days(tz, case, cap_days, from_cap, data)
     decision = decide(unit, today, tz, ladder, policy)
 
     local_days = (today - contact.astimezone(tz).date()).days
-    if 0 <= local_days < cap_days:
+    if 0 <= local_days < cap_days and not _step_for_age(unit, today, ladder).channel.is_task:
         assert decision.reason is Blocked.FREQUENCY_CAP
     else:
         assert decision.action is not None
 
 
 @PROPERTY
-@given(case=actionable_units(), owners=st.lists(st.sampled_from(_OWNER_POOL), max_size=4))
+@given(case=actionable_units(), data=st.data())
+def test_a_key_customer_gets_a_site_manager_visit_whatever_the_owners_and_the_caps(case, data):
+    unit, today, tz, ladder = case
+    owners = tuple(data.draw(_OWNER_LISTS))
+    recent = _recent_contacts(data.draw, today, tz)
+    unit = unit.model_copy(update={"key_customer": True, "owners": owners, "recent_contacts": recent})
+
+    decision = decide(unit, today, tz, ladder, ANY_DAY)
+
+    assert decision.reason is None
+    assert decision.action == Action(_step_for_age(unit, today, ladder), Channel.VISIT, unit.label, "site_manager")
+
+
+@PROPERTY
+@given(case=actionable_units(), owners=_OWNER_LISTS)
 def test_the_destination_is_always_one_the_owners_allow(case, owners):
     unit, today, tz, ladder = case
     unit = unit.model_copy(update={"owners": tuple(owners)})
 
     decision = decide(unit, today, tz, ladder, ANY_DAY)
 
+    step = _step_for_age(unit, today, ladder)
     usable = _usable(owners)
-    if not any(usable.values()):
+    if step.channel.is_task:
+        # a task is always possible: a call to the first number that works, else (or for a visit) the unit's door
+        assert decision.action is not None
+        if step.channel is Channel.CALL and usable[Channel.CALL]:
+            assert (decision.action.channel, decision.action.destination) == (Channel.CALL, usable[Channel.CALL][0])
+        else:
+            assert (decision.action.channel, decision.action.destination) == (Channel.VISIT, unit.label)
+        return
+    if not usable[Channel.SMS] and not usable[Channel.EMAIL]:
         assert decision.reason is SkipReason.NO_REACHABLE_CHANNEL
         return
     action = decision.action
     assert action is not None
     # the step's own channel whenever anyone can be reached on it, else the other one; the first such owner
-    other = Channel.EMAIL if action.step.channel is Channel.SMS else Channel.SMS
-    expected_channel = action.step.channel if usable[action.step.channel] else other
+    other = Channel.EMAIL if step.channel is Channel.SMS else Channel.SMS
+    expected_channel = step.channel if usable[step.channel] else other
     assert action.channel is expected_channel
     assert usable[action.channel] and action.destination == usable[action.channel][0]

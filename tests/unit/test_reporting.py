@@ -92,6 +92,8 @@ def entries(community_name: str = "阳光花园") -> list[CommunityDay]:
                 reminder("C01", 4, Channel.SMS, ReminderStatus.FAILED, 10),
                 # claimed, and the provider's answer never recorded: not counted as sent
                 reminder("C01", 5, Channel.SMS, ReminderStatus.CLAIMED, 10),
+                # a call task given to a collector: counted apart from messages
+                reminder("C01", 6, Channel.CALL, ReminderStatus.ASSIGNED, 10),
             ),
             skips=(
                 skip("C01", 1, "frequency_cap", 9),
@@ -153,6 +155,7 @@ def test_community_figures(summary):
         "sent": {"email": 1, "sms": 2},
         "failed": {"sms": 1},
         "unconfirmed": {"sms": 1},
+        "assigned": {"call": 1},
         "skipped": {"frequency_cap": 2, "key_customer": 1},
     }
 
@@ -164,6 +167,7 @@ def test_community_figures(summary):
         "sent": {},
         "failed": {"email": 1},
         "unconfirmed": {},
+        "assigned": {},
         "skipped": {"frequency_cap": 1},
     }
 
@@ -184,6 +188,7 @@ def test_totals(summary):
         "sent": {"email": 1, "sms": 2},
         "failed": {"email": 1, "sms": 1},
         "unconfirmed": {"sms": 1},
+        "assigned": {"call": 1},
         "skipped": {"frequency_cap": 3, "key_customer": 1},
     }
 
@@ -202,7 +207,7 @@ def test_totals_are_the_sum_of_the_communities(summary):
     ]:
         assert totals[section][field] == sum(c[section][field] for c in communities), (section, field)
     assert totals["outstanding_fen"] == sum(c["outstanding_fen"] for c in communities)
-    for kind in ("sent", "failed", "unconfirmed", "skipped"):
+    for kind in ("sent", "failed", "unconfirmed", "assigned", "skipped"):
         keys = {k for c in communities for k in c["reminders"][kind]}
         assert totals["reminders"][kind] == {k: sum(c["reminders"][kind].get(k, 0) for c in communities) for k in keys}
 
@@ -276,7 +281,7 @@ def test_reminders_csv_lists_reminders_and_skips():
     statuses = [(r[0], r[5]) for r in rows]
     assert statuses.count(("C01", "skipped")) == 3
     assert ("C02", "failed") in statuses
-    assert len(rows) == 5 + 3 + 1 + 1
+    assert len(rows) == 6 + 3 + 1 + 1
     assert ("C01", "claimed") in statuses
     assert {r[7] for r in rows if r[5] == "skipped"} == {"frequency_cap", "key_customer"}
 

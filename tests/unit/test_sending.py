@@ -30,7 +30,10 @@ class MemoryStore:
     def get_unit(self, unit_id):
         return self.units.get(unit_id)
 
-    def claim(self, job: SendJob, reminder: Reminder, recent_contacts) -> ClaimResult:
+    def collectors(self):
+        return []
+
+    def claim(self, job: SendJob, reminder: Reminder, recent_contacts, task=None) -> ClaimResult:
         key = (job.unit_id, job.claim_key)
         if key in self.claims:
             return ClaimResult.ALREADY_CLAIMED

@@ -20,6 +20,7 @@ from propfee.models import (
     Bill,
     Building,
     Channel,
+    Collector,
     Community,
     DayActivity,
     Payment,
@@ -28,6 +29,7 @@ from propfee.models import (
     ReminderStatus,
     SendJob,
     Skip,
+    Task,
     Unit,
 )
 from propfee.ports import ClaimResult
@@ -347,39 +349,58 @@ class PropfeeTable:
         return None
 
     # ------------------------------------------------------------------ reminders
-    def claim(self, job: SendJob, reminder: Reminder, recent_contacts: tuple[datetime, ...]) -> ClaimResult:
+    def claim(
+        self, job: SendJob, reminder: Reminder, recent_contacts: tuple[datetime, ...], task: Task | None = None
+    ) -> ClaimResult:
         """Claim (unit, step, occurrence) and record the evidence in one transaction; the unit's recent
         contacts become the given ones (the claim holds only while the unit is as planned)."""
         evidence = self._reminder_item(job, reminder)
-        reasons = self._transact(
-            [
-                {
-                    "Update": {
-                        "TableName": self.name,
-                        "Key": to_attributes(keys.unit_item(job.unit_id)),
-                        "UpdateExpression": "ADD steps_done :step "
-                        "SET recent_contacts = :contacts, version = version + :one",
-                        "ConditionExpression": "version = :v AND NOT contains(steps_done, :step_id)",
-                        "ExpressionAttributeValues": to_attributes(
-                            {
-                                ":step": {job.step},
-                                ":step_id": job.step,
-                                ":contacts": [c.isoformat() for c in recent_contacts],
-                                ":one": 1,
-                                ":v": job.unit_version,
-                            }
-                        ),
-                    }
-                },
+        operations = [
+            {
+                "Update": {
+                    "TableName": self.name,
+                    "Key": to_attributes(keys.unit_item(job.unit_id)),
+                    "UpdateExpression": "ADD steps_done :step "
+                    "SET recent_contacts = :contacts, version = version + :one",
+                    "ConditionExpression": "version = :v AND NOT contains(steps_done, :step_id)",
+                    "ExpressionAttributeValues": to_attributes(
+                        {
+                            ":step": {job.step},
+                            ":step_id": job.step,
+                            ":contacts": [c.isoformat() for c in recent_contacts],
+                            ":one": 1,
+                            ":v": job.unit_version,
+                        }
+                    ),
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.name,
+                    "Item": to_attributes(evidence),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+        if task is not None:  # the task and the collector's load, in the same all-or-nothing write
+            operations += [
                 {
                     "Put": {
                         "TableName": self.name,
-                        "Item": to_attributes(evidence),
+                        "Item": to_attributes(self._task_item(task)),
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
                 },
+                {
+                    "Update": {
+                        "TableName": self.name,
+                        "Key": to_attributes(keys.collector_item(task.collector_id)),
+                        "UpdateExpression": "ADD open_tasks :one",
+                        "ExpressionAttributeValues": to_attributes({":one": 1}),
+                    }
+                },
             ]
-        )
+        reasons = self._transact(operations)
         if reasons is None:
             if self._deferred is not None:
                 self._claimed[(job.unit_id, job.claim_key)] = evidence
@@ -387,6 +408,73 @@ class PropfeeTable:
         if reasons[1] == "ConditionalCheckFailed":
             return ClaimResult.ALREADY_CLAIMED
         return ClaimResult.UNIT_CHANGED
+
+    # ------------------------------------------------------------------ collectors and tasks
+    def put_collectors(self, collectors: Sequence[Collector]) -> None:
+        self.batch_put([{**keys.collector_item(c.collector_id), **c.model_dump(mode="json")} for c in collectors])
+
+    def collectors(self) -> list[Collector]:
+        items = self._query(
+            KeyConditionExpression="pk = :pk", ExpressionAttributeValues=to_attributes({":pk": keys.COLLECTORS})
+        )
+        return [Collector.model_validate(_model_fields(Collector, item)) for item in items]
+
+    @staticmethod
+    def _task_item(task: Task) -> dict[str, Any]:
+        return {
+            **keys.task_item(task.task_id),
+            **task.model_dump(mode="json"),
+            "kind": "task",
+            "task_kind": task.kind.value,
+            "inbox_pk": keys.task_inbox_pk(task.collector_id, task.status),
+            "inbox_sk": f"{task.created_at.isoformat()}#{task.task_id}",
+        }
+
+    @staticmethod
+    def _item_to_task(item: dict[str, Any]) -> Task:
+        fields = _model_fields(Task, {**item, "kind": item["task_kind"]})
+        return Task.model_validate(fields)
+
+    def get_task(self, task_id: str) -> Task | None:
+        response = self.db.get_item(
+            TableName=self.name, Key=to_attributes(keys.task_item(task_id)), ConsistentRead=True
+        )
+        return self._item_to_task(from_attributes(response["Item"])) if "Item" in response else None
+
+    def tasks(self, collector_id: str, status: str = "open") -> list[Task]:
+        """A collector's tasks of a status, oldest first (the inbox index)."""
+        items = self._query(
+            IndexName="inbox",
+            KeyConditionExpression="inbox_pk = :pk",
+            ExpressionAttributeValues=to_attributes({":pk": keys.task_inbox_pk(collector_id, status)}),
+        )
+        return [self._item_to_task(item) for item in items]
+
+    def complete_task(self, done: Task, unit_after: Unit | None, unit_version: int) -> bool:
+        """Close a task (only if still open), lower its collector's load, and change the unit as the outcome
+        says, all at once; False when the task was closed meanwhile or the unit changed (try again)."""
+        operations: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.name,
+                    "Item": to_attributes(self._task_item(done)),
+                    "ConditionExpression": "#status = :open",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": to_attributes({":open": "open"}),
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self.name,
+                    "Key": to_attributes(keys.collector_item(done.collector_id)),
+                    "UpdateExpression": "ADD open_tasks :minus_one",
+                    "ExpressionAttributeValues": to_attributes({":minus_one": -1}),
+                }
+            },
+        ]
+        if unit_after is not None:
+            operations.append(self._put_unit_op(unit_after, unit_version))
+        return self._transact(operations) is None
 
     def _reminder_item(self, job: SendJob, reminder: Reminder) -> dict[str, Any]:
         local_day = reminder.claimed_at.astimezone(self._tz).date()

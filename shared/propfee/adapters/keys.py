@@ -53,3 +53,18 @@ def arrears_sk(oldest_due: date, unit_id: str) -> str:
 
 def activity_pk(community_id: str, day: date) -> str:
     return f"ACTIVITY#{community_id}#{day.isoformat()}"
+
+
+COLLECTORS = "COLLECTORS"
+
+
+def collector_item(collector_id: str) -> dict[str, str]:
+    return {"pk": COLLECTORS, "sk": f"COLLECTOR#{collector_id}"}
+
+
+def task_item(task_id: str) -> dict[str, str]:
+    return {"pk": f"TASK#{task_id}", "sk": "TASK"}
+
+
+def task_inbox_pk(collector_id: str, status: str) -> str:
+    return f"COLLECTOR#{collector_id}#STATUS#{status}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import importlib.util
 import io
 import os
@@ -15,6 +16,9 @@ from types import ModuleType
 from typing import Any, TextIO
 
 from propfee import observability
+
+# which function of the stack is running, so that the sandbox can tell whose AWS calls it sees
+current_function: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_function", default=None)
 
 
 @dataclass
@@ -91,6 +95,13 @@ class LambdaFunction:
 
     def invoke(self, event: dict[str, Any]) -> Any:
         handler = self._load()
+        token = current_function.set(self.logical_id)
+        try:
+            return self._invoke(handler, event)
+        finally:
+            current_function.reset(token)
+
+    def _invoke(self, handler: Any, event: dict[str, Any]) -> Any:
         context = LambdaContext(self.name, self.memory, self.arn, self.timeout)
         self.invocations += 1
         # in Lambda each function has its own process and so its own Logger; here they share one

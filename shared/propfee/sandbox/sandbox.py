@@ -7,6 +7,7 @@ import logging
 import re
 import urllib.request
 import warnings
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,10 +18,11 @@ import boto3
 from botocore.config import Config
 
 from propfee import clock
+from propfee.adapters import aws
 from propfee.adapters.aws import reset_clients
 from propfee.sandbox import moto_patches
 from propfee.sandbox import template as tpl
-from propfee.sandbox.runtime import LambdaFunction, lambda_environment, patched_environ
+from propfee.sandbox.runtime import LambdaFunction, current_function, lambda_environment, patched_environ
 from propfee.sandbox.schedules import Schedule
 
 REGION = "ap-northeast-1"
@@ -83,6 +85,8 @@ class Sandbox:
         self.outputs: dict[str, str] = {}
         self._function_arns: dict[str, str] = {}
         self._clients: dict[str, Any] = {}
+        # (function logical id, "service:Operation") -> count of the calls the functions made
+        self.function_calls: Counter[tuple[str, str]] = Counter()
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> Sandbox:
@@ -121,10 +125,23 @@ class Sandbox:
         self._saved_env = patched_environ(self.aws_environment())
         self._saved_env.__enter__()
         reset_clients()
+        aws.client_observers.append(self._observe_client)
         self._previous_clock = clock.install(self.clock)
         self._deploy()
 
+    def _observe_client(self, made: Any) -> None:
+        service = made.meta.service_model.service_name
+
+        def count(model: Any, **_: Any) -> None:
+            function = current_function.get()
+            if function is not None:
+                self.function_calls[(function, f"{service}:{model.name}")] += 1
+
+        made.meta.events.register("before-call.*.*", count)
+
     def stop(self) -> None:
+        if self._observe_client in aws.client_observers:
+            aws.client_observers.remove(self._observe_client)
         if self._previous_clock is not None:
             clock.install(self._previous_clock)
             self._previous_clock = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from propfee.models import TaskOutcome
 from propfee.simulation.world import DUE_DAY, Behaviour, World, stable_rng
 
 # behaviour -> (chance that a reminder leads to a payment, earliest and latest hours after it)
@@ -59,3 +60,26 @@ class OwnerModel:
         return PaymentIntent(
             reminded_at + delay, unit_id, why="after a reminder", partial=behaviour is Behaviour.CHRONIC
         )
+
+
+def task_outcome(world: World, unit_id: str, task_kind: str, today: date) -> tuple[TaskOutcome, date | None]:
+    """What the owner tells the collector who calls or knocks."""
+    behaviour = world.behaviours[unit_id]
+    rng = stable_rng("task", world.seed, unit_id, today)
+    if behaviour is Behaviour.UNREACHABLE and task_kind == "call":
+        return TaskOutcome.UNREACHABLE, None
+    if behaviour is Behaviour.ON_TIME:
+        return TaskOutcome.PAID, None
+    if behaviour is Behaviour.CHRONIC and rng.random() < 0.6:
+        return TaskOutcome.REFUSED, None
+    return TaskOutcome.PROMISED, today + timedelta(days=rng.randint(2, 10))
+
+
+def keeps_promise(world: World, unit_id: str, promised: date) -> PaymentIntent | None:
+    behaviour = world.behaviours[unit_id]
+    rng = stable_rng("promise", world.seed, unit_id, promised)
+    chance = {Behaviour.CHRONIC: 0.3, Behaviour.LATE: 0.6}.get(behaviour, 0.8)
+    if rng.random() >= chance:
+        return None
+    at = datetime.combine(promised, time(rng.randint(9, 20), rng.randint(0, 59)), world.tz)
+    return PaymentIntent(at, unit_id, why="kept a promise", partial=behaviour is Behaviour.CHRONIC)

@@ -17,11 +17,13 @@ from propfee.models import Bill, Payment
 from propfee.money import rate
 from propfee.reporting import report_prefix
 from propfee.sandbox import Sandbox
-from propfee.simulation.owners import OwnerModel, PaymentIntent
+from propfee.simulation.owners import OwnerModel, PaymentIntent, keeps_promise, task_outcome
 from propfee.simulation.world import DUE_DAY, World, build_world, period_of
+from propfee.tasks import close_task
 
 TIMEZONE = ZoneInfo("Asia/Shanghai")
 REPORT_READY = timedelta(minutes=30)  # after the daily_report schedule (00:15) has run
+COLLECTORS_REPORT = time(18, 0)
 
 
 @dataclass
@@ -40,6 +42,7 @@ class Totals:
     paid_fen: int = 0
     sms: int = 0
     email: int = 0
+    tasks: dict[str, int] = field(default_factory=dict)
     daily: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -116,15 +119,35 @@ class Demo:
             for intent in self.owners.intents_for_month(day):
                 heapq.heappush(self.intents, intent)
         end = datetime.combine(day + timedelta(days=1), time(0, 0), TIMEZONE)
-        while self.intents and self.intents[0].at < end:
+        self.pay_until(datetime.combine(day, COLLECTORS_REPORT, TIMEZONE))
+        self.work_tasks(day)
+        self.pay_until(end)
+        self.sandbox.advance(end + REPORT_READY)  # the report on the day fires just after midnight
+        self.notice_reminders()
+        self.collect_report(day)
+
+    def pay_until(self, moment: datetime) -> None:
+        """Run the world to the moment, owners paying as they intended on the way."""
+        while self.intents and self.intents[0].at < moment:
             intent = heapq.heappop(self.intents)
             at = max(intent.at, self.sandbox.clock.now())
             self.sandbox.advance(at)
             self.notice_reminders()
             self.pay(PaymentIntent(at, intent.unit_id, intent.why, intent.partial))
-        self.sandbox.advance(end + REPORT_READY)  # the report on the day fires just after midnight
-        self.notice_reminders()
-        self.collect_report(day)
+
+    def work_tasks(self, day: date) -> None:
+        """In the evening each collector reports on the day's calls and visits, as `propfee task done` does."""
+        now = datetime.combine(day, COLLECTORS_REPORT, TIMEZONE)
+        self.sandbox.advance(now)
+        for collector in self.world.collectors:
+            for task in self.table.tasks(collector.collector_id, "open"):
+                outcome, promised = task_outcome(self.world, task.unit_id, task.kind.value, day)
+                close_task(self.table, task.task_id, outcome, promised, "", now, day)
+                self.totals.tasks[outcome.value] = self.totals.tasks.get(outcome.value, 0) + 1
+                if promised is not None:
+                    intent = keeps_promise(self.world, task.unit_id, promised)
+                    if intent is not None:
+                        heapq.heappush(self.intents, intent)
 
     def collect_report(self, day: date) -> None:
         target = self.options.out / "reports" / day.isoformat()
@@ -151,6 +174,8 @@ class Demo:
         for day in days:
             for community in self.world.snapshot.communities:
                 for r in self.table.day_activity(community.community_id, day).reminders:
+                    if r.channel.is_task:  # calls and visits are tasks for staff, not messages
+                        continue
                     lines.append(
                         {
                             "sent_at": r.claimed_at.astimezone(TIMEZONE).isoformat(),
@@ -199,6 +224,7 @@ def run_demo(
     with Sandbox(start=datetime.combine(start, time(0, 0), TIMEZONE), template_path=options.template_path) as sandbox:
         demo = Demo(options, sandbox, world)
         demo.table.load_snapshot(world.snapshot)
+        demo.table.put_collectors(world.collectors)
         at_start = demo.standing(start)
         last_day = start + timedelta(days=options.days - 1)
         for offset in range(options.days):
@@ -216,6 +242,7 @@ def run_demo(
             "standing_at_start": at_start,
             "standing_at_end": demo.standing(last_day),
             "reminders": {"sms": demo.totals.sms, "email": demo.totals.email},
+            "task_outcomes": dict(sorted(demo.totals.tasks.items())),
             "payments": {"count": demo.totals.payments, "amount_fen": demo.totals.paid_fen},
             "dead_letters": _dead_letter_count(sandbox),
             "daily": demo.totals.daily,

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from faker import Faker
 
 from propfee import ledger
-from propfee.models import Bill, Building, Community, Owner, Payment, PeriodTotal, Unit
+from propfee.models import Bill, Building, Collector, Community, Owner, Payment, PeriodTotal, Unit
 from propfee.money import fen_from_area
 
 COMMUNITY_NAMES = [
@@ -75,6 +75,7 @@ class World:
     tz: ZoneInfo
     snapshot: ledger.LedgerSnapshot
     behaviours: dict[str, Behaviour]
+    collectors: list[Collector] = field(default_factory=list)
     by_phone: dict[str, list[str]] = field(default_factory=dict)
     by_email: dict[str, list[str]] = field(default_factory=dict)
 
@@ -149,6 +150,33 @@ def build_world(households: int, seed: int, start: date, tz: ZoneInfo) -> World:
     return _with_history(seed, start, tz, communities, buildings, units, behaviours)
 
 
+def _staff(communities: list[Community], buildings: list[Building]) -> list[Collector]:
+    """Two collectors per community sharing its buildings (odd and even), and a site manager."""
+    staff = []
+    fake = Faker("zh_CN")
+    fake.seed_instance(len(buildings))
+    for community in communities:
+        ids = [b.building_id for b in buildings if b.community_id == community.community_id]
+        for n in (1, 2):
+            staff.append(
+                Collector(
+                    collector_id=f"{community.community_id}-K{n}",
+                    name=fake.name(),
+                    communities=(community.community_id,),
+                    buildings=tuple(ids[n - 1 :: 2]),
+                )
+            )
+        staff.append(
+            Collector(
+                collector_id=f"{community.community_id}-PM",
+                name=fake.name(),
+                role="site_manager",
+                communities=(community.community_id,),
+            )
+        )
+    return staff
+
+
 def _with_history(
     seed: int,
     start: date,
@@ -210,7 +238,14 @@ def _with_history(
         finished.append(unit)
     period_totals = [PeriodTotal(community_id=c, period=p, **v) for (c, p), v in sorted(totals.items())]
     snapshot = ledger.LedgerSnapshot(communities, buildings, finished, bills, payments, period_totals)
-    world = World(seed=seed, start=start, tz=tz, snapshot=snapshot, behaviours=behaviours)
+    world = World(
+        seed=seed,
+        start=start,
+        tz=tz,
+        snapshot=snapshot,
+        behaviours=behaviours,
+        collectors=_staff(communities, buildings),
+    )
     for unit in finished:
         for owner in unit.owners:
             if owner.phone:
