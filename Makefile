@@ -6,7 +6,17 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 OUT ?= out/demo
 
-.PHONY: demo test e2e lint bench sandbox clean
+.PHONY: demo test e2e lint bench sandbox clean system-deps
+
+# Debian packages: a CJK font for the demand letters' PDFs, and pdftotext to read them back in tests
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+system-deps:
+	@if [ ! -f $(CJK_FONT) ] || ! command -v pdftotext >/dev/null; then \
+		echo "installing fonts-wqy-microhei and poppler-utils"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq fonts-wqy-microhei poppler-utils >/dev/null; \
+	fi
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,10 +25,10 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-demo: $(STAMP)
+demo: $(STAMP) system-deps
 	$(BIN)/propfee demo --out $(OUT)
 
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -26,7 +36,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check shared functions tests bench
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: $(STAMP) system-deps
 	$(BIN)/python bench/run.py
 
 sandbox: $(STAMP)

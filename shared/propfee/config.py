@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     sms_origination_identity: str | None = None  # End User Messaging: sender ID, phone number or pool
     sms_configuration_set: str | None = None
     rules_file: Path | None = None  # the packaged rules.yaml when unset
+    letter_font: Path | None = None  # a CJK .ttf/.ttc for demand letters; see propfee.letters for defaults
     hotline: str = "400-000-0000"
     pay_instructions: str = "物业服务中心或物业App"
     pay_instructions_en: str = "the property service office or the property app"

@@ -32,7 +32,7 @@ class Step(BaseModel):
     @model_validator(mode="after")
     def _messages_have_a_template(self) -> Step:
         if not self.channel.is_task and not self.template:
-            raise ValueError(f"step {self.step_id} sends a message and needs a template")
+            raise ValueError(f"step {self.step_id} sends a message or a letter and needs a template")
         return self
 
 
@@ -57,6 +57,7 @@ DEFAULT_LADDER = Ladder(
         Step(step_id="email_d7", days_overdue=7, channel=Channel.EMAIL, template="reminder_notice"),
         Step(step_id="call_d15", days_overdue=15, channel=Channel.CALL),
         Step(step_id="sms_d30", days_overdue=30, channel=Channel.SMS, template="reminder_firm"),
+        Step(step_id="letter_d45", days_overdue=45, channel=Channel.LETTER, template="demand_letter"),
     )
 )
 
@@ -102,11 +103,12 @@ FALLBACK = {
     Channel.EMAIL: (Channel.EMAIL, Channel.SMS),
     Channel.CALL: (Channel.CALL, Channel.VISIT),  # no number to call: someone goes to the door
     Channel.VISIT: (Channel.VISIT,),
+    Channel.LETTER: (Channel.LETTER,),
 }
 
 
 def _destination(unit: Unit, channel: Channel) -> str | None:
-    if channel is Channel.VISIT:
+    if channel in (Channel.VISIT, Channel.LETTER):  # delivered to the unit itself
         return unit.label
     if channel is Channel.CALL:  # an SMS opt-out is not a refusal of calls; a dead number is, for everyone
         dead = {o.phone for o in unit.owners if o.sms_disabled}
@@ -135,8 +137,8 @@ def decide(
         return Decision(None, blocked_day)
     if unit.key_customer:  # handled in person by the site manager, never by automated messages
         return Decision(Action(step, Channel.VISIT, unit.label, assignee_role="site_manager"))
-    # the frequency caps limit automated messages; a collector's call or visit is not one
-    if not step.channel.is_task and frequency_blocked(unit.recent_contacts, today, tz, policy):
+    # the frequency caps limit automated messages; a collector's call or visit, a formal letter, is not one
+    if step.channel.is_message and frequency_blocked(unit.recent_contacts, today, tz, policy):
         return Decision(None, Blocked.FREQUENCY_CAP)
     for channel in FALLBACK[step.channel]:
         destination = _destination(unit, channel)

@@ -45,13 +45,14 @@ def _template_version(name: str) -> str:
 def render(job: SendJob, today: date, hotline: str, pay_instructions: dict[str, str]) -> RenderedMessage:
     """The message for a job, in the owner's language; pay_instructions has one text per language."""
     env = _environment()
-    context = {
+    context: dict[str, object] = {
         "unit_label": job.unit_label,
         "amount": yuan(job.balance_fen),
         "overdue_since": job.overdue_since.isoformat(),
         "today": today.isoformat(),
         "hotline": hotline,
         "pay_instructions": pay_instructions[job.language],
+        "periods": job.periods,
     }
     body_name = f"{job.template}.{job.language}.{job.channel.value}.j2"
     body = env.get_template(body_name).render(context).strip()
@@ -114,10 +115,22 @@ def lint(text: str) -> list[str]:
     return [problem for problem, pattern in FORBIDDEN.items() if pattern.search(text)]
 
 
-def check_templates(names: set[str], max_sms_segments: int = MAX_SMS_SEGMENTS) -> None:
-    """Every template exists for every language and channel, passes the lint and fits the SMS limit."""
+def check_templates(
+    names: set[str], max_sms_segments: int = MAX_SMS_SEGMENTS, letters: frozenset[str] = frozenset()
+) -> None:
+    """Every message template exists for every language and channel (SMS and email fall back to each
+    other), every letter template for every language; all pass the lint; SMS fit the segment limit."""
     env = _environment()
     problems = []
+    for name in sorted(letters):
+        for language in LANGUAGES:
+            file_name = f"{name}.{language}.letter.j2"
+            try:
+                source, _, _ = env.loader.get_source(env, file_name)  # type: ignore[union-attr]
+            except TemplateNotFound:
+                problems.append(f"{file_name}: missing")
+                continue
+            problems.extend(f"{file_name}: {p}" for p in lint(source))
     for name in sorted(names):
         for language in LANGUAGES:
             for kind in ("sms", "email", "subject"):

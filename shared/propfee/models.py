@@ -35,10 +35,15 @@ class Channel(StrEnum):
     EMAIL = "email"
     CALL = "call"  # a phone-call task for a collector (电话催缴)
     VISIT = "visit"  # a door visit by a collector or the site manager
+    LETTER = "letter"  # a formal demand letter (催缴函), a PDF for printing and delivery to the unit
 
     @property
     def is_task(self) -> bool:
         return self in (Channel.CALL, Channel.VISIT)
+
+    @property
+    def is_message(self) -> bool:
+        return self in (Channel.SMS, Channel.EMAIL)
 
 
 class Record(BaseModel):
@@ -175,6 +180,7 @@ class SendJob(Record):
     building_id: str = ""
     assignee_role: Literal["collector", "site_manager"] = "collector"
     recent_contacts: tuple[AwareDatetime, ...] = ()  # as planned; the claim adds to it, a release restores it
+    periods: tuple[str, ...] = ()  # the unpaid billing periods, oldest first (a demand letter lists them)
 
     @property
     def claim_key(self) -> str:

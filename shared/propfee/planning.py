@@ -50,6 +50,7 @@ def job_for(unit: Unit, action: Action, today: date) -> SendJob:
         unit_version=unit.version,
         recent_contacts=unit.recent_contacts,
         building_id=unit.building_id,
+        periods=tuple(sorted(p for p, bill in unit.open_bills.items() if bill.outstanding_fen > 0)),
         assignee_role=action.assignee_role,
     )
 

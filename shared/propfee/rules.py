@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from propfee.ladder import DEFAULT_LADDER, Ladder
+from propfee.models import Channel
 from propfee.policy import ContactPolicy
 
 
@@ -37,7 +38,11 @@ class CollectionRules(BaseModel):
         from propfee.messages import check_templates
 
         ladders = [self.ladder, *(c.ladder for c in self.communities.values() if c.ladder)]
-        check_templates({step.template for ladder in ladders for step in ladder.steps if step.template})
+        steps = [step for ladder in ladders for step in ladder.steps if step.template]
+        check_templates(
+            {s.template for s in steps if s.channel is not Channel.LETTER},
+            letters=frozenset(s.template for s in steps if s.channel is Channel.LETTER),
+        )
         return self
 
     def ladder_for(self, community_id: str) -> Ladder:

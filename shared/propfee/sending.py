@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from enum import StrEnum
 
 from pydantic import ValidationError
 
 from propfee.config import Settings
 from propfee.ladder import SkipReason, decide
+from propfee.letters import find_font, letter_key, letter_pdf
 from propfee.messages import RenderedMessage, render
 from propfee.models import Channel, Reminder, ReminderStatus, SendJob, Task
 from propfee.planning import job_for
@@ -17,6 +18,7 @@ from propfee.policy import ContactPolicy, keep_recent, time_blocked
 from propfee.ports import (
     ClaimResult,
     EmailSender,
+    ObjectStore,
     ProviderRejected,
     ProviderUnavailable,
     ReminderStore,
@@ -64,12 +66,14 @@ class Sender:
         sms: SmsSender,
         email: EmailSender,
         rules: CollectionRules,
+        letters: ObjectStore | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
         self._sms = sms
         self._email = email
         self._rules = rules
+        self._letters = letters
 
     def send(self, job: SendJob, now: datetime) -> SendResult:
         # lawful hours are checked at the moment of sending, in the owner's local time
@@ -129,7 +133,11 @@ class Sender:
         if not job.channel.is_task:
             today = now.astimezone(self._settings.tz).date()
             message = render(job, today, self._settings.hotline, self._settings.pay_instructions_by_language)
-            return message, evidence_for(job, message, now), keep_recent((*job.recent_contacts, now), now, policy), None
+            # only automated messages count against the frequency caps; a formal letter does not
+            contacts = (
+                keep_recent((*job.recent_contacts, now), now, policy) if job.channel.is_message else job.recent_contacts
+            )
+            return message, evidence_for(job, message, now), contacts, None
         collector = choose_collector(self._store.collectors(), job.community_id, job.building_id, job.assignee_role)
         if collector is None:
             return self._skip(job, SkipReason.NO_COLLECTOR, now)
@@ -158,8 +166,20 @@ class Sender:
         context = {"unit_id": job.unit_id, "claim": job.claim_key.replace("#", ".")}
         if job.channel is Channel.SMS:
             return self._sms.send_sms(job.destination, message.body, context)
+        if job.channel is Channel.LETTER:
+            return self._write_letter(job, message)
         assert message.subject is not None
         return self._email.send_email(job.destination, message.subject, message.body, context)
+
+    def _write_letter(self, job: SendJob, message: RenderedMessage) -> str:
+        """The letter's PDF in the bucket (for printing); its key is the evidence's reference."""
+        if self._letters is None:
+            raise ProviderUnavailable("no bucket for demand letters is configured")
+        key = letter_key(job.planned_for.isoformat(), job.unit_id, job.step, job.occurrence)
+        font = find_font(self._settings.letter_font)
+        dated = datetime.combine(job.planned_for, time(9, 0), self._settings.tz)
+        self._letters.put(key, letter_pdf(message.body, font, dated), "application/pdf")
+        return key
 
     def _skip(self, job: SendJob, reason: str, now: datetime) -> SendResult:
         self._store.record_skip(job, str(reason), now)

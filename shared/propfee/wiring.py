@@ -53,7 +53,10 @@ class Services:
 
     @cached_property
     def sender(self) -> Sender:
-        return Sender(self.settings, self.table, self.sms, SesEmail(self.settings.require("sender_email")), self.rules)
+        letters = self.reports if self.settings.report_bucket else None
+        return Sender(
+            self.settings, self.table, self.sms, SesEmail(self.settings.require("sender_email")), self.rules, letters
+        )
 
 
 class LazyServices:

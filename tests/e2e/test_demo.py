@@ -74,7 +74,9 @@ def test_no_step_was_sent_twice_and_every_provider_message_has_its_evidence(mont
     _, captured, _ = month
     reminders = _kind(captured["items"], "reminder")
     assert not [k for k, n in Counter((r["unit_id"], r["step"]) for r in reminders).items() if n > 1]
-    sent = [r for r in reminders if r["status"] == "sent"]
+    sent = [r for r in reminders if r["status"] == "sent" and r["channel"] in ("sms", "email")]
+    letters = [r for r in reminders if r["channel"] == "letter"]
+    assert all(r["status"] == "sent" and r["provider_message_id"].startswith("letters/") for r in letters)
     provider_ids = [m[0] for m in captured["sms"]] + [m[0] for m in captured["email"]]
     assert len(provider_ids) == len(set(provider_ids)) == len(sent)
     assert {r["provider_message_id"] for r in sent} == set(provider_ids)
@@ -144,7 +146,7 @@ def test_every_day_has_its_report_in_the_output_folder(month):
 def test_messages_jsonl_lists_every_outbound_message_from_the_evidence(month):
     summary, captured, out = month
     lines = [json.loads(line) for line in (out / "messages.jsonl").read_text(encoding="utf-8").splitlines()]
-    reminders = [r for r in _kind(captured["items"], "reminder") if r["channel"] in ("sms", "email")]
+    reminders = [r for r in _kind(captured["items"], "reminder") if r["channel"] in ("sms", "email", "letter")]
     assert len(lines) == len(reminders) == summary["messages"]
     assert [line["sent_at"] for line in lines] == sorted(line["sent_at"] for line in lines)
     assert all(line["sent_at"].endswith("+08:00") and line["balance_fen"] > 0 for line in lines)

@@ -51,7 +51,9 @@ def _step(ladder, step_id):
         (15, "call_d15", Channel.CALL),
         (29, "call_d15", Channel.CALL),
         (30, "sms_d30", Channel.SMS),
-        (400, "sms_d30", Channel.SMS),
+        (44, "sms_d30", Channel.SMS),
+        (45, "letter_d45", Channel.LETTER),
+        (400, "letter_d45", Channel.LETTER),
     ],
 )
 def test_the_step_follows_the_age_of_the_oldest_unpaid_bill(days, step_id, channel):
@@ -61,7 +63,9 @@ def test_the_step_follows_the_age_of_the_oldest_unpaid_bill(days, step_id, chann
     assert decision.action is not None
     assert decision.action.step.step_id == step_id
     assert decision.action.channel is channel
-    assert decision.action.destination == (EMAIL if channel is Channel.EMAIL else PHONE)
+    assert decision.action.destination == {Channel.SMS: PHONE, Channel.EMAIL: EMAIL, Channel.CALL: PHONE}.get(
+        channel, LABEL
+    )
     assert decision.action.assignee_role == "collector"
 
 
@@ -178,7 +182,9 @@ def test_only_the_overdue_amount_counts_towards_the_minimum():
 # ---------------------------------------------------------------- key customers: a visit by the site manager
 
 
-@pytest.mark.parametrize(("days", "step_id"), [(1, "sms_d1"), (7, "email_d7"), (15, "call_d15"), (30, "sms_d30")])
+@pytest.mark.parametrize(
+    ("days", "step_id"), [(1, "sms_d1"), (7, "email_d7"), (15, "call_d15"), (30, "sms_d30"), (45, "letter_d45")]
+)
 def test_a_key_customer_gets_a_site_manager_visit_for_whatever_step_is_due(days, step_id):
     decision = decide(make_unit(open_bills=overdue_by(days), key_customer=True), TODAY, SHANGHAI)
 
@@ -716,6 +722,137 @@ def test_a_call_step_with_no_usable_phone_becomes_a_visit_to_the_unit(owners):
     assert decision.action == Action(_step(DEFAULT_LADDER, "call_d15"), Channel.VISIT, LABEL, "collector")
 
 
+# ---------------------------------------------------------------- demand letters
+
+LETTER = _step(DEFAULT_LADDER, "letter_d45")
+
+
+@pytest.mark.parametrize("days", [45, 46, 90, 400])
+def test_a_unit_45_days_or_more_overdue_gets_the_demand_letter_delivered_to_the_unit(days):
+    decision = decide(make_unit(open_bills=overdue_by(days)), TODAY, SHANGHAI)
+
+    assert decision.reason is None
+    assert decision.action == Action(LETTER, Channel.LETTER, LABEL, "collector")
+    assert (LETTER.channel, LETTER.template) == (Channel.LETTER, "demand_letter")
+
+
+def test_the_letter_goes_to_the_unit_even_when_the_owners_can_be_messaged():
+    owners = (owner(), owner("李雷", PHONE_2, EMAIL_2, relation="co_owner"))
+    unit = make_unit(open_bills=overdue_by(45), owners=owners)
+
+    decision = decide(unit, TODAY, SHANGHAI)
+
+    # neither an SMS nor an email to an owner: the letter is addressed to the unit itself
+    assert decision.action == Action(LETTER, Channel.LETTER, LABEL, "collector")
+
+
+@pytest.mark.parametrize(
+    "owners",
+    [
+        (),
+        (owner(phone=None, email=None),),
+        (owner(sms_opt_out=True, email_opt_out=True),),
+        (owner(sms_disabled="unknown_number", email_disabled="bounce"),),
+    ],
+    ids=["no owners", "no contact details", "opted out of both", "dead number and bounced mailbox"],
+)
+def test_the_letter_needs_no_reachable_owner_and_never_falls_back_to_another_channel(owners):
+    unit = make_unit(open_bills=overdue_by(45), owners=owners)
+
+    decision = decide(unit, TODAY, SHANGHAI)
+
+    assert decision.reason is None
+    assert decision.action == Action(LETTER, Channel.LETTER, LABEL, "collector")
+    # the same owners on the day-30 SMS step cannot be reached at all
+    assert decide(unit.model_copy(update={"open_bills": overdue_by(30)}), TODAY, SHANGHAI).reason is (
+        SkipReason.NO_REACHABLE_CHANNEL
+    )
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [DEFAULT_POLICY, ContactPolicy(frequency_caps=(FrequencyCap(messages=1, days=30),))],
+    ids=["default caps", "one message a month"],
+)
+def test_the_letter_is_not_held_back_by_the_frequency_cap(policy):
+    unit = make_unit(open_bills=overdue_by(45), recent_contacts=CAPPED)
+
+    decision = decide(unit, TODAY, SHANGHAI, policy=policy)
+
+    assert decision.reason is None
+    assert decision.action == Action(LETTER, Channel.LETTER, LABEL, "collector")
+    # a day earlier on the ladder, the day-30 SMS to the same unit is capped
+    assert decide(unit.model_copy(update={"open_bills": overdue_by(44)}), TODAY, SHANGHAI, policy=policy).reason is (
+        Blocked.FREQUENCY_CAP
+    )
+
+
+def test_a_key_customer_gets_a_site_manager_visit_instead_of_a_letter():
+    unit = make_unit(open_bills=overdue_by(45), key_customer=True)
+
+    decision = decide(unit, TODAY, SHANGHAI)
+
+    assert decision.reason is None
+    assert decision.action == Action(LETTER, Channel.VISIT, LABEL, "site_manager")
+    assert decision.action.channel is not Channel.LETTER
+
+
+@pytest.mark.parametrize("owners", [(), (owner(),)], ids=["no owners", "reachable owner"])
+def test_a_key_customer_visit_for_the_letter_step_ignores_the_caps_and_the_owners(owners):
+    unit = make_unit(open_bills=overdue_by(60), key_customer=True, owners=owners, recent_contacts=CAPPED)
+
+    decision = decide(unit, TODAY, SHANGHAI)
+
+    assert decision.action == Action(LETTER, Channel.VISIT, LABEL, "site_manager")
+
+
+def test_a_letter_already_sent_is_not_sent_again_and_earlier_steps_do_not_block_it():
+    earlier = frozenset({"sms_d1", "email_d7", "call_d15", "sms_d30"})
+    unit = make_unit(open_bills=overdue_by(50), steps_done=earlier)
+
+    assert decide(unit, TODAY, SHANGHAI).action == Action(LETTER, Channel.LETTER, LABEL, "collector")
+    sent = unit.model_copy(update={"steps_done": earlier | {"letter_d45"}})
+    assert decide(sent, TODAY, SHANGHAI).reason is SkipReason.STEP_ALREADY_SENT
+    assert decide(sent.model_copy(update={"key_customer": True}), TODAY, SHANGHAI).reason is (
+        SkipReason.STEP_ALREADY_SENT
+    )
+
+
+def test_a_letter_is_held_back_by_a_hold_and_on_a_day_off():
+    held = make_unit(open_bills=overdue_by(45), holds=(hold(HoldKind.DISPUTE),))
+    national_day = make_unit(open_bills=overdue_by(45, today=NATIONAL_DAY))
+    saturday = make_unit(open_bills=overdue_by(45, today=ORDINARY_SATURDAY))
+
+    assert decide(held, TODAY, SHANGHAI).reason == "on_hold_dispute"
+    assert decide(national_day, NATIONAL_DAY, SHANGHAI).reason is Blocked.STATUTORY_HOLIDAY
+    assert decide(saturday, ORDINARY_SATURDAY, SHANGHAI, policy=WEEKENDS_OFF).reason is Blocked.WEEKEND
+    assert decide(saturday, ORDINARY_SATURDAY, SHANGHAI).action == Action(LETTER, Channel.LETTER, LABEL, "collector")
+
+
+LETTER_MIN = Ladder(
+    steps=(
+        Step(step_id="sms_d1", days_overdue=1, channel=Channel.SMS, template="reminder_friendly"),
+        Step(
+            step_id="letter_d45",
+            days_overdue=45,
+            channel=Channel.LETTER,
+            template="demand_letter",
+            min_amount_fen=50_000,
+        ),
+    )
+)
+
+
+def test_a_letter_below_its_minimum_amount_is_not_sent_and_not_replaced_by_an_earlier_step():
+    small = make_unit(open_bills=overdue_by(45, outstanding_fen=49_999))
+    enough = make_unit(open_bills=overdue_by(45, outstanding_fen=50_000))
+
+    assert decide(small, TODAY, SHANGHAI, LETTER_MIN).reason is SkipReason.BELOW_MINIMUM
+    assert decide(enough, TODAY, SHANGHAI, LETTER_MIN).action == Action(
+        _step(LETTER_MIN, "letter_d45"), Channel.LETTER, LABEL, "collector"
+    )
+
+
 # ---------------------------------------------------------------- the ladder itself
 
 
@@ -725,17 +862,29 @@ def test_the_default_ladder():
         ("email_d7", 7, Channel.EMAIL),
         ("call_d15", 15, Channel.CALL),
         ("sms_d30", 30, Channel.SMS),
+        ("letter_d45", 45, Channel.LETTER),
     ]
     assert _step(DEFAULT_LADDER, "call_d15").template == ""
+    assert _step(DEFAULT_LADDER, "letter_d45").template == "demand_letter"
 
 
-@pytest.mark.parametrize(("channel", "task"), [("sms", False), ("email", False), ("call", True), ("visit", True)])
-def test_call_and_visit_are_tasks_sms_and_email_are_messages(channel, task):
+@pytest.mark.parametrize(
+    ("channel", "task", "message"),
+    [
+        ("sms", False, True),
+        ("email", False, True),
+        ("call", True, False),
+        ("visit", True, False),
+        ("letter", False, False),  # a formal letter is neither an automated message nor a collector's task
+    ],
+)
+def test_call_and_visit_are_tasks_sms_and_email_are_messages_a_letter_is_neither(channel, task, message):
     assert Channel(channel).is_task is task
+    assert Channel(channel).is_message is message
 
 
-@pytest.mark.parametrize("channel", [Channel.SMS, Channel.EMAIL])
-def test_a_message_step_needs_a_template(channel):
+@pytest.mark.parametrize("channel", [Channel.SMS, Channel.EMAIL, Channel.LETTER])
+def test_a_message_or_letter_step_needs_a_template(channel):
     with pytest.raises(ValueError, match="template"):
         Step(step_id="x_d1", days_overdue=1, channel=channel)
 
@@ -804,18 +953,26 @@ _FIXED_LADDERS = [
                 step_id="sms_d3", days_overdue=3, channel=Channel.SMS, template="reminder_notice", min_amount_fen=5000
             ),
             Step(step_id="visit_d45", days_overdue=45, channel=Channel.VISIT),
+            Step(
+                step_id="letter_d50",
+                days_overdue=50,
+                channel=Channel.LETTER,
+                template="demand_letter",
+                min_amount_fen=5000,  # no more than an actionable unit owes
+            ),
             Step(step_id="sms_d60", days_overdue=60, channel=Channel.SMS, template="reminder_firm", min_amount_fen=1),
         ),
     ),
 ]
 _TEMPLATES = ("reminder_friendly", "reminder_notice", "reminder_firm")
+_MESSAGES = (Channel.SMS, Channel.EMAIL)  # the automated messages, the only channels the frequency caps limit
 
 
 @st.composite
 def ladders(draw, actionable=False):
-    """The default ladder, another fixed one, or a random ladder of messages and tasks (now and then several
-    steps on one day, and a task step that names a template anyway). Actionable: the first step is due on the
-    first day overdue and no minimum exceeds 5000 fen."""
+    """The default ladder, another fixed one, or a random ladder of messages, letters and tasks (now and then
+    several steps on one day, and a task step that names a template anyway). Actionable: the first step is due on
+    the first day overdue and no minimum exceeds 5000 fen."""
     if draw(st.integers(min_value=0, max_value=3)) == 0:
         return draw(st.sampled_from(_FIXED_LADDERS))
     # the first step early, then gaps of up to three weeks (0: two steps on one day)
@@ -826,7 +983,12 @@ def ladders(draw, actionable=False):
     steps = []
     for i, day in enumerate(days):
         channel = draw(st.sampled_from(list(Channel)))
-        template = draw(st.sampled_from(("", *_TEMPLATES))) if channel.is_task else draw(st.sampled_from(_TEMPLATES))
+        if channel is Channel.LETTER:
+            template = "demand_letter"
+        elif channel in _MESSAGES:
+            template = draw(st.sampled_from(_TEMPLATES))
+        else:
+            template = draw(st.sampled_from(("", *_TEMPLATES)))
         steps.append(
             Step(
                 step_id=f"{channel.value}_{i}_d{day}",
@@ -932,7 +1094,6 @@ def _held_by(unit, today):
     return [h for h in unit.holds if h.until is None or today <= h.until]
 
 
-_MESSAGES = (Channel.SMS, Channel.EMAIL)
 _REASONS = {*SkipReason, *Blocked} - {Blocked.ON_HOLD, SkipReason.PAID, SkipReason.DUPLICATE, SkipReason.KEY_CUSTOMER}
 _REASONS |= {f"on_hold_{kind.value}" for kind in HoldKind}
 
@@ -950,7 +1111,7 @@ def test_any_action_respects_opt_outs_steps_done_arrears_holds_days_and_caps(cas
         assert decision.reason in _REASONS
         return
     # (a) the destination belongs to an owner who may be reached on that channel, and nobody opted it out; a call
-    # needs a number that works, an SMS opt-out is no refusal of calls; a visit goes to the unit itself
+    # needs a number that works, an SMS opt-out is no refusal of calls; a visit or a letter goes to the unit itself
     if action.channel is Channel.SMS:
         assert any(o.phone == action.destination for o in unit.owners)
         assert not any(o.phone == action.destination and (o.sms_opt_out or o.sms_disabled) for o in unit.owners)
@@ -961,6 +1122,7 @@ def test_any_action_respects_opt_outs_steps_done_arrears_holds_days_and_caps(cas
         assert any(o.phone == action.destination for o in unit.owners)
         assert not any(o.phone == action.destination and o.sms_disabled for o in unit.owners)
     else:
+        assert action.channel in (Channel.VISIT, Channel.LETTER)
         assert action.destination == unit.label
     # (b) never a step already sent in this episode
     assert action.step.step_id not in unit.steps_done
@@ -975,13 +1137,14 @@ def test_any_action_respects_opt_outs_steps_done_arrears_holds_days_and_caps(cas
     assert today not in policy.extra_holidays
     if not policy.contact_on_statutory_holidays:
         assert today not in chinese_calendar.holidays
-    # and: key customers get a site manager's visit, never a message; everyone else a collector, and a message
-    # step stays a message, a task step a task
+    # and: key customers get a site manager's visit, never a message or a letter; everyone else a collector, and a
+    # message step stays a message, a task step a task, a letter step a letter
     if unit.key_customer:
         assert (action.channel, action.destination, action.assignee_role) == (Channel.VISIT, unit.label, "site_manager")
     else:
         assert action.assignee_role == "collector"
         assert action.channel.is_task is action.step.channel.is_task
+        assert (action.channel is Channel.LETTER) is (action.step.channel is Channel.LETTER)
     # the step is the one the age calls for
     age = unit.days_overdue(today)
     assert action.step == [step for step in ladder.steps if step.days_overdue <= age][-1]
@@ -1016,8 +1179,8 @@ def _expected_day_off(today, policy):
 def _expected_route(unit, step):
     """(channel, destination) for a step given to this unit's owners, or None when nobody can be reached."""
     usable = _usable(unit.owners)
-    if step.channel is Channel.VISIT:
-        return Channel.VISIT, unit.label
+    if step.channel in (Channel.VISIT, Channel.LETTER):  # delivered to the unit: nobody needs to be reachable
+        return step.channel, unit.label
     if step.channel is Channel.CALL:
         return (Channel.CALL, usable[Channel.CALL][0]) if usable[Channel.CALL] else (Channel.VISIT, unit.label)
     other = Channel.EMAIL if step.channel is Channel.SMS else Channel.SMS
@@ -1105,6 +1268,7 @@ def test_an_actionable_unit_gets_the_step_its_age_calls_for_on_its_own_channel(c
             Channel.EMAIL: EMAIL,
             Channel.CALL: PHONE,
             Channel.VISIT: unit.label,
+            Channel.LETTER: unit.label,
         }[decision.action.channel]
     )
     assert decision.action.assignee_role == "collector"
@@ -1162,7 +1326,7 @@ def test_the_frequency_cap_counts_local_days_and_holds_back_only_messages(tz, ca
     decision = decide(unit, today, tz, ladder, policy)
 
     local_days = (today - contact.astimezone(tz).date()).days
-    if 0 <= local_days < cap_days and not _step_for_age(unit, today, ladder).channel.is_task:
+    if 0 <= local_days < cap_days and _step_for_age(unit, today, ladder).channel in _MESSAGES:
         assert decision.reason is Blocked.FREQUENCY_CAP
     else:
         assert decision.action is not None
@@ -1192,6 +1356,11 @@ def test_the_destination_is_always_one_the_owners_allow(case, owners):
 
     step = _step_for_age(unit, today, ladder)
     usable = _usable(owners)
+    if step.channel is Channel.LETTER:
+        # a letter is delivered to the unit whoever can be reached, and never turns into a message
+        assert decision.action is not None
+        assert (decision.action.channel, decision.action.destination) == (Channel.LETTER, unit.label)
+        return
     if step.channel.is_task:
         # a task is always possible: a call to the first number that works, else (or for a visit) the unit's door
         assert decision.action is not None

@@ -5,8 +5,10 @@ from datetime import date, time
 from importlib import resources
 
 import pytest
+from jinja2 import ChoiceLoader, DictLoader, Environment
 from pydantic import ValidationError
 
+from propfee import messages
 from propfee.ladder import DEFAULT_LADDER, Ladder
 from propfee.messages import LANGUAGES, TemplateRefused, check_templates, lint, render, sms_segments
 from propfee.models import Channel, SendJob
@@ -14,6 +16,7 @@ from propfee.policy import ContactPolicy, FrequencyCap, TimeRange
 from propfee.rules import CollectionRules, load_rules, parse_rules
 
 TEMPLATES = ("reminder_friendly", "reminder_notice", "reminder_firm")
+LETTERS = ("demand_letter",)
 COMPANY = """
 ladder:
   steps:
@@ -44,7 +47,9 @@ def test_the_packaged_rules_load():
 
     assert isinstance(rules, CollectionRules)
     assert rules.ladder == DEFAULT_LADDER
-    assert [step.step_id for step in rules.ladder.steps] == ["sms_d1", "email_d7", "call_d15", "sms_d30"]
+    assert [step.step_id for step in rules.ladder.steps] == ["sms_d1", "email_d7", "call_d15", "sms_d30", "letter_d45"]
+    letter = rules.ladder.steps[-1]
+    assert (letter.days_overdue, letter.channel, letter.template) == (45, Channel.LETTER, "demand_letter")
     policy = rules.contact_policy
     assert policy.window == TimeRange(start=time(8, 0), end=time(21, 0))
     assert policy.quiet_hours == TimeRange(start=time(12, 0), end=time(14, 0))
@@ -161,6 +166,58 @@ def test_a_community_ladder_naming_a_missing_template_is_refused():
         parse_rules(text)
 
 
+def test_a_letter_step_naming_a_message_template_is_refused():
+    # reminder_firm is an SMS and email template: there is no letter of that name
+    text = "ladder: {steps: [{step_id: letter_d45, days_overdue: 45, channel: letter, template: reminder_firm}]}\n"
+
+    with pytest.raises(ValidationError, match=r"reminder_firm\.zh-CN\.letter\.j2: missing") as refused:
+        parse_rules(text)
+
+    assert "reminder_firm.en.letter.j2: missing" in str(refused.value)
+    assert "reminder_firm.zh-CN.sms.j2" not in str(refused.value)  # its message files are not what is missing
+
+
+def test_a_message_step_naming_the_letter_template_is_refused():
+    text = "ladder: {steps: [{step_id: sms_d45, days_overdue: 45, channel: sms, template: demand_letter}]}\n"
+
+    with pytest.raises(ValidationError, match=r"demand_letter\.zh-CN\.sms\.j2: missing"):
+        parse_rules(text)
+
+
+def test_a_community_ladder_naming_a_missing_letter_template_is_refused():
+    text = (
+        "communities: {C02: {ladder: {steps: [{step_id: letter_d60, days_overdue: 60, channel: letter,"
+        " template: final_demand}]}}}\n"
+    )
+
+    with pytest.raises(ValidationError, match=r"final_demand\.en\.letter\.j2: missing"):
+        parse_rules(text)
+
+
+def test_a_community_ladder_with_the_demand_letter_loads():
+    text = (
+        "communities: {C02: {ladder: {steps: [{step_id: sms_d3, days_overdue: 3, channel: sms,"
+        " template: reminder_friendly}, {step_id: letter_d60, days_overdue: 60, channel: letter,"
+        " template: demand_letter, min_amount_fen: 50000}]}}}\n"
+    )
+
+    rules = parse_rules(text)
+
+    letter = rules.ladder_for("C02").steps[-1]
+    assert (letter.step_id, letter.channel, letter.template, letter.min_amount_fen) == (
+        "letter_d60",
+        Channel.LETTER,
+        "demand_letter",
+        50000,
+    )
+    assert rules.ladder_for("C01") == DEFAULT_LADDER
+
+
+def test_a_letter_step_without_a_template_is_refused():
+    with pytest.raises(ValidationError, match="template"):
+        parse_rules("ladder: {steps: [{step_id: letter_d45, days_overdue: 45, channel: letter}]}\n")
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -265,9 +322,18 @@ def test_the_packaged_template_sources_pass_the_lint(name, language, kind):
     assert lint(source) == []
 
 
+@pytest.mark.parametrize("name", LETTERS)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_packaged_letter_template_sources_pass_the_lint(name, language):
+    source = resources.files("propfee").joinpath("templates", f"{name}.{language}.letter.j2").read_text("utf-8")
+
+    assert source.strip()
+    assert lint(source) == []
+
+
 @pytest.mark.parametrize("name", TEMPLATES)
 @pytest.mark.parametrize("language", LANGUAGES)
-@pytest.mark.parametrize("channel", [channel for channel in Channel if not channel.is_task])  # tasks send no text
+@pytest.mark.parametrize("channel", [channel for channel in Channel if channel.is_message])  # SMS and email only
 def test_the_rendered_packaged_templates_pass_the_lint_and_fit_three_sms(name, language, channel):
     job = SendJob(
         unit_id="C01-B03-1502",
@@ -291,6 +357,36 @@ def test_the_rendered_packaged_templates_pass_the_lint_and_fit_three_sms(name, l
     assert lint(message.subject or "") == []
     if channel is Channel.SMS:
         assert 1 <= sms_segments(message.body) <= 3
+
+
+@pytest.mark.parametrize("name", LETTERS)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_rendered_packaged_letters_pass_the_lint(name, language):
+    job = SendJob(
+        unit_id="C01-B03-1502",
+        community_id="C01",
+        step="letter_d45",
+        channel=Channel.LETTER,
+        destination="B03-1502",
+        language=language,
+        template=name,
+        unit_label="B03-1502",
+        balance_fen=99_999_999,
+        overdue_since=date(2026, 1, 15),
+        planned_for=date(2026, 3, 10),
+        unit_version=1,
+        periods=("2026-01", "2026-02"),
+    )
+    pay = {"zh-CN": "物业App或前台", "en": "the property app or the front desk"}
+
+    letter = render(job, date(2026, 3, 10), "400-820-8820", pay)
+
+    assert letter.subject is None
+    assert "B03-1502" in letter.body
+    assert "999,999.99" in letter.body
+    assert "2026-01" in letter.body
+    assert "2026-02" in letter.body
+    assert lint(letter.body) == []
 
 
 # ---------------------------------------------------------------- SMS length
@@ -333,6 +429,8 @@ def test_sms_segments(text, segments):
 def test_the_packaged_templates_pass_the_check():
     check_templates(set(TEMPLATES))  # raises on any problem
     check_templates(set(TEMPLATES), max_sms_segments=2)
+    check_templates(set(TEMPLATES), letters=frozenset(LETTERS))
+    check_templates(set(), letters=frozenset(LETTERS))
 
 
 def test_templates_longer_than_one_sms_are_refused_when_one_is_the_limit():
@@ -350,6 +448,52 @@ def test_a_missing_template_is_refused_for_every_language_and_kind():
             assert f"reminder_final.{language}.{kind}.j2: missing" in message
 
 
+def test_a_missing_letter_template_is_refused_for_every_language():
+    with pytest.raises(TemplateRefused) as refused:
+        check_templates(set(), letters=frozenset({"final_demand"}))
+
+    message = str(refused.value)
+    for language in LANGUAGES:
+        assert f"final_demand.{language}.letter.j2: missing" in message
+    assert ".sms.j2" not in message  # a letter needs no SMS, email or subject file
+    assert ".email.j2" not in message
+    assert ".subject.j2" not in message
+
+
+def test_message_templates_are_not_letters_and_the_letter_is_not_a_message():
+    with pytest.raises(TemplateRefused, match=r"reminder_firm\.zh-CN\.letter\.j2: missing"):
+        check_templates(set(), letters=frozenset({"reminder_firm"}))
+    with pytest.raises(TemplateRefused, match=r"demand_letter\.zh-CN\.sms\.j2: missing"):
+        check_templates({"demand_letter"})
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("催缴函\n逾期不缴的，本公司将对您的房屋停水停电。", "threatens a utility cut-off"),
+        ("Demand\nYour name will be published on the notice board to name and shame you.", "shames the owner publicly"),
+        ("Demand\nWe will inform your employer of this debt.", "names a third party"),
+    ],
+    ids=["cut-off", "shaming", "third party"],
+)
+def test_a_letter_template_that_fails_the_lint_is_refused(monkeypatch, text, problem):
+    packaged = messages._environment()
+    bad = {f"bad_letter.{language}.letter.j2": text for language in LANGUAGES}
+    environment = Environment(loader=ChoiceLoader([DictLoader(bad), packaged.loader]))
+    monkeypatch.setattr(messages, "_environment", lambda: environment)
+
+    check_templates(set(TEMPLATES), letters=frozenset(LETTERS))  # the packaged ones still pass through this loader
+    with pytest.raises(TemplateRefused, match=rf"bad_letter\.zh-CN\.letter\.j2: {problem}") as refused:
+        check_templates(set(), letters=frozenset({"bad_letter"}))
+    assert f"bad_letter.en.letter.j2: {problem}" in str(refused.value)
+
+
 def test_the_default_ladder_names_only_packaged_templates():
-    check_templates({step.template for step in DEFAULT_LADDER.steps if step.template})  # a call step has none
+    message_templates = {step.template for step in DEFAULT_LADDER.steps if step.channel.is_message}
+    letter_templates = {step.template for step in DEFAULT_LADDER.steps if step.channel is Channel.LETTER}
+
+    assert message_templates == set(TEMPLATES)
+    assert letter_templates == set(LETTERS)
+    assert all(not step.template for step in DEFAULT_LADDER.steps if step.channel.is_task)  # a call step has none
+    check_templates(message_templates, letters=frozenset(letter_templates))
     assert isinstance(DEFAULT_LADDER, Ladder)

@@ -277,3 +277,24 @@ def test_an_ambiguous_failure_keeps_the_claim_so_the_retry_does_not_send_again()
     retry = sender(store, sms).send(job, NOW)
     assert retry.outcome is Outcome.DUPLICATE
     assert len(sms.sent) == 1
+
+
+class Bucket:
+    def __init__(self):
+        self.objects = {}
+
+    def put(self, key, body, content_type):
+        self.objects[key] = (body, content_type)
+
+
+def test_a_demand_letter_is_written_for_printing_and_does_not_count_as_an_automated_message():
+    letter_unit = with_bill(unit(), bill("C01-B01-0101", "2026-09", due=date(2026, 9, 20)))
+    store, bucket = MemoryStore(letter_unit), Bucket()
+    job = planned_job(store)
+    assert job.channel is Channel.LETTER and job.periods == ("2026-09",)
+    result = Sender(SETTINGS, store, Provider(), Provider(), RULES, bucket).send(job, NOW)
+    key = "letters/2026-11-11/C01-B01-0101.letter_d45.1.pdf"
+    assert (result.outcome, result.provider_message_id) == (Outcome.SENT, key)
+    body, content_type = bucket.objects[key]
+    assert body.startswith(b"%PDF") and content_type == "application/pdf"
+    assert store.units["C01-B01-0101"].recent_contacts == ()  # the caps count messages only

@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from propfee.adapters.aws import client
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
+
+from propfee.adapters.aws import client, error_code
+from propfee.ports import ProviderUnavailable
 
 
 class S3Store:
@@ -19,9 +22,13 @@ class S3Store:
         return self._s3 if self._s3 is not None else client("s3")
 
     def put(self, key: str, body: bytes, content_type: str) -> None:
-        self.s3.put_object(
-            Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, ServerSideEncryption="AES256"
-        )
+        """Write (or replace) an object; an error means it was not written, and writing again is safe."""
+        try:
+            self.s3.put_object(
+                Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, ServerSideEncryption="AES256"
+            )
+        except (ClientError, EndpointConnectionError, ConnectTimeoutError) as error:
+            raise ProviderUnavailable(f"S3 {error_code(error) or type(error).__name__}") from error
 
     def keys(self, prefix: str) -> list[str]:
         found: list[str] = []

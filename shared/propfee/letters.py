@@ -1,0 +1,54 @@
+"""Formal demand letters (催缴函) as PDF, for printing and delivery to the unit.
+
+The text comes from the Jinja2 letter templates (lint-checked like every message); the PDF embeds a CJK
+font (WenQuanYi Micro Hei by default: Debian's fonts-wqy-microhei, or the file in the Lambda layer).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from fpdf import FPDF
+
+FONT_CANDIDATES = (
+    Path("/opt/fonts/wqy-microhei.ttc"),  # the Lambda layer (see README, "Deploy")
+    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),  # Debian/Ubuntu: fonts-wqy-microhei
+)
+
+
+class LetterFontMissing(RuntimeError):
+    pass
+
+
+def find_font(configured: Path | None = None) -> Path:
+    for candidate in (configured, *FONT_CANDIDATES):
+        if candidate is not None and candidate.is_file():
+            return candidate
+    raise LetterFontMissing(
+        "no CJK font for demand letters: install fonts-wqy-microhei or set PROPFEE_LETTER_FONT to a .ttf/.ttc file"
+    )
+
+
+def letter_pdf(text: str, font: Path, dated: datetime) -> bytes:
+    """One A4 letter: the first line is the title, each further line a paragraph. The same text, font and
+    date give the same bytes."""
+    title, *paragraphs = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    pdf = FPDF(format="A4")
+    pdf.set_creation_date(dated)
+    pdf.set_title(title)
+    pdf.set_margins(25, 25, 25)
+    pdf.add_font("letter", fname=str(font), collection_font_number=0)
+    pdf.add_page()
+    pdf.set_font("letter", size=18)
+    pdf.cell(0, 14, title, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    pdf.set_font("letter", size=11.5)
+    for paragraph in paragraphs:
+        pdf.multi_cell(0, 7.5, paragraph, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(2.5)
+    return bytes(pdf.output())
+
+
+def letter_key(day: str, unit_id: str, step: str, occurrence: int) -> str:
+    return f"letters/{day}/{unit_id}.{step}.{occurrence}.pdf"

@@ -1,0 +1,32 @@
+"""A unit 45 days overdue gets a formal demand letter: a PDF in S3 for printing, and its evidence record."""
+
+import subprocess
+from datetime import date
+
+import pytest
+
+from tests.support import at, bill, unit
+
+pytestmark = pytest.mark.e2e
+
+
+def test_the_letter_step_writes_a_printable_pdf_and_records_it_as_evidence(sandbox, tmp_path):
+    sandbox.table.put_buildings_and_units([], [unit("C01-B07-0701")])
+    sandbox.table.issue_bill(bill("C01-B07-0701", "2026-09", amount_fen=31_250, due=date(2026, 9, 25)))
+    sandbox.advance(at("2026-11-11 09:45"))
+
+    key = "letters/2026-11-11/C01-B07-0701.letter_d45.1.pdf"
+    s3 = sandbox.client("s3")
+    stored = s3.get_object(Bucket=sandbox.resources["ReportBucket"], Key=key)
+    assert stored["ContentType"] == "application/pdf" and stored["ServerSideEncryption"] == "AES256"
+    pdf = tmp_path / "letter.pdf"
+    pdf.write_bytes(stored["Body"].read())
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "物业费催缴函" in text and "312.50" in text and "2026-09" in text
+
+    [evidence] = [
+        r for r in sandbox.table.day_activity("C01", date(2026, 11, 11)).reminders if r.unit_id == "C01-B07-0701"
+    ]
+    assert (evidence.step, evidence.channel.value, evidence.status.value) == ("letter_d45", "letter", "sent")
+    assert evidence.provider_message_id == key
+    assert len(sandbox.sent_sms()) == 7  # the other units' SMS; no SMS to the letter's unit
