@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 OUT ?= out/demo
 
-.PHONY: demo test e2e lint bench sandbox clean system-deps
+.PHONY: demo test e2e lint bench sandbox clean system-deps layer-font
 
 # Debian packages: a CJK font for the demand letters' PDFs, and pdftotext to read them back in tests
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
@@ -41,6 +41,10 @@ bench: $(STAMP) system-deps
 
 sandbox: $(STAMP)
 	$(BIN)/propfee sandbox up
+
+# before `sam build`: the demand letters' font goes into the layer (at /opt/python/fonts/ in Lambda)
+layer-font: system-deps
+	mkdir -p shared/fonts && cp $(CJK_FONT) shared/fonts/
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

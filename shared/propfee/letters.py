@@ -12,7 +12,7 @@ from pathlib import Path
 from fpdf import FPDF
 
 FONT_CANDIDATES = (
-    Path("/opt/fonts/wqy-microhei.ttc"),  # the Lambda layer (see README, "Deploy")
+    Path("/opt/python/fonts/wqy-microhei.ttc"),  # the Lambda layer, after `make layer-font` (README, "Deploy")
     Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),  # Debian/Ubuntu: fonts-wqy-microhei
 )
 
