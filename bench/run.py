@@ -14,7 +14,6 @@ from datetime import date, datetime
 from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
-from propfee.adapters import aws
 from propfee.adapters.dynamo import PropfeeTable
 from propfee.ladder import decide
 from propfee.models import Community, Unit
@@ -74,31 +73,32 @@ def planner_peak_bytes(template: list[Unit], households: int) -> int:
 
 
 def sandbox_day(households: int) -> dict[str, object]:
-    """One busy day of the real functions in the sandbox, with the API calls they make counted."""
-    calls: Counter[str] = Counter()
-
-    def count(client) -> None:  # type: ignore[no-untyped-def]
-        service = client.meta.service_model.service_name
-        client.meta.events.register("before-call.*.*", lambda model, **_: calls.update([f"{service}:{model.name}"]))
-
+    """One busy day of the real functions in the sandbox, with the AWS calls they made counted
+    (botocore's event hooks, per function) and every action the day produced."""
     world = build_world(households, 1, START, TZ)
-    aws.client_observers.append(count)
-    try:
-        with Sandbox(start=datetime.combine(BUSY_DAY, clock_time(0, 30), TZ)) as sandbox:
-            PropfeeTable(sandbox.resources["PropfeeTable"], TZ).load_snapshot(world.snapshot)
-            calls.clear()  # count the functions' calls, not the set-up
-            started = time.perf_counter()
-            sandbox.advance(datetime.combine(BUSY_DAY, clock_time(12, 0), TZ))
-            seconds = time.perf_counter() - started
-            reminders = len(sandbox.sent_sms()) + len(sandbox.sent_email())
-    finally:
-        aws.client_observers.remove(count)
-    total = sum(calls.values())
+    with Sandbox(start=datetime.combine(BUSY_DAY, clock_time(0, 30), TZ)) as sandbox:
+        table = PropfeeTable(sandbox.resources["PropfeeTable"], TZ)
+        table.load_snapshot(world.snapshot)
+        table.put_collectors(world.collectors)
+        sandbox.function_calls.clear()  # the set-up is not the day's work
+        started = time.perf_counter()
+        sandbox.advance(datetime.combine(BUSY_DAY, clock_time(12, 0), TZ))
+        seconds = time.perf_counter() - started
+        calls: Counter[str] = Counter()
+        for (_function, operation), count in sandbox.function_calls.items():
+            calls[operation] += count
+        actions = Counter(
+            r.channel.value
+            for community in table.communities()
+            for r in table.day_activity(community.community_id, BUSY_DAY).reminders
+            if r.status.value in ("sent", "assigned")
+        )
+    total, done = sum(calls.values()), sum(actions.values())
     return {
         "households": households,
-        "reminders_sent": reminders,
+        "actions": dict(sorted(actions.items())),
         "api_calls": total,
-        "api_calls_per_reminder": round(total / reminders, 2) if reminders else None,
+        "api_calls_per_action": round(total / done, 2) if done else None,
         "calls_by_operation": dict(sorted(calls.items())),
         "seconds": round(seconds, 2),
     }

@@ -52,8 +52,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     table.add_row(f"collection rate {end['period']} at end", _pct(end["collection_rate"]))
     table.add_row("outstanding at start (yuan)", yuan(start["outstanding_fen"]))
     table.add_row("outstanding at end (yuan)", yuan(end["outstanding_fen"]))
+    actions = summary["actions"]
     table.add_row("SMS reminders", str(summary["reminders"]["sms"]))
     table.add_row("email reminders", str(summary["reminders"]["email"]))
+    table.add_row("demand letters (PDF)", str(actions.get("letter", 0)))
+    outcomes = ", ".join(f"{k} {v}" for k, v in summary["task_outcomes"].items()) or "-"
+    table.add_row("collector calls / visits", f"{actions.get('call', 0)} / {actions.get('visit', 0)} ({outcomes})")
     table.add_row(
         "payments received", f"{summary['payments']['count']} ({yuan(summary['payments']['amount_fen'])} yuan)"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import json
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from propfee.adapters.dynamo import PropfeeTable
 from propfee.adapters.storage import S3Store
-from propfee.models import Bill, Payment
+from propfee.models import Bill, Channel, Payment
 from propfee.money import rate
 from propfee.reporting import report_prefix
 from propfee.sandbox import Sandbox
@@ -168,12 +169,15 @@ class Demo:
             }
         )
 
-    def write_messages(self, days: list[date], path: Path) -> int:
-        """One JSON line per outbound message, from the evidence records, in send order."""
+    def write_messages(self, days: list[date], path: Path) -> Counter[str]:
+        """One JSON line per outbound message, from the evidence records, in send order; returns every
+        action of the run (messages, letters and staff tasks) by channel."""
         lines = []
+        actions: Counter[str] = Counter()
         for day in days:
             for community in self.world.snapshot.communities:
                 for r in self.table.day_activity(community.community_id, day).reminders:
+                    actions[r.channel.value] += 1
                     if r.channel.is_task:  # calls and visits are tasks for staff, not messages
                         continue
                     lines.append(
@@ -190,7 +194,7 @@ class Demo:
                     )
         lines.sort(key=lambda line: (line["sent_at"], line["unit_id"], line["step"]))
         path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
-        return len(lines)
+        return actions
 
     def standing(self, day: date) -> dict[str, Any]:
         """The collection rate of the day's billing period and what is owed, from the maintained totals."""
@@ -248,7 +252,9 @@ def run_demo(
             "daily": demo.totals.daily,
         }
         days = [start + timedelta(days=offset) for offset in range(options.days)]
-        summary["messages"] = demo.write_messages(days, options.out / "messages.jsonl")
+        actions = demo.write_messages(days, options.out / "messages.jsonl")
+        summary["actions"] = dict(sorted(actions.items()))
+        summary["messages"] = sum(n for channel, n in actions.items() if not Channel(channel).is_task)
         if on_finish is not None:
             on_finish(demo)
     (options.out / "summary.json").write_text(
