@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
+import os
 import platform
 import sys
 import time
@@ -12,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime
 from datetime import time as clock_time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from propfee.adapters.dynamo import PropfeeTable
@@ -104,11 +107,21 @@ def sandbox_day(households: int) -> dict[str, object]:
     }
 
 
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return f"{cpu}, {os.cpu_count()} cores, Python {sys.version.split()[0]}"
+
+
 def main() -> int:
     template = _units(2000)
     figures = {
         "date": date.today().isoformat(),
-        "machine": f"{platform.machine()} {platform.processor() or ''} python {sys.version.split()[0]}".strip(),
+        "machine": _machine(),
         "policy_households_per_second": round(policy_rate(template)),
         "planner_peak_bytes": {
             "10000": planner_peak_bytes(template, 10_000),
