@@ -121,27 +121,25 @@ def check_templates(
     """Every message template exists for every language and channel (SMS and email fall back to each
     other), every letter template for every language; all pass the lint; SMS fit the segment limit."""
     env = _environment()
-    problems = []
-    for name in sorted(letters):
-        for language in LANGUAGES:
-            file_name = f"{name}.{language}.letter.j2"
-            try:
-                source, _, _ = env.loader.get_source(env, file_name)  # type: ignore[union-attr]
-            except TemplateNotFound:
-                problems.append(f"{file_name}: missing")
-                continue
-            problems.extend(f"{file_name}: {p}" for p in lint(source))
-    for name in sorted(names):
-        for language in LANGUAGES:
+    problems: list[str] = []
+
+    def linted(file_name: str) -> bool:
+        """Lint one file; False when it is missing."""
+        try:
+            source, _, _ = env.loader.get_source(env, file_name)  # type: ignore[union-attr]
+        except TemplateNotFound:
+            problems.append(f"{file_name}: missing")
+            return False
+        problems.extend(f"{file_name}: {p}" for p in lint(source))
+        return True
+
+    for language in LANGUAGES:
+        for name in sorted(letters):
+            linted(f"{name}.{language}.letter.j2")
+        for name in sorted(names):
             for kind in ("sms", "email", "subject"):
                 file_name = f"{name}.{language}.{kind}.j2"
-                try:
-                    source, _, _ = env.loader.get_source(env, file_name)  # type: ignore[union-attr]
-                except TemplateNotFound:
-                    problems.append(f"{file_name}: missing")
-                    continue
-                problems.extend(f"{file_name}: {p}" for p in lint(source))
-                if kind == "sms":
+                if linted(file_name) and kind == "sms":
                     sample = {**_SAMPLE, "pay_instructions": _SAMPLE_PAY[language]}
                     parts = sms_segments(env.get_template(file_name).render(sample).strip())
                     if parts > max_sms_segments:
