@@ -428,9 +428,6 @@ class Sandbox:
             for m in ses_backends[ACCOUNT][REGION].sent_messages
         ]
 
-    def queue_url(self, logical_id: str) -> str:
-        return self.resources[logical_id]
-
     def function_logs(self) -> str:
         return "".join(f.log.getvalue() for f in self.functions.values())  # type: ignore[attr-defined]
 
