@@ -7,11 +7,13 @@ font (WenQuanYi Micro Hei by default: Debian's fonts-wqy-microhei, or the file i
 from __future__ import annotations
 
 import hashlib
+import io
 import string
 import tempfile
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from typing import Protocol
 
 from fpdf import FPDF
 
@@ -79,3 +81,39 @@ def letter_pdf(text: str, font: Path, dated: datetime) -> bytes:
 
 def letter_key(day: str, unit_id: str, step: str, occurrence: int) -> str:
     return f"letters/{day}/{unit_id}.{step}.{occurrence}.pdf"
+
+
+def print_batch(letters: list[tuple[str, bytes]]) -> bytes:
+    """The day's letters in one PDF, in the order given (by building and room, for the round of delivery)."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for _key, pdf in letters:
+        writer.append(PdfReader(io.BytesIO(pdf)))
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+class LetterStore(Protocol):
+    def keys(self, prefix: str) -> list[str]: ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def put(self, key: str, body: bytes, content_type: str) -> None: ...
+
+
+def publish_print_batch(day: str, store: LetterStore) -> dict[str, object]:
+    """letters/<day>/print-batch.pdf and print-list.csv from that day's letters; rerunning replaces them."""
+    prefix = f"letters/{day}/"
+    keys = sorted(k for k in store.keys(prefix) if k.endswith(".pdf") and not k.endswith("print-batch.pdf"))
+    if not keys:
+        return {"day": day, "letters": 0}
+    store.put(prefix + "print-batch.pdf", print_batch([(k, store.get(k)) for k in keys]), "application/pdf")
+    listing = "\ufeffpage,unit_id,step,key\r\n" + "".join(
+        f"{page},{name.split('.')[0]},{name.split('.')[1]},{key}\r\n"
+        for page, key in enumerate(keys, start=1)
+        for name in [key.rsplit("/", 1)[1]]
+    )
+    store.put(prefix + "print-list.csv", listing.encode("utf-8"), "text/csv; charset=utf-8")
+    return {"day": day, "letters": len(keys)}

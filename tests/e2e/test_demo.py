@@ -181,6 +181,7 @@ NEEDS = {
     "dynamodb:TransactWriteItems": {"dynamodb:PutItem", "dynamodb:UpdateItem"},
     "sesv2:SendEmail": {"ses:SendEmail"},
     "sqs:SendMessageBatch": {"sqs:SendMessage"},
+    "s3:ListObjectsV2": {"s3:ListBucket"},
 }
 
 
