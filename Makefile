@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 OUT ?= out/demo
 
-.PHONY: demo test e2e lint bench sandbox clean system-deps layer-font
+.PHONY: demo test e2e-long lint bench sandbox clean system-deps layer-font
 
 # Debian packages: a CJK font for the demand letters' PDFs, and pdftotext to read them back in tests
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
@@ -30,6 +30,10 @@ demo: $(STAMP) system-deps
 
 test: $(STAMP) system-deps
 	$(BIN)/pytest
+
+# three months of a few thousand households through the sandbox (about 20 minutes)
+e2e-long: $(STAMP) system-deps
+	$(BIN)/pytest -m long
 
 lint: $(STAMP)
 	$(BIN)/ruff check shared functions tests bench

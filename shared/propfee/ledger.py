@@ -57,8 +57,9 @@ def allocate(unit: Unit, payment: Payment) -> Allocation:
             "open_bills": open_bills,
             "credit_fen": unit.credit_fen + remaining,
             "version": unit.version + 1,
-            # a new arrears episode starts from the first step of the ladder
+            # settled: the next arrears episode starts from the first step of the ladder, with claims of its own
             "steps_done": frozenset() if settled else unit.steps_done,
+            "arrears_episode": unit.arrears_episode + 1 if settled else unit.arrears_episode,
         }
     )
     return Allocation(by_period=by_period, credit_fen=remaining, unit_after=unit_after)

@@ -112,7 +112,8 @@ class Unit(Record):
     key_customer: bool = False
     open_bills: dict[str, OpenBill] = Field(default_factory=dict)
     credit_fen: NonNegativeInt = 0
-    steps_done: frozenset[str] = frozenset()
+    steps_done: frozenset[str] = frozenset()  # ladder steps taken in the current arrears episode
+    arrears_episode: int = Field(default=1, ge=1)  # +1 each time the balance is settled: the ladder restarts
     recent_contacts: tuple[AwareDatetime, ...] = ()  # automated messages, for the frequency caps
     holds: tuple[Hold, ...] = ()
     version: NonNegativeInt = 0

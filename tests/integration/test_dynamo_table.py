@@ -144,3 +144,15 @@ def test_deferred_evidence_is_written_in_one_batch_when_the_block_ends(table):
     ]
     raw = table.db.get_item(TableName=table.name, Key={"pk": {"S": "UNIT#C01-B01-0102"}, "sk": {"S": job.claim_key}})
     assert [e["M"]["status"]["S"] for e in raw["Item"]["timeline"]["L"]] == ["claimed", "sent"]
+
+
+def test_a_unit_that_settles_and_falls_behind_again_gets_the_ladder_again(table):
+    table.issue_bill(bill("C01-B01-0101", "2026-09"))
+    first = _job(table, today=date(2026, 9, 12))
+    assert table.claim(first, _evidence(first, "2026-09-12 09:30"), ()) is ClaimResult.CLAIMED
+    table.record_payment(payment("C01-B01-0101", 25000, "2026-09-20 10:00", "P-SEPT"))
+    table.issue_bill(bill("C01-B01-0101", "2026-10"))
+    again = _job(table, today=date(2026, 10, 12))
+    assert (again.step, again.occurrence) == (first.step, first.occurrence + 1)
+    assert table.claim(again, _evidence(again, "2026-10-12 09:30"), ()) is ClaimResult.CLAIMED
+    assert table.claim(again, _evidence(again, "2026-10-12 09:30"), ()) is ClaimResult.ALREADY_CLAIMED

@@ -87,6 +87,8 @@ class Sandbox:
         self._clients: dict[str, Any] = {}
         # (function logical id, "service:Operation") -> count of the calls the functions made
         self.function_calls: Counter[tuple[str, str]] = Counter()
+        # what each scheduled invocation returned (the plan's summary, the report's keys), in order
+        self.scheduled_results: list[tuple[str, datetime, Any]] = []
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> Sandbox:
@@ -340,7 +342,8 @@ class Sandbox:
                 break
             fire_time, _, schedule = upcoming[0]
             self.clock.set(fire_time)
-            self.invoke(schedule.target_logical_id, schedule.event_for(fire_time))
+            result = self.invoke(schedule.target_logical_id, schedule.event_for(fire_time))
+            self.scheduled_results.append((schedule.target_logical_id, fire_time, result))
             self.drain()
         if target > self.clock.now():
             self.clock.set(target)

@@ -1,0 +1,79 @@
+"""The collection engine over three months for a few thousand households: `make e2e-long` (not in `make test`,
+it takes about 20 minutes). PROPFEE_LONG_HOUSEHOLDS and PROPFEE_LONG_DAYS change its size."""
+
+import os
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from propfee.adapters.dynamo import from_attributes
+from propfee.policy import day_blocked
+from propfee.rules import load_rules
+from propfee.simulation.run import DemoOptions, run_demo
+from tests.support import SHANGHAI
+
+pytestmark = [pytest.mark.e2e, pytest.mark.long]
+HOUSEHOLDS = int(os.environ.get("PROPFEE_LONG_HOUSEHOLDS", "2500"))
+DAYS = int(os.environ.get("PROPFEE_LONG_DAYS", "90"))
+START = date(2026, 9, 1)  # through National Day (Oct 1-8) and its make-up workdays
+
+
+@pytest.fixture(scope="module")
+def quarter(tmp_path_factory):
+    captured = {}
+
+    def keep(demo):
+        items = []
+        for page in demo.table.db.get_paginator("scan").paginate(TableName=demo.table.name):
+            items.extend(from_attributes(i) for i in page["Items"])
+        captured["items"] = items
+        captured["plans"] = [r for f, _, r in demo.sandbox.scheduled_results if f == "PlanFunction"]
+        captured["provider_ids"] = [m[0] for m in demo.sandbox.sent_sms()] + [m[0] for m in demo.sandbox.sent_email()]
+
+    out = tmp_path_factory.mktemp("quarter")
+    summary = run_demo(DemoOptions(households=HOUSEHOLDS, days=DAYS, seed=90, start=START, out=out), on_finish=keep)
+    return summary, captured
+
+
+def _local(text):
+    return datetime.fromisoformat(text).astimezone(SHANGHAI)
+
+
+def test_no_duplicate_and_every_planned_action_accounted_for(quarter):
+    summary, captured = quarter
+    items = captured["items"]
+    reminders = [i for i in items if i.get("kind") == "reminder"]
+    skips = [i for i in items if i.get("kind") == "skip"]
+    # each message the providers accepted belongs to exactly one evidence record, and the other way round
+    sent = [r["provider_message_id"] for r in reminders if r["channel"] in ("sms", "email") and r["status"] == "sent"]
+    assert sorted(sent) == sorted(captured["provider_ids"]) and len(set(sent)) == len(sent)
+    planned = sum(plan["jobs_enqueued"] for plan in captured["plans"])
+    assert planned == len(reminders) + len(skips) + summary["dead_letters"]
+    assert summary["dead_letters"] == 0
+
+
+def test_no_send_broke_the_contact_policy(quarter):
+    _, captured = quarter
+    policy = load_rules().contact_policy
+    by_unit = defaultdict(list)
+    promises = defaultdict(list)
+    for item in captured["items"]:
+        if item.get("kind") == "reminder":
+            claimed = _local(item["claimed_at"])
+            assert policy.window.start <= claimed.time() < policy.window.end
+            assert not (policy.quiet_hours and policy.quiet_hours.start <= claimed.time() < policy.quiet_hours.end)
+            assert day_blocked(claimed.date(), policy) is None, claimed
+            if item["channel"] in ("sms", "email"):
+                by_unit[item["unit_id"]].append(claimed.date())
+        if item.get("kind") == "task" and item.get("promised_date"):
+            promises[item["unit_id"]].append(
+                (_local(item["done_at"]).date(), date.fromisoformat(item["promised_date"]))
+            )
+    for unit_id, days in by_unit.items():
+        days.sort()
+        for day in days:
+            assert sum(1 for d in days if day - timedelta(days=2) <= d <= day) <= 1, unit_id  # 1 per 3 days
+            assert sum(1 for d in days if day - timedelta(days=29) <= d <= day) <= 4, unit_id  # 4 per 30 days
+        for made, until in promises.get(unit_id, []):
+            assert not [d for d in days if made < d <= until], unit_id  # a promise holds the ladder
