@@ -6,16 +6,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from propfee import clock
 from propfee.models import ScheduledEvent
-from propfee.observability import logger, metrics, tracer
+from propfee.observability import lambda_entry, logger
 from propfee.reporting import publish_daily_report
 from propfee.wiring import LazyServices
 
 services = LazyServices()
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@lambda_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     svc = services()
     request = ScheduledEvent.model_validate(event)

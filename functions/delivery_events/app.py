@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from propfee.delivery import UnreadableEvent, apply_delivery_event, parse_delivery_event
-from propfee.observability import logger, metrics, tracer
+from propfee.observability import lambda_entry, logger, metrics, tracer
 from propfee.wiring import LazyServices
 
 services = LazyServices()
@@ -29,8 +29,6 @@ def record_handler(record: SQSRecord) -> None:
                                          "status": event.status, "outcome": outcome})  # fmt: skip
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@lambda_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from propfee import clock
-from propfee.observability import logger, metrics, tracer
+from propfee.observability import lambda_entry, logger, metrics, tracer
 from propfee.sending import parse_job
 from propfee.wiring import LazyServices
 
@@ -38,9 +38,7 @@ def record_handler(record: SQSRecord) -> None:
     )
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@lambda_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     with services().table.deferred_evidence():  # the batch's "sent" records in one write
         return process_partial_response(

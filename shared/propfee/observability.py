@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from typing import TextIO
+from collections.abc import Callable
+from typing import Any, TextIO
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
@@ -55,3 +56,8 @@ def mask_destination(destination: str) -> str:
 def mask_text(text: str) -> str:
     """Mask anything that looks like a phone number inside free text (error messages, bodies)."""
     return _PHONE.sub(lambda m: mask_phone(m.group(0)), text)
+
+
+def lambda_entry(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Every function's entry point: the Lambda context in each log line, a trace, metrics flushed at the end."""
+    return logger.inject_lambda_context(tracer.capture_lambda_handler(metrics.log_metrics(handler)))
