@@ -31,7 +31,7 @@ demo: $(STAMP) system-deps
 test: $(STAMP) system-deps
 	$(BIN)/pytest
 
-# three months of a few thousand households through the sandbox (about 20 minutes)
+# three months of a few thousand households through the sandbox (about 45 minutes on 2 cores)
 e2e-long: $(STAMP) system-deps
 	$(BIN)/pytest -m long
 

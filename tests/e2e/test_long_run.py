@@ -1,5 +1,5 @@
 """The collection engine over three months for a few thousand households: `make e2e-long` (not in `make test`,
-it takes about 20 minutes). PROPFEE_LONG_HOUSEHOLDS and PROPFEE_LONG_DAYS change its size."""
+about 45 minutes on a 2-core machine). PROPFEE_LONG_HOUSEHOLDS and PROPFEE_LONG_DAYS change its size."""
 
 import os
 from collections import defaultdict
