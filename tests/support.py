@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from propfee.models import Bill, Community, Owner, Payment, Unit
+from propfee.models import Bill, Channel, Community, Owner, Payment, SendJob, Unit
 from propfee.sandbox import default_template_path
 from propfee.sandbox.template import load_template
 
@@ -73,3 +73,23 @@ def payment(unit_id: str, amount_fen: int, when: str, reference: str = "PAY-1") 
 
 def community(community_id: str = "C01") -> Community:
     return Community(community_id=community_id, name="锦绣花园")
+
+
+def letter_job(language: str = "zh-CN", **changes: Any) -> SendJob:
+    """A demand-letter job for unit C01-B03-1502."""
+    fields: dict[str, Any] = {
+        "unit_id": "C01-B03-1502",
+        "community_id": "C01",
+        "step": "letter_d45",
+        "channel": Channel.LETTER,
+        "destination": "B03-1502",
+        "language": language,
+        "template": "demand_letter",
+        "unit_label": "B03-1502",
+        "balance_fen": 1_263_000,
+        "overdue_since": date(2026, 6, 10),
+        "planned_for": date(2026, 11, 26),
+        "unit_version": 4,
+        "periods": ("2026-06", "2026-07", "2026-08"),
+    }
+    return SendJob(**{**fields, **changes})

@@ -8,28 +8,13 @@ import pytest
 
 from propfee.letters import LetterFontMissing, find_font, letter_pdf
 from propfee.messages import lint, render
-from propfee.models import Channel, SendJob
-from tests.support import SHANGHAI
+from tests.support import SHANGHAI, letter_job
 
 PAY = {"zh-CN": "物业App或物业服务中心", "en": "the property app"}
 
 
-def job(language="zh-CN") -> SendJob:
-    return SendJob(
-        unit_id="C01-B03-1502",
-        community_id="C01",
-        step="letter_d45",
-        channel=Channel.LETTER,
-        destination="B03-1502",
-        language=language,
-        template="demand_letter",
-        unit_label="B03-1502",
-        balance_fen=1_263_000,
-        overdue_since=date(2026, 6, 10),
-        planned_for=date(2026, 11, 26),
-        unit_version=4,
-        periods=("2026-06", "2026-07", "2026-08"),
-    )
+def job(language="zh-CN"):
+    return letter_job(language)
 
 
 def _text(pdf: bytes, tmp_path: Path) -> str:

@@ -14,6 +14,7 @@ from propfee.messages import LANGUAGES, TemplateRefused, check_templates, lint, 
 from propfee.models import Channel, SendJob
 from propfee.policy import ContactPolicy, FrequencyCap, TimeRange
 from propfee.rules import CollectionRules, load_rules, parse_rules
+from tests.support import letter_job
 
 TEMPLATES = ("reminder_friendly", "reminder_notice", "reminder_firm")
 LETTERS = ("demand_letter",)
@@ -362,15 +363,9 @@ def test_the_rendered_packaged_templates_pass_the_lint_and_fit_three_sms(name, l
 @pytest.mark.parametrize("name", LETTERS)
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_rendered_packaged_letters_pass_the_lint(name, language):
-    job = SendJob(
-        unit_id="C01-B03-1502",
-        community_id="C01",
-        step="letter_d45",
-        channel=Channel.LETTER,
-        destination="B03-1502",
-        language=language,
+    job = letter_job(
+        language,
         template=name,
-        unit_label="B03-1502",
         balance_fen=99_999_999,
         overdue_since=date(2026, 1, 15),
         planned_for=date(2026, 3, 10),
