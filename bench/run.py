@@ -127,7 +127,7 @@ def main() -> int:
             "10000": planner_peak_bytes(template, 10_000),
             "100000": planner_peak_bytes(template, 100_000),
         },
-        "sandbox_busy_day": sandbox_day(1000),
+        "sandbox_busy_day": sandbox_day(int(os.environ.get("PROPFEE_BENCH_HOUSEHOLDS", "10000"))),
     }
     print(json.dumps(figures, indent=2))
     return 0

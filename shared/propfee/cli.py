@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 import time as wallclock
+from collections import Counter
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo
 from propfee.money import yuan
 
 if TYPE_CHECKING:
-    from propfee.adapters.dynamo import PropfeeTable
+    from propfee.adapters.feedback import FeedbackTable
     from propfee.config import Settings
 
 
@@ -95,13 +96,13 @@ def cmd_sandbox_up(args: argparse.Namespace) -> int:
     return 0
 
 
-def _table(args: argparse.Namespace) -> tuple[Settings, PropfeeTable]:
+def _table(args: argparse.Namespace) -> tuple[Settings, FeedbackTable]:
     """The settings (from PROPFEE_* variables) and the table, --table overriding PROPFEE_TABLE."""
-    from propfee.adapters.dynamo import PropfeeTable
+    from propfee.adapters.feedback import FeedbackTable
     from propfee.config import Settings
 
     settings = Settings(table=args.table) if args.table else Settings()  # type: ignore[call-arg]
-    return settings, PropfeeTable(settings.table, settings.tz)
+    return settings, FeedbackTable(settings.table, settings.tz)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -115,25 +116,24 @@ def cmd_plan(args: argparse.Namespace) -> int:
         return 2
     settings, table = _table(args)
     communities = [args.community] if args.community else None
-    counts: dict[str, int] = {}
+    counts: Counter[str] = Counter()
     line: dict[str, object]
     for unit, decision in decisions(args.date, settings.tz, table, load_rules(settings.rules_file), communities):
-        if decision.action is not None:
-            action = decision.action
+        for action in decision.actions:
             line = {
                 "unit_id": unit.unit_id,
-                "action": action.step.step_id,
+                "action": action.claim_id,
                 "channel": action.channel.value,
                 "template": action.step.template,
                 "to": mask_destination(action.destination),
                 "balance_fen": unit.balance_fen,
             }
-            key = f"send {action.channel.value}"
-        else:
+            counts[f"send {action.channel.value}"] += 1
+            print(json.dumps(line, ensure_ascii=False))
+        if not decision.actions:
             line = {"unit_id": unit.unit_id, "skipped": decision.reason, "balance_fen": unit.balance_fen}
-            key = f"skip {decision.reason}"
-        counts[key] = counts.get(key, 0) + 1
-        print(json.dumps(line, ensure_ascii=False))
+            counts[f"skip {decision.reason}"] += 1
+            print(json.dumps(line, ensure_ascii=False))
     print(json.dumps({"date": args.date.isoformat(), "dry_run": True, "totals": dict(sorted(counts.items()))}))
     return 0
 
@@ -211,7 +211,74 @@ def cmd_task_done(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_route(args: argparse.Namespace) -> int:
+    """How a text from an owner is understood and where it goes: for operators testing their rules."""
+    from propfee import clock
+    from propfee.config import Settings
+    from propfee.intents import classify, load_intent_rules
+
+    tz = Settings(table="-").tz  # type: ignore[call-arg]
+    today = args.today or clock.now().astimezone(tz).date()
+    rules = load_intent_rules(Path(args.rules) if args.rules else None)
+    result = classify(args.text, today, rules)
+    shown = {
+        "intent": result.intent.value,
+        "department": result.department.value if result.department else None,
+        "category": result.category,
+        "promise_date": result.promise_date.isoformat() if result.promise_date else None,
+        "matched_rule": result.matched_rule,
+        "also_detected": [i.value for i in result.also_detected],
+    }
+    print(json.dumps(shown, ensure_ascii=False))
+    return 0
+
+
+def cmd_tickets_list(args: argparse.Namespace) -> int:
+    """A department's tickets (or every department's), the nearest deadline first."""
+    from propfee.intents import Department
+    from propfee.observability import mask_destination
+
+    _, table = _table(args)
+    for department in [args.department] if args.department else [d.value for d in Department]:
+        for ticket in table.tickets(department, args.status):
+            if args.community and ticket.community_id != args.community:
+                continue
+            line = {
+                "ticket_id": ticket.ticket_id,
+                "department": ticket.department,
+                "intent": ticket.intent,
+                "category": ticket.category,
+                "priority": ticket.priority,
+                "community": ticket.community_id,
+                "units": list(ticket.unit_ids),
+                "contact": ticket.contact if args.show_contact else mask_destination(ticket.contact),
+                "due_by": ticket.due_by.isoformat(),
+                "escalated": ticket.escalated_at is not None,
+                "hold": ticket.hold.value if ticket.hold else None,
+                "message": ticket.message,
+            }
+            print(json.dumps(line, ensure_ascii=False))
+    return 0
+
+
+def cmd_tickets_resolve(args: argparse.Namespace) -> int:
+    from propfee import clock
+    from propfee.ticketing import TicketError, resolve_ticket
+
+    _, table = _table(args)
+    try:
+        done, resumed = resolve_ticket(table, args.ticket_id, args.note, clock.now())
+    except TicketError as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    print(json.dumps({"ticket_id": done.ticket_id, "status": done.status.value, "reminders_resume_for": resumed}))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from propfee.intents import Department
+    from propfee.models import TaskOutcome
+
     parser = argparse.ArgumentParser(prog="propfee", description="Serverless property-fee collection.")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -250,13 +317,32 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(run=cmd_task_list)
     done = task_commands.add_parser("done", help="record a task's outcome")
     done.add_argument("task_id")
-    done.add_argument(
-        "--outcome", required=True, choices=["promised", "refused", "wrong_number", "unreachable", "paid"]
-    )
+    done.add_argument("--outcome", required=True, choices=[outcome.value for outcome in TaskOutcome])
     done.add_argument("--date", type=date.fromisoformat, help="the promised date (with --outcome promised)")
     done.add_argument("--note", default="")
     done.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
     done.set_defaults(run=cmd_task_done)
+
+    route = commands.add_parser("route", help="how an owner's text is understood and where it goes (JSON)")
+    route.add_argument("text")
+    route.add_argument("--today", type=date.fromisoformat, help="resolve dates like 下周五 from this day")
+    route.add_argument("--rules", help="an intents YAML file to try (default: the packaged intents.yaml)")
+    route.set_defaults(run=cmd_route)
+
+    tickets = commands.add_parser("tickets", help="department tickets from owners' replies")
+    ticket_commands = tickets.add_subparsers(dest="tickets_command", required=True)
+    listing = ticket_commands.add_parser("list", help="tickets, the nearest deadline first")
+    listing.add_argument("--department", choices=[d.value for d in Department])
+    listing.add_argument("--status", choices=["open", "resolved"], default="open")
+    listing.add_argument("--community")
+    listing.add_argument("--show-contact", action="store_true", help="print the owner's number unmasked")
+    listing.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
+    listing.set_defaults(run=cmd_tickets_list)
+    resolve = ticket_commands.add_parser("resolve", help="close a ticket; its hold on reminders is released")
+    resolve.add_argument("ticket_id")
+    resolve.add_argument("--note", required=True, help="what was done")
+    resolve.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
+    resolve.set_defaults(run=cmd_tickets_resolve)
 
     sandbox = commands.add_parser("sandbox", help="the embedded AWS")
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True)

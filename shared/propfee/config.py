@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     dlq_url: str | None = None
     report_bucket: str | None = None
     sender_email: str | None = None
+    department_queues: dict[str, str] = {}  # department -> queue URL: tickets for integrations (JSON)
     sms_provider: Literal["sns", "end_user_messaging"] = "sns"
     sms_origination_identity: str | None = None  # End User Messaging: sender ID, phone number or pool
     sms_configuration_set: str | None = None

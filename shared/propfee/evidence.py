@@ -17,17 +17,19 @@ from datetime import datetime
 from typing import Any
 
 from propfee.models import Unit
+from propfee.reporting import safe_cell
 
 FIXED_ZIP_TIME = (2020, 1, 1, 0, 0, 0)  # entries carry no wall-clock time, so bytes depend on content only
 
 README = """Evidence bundle exported by propfee for unit {unit_id} at {exported_at}.
 
 unit.json         the unit and its owners as recorded at export time
-timeline.jsonl    every record about the unit in time order (bills, payments, reminders, skips)
+timeline.jsonl    every record about the unit in time order (bills, payments, reminders, skips, messages)
 reminders.csv     each reminder: when, channel, destination, template and version, SHA-256 of the
                   content, balance stated, provider message id, status and its history
 bills.csv         bills issued, amounts and what was paid of each (fen)
 payments.csv      payments received and how they were allocated (fen)
+received.csv      what the owner (or anyone from their number) sent, how it was understood, what was done
 manifest.json     the SHA-256 of each file above
 
 Amounts are in fen (1/100 yuan). Times are ISO 8601 with their offset.
@@ -38,7 +40,7 @@ def _csv(header: list[str], rows: Iterable[list[Any]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([safe_cell(value) for value in row] for row in rows)  # owners' words may start with =
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -84,6 +86,18 @@ def bundle_files(unit: Unit, history: list[dict[str, Any]], exported_at: datetim
         ]
         for p in by_kind.get("payment", [])
     ]
+    received = [
+        [
+            m.get("received_at"),
+            m.get("channel"),
+            m.get("sender"),
+            m.get("intent"),
+            m.get("outcome"),
+            m.get("source_id"),
+            m.get("body"),
+        ]
+        for m in by_kind.get("inbound", [])
+    ]
     files = {
         "README.txt": README.format(unit_id=unit.unit_id, exported_at=exported_at.isoformat()).encode("utf-8"),
         "unit.json": json.dumps(unit.model_dump(mode="json"), ensure_ascii=False, indent=2, sort_keys=True).encode(),
@@ -109,6 +123,7 @@ def bundle_files(unit: Unit, history: list[dict[str, Any]], exported_at: datetim
         ),
         "bills.csv": _csv(["period", "issued_at", "due", "amount_fen", "paid_fen"], bills),
         "payments.csv": _csv(["paid_at", "reference", "amount_fen", "method", "allocations"], payments),
+        "received.csv": _csv(["received_at", "channel", "sender", "intent", "outcome", "message_id", "text"], received),
     }
     manifest = {
         "unit_id": unit.unit_id,

@@ -65,6 +65,12 @@ def render(job: SendJob, today: date, hotline: str, pay_instructions: dict[str, 
     return RenderedMessage(subject=subject, body=body, template_version="+".join(versions))
 
 
+def render_reply(name: str, language: str, context: dict[str, str], hotline: str, pay_instructions: str) -> str:
+    """An answer to an owner's message (an acknowledgement, help): SMS text in their language."""
+    full = {**context, "hotline": hotline, "pay_instructions": pay_instructions}
+    return _environment().get_template(f"{name}.{language}.sms.j2").render(full).strip()
+
+
 # -------------------------------------------------------------------------------------------- compliance
 # Civil Code Art. 944: no threat to stop water, power, heating or gas; no public shaming (PIPL); no third
 # parties told of an owner's debt. Checked on every template when the rules load, and in the tests.
@@ -94,6 +100,7 @@ _GSM7_EXTENDED = set("^{}\\[~]|€")
 # long values, so that the longest real message is what gets measured
 _SAMPLE = {"unit_label": "B12-2602", "amount": yuan(99_999_999), "overdue_since": "2026-12-31",
            "today": "2026-12-31", "hotline": "400-000-0000"}  # fmt: skip
+_SAMPLE_REPLY = {"ticket_id": "T20261231-ABCDEF", "department": "cleaning and landscaping", "due_by": "12-31 23:59"}
 _SAMPLE_PAY = {"zh-CN": "物业服务中心或物业App缴费", "en": "the property office or the property app"}
 
 
@@ -116,10 +123,14 @@ def lint(text: str) -> list[str]:
 
 
 def check_templates(
-    names: set[str], max_sms_segments: int = MAX_SMS_SEGMENTS, letters: frozenset[str] = frozenset()
+    names: set[str],
+    max_sms_segments: int = MAX_SMS_SEGMENTS,
+    letters: frozenset[str] = frozenset(),
+    replies: frozenset[str] = frozenset(),
 ) -> None:
     """Every message template exists for every language and channel (SMS and email fall back to each
-    other), every letter template for every language; all pass the lint; SMS fit the segment limit."""
+    other), every letter template for every language, every SMS reply to owners' messages; all pass the
+    lint; SMS fit the segment limit."""
     env = _environment()
     problems: list[str] = []
 
@@ -136,6 +147,13 @@ def check_templates(
     for language in LANGUAGES:
         for name in sorted(letters):
             linted(f"{name}.{language}.letter.j2")
+        for name in sorted(replies):
+            file_name = f"{name}.{language}.sms.j2"
+            if linted(file_name):
+                sample = {**_SAMPLE, **_SAMPLE_REPLY, "pay_instructions": _SAMPLE_PAY[language]}
+                parts = sms_segments(env.get_template(file_name).render(sample).strip())
+                if parts > max_sms_segments:
+                    problems.append(f"{file_name}: {parts} SMS segments, more than {max_sms_segments}")
         for name in sorted(names):
             for kind in ("sms", "email", "subject"):
                 file_name = f"{name}.{language}.{kind}.j2"

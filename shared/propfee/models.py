@@ -36,10 +36,11 @@ class Channel(StrEnum):
     CALL = "call"  # a phone-call task for a collector (电话催缴)
     VISIT = "visit"  # a door visit by a collector or the site manager
     LETTER = "letter"  # a formal demand letter (催缴函), a PDF for printing and delivery to the unit
+    LEGAL_REVIEW = "legal_review"  # the site manager decides whether to refer the debt to the lawyers
 
     @property
     def is_task(self) -> bool:
-        return self in (Channel.CALL, Channel.VISIT)
+        return self in (Channel.CALL, Channel.VISIT, Channel.LEGAL_REVIEW)
 
     @property
     def is_message(self) -> bool:
@@ -83,6 +84,7 @@ class HoldKind(StrEnum):
     PAID_CLAIM = "paid_claim"  # "already paid", waiting for finance to verify
     COMPLAINT = "complaint"  # an open service complaint
     MANUAL = "manual"  # set by staff
+    LEGAL = "legal"  # referred to the lawyers: they take it from here, automated reminders stop
 
 
 class Hold(Record):
@@ -91,6 +93,7 @@ class Hold(Record):
     kind: HoldKind
     until: date | None = None  # None: until released
     reason: str = ""
+    ticket: str | None = None  # the ticket that placed it: resolving the ticket releases it
 
 
 class OpenBill(Record):
@@ -130,6 +133,9 @@ class Unit(Record):
     def overdue_fen(self, today: date) -> Fen:
         return sum(b.outstanding_fen for b in self.open_bills.values() if b.due < today)
 
+    def owed_fen(self, due_on_or_before: date) -> Fen:
+        return sum(b.outstanding_fen for b in self.open_bills.values() if b.due <= due_on_or_before)
+
     def days_overdue(self, today: date) -> int:
         oldest = self.oldest_due
         return (today - oldest).days if oldest is not None and oldest < today else 0
@@ -167,7 +173,7 @@ class SendJob(Record):
 
     unit_id: str = Field(min_length=1)
     community_id: str = Field(min_length=1)
-    step: str = Field(min_length=1)
+    step: str = Field(min_length=1)  # what is claimed: the ladder step, "-r2" for a repetition, "-sms" for a part
     occurrence: int = Field(default=1, ge=1)
     channel: Channel
     destination: str = Field(min_length=3)
@@ -181,6 +187,7 @@ class SendJob(Record):
     building_id: str = ""
     assignee_role: Literal["collector", "site_manager"] = "collector"
     recent_contacts: tuple[AwareDatetime, ...] = ()  # as planned; the claim adds to it, a release restores it
+    counts_as_contact: bool = True  # False for the second message of a step that sends two together
     periods: tuple[str, ...] = ()  # the unpaid billing periods, oldest first (a demand letter lists them)
 
     @property
@@ -233,6 +240,8 @@ class TaskOutcome(StrEnum):
     WRONG_NUMBER = "wrong_number"
     UNREACHABLE = "unreachable"
     PAID = "paid"  # the owner says so: finance verifies, nothing is marked paid from a call
+    REFERRED = "referred"  # a legal review's outcome: the lawyers take the case, reminders stop
+    NOT_REFERRED = "not_referred"  # a legal review's outcome: collection goes on as before
 
 
 class Task(Record):
@@ -248,6 +257,7 @@ class Task(Record):
     unit_label: str
     call_number: str | None = None
     balance_fen: int
+    overdue_since: date | None = None  # the oldest unpaid bill's due date
     outcome: TaskOutcome | None = None
     promised_date: date | None = None
     note: str = ""
@@ -294,3 +304,45 @@ class DayActivity(Record):
     payments: tuple[Payment, ...] = ()
     reminders: tuple[Reminder, ...] = ()
     skips: tuple[Skip, ...] = ()
+
+
+class TicketStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class Ticket(Record):
+    """An owner's reply or email that a department must act on, with its deadline (工单)."""
+
+    ticket_id: str = Field(pattern=r"^T\d{8}-[0-9A-F]{6}$")
+    community_id: str  # "UNKNOWN" when the sender matched no unit
+    unit_ids: tuple[str, ...] = ()
+    department: str  # a propfee.intents.Department id
+    intent: str
+    category: str | None = None
+    priority: Literal["urgent", "normal"] = "normal"
+    status: TicketStatus = TicketStatus.OPEN
+    channel: Literal["sms", "email"]
+    contact: str  # the number or address that wrote, to answer the owner (masked in every log)
+    message: str = Field(max_length=2000)  # the owner's words
+    created_at: AwareDatetime
+    due_by: AwareDatetime
+    escalated_at: AwareDatetime | None = None
+    resolved_at: AwareDatetime | None = None
+    resolution: str = ""
+    hold: HoldKind | None = None  # the hold it placed on its units, released when it is resolved
+    promise_date: date | None = None
+    source_id: str  # the provider's id of the inbound message
+    answers: str | None = None  # the reminder the owner replied to: "<unit>#<claim>"
+
+
+class InboundMessage(Record):
+    """What an owner sent us (SMS or email), kept as evidence with what was done about it."""
+
+    source_id: str = Field(min_length=1, max_length=200)
+    channel: Literal["sms", "email"]
+    sender: str  # E.164 number or email address
+    recipient: str = ""  # our number or address
+    body: str = Field(max_length=2000)
+    received_at: AwareDatetime
+    answers_message_id: str | None = None  # the provider id of our message it replies to

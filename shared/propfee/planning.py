@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from propfee.ladder import Action, Decision, decide
+from propfee.ladder import Action, Decision, amount_for, decide
 from propfee.models import SendJob, Unit
 from propfee.ports import ArrearsReader, JobQueue
 from propfee.rules import CollectionRules
@@ -35,24 +35,28 @@ class PlanSummary:
 def job_for(unit: Unit, action: Action, today: date) -> SendJob:
     oldest = unit.oldest_due
     assert oldest is not None, "only units that owe money get jobs"
+    cutoff = action.step.cutoff(today)
     return SendJob(
         unit_id=unit.unit_id,
         community_id=unit.community_id,
-        step=action.step.step_id,
+        step=action.claim_id,
         occurrence=unit.arrears_episode,  # a step is claimed once per arrears episode
         channel=action.channel,
         destination=action.destination,
         language=unit.language,
         template=action.step.template,
         unit_label=unit.label,
-        balance_fen=unit.balance_fen,
+        balance_fen=amount_for(unit, action.step, today),  # what the message is about, not later bills
         overdue_since=oldest,
         planned_for=today,
         unit_version=unit.version,
         recent_contacts=unit.recent_contacts,
         building_id=unit.building_id,
-        periods=tuple(sorted(p for p, bill in unit.open_bills.items() if bill.outstanding_fen > 0)),
+        periods=tuple(
+            sorted(p for p, bill in unit.open_bills.items() if bill.outstanding_fen > 0 and bill.due <= cutoff)
+        ),
         assignee_role=action.assignee_role,
+        counts_as_contact=action.counts_as_contact,
     )
 
 
@@ -68,7 +72,7 @@ def decisions(
         if community_ids is not None and community.community_id not in community_ids:
             continue
         ladder, policy = rules.ladder_for(community.community_id), rules.policy_for(community.community_id)
-        for unit in arrears.units_owing(community.community_id, due_before=today):
+        for unit in arrears.units_owing(community.community_id, due_before=ladder.due_before(today)):
             yield unit, decide(unit, today, tz, ladder, policy)
 
 
@@ -84,10 +88,10 @@ def plan_day(
     pending: list[SendJob] = []
     for unit, decision in decisions(today, tz, arrears, rules, community_ids):
         summary.units_considered += 1
-        if decision.action is None:
+        if not decision.actions:
             summary.skipped[str(decision.reason)] += 1
             continue
-        pending.append(job_for(unit, decision.action, today))
+        pending.extend(job_for(unit, action, today) for action in decision.actions)
         if len(pending) >= ENQUEUE_CHUNK:
             summary.jobs_enqueued += queue.enqueue(pending)
             pending.clear()

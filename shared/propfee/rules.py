@@ -14,6 +14,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from propfee.feedback import REPLY_TEMPLATES, DepartmentContact, FeedbackRules
+from propfee.intents import Department
 from propfee.ladder import DEFAULT_LADDER, Ladder
 from propfee.models import Channel
 from propfee.policy import ContactPolicy
@@ -24,6 +26,7 @@ class CommunityRules(BaseModel):
 
     ladder: Ladder | None = None
     contact_policy: ContactPolicy | None = None
+    departments: dict[Department, DepartmentContact] = {}  # names and inboxes of this community's departments
 
 
 class CollectionRules(BaseModel):
@@ -31,6 +34,7 @@ class CollectionRules(BaseModel):
 
     ladder: Ladder = DEFAULT_LADDER
     contact_policy: ContactPolicy = ContactPolicy()
+    feedback: FeedbackRules = FeedbackRules()
     communities: dict[str, CommunityRules] = {}
 
     @model_validator(mode="after")
@@ -40,8 +44,9 @@ class CollectionRules(BaseModel):
         ladders = [self.ladder, *(c.ladder for c in self.communities.values() if c.ladder)]
         steps = [step for ladder in ladders for step in ladder.steps if step.template]
         check_templates(
-            {s.template for s in steps if s.channel is not Channel.LETTER},
+            {s.template for s in steps if s.channel.is_message},
             letters=frozenset(s.template for s in steps if s.channel is Channel.LETTER),
+            replies=REPLY_TEMPLATES,
         )
         return self
 
@@ -49,6 +54,13 @@ class CollectionRules(BaseModel):
         """A community's own ladder replaces the company's whole (steps only make sense together)."""
         override = self.communities.get(community_id)
         return override.ladder if override and override.ladder else self.ladder
+
+    def feedback_for(self, community_id: str) -> FeedbackRules:
+        """The company's feedback rules with this community's own department names and inboxes."""
+        override = self.communities.get(community_id)
+        if override is None or not override.departments:
+            return self.feedback
+        return self.feedback.with_departments(override.departments)
 
     def policy_for(self, community_id: str) -> ContactPolicy:
         """The company policy with the settings the community names replaced (the rest is kept)."""

@@ -25,7 +25,7 @@ from propfee.ports import (
     SmsSender,
 )
 from propfee.rules import CollectionRules
-from propfee.tasks import TASK_DEADLINE, brief, choose_collector, task_id_for
+from propfee.tasks import TASK_DEADLINES, brief, choose_collector, task_id_for
 
 
 class Outcome(StrEnum):
@@ -116,14 +116,15 @@ class Sender:
                 return SendResult(Outcome.DUPLICATE, reason=SkipReason.DUPLICATE)
             # something changed since planning (a payment, a contact): decide again on fresh data
             unit = self._store.get_unit(job.unit_id)
-            if unit is None or unit.overdue_fen(today) <= 0:
-                return self._skip(job, SkipReason.PAID, now)
-            decision = decide(unit, today, self._settings.tz, ladder, policy)
+            decision = decide(unit, today, self._settings.tz, ladder, policy) if unit is not None else None
+            if unit is None or decision is None or decision.reason is SkipReason.NOT_OVERDUE:
+                return self._skip(job, SkipReason.PAID, now)  # it owed when planned: it has paid since
             if decision.reason is SkipReason.STEP_ALREADY_SENT:
                 return SendResult(Outcome.DUPLICATE, reason=SkipReason.DUPLICATE)
-            if decision.action is None or decision.action.step.step_id != job.step:
+            action = next((a for a in decision.actions if a.claim_id == job.step), None)
+            if action is None:
                 return self._skip(job, decision.reason or "step_changed", now)
-            job = job_for(unit, decision.action, job.planned_for)
+            job = job_for(unit, action, job.planned_for)
         raise UnitKeepsChanging(job.unit_id)
 
     def _prepare(
@@ -134,9 +135,8 @@ class Sender:
             today = now.astimezone(self._settings.tz).date()
             message = render(job, today, self._settings.hotline, self._settings.pay_instructions_by_language)
             # only automated messages count against the frequency caps; a formal letter does not
-            contacts = (
-                keep_recent((*job.recent_contacts, now), now, policy) if job.channel.is_message else job.recent_contacts
-            )
+            counted = job.channel.is_message and job.counts_as_contact
+            contacts = keep_recent((*job.recent_contacts, now), now, policy) if counted else job.recent_contacts
             return message, evidence_for(job, message, now), contacts, None
         collector = choose_collector(self._store.collectors(), job.community_id, job.building_id, job.assignee_role)
         if collector is None:
@@ -149,10 +149,11 @@ class Sender:
             step=job.step,
             collector_id=collector.collector_id,
             created_at=now,
-            due_by=now + TASK_DEADLINE,
+            due_by=now + TASK_DEADLINES[job.channel],
             unit_label=job.unit_label,
             call_number=job.destination if job.channel is Channel.CALL else None,
             balance_fen=job.balance_fen,
+            overdue_since=job.overdue_since,
         )
         message = RenderedMessage(subject=None, body=brief(task), template_version="task")
         evidence = evidence_for(job, message, now).model_copy(

@@ -5,10 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from propfee.models import Collector, Hold, HoldKind, Task, TaskOutcome, Unit
+from propfee.models import Channel, Collector, Hold, HoldKind, Task, TaskOutcome, Unit
 from propfee.money import yuan
 
-TASK_DEADLINE = timedelta(days=2)
+# a call or visit is due soon; a decision on going to court deserves a week
+TASK_DEADLINES = {
+    Channel.CALL: timedelta(days=2),
+    Channel.VISIT: timedelta(days=2),
+    Channel.LEGAL_REVIEW: timedelta(days=7),
+}
+WHAT = {Channel.CALL: "电话催缴", Channel.VISIT: "上门拜访", Channel.LEGAL_REVIEW: "法务审核(是否起诉或申请仲裁)"}
 PAID_CLAIM_VERIFICATION = timedelta(days=7)
 
 
@@ -36,10 +42,14 @@ def task_id_for(unit_id: str, step: str, occurrence: int) -> str:
 
 def brief(task: Task) -> str:
     """What the evidence records for a task: who, what, about how much (no owner name)."""
-    what = "电话催缴" if task.kind.value == "call" else "上门拜访"
-    return (
-        f"{what} {task.unit_label} 欠费{yuan(task.balance_fen)}元 负责人{task.collector_id} 截止{task.due_by:%Y-%m-%d}"
+    text = (
+        f"{WHAT[task.kind]} {task.unit_label} 欠费{yuan(task.balance_fen)}元 "
+        f"负责人{task.collector_id} 截止{task.due_by:%Y-%m-%d}"
     )
+    if task.kind is Channel.LEGAL_REVIEW and task.overdue_since is not None:
+        # Civil Code Art. 188/195: three years, restarted by each demand; the evidence export shows them
+        text += f" 最早欠费自{task.overdue_since.isoformat()} 诉讼时效3年,每次催缴后重新起算"
+    return text
 
 
 def unit_after_outcome(
@@ -57,6 +67,8 @@ def unit_after_outcome(
             until=today + PAID_CLAIM_VERIFICATION,
             reason=note or f"says paid, task {task.task_id}",
         )
+    elif outcome is TaskOutcome.REFERRED:
+        hold = Hold(kind=HoldKind.LEGAL, reason=note or f"referred to the lawyers, task {task.task_id}")
     elif outcome is TaskOutcome.WRONG_NUMBER and task.call_number:
         owners = tuple(
             o.model_copy(update={"sms_disabled": "wrong number (collector's call)"})
@@ -70,9 +82,21 @@ def unit_after_outcome(
     return unit.model_copy(update={"holds": (*unit.holds, hold), "version": unit.version + 1})
 
 
+REVIEW_ONLY = {TaskOutcome.REFERRED, TaskOutcome.NOT_REFERRED}
+NOT_FOR_REVIEW = {TaskOutcome.WRONG_NUMBER, TaskOutcome.UNREACHABLE, TaskOutcome.REFUSED}
+
+
+def outcomes_for(kind: Channel) -> list[TaskOutcome]:
+    excluded = NOT_FOR_REVIEW if kind is Channel.LEGAL_REVIEW else REVIEW_ONLY
+    return [outcome for outcome in TaskOutcome if outcome not in excluded]
+
+
 def finished(task: Task, outcome: TaskOutcome, promised: date | None, note: str, now: datetime) -> Task:
     if task.status != "open":
         raise TaskError(f"task {task.task_id} is already {task.status}")
+    allowed = outcomes_for(task.kind)
+    if outcome not in allowed:
+        raise TaskError(f"a {task.kind.value} task ends {', '.join(o.value for o in allowed)}, not {outcome.value}")
     return task.model_copy(
         update={"status": "done", "outcome": outcome, "promised_date": promised, "note": note, "done_at": now}
     )

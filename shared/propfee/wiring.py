@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from propfee.adapters.dynamo import PropfeeTable
-from propfee.adapters.messaging import EndUserMessagingSms, SesEmail, SnsSms
+from propfee.adapters.feedback import FeedbackTable
+from propfee.adapters.messaging import EndUserMessagingSms, SesEmail, SnsSms, TicketInboxes
 from propfee.adapters.queue import SqsDeadLetters, SqsJobQueue
 from propfee.adapters.storage import S3Store
 from propfee.config import Settings
 from propfee.ports import SmsSender
+from propfee.receiving import Receiver
 from propfee.rules import CollectionRules, load_rules
 from propfee.sending import Sender
 
@@ -24,8 +25,8 @@ class Services:
         return cls(Settings())  # type: ignore[call-arg]
 
     @cached_property
-    def table(self) -> PropfeeTable:
-        return PropfeeTable(self.settings.table, self.settings.tz)
+    def table(self) -> FeedbackTable:
+        return FeedbackTable(self.settings.table, self.settings.tz)
 
     @cached_property
     def send_queue(self) -> SqsJobQueue:
@@ -52,11 +53,21 @@ class Services:
         return SnsSms()
 
     @cached_property
+    def email(self) -> SesEmail:
+        return SesEmail(self.settings.require("sender_email"))
+
+    @cached_property
     def sender(self) -> Sender:
         letters = self.reports if self.settings.report_bucket else None
-        return Sender(
-            self.settings, self.table, self.sms, SesEmail(self.settings.require("sender_email")), self.rules, letters
-        )
+        return Sender(self.settings, self.table, self.sms, self.email, self.rules, letters)
+
+    @cached_property
+    def ticket_inboxes(self) -> TicketInboxes:
+        return TicketInboxes(self.email, self.settings.department_queues)
+
+    @cached_property
+    def receiver(self) -> Receiver:
+        return Receiver(self.settings, self.table, self.sms, self.email, self.ticket_inboxes, self.rules)
 
 
 class LazyServices:

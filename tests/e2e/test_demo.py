@@ -51,10 +51,13 @@ def _local(text: str) -> datetime:
 
 
 def test_reminders_went_only_to_units_that_owed_overdue_money(month):
+    """Or, for the courtesy step before the due date, money falling due within its days."""
     _, captured, _ = month
     items = captured["items"]
     reminders = _kind(items, "reminder")
     assert len(reminders) > 20
+    lead = {step.step_id: max(0, -step.days_overdue) for step in load_rules().ladder.steps}
+    assert any(lead[r["step"].split("-")[0]] for r in reminders), "the courtesy step ran"
     bills = defaultdict(list)
     for b in _kind(items, "bill"):
         bills[b["unit_id"]].append(b)
@@ -63,9 +66,9 @@ def test_reminders_went_only_to_units_that_owed_overdue_money(month):
         payments[p["unit_id"]].append(p)
     for reminder in reminders:
         claimed = _local(reminder["claimed_at"])
-        overdue = sum(
-            b["amount_fen"] for b in bills[reminder["unit_id"]] if date.fromisoformat(b["due"]) < claimed.date()
-        )
+        days_ahead = lead[reminder["step"].split("-")[0]]
+        cutoff = claimed.date() + (timedelta(days=days_ahead) if days_ahead else timedelta(days=-1))
+        overdue = sum(b["amount_fen"] for b in bills[reminder["unit_id"]] if date.fromisoformat(b["due"]) <= cutoff)
         paid = sum(p["amount_fen"] for p in payments[reminder["unit_id"]] if _local(p["paid_at"]) < claimed)
         assert overdue - paid > 0, reminder["unit_id"]
         assert 8 <= claimed.hour < 21

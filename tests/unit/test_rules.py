@@ -9,14 +9,14 @@ from jinja2 import ChoiceLoader, DictLoader, Environment
 from pydantic import ValidationError
 
 from propfee import messages
-from propfee.ladder import DEFAULT_LADDER, Ladder
+from propfee.ladder import DEFAULT_LADDER, Ladder, Repeat
 from propfee.messages import LANGUAGES, TemplateRefused, check_templates, lint, render, sms_segments
 from propfee.models import Channel, SendJob
 from propfee.policy import ContactPolicy, FrequencyCap, TimeRange
 from propfee.rules import CollectionRules, load_rules, parse_rules
 from tests.support import letter_job
 
-TEMPLATES = ("reminder_friendly", "reminder_notice", "reminder_firm")
+TEMPLATES = ("reminder_due_soon", "reminder_friendly", "reminder_notice", "reminder_firm")
 LETTERS = ("demand_letter",)
 COMPANY = """
 ladder:
@@ -48,9 +48,15 @@ def test_the_packaged_rules_load():
 
     assert isinstance(rules, CollectionRules)
     assert rules.ladder == DEFAULT_LADDER
-    assert [step.step_id for step in rules.ladder.steps] == ["sms_d1", "email_d7", "call_d15", "sms_d30", "letter_d45"]
-    letter = rules.ladder.steps[-1]
+    steps = {step.step_id: step for step in rules.ladder.steps}
+    assert list(steps) == ["due_soon_sms", "sms_d1", "notice_d7", "call_d15", "sms_d30", "letter_d45", "review_d90"]
+    due_soon, notice, sms_d30 = steps["due_soon_sms"], steps["notice_d7"], steps["sms_d30"]
+    assert (due_soon.days_overdue, due_soon.channels, due_soon.template) == (-3, (Channel.SMS,), "reminder_due_soon")
+    assert (notice.channels, notice.template) == ((Channel.EMAIL, Channel.SMS), "reminder_notice")
+    assert (sms_d30.repeat, sms_d30.last_day) == (Repeat(every_days=7, times=1), 37)
+    letter, review = steps["letter_d45"], steps["review_d90"]
     assert (letter.days_overdue, letter.channel, letter.template) == (45, Channel.LETTER, "demand_letter")
+    assert (review.days_overdue, review.channel, review.template) == (90, Channel.LEGAL_REVIEW, "")
     policy = rules.contact_policy
     assert policy.window == TimeRange(start=time(8, 0), end=time(21, 0))
     assert policy.quiet_hours == TimeRange(start=time(12, 0), end=time(14, 0))
@@ -245,6 +251,133 @@ def test_an_unquoted_clock_time_is_read_as_that_time_or_refused():
         return  # refusing it at load is as good as reading it right
     assert policy.window == TimeRange(start=time(9, 0), end=time(20, 0))
     assert policy.quiet_hours == TimeRange(start=time(12, 0), end=time(14, 0))
+
+
+# ---------------------------------------------------------------- the ladder's step forms in YAML
+
+FORMS = """
+ladder:
+  steps:
+    - {step_id: due_soon, days_overdue: -5, channels: [sms, email], template: reminder_due_soon}
+    - {step_id: sms_d1, days_overdue: 1, channel: sms, template: reminder_friendly,
+       repeat: {every_days: 3, times: 2}}
+    - {step_id: notice_d8, days_overdue: 8, channels: [email], template: reminder_notice}
+    - {step_id: review_d60, days_overdue: 60, channel: legal_review}
+"""
+
+
+def test_the_step_forms_load_from_yaml():
+    due_soon, sms_d1, notice, review = parse_rules(FORMS).ladder.steps
+
+    assert (due_soon.days_overdue, due_soon.channels) == (-5, (Channel.SMS, Channel.EMAIL))
+    assert (sms_d1.channels, sms_d1.repeat, sms_d1.last_day) == ((Channel.SMS,), Repeat(every_days=3, times=2), 7)
+    assert notice.channels == (Channel.EMAIL,)  # a list of one is one channel, with its fallback
+    assert (review.channel, review.template) == (Channel.LEGAL_REVIEW, "")
+    assert parse_rules(FORMS).ladder.due_before(date(2026, 3, 10)) == date(2026, 3, 16)
+
+
+def test_a_community_ladder_can_use_the_step_forms():
+    text = "communities:\n  C02:\n" + "\n".join("    " + line for line in FORMS.strip().splitlines()) + "\n"
+
+    rules = parse_rules(text)
+
+    assert rules.ladder_for("C02") == parse_rules(FORMS).ladder
+    assert rules.ladder_for("C01") == DEFAULT_LADDER
+
+
+def _step_yaml(**fields):
+    return "ladder: {steps: [{" + ", ".join(f"{k}: {v}" for k, v in fields.items()) + "}]}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            _step_yaml(step_id="a", days_overdue=7, channel="sms", channels="[email]", template="reminder_notice"),
+            "give either channel or channels, not both",
+        ),
+        (
+            _step_yaml(step_id="a", days_overdue=7, channels="[sms, call]", template="reminder_notice"),
+            "step a: only sms and email can be sent together in one step",
+        ),
+        (
+            _step_yaml(step_id="a", days_overdue=7, channels="[email, letter]", template="demand_letter"),
+            "step a: only sms and email can be sent together in one step",
+        ),
+        (
+            _step_yaml(step_id="a", days_overdue=7, channels="[sms, sms]", template="reminder_notice"),
+            "step a names a channel twice",
+        ),
+        (_step_yaml(step_id="a", days_overdue=7, channels="[]", template="reminder_notice"), "at least 1 item"),
+        (
+            _step_yaml(step_id="a", days_overdue=-2, channel="letter", template="demand_letter"),
+            "step a: up to the due date only a friendly sms or email is sent",
+        ),
+        (
+            _step_yaml(step_id="a", days_overdue=-2, channel="call"),
+            "step a: up to the due date only a friendly sms or email is sent",
+        ),
+        (
+            _step_yaml(step_id="a", days_overdue=-1, channel="legal_review"),
+            "step a: up to the due date only a friendly sms or email is sent",
+        ),
+        (
+            _step_yaml(step_id="a", days_overdue=-31, channel="sms", template="reminder_due_soon"),
+            "greater than or equal to -30",
+        ),
+        (
+            _step_yaml(
+                step_id="a",
+                days_overdue=1,
+                channel="sms",
+                template="reminder_friendly",
+                repeat="{every_days: 0, times: 1}",
+            ),
+            "greater than or equal to 1",
+        ),
+        (
+            _step_yaml(
+                step_id="a", days_overdue=1, channel="sms", template="reminder_friendly", repeat="{every: 7, times: 1}"
+            ),
+            "Extra inputs are not permitted",
+        ),
+        (
+            "ladder: {steps: [{step_id: sms_d30, days_overdue: 30, channel: sms, template: reminder_firm,"
+            " repeat: {every_days: 7, times: 2}}, {step_id: letter_d44, days_overdue: 44, channel: letter,"
+            " template: demand_letter}]}\n",
+            r"step sms_d30 repeats until day 44, when step letter_d44 \(day 44\) has taken over",
+        ),
+        (
+            "ladder: {steps: [{step_id: a-b, days_overdue: 1, channel: sms, template: reminder_friendly}]}\n",
+            "should match pattern",  # "-" separates a claim's parts: never in a step id
+        ),
+    ],
+    ids=[
+        "channel and channels",
+        "sms with a call",
+        "email with a letter",
+        "a channel twice",
+        "no channel",
+        "letter before due",
+        "call before due",
+        "review before due",
+        "more than 30 days before due",
+        "repeat every 0 days",
+        "repeat unknown key",
+        "repetition reaching the next step",
+        "dash in step id",
+    ],
+)
+def test_an_incoherent_step_is_refused_with_the_reason(text, problem):
+    with pytest.raises(ValidationError, match=problem):
+        parse_rules(text)
+
+
+def test_a_courtesy_note_naming_a_missing_template_is_refused():
+    text = _step_yaml(step_id="soon", days_overdue=-3, channels="[sms, email]", template="reminder_soon")
+
+    with pytest.raises(ValidationError, match=r"reminder_soon\.zh-CN\.sms\.j2: missing"):
+        parse_rules(text)
 
 
 # ---------------------------------------------------------------- the compliance lint
@@ -484,6 +617,7 @@ def test_a_letter_template_that_fails_the_lint_is_refused(monkeypatch, text, pro
 
 
 def test_the_default_ladder_names_only_packaged_templates():
+    # every message template, the courtesy note's included; the call and the legal review are tasks, with none
     message_templates = {step.template for step in DEFAULT_LADDER.steps if step.channel.is_message}
     letter_templates = {step.template for step in DEFAULT_LADDER.steps if step.channel is Channel.LETTER}
 

@@ -298,3 +298,75 @@ def test_a_demand_letter_is_written_for_printing_and_does_not_count_as_an_automa
     body, content_type = bucket.objects[key]
     assert body.startswith(b"%PDF") and content_type == "application/pdf"
     assert store.units["C01-B01-0101"].recent_contacts == ()  # the caps count messages only
+
+
+# ------------------------------------------------------------------ richer steps: parts, repetitions, courtesy
+
+
+def jobs_planned(store: MemoryStore, today: date, unit_id="C01-B01-0101") -> list[SendJob]:
+    current = store.get_unit(unit_id)
+    return [job_for(current, action, today) for action in decide(current, today, SHANGHAI, DEFAULT_LADDER).actions]
+
+
+@pytest.mark.parametrize("order", [(0, 1), (1, 0)], ids=["email first", "sms first"])
+def test_the_two_messages_of_a_step_are_both_sent_once_and_count_as_one_contact(order):
+    # 7 days after the due date of 2026-11-10: the notice goes by email and by SMS
+    store = MemoryStore(overdue_unit())
+    today, now = date(2026, 11, 17), at("2026-11-17 10:00")
+    jobs = jobs_planned(store, today)
+    assert sorted(j.step for j in jobs) == ["notice_d7-email", "notice_d7-sms"]
+    sms, email = Provider(), Provider()
+
+    results = [sender(store, sms, email).send(jobs[i], now) for i in order]
+
+    assert [r.outcome for r in results] == [Outcome.SENT, Outcome.SENT]
+    assert len(sms.sent) == len(email.sent) == 1
+    after = store.get_unit("C01-B01-0101")
+    assert after.recent_contacts == (now,)  # one contact for the frequency caps, not two
+    assert {"notice_d7-email", "notice_d7-sms"} <= after.steps_done
+    # redelivered, neither is sent again
+    again = [sender(store, sms, email).send(job, now).outcome for job in jobs]
+    assert again == [Outcome.DUPLICATE, Outcome.DUPLICATE]
+    assert len(sms.sent) == len(email.sent) == 1
+
+
+def test_the_second_message_of_a_step_is_not_held_back_by_the_contact_its_first_message_made():
+    store = MemoryStore(overdue_unit())
+    email_job, _ = sorted(jobs_planned(store, date(2026, 11, 17)), key=lambda j: j.step)
+    sender(store).send(email_job, at("2026-11-17 10:00"))
+
+    # the next morning (the SMS was throttled yesterday): a new plan gives the SMS part alone
+    later = jobs_planned(store, date(2026, 11, 18))
+
+    assert [j.step for j in later] == ["notice_d7-sms"]
+    assert later[0].counts_as_contact is False
+    assert sender(store).send(later[0], at("2026-11-18 10:00")).outcome is Outcome.SENT
+    assert store.get_unit("C01-B01-0101").recent_contacts == (at("2026-11-17 10:00"),)
+
+
+def test_a_repeated_step_is_claimed_once_per_repetition():
+    store = MemoryStore(overdue_unit())
+    first = jobs_planned(store, date(2026, 12, 10))  # 30 days overdue
+    assert [j.step for j in first] == ["sms_d30"]
+    assert sender(store).send(first[0], at("2026-12-10 10:00")).outcome is Outcome.SENT
+    assert jobs_planned(store, date(2026, 12, 12)) == []  # nothing until the repetition is due
+
+    repeat = jobs_planned(store, date(2026, 12, 17))  # 37 days: the repetition
+    assert [j.step for j in repeat] == ["sms_d30-r1"]
+    assert sender(store).send(repeat[0], at("2026-12-17 10:00")).outcome is Outcome.SENT
+    assert sender(store).send(repeat[0], at("2026-12-17 10:05")).outcome is Outcome.DUPLICATE
+
+
+def test_a_courtesy_note_before_the_due_date_is_skipped_as_paid_when_the_owner_pays_first():
+    # the bill falls due on 2026-11-10: the note goes out on the 7th
+    owing = with_bill(unit(), bill("C01-B01-0101", "2026-11"))
+    store = MemoryStore(owing)
+    (job,) = jobs_planned(store, date(2026, 11, 7))
+    assert job.step == "due_soon_sms"
+    assert job.balance_fen == 25000
+    store.units[owing.unit_id] = allocate(owing, payment(owing.unit_id, 25000, "2026-11-07 08:05")).unit_after
+
+    result = sender(store).send(job, at("2026-11-07 09:30"))
+
+    assert (result.outcome, result.reason) == (Outcome.SKIPPED, "paid")
+    assert store.claims == {}

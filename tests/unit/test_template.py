@@ -3,12 +3,14 @@
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from propfee.delivery import parse_delivery_event
 from propfee.models import ScheduledEvent, SendJob
+from propfee.receiving import parse_inbound_sms
 from propfee.sandbox import default_template_path
 from propfee.sandbox.template import load_template, local_code_dirs, translate, with_code_in_s3
 from tests.support import ROOT
@@ -118,5 +120,9 @@ def test_each_function_has_a_sample_event_its_handler_parses(sam):
         elif name == "delivery_events":
             for record in event["Records"]:
                 assert parse_delivery_event(record["body"]).status is not None
+        elif name == "receive":
+            for record in event["Records"]:
+                message, problem = parse_inbound_sms(record["body"], datetime.now(UTC))
+                assert message is not None, problem
         else:
             assert ScheduledEvent.model_validate(event).scheduled_time is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,6 +38,7 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 MAX_OPTIMISTIC_RETRIES = 5
 BATCH_WRITE_LIMIT = 25  # AWS rejects more per call (moto does not)
+MESSAGE_LOOKUP_KEPT = timedelta(days=90)  # replies come within days; DynamoDB's TTL removes the lookup
 
 
 class ConcurrentUpdate(Exception):
@@ -520,10 +521,19 @@ class PropfeeTable:
 
     def mark_sent(self, job: SendJob, provider_message_id: str, at: datetime) -> None:
         claimed = self._claimed.pop((job.unit_id, job.claim_key), None) if self._deferred is not None else None
+        # an owner's reply names the message it answers: this finds the reminder (and the unit) again
+        lookup = {
+            **keys.message_item(provider_message_id),
+            "unit_id": job.unit_id,
+            "claim": job.claim_key,
+            "expires_at": int((at + MESSAGE_LOOKUP_KEPT).timestamp()),
+        }
         if claimed is None:
             self._update_reminder(
                 job, ReminderStatus.SENT, at, provider_message_id=provider_message_id, sent_at=at.isoformat()
             )
+            if job.channel is Channel.SMS:
+                self.db.put_item(TableName=self.name, Item=to_attributes(lookup))
             return
         sent = {"status": ReminderStatus.SENT.value, "at": at.isoformat(), "provider_message_id": provider_message_id}
         assert self._deferred is not None
@@ -536,6 +546,8 @@ class PropfeeTable:
                 "timeline": [*claimed["timeline"], sent],
             }
         )
+        if job.channel is Channel.SMS:
+            self._deferred.append(lookup)
 
     def mark_failed(self, job: SendJob, reason: str, at: datetime) -> None:
         self._update_reminder(job, ReminderStatus.FAILED, at, failure_reason=reason)

@@ -68,3 +68,35 @@ def task_item(task_id: str) -> dict[str, str]:
 
 def task_inbox_pk(collector_id: str, status: str) -> str:
     return f"COLLECTOR#{collector_id}#STATUS#{status}"
+
+
+def message_item(provider_message_id: str) -> dict[str, str]:
+    """Finds the reminder an owner's reply answers (End User Messaging's previousPublishedMessageId)."""
+    return {"pk": f"MSG#{provider_message_id}", "sk": "MSG"}
+
+
+def inbound_item(source_id: str) -> dict[str, str]:
+    return {"pk": f"INBOUND#{source_id}", "sk": "INBOUND"}
+
+
+def unit_inbound_item(unit_id: str, received_at: str, source_id: str) -> dict[str, str]:
+    return {"pk": f"UNIT#{unit_id}", "sk": f"INBOUND#{received_at}#{source_id}"}
+
+
+def sender_count_item(sender: str, bucket: str) -> dict[str, str]:
+    return {"pk": f"SENDER#{sender}", "sk": f"COUNT#{bucket}"}
+
+
+def sender_ack_item(sender: str) -> dict[str, str]:
+    return {"pk": f"SENDER#{sender}", "sk": "ACK"}
+
+
+def ticket_item(ticket_id: str) -> dict[str, str]:
+    return {"pk": f"TICKET#{ticket_id}", "sk": "TICKET"}
+
+
+def ticket_inbox_pk(department: str, status: str) -> str:
+    return f"TICKETS#{department}#{status}"
+
+
+PENDING_ACKS = "ACKS#pending"

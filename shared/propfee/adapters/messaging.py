@@ -7,6 +7,8 @@ from typing import Any
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
 from propfee.adapters.aws import client, error_code
+from propfee.feedback import DepartmentContact
+from propfee.models import Ticket
 from propfee.ports import ProviderRejected, ProviderUnavailable
 
 # errors that mean "this message will never be accepted as it is"
@@ -105,3 +107,30 @@ class SesEmail:
         except (ClientError, *NOT_SENT) as error:
             raise _mapped(error) from error
         return str(response["MessageId"])
+
+
+class TicketInboxes:
+    """A ticket reaches its department twice: an email to the department's inbox, and a message on the
+    department's own queue, for the helpdesk or work-order system that integrates with propfee."""
+
+    def __init__(self, email: SesEmail, queue_urls: dict[str, str], sqs: Any | None = None) -> None:
+        self._email = email
+        self._queue_urls = queue_urls
+        self._sqs = sqs
+
+    def route(self, ticket: Ticket, department: str, contact: DepartmentContact, subject: str, body: str) -> None:
+        if contact.email:
+            self._email.send_email(contact.email, subject, body, {"ticket": ticket.ticket_id})
+        queue_url = self._queue_urls.get(department)
+        if queue_url is None:
+            return
+        attributes = {
+            "department": {"DataType": "String", "StringValue": department},
+            "priority": {"DataType": "String", "StringValue": ticket.priority},
+        }
+        try:
+            (self._sqs or client("sqs")).send_message(
+                QueueUrl=queue_url, MessageBody=ticket.model_dump_json(), MessageAttributes=attributes
+            )
+        except (ClientError, *NOT_SENT) as error:
+            raise _mapped(error) from error

@@ -63,9 +63,13 @@ class OwnerModel:
 
 
 def task_outcome(world: World, unit_id: str, task_kind: str, today: date) -> tuple[TaskOutcome, date | None]:
-    """What the owner tells the collector who calls or knocks."""
+    """What the owner tells the collector who calls or knocks; for a legal review, what the site manager
+    decides (the long silent or refusing cases go to the lawyers)."""
     behaviour = world.behaviours[unit_id]
     rng = stable_rng("task", world.seed, unit_id, today)
+    if task_kind == "legal_review":
+        hopeless = behaviour in (Behaviour.CHRONIC, Behaviour.UNREACHABLE) and rng.random() < 0.5
+        return (TaskOutcome.REFERRED if hopeless else TaskOutcome.NOT_REFERRED), None
     if behaviour is Behaviour.UNREACHABLE and task_kind == "call":
         return TaskOutcome.UNREACHABLE, None
     if behaviour is Behaviour.ON_TIME:

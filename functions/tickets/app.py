@@ -1,0 +1,28 @@
+"""tickets (hourly): escalate tickets past their deadline to the site manager, and send the
+acknowledgements that waited for the contact window to open."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from propfee import clock
+from propfee.observability import lambda_entry, logger, metrics
+from propfee.ticketing import escalate_overdue
+from propfee.wiring import LazyServices
+
+services = LazyServices()
+
+
+@lambda_entry
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    svc = services()
+    now = clock.now()
+    escalated = escalate_overdue(svc.table, svc.ticket_inboxes, svc.rules, svc.settings, now)
+    acknowledgements = [svc.receiver.acknowledge(record, now) for record in svc.table.deferred_acks()]
+    summary = {
+        "escalated": escalated,
+        "acknowledgements": {outcome: acknowledgements.count(outcome) for outcome in sorted(set(acknowledgements))},
+    }
+    metrics.add_metric(name="TicketsEscalated", unit="Count", value=len(escalated))
+    logger.info("tickets checked", extra=summary)
+    return summary
