@@ -17,7 +17,10 @@ from datetime import time as clock_time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import yaml
+
 from propfee.adapters.dynamo import PropfeeTable
+from propfee.intents import classify, evaluate
 from propfee.ladder import decide
 from propfee.models import Community, Unit
 from propfee.planning import plan_day
@@ -107,6 +110,25 @@ def sandbox_day(households: int) -> dict[str, object]:
     }
 
 
+def replies_accuracy() -> dict[str, object]:
+    """The reply classifier on the held-out corpus of owners' messages (tests/data/replies_corpus.yaml)."""
+    corpus = Path(__file__).resolve().parent.parent / "tests" / "data" / "replies_corpus.yaml"
+    result = evaluate(corpus)
+    loaded = yaml.safe_load(corpus.read_text(encoding="utf-8"))
+    texts, today = [str(m["text"]) for m in loaded["messages"]], date.fromisoformat(str(loaded["today"]))
+    started = time.perf_counter()
+    for text in texts * 5:
+        classify(text, today)
+    per_message = (time.perf_counter() - started) / (5 * len(texts))
+    return {
+        "messages": result["messages"],
+        "intent_accuracy": round(float(result["intent_accuracy"]), 3),
+        "department_accuracy": round(float(result["department_accuracy"]), 3),
+        "promise_date_accuracy": round(float(result["promise_date_accuracy"]), 3),
+        "microseconds_per_message": round(per_message * 1e6),
+    }
+
+
 def _machine() -> str:
     cpu = platform.processor() or platform.machine()
     with contextlib.suppress(OSError):
@@ -127,6 +149,7 @@ def main() -> int:
             "10000": planner_peak_bytes(template, 10_000),
             "100000": planner_peak_bytes(template, 100_000),
         },
+        "replies": replies_accuracy(),
         "sandbox_busy_day": sandbox_day(int(os.environ.get("PROPFEE_BENCH_HOUSEHOLDS", "10000"))),
     }
     print(json.dumps(figures, indent=2))

@@ -9,10 +9,16 @@ is ticked off before it is sent: an owner may miss one, never receive two.
 
 from __future__ import annotations
 
+import email.policy
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import parseaddr
 from enum import StrEnum
+from html.parser import HTMLParser
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -72,6 +78,82 @@ def parse_inbound_sms(body: str, received_at: datetime) -> tuple[InboundMessage 
             received_at=received_at,
             answers_message_id=sms.previousPublishedMessageId,
         ),
+        "",
+    )
+
+
+# where the owner's own words end in a reply: the quoted message below (Outlook, Gmail, QQ Mail, 163)
+_QUOTE_STARTS = re.compile(
+    r"^\s*(>|on .{4,80} wrote:|-{2,}\s*(original message|原始邮件|回复的原邮件)\s*-{2,}"
+    r"|(发件人|from)\s*[:：]|在.{4,60}写道[:：])",
+    re.IGNORECASE,
+)
+_SUBJECT_PREFIX = re.compile(r"^\s*((re|fw|fwd|回复|答复|转发)\s*[:：]\s*)+", re.IGNORECASE)
+
+
+class _Text(HTMLParser):
+    """The text of an HTML mail body (scripts and styles dropped)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._skip += tag in ("script", "style")
+        if tag in ("br", "p", "div", "li", "tr"):
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._skip -= tag in ("script", "style") and self._skip > 0
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def _owner_words(text: str) -> str:
+    lines = []
+    for line in text.splitlines():
+        if _QUOTE_STARTS.match(line):
+            break
+        lines.append(line)
+    return "\n".join(lines).strip()
+
+
+def parse_inbound_email(raw: bytes, source_id: str, received_at: datetime) -> tuple[InboundMessage | None, str]:
+    """An owner's email to the feedback address (SES receipt rule -> S3), or None and why it is not acted on.
+    Automatic replies are never acted on (no loops with out-of-office messages), nor spam or viruses."""
+    try:
+        mail = BytesParser(policy=email.policy.default).parsebytes(raw)
+        sender = parseaddr(str(mail.get("From", "")))[1].strip().lower()
+    except (ValueError, TypeError, IndexError):
+        return None, "unreadable email"
+    if "@" not in sender or len(sender) > 254:
+        return None, "email without a sender address"
+    if str(mail.get("Auto-Submitted", "no")).lower() != "no" or str(mail.get("Precedence", "")).lower() in (
+        "bulk",
+        "junk",
+        "list",
+        "auto_reply",
+    ):
+        return None, "automatic reply, not acted on"
+    for verdict in ("X-SES-Spam-Verdict", "X-SES-Virus-Verdict"):
+        if str(mail.get(verdict, "PASS")).upper() == "FAIL":
+            return None, f"{verdict}: FAIL"
+    part = mail.get_body(preferencelist=("plain", "html")) if isinstance(mail, EmailMessage) else None
+    body = ""
+    if part is not None:
+        content = str(part.get_content())
+        if part.get_content_subtype() == "html":
+            parser = _Text()
+            parser.feed(content)
+            content = "".join(parser.parts)
+        body = _owner_words(content)
+    subject = _SUBJECT_PREFIX.sub("", str(mail.get("Subject", ""))).strip()
+    text = "\n".join(t for t in (subject, body) if t)[:MAX_BODY]
+    return (
+        InboundMessage(source_id=source_id[:200], channel="email", sender=sender, body=text, received_at=received_at),
         "",
     )
 

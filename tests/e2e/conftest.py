@@ -8,7 +8,8 @@ from propfee.adapters.dynamo import PropfeeTable
 from propfee.ladder import decide
 from propfee.ledger import with_bill
 from propfee.planning import job_for
-from propfee.sandbox import Sandbox
+from propfee.sandbox import Sandbox, default_template_path
+from propfee.sandbox.template import load_template, local_code_dirs, translate, with_code_in_s3
 from tests.support import SHANGHAI, bill, community, unit
 
 START = datetime(2026, 11, 11, 0, 0, tzinfo=SHANGHAI)
@@ -38,3 +39,34 @@ def dead_letters(sandbox, logical_id="SendDeadLetterQueue"):
         .get("Messages", [])
     )
     return messages
+
+
+# an API call and the IAM actions it needs (our transactions put and update items)
+NEEDS = {
+    "dynamodb:TransactWriteItems": {"dynamodb:PutItem", "dynamodb:UpdateItem"},
+    "sesv2:SendEmail": {"ses:SendEmail"},
+    "sqs:SendMessageBatch": {"sqs:SendMessage"},
+    "s3:ListObjectsV2": {"s3:ListBucket"},
+}
+
+
+def _allowed_actions(cfn, function_logical_id):
+    role = cfn["Resources"][function_logical_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+    actions = set()
+    for policy in cfn["Resources"][role]["Properties"].get("Policies", []):
+        for entry in policy["PolicyDocument"]["Statement"]:
+            for statement in entry["Fn::If"][1:] if "Fn::If" in entry else [entry]:
+                if isinstance(statement, dict) and statement.get("Effect") == "Allow":
+                    listed = statement["Action"]
+                    actions.update([listed] if isinstance(listed, str) else listed)
+    return actions
+
+
+def assert_calls_allowed(calls):
+    """Every AWS call each function made in the sandbox is one its own IAM policy in the template allows."""
+    sam = load_template(default_template_path())
+    code = {lid: f"{lid}.zip" for lid in local_code_dirs(sam, default_template_path())}
+    cfn = translate(with_code_in_s3(sam, "artifacts", code), {}, "ap-northeast-1")
+    for (function, operation), _count in sorted(calls.items()):
+        needed = NEEDS.get(operation, {operation.replace("sesv2:", "ses:")})
+        assert needed <= _allowed_actions(cfn, function), (function, operation)

@@ -3,6 +3,7 @@ understood, acted on, routed to the right department's inbox and queue, and ackn
 
 import json
 import uuid
+from email.message import EmailMessage
 
 import pytest
 
@@ -11,7 +12,7 @@ from propfee.ledger import with_bill
 from propfee.models import HoldKind, Owner, TicketStatus
 from propfee.sandbox import Sandbox
 from propfee.ticketing import resolve_ticket
-from tests.e2e.conftest import START, dead_letters
+from tests.e2e.conftest import START, assert_calls_allowed, dead_letters
 from tests.support import SHANGHAI, at, bill, community, unit
 
 pytestmark = pytest.mark.e2e
@@ -89,6 +90,8 @@ def test_a_complaint_reaches_engineering_holds_reminders_and_escalates_when_nobo
     done, resumed = resolve_ticket(replies.table, ticket.ticket_id, "修好了，业主确认", at("2026-11-12 16:00"))
     assert done.status is TicketStatus.RESOLVED and resumed == ["C01-B01-0101"]
     assert replies.table.get_unit("C01-B01-0101").holds == ()
+    assert {"ReceiveFunction", "TicketsFunction"} <= {function for function, _ in replies.function_calls}
+    assert_calls_allowed(replies.function_calls)
 
 
 def test_an_opt_out_stops_sms_at_once_and_is_confirmed_once(replies):
@@ -164,3 +167,39 @@ def test_unknown_senders_floods_and_bad_payloads_are_handled_and_nothing_is_lost
     ]
     assert len(reasons) == 2 and all("malformed inbound SMS" in r for r in reasons)
     assert "+8613900000999" not in replies.function_logs()
+
+
+def mail(sender: str, subject: str, body: str, **headers: str) -> bytes:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, "feedback@example.com", subject
+    message["Date"] = "Wed, 11 Nov 2026 10:05:00 +0800"
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    return message.as_bytes()
+
+
+def test_an_owners_email_to_the_feedback_address_is_routed_like_an_sms_reply(replies):
+    replies.advance(at("2026-11-11 10:00"))
+    bucket = replies.resources["InboundMailBucket"]
+    s3 = replies.client("s3")
+    written = "小区垃圾三天没人清理，臭气熏天\n\n> 在 2026-11-11 写道：\n> 【物业服务中心】您的物业费..."
+    s3.put_object(Bucket=bucket, Key="incoming/mail/ses-0001", Body=mail("Han@Example.net", "Re: 物业费", written))
+    s3.put_object(
+        Bucket=bucket,
+        Key="incoming/mail/ses-0002",
+        Body=mail("han@example.net", "自动回复: 物业费", "我正在休假", Auto_Submitted="auto-replied"),
+    )
+    replies.advance(at("2026-11-11 10:05"))
+
+    [ticket] = replies.table.tickets("environment")
+    assert (ticket.channel, ticket.unit_ids, ticket.contact) == ("email", ("C01-B01-0102",), "han@example.net")
+    assert "在 2026-11-11 写道" not in ticket.message and "垃圾" in ticket.message  # the quoted reminder is cut
+    assert emails_to(replies, "environment@example.com")
+    [(_, ack)] = emails_to(replies, "han@example.net")
+    assert ticket.ticket_id in ack
+    # the out-of-office reply is not acted on (no loop), and the reason is kept beside it
+    reason = s3.get_object(Bucket=bucket, Key="rejected/incoming/mail/ses-0002.txt")["Body"].read().decode()
+    assert reason == "automatic reply, not acted on"
+    assert "FeedbackMailFunction" in {function for function, _ in replies.function_calls}
+    assert_calls_allowed(replies.function_calls)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from aws_lambda_powertools.utilities.data_classes import S3Event
 
 from propfee.delivery import parse_delivery_event
 from propfee.models import ScheduledEvent, SendJob
@@ -101,13 +102,20 @@ def test_no_function_may_do_everything_or_touch_every_resource(cfn):
             assert actions == ["sns:Publish"], (lid, statement)
 
 
-def test_report_bucket_is_private_encrypted_and_tls_only(sam):
-    bucket = sam["Resources"]["ReportBucket"]["Properties"]
+@pytest.mark.parametrize("bucket_id", ["ReportBucket", "InboundMailBucket"])
+def test_buckets_are_private_encrypted_and_tls_only(sam, bucket_id):
+    bucket = sam["Resources"][bucket_id]["Properties"]
     assert all(bucket["PublicAccessBlockConfiguration"].values())
     assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
-    [policy] = _of_type(sam, "AWS::S3::BucketPolicy").values()
+    [policy] = [
+        p for p in _of_type(sam, "AWS::S3::BucketPolicy").values() if p["Properties"]["Bucket"] == {"Ref": bucket_id}
+    ]
     [deny] = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    # the only other grant: SES storing owners' emails, from this account, under incoming/mail/
+    for grant in [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]:
+        assert grant["Principal"] == {"Service": "ses.amazonaws.com"} and grant["Action"] == "s3:PutObject"
+        assert grant["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
 
 
 def test_each_function_has_a_sample_event_its_handler_parses(sam):
@@ -124,5 +132,7 @@ def test_each_function_has_a_sample_event_its_handler_parses(sam):
             for record in event["Records"]:
                 message, problem = parse_inbound_sms(record["body"], datetime.now(UTC))
                 assert message is not None, problem
+        elif name == "feedback_mail":
+            assert S3Event(event).record.s3.get_object.key.startswith("incoming/mail/")
         else:
             assert ScheduledEvent.model_validate(event).scheduled_time is not None

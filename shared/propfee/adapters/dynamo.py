@@ -227,7 +227,7 @@ class PropfeeTable:
         self.put_buildings_and_units(snapshot.buildings, snapshot.units)
 
     def put_buildings_and_units(self, buildings: Sequence[Building], units: Sequence[Unit]) -> None:
-        """Buildings, units and the phone-number lookup items, in batches of 25."""
+        """Buildings, units and the phone-number and email lookup items, in batches of 25."""
         items: list[dict[str, Any]] = []
         for building in buildings:
             items.append(
@@ -238,6 +238,8 @@ class PropfeeTable:
             for owner in unit.owners:
                 if owner.phone:
                     items.append({**keys.phone_item(owner.phone, unit.unit_id), "unit_id": unit.unit_id})
+                if owner.email:  # owners' emails to the feedback address (直通车) find their units
+                    items.append({**keys.email_item(owner.email, unit.unit_id), "unit_id": unit.unit_id})
         self.batch_put(items)
 
     def batch_put(self, items: Sequence[dict[str, Any]]) -> None:

@@ -26,7 +26,16 @@ class RecordResult(StrEnum):
 class FeedbackTable(PropfeeTable):
     # ------------------------------------------------------------------ who wrote, about what
     def units_by_contact(self, sender: str) -> list[Unit]:
-        units = (self.get_unit(unit_id) for unit_id in self.units_by_phone(sender))
+        """The units of a phone number or an email address (an owner may hold several)."""
+        if "@" in sender:
+            items = self._query(
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues=to_attributes({":pk": keys.email_item(sender, "-")["pk"]}),
+            )
+            unit_ids = [str(item["unit_id"]) for item in items]
+        else:
+            unit_ids = self.units_by_phone(sender)
+        units = (self.get_unit(unit_id) for unit_id in unit_ids)
         return [u for u in units if u is not None]
 
     def reminder_answered(self, provider_message_id: str | None) -> tuple[str, str] | None:

@@ -43,6 +43,10 @@ def phone_item(phone_e164: str, unit_id: str) -> dict[str, str]:
     return {"pk": f"PHONE#{phone_e164}", "sk": f"UNIT#{unit_id}"}
 
 
+def email_item(address: str, unit_id: str) -> dict[str, str]:
+    return {"pk": f"EMAIL#{address.lower()}", "sk": f"UNIT#{unit_id}"}
+
+
 def arrears_pk(community_id: str) -> str:
     return f"ARREARS#{community_id}"
 
