@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -107,13 +107,18 @@ class Response:
     changes: tuple[str, ...] = ()  # what was done, in words for the evidence record and the logs
 
 
-def ticket_id_for(source_id: str, day: date) -> str:
-    """Short enough to read out on the phone, the same for the same inbound message (idempotent)."""
-    return f"T{day:%Y%m%d}-{hashlib.sha256(source_id.encode()).hexdigest()[:6].upper()}"
+def ticket_id_for(source_id: str, day: date, salt: int = 0) -> str:
+    """Short enough to read out on the phone, the same for the same inbound message (idempotent); in the rare
+    case of two messages of a day with the same id, the second tries again with a salt."""
+    seed = f"{source_id}#{salt}" if salt else source_id
+    return f"T{day:%Y%m%d}-{hashlib.sha256(seed.encode()).hexdigest()[:8].upper()}"
 
 
 def _owners_with(unit: Unit, sender: str, change: dict[str, object]) -> Unit:
-    owners = tuple(o.model_copy(update=change) if sender in (o.phone, o.email) else o for o in unit.owners)
+    """The owners who wrote from this number or address (addresses compare without case)."""
+    owners = tuple(
+        o.model_copy(update=change) if sender in (o.phone, (o.email or "").lower()) else o for o in unit.owners
+    )
     return unit.model_copy(update={"owners": owners})
 
 
@@ -152,19 +157,26 @@ def respond(
     units: list[Unit],
     rules: FeedbackRules,
     tz: ZoneInfo,
-    answered_unit: str | None = None,
+    answered: tuple[str, str] | None = None,
+    salt: int = 0,
 ) -> Response:
     """Everything a classified message changes. `units` are the sender's units (an owner may hold
-    several; a number may be a household member's); `answered_unit` is the unit of the reminder the
-    message replies to, when the provider linked it.
+    several; a number may be a household member's); `answered` is the unit and claim of the reminder the
+    message replies to, when the provider linked it; `salt` gives another ticket id after a collision.
 
     "已经交了，别再发了" both opts out and claims payment: the channel change of the first intent and the
     matter for a department (the first of the message's intents that has one) are both acted on."""
     intent = classification.intent
     language = units[0].language if units else "zh-CN"
+    answered_unit = answered[0] if answered else None
+
+    def new_ticket(about: Intent, department: Department, concerned: list[Unit] | tuple[Unit, ...]) -> Ticket:
+        ticket = _ticket(message, classification, about, department, concerned, rules, tz, salt)
+        return ticket.model_copy(update={"answers": "#".join(answered)}) if answered else ticket
+
     if not units:
         # nothing about any account may be revealed to a sender we do not know
-        ticket = _ticket(message, classification, intent, Department.CUSTOMER_SERVICE, (), rules, tz)
+        ticket = new_ticket(intent, Department.CUSTOMER_SERVICE, ())
         return Response(
             classification, ticket=ticket, acknowledgement=_ack(UNKNOWN_SENDER_ACK, language, ticket, rules, tz)
         )
@@ -176,7 +188,7 @@ def respond(
         changes.append(f"{intent.value} for {message.channel}")
     if intent is Intent.WRONG_NUMBER:
         # not the owner: customer service corrects the contact data; what they wrote is not the owner's matter
-        ticket = _ticket(message, classification, intent, Department.CUSTOMER_SERVICE, units, rules, tz)
+        ticket = new_ticket(intent, Department.CUSTOMER_SERVICE, units)
         ack = _ack(UNKNOWN_SENDER_ACK, language, ticket, rules, tz)
         return Response(classification, _changed(units, after), ticket, ack, (*changes, _ticketed(ticket)))
     matter = next((i for i in (intent, *classification.also_detected) if i in MATTERS), None)
@@ -193,7 +205,7 @@ def respond(
     department = (
         classification.department if matter is intent and classification.department else DEPARTMENT_OF.get(matter)
     ) or Department.CUSTOMER_SERVICE
-    ticket = _ticket(message, classification, matter, department, concerned, rules, tz)
+    ticket = new_ticket(matter, department, concerned)
     changes.append(_ticketed(ticket))
     hold_kind = HOLD_FOR.get(matter)
     if matter is Intent.COMPLAINT and not rules.hold_while_complaint_open:
@@ -211,6 +223,8 @@ def respond(
         ticket = ticket.model_copy(update={"hold": hold_kind})
         changes.append(f"{hold_kind.value} hold until {hold.until or 'the ticket is resolved'}")
     ack = _ack(TICKET_ACK, language, ticket, rules, tz)
+    if intent is Intent.OPT_OUT:  # "已经交了，别再发了": the one acknowledgement also confirms the opt-out
+        ack = Acknowledgement(ack.template, ack.language, {**ack.context, "opted_out": message.channel})
     return Response(classification, _changed(units, after), ticket, ack, tuple(changes))
 
 
@@ -233,11 +247,12 @@ def _ticket(
     units: list[Unit] | tuple[Unit, ...],
     rules: FeedbackRules,
     tz: ZoneInfo,
+    salt: int = 0,
 ) -> Ticket:
     category = classification.category if intent is Intent.COMPLAINT else None
     created = message.received_at
     return Ticket(
-        ticket_id=ticket_id_for(message.source_id, created.astimezone(tz).date()),
+        ticket_id=ticket_id_for(message.source_id, created.astimezone(tz).date(), salt),
         community_id=units[0].community_id if units else UNKNOWN_COMMUNITY,
         unit_ids=tuple(u.unit_id for u in units),
         department=department.value,
@@ -258,9 +273,16 @@ def _ack(template: str, language: str, ticket: Ticket, rules: FeedbackRules, tz:
     department = Department(ticket.department)
     name = rules.departments.get(department, DEFAULT_DEPARTMENTS[department]).name_in(language)
     due = ticket.due_by.astimezone(tz)
-    return Acknowledgement(
-        template, language, {"ticket_id": ticket.ticket_id, "department": name, "due_by": f"{due:%m-%d %H:%M}"}
-    )
+    context = {"ticket_id": ticket.ticket_id, "department": name, "due_by": f"{due:%m-%d %H:%M}"}
+    return Acknowledgement(template, language, {**context, "due_at": ticket.due_by.isoformat()})
+
+
+def ack_context(context: dict[str, str], now: datetime) -> dict[str, str]:
+    """An acknowledgement sent late (it waited for the contact window) promises no time already past."""
+    due_at = context.get("due_at")
+    if due_at and datetime.fromisoformat(due_at) <= now:
+        return {**context, "due_by": ""}
+    return context
 
 
 def release_ticket_holds(unit: Unit, ticket_id: str) -> Unit | None:

@@ -65,10 +65,13 @@ def render(job: SendJob, today: date, hotline: str, pay_instructions: dict[str, 
     return RenderedMessage(subject=subject, body=body, template_version="+".join(versions))
 
 
-def render_reply(name: str, language: str, context: dict[str, str], hotline: str, pay_instructions: str) -> str:
-    """An answer to an owner's message (an acknowledgement, help): SMS text in their language."""
+def render_reply(
+    name: str, language: str, context: dict[str, str], hotline: str, pay_instructions: str, channel: str = "sms"
+) -> str:
+    """An answer to an owner's message (an acknowledgement, help), in their language, on the channel they
+    wrote on (an opt-out by email is confirmed as one)."""
     full = {**context, "hotline": hotline, "pay_instructions": pay_instructions}
-    return _environment().get_template(f"{name}.{language}.sms.j2").render(full).strip()
+    return _environment().get_template(f"{name}.{language}.{channel}.j2").render(full).strip()
 
 
 # -------------------------------------------------------------------------------------------- compliance
@@ -148,6 +151,7 @@ def check_templates(
         for name in sorted(letters):
             linted(f"{name}.{language}.letter.j2")
         for name in sorted(replies):
+            linted(f"{name}.{language}.email.j2")
             file_name = f"{name}.{language}.sms.j2"
             if linted(file_name):
                 sample = {**_SAMPLE, **_SAMPLE_REPLY, "pay_instructions": _SAMPLE_PAY[language]}

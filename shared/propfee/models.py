@@ -314,7 +314,7 @@ class TicketStatus(StrEnum):
 class Ticket(Record):
     """An owner's reply or email that a department must act on, with its deadline (工单)."""
 
-    ticket_id: str = Field(pattern=r"^T\d{8}-[0-9A-F]{6}$")
+    ticket_id: str = Field(pattern=r"^T\d{8}-[0-9A-F]{8}$")
     community_id: str  # "UNKNOWN" when the sender matched no unit
     unit_ids: tuple[str, ...] = ()
     department: str  # a propfee.intents.Department id

@@ -102,7 +102,7 @@ def _arabic(numeral: str) -> str:
     if "十" not in numeral:
         return "".join(str(_CN_DIGITS[c]) for c in numeral)
     tens, _, ones = numeral.partition("十")
-    if len(tens) > 1 or len(ones) > 1:
+    if len(tens) > 1 or len(ones) > 1 or "十" in ones:  # "十十", "二十十": not a number, left as written
         return numeral
     return str((_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0))
 

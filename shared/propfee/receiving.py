@@ -24,8 +24,8 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from propfee.config import Settings
-from propfee.feedback import UNKNOWN_COMMUNITY, DepartmentContact, Response, respond
-from propfee.intents import Department, classify
+from propfee.feedback import UNKNOWN_COMMUNITY, DepartmentContact, Response, ack_context, respond
+from propfee.intents import Department, Intent, classify
 from propfee.messages import render_reply
 from propfee.models import E164, InboundMessage, Ticket, Unit
 from propfee.policy import time_blocked
@@ -235,29 +235,27 @@ class Receiver:
     def _record(self, message: InboundMessage) -> dict[str, Any] | ReceiveResult:
         feedback = self._rules.feedback
         hour, day = self._store.count_message(message.sender, message.received_at)
-        if hour > feedback.messages_per_hour or day > feedback.messages_per_day:
-            result = self._store.record_message(message, [], None, Outcome.FLOOD.value, [])
-            return ReceiveResult(Outcome.FLOOD if result == "recorded" else Outcome.DUPLICATE)
         today = message.received_at.astimezone(self._settings.tz).date()
         classification = classify(message.body, today)
+        flooded = hour > feedback.messages_per_hour or day > feedback.messages_per_day
+        if flooded and classification.intent is not Intent.OPT_OUT:  # an opt-out is honoured whatever the flood
+            result = self._store.record_message(message, [], None, Outcome.FLOOD.value, [])
+            return ReceiveResult(Outcome.FLOOD if result == "recorded" else Outcome.DUPLICATE)
         answered = self._store.reminder_answered(message.answers_message_id)
-        for _attempt in range(3):
+        salt = 0
+        for _attempt in range(4):
             units = self._store.units_by_contact(message.sender)[:MAX_UNITS]
             community = units[0].community_id if units else UNKNOWN_COMMUNITY
-            response = respond(
-                message,
-                classification,
-                units,
-                self._rules.feedback_for(community),
-                self._settings.tz,
-                answered_unit=answered[0] if answered else None,
-            )
+            rules = self._rules.feedback_for(community)
+            response = respond(message, classification, units, rules, self._settings.tz, answered, salt)
             pending = [step for step, due in (("notify", response.ticket), ("ack", response.acknowledgement)) if due]
             result = self._store.record_message(message, units, response, Outcome.ACTED.value, pending)
             if result == "duplicate":
                 return ReceiveResult(Outcome.DUPLICATE)
             if result == "recorded":
                 return self._store.get_inbound(message.source_id) or {}
+            if result == "ticket_id_taken":
+                salt += 1
         raise UnitsKeepChanging(message.source_id)
 
     def _finish(self, record: dict[str, Any], now: datetime) -> ReceiveResult:
@@ -279,7 +277,10 @@ class Receiver:
     def acknowledge(self, record: dict[str, Any], now: datetime) -> str:
         """Send the acknowledgement now if the contact window allows, else leave it for the hourly run."""
         source_id, sender = str(record["source_id"]), str(record["sender"])
-        policy = self._rules.policy_for(str(record.get("community_id") or UNKNOWN_COMMUNITY))
+        # an answer to the owner's own message is not a collection contact: lawful hours, but holidays too
+        policy = self._rules.policy_for(str(record.get("community_id") or UNKNOWN_COMMUNITY)).model_copy(
+            update={"contact_on_statutory_holidays": True, "contact_on_weekends": True, "extra_holidays": ()}
+        )
         if time_blocked(now, self._settings.tz, policy) is not None:
             if not record.get("inbox_pk"):
                 self._store.defer_ack(source_id, datetime.fromisoformat(str(record["received_at"])))
@@ -289,9 +290,10 @@ class Receiver:
             self._store.finish_step(source_id, "ack", ack_outcome="cooldown")
             return "cooldown"
         ack = record["ack"]
-        language = str(ack["language"])
+        language, channel = str(ack["language"]), str(record.get("channel") or "sms")
         pay = self._settings.pay_instructions_by_language[language]
-        text = render_reply(str(ack["template"]), language, dict(ack["context"]), self._settings.hotline, pay)
+        context = ack_context(dict(ack["context"]), now)
+        text = render_reply(str(ack["template"]), language, context, self._settings.hotline, pay, channel)
         self._store.finish_step(source_id, "ack", ack_outcome="sending", acked_at=now.isoformat())
         try:
             if record.get("channel") == "email":
@@ -327,6 +329,8 @@ def ticket_email(ticket: Ticket, department: DepartmentContact, settings: Settin
         f"联系方式 Contact ({ticket.channel}): {ticket.contact}",
         f"收到 Received: {ticket.created_at.astimezone(tz):%Y-%m-%d %H:%M}",
     ]
+    if ticket.answers:
+        lines.append(f"回复的催缴 In reply to reminder: {ticket.answers}")
     if ticket.promise_date:
         lines.append(f"承诺缴费日期 Promised payment date: {ticket.promise_date.isoformat()}")
     if ticket.hold:

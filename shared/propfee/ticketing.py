@@ -50,16 +50,26 @@ def escalate_overdue(
     store: TicketStore, router: TicketRouter, rules: CollectionRules, settings: Settings, now: datetime
 ) -> list[str]:
     """Tickets past their deadline and not yet escalated go to the site manager's inbox, once each."""
-    escalated = []
+    escalated, failures = [], []
     for department in Department:
         for ticket in store.tickets(department.value, "open", due_before=now):
             if ticket.escalated_at is not None:
                 continue
+            # claimed first (a ticket resolved meanwhile is not escalated), given back if the email fails, so
+            # that the next hourly run tries again
             after = ticket.model_copy(update={"escalated_at": now})
             if not store.save_ticket(ticket, after, []):
-                continue  # resolved or escalated meanwhile
-            manager = rules.feedback_for(ticket.community_id).departments[Department.SITE_MANAGER]
-            subject, body = ticket_email(after, manager, settings)
-            router.route(after, Department.SITE_MANAGER.value, manager, f"【超时未处理 overdue】{subject}", body)
+                continue
+            departments = rules.feedback_for(ticket.community_id).departments
+            manager = departments[Department.SITE_MANAGER]
+            subject, body = ticket_email(after, departments[Department(ticket.department)], settings)
+            try:
+                router.route(after, Department.SITE_MANAGER.value, manager, f"【超时未处理 overdue】{subject}", body)
+            except Exception as error:  # the others are still escalated; the run fails at the end
+                store.save_ticket(after, ticket, [])
+                failures.append(error)
+                continue
             escalated.append(ticket.ticket_id)
+    if failures:
+        raise failures[0]
     return escalated

@@ -8,6 +8,7 @@ from propfee.adapters.dynamo import PropfeeTable
 from propfee.ladder import decide
 from propfee.ledger import with_bill
 from propfee.planning import job_for
+from propfee.rules import load_rules
 from propfee.sandbox import Sandbox, default_template_path
 from propfee.sandbox.template import load_template, local_code_dirs, translate, with_code_in_s3
 from tests.support import SHANGHAI, bill, community, unit
@@ -70,3 +71,23 @@ def assert_calls_allowed(calls):
     for (function, operation), _count in sorted(calls.items()):
         needed = NEEDS.get(operation, {operation.replace("sesv2:", "ses:")})
         assert needed <= _allowed_actions(cfn, function), (function, operation)
+
+
+def assert_every_message_accounted_for(items, sms, email):
+    """Every message the providers accepted is exactly one of: a reminder with its evidence record, the
+    acknowledgement of an owner's message (recorded on it), or a ticket for a department's inbox; and no
+    reminder was sent twice."""
+    reminders = [
+        i["provider_message_id"]
+        for i in items
+        if i.get("kind") == "reminder" and i["channel"] in ("sms", "email") and i["status"] == "sent"
+    ]
+    acknowledgements = {i["ack_message_id"] for i in items if i.get("kind") == "inbound" and i.get("ack_message_id")}
+    inboxes = {d.email for d in load_rules().feedback.departments.values() if d.email}
+    tickets = {message_id for message_id, to, _, _ in email if set(to) <= inboxes}
+    provider_ids = [m[0] for m in sms] + [m[0] for m in email]
+    assert len(provider_ids) == len(set(provider_ids))
+    assert len(reminders) == len(set(reminders))
+    assert not (set(reminders) & acknowledgements) and not (set(reminders) & tickets)
+    assert set(provider_ids) == set(reminders) | acknowledgements | tickets
+    return reminders

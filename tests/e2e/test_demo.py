@@ -11,7 +11,7 @@ from propfee.adapters.dynamo import from_attributes
 from propfee.policy import day_blocked
 from propfee.rules import load_rules
 from propfee.simulation.run import DemoOptions, run_demo
-from tests.e2e.conftest import assert_calls_allowed
+from tests.e2e.conftest import assert_calls_allowed, assert_every_message_accounted_for
 from tests.support import SHANGHAI
 
 pytestmark = pytest.mark.e2e
@@ -79,9 +79,7 @@ def test_no_step_was_sent_twice_and_every_provider_message_has_its_evidence(mont
     sent = [r for r in reminders if r["status"] == "sent" and r["channel"] in ("sms", "email")]
     letters = [r for r in reminders if r["channel"] == "letter"]
     assert all(r["status"] == "sent" and r["provider_message_id"].startswith("letters/") for r in letters)
-    provider_ids = [m[0] for m in captured["sms"]] + [m[0] for m in captured["email"]]
-    assert len(provider_ids) == len(set(provider_ids)) == len(sent)
-    assert {r["provider_message_id"] for r in sent} == set(provider_ids)
+    assert assert_every_message_accounted_for(captured["items"], captured["sms"], captured["email"])
     assert {r["channel"] for r in sent} == {"sms", "email"}
 
 

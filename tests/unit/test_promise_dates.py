@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import chinese_calendar
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from lunardate import LunarDate
 
@@ -159,6 +159,7 @@ def test_a_promise_just_after_this_years_holiday_moves_to_next_year() -> None:
     ),
     today=st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 12, 31)),
 )
+@example(text="十十日", today=date(2000, 1, 1))  # a doubled 十 once crashed the numeral reading
 def test_a_promised_date_is_never_before_today(text: str, today: date) -> None:
     day = parse_promise_date(normalize(text), today)
     assert day is None or day >= today

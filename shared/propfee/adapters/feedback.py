@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -21,6 +21,7 @@ class RecordResult(StrEnum):
     RECORDED = "recorded"
     DUPLICATE = "duplicate"  # the same inbound message was recorded before (a redelivery)
     UNITS_CHANGED = "units_changed"  # a unit changed since it was read: decide again
+    TICKET_ID_TAKEN = "ticket_id_taken"  # another message of the day has this ticket id: salt it
 
 
 class FeedbackTable(PropfeeTable):
@@ -117,8 +118,10 @@ class FeedbackTable(PropfeeTable):
                 "intent": response.classification.intent.value if response else None,
             }
             operations.append({"Put": {"TableName": self.name, "Item": to_attributes(copy)}})
+        ticket_at = None
         if response is not None:
             if response.ticket is not None:
+                ticket_at = len(operations)
                 operations.append(
                     {
                         "Put": {
@@ -132,7 +135,11 @@ class FeedbackTable(PropfeeTable):
         reasons = self._transact(operations)
         if reasons is None:
             return RecordResult.RECORDED
-        return RecordResult.DUPLICATE if reasons[0] == "ConditionalCheckFailed" else RecordResult.UNITS_CHANGED
+        if reasons[0] == "ConditionalCheckFailed":
+            return RecordResult.DUPLICATE
+        if ticket_at is not None and reasons[ticket_at] == "ConditionalCheckFailed":
+            return RecordResult.TICKET_ID_TAKEN
+        return RecordResult.UNITS_CHANGED
 
     def finish_step(self, source_id: str, step: str, **fields: Any) -> None:
         """One pending step done (or given up), with what it produced."""
@@ -191,6 +198,19 @@ class FeedbackTable(PropfeeTable):
                 return False
             raise
         return True
+
+    def day_messages(self, community_id: str, day: date) -> list[dict[str, Any]]:
+        """Owners' messages of one community's local day, with how each was understood (the activity index)."""
+        return list(
+            self._query(
+                IndexName="activity",
+                KeyConditionExpression="activity_pk = :pk",
+                FilterExpression="kind = :inbound",
+                ExpressionAttributeValues=to_attributes(
+                    {":pk": keys.activity_pk(community_id, day), ":inbound": "inbound"}
+                ),
+            )
+        )
 
     # ------------------------------------------------------------------ tickets
     @staticmethod

@@ -87,3 +87,61 @@ def keeps_promise(world: World, unit_id: str, promised: date) -> PaymentIntent |
         return None
     at = datetime.combine(promised, time(rng.randint(9, 20), rng.randint(0, 59)), world.tz)
     return PaymentIntent(at, unit_id, why="kept a promise", partial=behaviour is Behaviour.CHRONIC)
+
+
+# what owners answer by SMS, by behaviour: (chance per reminder, the texts they choose from). Chronic
+# debtors often withhold fees over a service complaint; late payers promise a date; a few claim they paid.
+COMPLAINTS = (
+    "楼上漏水三个月了没人修，修好再交",
+    "电梯三天两头坏，修好了再说",
+    "小区垃圾好几天没人清理，臭死了",
+    "晚上广场舞太吵了，投诉多少次了都没用",
+    "我的车位天天被人占，保安也不管",
+    "地库的灯坏了一个月了，黑漆漆的",
+)
+REPLIES = {
+    Behaviour.CHRONIC: (
+        (0.20, COMPLAINTS),
+        (0.08, ("面积算错了吧，我家没有这么大", "账单不对，这个月多收了")),
+        (0.06, ("下个月发工资再交", "手头紧，过完年再交")),
+    ),
+    Behaviour.LATE: (
+        (0.15, ("下周五交", "月底前一定交清", "这两天忙，周一交")),
+        (0.04, ("已经交了", "昨天在app上交过了")),
+    ),
+    Behaviour.RESPONSIVE: ((0.08, ("收到，今天就交", "好的马上交", "谢谢提醒，明天交")),),
+    Behaviour.ON_TIME: ((0.03, ("谢谢提醒",)), (0.02, ("已缴费",))),
+}
+OPT_OUT = (0.01, ("TD", "退订"))
+
+
+@dataclass(order=True)
+class ReplyIntent:
+    at: datetime
+    unit_id: str = field(compare=True)
+    phone: str = field(compare=False, default="")
+    text: str = field(compare=False, default="")
+    answers: str = field(compare=False, default="")  # the provider id of the reminder it answers
+    reply_id: str = field(compare=False, default="")
+
+
+def reply_to_reminder(
+    world: World, unit_id: str, phone: str, message_id: str, reminded_at: datetime, count: int
+) -> ReplyIntent | None:
+    """Whether the owner answers this SMS, what and when (minutes to a few hours later)."""
+    rng = stable_rng("reply", world.seed, unit_id, count)
+    draw = rng.random()
+    for chance, texts in (*REPLIES.get(world.behaviours[unit_id], ()), OPT_OUT):
+        if draw < chance:
+            delay = timedelta(minutes=rng.randint(3, 240))
+            text = rng.choice(texts)
+            return ReplyIntent(reminded_at + delay, unit_id, phone, text, message_id, f"demo-{unit_id}-{count}")
+        draw -= chance
+    return None
+
+
+def ticket_handled(world: World, ticket_id: str, age: timedelta) -> bool:
+    """Whether the department has dealt with a ticket by this evening: most within a day or two, some late
+    (those the hourly check escalates to the site manager)."""
+    rng = stable_rng("ticket", world.seed, ticket_id)
+    return age >= timedelta(hours=rng.choice((6, 20, 30, 44, 70, 100)))

@@ -12,15 +12,26 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from propfee.adapters.dynamo import PropfeeTable
+from propfee.adapters.feedback import FeedbackTable
 from propfee.adapters.storage import S3Store
+from propfee.feedback import UNKNOWN_COMMUNITY
+from propfee.intents import Department
 from propfee.models import Bill, Channel, Payment
 from propfee.money import rate
 from propfee.reporting import report_prefix
 from propfee.sandbox import Sandbox
-from propfee.simulation.owners import OwnerModel, PaymentIntent, keeps_promise, task_outcome
+from propfee.simulation.owners import (
+    OwnerModel,
+    PaymentIntent,
+    ReplyIntent,
+    keeps_promise,
+    reply_to_reminder,
+    task_outcome,
+    ticket_handled,
+)
 from propfee.simulation.world import DUE_DAY, World, build_world, period_of
 from propfee.tasks import close_task
+from propfee.ticketing import resolve_ticket
 
 TIMEZONE = ZoneInfo("Asia/Shanghai")
 REPORT_READY = timedelta(minutes=30)  # after the daily_report schedule (00:15) has run
@@ -44,6 +55,8 @@ class Totals:
     sms: int = 0
     email: int = 0
     tasks: dict[str, int] = field(default_factory=dict)
+    replies: int = 0
+    tickets_resolved: int = 0
     daily: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -52,10 +65,12 @@ class Demo:
         self.options = options
         self.sandbox = sandbox
         self.world = world
-        self.table = PropfeeTable(sandbox.resources["PropfeeTable"], TIMEZONE)
+        self.table = FeedbackTable(sandbox.resources["PropfeeTable"], TIMEZONE)
         self.reports = S3Store(sandbox.resources["ReportBucket"])
         self.owners = OwnerModel(world)
         self.intents: list[PaymentIntent] = []
+        self.replies: list[ReplyIntent] = []
+        self._sms_read: dict[str, int] = {}
         self.totals = Totals()
         self._sms_seen = 0
         self._email_seen = 0
@@ -102,14 +117,38 @@ class Demo:
         emails = self.sandbox.sent_email()[self._email_seen :]
         self._sms_seen += len(sms)
         self._email_seen += len(emails)
-        self.totals.sms += len(sms)
-        self.totals.email += len(emails)
-        reached = [u for _, phone, _ in sms for u in self.world.by_phone.get(phone, [])]
-        reached += [u for _, to, _, _ in emails for address in to for u in self.world.by_email.get(address, [])]
+        owners_emails = [e for e in emails if any(address in self.world.by_email for address in e[1])]
+        self.totals.sms += sum(1 for _, _, text in sms if "元" in text or "CNY" in text)
+        self.totals.email += len(owners_emails)
+        # a reminder states the amount; an acknowledgement of the owner's own message does not
+        reminders = [(mid, phone) for mid, phone, text in sms if "元" in text or "CNY" in text]
+        reached = [u for _, phone in reminders for u in self.world.by_phone.get(phone, [])]
+        reached += [u for _, to, _, _ in owners_emails for address in to for u in self.world.by_email.get(address, [])]
         for unit_id in reached:
             intent = self.owners.react(unit_id, now)
             if intent is not None:
                 heapq.heappush(self.intents, intent)
+        for message_id, phone in reminders:
+            for unit_id in self.world.by_phone.get(phone, [])[:1]:  # one answer per message
+                count = self._sms_read[unit_id] = self._sms_read.get(unit_id, 0) + 1
+                reply = reply_to_reminder(self.world, unit_id, phone, message_id, now, count)
+                if reply is not None:
+                    heapq.heappush(self.replies, reply)
+
+    def send_reply(self, reply: ReplyIntent) -> None:
+        """The owner's answer, as End User Messaging publishes it to the inbound topic."""
+        payload = {
+            "originationNumber": reply.phone,
+            "destinationNumber": "+8610690000",
+            "messageKeyword": "KEYWORD_PROPFEE",
+            "messageBody": reply.text,
+            "inboundMessageId": reply.reply_id,
+            "previousPublishedMessageId": reply.answers,
+        }
+        self.sandbox.client("sns").publish(
+            TopicArn=self.sandbox.resources["InboundSmsTopic"], Message=json.dumps(payload)
+        )
+        self.totals.replies += 1
 
     # ------------------------------------------------------------------ the day loop
     def run_day(self, day: date) -> None:
@@ -128,8 +167,18 @@ class Demo:
         self.collect_report(day)
 
     def pay_until(self, moment: datetime) -> None:
-        """Run the world to the moment, owners paying as they intended on the way."""
-        while self.intents and self.intents[0].at < moment:
+        """Run the world to the moment, owners paying and replying as they intended on the way."""
+        while True:
+            payment = self.intents[0] if self.intents and self.intents[0].at < moment else None
+            reply = self.replies[0] if self.replies and self.replies[0].at < moment else None
+            if payment is None and reply is None:
+                return
+            if reply is not None and (payment is None or reply.at < payment.at):
+                heapq.heappop(self.replies)
+                self.sandbox.advance(max(reply.at, self.sandbox.clock.now()))
+                self.send_reply(reply)
+                self.notice_reminders()
+                continue
             intent = heapq.heappop(self.intents)
             at = max(intent.at, self.sandbox.clock.now())
             self.sandbox.advance(at)
@@ -149,6 +198,12 @@ class Demo:
                     intent = keeps_promise(self.world, task.unit_id, promised)
                     if intent is not None:
                         heapq.heappush(self.intents, intent)
+        # the departments report too: what they dealt with today is resolved, as `propfee tickets resolve` does
+        for department in Department:
+            for ticket in self.table.tickets(department.value, "open"):
+                if ticket_handled(self.world, ticket.ticket_id, now - ticket.created_at):
+                    resolve_ticket(self.table, ticket.ticket_id, "已处理 (simulated department)", now)
+                    self.totals.tickets_resolved += 1
 
     def collect_report(self, day: date) -> None:
         target = self.options.out / "reports" / day.isoformat()
@@ -195,6 +250,40 @@ class Demo:
         lines.sort(key=lambda line: (line["sent_at"], line["unit_id"], line["step"]))
         path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
         return actions
+
+    def replies_received(self, first: date, last: date) -> dict[str, Any]:
+        """Owners' messages of the run, by how they were understood (from the table)."""
+        by_intent: Counter[str] = Counter()
+        outcomes: Counter[str] = Counter()
+        communities = [c.community_id for c in self.world.snapshot.communities] + [UNKNOWN_COMMUNITY]
+        day = first
+        while day <= last:
+            for community_id in communities:
+                for message in self.table.day_messages(community_id, day):
+                    outcomes[str(message["outcome"])] += 1
+                    by_intent[str((message.get("classification") or {}).get("intent", "not_classified"))] += 1
+            day += timedelta(days=1)
+        return {
+            "sent_by_owners": self.totals.replies,
+            "received": sum(outcomes.values()),
+            "by_outcome": dict(sorted(outcomes.items())),
+            "by_intent": dict(sorted(by_intent.items())),
+        }
+
+    def tickets_by_department(self) -> dict[str, Any]:
+        departments: dict[str, dict[str, int]] = {}
+        escalated = 0
+        for department in Department:
+            counts = {status: len(self.table.tickets(department.value, status)) for status in ("open", "resolved")}
+            escalated += sum(
+                1
+                for status in ("open", "resolved")
+                for t in self.table.tickets(department.value, status)
+                if t.escalated_at
+            )
+            if any(counts.values()):
+                departments[department.value] = counts
+        return {"by_department": departments, "escalated": escalated, "resolved_by_staff": self.totals.tickets_resolved}
 
     def standing(self, day: date) -> dict[str, Any]:
         """The collection rate of the day's billing period and what is owed, from the maintained totals."""
@@ -247,6 +336,8 @@ def run_demo(
             "standing_at_end": demo.standing(last_day),
             "reminders": {"sms": demo.totals.sms, "email": demo.totals.email},
             "task_outcomes": dict(sorted(demo.totals.tasks.items())),
+            "replies": demo.replies_received(start, last_day),
+            "tickets": demo.tickets_by_department(),
             "payments": {"count": demo.totals.payments, "amount_fen": demo.totals.paid_fen},
             "dead_letters": _dead_letter_count(sandbox),
             "daily": demo.totals.daily,
