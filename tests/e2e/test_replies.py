@@ -144,6 +144,8 @@ def test_unknown_senders_floods_and_bad_payloads_are_handled_and_nothing_is_lost
     topic = replies.resources["InboundSmsTopic"]
     replies.client("sns").publish(TopicArn=topic, Message="not json")
     replies.client("sns").publish(TopicArn=topic, Message=json.dumps({"messageBody": "hi"}))
+    reply(replies, PAID, "")  # an empty message (a keyword-only reply with the body stripped)
+    reply(replies, PAID, "物业费" * 700)  # 2,100 characters: kept cut to 2,000, understood from its start and end
     repeated = reply(replies, STRANGER, "我家水管爆了")
     reply(replies, STRANGER, "我家水管爆了", message_id=repeated)  # a redelivery
     replies.advance(at("2026-11-11 10:30"))
@@ -162,6 +164,13 @@ def test_unknown_senders_floods_and_bad_payloads_are_handled_and_nothing_is_lost
     ]
     assert sorted(outcomes) == ["acted"] * 6 + ["flood"] * 3
     assert len(sms_to(replies, LEAK)) <= 2
+    paid_records = [
+        i
+        for i in replies.client("dynamodb").scan(TableName=replies.table.name)["Items"]
+        if i["pk"]["S"].startswith("INBOUND#") and i.get("sender", {}).get("S") == PAID
+    ]
+    assert sorted(len(i["body"]["S"]) for i in paid_records) == [0, 2000]
+    assert all(i["outcome"]["S"] == "acted" for i in paid_records)
     reasons = [
         m["MessageAttributes"]["reason"]["StringValue"] for m in dead_letters(replies, "InboundSmsDeadLetterQueue")
     ]
