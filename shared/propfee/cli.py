@@ -275,6 +275,30 @@ def cmd_tickets_resolve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """Apply (or with --check only validate) a ledger or payments file; prints a JSON summary, writes the
+    rejected rows with their line and reason next to the file."""
+    from propfee import clock
+    from propfee.config import Settings
+
+    source = Path(args.file)
+    rejects_path = Path(args.rejects) if args.rejects else source.with_name(source.name + ".rejects.csv")
+    with source.open("rb") as data, rejects_path.open("w", encoding="utf-8-sig", newline="") as rejects:
+        if args.check:
+            from propfee.imports.report import check
+
+            tz = Settings(table="-").tz  # type: ignore[call-arg]
+            summary = check(data, source.name, args.kind, tz, rejects).as_dict()
+        else:
+            from propfee.imports.apply import apply_file
+
+            settings, table = _table(args)
+            result = apply_file(data, source.name, args.kind, settings.tz, table, clock.now(), rejects, args.community)
+            summary = result.as_dict()
+    print(json.dumps({**summary, "rejects_file": str(rejects_path)}, ensure_ascii=False, indent=2))
+    return 0 if summary["ok"] else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     from propfee.intents import Department
     from propfee.models import TaskOutcome
@@ -343,6 +367,15 @@ def build_parser() -> argparse.ArgumentParser:
     resolve.add_argument("--note", required=True, help="what was done")
     resolve.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
     resolve.set_defaults(run=cmd_tickets_resolve)
+
+    imports = commands.add_parser("import", help="a ledger or payments file from the billing system (CSV, XLSX)")
+    imports.add_argument("kind", choices=["ledger", "payments"])
+    imports.add_argument("file")
+    imports.add_argument("--check", action="store_true", help="validate only: nothing is applied")
+    imports.add_argument("--community", help="the community of a file that has no community column")
+    imports.add_argument("--rejects", help="where the rejected rows go (default: FILE.rejects.csv)")
+    imports.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
+    imports.set_defaults(run=cmd_import)
 
     sandbox = commands.add_parser("sandbox", help="the embedded AWS")
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True)

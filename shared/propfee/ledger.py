@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from propfee.models import Bill, Building, Community, OpenBill, Payment, PeriodTotal, Unit
+from propfee.models import Bill, Building, Community, HoldKind, OpenBill, Payment, PeriodTotal, Unit
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,8 @@ def allocate(unit: Unit, payment: Payment) -> Allocation:
             "open_bills": open_bills,
             "credit_fen": unit.credit_fen + remaining,
             "version": unit.version + 1,
+            # money arrived: an "I already paid" pause has done its job (the ladder goes on for what is left)
+            "holds": tuple(h for h in unit.holds if h.kind is not HoldKind.PAID_CLAIM),
             # settled: the next arrears episode starts from the first step of the ladder, with claims of its own
             "steps_done": frozenset() if settled else unit.steps_done,
             "arrears_episode": unit.arrears_episode + 1 if settled else unit.arrears_episode,

@@ -47,6 +47,11 @@ class Channel(StrEnum):
         return self in (Channel.SMS, Channel.EMAIL)
 
 
+def room_key(room: str) -> str:
+    """A room as billing systems write it: '0101' and '101' are the same room, '12a' and '12A' too."""
+    return (room.lstrip("0") or "0") if room.isdigit() else room.upper()
+
+
 class Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -10,6 +10,7 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
 from propfee.delivery import parse_delivery_event
+from propfee.imports.uploads import kind_of
 from propfee.models import ScheduledEvent, SendJob
 from propfee.receiving import parse_inbound_sms
 from propfee.sandbox import default_template_path
@@ -102,7 +103,7 @@ def test_no_function_may_do_everything_or_touch_every_resource(cfn):
             assert actions == ["sns:Publish"], (lid, statement)
 
 
-@pytest.mark.parametrize("bucket_id", ["ReportBucket", "InboundMailBucket"])
+@pytest.mark.parametrize("bucket_id", ["ReportBucket", "InboundMailBucket", "ImportBucket"])
 def test_buckets_are_private_encrypted_and_tls_only(sam, bucket_id):
     bucket = sam["Resources"][bucket_id]["Properties"]
     assert all(bucket["PublicAccessBlockConfiguration"].values())
@@ -134,5 +135,7 @@ def test_each_function_has_a_sample_event_its_handler_parses(sam):
                 assert message is not None, problem
         elif name == "feedback_mail":
             assert S3Event(event).record.s3.get_object.key.startswith("incoming/mail/")
+        elif name == "imports":
+            assert kind_of(S3Event(event).record.s3.get_object.key) == ("payments", "C01")
         else:
             assert ScheduledEvent.model_validate(event).scheduled_time is not None

@@ -215,6 +215,19 @@ class PropfeeTable:
         item = {**keys.community_item(community.community_id), **community.model_dump(mode="json")}
         self.db.put_item(TableName=self.name, Item=to_attributes(item))
 
+    def unit_in_room(self, building_id: str, room: str) -> Unit | None:
+        response = self.db.get_item(TableName=self.name, Key=to_attributes(keys.room_item(building_id, room)))
+        return self.get_unit(str(from_attributes(response["Item"])["unit_id"])) if "Item" in response else None
+
+    def buildings(self, community_id: str) -> list[Building]:
+        items = self._query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :building)",
+            ExpressionAttributeValues=to_attributes(
+                {":pk": keys.building_item(community_id, "")["pk"], ":building": "BUILDING#"}
+            ),
+        )
+        return [Building.model_validate(_model_fields(Building, item)) for item in items]
+
     def load_snapshot(self, snapshot: ledger.LedgerSnapshot) -> None:
         """Initial load of a ledger computed elsewhere (a migration or the simulation), in batches of 25."""
         for community in snapshot.communities:
@@ -222,12 +235,16 @@ class PropfeeTable:
         items: list[dict[str, Any]] = []
         items.extend(bill_to_item(bill, paid) for bill, paid in snapshot.bills)
         items.extend(payment_to_item(payment, allocation, self._tz) for payment, allocation in snapshot.payments)
+        items.extend(
+            {**keys.payment_reference_item(payment.reference), "unit_id": payment.unit_id}
+            for payment, _ in snapshot.payments
+        )
         items.extend(period_total_to_item(total) for total in snapshot.period_totals)
         self.batch_put(items)
         self.put_buildings_and_units(snapshot.buildings, snapshot.units)
 
     def put_buildings_and_units(self, buildings: Sequence[Building], units: Sequence[Unit]) -> None:
-        """Buildings, units and the phone-number and email lookup items, in batches of 25."""
+        """Buildings, units and their lookup items (room, phone number, email), in batches of 25."""
         items: list[dict[str, Any]] = []
         for building in buildings:
             items.append(
@@ -235,6 +252,7 @@ class PropfeeTable:
             )
         for unit in units:
             items.append(unit_to_item(unit))
+            items.append({**keys.room_item(unit.building_id, unit.room), "unit_id": unit.unit_id})
             for owner in unit.owners:
                 if owner.phone:
                     items.append({**keys.phone_item(owner.phone, unit.unit_id), "unit_id": unit.unit_id})
@@ -304,10 +322,11 @@ class PropfeeTable:
                 return False
         raise ConcurrentUpdate(bill.unit_id)
 
-    def record_payment(self, payment: Payment) -> ledger.Allocation | None:
-        """Apply a payment oldest bill first; None when its reference was already applied."""
+    def record_payment(self, payment: Payment, unit: Unit | None = None) -> ledger.Allocation | None:
+        """Apply a payment oldest bill first; None when its reference was already applied. `unit`, when the
+        caller has just read it, saves a read (a stale one only costs a retry)."""
         for _attempt in range(MAX_OPTIMISTIC_RETRIES):
-            unit = self.get_unit(payment.unit_id)
+            unit = unit if unit is not None and unit.unit_id == payment.unit_id else self.get_unit(payment.unit_id)
             if unit is None:
                 raise LookupError(f"unknown unit {payment.unit_id}")
             allocation = ledger.allocate(unit, payment)
@@ -317,6 +336,15 @@ class PropfeeTable:
                     "Put": {
                         "TableName": self.name,
                         "Item": to_attributes(payment_item),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self.name,
+                        "Item": to_attributes(
+                            {**keys.payment_reference_item(payment.reference), "unit_id": unit.unit_id}
+                        ),
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
                 },
@@ -337,8 +365,9 @@ class PropfeeTable:
             reasons = self._transact(operations)
             if reasons is None:
                 return allocation
-            if reasons[0] == "ConditionalCheckFailed":
+            if "ConditionalCheckFailed" in reasons[:2]:  # this payment, or its reference for another unit
                 return None
+            unit = None  # changed meanwhile: read it again
         raise ConcurrentUpdate(payment.unit_id)
 
     def _transact(self, operations: list[dict[str, Any]]) -> list[str] | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from propfee.models import room_key
+
 COMMUNITIES = "COMMUNITIES"
 
 
@@ -37,6 +39,16 @@ def reminder_item(unit_id: str, claim_key: str) -> dict[str, str]:
 
 def skip_item(unit_id: str, day: date, step: str) -> dict[str, str]:
     return {"pk": f"UNIT#{unit_id}", "sk": f"SKIP#{day.isoformat()}#{step}"}
+
+
+def payment_reference_item(reference: str) -> dict[str, str]:
+    """Claims a payment reference company-wide: a bank serial is applied once, whichever unit a file names."""
+    return {"pk": f"PAYREF#{reference}", "sk": "PAYREF"}
+
+
+def room_item(building_id: str, room: str) -> dict[str, str]:
+    """Finds a unit from its building and room as an import file names them."""
+    return {"pk": f"ROOM#{building_id}#{room_key(room)}", "sk": "ROOM"}
 
 
 def phone_item(phone_e164: str, unit_id: str) -> dict[str, str]:

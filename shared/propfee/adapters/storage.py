@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
@@ -35,6 +35,10 @@ class S3Store:
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
             found.extend(obj["Key"] for obj in page.get("Contents", []))
         return found
+
+    def open(self, key: str) -> BinaryIO:
+        """The object as a stream (an import file is read row by row, never whole)."""
+        return cast(BinaryIO, self.s3.get_object(Bucket=self.bucket, Key=key)["Body"])
 
     def get(self, key: str) -> bytes:
         return bytes(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())

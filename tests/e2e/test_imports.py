@@ -1,0 +1,99 @@
+"""Billing-system exports uploaded to the imports bucket: applied at once, rejects and a summary beside them."""
+
+import csv
+import io
+import json
+
+import pytest
+
+from propfee.adapters.feedback import FeedbackTable
+from propfee.ledger import with_bill
+from propfee.models import Building
+from propfee.sandbox import Sandbox
+from tests.e2e.conftest import START, assert_calls_allowed
+from tests.support import SHANGHAI, at, bill, community, unit
+
+pytestmark = pytest.mark.e2e
+
+UNITS = [f"C01-B01-01{n:02d}" for n in range(1, 7)]
+
+
+@pytest.fixture()
+def estate():
+    with Sandbox(start=START) as running:
+        table = FeedbackTable(running.resources["PropfeeTable"], SHANGHAI)
+        table.put_community(community())
+        building = Building(community_id="C01", building_id="C01-B01", name="1栋", floors=18)
+        table.put_buildings_and_units([building], [with_bill(unit(u), bill(u, "2026-10")) for u in UNITS])
+        running.table = table
+        yield running
+
+
+def payments_file() -> bytes:
+    """As a cashier's system exports it: GBK, a title line, Chinese headers, amounts with 元 and separators."""
+    rows = [
+        ["2026年11月收费明细表"],
+        ["楼栋", "房号", "实收金额", "缴费日期", "流水号", "支付方式"],
+        ["1栋", "0101", "250.00元", "2026年11月11日 08:12", "WX202611110001", "微信"],
+        ["1栋", "0102", "￥250", "2026-11-11 08:20", "WX202611110002", "支付宝"],
+        ["1号楼", "0103", "２５０．００", "2026/11/11 08:31", "WX202611110003", "现金"],
+        ["1栋", "0103", "250.00", "2026-11-11", "WX202611110003", "现金"],  # the same serial again
+        ["9栋", "0101", "250.00", "2026-11-11", "WX202611110004", "微信"],  # no such building
+        ["1栋", "0999", "250.00", "2026-11-11", "WX202611110005", "微信"],  # no such room
+        ["1栋", "0104", "abc", "2026-11-11", "WX202611110006", "微信"],
+    ]
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue().encode("gbk")
+
+
+def test_an_uploaded_payments_file_stops_that_days_reminders_for_the_units_that_paid(estate):
+    s3, bucket = estate.client("s3"), estate.resources["ImportBucket"]
+    estate.advance(at("2026-11-11 08:40"))
+    s3.put_object(Bucket=bucket, Key="incoming/payments/2026-11-11.csv", Body=payments_file())
+    estate.advance(at("2026-11-11 08:45"))
+
+    summary = json.loads(
+        s3.get_object(Bucket=bucket, Key="results/incoming/payments/2026-11-11.csv.json")["Body"].read()
+    )
+    assert (summary["rows_applied"], summary["rows_rejected"], summary["applied_fen"]) == (3, 4, 75000)
+    reasons = {r["line"]: r["reason"] for r in summary["rejects"]}
+    assert reasons[6] == "duplicate reference, first on line 5"
+    assert reasons[7].startswith("building") and reasons[8].startswith("room") and reasons[9].startswith("实收金额")
+    rejects = s3.get_object(Bucket=bucket, Key="results/incoming/payments/2026-11-11.csv.rejects.csv")["Body"].read()
+    assert [row[0] for row in csv.reader(io.StringIO(rejects.decode("utf-8-sig")))] == ["line", "6", "7", "8", "9"]
+    assert [estate.table.get_unit(u).balance_fen for u in UNITS[:4]] == [0, 0, 0, 25000]
+
+    estate.advance(at("2026-11-11 09:45"))  # the morning plan: only the units that still owe
+    reminded = {phone for _, phone, _ in estate.sent_sms()}
+    assert len(estate.sent_sms()) == 3 and reminded == {"+8613812345678"}
+    claims = [u for u in UNITS if estate.table.get_unit(u).steps_done]
+    assert claims == UNITS[3:]
+
+    # the same file again (a retry, a second upload) changes nothing
+    s3.put_object(Bucket=bucket, Key="incoming/payments/2026-11-11-again.csv", Body=payments_file())
+    estate.advance(at("2026-11-11 10:00"))
+    again = json.loads(
+        s3.get_object(Bucket=bucket, Key="results/incoming/payments/2026-11-11-again.csv.json")["Body"].read()
+    )
+    assert (again["rows_applied"], again["rows_already_applied"]) == (0, 3)
+    assert [estate.table.get_unit(u).balance_fen for u in UNITS[:3]] == [0, 0, 0]
+    assert_calls_allowed(estate.function_calls)
+
+
+def test_a_ledger_file_issues_each_period_once_and_a_broken_file_applies_nothing(estate):
+    s3, bucket = estate.client("s3"), estate.resources["ImportBucket"]
+    ledger = '房号,楼栋,账期,应收金额,到期日\n0101,1栋,2026年11月,"1,234.50",2026-11-10\n0102,1栋,2026-11,250,\n'
+    for name in ("a.csv", "b.csv"):
+        s3.put_object(Bucket=bucket, Key=f"incoming/ledger/C01/{name}", Body=ledger.encode("utf-8-sig"))
+    s3.put_object(Bucket=bucket, Key="incoming/ledger/C01/broken.xlsx", Body=b"PK\x03\x04 not really a workbook")
+    estate.advance(at("2026-11-11 08:00"))
+
+    first, second, broken = (
+        json.loads(s3.get_object(Bucket=bucket, Key=f"results/incoming/ledger/C01/{n}.json")["Body"].read())
+        for n in ("a.csv", "b.csv", "broken.xlsx")
+    )
+    assert (first["rows_applied"], first["applied_fen"], second["rows_already_applied"]) == (2, 148450, 2)
+    assert broken["ok"] is False and broken["error"]
+    assert estate.table.get_unit("C01-B01-0101").open_bills["2026-11"].outstanding_fen == 123450
+    assert str(estate.table.get_unit("C01-B01-0102").open_bills["2026-11"].due) == "2026-11-10"
