@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from propfee.models import Bill, Building, Community, HoldKind, OpenBill, Payment, PeriodTotal, Unit
 
@@ -36,7 +37,9 @@ def with_bill(unit: Unit, bill: Bill) -> Unit:
 
 
 def allocate(unit: Unit, payment: Payment) -> Allocation:
-    """Settle the oldest bills first (by due date, then period)."""
+    """Settle the oldest bills first (by due date, then period). A refund goes through `refund`."""
+    if payment.is_refund:
+        raise ValueError("a refund re-opens paid bills: use refund() with the unit's bills")
     remaining = payment.amount_fen
     open_bills = dict(unit.open_bills)
     by_period: dict[str, int] = {}
@@ -65,6 +68,48 @@ def allocate(unit: Unit, payment: Payment) -> Allocation:
         }
     )
     return Allocation(by_period=by_period, credit_fen=remaining, unit_after=unit_after)
+
+
+@dataclass(frozen=True)
+class PaidBill:
+    """A bill as the ledger holds it: what was billed and what has been paid of it."""
+
+    period: str
+    due: date
+    amount_fen: int
+    paid_fen: int
+
+
+class RefundTooLarge(ValueError):
+    pass
+
+
+def refund(unit: Unit, paid_bills: Sequence[PaidBill], payment: Payment) -> Allocation:
+    """Money paid back to the owner: first from the unit's credit, then it re-opens what was paid of the
+    latest bills (a refund undoes the most recent money first). `by_period` holds negative amounts."""
+    if not payment.is_refund:
+        raise ValueError("a refund has a negative amount")
+    owed_back = -payment.amount_fen
+    from_credit = min(unit.credit_fen, owed_back)
+    remaining = owed_back - from_credit
+    open_bills = dict(unit.open_bills)
+    by_period: dict[str, int] = {}
+    for bill in sorted(paid_bills, key=lambda b: (b.due, b.period), reverse=True):
+        if remaining == 0:
+            break
+        reopened = min(remaining, bill.paid_fen)
+        if reopened == 0:
+            continue
+        remaining -= reopened
+        by_period[bill.period] = -reopened
+        outstanding = (open_bills[bill.period].outstanding_fen if bill.period in open_bills else 0) + reopened
+        open_bills[bill.period] = OpenBill(due=bill.due, outstanding_fen=outstanding)
+    if remaining:
+        raise RefundTooLarge(f"refund of {owed_back} fen is more than the unit's credit and payments")
+    unit_after = unit.model_copy(
+        update={"open_bills": open_bills, "credit_fen": unit.credit_fen - from_credit, "version": unit.version + 1}
+    )
+    return Allocation(by_period=by_period, credit_fen=-from_credit, unit_after=unit_after)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 import phonenumbers
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeInt
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeInt, field_validator
 
 Fen = int
 Language = Literal["zh-CN", "en"]
@@ -161,14 +161,26 @@ class Bill(Record):
 
 
 class Payment(Record):
-    """Money received for a unit. The reference (bank or billing-system serial) makes it idempotent."""
+    """Money received for a unit (negative: a refund paid back to the owner). The reference (bank or
+    billing-system serial) makes it idempotent."""
 
     reference: str = Field(min_length=1, max_length=128)
     unit_id: str
     community_id: str
-    amount_fen: int = Field(gt=0)
+    amount_fen: int = Field(validate_default=True)
     paid_at: AwareDatetime
     method: str = "unknown"
+
+    @field_validator("amount_fen")
+    @classmethod
+    def _not_zero(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("a payment of nothing")
+        return value
+
+    @property
+    def is_refund(self) -> bool:
+        return self.amount_fen < 0
 
 
 class SendJob(Record):

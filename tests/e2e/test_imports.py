@@ -7,7 +7,6 @@ import json
 import pytest
 
 from propfee.adapters.feedback import FeedbackTable
-from propfee.ledger import with_bill
 from propfee.models import Building
 from propfee.sandbox import Sandbox
 from tests.e2e.conftest import START, assert_calls_allowed
@@ -24,7 +23,9 @@ def estate():
         table = FeedbackTable(running.resources["PropfeeTable"], SHANGHAI)
         table.put_community(community())
         building = Building(community_id="C01", building_id="C01-B01", name="1栋", floors=18)
-        table.put_buildings_and_units([building], [with_bill(unit(u), bill(u, "2026-10")) for u in UNITS])
+        table.put_buildings_and_units([building], [unit(u) for u in UNITS])
+        for unit_id in UNITS:  # as the billing run issued them: the bill items carry what is paid of each
+            table.issue_bill(bill(unit_id, "2026-10"))
         running.table = table
         yield running
 
@@ -97,3 +98,23 @@ def test_a_ledger_file_issues_each_period_once_and_a_broken_file_applies_nothing
     assert broken["ok"] is False and broken["error"]
     assert estate.table.get_unit("C01-B01-0101").open_bills["2026-11"].outstanding_fen == 123450
     assert str(estate.table.get_unit("C01-B01-0102").open_bills["2026-11"].due) == "2026-11-10"
+
+
+def test_a_refund_reopens_what_was_paid_and_one_larger_than_the_payments_is_refused(estate):
+    s3, bucket = estate.client("s3"), estate.resources["ImportBucket"]
+    header = "楼栋,房号,实收金额,缴费日期,流水号\n"
+    paid = header + "1栋,0105,300.00,2026-11-11 08:00,P1\n"  # 250 for October, 50 of credit
+    refunds = header + "1栋,0105,-120.00,2026-11-11 08:30,R1\n1栋,0105,-500.00,2026-11-11 08:31,R2\n"
+    s3.put_object(Bucket=bucket, Key="incoming/payments/paid.csv", Body=paid.encode())
+    estate.advance(at("2026-11-11 08:10"))
+    assert estate.table.get_unit("C01-B01-0105").credit_fen == 5000
+    s3.put_object(Bucket=bucket, Key="incoming/payments/refunds.csv", Body=refunds.encode())
+    estate.advance(at("2026-11-11 08:40"))
+
+    summary = json.loads(s3.get_object(Bucket=bucket, Key="results/incoming/payments/refunds.csv.json")["Body"].read())
+    assert (summary["rows_applied"], summary["applied_fen"], summary["rows_rejected"]) == (1, -12000, 1)
+    assert summary["rejects"][0]["reason"].startswith("amount: a refund larger")
+    after = estate.table.get_unit("C01-B01-0105")  # 50 from the credit, then 70 of October re-opened
+    assert (after.credit_fen, after.open_bills["2026-10"].outstanding_fen) == (0, 7000)
+    [total] = [t for t in estate.table.period_totals("C01") if t.period == "2026-10"]
+    assert total.paid_fen == 25000 - 7000  # October's totals follow the refund

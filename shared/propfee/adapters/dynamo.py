@@ -215,6 +215,22 @@ class PropfeeTable:
         item = {**keys.community_item(community.community_id), **community.model_dump(mode="json")}
         self.db.put_item(TableName=self.name, Item=to_attributes(item))
 
+    def paid_bills(self, unit_id: str) -> list[ledger.PaidBill]:
+        items = self._query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :bill)",
+            ExpressionAttributeValues=to_attributes({":pk": keys.unit_item(unit_id)["pk"], ":bill": "BILL#"}),
+            ConsistentRead=True,
+        )
+        return [
+            ledger.PaidBill(
+                period=str(i["period"]),
+                due=date.fromisoformat(str(i["due"])),
+                amount_fen=int(i["amount_fen"]),
+                paid_fen=int(i.get("paid_fen", 0)),
+            )
+            for i in items
+        ]
+
     def unit_in_room(self, building_id: str, room: str) -> Unit | None:
         response = self.db.get_item(TableName=self.name, Key=to_attributes(keys.room_item(building_id, room)))
         return self.get_unit(str(from_attributes(response["Item"])["unit_id"])) if "Item" in response else None
@@ -329,7 +345,10 @@ class PropfeeTable:
             unit = unit if unit is not None and unit.unit_id == payment.unit_id else self.get_unit(payment.unit_id)
             if unit is None:
                 raise LookupError(f"unknown unit {payment.unit_id}")
-            allocation = ledger.allocate(unit, payment)
+            if payment.is_refund:  # re-opens the latest bills paid: their paid amounts are on the bill items
+                allocation = ledger.refund(unit, self.paid_bills(unit.unit_id), payment)
+            else:
+                allocation = ledger.allocate(unit, payment)
             payment_item = payment_to_item(payment, allocation, self._tz)
             operations = [
                 {

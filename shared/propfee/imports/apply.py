@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from propfee.imports.reading import ImportFileError, RawRow, read_rows
 from propfee.imports.report import REJECTS_IN_SUMMARY, RejectsCsv
 from propfee.imports.rows import LedgerRow, PaymentRow, Rejected, parse_ledger, parse_payments
+from propfee.ledger import RefundTooLarge
 from propfee.models import Bill, Building, Community, Payment, Unit, room_key
 
 Kind = Literal["ledger", "payments"]
@@ -94,7 +95,7 @@ class ApplySummary:
     applied: int = 0
     duplicates: int = 0  # already applied by an earlier import: the same file twice changes nothing
     rejected: int = 0
-    applied_fen: int = 0  # billed (ledger) or paid (payments) by the rows applied now
+    applied_fen: int = 0  # billed (ledger), or paid net of refunds (payments), by the rows applied now
     rejects: list[dict[str, int | str]] = field(default_factory=list)
     error: str | None = None
 
@@ -227,9 +228,6 @@ def _apply_unit(
             results.append(("applied", bill.amount_fen, refusal) if issued else ("duplicate", 0, refusal))
             latest = None
             continue
-        if row.amount_fen < 0:
-            results.append(("rejected", 0, _because(refusal, "amount: refunds are entered by finance, not imported")))
-            continue
         payment = Payment(
             reference=row.reference,
             unit_id=unit_id,
@@ -238,7 +236,12 @@ def _apply_unit(
             paid_at=row.paid_at.astimezone(tz),
             method=row.method or "import",
         )
-        applied = store.record_payment(payment, latest)
+        try:
+            applied = store.record_payment(payment, latest)
+        except RefundTooLarge:
+            results.append(("rejected", 0, _because(refusal, "amount: a refund larger than the unit's payments")))
+            latest = None
+            continue
         latest = applied.unit_after if applied is not None else None
         results.append(("applied", row.amount_fen, refusal) if applied is not None else ("duplicate", 0, refusal))
     return results
