@@ -114,7 +114,8 @@ class Unit(Record):
     building_id: str
     room: str
     area_m2: Decimal = Field(gt=0)
-    monthly_fee_fen: NonNegativeInt
+    monthly_fee_fen: NonNegativeInt  # the fee when no rate is set (a flat fee, or as the billing system says)
+    rate_fen_per_m2: Decimal | None = Field(default=None, ge=0)  # fee schedule: per m² and month, may have a fraction
     language: Language = "zh-CN"
     owners: tuple[Owner, ...] = ()
     key_customer: bool = False

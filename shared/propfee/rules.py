@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from propfee.billing import BillingRules
 from propfee.feedback import REPLY_TEMPLATES, DepartmentContact, FeedbackRules
 from propfee.intents import Department
 from propfee.ladder import DEFAULT_LADDER, Ladder
@@ -35,6 +36,7 @@ class CollectionRules(BaseModel):
     ladder: Ladder = DEFAULT_LADDER
     contact_policy: ContactPolicy = ContactPolicy()
     feedback: FeedbackRules = FeedbackRules()
+    billing: BillingRules = BillingRules()
     communities: dict[str, CommunityRules] = {}
 
     @model_validator(mode="after")

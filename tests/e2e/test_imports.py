@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -118,3 +119,18 @@ def test_a_refund_reopens_what_was_paid_and_one_larger_than_the_payments_is_refu
     assert (after.credit_fen, after.open_bills["2026-10"].outstanding_fen) == (0, 7000)
     [total] = [t for t in estate.table.period_totals("C01") if t.period == "2026-10"]
     assert total.paid_fen == 25000 - 7000  # October's totals follow the refund
+
+
+def test_the_billing_function_issues_each_units_month_once_from_its_fee_schedule(estate):
+    schedule = Decimal("235")  # fen per m² and month: 100.00 m² -> 235.00 yuan
+    rated = estate.table.get_unit("C01-B01-0101").model_copy(update={"rate_fen_per_m2": schedule})
+    estate.table.put_buildings_and_units([], [rated])
+
+    first = estate.invoke("BillingFunction", {"date": "2026-12-01"})  # as the schedule runs it on the 1st
+    rerun = estate.invoke("BillingFunction", {"date": "2026-12-01"})
+
+    assert (first["issued"], rerun["already_issued"]) == (len(UNITS), len(UNITS))
+    december = [estate.table.get_unit(u).open_bills["2026-12"] for u in UNITS]
+    assert [b.outstanding_fen for b in december] == [23500] + [25000] * (len(UNITS) - 1)
+    assert {str(b.due) for b in december} == {"2026-12-10"}
+    assert_calls_allowed(estate.function_calls)

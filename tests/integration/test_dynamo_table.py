@@ -9,7 +9,7 @@ from moto import mock_aws
 from propfee.adapters.dynamo import PropfeeTable
 from propfee.ladder import DEFAULT_LADDER, decide
 from propfee.messages import render
-from propfee.models import ReminderStatus
+from propfee.models import Building, Hold, HoldKind, ReminderStatus
 from propfee.planning import job_for
 from propfee.ports import ClaimResult
 from propfee.sandbox import moto_patches
@@ -156,3 +156,97 @@ def test_a_unit_that_settles_and_falls_behind_again_gets_the_ladder_again(table)
     assert (again.step, again.occurrence) == (first.step, first.occurrence + 1)
     assert table.claim(again, _evidence(again, "2026-10-12 09:30"), ()) is ClaimResult.CLAIMED
     assert table.claim(again, _evidence(again, "2026-10-12 09:30"), ()) is ClaimResult.ALREADY_CLAIMED
+
+
+def _payment_item(table, unit_id, reference):
+    key = {"pk": {"S": f"UNIT#{unit_id}"}, "sk": {"S": f"PAYMENT#{reference}"}}
+    return table.db.get_item(TableName=table.name, Key=key).get("Item")
+
+
+def test_a_reference_applied_to_one_unit_is_not_applied_to_another(table):
+    table.issue_bill(bill("C01-B01-0101", "2026-10"))
+    table.issue_bill(bill("C01-B01-0102", "2026-10"))
+    assert table.record_payment(payment("C01-B01-0101", 10000, "2026-10-20 10:00", "BANK-9")) is not None
+    before = [table.get_unit("C01-B01-0101"), table.get_unit("C01-B01-0102")]
+
+    assert table.record_payment(payment("C01-B01-0102", 10000, "2026-10-21 10:00", "BANK-9")) is None
+    assert [table.get_unit("C01-B01-0101"), table.get_unit("C01-B01-0102")] == before
+    assert [u.balance_fen for u in before] == [15000, 25000]
+    assert _payment_item(table, "C01-B01-0102", "BANK-9") is None
+    assert table.day_activity("C01", date(2026, 10, 21)).payments == ()
+    [totals] = table.period_totals("C01")
+    assert (totals.billed_fen, totals.paid_fen) == (50000, 10000)
+
+
+def test_a_payment_releases_an_already_paid_hold_and_keeps_the_others(table):
+    holds = (
+        Hold(kind=HoldKind.DISPUTE, reason="面积有异议"),
+        Hold(kind=HoldKind.PAID_CLAIM, reason="业主称已缴费", ticket="T20261015-0000ABCD"),
+        Hold(kind=HoldKind.PROMISE_TO_PAY, until=date(2026, 11, 30)),
+    )
+    table.put_buildings_and_units([], [unit("C01-B01-0103", holds=holds)])
+    table.issue_bill(bill("C01-B01-0103", "2026-09"))
+    table.issue_bill(bill("C01-B01-0103", "2026-10"))
+
+    allocation = table.record_payment(payment("C01-B01-0103", 25000, "2026-10-20 10:00", "P-HOLD"))
+    kept = (holds[0], holds[2])
+    assert allocation.unit_after.holds == kept
+    after = table.get_unit("C01-B01-0103")
+    assert after.holds == kept and after.balance_fen == 25000  # money arrived, but not all of it
+
+
+def test_a_unit_is_found_by_its_room_with_or_without_leading_zeros(table):
+    table.put_buildings_and_units([], [unit("C01-B02-12a")])
+    table.issue_bill(bill("C01-B01-0101", "2026-10"))
+    for written in ("0101", "101", "00101"):
+        found = table.unit_in_room("C01-B01", written)
+        assert found is not None and found.unit_id == "C01-B01-0101"
+        assert found.balance_fen == 25000  # the unit as it is now
+    assert table.unit_in_room("C01-B01", "102").unit_id == "C01-B01-0102"
+    assert table.unit_in_room("C01-B02", "12A").unit_id == "C01-B02-12a"
+    assert table.unit_in_room("C01-B01", "1010") is None
+    assert table.unit_in_room("C01-B02", "0101") is None
+
+
+def test_buildings_lists_one_communitys_buildings_only(table):
+    table.put_community(community("C02"))
+    c01 = [
+        Building(community_id="C01", building_id="C01-B01", name="1栋", floors=18),
+        Building(community_id="C01", building_id="C01-B02", name="2号楼", floors=11),
+    ]
+    c02 = [Building(community_id="C02", building_id="C02-B01", name="1栋", floors=6)]
+    table.put_buildings_and_units([*c01, *c02], [unit("C02-B01-0101")])
+    table.issue_bill(bill("C01-B01-0101", "2026-10"))  # a period total in the same partition as the buildings
+
+    assert sorted(table.buildings("C01"), key=lambda b: b.building_id) == c01
+    assert table.buildings("C02") == c02
+    assert table.buildings("C03") == []
+
+
+def test_a_payment_given_a_stale_unit_reads_it_again_and_applies_once(table):
+    table.issue_bill(bill("C01-B01-0101", "2026-09"))
+    stale = table.get_unit("C01-B01-0101")
+    table.issue_bill(bill("C01-B01-0101", "2026-10"))  # the unit changes after the caller read it
+
+    paid = payment("C01-B01-0101", 30000, "2026-10-20 10:00", "P-STALE")
+    allocation = table.record_payment(paid, stale)
+    assert allocation is not None and allocation.by_period == {"2026-09": 25000, "2026-10": 5000}  # the fresh unit
+    after = table.get_unit("C01-B01-0101")
+    assert (after.balance_fen, after.version) == (20000, stale.version + 2)
+
+    assert table.record_payment(paid, stale) is None
+    assert table.get_unit("C01-B01-0101") == after
+    assert {t.period: t.paid_fen for t in table.period_totals("C01")} == {"2026-09": 25000, "2026-10": 5000}
+    assert [p.reference for p in table.day_activity("C01", date(2026, 10, 20)).payments] == ["P-STALE"]
+
+
+def test_a_refund_already_applied_is_not_applied_again(table):
+    table.issue_bill(bill("C01-B01-0101", "2026-10"))
+    table.record_payment(payment("C01-B01-0101", 25000, "2026-10-20 10:00", "P1"))
+    refund = payment("C01-B01-0101", -25000, "2026-10-21 10:00", "R1")
+    assert table.record_payment(refund) is not None
+    after = table.get_unit("C01-B01-0101")
+    assert after.balance_fen == 25000
+
+    assert table.record_payment(refund) is None
+    assert table.get_unit("C01-B01-0101") == after

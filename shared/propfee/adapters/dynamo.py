@@ -67,8 +67,10 @@ def _plain(value: Any) -> Any:
 
 
 def unit_to_item(unit: Unit) -> dict[str, Any]:
-    data = unit.model_dump(mode="json", exclude={"area_m2", "steps_done"})
+    data = unit.model_dump(mode="json", exclude={"area_m2", "rate_fen_per_m2", "steps_done"})
     item: dict[str, Any] = {**keys.unit_item(unit.unit_id), **data, "area_m2": unit.area_m2}
+    if unit.rate_fen_per_m2 is not None:
+        item["rate_fen_per_m2"] = unit.rate_fen_per_m2
     if unit.steps_done:
         item["steps_done"] = set(unit.steps_done)
     item["balance_fen"] = unit.balance_fen
@@ -81,9 +83,9 @@ def unit_to_item(unit: Unit) -> dict[str, Any]:
 
 def item_to_unit(item: dict[str, Any]) -> Unit:
     fields = {k: v for k, v in item.items() if k in Unit.model_fields}
-    area = fields.pop("area_m2")
+    area, rate = fields.pop("area_m2"), fields.pop("rate_fen_per_m2", None)
     fields = _plain(fields)
-    fields["area_m2"] = area
+    fields["area_m2"], fields["rate_fen_per_m2"] = area, rate  # Decimals stay exact
     return Unit.model_validate(fields)
 
 
@@ -215,6 +217,10 @@ class PropfeeTable:
         item = {**keys.community_item(community.community_id), **community.model_dump(mode="json")}
         self.db.put_item(TableName=self.name, Item=to_attributes(item))
 
+    def _reference_taken(self, reference: str) -> bool:
+        key = to_attributes(keys.payment_reference_item(reference))
+        return "Item" in self.db.get_item(TableName=self.name, Key=key, ConsistentRead=True)
+
     def paid_bills(self, unit_id: str) -> list[ledger.PaidBill]:
         items = self._query(
             KeyConditionExpression="pk = :pk AND begins_with(sk, :bill)",
@@ -234,6 +240,14 @@ class PropfeeTable:
     def unit_in_room(self, building_id: str, room: str) -> Unit | None:
         response = self.db.get_item(TableName=self.name, Key=to_attributes(keys.room_item(building_id, room)))
         return self.get_unit(str(from_attributes(response["Item"])["unit_id"])) if "Item" in response else None
+
+    def unit_ids(self, community_id: str) -> list[str]:
+        """Every unit of a community (the monthly billing run), from the community's directory items."""
+        items = self._query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :unit)",
+            ExpressionAttributeValues=to_attributes({":pk": f"COMMUNITY#{community_id}", ":unit": "UNIT#"}),
+        )
+        return [str(item["unit_id"]) for item in items]
 
     def buildings(self, community_id: str) -> list[Building]:
         items = self._query(
@@ -269,6 +283,7 @@ class PropfeeTable:
         for unit in units:
             items.append(unit_to_item(unit))
             items.append({**keys.room_item(unit.building_id, unit.room), "unit_id": unit.unit_id})
+            items.append({**keys.community_unit_item(unit.community_id, unit.unit_id), "unit_id": unit.unit_id})
             for owner in unit.owners:
                 if owner.phone:
                     items.append({**keys.phone_item(owner.phone, unit.unit_id), "unit_id": unit.unit_id})
@@ -346,6 +361,8 @@ class PropfeeTable:
             if unit is None:
                 raise LookupError(f"unknown unit {payment.unit_id}")
             if payment.is_refund:  # re-opens the latest bills paid: their paid amounts are on the bill items
+                if self._reference_taken(payment.reference):  # applied before: its money is no longer there
+                    return None
                 allocation = ledger.refund(unit, self.paid_bills(unit.unit_id), payment)
             else:
                 allocation = ledger.allocate(unit, payment)

@@ -17,6 +17,11 @@ def building_item(community_id: str, building_id: str) -> dict[str, str]:
     return {"pk": f"COMMUNITY#{community_id}", "sk": f"BUILDING#{building_id}"}
 
 
+def community_unit_item(community_id: str, unit_id: str) -> dict[str, str]:
+    """A community's directory of its units, for the monthly billing run."""
+    return {"pk": f"COMMUNITY#{community_id}", "sk": f"UNIT#{unit_id}"}
+
+
 def period_total(community_id: str, period: str) -> dict[str, str]:
     return {"pk": f"COMMUNITY#{community_id}", "sk": f"PERIOD#{period}"}
 

@@ -41,6 +41,9 @@ class LedgerStore(Protocol):
     def record_payment(self, payment: Payment, unit: Unit | None = None) -> Any: ...
 
 
+_FULL_ID = re.compile(r"[A-Z0-9]+-[A-Z0-9]+")
+
+
 def _digits(label: str) -> str:
     found = re.findall(r"\d+", label)
     return str(int(found[-1])) if found else ""
@@ -55,14 +58,17 @@ class UnitDirectory:
             c.name: c.community_id for c in communities
         }
         self._default = default or (communities[0].community_id if len(communities) == 1 else None)
-        self._buildings: dict[str, dict[str, str]] = {}
+        # label -> the buildings it may mean: ids and names exactly, then the number alone ('3' for '3栋')
+        self._exact: dict[str, dict[str, str]] = {}
+        self._numbers: dict[str, dict[str, set[str]]] = {}
         for community_id, listed in buildings.items():
-            names: dict[str, str] = {}
+            exact: dict[str, str] = {}
+            numbers: dict[str, set[str]] = defaultdict(set)
             for b in listed:
-                for label in (b.building_id, b.building_id.split("-")[-1], b.name, _digits(b.name)):
-                    if label:
-                        names.setdefault(label, b.building_id)
-            self._buildings[community_id] = names
+                for label in (b.building_id, b.building_id.split("-")[-1], b.name):
+                    exact.setdefault(label.upper(), b.building_id)
+                numbers[_digits(b.name) or _digits(b.building_id)].add(b.building_id)
+            self._exact[community_id], self._numbers[community_id] = exact, numbers
 
     @classmethod
     def load(cls, store: LedgerStore, default: str | None = None) -> UnitDirectory:
@@ -76,11 +82,18 @@ class UnitDirectory:
             if row.community_id:
                 return None, "community: not one of the company's communities"
             return None, "community: the file has no community column and the company has several"
-        names = self._buildings.get(community, {})
-        building = names.get(row.building) or names.get(_digits(row.building))
-        if building is None:
+        label = row.building.upper()
+        building = self._exact.get(community, {}).get(label)
+        if building is not None:
+            return building, ""
+        if _FULL_ID.fullmatch(label):  # another community's building id is not this one's by its number
             return None, "building: not a building of the community"
-        return building, ""
+        candidates = self._numbers.get(community, {}).get(_digits(label), set())
+        if len(candidates) > 1:
+            return None, "building: the number fits several buildings; write the building's name"
+        if not candidates:
+            return None, "building: not a building of the community"
+        return next(iter(candidates)), ""
 
 
 Outcome = Literal["applied", "duplicate", "rejected"]

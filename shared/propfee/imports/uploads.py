@@ -24,6 +24,8 @@ class UploadBucket(Protocol):
 def kind_of(key: str) -> tuple[Kind | None, str | None]:
     """The kind from the folder, and a community id when the file sits in a folder of its own
     (incoming/payments/C01/2026-11.csv applies to C01 when the file has no community column)."""
+    if key.endswith("/"):  # a folder created in the console, not a file
+        return None, None
     for folder, kind in FOLDERS.items():
         if key.startswith(folder):
             rest = key[len(folder) :].split("/")
@@ -34,6 +36,8 @@ def kind_of(key: str) -> tuple[Kind | None, str | None]:
 def import_upload(bucket: UploadBucket, key: str, store: LedgerStore, tz: ZoneInfo, now: datetime) -> dict[str, Any]:
     """Apply an uploaded file; writes results/<key>.json (the summary) and results/<key>.rejects.csv."""
     kind, community = kind_of(key)
+    if key.endswith("/"):
+        return {"file": key, "ok": True, "ignored": "a folder"}
     if kind is None:
         summary: dict[str, Any] = {"file": key, "ok": False, "error": f"not under {' or '.join(FOLDERS)}"}
     else:

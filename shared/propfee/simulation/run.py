@@ -16,7 +16,7 @@ from propfee.adapters.feedback import FeedbackTable
 from propfee.adapters.storage import S3Store
 from propfee.feedback import UNKNOWN_COMMUNITY
 from propfee.intents import Department
-from propfee.models import Bill, Channel, Payment
+from propfee.models import Channel, Payment
 from propfee.money import rate
 from propfee.reporting import report_prefix
 from propfee.sandbox import Sandbox
@@ -29,7 +29,7 @@ from propfee.simulation.owners import (
     task_outcome,
     ticket_handled,
 )
-from propfee.simulation.world import DUE_DAY, World, build_world, period_of
+from propfee.simulation.world import World, build_world, period_of
 from propfee.tasks import close_task
 from propfee.ticketing import resolve_ticket
 
@@ -77,21 +77,6 @@ class Demo:
         self._references: dict[str, int] = {}
 
     # ------------------------------------------------------------------ the world's own actions
-    def issue_month(self, first: date) -> None:
-        """The billing system issues each unit's bill for the month (idempotent per period)."""
-        issued_at = datetime.combine(first, time(0, 5), TIMEZONE)
-        for unit in self.world.snapshot.units:
-            self.table.issue_bill(
-                Bill(
-                    unit_id=unit.unit_id,
-                    community_id=unit.community_id,
-                    period=period_of(first),
-                    amount_fen=unit.monthly_fee_fen,
-                    due=first.replace(day=DUE_DAY),
-                    issued_at=issued_at,
-                )
-            )
-
     def pay(self, intent: PaymentIntent) -> None:
         unit = self.table.get_unit(intent.unit_id)
         if unit is None or unit.balance_fen <= 0:
@@ -152,9 +137,8 @@ class Demo:
 
     # ------------------------------------------------------------------ the day loop
     def run_day(self, day: date) -> None:
-        if day.day == 1 and day != self.options.start:
-            self.sandbox.advance(datetime.combine(day, time(0, 5), TIMEZONE))
-            self.issue_month(day)
+        if day.day == 1 and day != self.options.start:  # the billing function issues the month at 00:05
+            self.sandbox.advance(datetime.combine(day, time(0, 10), TIMEZONE))
         if day.day == 1:
             for intent in self.owners.intents_for_month(day):
                 heapq.heappush(self.intents, intent)
