@@ -26,6 +26,8 @@ class BillingRules(BaseModel):
 
     due_day: int = Field(default=10, ge=1, le=28)  # the period's bills fall due on this day of its month
     rounding: Literal["half_up", "half_even", "down"] = "half_up"  # area x rate to whole fen
+    # how a payment settles open bills: the oldest first, or the month the payer named (账期) first
+    allocation: Literal["oldest_first", "named_period_first"] = "oldest_first"
 
 
 def monthly_fee_fen(unit: Unit, rules: BillingRules) -> int:

@@ -102,7 +102,10 @@ def _table(args: argparse.Namespace) -> tuple[Settings, FeedbackTable]:
     from propfee.config import Settings
 
     settings = Settings(table=args.table) if args.table else Settings()  # type: ignore[call-arg]
-    return settings, FeedbackTable(settings.table, settings.tz)
+    from propfee.rules import load_rules
+
+    allocation = load_rules(settings.rules_file).billing.allocation
+    return settings, FeedbackTable(settings.table, settings.tz, allocation=allocation)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

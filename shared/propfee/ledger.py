@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 
 from propfee.models import Bill, Building, Community, HoldKind, OpenBill, Payment, PeriodTotal, Unit
 
@@ -36,14 +37,19 @@ def with_bill(unit: Unit, bill: Bill) -> Unit:
     )
 
 
-def allocate(unit: Unit, payment: Payment) -> Allocation:
-    """Settle the oldest bills first (by due date, then period). A refund goes through `refund`."""
+AllocationOrder = Literal["oldest_first", "named_period_first"]
+
+
+def allocate(unit: Unit, payment: Payment, order: AllocationOrder = "oldest_first") -> Allocation:
+    """Settle the oldest bills first (by due date, then period); with named_period_first, the month the
+    payer named is settled before the oldest. A refund goes through `refund`."""
     if payment.is_refund:
         raise ValueError("a refund re-opens paid bills: use refund() with the unit's bills")
     remaining = payment.amount_fen
     open_bills = dict(unit.open_bills)
     by_period: dict[str, int] = {}
-    for period, bill in sorted(open_bills.items(), key=lambda item: (item[1].due, item[0])):
+    named = payment.for_period if order == "named_period_first" else None
+    for period, bill in sorted(open_bills.items(), key=lambda item: (item[0] != named, item[1].due, item[0])):
         if remaining == 0:
             break
         applied = min(remaining, bill.outstanding_fen)

@@ -171,6 +171,7 @@ class Payment(Record):
     amount_fen: int = Field(validate_default=True)
     paid_at: AwareDatetime
     method: str = "unknown"
+    for_period: Period | None = None  # the month the payer named (a cashier's 账期 column), settled first
 
     @field_validator("amount_fen")
     @classmethod

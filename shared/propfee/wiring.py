@@ -26,7 +26,7 @@ class Services:
 
     @cached_property
     def table(self) -> FeedbackTable:
-        return FeedbackTable(self.settings.table, self.settings.tz)
+        return FeedbackTable(self.settings.table, self.settings.tz, allocation=self.rules.billing.allocation)
 
     @cached_property
     def send_queue(self) -> SqsJobQueue:

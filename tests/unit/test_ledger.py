@@ -230,3 +230,13 @@ def test_a_new_bill_conserves_every_fen(unit, period, amount):
     assert 0 <= from_credit <= amount
     assert after.balance_fen == unit.balance_fen + amount - from_credit
     assert from_credit == min(unit.credit_fen, amount)
+
+
+def test_a_payment_naming_its_month_settles_that_month_first_when_the_company_says_so():
+    owing = with_bill(with_bill(make_unit(), make_bill("2026-10")), make_bill("2026-11"))
+    named = make_payment(30000).model_copy(update={"for_period": "2026-11"})
+
+    assert allocate(owing, named).by_period == {"2026-10": 21044, "2026-11": 8956}  # the default: the oldest first
+    assert allocate(owing, named, "named_period_first").by_period == {"2026-11": 21044, "2026-10": 8956}
+    unnamed = named.model_copy(update={"for_period": None})
+    assert allocate(owing, unnamed, "named_period_first").by_period == {"2026-10": 21044, "2026-11": 8956}

@@ -124,9 +124,16 @@ def _model_fields(model: type[Any], item: dict[str, Any]) -> dict[str, Any]:
 class PropfeeTable:
     """One table, many item types (see adapters/keys.py). Implements the ledger, reminder and report ports."""
 
-    def __init__(self, table_name: str, tz: ZoneInfo, dynamodb: Any | None = None) -> None:
+    def __init__(
+        self,
+        table_name: str,
+        tz: ZoneInfo,
+        dynamodb: Any | None = None,
+        allocation: ledger.AllocationOrder = "oldest_first",
+    ) -> None:
         self.name = table_name
         self._tz = tz
+        self._allocation = allocation  # how payments settle open bills (rules: billing.allocation)
         self._client = dynamodb
         self._deferred: list[dict[str, Any]] | None = None
         self._claimed: dict[tuple[str, str], dict[str, Any]] = {}
@@ -365,7 +372,7 @@ class PropfeeTable:
                     return None
                 allocation = ledger.refund(unit, self.paid_bills(unit.unit_id), payment)
             else:
-                allocation = ledger.allocate(unit, payment)
+                allocation = ledger.allocate(unit, payment, self._allocation)
             payment_item = payment_to_item(payment, allocation, self._tz)
             operations = [
                 {

@@ -248,6 +248,7 @@ def _apply_unit(
             amount_fen=row.amount_fen,
             paid_at=row.paid_at.astimezone(tz),
             method=row.method or "import",
+            for_period=row.period,
         )
         try:
             applied = store.record_payment(payment, latest)
