@@ -302,6 +302,48 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0 if summary["ok"] else 1
 
 
+def cmd_dlq_list(args: argparse.Namespace) -> int:
+    """Each dead-letter queue: its source, how many messages wait, and (with --show) why, numbers masked."""
+    from propfee.adapters.queue import DeadLetterQueues
+    from propfee.observability import mask_text
+
+    queues = DeadLetterQueues()
+    for url, source in sorted(queues.sources().items()):
+        if args.queue and args.queue not in url:
+            continue
+        line: dict[str, object] = {"queue": url.rsplit("/", 1)[-1], "source": source.rsplit("/", 1)[-1]}
+        line["messages"] = queues.depth(url)
+        if args.show:
+            line["samples"] = [
+                {
+                    "reason": m.get("MessageAttributes", {}).get("reason", {}).get("StringValue", "retries exhausted"),
+                    "body": mask_text(m["Body"])[:300],
+                }
+                for m in queues.peek(url, args.show)
+            ]
+        print(json.dumps(line, ensure_ascii=False))
+    return 0
+
+
+def cmd_dlq_redrive(args: argparse.Namespace) -> int:
+    """Move a dead-letter queue's messages back to its source queue (after the cause is fixed)."""
+    from propfee.adapters.queue import DeadLetterQueues
+
+    queues = DeadLetterQueues()
+    matches = [(url, source) for url, source in queues.sources().items() if args.queue in url]
+    if len(matches) != 1:
+        names = sorted(url.rsplit("/", 1)[-1] for url in queues.sources())
+        print(f"{args.queue!r} names {len(matches)} dead-letter queues; one of: {', '.join(names)}", file=sys.stderr)
+        return 2
+    url, source = matches[0]
+    print(
+        json.dumps(
+            {"queue": url.rsplit("/", 1)[-1], "to": source.rsplit("/", 1)[-1], "moved": queues.redrive(url, source)}
+        )
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from propfee.intents import Department
     from propfee.models import TaskOutcome
@@ -379,6 +421,16 @@ def build_parser() -> argparse.ArgumentParser:
     imports.add_argument("--rejects", help="where the rejected rows go (default: FILE.rejects.csv)")
     imports.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
     imports.set_defaults(run=cmd_import)
+
+    dlq = commands.add_parser("dlq", help="dead-letter queues: what failed, why, and redrive")
+    dlq_commands = dlq.add_subparsers(dest="dlq_command", required=True)
+    dlq_list = dlq_commands.add_parser("list", help="each DLQ, its source queue and depth")
+    dlq_list.add_argument("--queue", help="only the queues whose name contains this")
+    dlq_list.add_argument("--show", type=int, default=0, metavar="N", help="show up to N messages with reasons")
+    dlq_list.set_defaults(run=cmd_dlq_list)
+    redrive = dlq_commands.add_parser("redrive", help="move a DLQ's messages back to its source queue")
+    redrive.add_argument("queue", help="the DLQ's name or a unique part of it, e.g. SendDeadLetterQueue")
+    redrive.set_defaults(run=cmd_dlq_redrive)
 
     sandbox = commands.add_parser("sandbox", help="the embedded AWS")
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -59,3 +60,67 @@ class SqsDeadLetters:
             MessageBody=body or "(empty)",
             MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:1000]}},
         )
+
+
+class DeadLetterQueues:
+    """The stack's dead-letter queues, for the on-call engineer: what is in them, why, and redrive.
+
+    A DLQ is any queue that another queue's redrive policy names. Redrive moves each message back to that
+    source queue with its attributes; a message the function refused outright (it carries a `reason`) is
+    refused again, so read the reasons before redriving."""
+
+    def __init__(self, sqs: Any | None = None) -> None:
+        self._sqs = sqs
+
+    @property
+    def sqs(self) -> Any:
+        return self._sqs if self._sqs is not None else client("sqs")
+
+    def _urls(self) -> list[str]:
+        urls: list[str] = []
+        for page in self.sqs.get_paginator("list_queues").paginate():
+            urls.extend(page.get("QueueUrls", []))
+        return urls
+
+    def sources(self) -> dict[str, str]:
+        """DLQ URL -> the URL of the queue whose redrive policy names it."""
+        arns = {}
+        policies = {}
+        for url in self._urls():
+            attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn", "RedrivePolicy"])
+            arns[attributes["Attributes"]["QueueArn"]] = url
+            if "RedrivePolicy" in attributes["Attributes"]:
+                policies[url] = json.loads(attributes["Attributes"]["RedrivePolicy"])["deadLetterTargetArn"]
+        return {arns[target]: source for source, target in policies.items() if target in arns}
+
+    def depth(self, url: str) -> int:
+        attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+        return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+    def peek(self, url: str, limit: int = 10) -> list[dict[str, Any]]:
+        """Up to `limit` messages, each made visible again at once (nothing is deleted)."""
+        response = self.sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=min(limit, 10), MessageAttributeNames=["All"], VisibilityTimeout=30
+        )
+        messages = response.get("Messages", [])
+        for message in messages:
+            self.sqs.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+        return messages
+
+    def redrive(self, url: str, to: str) -> int:
+        """Move every message back to its source queue; returns how many moved."""
+        moved = 0
+        while True:
+            response = self.sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=60
+            )
+            messages = response.get("Messages", [])
+            if not messages:
+                return moved
+            for message in messages:
+                attributes = {k: v for k, v in message.get("MessageAttributes", {}).items() if k != "reason"}
+                self.sqs.send_message(QueueUrl=to, MessageBody=message["Body"], MessageAttributes=attributes)
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                moved += 1
