@@ -32,7 +32,8 @@ def _environment() -> Environment:
         loader=PackageLoader("propfee", "templates"),
         undefined=StrictUndefined,
         keep_trailing_newline=False,
-        autoescape=False,  # noqa: S701 - SMS and plain-text email, never HTML
+        # SMS and plain-text email, never HTML (the report's HTML template has its own escaping environment)
+        autoescape=False,  # noqa: S701  # nosec B701
     )
 
 

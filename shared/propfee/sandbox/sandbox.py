@@ -25,6 +25,7 @@ from propfee.sandbox import template as tpl
 from propfee.sandbox.runtime import LambdaFunction, current_function, lambda_environment, patched_environ
 from propfee.sandbox.schedules import Schedule
 
+SANDBOX_CREDENTIAL = "sandbox"  # moto on loopback accepts any credentials: no real account's key
 REGION = "ap-northeast-1"
 ACCOUNT = "123456789012"
 ARTIFACT_BUCKET = "propfee-sandbox-artifacts"
@@ -101,8 +102,8 @@ class Sandbox:
     def aws_environment(self) -> dict[str, str]:
         return {
             "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_ACCESS_KEY_ID": "sandbox",
-            "AWS_SECRET_ACCESS_KEY": "sandbox",  # moto accepts any credentials
+            "AWS_ACCESS_KEY_ID": SANDBOX_CREDENTIAL,
+            "AWS_SECRET_ACCESS_KEY": SANDBOX_CREDENTIAL,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
             "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
@@ -122,7 +123,9 @@ class Sandbox:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
-        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"))  # noqa: S310
+        # plain http to the loopback moto server this sandbox started, never to a URL from outside
+        reset = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")  # noqa: S310
+        urllib.request.urlopen(reset)  # noqa: S310  # nosec B310
         moto_patches.s3_lambda_invocations.clear()
         self._saved_env = patched_environ(self.aws_environment())
         self._saved_env.__enter__()
@@ -166,8 +169,8 @@ class Sandbox:
             service,
             endpoint_url=self.endpoint,
             region_name=REGION,
-            aws_access_key_id="sandbox",
-            aws_secret_access_key="sandbox",  # noqa: S106
+            aws_access_key_id=SANDBOX_CREDENTIAL,
+            aws_secret_access_key=SANDBOX_CREDENTIAL,
             config=Config(retries={"mode": "standard", "max_attempts": 3}),
         )
         return made
