@@ -6,7 +6,6 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -19,6 +18,7 @@ from propfee.ports import ProviderRejected
 from propfee.receiving import Outcome, Receiver, UnitsKeepChanging, parse_inbound_sms, ticket_email
 from propfee.rules import CollectionRules, CommunityRules, load_rules
 from tests.support import SHANGHAI, at, unit
+from tests.unit.inboxes import Inboxes
 
 SETTINGS = Settings(table="t")  # type: ignore[call-arg]
 RULES = load_rules()
@@ -119,29 +119,6 @@ class MemoryFeedback:
             return False
         self.acked_at[sender] = now
         return True
-
-
-@dataclass(frozen=True)
-class Routed:
-    ticket_id: str
-    department: str
-    contact: DepartmentContact
-    subject: str
-    body: str
-
-
-class Inboxes:
-    """The departments' inboxes and queues; fails the first `failures` times (SES throttled)."""
-
-    def __init__(self, failures: int = 0) -> None:
-        self.routed: list[Routed] = []
-        self.failures = failures
-
-    def route(self, ticket, department, contact, subject, body):
-        if self.failures:
-            self.failures -= 1
-            raise ConnectionError("Throttling: maximum sending rate exceeded")
-        self.routed.append(Routed(ticket.ticket_id, department, contact, subject, body))
 
 
 class Phone:

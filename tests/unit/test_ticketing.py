@@ -2,7 +2,6 @@
 nobody acted on in time reaches the site manager, once."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
@@ -14,6 +13,7 @@ from propfee.models import Hold, HoldKind, Ticket, TicketStatus, Unit
 from propfee.rules import CollectionRules, CommunityRules, load_rules
 from propfee.ticketing import TicketError, escalate_overdue, resolve_ticket
 from tests.support import at, unit
+from tests.unit.inboxes import Inboxes
 
 SETTINGS = Settings(table="t")  # type: ignore[call-arg]
 RULES = load_rules()
@@ -60,27 +60,6 @@ class MemoryTickets:
         for u in units_after:
             self.units[u.unit_id] = u
         return True
-
-
-@dataclass(frozen=True)
-class Routed:
-    ticket_id: str
-    department: str
-    contact: DepartmentContact
-    subject: str
-    body: str
-
-
-class Inboxes:
-    def __init__(self, failures: int = 0) -> None:
-        self.routed: list[Routed] = []
-        self.failures = failures
-
-    def route(self, ticket, department, contact, subject, body):
-        if self.failures:
-            self.failures -= 1
-            raise ConnectionError("Throttling: maximum sending rate exceeded")
-        self.routed.append(Routed(ticket.ticket_id, department, contact, subject, body))
 
 
 def ticket(ticket_id: str = LEAK, **changes) -> Ticket:
