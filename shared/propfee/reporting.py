@@ -1,18 +1,17 @@
-"""The daily summary: pure aggregation of one day's activity and the maintained period totals."""
+"""The daily summary: pure aggregation of one day's activity and the maintained period totals, and its tables."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from propfee.models import Community, DayActivity, PeriodTotal, ReminderStatus
-from propfee.money import rate, yuan
+from propfee.models import Community, DayActivity, Language, PeriodTotal, ReminderStatus
+from propfee.money import rate
 from propfee.ports import ActivityReader, ObjectStore
+from propfee.report_formats import CONTENT_TYPES, Cell, Column, ReportTable, csv_bytes, html_page, workbook
+from propfee.report_formats import safe_cell as safe_cell  # where evidence.py and older callers find it
 
 SCHEMA_VERSION = 1
 
@@ -111,132 +110,141 @@ def build_summary(day: date, generated_at: datetime, entries: list[CommunityDay]
     }
 
 
-def _csv(header: list[str], rows: list[list[object]]) -> bytes:
-    buffer = io.StringIO()
-    # CRLF rows, so that a stray CR or LF inside a value is quoted and stays inside its cell
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([[safe_cell(value) for value in row] for row in rows])
-    # BOM so that Excel opens the Chinese text as UTF-8
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+# ---------------------------------------------------------------------------------------- the tables
+# Built once; report_formats renders each as CSV, as a sheet of the workbook and as a table of the HTML page.
+# Amounts are in yuan (from integer fen, exact to the fen), rates are fractions.
 
 
-def plain_yuan(fen: int) -> str:
-    return yuan(fen, grouping=False)
+def _yuan(fen: int) -> float:
+    return fen / 100
 
 
-_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+COMMUNITY_COLUMNS = (
+    Column("community_id", "小区编号", "Community ID"),
+    Column("community", "小区", "Community"),
+    Column("payments_today", "今日收款笔数", "Payments today", "int"),
+    Column("collected_today_yuan", "今日收款（元）", "Collected today (yuan)", "yuan"),
+    Column("period", "本期", "Period"),
+    Column("billed_yuan", "本期应收（元）", "Billed (yuan)", "yuan"),
+    Column("paid_yuan", "本期实收（元）", "Paid (yuan)", "yuan"),
+    Column("collection_rate", "本期收缴率", "Collection rate", "percent"),
+    Column("back_arrears_outstanding_yuan", "往期欠费（元）", "Back arrears outstanding (yuan)", "yuan"),
+    Column("outstanding_yuan", "欠费合计（元）", "Outstanding (yuan)", "yuan"),
+    Column("sms_sent", "短信已发", "SMS sent", "int"),
+    Column("email_sent", "邮件已发", "Emails sent", "int"),
+    Column("reminders_skipped", "跳过催缴", "Reminders skipped", "int"),
+)
 
 
-def safe_cell(value: object) -> object:
-    """Neutralise spreadsheet formulas in text (CSV injection); plain numbers such as -12.50 stay numbers."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _PLAIN_NUMBER.fullmatch(value):
-        return "'" + value
-    return value
-
-
-def _pct(value: object) -> str:
-    return "" if value is None else f"{float(value) * 100:.2f}%"  # type: ignore[arg-type]
-
-
-def communities_csv(summary: dict[str, object]) -> bytes:
-    rows: list[list[object]] = []
+def communities_table(summary: dict[str, object]) -> ReportTable:
+    rows = []
     for c in summary["communities"]:  # type: ignore[attr-defined]
         sent = c["reminders"]["sent"]
         rows.append(
-            [
+            (
                 c["community_id"],
                 c["name"],
                 c["collections"]["count"],
-                plain_yuan(c["collections"]["amount_fen"]),
+                _yuan(c["collections"]["amount_fen"]),
                 c["current_period"]["period"],
-                plain_yuan(c["current_period"]["billed_fen"]),
-                plain_yuan(c["current_period"]["paid_fen"]),
-                _pct(c["current_period"]["collection_rate"]),
-                plain_yuan(c["back_arrears"]["outstanding_fen"]),
-                plain_yuan(c["outstanding_fen"]),
+                _yuan(c["current_period"]["billed_fen"]),
+                _yuan(c["current_period"]["paid_fen"]),
+                c["current_period"]["collection_rate"],
+                _yuan(c["back_arrears"]["outstanding_fen"]),
+                _yuan(c["outstanding_fen"]),
                 sent.get("sms", 0),
                 sent.get("email", 0),
                 sum(c["reminders"]["skipped"].values()),
-            ]
-        )
-    header = [
-        "community_id",
-        "community",
-        "payments_today",
-        "collected_today_yuan",
-        "period",
-        "billed_yuan",
-        "paid_yuan",
-        "collection_rate",
-        "back_arrears_outstanding_yuan",
-        "outstanding_yuan",
-        "sms_sent",
-        "email_sent",
-        "reminders_skipped",
-    ]
-    return _csv(header, rows)
-
-
-def collections_csv(entries: list[CommunityDay]) -> bytes:
-    rows: list[list[object]] = []
-    for entry in entries:
-        for p in sorted(entry.activity.payments, key=lambda p: (p.paid_at, p.reference)):
-            rows.append(
-                [
-                    entry.community.community_id,
-                    p.unit_id,
-                    p.paid_at.isoformat(),
-                    plain_yuan(p.amount_fen),
-                    p.amount_fen,
-                    p.method,
-                    p.reference,
-                ]
             )
-    header = ["community_id", "unit_id", "paid_at", "amount_yuan", "amount_fen", "method", "reference"]
-    return _csv(header, rows)
+        )
+    return ReportTable("communities", "小区汇总", "Communities", COMMUNITY_COLUMNS, tuple(rows))
 
 
-def reminders_csv(entries: list[CommunityDay]) -> bytes:
-    rows: list[list[object]] = []
+COLLECTION_COLUMNS = (
+    Column("community_id", "小区编号", "Community ID"),
+    Column("unit_id", "房号", "Unit"),
+    Column("paid_at", "付款时间", "Paid at"),
+    Column("amount_yuan", "金额（元）", "Amount (yuan)", "yuan"),
+    Column("amount_fen", "金额（分）", "Amount (fen)", "int"),
+    Column("method", "付款方式", "Method"),
+    Column("reference", "付款流水号", "Reference"),
+)
+
+
+def collections_table(entries: list[CommunityDay]) -> ReportTable:
+    rows = [
+        (
+            entry.community.community_id,
+            p.unit_id,
+            p.paid_at.isoformat(),
+            _yuan(p.amount_fen),
+            p.amount_fen,
+            p.method,
+            p.reference,
+        )
+        for entry in entries
+        for p in sorted(entry.activity.payments, key=lambda p: (p.paid_at, p.reference))
+    ]
+    return ReportTable("collections", "今日收款", "Collections", COLLECTION_COLUMNS, tuple(rows))
+
+
+REMINDER_COLUMNS = (
+    Column("community_id", "小区编号", "Community ID"),
+    Column("unit_id", "房号", "Unit"),
+    Column("at", "时间", "At"),
+    Column("step", "催缴步骤", "Step"),
+    Column("channel", "渠道", "Channel"),
+    Column("status", "状态", "Status"),
+    Column("balance_yuan", "欠费（元）", "Balance (yuan)", "yuan"),
+    Column("skip_reason", "跳过原因", "Skip reason"),
+)
+
+
+def reminders_table(entries: list[CommunityDay]) -> ReportTable:
+    rows: list[tuple[Cell, ...]] = []
     for entry in entries:
+        community_id = entry.community.community_id
         for r in sorted(entry.activity.reminders, key=lambda r: (r.claimed_at, r.unit_id, r.step)):
             rows.append(
-                [
-                    entry.community.community_id,
+                (
+                    community_id,
                     r.unit_id,
                     r.claimed_at.isoformat(),
                     r.step,
                     r.channel.value,
                     r.status.value,
-                    plain_yuan(r.balance_fen),
-                    "",
-                ]
+                    _yuan(r.balance_fen),
+                    None,
+                )
             )
         for s in sorted(entry.activity.skips, key=lambda s: (s.at, s.unit_id, s.step)):
-            rows.append(
-                [entry.community.community_id, s.unit_id, s.at.isoformat(), s.step, "", "skipped", "", s.reason]
-            )
-    header = ["community_id", "unit_id", "at", "step", "channel", "status", "balance_yuan", "skip_reason"]
-    return _csv(header, rows)
+            rows.append((community_id, s.unit_id, s.at.isoformat(), s.step, None, "skipped", None, s.reason))
+    return ReportTable("reminders", "今日催缴", "Reminders", REMINDER_COLUMNS, tuple(rows))
+
+
+def report_tables(summary: dict[str, object], entries: list[CommunityDay]) -> list[ReportTable]:
+    return [communities_table(summary), collections_table(entries), reminders_table(entries)]
+
+
+# the workbook and the page in each language: report.xlsx and report.html in Chinese, report.en.* in English
+REPORT_LANGUAGES: tuple[tuple[Language, str], ...] = (("zh-CN", ""), ("en", ".en"))
 
 
 def report_files(day: date, generated_at: datetime, entries: list[CommunityDay]) -> dict[str, bytes]:
-    """File name -> content, all deterministic for the same inputs."""
+    """File name -> content, all deterministic for the same inputs: the summary, a CSV per table, and the
+    workbook and HTML page in Chinese (report.*) and English (report.en.*)."""
     summary = build_summary(day, generated_at, entries)
-    return {
-        "summary.json": json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8"),
-        "communities.csv": communities_csv(summary),
-        "collections.csv": collections_csv(entries),
-        "reminders.csv": reminders_csv(entries),
-    }
+    tables = report_tables(summary, entries)
+    files = {"summary.json": json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")}
+    files.update({f"{table.stem}.csv": csv_bytes(table) for table in tables})
+    for language, suffix in REPORT_LANGUAGES:
+        files[f"report{suffix}.xlsx"] = workbook(tables, language, generated_at=generated_at)
+        files[f"report{suffix}.html"] = html_page(summary, tables, language)
+    return files
 
 
 def report_prefix(day: date) -> str:
     return f"reports/{day.isoformat()}/"
-
-
-CONTENT_TYPES = {".json": "application/json", ".csv": "text/csv; charset=utf-8"}
 
 
 def publish_daily_report(day: date, generated_at: datetime, reader: ActivityReader, store: ObjectStore) -> list[str]:

@@ -149,6 +149,10 @@ def test_every_day_has_its_report_in_the_output_folder(month):
             "communities.csv",
             "collections.csv",
             "reminders.csv",
+            "report.xlsx",
+            "report.en.xlsx",
+            "report.html",
+            "report.en.html",
         }
     assert json.loads((out / "summary.json").read_text(encoding="utf-8")) == summary
 

@@ -18,12 +18,14 @@ from propfee.models import (
     ReminderStatus,
     Skip,
 )
+from propfee.report_formats import csv_bytes
 from propfee.reporting import (
     CommunityDay,
     build_summary,
-    collections_csv,
-    communities_csv,
-    reminders_csv,
+    collections_table,
+    communities_table,
+    publish_daily_report,
+    reminders_table,
     report_files,
     safe_cell,
 )
@@ -248,7 +250,7 @@ def test_every_csv_starts_with_a_utf8_bom_once():
 
 
 def test_communities_csv_rows(summary):
-    header, sunshine, garden = _rows(communities_csv(summary))
+    header, sunshine, garden = _rows(csv_bytes(communities_table(summary)))
 
     assert header[:4] == ["community_id", "community", "payments_today", "collected_today_yuan"]
     row = dict(zip(header, sunshine, strict=True))
@@ -264,7 +266,7 @@ def test_communities_csv_rows(summary):
 
 
 def test_collections_csv_lists_each_payment_in_time_order():
-    header, *rows = _rows(collections_csv(entries()))
+    header, *rows = _rows(csv_bytes(collections_table(entries())))
 
     assert header == ["community_id", "unit_id", "paid_at", "amount_yuan", "amount_fen", "method", "reference"]
     assert [(r[0], r[3], r[4]) for r in rows] == [
@@ -275,7 +277,7 @@ def test_collections_csv_lists_each_payment_in_time_order():
 
 
 def test_reminders_csv_lists_reminders_and_skips():
-    header, *rows = _rows(reminders_csv(entries()))
+    header, *rows = _rows(csv_bytes(reminders_table(entries())))
 
     assert header == ["community_id", "unit_id", "at", "step", "channel", "status", "balance_yuan", "skip_reason"]
     statuses = [(r[0], r[5]) for r in rows]
@@ -328,7 +330,7 @@ def test_a_line_break_inside_a_value_stays_inside_its_cell(value):
         days[0].community, DayActivity(payments=(payment("C01", 1, 500, 9, reference=value),)), days[0].periods
     )
 
-    text = collections_csv(days).decode("utf-8-sig")
+    text = csv_bytes(collections_table(days)).decode("utf-8-sig")
 
     try:
         rows = list(csv.reader(io.StringIO(text, newline="")))
@@ -345,7 +347,16 @@ def test_report_files_are_byte_identical_for_identical_inputs():
     first = report_files(DAY, GENERATED_AT, entries())
     second = report_files(DAY, GENERATED_AT, entries())
 
-    assert set(first) == {"summary.json", "communities.csv", "collections.csv", "reminders.csv"}
+    assert set(first) == {
+        "summary.json",
+        "communities.csv",
+        "collections.csv",
+        "reminders.csv",
+        "report.xlsx",
+        "report.en.xlsx",
+        "report.html",
+        "report.en.html",
+    }
     assert first == second
 
 
@@ -379,3 +390,50 @@ def test_summary_json_is_the_summary():
 
     assert json.loads(content.decode("utf-8")) == build_summary(DAY, GENERATED_AT, entries())
     assert "阳光花园".encode() in content  # readable Chinese, not \\u escapes
+
+
+# ---------------------------------------------------------------- publishing
+
+
+class _Reader:
+    def __init__(self, days: list[CommunityDay]):
+        self.days = {day.community.community_id: day for day in days}
+
+    def communities(self) -> list[Community]:
+        return [day.community for day in reversed(self.days.values())]  # any order: the report sorts them
+
+    def day_activity(self, community_id: str, day: date) -> DayActivity:
+        assert day == DAY
+        return self.days[community_id].activity
+
+    def period_totals(self, community_id: str) -> list[PeriodTotal]:
+        return self.days[community_id].periods
+
+
+class _Store:
+    def __init__(self) -> None:
+        self.objects: dict[str, tuple[bytes, str]] = {}
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        self.objects[key] = (body, content_type)
+
+
+def test_publishing_writes_every_file_under_the_dated_prefix_with_its_content_type():
+    store = _Store()
+
+    keys = publish_daily_report(DAY, GENERATED_AT, _Reader(entries()), store)
+
+    assert keys == list(store.objects)
+    expected = report_files(DAY, GENERATED_AT, entries())
+    assert {key: body for key, (body, _) in store.objects.items()} == {
+        f"reports/2025-03-05/{name}": body for name, body in expected.items()
+    }
+    types = {key.rsplit("/", 1)[1]: content_type for key, (_, content_type) in store.objects.items()}
+    assert types["summary.json"] == "application/json"
+    assert types["communities.csv"] == "text/csv; charset=utf-8"
+    assert (
+        types["report.xlsx"]
+        == types["report.en.xlsx"]
+        == ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    )
+    assert types["report.html"] == types["report.en.html"] == "text/html; charset=utf-8"
