@@ -1,4 +1,5 @@
-"""daily_report: just after midnight, the previous day's collections, collection rate and reminders -> S3."""
+"""daily_report: just after midnight, the previous day's collections, collection rate, reminders, arrears aging,
+top debtors, replies, tickets and dead-letter depths -> S3."""
 
 from typing import Any
 
@@ -19,6 +20,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     request = ScheduledEvent.model_validate(event)
     generated_at = request.scheduled_time or clock.now()
     day = request.local_day(svc.settings.tz, generated_at)
-    keys = publish_daily_report(day, generated_at, svc.table, svc.reports)
+    keys = publish_daily_report(day, generated_at, svc.table, svc.reports, svc.dead_letter_depths, svc.settings.tz)
     logger.info("daily report written", extra={"date": day.isoformat(), "files": keys})
     return {"date": day.isoformat(), "bucket": svc.reports.bucket, "keys": keys}

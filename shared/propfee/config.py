@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     send_queue_url: str | None = None
     dlq_url: str | None = None
+    dlq_urls: dict[str, str] = {}  # DLQ name -> URL, whose depths the daily report shows (JSON)
     report_bucket: str | None = None
     sender_email: str | None = None
     department_queues: dict[str, str] = {}  # department -> queue URL: tickets for integrations (JSON)

@@ -3,12 +3,12 @@ unit tests implement them in memory."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
-from propfee.models import Collector, Community, DayActivity, PeriodTotal, Reminder, SendJob, Task, Unit
+from propfee.models import Collector, Community, DayActivity, PeriodTotal, Reminder, SendJob, Task, Ticket, Unit
 
 
 class ClaimResult(StrEnum):
@@ -71,6 +71,22 @@ class ActivityReader(Protocol):
     def day_activity(self, community_id: str, day: date) -> DayActivity: ...
 
     def period_totals(self, community_id: str) -> list[PeriodTotal]: ...
+
+    def units_owing(self, community_id: str, due_before: date) -> Iterable[Unit]: ...
+
+
+class FeedbackReader(Protocol):
+    def day_messages(self, community_id: str, day: date) -> list[dict[str, Any]]: ...
+
+    def tickets(self, department: str, status: str = "open", due_before: datetime | None = None) -> list[Ticket]: ...
+
+
+class ReportReader(ActivityReader, FeedbackReader, Protocol):
+    """What the daily report reads: the day's activity, period totals, debtors, owners' messages, tickets."""
+
+
+class DeadLetterCounter(Protocol):
+    def depths(self) -> dict[str, int]: ...
 
 
 class ObjectStore(Protocol):

@@ -201,7 +201,7 @@ class TicketRouter(Protocol):
 
 
 class UnitsKeepChanging(Exception):
-    """The owner's units changed under three attempts in a row; SQS delivers the message again."""
+    """The owner's units changed under every attempt (or ticket ids kept colliding); SQS delivers it again."""
 
 
 class Receiver:

@@ -1,19 +1,50 @@
-"""The daily summary: pure aggregation of one day's activity and the maintained period totals, and its tables."""
+"""The daily summary: pure aggregation of one day's activity, the maintained period totals, the debtors of the
+arrears index (aging, top debtors), owners' replies and tickets, and the dead-letter depths; and its tables.
+
+Debtors, open tickets and DLQ depths are as read when the report runs (00:15 the next day), aged as of the
+report day: a report re-run later for an old day shows today's debtors aged as of that day, not a snapshot."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from propfee.models import Community, DayActivity, Language, PeriodTotal, ReminderStatus
+from propfee.intents import Department, Intent
+from propfee.models import (
+    Community,
+    DayActivity,
+    HoldKind,
+    Language,
+    PeriodTotal,
+    ReminderStatus,
+    Ticket,
+    TicketStatus,
+    Unit,
+)
 from propfee.money import rate
-from propfee.ports import ActivityReader, ObjectStore
+from propfee.policy import active_hold
+from propfee.ports import DeadLetterCounter, ObjectStore, ReportReader
 from propfee.report_formats import CONTENT_TYPES, Cell, Column, ReportTable, csv_bytes, html_page, workbook
 from propfee.report_formats import safe_cell as safe_cell  # where evidence.py and older callers find it
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: arrears aging, top debtors, replies, tickets, leftover issues, dead-letter depths
+
+# arrears aging (欠费账龄): (key, first day, last day) overdue; None: no upper bound
+AGING_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
+    ("1-30", 1, 30),
+    ("31-90", 31, 90),
+    ("91-180", 91, 180),
+    ("181-365", 181, 365),
+    ("over_365", 366, None),
+)
+TOP_DEBTORS = 10
+UNMATCHED = "UNKNOWN"  # the community of a message or ticket whose sender matched no unit
+TICKET_FIGURES = ("new_today", "open", "overdue", "resolved_today")
 
 
 @dataclass(frozen=True)
@@ -21,9 +52,139 @@ class CommunityDay:
     community: Community
     activity: DayActivity
     periods: list[PeriodTotal]
+    owing: tuple[Unit, ...] = ()  # the units the arrears index lists (oldest unpaid bill due before the day)
+    reply_intents: tuple[str, ...] = ()  # the intent of each owner's message of the day, nothing of its text
+    tickets: tuple[Ticket, ...] = ()  # open tickets, and resolved ones, of this community
 
 
-def _community_figures(day: date, entry: CommunityDay) -> dict[str, object]:
+@dataclass(frozen=True)
+class CompanyDay:
+    """What is not one community's: messages and tickets of senders no unit matched, the DLQ depths, and the
+    timezone that makes 'today' of a ticket's times."""
+
+    timezone: str = "Asia/Shanghai"
+    reply_intents: tuple[str, ...] = ()
+    tickets: tuple[Ticket, ...] = ()
+    dead_letters: Mapping[str, int] = field(default_factory=dict)
+
+
+def _bucket(days: int) -> str:
+    return next(key for key, low, high in AGING_BUCKETS if days >= low and (high is None or days <= high))
+
+
+def _overdue_bills(unit: Unit, day: date) -> list[tuple[date, int]]:
+    return [(b.due, b.outstanding_fen) for b in unit.open_bills.values() if b.outstanding_fen > 0 and b.due < day]
+
+
+def arrears_aging(day: date, units: Iterable[Unit]) -> dict[str, object]:
+    """Overdue money by the age of each open bill, and each unit in the bucket of its oldest overdue bill."""
+    amounts = dict.fromkeys((key for key, _, _ in AGING_BUCKETS), 0)
+    counts = dict.fromkeys(amounts, 0)
+    for unit in units:
+        bills = _overdue_bills(unit, day)
+        if not bills:
+            continue
+        for due, fen in bills:
+            amounts[_bucket((day - due).days)] += fen
+        counts[_bucket((day - min(due for due, _ in bills)).days)] += 1
+    return {
+        "as_of": day.isoformat(),
+        "units": sum(counts.values()),
+        "overdue_fen": sum(amounts.values()),
+        "buckets": [
+            {"bucket": key, "min_days": low, "max_days": high, "units": counts[key], "overdue_fen": amounts[key]}
+            for key, low, high in AGING_BUCKETS
+        ],
+    }
+
+
+def _debtor(day: date, community_id: str, unit: Unit) -> dict[str, object] | None:
+    bills = _overdue_bills(unit, day)
+    if not bills:
+        return None
+    oldest = min(due for due, _ in bills)
+    return {
+        "community_id": community_id,
+        "unit_id": unit.unit_id,
+        "unit": unit.label,  # never the owner's name (PIPL)
+        "overdue_fen": sum(fen for _, fen in bills),
+        "oldest_due": oldest.isoformat(),
+        "days_overdue": (day - oldest).days,
+        "hold": hold.kind.value if (hold := active_hold(unit.holds, day)) else None,
+        "key_customer": unit.key_customer,
+    }
+
+
+def _top(debtors: Iterable[dict[str, object]]) -> list[dict[str, object]]:
+    ranked = sorted(debtors, key=lambda d: (-int(d["overdue_fen"]), str(d["community_id"]), str(d["unit_id"])))  # type: ignore[call-overload]
+    return ranked[:TOP_DEBTORS]
+
+
+def top_debtors(day: date, community_id: str, units: Iterable[Unit]) -> list[dict[str, object]]:
+    """The units owing the most overdue money, most first."""
+    return _top(d for d in (_debtor(day, community_id, u) for u in units) if d is not None)
+
+
+def _local_day(moment: datetime | None, tz: ZoneInfo) -> date | None:
+    return moment.astimezone(tz).date() if moment is not None else None
+
+
+def ticket_figures(
+    day: date, generated_at: datetime, tickets: Iterable[Ticket], tz: ZoneInfo
+) -> dict[str, dict[str, int]]:
+    """Per department: created on the day, open now, open past their deadline now, resolved on the day."""
+    figures: dict[str, dict[str, int]] = {}
+    for ticket in tickets:
+        counts = figures.setdefault(ticket.department, dict.fromkeys(TICKET_FIGURES, 0))
+        is_open = ticket.status is TicketStatus.OPEN
+        counts["new_today"] += _local_day(ticket.created_at, tz) == day
+        counts["open"] += is_open
+        counts["overdue"] += is_open and ticket.due_by < generated_at
+        counts["resolved_today"] += not is_open and _local_day(ticket.resolved_at, tz) == day
+    return dict(sorted(figures.items()))
+
+
+def _is_dispute(ticket: Ticket) -> bool:
+    return ticket.intent == Intent.BILL_DISPUTE.value or ticket.hold is HoldKind.DISPUTE
+
+
+def leftover_issues(generated_at: datetime, tickets: Iterable[Ticket]) -> list[dict[str, object]]:
+    """遗留问题: open tickets past their deadline and open disputes; never the owner's words or contact."""
+    issues: list[dict[str, object]] = []
+    for t in sorted(tickets, key=lambda t: (t.due_by, t.ticket_id)):
+        if t.status is not TicketStatus.OPEN:
+            continue
+        overdue, dispute = t.due_by < generated_at, _is_dispute(t)
+        if overdue or dispute:
+            issues.append(
+                {
+                    "ticket_id": t.ticket_id,
+                    "department": t.department,
+                    "intent": t.intent,
+                    "category": t.category,
+                    "community_id": t.community_id,
+                    "created_at": t.created_at.isoformat(),
+                    "due_by": t.due_by.isoformat(),
+                    "escalated_at": t.escalated_at.isoformat() if t.escalated_at else None,
+                    "unit_ids": list(t.unit_ids),
+                    "overdue": overdue,
+                    "dispute": dispute,
+                }
+            )
+    return issues
+
+
+def _feedback_figures(
+    day: date, generated_at: datetime, intents: Iterable[str], tickets: tuple[Ticket, ...], tz: ZoneInfo
+) -> dict[str, object]:
+    return {
+        "replies": dict(sorted(Counter(intents).items())),
+        "tickets": ticket_figures(day, generated_at, tickets, tz),
+        "leftover_issues": leftover_issues(generated_at, tickets),
+    }
+
+
+def _community_figures(day: date, generated_at: datetime, entry: CommunityDay, tz: ZoneInfo) -> dict[str, object]:
     period = f"{day.year:04d}-{day.month:02d}"
     current = [p for p in entry.periods if p.period == period]
     back = [p for p in entry.periods if p.period < period]
@@ -62,6 +223,9 @@ def _community_figures(day: date, entry: CommunityDay) -> dict[str, object]:
             "assigned": dict(sorted(assigned.items())),
             "skipped": dict(sorted(Counter(s.reason for s in entry.activity.skips).items())),
         },
+        "arrears_aging": arrears_aging(day, entry.owing),
+        "top_debtors": top_debtors(day, entry.community.community_id, entry.owing),
+        **_feedback_figures(day, generated_at, entry.reply_intents, entry.tickets, tz),
     }
 
 
@@ -70,8 +234,13 @@ def _add_counts(total: dict[str, int], part: dict[str, int]) -> None:
         total[key] = total.get(key, 0) + value
 
 
-def build_summary(day: date, generated_at: datetime, entries: list[CommunityDay]) -> dict[str, object]:
-    communities = [_community_figures(day, entry) for entry in entries]
+def build_summary(
+    day: date, generated_at: datetime, entries: list[CommunityDay], company: CompanyDay | None = None
+) -> dict[str, object]:
+    company = company or CompanyDay()
+    tz = ZoneInfo(company.timezone)
+    communities = [_community_figures(day, generated_at, entry, tz) for entry in entries]
+    unmatched = _feedback_figures(day, generated_at, company.reply_intents, company.tickets, tz)
     totals: dict[str, object] = {}
     count = sum(c["collections"]["count"] for c in communities)  # type: ignore[index]
     amount = sum(c["collections"]["amount_fen"] for c in communities)  # type: ignore[index]
@@ -100,6 +269,17 @@ def build_summary(day: date, generated_at: datetime, entries: list[CommunityDay]
         },
         "outstanding_fen": billed + back_billed - paid - back_paid,
         "reminders": reminder_totals,
+        # the company: every community's debtors, and messages and tickets with or without a community
+        "arrears_aging": arrears_aging(day, (u for entry in entries for u in entry.owing)),
+        "top_debtors": _top(d for c in communities for d in c["top_debtors"]),  # type: ignore[attr-defined]
+        **_feedback_figures(
+            day,
+            generated_at,
+            [*(i for entry in entries for i in entry.reply_intents), *company.reply_intents],
+            (*(t for entry in entries for t in entry.tickets), *company.tickets),
+            tz,
+        ),
+        "dead_letters": dict(sorted(company.dead_letters.items())),
     }
     return {
         "schema_version": SCHEMA_VERSION,
@@ -107,6 +287,7 @@ def build_summary(day: date, generated_at: datetime, entries: list[CommunityDay]
         "generated_at": generated_at.isoformat(),
         "totals": totals,
         "communities": communities,
+        "unmatched": unmatched,  # owners' messages and tickets from senders no unit matched (in the totals)
     }
 
 
@@ -222,18 +403,171 @@ def reminders_table(entries: list[CommunityDay]) -> ReportTable:
     return ReportTable("reminders", "今日催缴", "Reminders", REMINDER_COLUMNS, tuple(rows))
 
 
+_TOTAL = ("", "合计 / Total")  # the company rows of a table, after the communities'
+
+
+def _scopes(summary: dict[str, object]) -> list[tuple[tuple[str, str], dict[str, Any]]]:
+    """(community id, name) and figures of each community, then of the company."""
+    scopes = [((c["community_id"], c["name"]), c) for c in summary["communities"]]  # type: ignore[attr-defined]
+    return [*scopes, (_TOTAL, summary["totals"])]  # type: ignore[list-item]
+
+
+AGING_COLUMNS = (
+    Column("community_id", "小区编号", "Community ID"),
+    Column("community", "小区", "Community"),
+    Column("bucket", "账龄（天）", "Days overdue"),
+    Column("units", "户数", "Units", "int"),
+    Column("overdue_yuan", "欠费（元）", "Overdue (yuan)", "yuan"),
+    Column("overdue_fen", "欠费（分）", "Overdue (fen)", "int"),
+)
+
+
+def aging_table(summary: dict[str, object]) -> ReportTable:
+    rows = [
+        (*scope, b["bucket"], b["units"], _yuan(b["overdue_fen"]), b["overdue_fen"])
+        for scope, figures in _scopes(summary)
+        for b in figures["arrears_aging"]["buckets"]
+    ]
+    return ReportTable("arrears_aging", "欠费账龄", "Arrears aging", AGING_COLUMNS, tuple(rows))
+
+
+DEBTOR_COLUMNS = (
+    Column("community_id", "小区编号", "Community ID"),
+    Column("rank", "排名", "Rank", "int"),
+    Column("unit_id", "房屋编号", "Unit ID"),
+    Column("unit", "房号", "Unit"),
+    Column("overdue_yuan", "逾期欠费（元）", "Overdue (yuan)", "yuan"),
+    Column("overdue_fen", "逾期欠费（分）", "Overdue (fen)", "int"),
+    Column("oldest_due", "最早应缴日", "Oldest due date"),
+    Column("days_overdue", "逾期天数", "Days overdue", "int"),
+    Column("hold", "暂停催缴", "Hold in force"),
+    Column("key_customer", "关键客户", "Key customer"),
+)
+
+
+def top_debtors_table(summary: dict[str, object]) -> ReportTable:
+    rows = [
+        (
+            d["community_id"],
+            rank,
+            d["unit_id"],
+            d["unit"],
+            _yuan(d["overdue_fen"]),
+            d["overdue_fen"],
+            d["oldest_due"],
+            d["days_overdue"],
+            d["hold"],
+            "yes" if d["key_customer"] else "no",
+        )
+        for c in summary["communities"]  # type: ignore[attr-defined]
+        for rank, d in enumerate(c["top_debtors"], start=1)
+    ]
+    return ReportTable("top_debtors", "重点欠费户", "Top debtors", DEBTOR_COLUMNS, tuple(rows))
+
+
+REPLY_COLUMNS = (
+    Column("community_id", "小区编号", "Community ID"),
+    Column("community", "小区", "Community"),
+    Column("intent", "业主回复类型", "Reply intent"),
+    Column("messages", "条数", "Messages", "int"),
+)
+
+
+def replies_table(summary: dict[str, object]) -> ReportTable:
+    rows = [
+        (*scope, intent, count) for scope, figures in _scopes(summary) for intent, count in figures["replies"].items()
+    ]
+    return ReportTable("replies", "今日业主回复", "Owners' replies", REPLY_COLUMNS, tuple(rows))
+
+
+TICKET_COLUMNS = (
+    Column("community_id", "小区编号", "Community ID"),
+    Column("community", "小区", "Community"),
+    Column("department", "部门", "Department"),
+    Column("new_today", "今日新增", "New today", "int"),
+    Column("open", "未办结", "Open", "int"),
+    Column("overdue", "已超时", "Overdue", "int"),
+    Column("resolved_today", "今日办结", "Resolved today", "int"),
+)
+
+
+def tickets_table(summary: dict[str, object]) -> ReportTable:
+    rows = [
+        (*scope, department, *(counts[name] for name in TICKET_FIGURES))
+        for scope, figures in _scopes(summary)
+        for department, counts in figures["tickets"].items()
+    ]
+    return ReportTable("tickets", "工单（按部门）", "Tickets by department", TICKET_COLUMNS, tuple(rows))
+
+
+ISSUE_COLUMNS = (
+    Column("ticket_id", "工单号", "Ticket"),
+    Column("department", "部门", "Department"),
+    Column("intent", "类型", "Intent"),
+    Column("category", "类别", "Category"),
+    Column("community_id", "小区编号", "Community ID"),
+    Column("created_at", "创建时间", "Created"),
+    Column("due_by", "办结期限", "Due"),
+    Column("escalated_at", "升级时间", "Escalated"),
+    Column("unit_ids", "房屋", "Units"),
+    Column("reason", "原因", "Reason"),
+)
+
+
+def leftover_issues_table(summary: dict[str, object]) -> ReportTable:
+    rows = [
+        (
+            i["ticket_id"],
+            i["department"],
+            i["intent"],
+            i["category"],
+            i["community_id"],
+            i["created_at"],
+            i["due_by"],
+            i["escalated_at"],
+            " ".join(i["unit_ids"]),
+            " ".join(reason for reason in ("overdue", "dispute") if i[reason]),
+        )
+        for i in summary["totals"]["leftover_issues"]  # type: ignore[index]
+    ]
+    return ReportTable("leftover_issues", "遗留问题", "Leftover issues", ISSUE_COLUMNS, tuple(rows))
+
+
+DEAD_LETTER_COLUMNS = (
+    Column("queue", "死信队列", "Dead-letter queue"),
+    Column("messages", "积压消息数", "Messages waiting", "int"),
+)
+
+
+def dead_letters_table(summary: dict[str, object]) -> ReportTable:
+    rows = tuple(summary["totals"]["dead_letters"].items())  # type: ignore[index]
+    return ReportTable("dead_letters", "死信队列", "Dead-letter queues", DEAD_LETTER_COLUMNS, rows)
+
+
 def report_tables(summary: dict[str, object], entries: list[CommunityDay]) -> list[ReportTable]:
-    return [communities_table(summary), collections_table(entries), reminders_table(entries)]
+    return [
+        communities_table(summary),
+        collections_table(entries),
+        reminders_table(entries),
+        aging_table(summary),
+        top_debtors_table(summary),
+        replies_table(summary),
+        tickets_table(summary),
+        leftover_issues_table(summary),
+        dead_letters_table(summary),
+    ]
 
 
 # the workbook and the page in each language: report.xlsx and report.html in Chinese, report.en.* in English
 REPORT_LANGUAGES: tuple[tuple[Language, str], ...] = (("zh-CN", ""), ("en", ".en"))
 
 
-def report_files(day: date, generated_at: datetime, entries: list[CommunityDay]) -> dict[str, bytes]:
+def report_files(
+    day: date, generated_at: datetime, entries: list[CommunityDay], company: CompanyDay | None = None
+) -> dict[str, bytes]:
     """File name -> content, all deterministic for the same inputs: the summary, a CSV per table, and the
     workbook and HTML page in Chinese (report.*) and English (report.en.*)."""
-    summary = build_summary(day, generated_at, entries)
+    summary = build_summary(day, generated_at, entries, company)
     tables = report_tables(summary, entries)
     files = {"summary.json": json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")}
     files.update({f"{table.stem}.csv": csv_bytes(table) for table in tables})
@@ -247,16 +581,46 @@ def report_prefix(day: date) -> str:
     return f"reports/{day.isoformat()}/"
 
 
-def publish_daily_report(day: date, generated_at: datetime, reader: ActivityReader, store: ObjectStore) -> list[str]:
-    """Read the day's activity and period totals by key, write the report files; returns their keys."""
+def _intents(messages: Iterable[dict[str, Any]]) -> tuple[str, ...]:
+    """Only how each message was understood: its text and sender never reach the report."""
+    return tuple(str((m.get("classification") or {}).get("intent") or "not_classified") for m in messages)
+
+
+def publish_daily_report(
+    day: date,
+    generated_at: datetime,
+    reader: ReportReader,
+    store: ObjectStore,
+    dead_letters: DeadLetterCounter,
+    tz: ZoneInfo,
+) -> list[str]:
+    """Read the day's activity, period totals, debtors (arrears index), owners' messages (activity index) and
+    each department's open and resolved tickets (inbox index), all by key; write the report files."""
+    tickets: dict[str, list[Ticket]] = {}
+    for department in Department:
+        for status in TicketStatus:
+            for ticket in reader.tickets(department.value, status.value):
+                tickets.setdefault(ticket.community_id, []).append(ticket)
+    communities = sorted(reader.communities(), key=lambda c: c.community_id)
     entries = [
         CommunityDay(
-            community, reader.day_activity(community.community_id, day), reader.period_totals(community.community_id)
+            community,
+            reader.day_activity(community.community_id, day),
+            reader.period_totals(community.community_id),
+            owing=tuple(reader.units_owing(community.community_id, day)),
+            reply_intents=_intents(reader.day_messages(community.community_id, day)),
+            tickets=tuple(tickets.pop(community.community_id, [])),
         )
-        for community in sorted(reader.communities(), key=lambda c: c.community_id)
+        for community in communities
     ]
+    company = CompanyDay(
+        timezone=str(tz.key),
+        reply_intents=_intents(reader.day_messages(UNMATCHED, day)),
+        tickets=tuple(t for _, group in sorted(tickets.items()) for t in group),
+        dead_letters=dead_letters.depths(),
+    )
     written = []
-    for name, body in report_files(day, generated_at, entries).items():
+    for name, body in report_files(day, generated_at, entries, company).items():
         key = report_prefix(day) + name
         store.put(key, body, CONTENT_TYPES[name[name.rindex(".") :]])
         written.append(key)

@@ -7,7 +7,7 @@ from functools import cached_property
 
 from propfee.adapters.feedback import FeedbackTable
 from propfee.adapters.messaging import EndUserMessagingSms, SesEmail, SnsSms, TicketInboxes
-from propfee.adapters.queue import SqsDeadLetters, SqsJobQueue
+from propfee.adapters.queue import DeadLetterDepths, SqsDeadLetters, SqsJobQueue
 from propfee.adapters.storage import S3Store
 from propfee.config import Settings
 from propfee.ports import SmsSender
@@ -35,6 +35,10 @@ class Services:
     @cached_property
     def dead_letters(self) -> SqsDeadLetters:
         return SqsDeadLetters(self.settings.require("dlq_url"))
+
+    @cached_property
+    def dead_letter_depths(self) -> DeadLetterDepths:
+        return DeadLetterDepths(self.settings.dlq_urls)
 
     @cached_property
     def reports(self) -> S3Store:

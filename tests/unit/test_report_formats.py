@@ -34,9 +34,14 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def hostile_entries() -> list[CommunityDay]:
-    """A community named like a script, one named like a formula, payments whose reference and method are one."""
+    """A community named like a script, one named like a formula, payments whose reference and method are one,
+    a room and a ticket category written like a formula, and an owner's message full of both."""
     days = entries(community_name=SCRIPT)
     garden = days[1]
+    hostile_unit = garden.owing[0].model_copy(update={"room": SCRIPT, "building_id": "C02-" + LINK})
+    hostile_ticket = garden.tickets[0].model_copy(
+        update={"category": "=1+2", "message": SCRIPT + LINK, "contact": "@SUM(1)", "unit_ids": (SCRIPT,)}
+    )
     days[1] = CommunityDay(
         garden.community.model_copy(update={"name": LINK}),
         DayActivity(
@@ -48,6 +53,9 @@ def hostile_entries() -> list[CommunityDay]:
             skips=garden.activity.skips,
         ),
         garden.periods,
+        owing=(hostile_unit, *garden.owing[1:]),
+        reply_intents=("=1+2", SCRIPT),
+        tickets=(hostile_ticket,),
     )
     return days
 
@@ -76,8 +84,36 @@ def _values(sheet) -> list[list[object]]:
 @pytest.mark.parametrize(
     ("language", "sheets", "headers"),
     [
-        ("zh-CN", ["小区汇总", "今日收款", "今日催缴"], ["小区编号", "小区", "今日收款笔数", "今日收款（元）"]),
-        ("en", ["Communities", "Collections", "Reminders"], ["Community ID", "Community", "Payments today"]),
+        (
+            "zh-CN",
+            [
+                "小区汇总",
+                "今日收款",
+                "今日催缴",
+                "欠费账龄",
+                "重点欠费户",
+                "今日业主回复",
+                "工单（按部门）",
+                "遗留问题",
+                "死信队列",
+            ],
+            ["小区编号", "小区", "今日收款笔数", "今日收款（元）"],
+        ),
+        (
+            "en",
+            [
+                "Communities",
+                "Collections",
+                "Reminders",
+                "Arrears aging",
+                "Top debtors",
+                "Owners' replies",
+                "Tickets by department",
+                "Leftover issues",
+                "Dead-letter queues",
+            ],
+            ["Community ID", "Community", "Payments today"],
+        ),
     ],
 )
 def test_the_workbook_has_a_sheet_per_table_with_headers_in_the_language(tables, language, sheets, headers):
@@ -97,8 +133,28 @@ def test_the_workbook_has_a_sheet_per_table_with_headers_in_the_language(tables,
 def test_the_files_have_the_workbook_and_page_in_chinese_and_english():
     files = report_files(DAY, GENERATED_AT, entries())
 
-    assert _book(files["report.xlsx"]).sheetnames == ["小区汇总", "今日收款", "今日催缴"]
-    assert _book(files["report.en.xlsx"]).sheetnames == ["Communities", "Collections", "Reminders"]
+    assert _book(files["report.xlsx"]).sheetnames == [
+        "小区汇总",
+        "今日收款",
+        "今日催缴",
+        "欠费账龄",
+        "重点欠费户",
+        "今日业主回复",
+        "工单（按部门）",
+        "遗留问题",
+        "死信队列",
+    ]
+    assert _book(files["report.en.xlsx"]).sheetnames == [
+        "Communities",
+        "Collections",
+        "Reminders",
+        "Arrears aging",
+        "Top debtors",
+        "Owners' replies",
+        "Tickets by department",
+        "Leftover issues",
+        "Dead-letter queues",
+    ]
     assert '<html lang="zh-CN">' in files["report.html"].decode()
     assert '<html lang="en">' in files["report.en.html"].decode()
 
@@ -196,6 +252,24 @@ def test_hostile_text_is_inert_in_the_csv_files():
     assert "'@SUM(1)" in cells
     assert SCRIPT in cells  # harmless in a spreadsheet: not a formula
     assert not [cell for cell in cells if cell[:1] in FORMULA_START]
+
+
+def test_hostile_labels_intents_and_categories_are_inert_in_the_new_tables():
+    files = report_files(DAY, GENERATED_AT, hostile_entries())
+
+    label = f"{LINK}-{SCRIPT}"
+    assert "'" + label in _cells(files["top_debtors.csv"])
+    assert "'=1+2" in _cells(files["replies.csv"]) and SCRIPT in _cells(files["replies.csv"])
+    assert "'=1+2" in _cells(files["leftover_issues.csv"])  # the category
+    page = files["report.html"].decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script" not in page.lower()
+    book = _book(files["report.xlsx"])
+    cells = [c for sheet in book.worksheets for row in sheet.iter_rows() for c in row]
+    assert next(c for c in cells if c.value == label).data_type == "s"
+    # the owner's message and contact are never in the report, however they are written
+    for name, content in files.items():
+        if not name.endswith(".xlsx"):
+            assert SCRIPT + LINK not in content.decode() and "+8613700000000" not in content.decode(), name
 
 
 @pytest.mark.parametrize("name", ["report.xlsx", "report.en.xlsx"])
@@ -321,7 +395,8 @@ def test_the_page_shows_every_row_of_every_table(summary, tables):
     parsed = _parsed(html_page(summary, tables).decode())
 
     rows = [tag for tag, _ in parsed.tags].count("tr")
-    assert rows == sum(len(table.rows) + 1 for table in tables)
+    # a header row each, and an "empty" row for a table without rows (no dead-letter depths in this summary)
+    assert rows == sum(max(len(table.rows), 1) + 1 for table in tables)
 
 
 def test_an_empty_day_still_gives_both_charts_and_every_table():

@@ -4,31 +4,51 @@ import csv
 import io
 import json
 import random
-from datetime import date, datetime
+import zipfile
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
 
+from propfee import ledger
 from propfee.models import (
+    Bill,
     Channel,
     Community,
     DayActivity,
+    Hold,
+    HoldKind,
+    Owner,
     Payment,
     PeriodTotal,
     Reminder,
     ReminderStatus,
     Skip,
+    Ticket,
+    TicketStatus,
+    Unit,
 )
 from propfee.report_formats import csv_bytes
 from propfee.reporting import (
     CommunityDay,
+    CompanyDay,
+    aging_table,
     build_summary,
     collections_table,
     communities_table,
+    dead_letters_table,
+    leftover_issues_table,
     publish_daily_report,
     reminders_table,
+    replies_table,
     report_files,
     safe_cell,
+    tickets_table,
+    top_debtors_table,
 )
+from tests import support
 from tests.unit.conftest import SHANGHAI
 
 DAY = date(2025, 3, 5)
@@ -82,6 +102,180 @@ def period(community_id: str, name: str, billed: int, paid: int) -> PeriodTotal:
     return PeriodTotal(community_id=community_id, period=name, billed_fen=billed, paid_fen=paid, bills=10)
 
 
+# ---------------------------------------------------------------- debtors, built from raw bills and payments
+# Each unit is the ledger's result of its bills and payments; the expected figures are recounted from those raw
+# records (bill amounts less the money each payment allocated to them), never from the unit's own open_bills.
+
+
+@dataclass(frozen=True)
+class Ledger:
+    unit: Unit
+    bills: tuple[Bill, ...]
+    allocations: tuple[dict[str, int], ...]  # per payment: period -> fen (negative for a refund)
+
+
+def due_days_ago(days: int) -> date:
+    return DAY - timedelta(days=days)
+
+
+def ledger_unit(unit_id: str, bills: list[tuple[str, int, int]], payments: list[int] = (), **changes: Any) -> Ledger:
+    """bills: (period, amount fen, days before DAY it fell due); payments in order, negative for a refund."""
+    unit = support.unit(unit_id, **changes)
+    made = []
+    for period_name, amount, days in bills:
+        made.append(support.bill(unit_id, period_name, amount, due_days_ago(days)))
+        unit = ledger.with_bill(unit, made[-1])
+    allocations: list[dict[str, int]] = []
+    for n, amount in enumerate(payments):
+        pay = Payment(
+            reference=f"{unit_id}-P{n}",
+            unit_id=unit_id,
+            community_id=unit.community_id,
+            amount_fen=amount,
+            paid_at=_at(8),
+        )
+        if amount > 0:
+            allocation = ledger.allocate(unit, pay)
+        else:
+            paid = [
+                ledger.PaidBill(b.period, b.due, b.amount_fen, sum(a.get(b.period, 0) for a in allocations))
+                for b in made
+            ]
+            allocation = ledger.refund(unit, paid, pay)
+        allocations.append(dict(allocation.by_period))
+        unit = allocation.unit_after
+    return Ledger(unit, tuple(made), tuple(allocations))
+
+
+def debtors(community_id: str) -> list[Ledger]:
+    c = community_id
+    both = (Owner(name="王芳", phone="+8613812345678"), Owner(name="李雷", phone="+8613912345678", relation="co_owner"))
+    return [
+        # each bucket boundary, one unit on each side
+        *(
+            ledger_unit(f"{c}-B05-{days:04d}", [("2024-01", 10_000 + days, days)])
+            for days in (30, 31, 90, 91, 180, 181, 365, 366)
+        ),
+        # bills spanning periods and buckets, partly paid: counted once, in the bucket of its oldest overdue bill
+        ledger_unit(
+            f"{c}-B06-0001",
+            [("2024-01", 30_000, 400), ("2024-10", 30_000, 120), ("2025-02", 30_000, 10), ("2025-03", 30_000, 0)],
+            [35_000],  # settles the oldest bill and 5,000 of the next
+            owners=both,
+            key_customer=True,
+            holds=(
+                Hold(kind=HoldKind.DISPUTE, reason="账单有异议"),
+                Hold(kind=HoldKind.MANUAL, until=date(2025, 1, 1)),
+            ),
+        ),
+        # paid in full, then part of it refunded: the refund re-opens the bill
+        ledger_unit(f"{c}-B06-0002", [("2025-01", 20_000, 45)], [20_000, -7_500]),
+        # a promise to pay that ended: not in force
+        ledger_unit(
+            f"{c}-B06-0003",
+            [("2024-12", 50_000, 60)],
+            [1_000],
+            holds=(Hold(kind=HoldKind.PROMISE_TO_PAY, until=date(2025, 3, 4)),),
+        ),
+        # a promise until today: in force
+        ledger_unit(f"{c}-B06-0004", [("2024-12", 40_000, 61)], holds=(Hold(kind=HoldKind.PROMISE_TO_PAY, until=DAY),)),
+    ]
+
+
+def owing(community_id: str) -> tuple[Unit, ...]:
+    """What the arrears index lists: units whose oldest unpaid bill fell due before the day."""
+    units = (d.unit for d in debtors(community_id))
+    return tuple(u for u in units if u.oldest_due is not None and u.oldest_due < DAY)
+
+
+def ticket(n: int, community_id: str, department: str, intent: str, created: str, due: str, **changes: Any) -> Ticket:
+    fields: dict[str, Any] = {
+        "ticket_id": f"T20250305-{n + {'C01': 0x100, 'C02': 0x200}.get(community_id, 0):08X}",
+        "community_id": community_id,
+        "unit_ids": (f"{community_id}-B06-0001",) if community_id != "UNKNOWN" else (),
+        "department": department,
+        "intent": intent,
+        "channel": "sms",
+        "contact": "+8613700000000",
+        "message": "业主的原话：楼上漏水",
+        "created_at": datetime.fromisoformat(created).replace(tzinfo=SHANGHAI),
+        "due_by": datetime.fromisoformat(due).replace(tzinfo=SHANGHAI),
+        "source_id": f"msg-{n}",
+    }
+    return Ticket(**{**fields, **changes})
+
+
+def tickets(community_id: str) -> tuple[Ticket, ...]:
+    c = community_id
+    resolved = {"status": TicketStatus.RESOLVED, "resolution": "已处理"}
+    return (
+        # new today, open, deadline after the report time
+        ticket(1, c, "engineering", "complaint", "2025-03-05 09:00", "2025-03-06 09:00", category="leak"),
+        # created days ago, open and past its deadline, escalated
+        ticket(
+            2,
+            c,
+            "engineering",
+            "complaint",
+            "2025-03-01 09:00",
+            "2025-03-02 09:00",
+            category="lift",
+            escalated_at=datetime(2025, 3, 2, 10, 0, tzinfo=SHANGHAI),
+        ),
+        # past its deadline by a minute at the report time
+        ticket(3, c, "customer_service", "unknown", "2025-03-04 21:29", "2025-03-05 21:29"),
+        # due exactly at the report time: not yet overdue
+        ticket(4, c, "customer_service", "help", "2025-03-04 21:30", "2025-03-05 21:30"),
+        # an open bill dispute within its deadline: a leftover issue all the same
+        ticket(5, c, "finance", "bill_dispute", "2025-03-03 10:00", "2025-03-08 10:00", hold=HoldKind.DISPUTE),
+        # resolved today (created yesterday), and one resolved yesterday, one created and resolved today
+        ticket(
+            6,
+            c,
+            "finance",
+            "paid_claim",
+            "2025-03-04 10:00",
+            "2025-03-05 10:00",
+            resolved_at=datetime(2025, 3, 5, 11, 0, tzinfo=SHANGHAI),
+            **resolved,
+        ),
+        ticket(
+            7,
+            c,
+            "finance",
+            "paid_claim",
+            "2025-03-03 10:00",
+            "2025-03-04 10:00",
+            resolved_at=datetime(2025, 3, 4, 23, 59, tzinfo=SHANGHAI),
+            **resolved,
+        ),
+        ticket(
+            8,
+            c,
+            "engineering",
+            "complaint",
+            "2025-03-05 00:00",
+            "2025-03-05 12:00",
+            resolved_at=datetime(2025, 3, 5, 23, 59, tzinfo=SHANGHAI),
+            **resolved,
+        ),
+        # a resolved dispute past its deadline: not a leftover issue
+        ticket(
+            9,
+            c,
+            "finance",
+            "bill_dispute",
+            "2025-02-01 10:00",
+            "2025-02-03 10:00",
+            resolved_at=datetime(2025, 3, 1, 9, 0, tzinfo=SHANGHAI),
+            **resolved,
+        ),
+    )
+
+
+REPLY_INTENTS = ("complaint", "opt_out", "complaint", "paid_claim", "unknown", "not_classified")
+
+
 def entries(community_name: str = "阳光花园") -> list[CommunityDay]:
     sunshine = CommunityDay(
         community=Community(community_id="C01", name=community_name),
@@ -108,6 +302,9 @@ def entries(community_name: str = "阳光花园") -> list[CommunityDay]:
             period("C01", "2025-02", 100_000, 90_000),
             period("C01", "2025-01", 50_000, 50_000),
         ],
+        owing=owing("C01"),
+        reply_intents=REPLY_INTENTS,
+        tickets=tickets("C01"),
     )
     garden = CommunityDay(
         community=Community(community_id="C02", name="锦绣家园"),
@@ -116,8 +313,20 @@ def entries(community_name: str = "阳光花园") -> list[CommunityDay]:
             skips=(skip("C02", 1, "frequency_cap", 9),),
         ),
         periods=[period("C02", "2025-03", 50_000, 0)],
+        owing=(debtors("C02")[8].unit, debtors("C02")[9].unit),
+        reply_intents=("help",),
+        tickets=(tickets("C02")[1],),
     )
     return [sunshine, garden]
+
+
+def company() -> CompanyDay:
+    return CompanyDay(
+        timezone="Asia/Shanghai",
+        reply_intents=("unknown", "opt_out"),
+        tickets=(ticket(20, "UNKNOWN", "customer_service", "unknown", "2025-03-05 08:00", "2025-03-05 20:00"),),
+        dead_letters={"tickets": 2, "send": 0, "inbound_sms": 1, "delivery_events": 0},
+    )
 
 
 @pytest.fixture
@@ -129,7 +338,7 @@ def summary():
 
 
 def test_summary_header(summary):
-    assert summary["schema_version"] == 1
+    assert summary["schema_version"] == 2
     assert summary["date"] == "2025-03-05"
     assert summary["generated_at"] == GENERATED_AT.isoformat()
     assert [c["community_id"] for c in summary["communities"]] == ["C01", "C02"]
@@ -235,6 +444,236 @@ def test_the_current_period_follows_the_report_day():
 
 
 # ---------------------------------------------------------------- CSV files
+
+
+# ---------------------------------------------------------------- arrears aging and top debtors (recounted)
+
+
+def _outstanding(d: Ledger) -> list[tuple[date, int]]:
+    """Each bill's due date and what is still owed of it, from the raw bill and the payments' allocations."""
+    return [(b.due, b.amount_fen - sum(a.get(b.period, 0) for a in d.allocations)) for b in d.bills]
+
+
+def _age_name(days: int) -> str:
+    if days <= 30:
+        return "1-30"
+    if days <= 90:
+        return "31-90"
+    if days <= 180:
+        return "91-180"
+    if days <= 365:
+        return "181-365"
+    return "over_365"
+
+
+def recount_aging(ledgers: list[Ledger]) -> dict[str, tuple[int, int]]:
+    """bucket -> (units, overdue fen), straight from the raw records."""
+    units: Counter[str] = Counter()
+    fen: Counter[str] = Counter()
+    for d in ledgers:
+        overdue = [((DAY - due).days, owed) for due, owed in _outstanding(d) if owed > 0 and due < DAY]
+        if overdue:
+            units[_age_name(max(days for days, _ in overdue))] += 1
+            for days, owed in overdue:
+                fen[_age_name(days)] += owed
+    return {name: (units[name], fen[name]) for name in ("1-30", "31-90", "91-180", "181-365", "over_365")}
+
+
+def recount_top(ledgers: list[Ledger], community_id: str) -> list[tuple[str, int, str, int]]:
+    rows = []
+    for d in ledgers:
+        overdue = [(due, owed) for due, owed in _outstanding(d) if owed > 0 and due < DAY]
+        if overdue:
+            oldest = min(due for due, _ in overdue)
+            rows.append((d.unit.unit_id, sum(owed for _, owed in overdue), oldest.isoformat(), (DAY - oldest).days))
+    return sorted(rows, key=lambda r: (-r[1], community_id, r[0]))[:10]
+
+
+def _aging(figures: dict) -> dict[str, tuple[int, int]]:
+    return {b["bucket"]: (b["units"], b["overdue_fen"]) for b in figures["arrears_aging"]["buckets"]}
+
+
+def test_arrears_aging_equals_a_recount_from_bills_and_payments(summary):
+    sunshine, garden = summary["communities"]
+    raw_garden = [debtors("C02")[8], debtors("C02")[9]]
+
+    assert _aging(sunshine) == recount_aging(debtors("C01"))
+    assert _aging(garden) == recount_aging(raw_garden)
+    assert _aging(summary["totals"]) == recount_aging(debtors("C01") + raw_garden)
+    total = summary["totals"]["arrears_aging"]
+    assert total["units"] == sum(u for u, _ in _aging(summary["totals"]).values())
+    assert total["overdue_fen"] == sum(f for _, f in _aging(summary["totals"]).values())
+    assert total["as_of"] == "2025-03-05"
+
+
+def test_arrears_aging_by_hand():
+    aging = _aging(build_summary(DAY, GENERATED_AT, entries())["communities"][0])
+
+    # 30 | 31, 90 | 91, 180 | 181, 365 | 366 days; the unit with bills 120 and 10 days overdue is counted once,
+    # at 120 days (91-180), its money split between the buckets; the bill due today is not overdue; the refund
+    # re-opened 7,500 of a bill 45 days overdue; the unit due only today and the paid-up one are not debtors
+    assert aging == {
+        "1-30": (1, 10_030 + 30_000),
+        "31-90": (2 + 3, 10_031 + 10_090 + 7_500 + 49_000 + 40_000),
+        "91-180": (2 + 1, 10_091 + 10_180 + 25_000),
+        "181-365": (2, 10_181 + 10_365),
+        "over_365": (1, 10_366),
+    }
+
+
+def test_top_debtors_equal_a_recount_most_owed_first(summary):
+    sunshine, garden = summary["communities"]
+
+    def shown(figures):
+        return [(d["unit_id"], d["overdue_fen"], d["oldest_due"], d["days_overdue"]) for d in figures["top_debtors"]]
+
+    assert shown(sunshine) == recount_top(debtors("C01"), "C01")
+    assert len(shown(sunshine)) == 10  # 12 debtors: the two owing least are left out
+    assert "C01-B05-0030" not in [d["unit_id"] for d in sunshine["top_debtors"]]
+    assert shown(garden) == recount_top([debtors("C02")[8], debtors("C02")[9]], "C02")
+    company = summary["totals"]["top_debtors"]
+    assert [(d["community_id"], d["unit_id"]) for d in company[:3]] == [
+        ("C01", "C01-B06-0001"),  # a tie at 55,000 fen: by community, then unit
+        ("C02", "C02-B06-0001"),
+        ("C01", "C01-B06-0003"),
+    ]
+    assert len(company) == 10
+
+
+def test_a_top_debtor_shows_its_label_hold_in_force_and_key_customer_flag_never_an_owner(summary):
+    by_unit = {d["unit_id"]: d for d in summary["communities"][0]["top_debtors"]}
+
+    first = by_unit["C01-B06-0001"]
+    assert first == {
+        "community_id": "C01",
+        "unit_id": "C01-B06-0001",
+        "unit": "B06-0001",
+        "overdue_fen": 55_000,
+        "oldest_due": "2024-11-05",
+        "days_overdue": 120,
+        "hold": "dispute",  # the manual hold ended on 2025-01-01
+        "key_customer": True,
+    }
+    assert by_unit["C01-B06-0003"]["hold"] is None  # the promise ended yesterday
+    assert by_unit["C01-B06-0004"]["hold"] == "promise_to_pay"  # promised until today
+    text = json.dumps(summary, ensure_ascii=False)
+    assert "王芳" not in text and "李雷" not in text and "+86138" not in text
+
+
+# ---------------------------------------------------------------- owners' replies, tickets, leftover issues, DLQs
+
+
+def test_replies_by_intent_per_community_unmatched_and_in_total():
+    summary = build_summary(DAY, GENERATED_AT, entries(), company())
+
+    sunshine, garden = summary["communities"]
+    assert sunshine["replies"] == dict(Counter(REPLY_INTENTS))
+    assert garden["replies"] == {"help": 1}
+    assert summary["unmatched"]["replies"] == {"opt_out": 1, "unknown": 1}
+    assert summary["totals"]["replies"] == dict(Counter([*REPLY_INTENTS, "help", "unknown", "opt_out"]))
+
+
+def test_tickets_by_department_new_open_overdue_resolved():
+    summary = build_summary(DAY, GENERATED_AT, entries(), company())
+
+    def figures(engineering, customer_service, finance):
+        keys = ("new_today", "open", "overdue", "resolved_today")
+        named = {"customer_service": customer_service, "engineering": engineering, "finance": finance}
+        return {name: dict(zip(keys, counts, strict=True)) for name, counts in named.items() if counts}
+
+    sunshine, garden = summary["communities"]
+    assert sunshine["tickets"] == figures((2, 2, 1, 1), (0, 2, 1, 0), (0, 1, 0, 1))
+    assert garden["tickets"] == figures((0, 1, 1, 0), None, None)
+    assert summary["unmatched"]["tickets"] == figures(None, (1, 1, 1, 0), None)
+    assert summary["totals"]["tickets"] == figures((2, 3, 2, 1), (1, 3, 2, 0), (0, 1, 0, 1))
+
+
+def test_leftover_issues_are_open_tickets_past_deadline_and_open_disputes():
+    summary = build_summary(DAY, GENERATED_AT, entries(), company())
+
+    assert [(i["ticket_id"], i["overdue"], i["dispute"]) for i in summary["communities"][0]["leftover_issues"]] == [
+        ("T20250305-00000102", True, False),
+        ("T20250305-00000103", True, False),
+        ("T20250305-00000105", False, True),
+    ]
+    issue = summary["communities"][0]["leftover_issues"][0]
+    assert issue == {
+        "ticket_id": "T20250305-00000102",
+        "department": "engineering",
+        "intent": "complaint",
+        "category": "lift",
+        "community_id": "C01",
+        "created_at": "2025-03-01T09:00:00+08:00",
+        "due_by": "2025-03-02T09:00:00+08:00",
+        "escalated_at": "2025-03-02T10:00:00+08:00",
+        "unit_ids": ["C01-B06-0001"],
+        "overdue": True,
+        "dispute": False,
+    }
+    assert [i["ticket_id"] for i in summary["totals"]["leftover_issues"]] == [
+        "T20250305-00000102",
+        "T20250305-00000202",
+        "T20250305-00000014",
+        "T20250305-00000103",
+        "T20250305-00000105",
+    ]
+
+
+def test_dead_letter_depths_in_the_totals():
+    summary = build_summary(DAY, GENERATED_AT, entries(), company())
+
+    assert summary["totals"]["dead_letters"] == {"delivery_events": 0, "inbound_sms": 1, "send": 0, "tickets": 2}
+    assert build_summary(DAY, GENERATED_AT, entries())["totals"]["dead_letters"] == {}
+
+
+def test_version_2_keeps_every_version_1_key(summary):
+    version_1 = {"collections", "current_period", "back_arrears", "outstanding_fen", "reminders"}
+    new = {"arrears_aging", "top_debtors", "replies", "tickets", "leftover_issues"}
+    assert version_1 | new | {"community_id", "name"} == set(summary["communities"][0])
+    assert version_1 | new | {"dead_letters"} == set(summary["totals"])
+    assert {"schema_version", "date", "generated_at", "totals", "communities", "unmatched"} == set(summary)
+
+
+def test_the_owners_words_and_contacts_never_reach_a_report_file():
+    files = report_files(DAY, GENERATED_AT, entries(), company())
+
+    for name, content in files.items():
+        text = content.decode("utf-8", errors="replace") if not name.endswith(".xlsx") else _xlsx_text(content)
+        for secret in ("业主的原话", "楼上漏水", "+8613700000000", "8613700000000", "王芳", "李雷", "msg-1"):
+            assert secret not in text, (name, secret)
+
+
+def _xlsx_text(content: bytes) -> str:
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        return "".join(archive.read(n).decode() for n in archive.namelist() if n.endswith(".xml"))
+
+
+def test_the_new_tables_list_the_summary():
+    summary = build_summary(DAY, GENERATED_AT, entries(), company())
+
+    aging = _rows(csv_bytes(aging_table(summary)))
+    assert aging[0] == ["community_id", "community", "bucket", "units", "overdue_yuan", "overdue_fen"]
+    assert len(aging) == 1 + 5 * 3  # two communities and the company, five buckets each
+    assert aging[-1][:2] == ["", "合计 / Total"]
+    assert sum(int(r[5]) for r in aging[1:11]) == sum(int(r[5]) for r in aging[11:])
+    debtors_rows = _rows(csv_bytes(top_debtors_table(summary)))
+    assert debtors_rows[1][:4] == ["C01", "1", "C01-B06-0001", "B06-0001"]
+    assert debtors_rows[1][4:] == ["550.00", "55000", "2024-11-05", "120", "dispute", "yes"]
+    assert len(debtors_rows) == 1 + 10 + 2
+    replies = _rows(csv_bytes(replies_table(summary)))
+    assert ["C02", "锦绣家园", "help", "1"] in replies
+    assert ["", "合计 / Total", "complaint", "2"] in replies
+    ticket_rows = _rows(csv_bytes(tickets_table(summary)))
+    assert ["C01", "阳光花园", "engineering", "2", "2", "1", "1"] in ticket_rows
+    issues = _rows(csv_bytes(leftover_issues_table(summary)))
+    assert [r[0] for r in issues[1:]] == [i["ticket_id"] for i in summary["totals"]["leftover_issues"]]
+    assert issues[1][8:] == ["C01-B06-0001", "overdue"]
+    assert _rows(csv_bytes(dead_letters_table(summary)))[1:] == [
+        ["delivery_events", "0"],
+        ["inbound_sms", "1"],
+        ["send", "0"],
+        ["tickets", "2"],
+    ]
 
 
 def _rows(content: bytes) -> list[list[str]]:
@@ -352,6 +791,12 @@ def test_report_files_are_byte_identical_for_identical_inputs():
         "communities.csv",
         "collections.csv",
         "reminders.csv",
+        "arrears_aging.csv",
+        "top_debtors.csv",
+        "replies.csv",
+        "tickets.csv",
+        "leftover_issues.csv",
+        "dead_letters.csv",
         "report.xlsx",
         "report.en.xlsx",
         "report.html",
@@ -377,6 +822,9 @@ def test_report_files_do_not_depend_on_the_order_activity_was_read_in():
                 skips=tuple(shuffled(entry.activity.skips)),
             ),
             shuffled(entry.periods),
+            owing=tuple(shuffled(entry.owing)),
+            reply_intents=tuple(shuffled(entry.reply_intents)),
+            tickets=tuple(shuffled(entry.tickets)),
         )
         for entry in entries()
     ]
@@ -396,8 +844,25 @@ def test_summary_json_is_the_summary():
 
 
 class _Reader:
+    """The table in memory: units as the arrears index holds them, owners' messages, tickets by department."""
+
     def __init__(self, days: list[CommunityDay]):
         self.days = {day.community.community_id: day for day in days}
+        # every unit of the estate, debtors or not: units_owing picks what the sparse index would hold
+        self.units = {"C01": [d.unit for d in debtors("C01")], "C02": [debtors("C02")[8].unit, debtors("C02")[9].unit]}
+        self.all_tickets = [t for day in days for t in day.tickets] + list(company().tickets)
+        self.messages = {
+            community_id: [
+                {"kind": "inbound", "body": "业主的原话：楼上漏水", "sender": "+8613700000000"}
+                | ({"classification": {"intent": intent}} if intent != "not_classified" else {"outcome": "flood"})
+                for intent in intents
+            ]
+            for community_id, intents in {
+                **{c: d.reply_intents for c, d in self.days.items()},
+                "UNKNOWN": company().reply_intents,
+            }.items()
+        }
+        self.ticket_queries: list[tuple[str, str]] = []
 
     def communities(self) -> list[Community]:
         return [day.community for day in reversed(self.days.values())]  # any order: the report sorts them
@@ -408,6 +873,23 @@ class _Reader:
 
     def period_totals(self, community_id: str) -> list[PeriodTotal]:
         return self.days[community_id].periods
+
+    def units_owing(self, community_id: str, due_before: date) -> list[Unit]:
+        assert due_before == DAY
+        return [u for u in self.units[community_id] if u.oldest_due is not None and u.oldest_due < due_before]
+
+    def day_messages(self, community_id: str, day: date) -> list[dict[str, Any]]:
+        assert day == DAY
+        return self.messages.get(community_id, [])
+
+    def tickets(self, department: str, status: str = "open", due_before: datetime | None = None) -> list[Ticket]:
+        self.ticket_queries.append((department, status))
+        return [t for t in self.all_tickets if t.department == department and t.status.value == status]
+
+
+class _Depths:
+    def depths(self) -> dict[str, int]:
+        return dict(company().dead_letters)
 
 
 class _Store:
@@ -421,10 +903,13 @@ class _Store:
 def test_publishing_writes_every_file_under_the_dated_prefix_with_its_content_type():
     store = _Store()
 
-    keys = publish_daily_report(DAY, GENERATED_AT, _Reader(entries()), store)
+    reader = _Reader(entries())
+
+    keys = publish_daily_report(DAY, GENERATED_AT, reader, store, _Depths(), SHANGHAI)
 
     assert keys == list(store.objects)
-    expected = report_files(DAY, GENERATED_AT, entries())
+    assert ("legal", "resolved") in reader.ticket_queries and len(reader.ticket_queries) == 7 * 2
+    expected = report_files(DAY, GENERATED_AT, entries(), company())
     assert {key: body for key, (body, _) in store.objects.items()} == {
         f"reports/2025-03-05/{name}": body for name, body in expected.items()
     }

@@ -62,6 +62,25 @@ class SqsDeadLetters:
         )
 
 
+class DeadLetterDepths:
+    """How many messages wait in each named dead-letter queue (the daily report); reads only the given URLs."""
+
+    def __init__(self, queue_urls: dict[str, str], sqs: Any | None = None) -> None:
+        self._urls = dict(queue_urls)
+        self._sqs = sqs
+
+    @property
+    def sqs(self) -> Any:
+        return self._sqs if self._sqs is not None else client("sqs")
+
+    def depths(self) -> dict[str, int]:
+        depths = {}
+        for name, url in sorted(self._urls.items()):
+            response = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+            depths[name] = int(response["Attributes"]["ApproximateNumberOfMessages"])
+        return depths
+
+
 class DeadLetterQueues:
     """The stack's dead-letter queues, for the on-call engineer: what is in them, why, and redrive.
 

@@ -1,0 +1,203 @@
+"""The daily report's new figures through the real functions: arrears aging and top debtors from the sparse
+arrears index, owners' replies and tickets from the activity and inbox indexes, and the dead-letter depths,
+each equal to what the test set up."""
+
+import json
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from propfee import ledger
+from propfee.adapters.dynamo import to_attributes
+from propfee.adapters.feedback import FeedbackTable
+from propfee.ledger import with_bill
+from propfee.models import HoldKind, Owner, Payment, Ticket
+from propfee.sandbox import Sandbox
+from propfee.ticketing import resolve_ticket
+from tests.e2e.conftest import START, assert_calls_allowed
+from tests.support import SHANGHAI, at, bill, community, unit
+
+pytestmark = pytest.mark.e2e
+
+DAY = START.date()  # 2026-11-11: its report is written at 00:15 the next day
+LEAK, PAID, STRANGER = "+8613900000001", "+8613900000003", "+8613900000999"
+OLD_TICKET, DISPUTE_TICKET = "T20261105-00000001", "T20261110-00000002"
+
+# unit -> [(period, amount fen, days overdue on DAY)], owner phone, changes
+ESTATE = {
+    "C01-B01-0101": ([("2026-10", 25_000, 30)], LEAK, {}),
+    "C01-B01-0102": ([("2026-10", 26_000, 31)], PAID, {}),
+    "C01-B01-0103": ([("2025-11", 30_000, 366), ("2026-09", 25_000, 62)], "+8613900000004", {"key_customer": True}),
+    "C01-B01-0104": ([("2026-05", 27_000, 181)], "+8613900000005", {}),  # 2,000 of it paid below
+    "C01-B01-0105": ([("2026-08", 24_000, 91)], "+8613900000006", {}),
+    "C01-B01-0106": ([("2026-08", 23_000, 90)], "+8613900000007", {}),
+    "C01-B01-0107": ([], "+8613900000008", {}),  # paid up
+    "C01-B01-0108": ([("2026-11", 20_000, 0)], "+8613900000009", {}),  # due on the day: not overdue yet
+}
+
+
+def _estate() -> list:
+    units = []
+    for unit_id, (bills, phone, changes) in ESTATE.items():
+        built = unit(unit_id, owners=(Owner(name="业主" + unit_id[-2:], phone=phone),), **changes)
+        for period, amount, days in bills:
+            built = with_bill(built, bill(unit_id, period, amount, DAY - timedelta(days=days)))
+        if unit_id == "C01-B01-0104":  # a partial payment
+            partial = Payment(
+                reference="PART-1",
+                unit_id=unit_id,
+                community_id="C01",
+                amount_fen=2_000,
+                paid_at=at("2026-11-01 10:00"),
+            )
+            built = ledger.allocate(built, partial).unit_after
+        units.append(built)
+    return units
+
+
+def _ticket(ticket_id: str, department: str, intent: str, created: str, due: str, **changes) -> Ticket:
+    return Ticket(
+        ticket_id=ticket_id,
+        community_id="C01",
+        unit_ids=("C01-B01-0106",),
+        department=department,
+        intent=intent,
+        channel="sms",
+        contact="+8613900000007",
+        message="业主的原话",
+        created_at=at(created),
+        due_by=at(due),
+        source_id=f"seed-{ticket_id}",
+        **changes,
+    )
+
+
+@pytest.fixture()
+def estate():
+    with Sandbox(start=START) as running:
+        table = FeedbackTable(running.resources["PropfeeTable"], SHANGHAI)
+        table.put_community(community())
+        table.put_buildings_and_units([], _estate())
+        # tickets from earlier days: one long past its deadline, one open bill dispute within it
+        for seeded in (
+            _ticket(OLD_TICKET, "engineering", "complaint", "2026-11-05 10:00", "2026-11-07 10:00", category="lift"),
+            _ticket(
+                DISPUTE_TICKET, "finance", "bill_dispute", "2026-11-10 10:00", "2026-11-12 10:00", hold=HoldKind.DISPUTE
+            ),
+        ):
+            table.db.put_item(TableName=table.name, Item=to_attributes(FeedbackTable._ticket_item(seeded)))
+        running.table = table
+        yield running
+
+
+def reply(sandbox: Sandbox, phone: str, text: str) -> None:
+    payload = {
+        "originationNumber": phone,
+        "destinationNumber": "+8610690000",
+        "messageKeyword": "KEYWORD_0123",
+        "messageBody": text,
+        "inboundMessageId": str(uuid.uuid4()),
+    }
+    sandbox.client("sns").publish(TopicArn=sandbox.resources["InboundSmsTopic"], Message=json.dumps(payload))
+
+
+def _expected_aging() -> dict[str, tuple[int, int]]:
+    """bucket -> (units, overdue fen), recounted from ESTATE (less the partial payment)."""
+    edges = (("1-30", 30), ("31-90", 90), ("91-180", 180), ("181-365", 365), ("over_365", 10**6))
+    units = dict.fromkeys((name for name, _ in edges), 0)
+    fen = dict.fromkeys(units, 0)
+    for unit_id, (bills, _, _) in ESTATE.items():
+        overdue = [(days, amount - (2_000 if unit_id == "C01-B01-0104" else 0)) for _, amount, days in bills if days]
+        if overdue:
+            units[next(name for name, top in edges if max(d for d, _ in overdue) <= top)] += 1
+            for days, amount in overdue:
+                fen[next(name for name, top in edges if days <= top)] += amount
+    return {name: (units[name], fen[name]) for name in units}
+
+
+def test_the_report_shows_aging_top_debtors_replies_tickets_and_dead_letters(estate):
+    estate.advance(at("2026-11-11 09:45"))
+    reply(estate, LEAK, "楼上漏水三个月了没人修，修好再交")
+    reply(estate, PAID, "我昨天已经在app上交过了")
+    reply(estate, STRANGER, "我家水管爆了")
+    topic = estate.resources["InboundSmsTopic"]
+    estate.client("sns").publish(TopicArn=topic, Message="not json")  # two for the dead-letter queue
+    estate.client("sns").publish(TopicArn=topic, Message=json.dumps({"messageBody": "hi"}))
+    estate.advance(at("2026-11-11 10:30"))
+    [paid_claim] = [t for t in estate.table.tickets("finance") if t.ticket_id != DISPUTE_TICKET]
+    assert paid_claim.intent == "paid_claim"
+    resolve_ticket(estate.table, paid_claim.ticket_id, "财务核实：已到账", at("2026-11-11 16:00"))
+    estate.advance(at("2026-11-12 00:20"))
+
+    body = estate.client("s3").get_object(
+        Bucket=estate.resources["ReportBucket"], Key="reports/2026-11-11/summary.json"
+    )
+    summary = json.loads(body["Body"].read())
+    assert summary["schema_version"] == 2
+    [c01] = summary["communities"]
+    totals = summary["totals"]
+
+    aging = {b["bucket"]: (b["units"], b["overdue_fen"]) for b in c01["arrears_aging"]["buckets"]}
+    assert aging == _expected_aging()
+    assert aging == {
+        "1-30": (1, 25_000),
+        "31-90": (2, 26_000 + 25_000 + 23_000),
+        "91-180": (1, 24_000),
+        "181-365": (1, 25_000),
+        "over_365": (1, 30_000),
+    }
+    assert totals["arrears_aging"] == c01["arrears_aging"]
+
+    top = [
+        (d["unit_id"], d["unit"], d["overdue_fen"], d["days_overdue"], d["hold"], d["key_customer"])
+        for d in c01["top_debtors"]
+    ]
+    assert top == [
+        ("C01-B01-0103", "B01-0103", 55_000, 366, None, True),
+        ("C01-B01-0102", "B01-0102", 26_000, 31, None, False),  # its paid claim was resolved: hold released
+        ("C01-B01-0101", "B01-0101", 25_000, 30, "complaint", False),
+        ("C01-B01-0104", "B01-0104", 25_000, 181, None, False),
+        ("C01-B01-0105", "B01-0105", 24_000, 91, None, False),
+        ("C01-B01-0106", "B01-0106", 23_000, 90, None, False),
+    ]
+    assert c01["top_debtors"][0]["oldest_due"] == (DAY - timedelta(days=366)).isoformat()
+    assert totals["top_debtors"] == c01["top_debtors"]
+
+    assert c01["replies"] == {"complaint": 1, "paid_claim": 1}
+    assert sum(summary["unmatched"]["replies"].values()) == 1  # the stranger
+    assert sum(totals["replies"].values()) == 3
+
+    assert c01["tickets"] == {
+        "engineering": {"new_today": 1, "open": 2, "overdue": 1, "resolved_today": 0},
+        "finance": {"new_today": 1, "open": 1, "overdue": 0, "resolved_today": 1},
+    }
+    assert summary["unmatched"]["tickets"] == {
+        "customer_service": {"new_today": 1, "open": 1, "overdue": 0, "resolved_today": 0}
+    }
+    issues = {i["ticket_id"]: i for i in c01["leftover_issues"]}
+    assert set(issues) == {OLD_TICKET, DISPUTE_TICKET}
+    assert (issues[OLD_TICKET]["overdue"], issues[OLD_TICKET]["dispute"]) == (True, False)
+    assert issues[OLD_TICKET]["escalated_at"] is not None  # the hourly escalation saw it
+    assert (issues[DISPUTE_TICKET]["overdue"], issues[DISPUTE_TICKET]["dispute"]) == (False, True)
+    assert totals["leftover_issues"] == c01["leftover_issues"]
+
+    assert totals["dead_letters"] == {"delivery_events": 0, "inbound_sms": 2, "send": 0, "tickets": 0}
+
+    # the tables, and nothing of what owners wrote or who they are
+    files = estate.client("s3").list_objects_v2(Bucket=estate.resources["ReportBucket"], Prefix="reports/2026-11-11/")
+    names = {o["Key"].rsplit("/", 1)[1] for o in files["Contents"]}
+    assert {"arrears_aging.csv", "top_debtors.csv", "replies.csv", "tickets.csv", "leftover_issues.csv"} <= names
+    assert "dead_letters.csv" in names
+    for name in names - {"report.xlsx", "report.en.xlsx"}:
+        text = (
+            estate.client("s3")
+            .get_object(Bucket=estate.resources["ReportBucket"], Key=f"reports/2026-11-11/{name}")["Body"]
+            .read()
+            .decode("utf-8")
+        )
+        for secret in ("漏水", "交过了", "水管", "业主的原话", "+86139", "业主01"):
+            assert secret not in text, (name, secret)
+    assert "DailyReportFunction" in {function for function, _ in estate.function_calls}
+    assert ("DailyReportFunction", "sqs:GetQueueAttributes") in estate.function_calls
+    assert_calls_allowed(estate.function_calls)
