@@ -190,6 +190,9 @@ def _skip(reason: str) -> Decision:
     return Decision(reason=reason)
 
 
+_NOTHING_OWED = Decision(reason=SkipReason.NOT_OVERDUE)
+
+
 def reachable(owners: tuple[Owner, ...], channel: Channel) -> str | None:
     """The first owner's address on this channel that may be used, if any. An opt-out (or a bounce)
     belongs to the address: a number shared by two household members is not used if either opted out."""
@@ -242,16 +245,14 @@ def decide(
     """Today's actions for a unit (several when a step sends more than one message), or the reason
     there is none."""
     oldest = unit.oldest_due
-    days = (today - oldest).days if oldest is not None else None
-    # a courtesy note is over once the bill is late: "falls due on <a past day>" would be wrong
-    due_steps = [
-        step
-        for step in ladder.steps
-        if days is not None and step.days_overdue <= days and not (step.is_courtesy and days > 0)
-    ]
-    if days is None or not due_steps:
-        return _skip(SkipReason.NOT_OVERDUE)
-    step = due_steps[-1]
+    if oldest is None:
+        return _NOTHING_OWED
+    days = (today - oldest).days
+    # the last step the age has reached; a courtesy note is over once the bill is late ("falls due on
+    # <a past day>" would be wrong)
+    step = next((s for s in reversed(ladder.steps) if s.days_overdue <= days), None)
+    if step is None or (step.days_overdue <= 0 and days > 0):
+        return _NOTHING_OWED
     amount = amount_for(unit, step, today)
     if amount <= 0:
         return _skip(SkipReason.NOT_OVERDUE)

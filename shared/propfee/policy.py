@@ -12,7 +12,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from propfee.models import Hold
 
@@ -77,6 +77,19 @@ class ContactPolicy(BaseModel):
     contact_on_statutory_holidays: bool = False
     extra_holidays: tuple[date, ...] = ()  # company days off, and holidays of years the calendar lacks
     frequency_caps: tuple[FrequencyCap, ...] = (FrequencyCap(messages=1, days=3), FrequencyCap(messages=4, days=30))
+
+    _hash: int | None = PrivateAttr(default=None)
+
+    def __hash__(self) -> int:
+        # the day checks are cached per (day, policy) for every unit of a plan: hash the fields once
+        # (read through the private slot: pydantic's attribute lookup for private names is slow)
+        private = self.__pydantic_private__
+        if private is None or private.get("_hash") is None:
+            fields = (self.window, self.quiet_hours, self.contact_on_weekends, self.contact_on_statutory_holidays,
+                      self.extra_holidays, self.frequency_caps)  # fmt: skip
+            self._hash = hash(fields)
+            return self._hash
+        return int(private["_hash"])
 
     @property
     def longest_cap_days(self) -> int:
