@@ -91,6 +91,10 @@ class ContactPolicy(BaseModel):
             return self._hash
         return int(private["_hash"])
 
+    def __eq__(self, other: object) -> bool:
+        # the fields only: the cached hash is not part of what a policy says
+        return isinstance(other, ContactPolicy) and self.__dict__ == other.__dict__
+
     @property
     def longest_cap_days(self) -> int:
         return max((cap.days for cap in self.frequency_caps), default=0)
