@@ -19,7 +19,7 @@ from typing import Any, BinaryIO, Literal, Protocol, TextIO
 from zoneinfo import ZoneInfo
 
 from propfee.imports.reading import ImportFileError, RawRow, read_rows
-from propfee.imports.report import REJECTS_IN_SUMMARY, RejectsCsv
+from propfee.imports.report import RejectsCsv, keep_reject
 from propfee.imports.rows import LedgerRow, PaymentRow, Rejected, parse_ledger, parse_payments
 from propfee.ledger import RefundTooLarge
 from propfee.models import Bill, Building, Community, Payment, Unit, room_key
@@ -114,8 +114,7 @@ class ApplySummary:
 
     def reject(self, rejected: Rejected, rejects_file: RejectsCsv | None) -> None:
         self.rejected += 1
-        if len(self.rejects) < REJECTS_IN_SUMMARY:
-            self.rejects.append({"line": rejected.line, "reason": rejected.reason})
+        keep_reject(self.rejects, rejected)
         if rejects_file is not None:
             rejects_file.write(rejected)
 

@@ -37,8 +37,7 @@ class CheckSummary:
     def add(self, result: LedgerRow | PaymentRow | Rejected) -> None:
         if isinstance(result, Rejected):
             self.rejected += 1
-            if len(self.rejects) < REJECTS_IN_SUMMARY:
-                self.rejects.append({"line": result.line, "reason": result.reason})
+            keep_reject(self.rejects, result)
         elif isinstance(result, LedgerRow):
             self.accepted += 1
             self.due_fen += result.amount_due_fen
@@ -64,6 +63,12 @@ class CheckSummary:
 
     def to_json(self) -> str:
         return json.dumps(self.as_dict(), ensure_ascii=False, indent=2)
+
+
+def keep_reject(rejects: list[dict[str, int | str]], rejected: Rejected) -> None:
+    """A summary lists the first REJECTS_IN_SUMMARY rejects (line and reason); the rejects file has them all."""
+    if len(rejects) < REJECTS_IN_SUMMARY:
+        rejects.append({"line": rejected.line, "reason": rejected.reason})
 
 
 def check(source: BinaryIO, filename: str, kind: Kind, tz: ZoneInfo, rejects_out: TextIO | None = None) -> CheckSummary:
