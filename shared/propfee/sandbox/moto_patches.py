@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import threading
 import types
 from datetime import datetime
 from typing import Any
@@ -44,15 +45,20 @@ def _item_backup(backend: Any, transact_items: list[dict[str, Any]]) -> list[tup
 
 def _restore(saved: list[tuple[Any, Any, Any, Any]]) -> None:
     for table, hash_value, range_value, item in reversed(saved):
-        if range_value is None:
-            if item is None:
-                table.items.pop(hash_value, None)
-            else:
-                table.items[hash_value] = item
-        elif item is None:
-            table.items.get(hash_value, {}).pop(range_value, None)
+        _restore_item(table, hash_value, range_value, item)
+        _refresh_index(table, hash_value, range_value)
+
+
+def _restore_item(table: Any, hash_value: Any, range_value: Any, item: Any) -> None:
+    if range_value is None:
+        if item is None:
+            table.items.pop(hash_value, None)
         else:
-            table.items[hash_value][range_value] = item
+            table.items[hash_value] = item
+    elif item is None:
+        table.items.get(hash_value, {}).pop(range_value, None)
+    else:
+        table.items[hash_value][range_value] = item
 
 
 def install() -> None:
@@ -81,6 +87,7 @@ def install() -> None:
     dynamodb_models.copy = types.SimpleNamespace(deepcopy=deepcopy_except_tables, copy=copy.copy)  # type: ignore[attr-defined,assignment]
     dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     install_fast_dynamodb_responses()
+    install_partition_query()
     install_fast_sqs_visibility()
     route_s3_notifications_to_sandbox()
     _PATCHED = True
@@ -175,3 +182,136 @@ def install_fast_sqs_visibility() -> None:
     queue.approximate_number_of_messages_not_visible = property(not_visible_count)  # type: ignore[assignment,method-assign]
     sqs_models.SQSBackend.is_message_valid_based_on_retention_period = retention_ok  # type: ignore[method-assign]
     queue._propfee_fast = True  # type: ignore[attr-defined]
+
+
+# moto answers every Query by sorting every item of the table and then filtering them; real DynamoDB reads
+# only the partition asked for. During a Query the table lists just that partition: the table's own, or
+# for a global index the items whose index hash key matches, found through a map kept up to date on every
+# write (unsorted: moto sorts what it keeps). The hourly tickets check, the collectors' lookups and the
+# report reads then cost what they return, not what the table holds.
+_query_scope = threading.local()
+
+
+class _GlobalIndexPartitions:
+    """For each global index's hash attribute: value -> {(hash, range): item}. Built on the first index
+    Query of a table, then refreshed key by key by every write moto makes (put, update, delete, and a
+    cancelled transaction's restore)."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self.attributes = {
+            key["AttributeName"] for index in table.global_indexes for key in index.schema if key["KeyType"] == "HASH"
+        }
+        self.partitions: dict[str, dict[Any, dict[Any, Any]]] = {name: {} for name in self.attributes}
+        self.values_of: dict[Any, dict[str, Any]] = {}
+        for hash_set in table.items.values():
+            for item in hash_set.values() if table.range_key_attr else (hash_set,):
+                self._add((item.hash_key, item.range_key), item)
+
+    def _add(self, key: Any, item: Any) -> None:
+        values = {name: item.attrs[name] for name in self.attributes if item.attrs.get(name) is not None}
+        for name, value in values.items():
+            self.partitions[name].setdefault(value, {})[key] = item
+        if values:
+            self.values_of[key] = values
+
+    def refresh(self, hash_value: Any, range_value: Any) -> None:
+        key = (hash_value, range_value)
+        for name, value in self.values_of.pop(key, {}).items():
+            members = self.partitions[name].get(value)
+            if members is not None:
+                members.pop(key, None)
+                if not members:
+                    del self.partitions[name][value]
+        item = self.table.get_item(hash_value, range_value)
+        if item is not None:
+            self._add(key, item)
+
+    def items(self, name: str, value: Any) -> list[Any]:
+        return list(self.partitions[name].get(value, {}).values())
+
+
+def _refresh_index(table: Any, hash_value: Any, range_value: Any) -> None:
+    partitions = getattr(table, "_propfee_gsi", None)
+    if partitions is not None:
+        partitions.refresh(hash_value, range_value)
+
+
+def _equal(present: Any, wanted: Any) -> bool:
+    return present is not None and present == wanted
+
+
+def install_partition_query() -> None:
+    import moto.dynamodb.models as dynamodb_models
+    from moto.dynamodb.models.table import Table
+
+    if getattr(Table, "_propfee_partition_query", False):
+        return
+    original_query = Table.query
+    original_all_items = Table.all_items
+    original_put = Table.put_item
+    original_delete = Table.delete_item
+    original_update = dynamodb_models.DynamoDBBackend.update_item
+
+    @functools.wraps(original_query)
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = kwargs.get("index_name") if "index_name" in kwargs else (args[6] if len(args) > 6 else None)
+        conditions = kwargs.get("hash_key_conditions") or []
+        if index_name:
+            scope: Any = ("index", [(name, value) for name, value in conditions])
+        elif hash_key is not None and self.range_key_attr:
+            scope = ("table", hash_key)
+        else:
+            return original_query(self, hash_key, *args, **kwargs)
+        _query_scope.value = scope
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            _query_scope.value = None
+
+    def all_items(self: Any) -> Any:
+        scope = getattr(_query_scope, "value", None)
+        if scope is None:
+            return original_all_items(self)
+        kind, selector = scope
+        if kind == "index" and len(selector) == 1 and selector[0][0] == self.hash_key_attr:
+            kind, selector = "table", selector[0][1]  # a local index lives in the table's partition
+        if kind == "table":
+            partition = self.items.get(selector)
+            return list(partition.values()) if partition else []
+        if not selector:
+            return original_all_items(self)
+        if not hasattr(self, "_propfee_gsi"):
+            self._propfee_gsi = _GlobalIndexPartitions(self)
+        name, value = selector[0]
+        if name not in self._propfee_gsi.attributes:
+            return original_all_items(self)
+        candidates = self._propfee_gsi.items(name, value)
+        return [item for item in candidates if all(_equal(item.attrs.get(n), v) for n, v in selector)]
+
+    def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        item = original_put(self, *args, **kwargs)
+        _refresh_index(self, item.hash_key, item.range_key)
+        return item
+
+    def delete_item(self: Any, hash_key: Any, range_key: Any = None) -> Any:
+        try:
+            return original_delete(self, hash_key, range_key)
+        finally:
+            _refresh_index(self, hash_key, range_key)
+
+    def update_item(self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        table = self.get_table(table_name)
+        try:
+            return original_update(self, table_name, key, *args, **kwargs)
+        finally:  # an update changes the item in place, even one that fails half-way
+            if hasattr(table, "_propfee_gsi"):
+                hash_value, range_value = self.get_keys_value(table, key)
+                _refresh_index(table, hash_value, range_value)
+
+    Table.query = query  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
+    Table.put_item = put_item  # type: ignore[method-assign]
+    Table.delete_item = delete_item  # type: ignore[method-assign]
+    dynamodb_models.DynamoDBBackend.update_item = update_item  # type: ignore[method-assign]
+    Table._propfee_partition_query = True  # type: ignore[attr-defined]
