@@ -352,7 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="simulate a company collecting fees on the embedded AWS")
-    demo.add_argument("--households", type=int, default=500)
+    demo.add_argument("--households", type=int, default=1000)
     demo.add_argument("--days", type=int, default=30)
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument(
