@@ -8,14 +8,15 @@ OUT ?= out/demo
 
 .PHONY: demo test e2e-long lint bench sandbox clean system-deps layer-font
 
-# Debian packages: a CJK font for the demand letters' PDFs, and pdftotext to read them back in tests
+# Debian packages: a CJK font for the demand letters' PDFs, pdftotext to read them back in tests, and
+# chromium, in which a test renders the HTML report (Playwright drives it; it downloads no browser of its own)
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 system-deps:
-	@if [ ! -f $(CJK_FONT) ] || ! command -v pdftotext >/dev/null; then \
-		echo "installing fonts-wqy-microhei and poppler-utils"; \
-		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq fonts-wqy-microhei poppler-utils >/dev/null; \
+	@if [ ! -f $(CJK_FONT) ] || ! command -v pdftotext >/dev/null || ! command -v chromium >/dev/null; then \
+		echo "installing fonts-wqy-microhei, poppler-utils and chromium"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq fonts-wqy-microhei poppler-utils chromium >/dev/null; \
 	fi
 
 $(STAMP): pyproject.toml

@@ -14,22 +14,27 @@ import time
 import tracemalloc
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
+from cost import emitted_metrics, metered, monthly_cost
 
 from propfee.adapters.dynamo import PropfeeTable
 from propfee.imports.apply import apply_file
 from propfee.imports.report import check
 from propfee.intents import classify, evaluate
 from propfee.ladder import decide
-from propfee.models import Community, Unit
+from propfee.models import Channel, Community, DayActivity, Payment, PeriodTotal, Reminder, ReminderStatus, Unit
 from propfee.planning import plan_day
+from propfee.report_history import day_snapshot
+from propfee.reporting import CommunityDay, CompanyDay, report_files
 from propfee.rules import load_rules
 from propfee.sandbox import Sandbox
+from propfee.simulation.run import DemoOptions, run_demo
 from propfee.simulation.world import build_world
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -183,6 +188,99 @@ def import_figures(rows: int = 100_000) -> dict[str, object]:
     }
 
 
+def _report_day(template: list[Unit], units: int, per_community: int = 10_000) -> list[CommunityDay]:
+    """A report day of `units` units in arrears, in communities of `per_community`: a payment from one unit in
+    thirty, a reminder to one in five, and thirty days of the report's own snapshots."""
+    entries = []
+    for c in range(max(units // per_community, 1)):
+        community_id = f"C{c:03d}"
+        owing = tuple(
+            template[n % len(template)].model_copy(
+                update={"unit_id": f"{community_id}-{n}", "community_id": community_id}
+            )
+            for n in range(min(per_community, units))
+        )
+        at = datetime.combine(BUSY_DAY, clock_time(10, 0), TZ)
+        payments = tuple(
+            Payment(reference=f"P{c}-{n}", unit_id=u.unit_id, community_id=community_id, amount_fen=10_000, paid_at=at)
+            for n, u in enumerate(owing[::30])
+        )
+        reminders = tuple(
+            Reminder(
+                unit_id=u.unit_id,
+                community_id=community_id,
+                step="sms_d1",
+                occurrence=1,
+                channel=Channel.SMS,
+                destination="+8613800000000",
+                template="reminder_friendly",
+                template_version="bench",
+                content_sha256="0" * 64,
+                balance_fen=u.balance_fen,
+                status=ReminderStatus.SENT,
+                claimed_at=at - timedelta(hours=1),
+            )
+            for u in owing[::5]
+        )
+        periods = [
+            PeriodTotal(community_id=community_id, period=p, billed_fen=10**9, paid_fen=9 * 10**8, bills=9_000)
+            for p in ("2026-09", "2026-10", "2026-11")
+        ]
+        day = DayActivity(payments=payments)
+        history = tuple(
+            day_snapshot(community_id, BUSY_DAY - timedelta(days=d), day, periods, reminders, payments)
+            for d in range(29, -1, -1)
+        )
+        entries.append(
+            CommunityDay(
+                Community(community_id=community_id, name=f"bench {c}"),
+                DayActivity(payments=payments, reminders=reminders),
+                periods,
+                owing=owing,
+                history=history,
+            )
+        )
+    return entries
+
+
+def report_build(template: list[Unit], units: int) -> dict[str, object]:
+    """The daily report built from what it reads (the reads themselves are the sandbox figures): seconds, and
+    peak memory in a second, traced pass."""
+    entries = _report_day(template, units)
+    generated_at = datetime.combine(BUSY_DAY + timedelta(days=1), clock_time(0, 15), TZ)
+    started = time.perf_counter()
+    files = report_files(BUSY_DAY, generated_at, entries, CompanyDay())
+    seconds = time.perf_counter() - started
+    gc.collect()
+    tracemalloc.start()
+    report_files(BUSY_DAY, generated_at, entries, CompanyDay())
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {
+        "units": units,
+        "seconds": round(seconds, 2),
+        "peak_bytes": peak,
+        "bytes_written": sum(len(body) for body in files.values()),
+    }
+
+
+def month_cost(households: int, days: int = 30) -> dict[str, object]:
+    """A simulated month of the whole company (the demo: bills, reminders, replies, tickets, reports) with the
+    functions' usage metered, priced per 10,000 households and month."""
+    seen: dict[str, object] = {}
+
+    def price(demo: Any) -> None:
+        seen["cost"] = monthly_cost(meter, demo.sandbox, days, households)
+        seen["metrics"] = emitted_metrics(demo.sandbox)
+
+    with tempfile.TemporaryDirectory() as out, metered() as meter:
+        run_demo(DemoOptions(households=households, days=days, seed=3, start=START, out=Path(out)), on_finish=price)
+    cost = dict(seen["cost"])  # type: ignore[call-overload]
+    metrics = list(seen["metrics"])  # type: ignore[call-overload]
+    cost["custom_metrics"] = {"count": len(metrics), "names": metrics}
+    return cost
+
+
 def _machine() -> str:
     cpu = platform.processor() or platform.machine()
     with contextlib.suppress(OSError):
@@ -203,8 +301,10 @@ def main() -> int:
             "10000": planner_peak_bytes(template, 10_000),
             "100000": planner_peak_bytes(template, 100_000),
         },
+        "report_build": {str(n): report_build(template, n) for n in (10_000, 100_000)},
         "replies": replies_accuracy(),
         "imports": import_figures(),
+        "month_cost": month_cost(int(os.environ.get("PROPFEE_BENCH_MONTH_HOUSEHOLDS", "1000"))),
         "sandbox_busy_day": sandbox_day(int(os.environ.get("PROPFEE_BENCH_HOUSEHOLDS", "10000"))),
     }
     print(json.dumps(figures, indent=2))

@@ -1,5 +1,6 @@
 """daily_report: just after midnight, the previous day's collections, collection rate, reminders, arrears aging,
-top debtors, replies, tickets and dead-letter depths -> S3."""
+top debtors, replies, tickets and dead-letter depths -> S3 (the company's set and each community's); then each
+manager gets an email of short-lived links to the files they may read."""
 
 from typing import Any
 
@@ -7,7 +8,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from propfee import clock
 from propfee.models import ScheduledEvent
-from propfee.observability import lambda_entry, logger
+from propfee.observability import lambda_entry, logger, mask_email, mask_text, metrics
+from propfee.report_delivery import email_report_links
 from propfee.reporting import publish_daily_report
 from propfee.wiring import LazyServices
 
@@ -20,6 +22,15 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     request = ScheduledEvent.model_validate(event)
     generated_at = request.scheduled_time or clock.now()
     day = request.local_day(svc.settings.tz, generated_at)
-    keys = publish_daily_report(day, generated_at, svc.table, svc.reports, svc.dead_letter_depths, svc.settings.tz)
-    logger.info("daily report written", extra={"date": day.isoformat(), "files": keys})
-    return {"date": day.isoformat(), "bucket": svc.reports.bucket, "keys": keys}
+    keys = publish_daily_report(
+        day, generated_at, svc.table, svc.reports, svc.dead_letter_depths, svc.settings.tz, svc.rules.targets
+    )
+    logger.info("daily report written", extra={"date": day.isoformat(), "files": len(keys)})
+    access, expiry = svc.rules.report_access, svc.settings.report_link_expiry_seconds
+    emails = email_report_links(day, access, svc.reports, svc.email, clock.now(), expiry, svc.settings.tz)
+    for failed in (outcome for outcome in emails if not outcome.sent):  # the report stays written; logged, masked
+        logger.warning(
+            "report links not emailed", extra={"to": mask_email(failed.to), "reason": mask_text(failed.reason or "")}
+        )
+    metrics.add_metric(name="ReportLinkEmailsFailed", unit="Count", value=sum(not o.sent for o in emails))
+    return {"date": day.isoformat(), "bucket": svc.reports.bucket, "keys": keys, "emailed": sum(o.sent for o in emails)}

@@ -83,6 +83,8 @@ def cmd_sandbox_up(args: argparse.Namespace) -> int:
         print("use it with the AWS CLI or boto3:")
         for key, value in sandbox.aws_environment().items():
             print(f"  export {key}={value}")
+        print(f"  export PROPFEE_TABLE={sandbox.resources['PropfeeTable']}")
+        print(f"  export PROPFEE_REPORT_BUCKET={sandbox.resources['ReportBucket']}")
         print("resources:")
         for logical_id, physical in sorted(sandbox.resources.items()):
             print(f"  {logical_id:32} {physical}")
@@ -344,6 +346,26 @@ def cmd_dlq_redrive(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report_get(args: argparse.Namespace) -> int:
+    """A day's report files from the reports bucket: the company set, or one community's set."""
+    from propfee.adapters.storage import S3Store
+    from propfee.config import Settings
+    from propfee.report_delivery import ReportNotFound, download_report
+
+    bucket = args.bucket or Settings(table="-").report_bucket  # type: ignore[call-arg]
+    if not bucket:
+        print("which bucket? --bucket or PROPFEE_REPORT_BUCKET (`propfee sandbox up` prints it)", file=sys.stderr)
+        return 2
+    try:
+        written = download_report(S3Store(bucket), args.date, args.community, Path(args.out))
+    except ReportNotFound as error:
+        print(f"{error} in s3://{bucket}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from propfee.intents import Department
     from propfee.models import TaskOutcome
@@ -431,6 +453,15 @@ def build_parser() -> argparse.ArgumentParser:
     redrive = dlq_commands.add_parser("redrive", help="move a DLQ's messages back to its source queue")
     redrive.add_argument("queue", help="the DLQ's name or a unique part of it, e.g. SendDeadLetterQueue")
     redrive.set_defaults(run=cmd_dlq_redrive)
+
+    report = commands.add_parser("report", help="the daily report files in the reports bucket")
+    report_commands = report.add_subparsers(dest="report_command", required=True)
+    get = report_commands.add_parser("get", help="download a day's files (the company's, or one community's)")
+    get.add_argument("--date", type=date.fromisoformat, required=True, help="the report's day, YYYY-MM-DD")
+    get.add_argument("--community", help="that community's own files (default: the company's)")
+    get.add_argument("--out", required=True, help="the folder to write them into")
+    get.add_argument("--bucket", help="the reports bucket (default: PROPFEE_REPORT_BUCKET)")
+    get.set_defaults(run=cmd_report_get)
 
     sandbox = commands.add_parser("sandbox", help="the embedded AWS")
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True)

@@ -47,7 +47,7 @@ def _subset(font: Path, characters: frozenset[str]) -> Path:
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
-    full = TTFont(font, fontNumber=0)
+    full = TTFont(font, fontNumber=0, recalcTimestamp=False)  # saved with the clock's time otherwise: other bytes
     options = subset.Options()
     options.drop_tables += ["FFTM"]  # a FontForge timestamp table fontTools cannot subset
     subsetter = subset.Subsetter(options)
@@ -59,15 +59,22 @@ def _subset(font: Path, characters: frozenset[str]) -> Path:
     return target
 
 
+def cjk_document(title: str, font: Path, dated: datetime, text: str, margin: float = 25) -> FPDF:
+    """An empty A4 document with the CJK font as "letter", cut down to the characters of `text` (and the
+    printable ASCII). Dated `dated`, not by the clock: the same content gives the same bytes."""
+    pdf = FPDF(format="A4")
+    pdf.set_creation_date(dated)
+    pdf.set_title(title)
+    pdf.set_margins(margin, margin, margin)
+    pdf.add_font("letter", fname=str(_subset(font, frozenset(text) | _ALWAYS)))
+    return pdf
+
+
 def letter_pdf(text: str, font: Path, dated: datetime) -> bytes:
     """One A4 letter: the first line is the title, each further line a paragraph. The same text, font and
     date give the same bytes."""
     title, *paragraphs = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    pdf = FPDF(format="A4")
-    pdf.set_creation_date(dated)
-    pdf.set_title(title)
-    pdf.set_margins(25, 25, 25)
-    pdf.add_font("letter", fname=str(_subset(font, frozenset(text) | _ALWAYS)))
+    pdf = cjk_document(title, font, dated, text)
     pdf.add_page()
     pdf.set_font("letter", size=18)
     pdf.cell(0, 14, title, align="C", new_x="LMARGIN", new_y="NEXT")

@@ -323,6 +323,7 @@ class DayActivity(Record):
     payments: tuple[Payment, ...] = ()
     reminders: tuple[Reminder, ...] = ()
     skips: tuple[Skip, ...] = ()
+    tasks_done: tuple[Task, ...] = ()  # calls, visits and reviews their collector closed that day
 
 
 class TicketStatus(StrEnum):

@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Protocol
 
 from propfee.models import Collector, Community, DayActivity, PeriodTotal, Reminder, SendJob, Task, Ticket, Unit
+from propfee.report_history import DaySnapshot
 
 
 class ClaimResult(StrEnum):
@@ -82,7 +84,18 @@ class FeedbackReader(Protocol):
 
 
 class ReportReader(ActivityReader, FeedbackReader, Protocol):
-    """What the daily report reads: the day's activity, period totals, debtors, owners' messages, tickets."""
+    """What the daily report reads: the day's activity, period totals, debtors, owners' messages, tickets,
+    the collectors and their open tasks; and the snapshots it keeps of each community's day."""
+
+    def collectors(self) -> list[Collector]: ...
+
+    def tasks(self, collector_id: str, status: str = "open") -> list[Task]: ...
+
+    def report_snapshots(self, community_id: str, first: date, last: date) -> list[DaySnapshot]: ...
+
+    def report_snapshot_before(self, community_id: str, day: date) -> DaySnapshot | None: ...
+
+    def keep_report_snapshot(self, snapshot: DaySnapshot) -> DaySnapshot: ...
 
 
 class DeadLetterCounter(Protocol):
@@ -91,3 +104,15 @@ class DeadLetterCounter(Protocol):
 
 class ObjectStore(Protocol):
     def put(self, key: str, body: bytes, content_type: str) -> None: ...
+
+
+class ReportStore(ObjectStore, Protocol):
+    """Where the daily report files are: listed, read, and lent out for a while through presigned links."""
+
+    def keys(self, prefix: str, recursive: bool = True) -> list[str]: ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def presigned_get(self, key: str, expires_in_seconds: int, filename: str | None = None) -> str: ...
+
+    def download_prefix(self, prefix: str, target: Path, recursive: bool = True) -> list[Path]: ...

@@ -243,6 +243,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "no_bills": "无账单",
         "rate_chart": "本期收缴率（按小区）",
         "reminder_chart": "今日催缴（按渠道和状态）",
+        "trend_chart": "近30天收缴率（全公司）",
+        "no_trend": "暂无历史数据",
         "no_reminders": "今日无催缴",
         "sent": "已发送",
         "failed": "发送失败",
@@ -268,6 +270,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "no_bills": "no bills",
         "rate_chart": "Collection rate of the current period by community",
         "reminder_chart": "Reminders today by channel and status",
+        "trend_chart": "Collection rates over 30 days (company)",
+        "no_trend": "no history yet",
         "no_reminders": "No reminders today",
         "sent": "sent",
         "failed": "failed",
@@ -284,7 +288,14 @@ _WORDS: dict[str, dict[str, str]] = {
     },
 }
 _CHANNEL_ORDER = ("sms", "email", "letter", "call", "visit", "legal_review")
-_COLOURS = {"bar": "#1f6fb2", "sent": "#2e7d32", "failed": "#c62828", "skipped": "#8a8f98", "grid": "#d5dbe1"}
+_COLOURS = {
+    "bar": "#1f6fb2",
+    "back": "#ef6c00",
+    "sent": "#2e7d32",
+    "failed": "#c62828",
+    "skipped": "#8a8f98",
+    "grid": "#d5dbe1",
+}
 _FONT = "system-ui, -apple-system, 'Segoe UI', 'PingFang SC', 'Microsoft YaHei', sans-serif"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -467,6 +478,44 @@ def reminder_chart(summary: Mapping[str, Any], language: Language = "zh-CN") -> 
     return _svg("chart-reminders", words["reminder_chart"], width, height, parts)
 
 
+def trend_chart(summary: Mapping[str, Any], language: Language = "zh-CN") -> Markup:
+    """Two lines over the days of the trend: the current period's collection rate and the back arrears'."""
+    words = _WORDS[language]
+    rows = list(summary["totals"].get("trend", ()))
+    left, top, plot_width, plot_height = 48.0, 34.0, 540.0, 170.0
+    width, bottom = left + plot_width + 20, top + plot_height
+    height = bottom + 40
+    parts = []
+    for tick in (0, 25, 50, 75, 100):
+        y = bottom - plot_height * tick / 100
+        parts.append(_tag("line", x1=_n(left), y1=_n(y), x2=_n(left + plot_width), y2=_n(y), stroke=_COLOURS["grid"]))
+        parts.append(_text(f"{tick}%", x=_n(left - 6), y=_n(y + 4), text_anchor="end", fill="#555"))
+    lines = (("collection_rate", words["current_rate"], "bar"), ("back_arrears_rate", words["back_rate"], "back"))
+    for index, (_, label, colour) in enumerate(lines):
+        x = left + 230 * index
+        parts.append(_tag("rect", x=_n(x), y="8", width="12", height="12", fill=_COLOURS[colour]))
+        parts.append(_text(label, x=_n(x + 16), y="18"))
+    step = plot_width / max(len(rows) - 1, 1)
+    for key, label, colour in lines:
+        points = [
+            (left + step * i, bottom - plot_height * min(max(row[key], 0.0), 1.0), row)
+            for i, row in enumerate(rows)
+            if row[key] is not None
+        ]
+        if len(points) > 1:
+            path = " ".join(f"{_n(x)},{_n(y)}" for x, y, _ in points)
+            parts.append(_tag("polyline", points=path, fill="none", stroke=_COLOURS[colour], stroke_width="2"))
+        for x, y, row in points:
+            tip = f"{row['date']} {label}: {_percent(row[key], words)}"
+            parts.append(_tag("circle", _title(tip), cx=_n(x), cy=_n(y), r="3", fill=_COLOURS[colour]))
+    for i, row in enumerate(rows):
+        if i in (0, len(rows) - 1) or i % 7 == 0:  # a few dates along the axis, always the first and last
+            parts.append(_text(row["date"][5:], x=_n(left + step * i), y=_n(bottom + 18), text_anchor="middle"))
+    if not rows:
+        parts.append(_text(words["no_trend"], x=_n(left + plot_width / 2), y=_n(top + 60), text_anchor="middle"))
+    return _svg("chart-trend", words["trend_chart"], width, height, parts)
+
+
 def _html_cell(value: Cell, kind: ColumnKind) -> str:
     if value is None:
         return ""
@@ -503,7 +552,7 @@ def _environment() -> Environment:
 
 
 def html_page(summary: Mapping[str, Any], tables: Sequence[ReportTable], language: Language = "zh-CN") -> bytes:
-    """A page that works offline and runs nothing: headline figures, two SVG charts, every table."""
+    """A page that works offline and runs nothing: headline figures, three SVG charts, every table."""
     words = _WORDS[language]
     totals = summary["totals"]
     generated = datetime.fromisoformat(str(summary["generated_at"]))
@@ -544,6 +593,7 @@ def html_page(summary: Mapping[str, Any], tables: Sequence[ReportTable], languag
             charts=[
                 (words["rate_chart"], rate_chart(summary, language)),
                 (words["reminder_chart"], reminder_chart(summary, language)),
+                (words["trend_chart"], trend_chart(summary, language)),
             ],
             tables=shown_tables,
         )

@@ -10,18 +10,20 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from propfee.intents import Department, Intent
 from propfee.models import (
+    Collector,
     Community,
     DayActivity,
     HoldKind,
     Language,
     PeriodTotal,
     ReminderStatus,
+    Task,
     Ticket,
     TicketStatus,
     Unit,
@@ -29,10 +31,26 @@ from propfee.models import (
 from propfee.money import rate
 from propfee.policy import active_hold
 from propfee.ports import DeadLetterCounter, ObjectStore, ReportReader
+from propfee.report_access import community_report_prefix
 from propfee.report_formats import CONTENT_TYPES, Cell, Column, ReportTable, csv_bytes, html_page, workbook
 from propfee.report_formats import safe_cell as safe_cell  # where evidence.py and older callers find it
+from propfee.report_history import (
+    EFFECT_DAYS,
+    TASK_OUTCOMES,
+    DaySnapshot,
+    Phase,
+    Targets,
+    collectors_today,
+    day_snapshot,
+    effectiveness,
+    history_window,
+    phase_progress,
+    trend,
+)
 
-SCHEMA_VERSION = 2  # 2: arrears aging, top debtors, replies, tickets, leftover issues, dead-letter depths
+# 2: arrears aging, top debtors, replies, tickets, leftover issues, dead-letter depths
+# 3: 30-day trend, reminder effectiveness, collectors' day, progress against phased targets
+SCHEMA_VERSION = 3
 
 # arrears aging (欠费账龄): (key, first day, last day) overdue; None: no upper bound
 AGING_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
@@ -55,6 +73,9 @@ class CommunityDay:
     owing: tuple[Unit, ...] = ()  # the units the arrears index lists (oldest unpaid bill due before the day)
     reply_intents: tuple[str, ...] = ()  # the intent of each owner's message of the day, nothing of its text
     tickets: tuple[Ticket, ...] = ()  # open tickets, and resolved ones, of this community
+    # the report's own snapshots of earlier days and of this one (trend, effectiveness, targets)
+    history: tuple[DaySnapshot, ...] = ()
+    phase: Phase | None = None  # the phased targets in force that day, if any
 
 
 @dataclass(frozen=True)
@@ -66,6 +87,8 @@ class CompanyDay:
     reply_intents: tuple[str, ...] = ()
     tickets: tuple[Ticket, ...] = ()
     dead_letters: Mapping[str, int] = field(default_factory=dict)
+    collectors: tuple[Collector, ...] = ()
+    open_tasks: Mapping[str, tuple[Task, ...]] = field(default_factory=dict)  # by collector id
 
 
 def _bucket(days: int) -> str:
@@ -226,6 +249,9 @@ def _community_figures(day: date, generated_at: datetime, entry: CommunityDay, t
         "arrears_aging": arrears_aging(day, entry.owing),
         "top_debtors": top_debtors(day, entry.community.community_id, entry.owing),
         **_feedback_figures(day, generated_at, entry.reply_intents, entry.tickets, tz),
+        "trend": trend(entry.history, day),
+        "reminder_effectiveness": effectiveness(entry.history, day),
+        "targets": phase_progress(entry.phase, entry.history, day),
     }
 
 
@@ -280,6 +306,9 @@ def build_summary(
             tz,
         ),
         "dead_letters": dict(sorted(company.dead_letters.items())),
+        "trend": company_trend(communities),
+        "reminder_effectiveness": company_effectiveness(communities),
+        "collectors": collector_figures(day, generated_at, entries, company),
     }
     return {
         "schema_version": SCHEMA_VERSION,
@@ -289,6 +318,68 @@ def build_summary(
         "communities": communities,
         "unmatched": unmatched,  # owners' messages and tickets from senders no unit matched (in the totals)
     }
+
+
+def company_trend(communities: list[dict[str, Any]]) -> list[dict[str, object]]:
+    """The communities' trends added up day by day (a day counts the communities that have a snapshot)."""
+    days: dict[str, dict[str, int]] = {}
+    for c in communities:
+        for row in c["trend"]:
+            total = days.setdefault(row["date"], Counter())
+            total["communities"] += 1
+            for name in ("payments", "collected_fen", "billed_fen", "paid_fen", "back_billed_fen", "back_paid_fen"):
+                total[name] += row[name]
+    return [
+        {
+            "date": d,
+            **t,
+            "collection_rate": rate(t["paid_fen"], t["billed_fen"]),
+            "back_arrears_rate": rate(t["back_paid_fen"], t["back_billed_fen"]),
+        }
+        for d, t in sorted(days.items())
+    ]
+
+
+def company_effectiveness(communities: list[dict[str, Any]]) -> list[dict[str, object]]:
+    steps: dict[str, Counter[str]] = {}
+    for c in communities:
+        for row in c["reminder_effectiveness"]:
+            steps.setdefault(row["step"], Counter()).update(
+                {name: row[name] for name in ("cohort_reminded", "cohort_paid", "reminded_30d", "paid_30d")}
+            )
+    return [
+        {
+            "step": step,
+            **t,
+            "cohort_rate": rate(t["cohort_paid"], t["cohort_reminded"]),
+            "rate_30d": rate(t["paid_30d"], t["reminded_30d"]),
+        }
+        for step, t in sorted(steps.items())
+    ]
+
+
+def collector_figures(
+    day: date, generated_at: datetime, entries: list[CommunityDay], company: CompanyDay
+) -> list[dict[str, object]]:
+    """Each collector's day: tasks closed by outcome and the balances promised (from the communities'
+    snapshots of the day), tasks open now and those of them past their deadline."""
+    today = collectors_today((s for e in entries for s in e.history), day)
+    rows = []
+    for collector in sorted(company.collectors, key=lambda c: c.collector_id):
+        done = today.get(collector.collector_id)
+        open_tasks = company.open_tasks.get(collector.collector_id, ())
+        rows.append(
+            {
+                "collector_id": collector.collector_id,
+                "name": collector.name,
+                "role": collector.role,
+                "open": len(open_tasks),
+                "open_overdue": sum(t.due_by < generated_at for t in open_tasks),
+                "done": dict(done.done) if done else {},
+                "promised_fen": done.promised_fen if done else 0,
+            }
+        )
+    return rows
 
 
 # ---------------------------------------------------------------------------------------- the tables
@@ -544,6 +635,127 @@ def dead_letters_table(summary: dict[str, object]) -> ReportTable:
     return ReportTable("dead_letters", "死信队列", "Dead-letter queues", DEAD_LETTER_COLUMNS, rows)
 
 
+TREND_COLUMNS = (
+    Column("community_id", "小区编号", "Community ID"),
+    Column("community", "小区", "Community"),
+    Column("date", "日期", "Date"),
+    Column("payments", "收款笔数", "Payments", "int"),
+    Column("collected_yuan", "收款（元）", "Collected (yuan)", "yuan"),
+    Column("period", "当期", "Period"),
+    Column("collection_rate", "当期收缴率", "Collection rate", "percent"),
+    Column("back_arrears_rate", "清欠率", "Back arrears rate", "percent"),
+)
+
+
+def trend_table(summary: dict[str, object]) -> ReportTable:
+    rows = [
+        (
+            *scope,
+            row["date"],
+            row["payments"],
+            _yuan(row["collected_fen"]),
+            row.get("period"),
+            row["collection_rate"],
+            row["back_arrears_rate"],
+        )
+        for scope, figures in _scopes(summary)
+        for row in figures["trend"]
+    ]
+    return ReportTable("trend", "近30天趋势", "30-day trend", TREND_COLUMNS, tuple(rows))
+
+
+EFFECT_COLUMNS = (
+    Column("community_id", "小区编号", "Community ID"),
+    Column("community", "小区", "Community"),
+    Column("step", "催缴步骤", "Step"),
+    Column("cohort_reminded", "7天前触达户数", "Units reached 7 days ago", "int"),
+    Column("cohort_paid", "其中7天内缴费", "Of them paid within 7 days", "int"),
+    Column("cohort_rate", "7天缴费率", "Paid within 7 days", "percent"),
+    Column("reminded_30d", "30天触达户数", "Units reached (30 days)", "int"),
+    Column("paid_30d", "30天内7天缴费户数", "Paid within 7 days (30 days)", "int"),
+    Column("rate_30d", "30天7天缴费率", "Paid within 7 days (30-day rate)", "percent"),
+)
+
+
+def effectiveness_table(summary: dict[str, object]) -> ReportTable:
+    names = ("cohort_reminded", "cohort_paid", "cohort_rate", "reminded_30d", "paid_30d", "rate_30d")
+    rows = [
+        (*scope, row["step"], *(row[n] for n in names))
+        for scope, figures in _scopes(summary)
+        for row in figures["reminder_effectiveness"]
+    ]
+    return ReportTable("reminder_effectiveness", "催缴效果", "Reminder effectiveness", EFFECT_COLUMNS, tuple(rows))
+
+
+COLLECTOR_COLUMNS = (
+    Column("collector_id", "催缴员编号", "Collector ID"),
+    Column("name", "姓名", "Name"),
+    Column("role", "岗位", "Role"),
+    Column("open", "未完成任务", "Open tasks", "int"),
+    Column("open_overdue", "超时未完成", "Open past deadline", "int"),
+    Column("done_today", "今日完成", "Done today", "int"),
+    *(Column(f"done_{o}", f"结果：{o}", f"Outcome: {o}", "int") for o in TASK_OUTCOMES),
+    Column("promised_yuan", "承诺缴费金额（元）", "Promised (yuan)", "yuan"),
+)
+
+
+def collectors_table(summary: dict[str, object]) -> ReportTable:
+    rows = [
+        (
+            c["collector_id"],
+            c["name"],
+            c["role"],
+            c["open"],
+            c["open_overdue"],
+            sum(c["done"].values()),
+            *(c["done"].get(o, 0) for o in TASK_OUTCOMES),
+            _yuan(c["promised_fen"]),
+        )
+        for c in summary["totals"]["collectors"]  # type: ignore[index]
+    ]
+    return ReportTable("collectors", "催缴人员", "Collectors", COLLECTOR_COLUMNS, tuple(rows))
+
+
+TARGET_COLUMNS = (
+    Column("community_id", "小区编号", "Community ID"),
+    Column("phase", "阶段", "Phase"),
+    Column("end", "截止日", "Ends"),
+    Column("days_left", "剩余天数", "Days left", "int"),
+    Column("measure", "指标", "Measure"),
+    Column("collector_id", "催缴员", "Collector"),
+    Column("target", "目标", "Target"),  # a rate (fraction), yuan or a count, as the measure says
+    Column("actual", "完成", "Actual"),
+    Column("progress", "完成率", "Progress", "percent"),
+)
+
+
+def _progress(target: float | None, actual: float | None) -> float | None:
+    if target is None or actual is None or target <= 0:
+        return None
+    return round(actual / target, 4)
+
+
+def targets_table(summary: dict[str, object]) -> ReportTable:
+    rows: list[tuple[Cell, ...]] = []
+    for c in summary["communities"]:  # type: ignore[attr-defined]
+        t = c["targets"]
+        if t is None:
+            continue
+        head = (c["community_id"], t["phase"], t["end"], t["days_left"])
+        rate_target, rate_actual = t["collection_rate"]["target"], t["collection_rate"]["actual"]
+        rows.append((*head, "collection_rate", None, rate_target, rate_actual, _progress(rate_target, rate_actual)))
+        back = t["back_arrears_collected_fen"]
+        back_target = _yuan(back["target"]) if back["target"] is not None else None
+        rows.append(
+            (*head, "back_arrears_collected_yuan", None, back_target, _yuan(back["actual"]), _progress(*back.values()))
+        )
+        for collector_id, measures in t["collectors"].items():
+            for measure, figures in measures.items():
+                target, actual = figures["target"], figures["actual"]
+                rows.append((*head, measure, collector_id, target, actual, _progress(target, actual)))
+    return ReportTable("targets", "阶段性指标", "Phased targets", TARGET_COLUMNS, tuple(rows))
+
+
 def report_tables(summary: dict[str, object], entries: list[CommunityDay]) -> list[ReportTable]:
     return [
         communities_table(summary),
@@ -555,6 +767,10 @@ def report_tables(summary: dict[str, object], entries: list[CommunityDay]) -> li
         tickets_table(summary),
         leftover_issues_table(summary),
         dead_letters_table(summary),
+        trend_table(summary),
+        effectiveness_table(summary),
+        collectors_table(summary),
+        targets_table(summary),
     ]
 
 
@@ -593,35 +809,95 @@ def publish_daily_report(
     store: ObjectStore,
     dead_letters: DeadLetterCounter,
     tz: ZoneInfo,
+    targets: Targets | None = None,
 ) -> list[str]:
-    """Read the day's activity, period totals, debtors (arrears index), owners' messages (activity index) and
-    each department's open and resolved tickets (inbox index), all by key; write the report files."""
+    """Read the day's activity, period totals, debtors (arrears index), owners' messages (activity index),
+    each department's open and resolved tickets (inbox index), the collectors' open tasks and the report's
+    own snapshots of earlier days, all by key; keep this day's snapshot; write the company's set of report
+    files under reports/<date>/ and each community's own set under reports/<date>/communities/<id>/."""
     tickets: dict[str, list[Ticket]] = {}
     for department in Department:
         for status in TicketStatus:
             for ticket in reader.tickets(department.value, status.value):
                 tickets.setdefault(ticket.community_id, []).append(ticket)
     communities = sorted(reader.communities(), key=lambda c: c.community_id)
-    entries = [
-        CommunityDay(
-            community,
-            reader.day_activity(community.community_id, day),
-            reader.period_totals(community.community_id),
-            owing=tuple(reader.units_owing(community.community_id, day)),
-            reply_intents=_intents(reader.day_messages(community.community_id, day)),
-            tickets=tuple(tickets.pop(community.community_id, [])),
+    targets = targets or Targets()
+    phases = {c.community_id: targets.phase(c.community_id, day) for c in communities}
+    first_snapshot = history_window(day, phases)
+    entries = []
+    for community in communities:
+        community_id = community.community_id
+        activity = reader.day_activity(community_id, day)
+        periods = reader.period_totals(community_id)
+        # the reminders of a week ago and every payment since: who paid within 7 days of which step
+        cohort_day = day - timedelta(days=EFFECT_DAYS)
+        week = [reader.day_activity(community_id, cohort_day + timedelta(days=n)) for n in range(EFFECT_DAYS)]
+        payments = [p for a in (*week, activity) for p in a.payments]
+        snapshot = reader.keep_report_snapshot(
+            day_snapshot(community_id, day, activity, periods, week[0].reminders, payments)
         )
-        for community in communities
-    ]
+        earlier = reader.report_snapshots(community_id, first_snapshot, day - timedelta(days=1))
+        phase = phases[community_id]
+        if phase is not None and not any(s.day < phase.start for s in earlier):
+            # the phase's baseline: the last report before it began, however long ago
+            baseline = reader.report_snapshot_before(community_id, phase.start)
+            earlier = [baseline, *earlier] if baseline is not None else earlier
+        entries.append(
+            CommunityDay(
+                community,
+                activity,
+                periods,
+                owing=tuple(reader.units_owing(community_id, day)),
+                reply_intents=_intents(reader.day_messages(community_id, day)),
+                tickets=tuple(tickets.pop(community_id, [])),
+                history=(*earlier, snapshot),
+                phase=phase,
+            )
+        )
+    collectors = tuple(reader.collectors())
     company = CompanyDay(
         timezone=str(tz.key),
         reply_intents=_intents(reader.day_messages(UNMATCHED, day)),
         tickets=tuple(t for _, group in sorted(tickets.items()) for t in group),
         dead_letters=dead_letters.depths(),
+        collectors=collectors,
+        open_tasks={c.collector_id: tuple(reader.tasks(c.collector_id, "open")) for c in collectors},
     )
+    written = _put_files(store, report_prefix(day), report_files(day, generated_at, entries, company))
+    # each community's own set, so that its manager can be given that set and nothing of the others
+    for entry in entries:
+        prefix = community_report_prefix(day, entry.community.community_id)
+        written += _put_files(store, prefix, community_report_files(day, generated_at, entry, tz, company))
+    return written
+
+
+def community_report_files(
+    day: date, generated_at: datetime, entry: CommunityDay, tz: ZoneInfo, company: CompanyDay | None = None
+) -> dict[str, bytes]:
+    """One community's own set, built like the company's (same figures, tables, workbook and page): nothing of
+    another community, nor the company's unmatched messages and tickets or its dead-letter depths; of the
+    collectors, those assigned to the community or who closed a task there that day."""
+    community_id = entry.community.community_id
+    company = company or CompanyDay(timezone=str(tz.key))
+    today = next((s for s in entry.history if s.day == day), None)
+    working_here = {c.collector_id for c in company.collectors if community_id in c.communities}
+    working_here |= set(today.collectors) if today else set()
+    own = CompanyDay(
+        timezone=str(tz.key),
+        collectors=tuple(c for c in company.collectors if c.collector_id in working_here),
+        open_tasks={
+            cid: tuple(t for t in tasks if t.community_id == community_id)
+            for cid, tasks in company.open_tasks.items()
+            if cid in working_here
+        },
+    )
+    return report_files(day, generated_at, [entry], own)
+
+
+def _put_files(store: ObjectStore, prefix: str, files: dict[str, bytes]) -> list[str]:
     written = []
-    for name, body in report_files(day, generated_at, entries, company).items():
-        key = report_prefix(day) + name
+    for name, body in files.items():
+        key = prefix + name
         store.put(key, body, CONTENT_TYPES[name[name.rindex(".") :]])
         written.append(key)
     return written

@@ -20,6 +20,8 @@ from propfee.intents import Department
 from propfee.ladder import DEFAULT_LADDER, Ladder
 from propfee.models import Channel
 from propfee.policy import ContactPolicy
+from propfee.report_access import ReportAccess
+from propfee.report_history import Targets
 
 
 class CommunityRules(BaseModel):
@@ -37,6 +39,8 @@ class CollectionRules(BaseModel):
     contact_policy: ContactPolicy = ContactPolicy()
     feedback: FeedbackRules = FeedbackRules()
     billing: BillingRules = BillingRules()
+    report_access: ReportAccess = ReportAccess()  # managers: the daily links by email, and who reads what
+    targets: Targets = Targets()  # phased targets per community and collector (阶段性催缴指标)
     communities: dict[str, CommunityRules] = {}
 
     @model_validator(mode="after")

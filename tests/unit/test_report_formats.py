@@ -23,6 +23,7 @@ from propfee.report_formats import (
     html_page,
     rate_chart,
     reminder_chart,
+    trend_chart,
     workbook,
 )
 from propfee.reporting import CommunityDay, build_summary, report_files, report_tables
@@ -96,6 +97,10 @@ def _values(sheet) -> list[list[object]]:
                 "工单（按部门）",
                 "遗留问题",
                 "死信队列",
+                "近30天趋势",
+                "催缴效果",
+                "催缴人员",
+                "阶段性指标",
             ],
             ["小区编号", "小区", "今日收款笔数", "今日收款（元）"],
         ),
@@ -111,6 +116,10 @@ def _values(sheet) -> list[list[object]]:
                 "Tickets by department",
                 "Leftover issues",
                 "Dead-letter queues",
+                "30-day trend",
+                "Reminder effectiveness",
+                "Collectors",
+                "Phased targets",
             ],
             ["Community ID", "Community", "Payments today"],
         ),
@@ -143,6 +152,10 @@ def test_the_files_have_the_workbook_and_page_in_chinese_and_english():
         "工单（按部门）",
         "遗留问题",
         "死信队列",
+        "近30天趋势",
+        "催缴效果",
+        "催缴人员",
+        "阶段性指标",
     ]
     assert _book(files["report.en.xlsx"]).sheetnames == [
         "Communities",
@@ -154,6 +167,10 @@ def test_the_files_have_the_workbook_and_page_in_chinese_and_english():
         "Tickets by department",
         "Leftover issues",
         "Dead-letter queues",
+        "30-day trend",
+        "Reminder effectiveness",
+        "Collectors",
+        "Phased targets",
     ]
     assert '<html lang="zh-CN">' in files["report.html"].decode()
     assert '<html lang="en">' in files["report.en.html"].decode()
@@ -365,7 +382,7 @@ def test_the_page_is_well_formed_self_contained_and_runs_nothing(summary, tables
     parsed = _parsed(page)
 
     names = [tag for tag, _ in parsed.tags]
-    assert names.count("svg") == 2  # one per chart
+    assert names.count("svg") == 3  # one per chart
     assert names.count("table") == len(tables)
     assert "script" not in names
     assert ("meta", {"charset": "utf-8"}) in parsed.tags
@@ -399,14 +416,14 @@ def test_the_page_shows_every_row_of_every_table(summary, tables):
     assert rows == sum(max(len(table.rows), 1) + 1 for table in tables)
 
 
-def test_an_empty_day_still_gives_both_charts_and_every_table():
+def test_an_empty_day_still_gives_every_chart_and_every_table():
     quiet = [CommunityDay(entries()[0].community, DayActivity(), [])]
     summary = build_summary(DAY, GENERATED_AT, quiet)
 
     page = html_page(summary, report_tables(summary, quiet)).decode()
 
-    assert [tag for tag, _ in _parsed(page).tags].count("svg") == 2
-    assert "今日无催缴" in page and "无记录" in page and "无账单" in page
+    assert [tag for tag, _ in _parsed(page).tags].count("svg") == 3
+    assert "今日无催缴" in page and "无记录" in page and "无账单" in page and "暂无历史数据" in page
 
 
 def test_the_rate_chart_draws_bars_to_scale_and_never_past_the_axis():
@@ -418,6 +435,28 @@ def test_the_rate_chart_draws_bars_to_scale_and_never_past_the_axis():
     widths = [float(w) for w in re.findall(r'<rect x="190" y="[\d.]+" width="([\d.]+)"', chart)]
     assert widths == [pytest.approx(380 * 0.6), 380]
     assert ">125.0%</text>" in chart
+
+
+def test_the_trend_chart_plots_each_reported_day_to_scale_and_skips_days_without_bills():
+    summary = build_summary(DAY, GENERATED_AT, entries())
+    rows = [
+        {"date": "2025-03-03", "collection_rate": 0.5, "back_arrears_rate": None},
+        {"date": "2025-03-04", "collection_rate": 0.75, "back_arrears_rate": 0.1},
+        {"date": "2025-03-05", "collection_rate": 1.2, "back_arrears_rate": 0.2},  # prepaid: drawn at 100%
+    ]
+    summary["totals"]["trend"] = rows
+
+    chart = str(trend_chart(summary, "en"))
+
+    titles = re.findall(r"<title[^>]*>([^<]*)</title>", chart)
+    assert titles[0] == "Collection rates over 30 days (company)"
+    assert "2025-03-04 Collection rate, current period: 75.0%" in titles
+    assert "2025-03-05 Collection rate, current period: 120.0%" in titles
+    assert sum("back arrears" in t for t in titles) == 2  # the day with nothing billed has no point
+    current = re.search(r'<polyline points="([^"]+)" fill="none" stroke="#1f6fb2"', chart)
+    ys = [float(point.split(",")[1]) for point in current.group(1).split()]
+    bottom, height = 34 + 170, 170
+    assert ys == [pytest.approx(bottom - height * 0.5), pytest.approx(bottom - height * 0.75), bottom - height]
 
 
 def test_the_reminder_chart_counts_by_channel_and_status(summary):

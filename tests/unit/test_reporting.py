@@ -6,7 +6,7 @@ import json
 import random
 import zipfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -16,6 +16,7 @@ from propfee import ledger
 from propfee.models import (
     Bill,
     Channel,
+    Collector,
     Community,
     DayActivity,
     Hold,
@@ -26,11 +27,13 @@ from propfee.models import (
     Reminder,
     ReminderStatus,
     Skip,
+    Task,
     Ticket,
     TicketStatus,
     Unit,
 )
 from propfee.report_formats import csv_bytes
+from propfee.report_history import DaySnapshot
 from propfee.reporting import (
     CommunityDay,
     CompanyDay,
@@ -38,6 +41,7 @@ from propfee.reporting import (
     build_summary,
     collections_table,
     communities_table,
+    community_report_files,
     dead_letters_table,
     leftover_issues_table,
     publish_daily_report,
@@ -338,7 +342,7 @@ def summary():
 
 
 def test_summary_header(summary):
-    assert summary["schema_version"] == 2
+    assert summary["schema_version"] == 3
     assert summary["date"] == "2025-03-05"
     assert summary["generated_at"] == GENERATED_AT.isoformat()
     assert [c["community_id"] for c in summary["communities"]] == ["C01", "C02"]
@@ -626,11 +630,13 @@ def test_dead_letter_depths_in_the_totals():
     assert build_summary(DAY, GENERATED_AT, entries())["totals"]["dead_letters"] == {}
 
 
-def test_version_2_keeps_every_version_1_key(summary):
+def test_version_3_keeps_every_key_of_versions_1_and_2(summary):
     version_1 = {"collections", "current_period", "back_arrears", "outstanding_fen", "reminders"}
-    new = {"arrears_aging", "top_debtors", "replies", "tickets", "leftover_issues"}
-    assert version_1 | new | {"community_id", "name"} == set(summary["communities"][0])
-    assert version_1 | new | {"dead_letters"} == set(summary["totals"])
+    version_2 = {"arrears_aging", "top_debtors", "replies", "tickets", "leftover_issues"}
+    version_3 = {"trend", "reminder_effectiveness"}
+    earlier = version_1 | version_2 | version_3
+    assert earlier | {"community_id", "name", "targets"} == set(summary["communities"][0])
+    assert earlier | {"dead_letters", "collectors"} == set(summary["totals"])
     assert {"schema_version", "date", "generated_at", "totals", "communities", "unmatched"} == set(summary)
 
 
@@ -797,6 +803,10 @@ def test_report_files_are_byte_identical_for_identical_inputs():
         "tickets.csv",
         "leftover_issues.csv",
         "dead_letters.csv",
+        "trend.csv",
+        "reminder_effectiveness.csv",
+        "collectors.csv",
+        "targets.csv",
         "report.xlsx",
         "report.en.xlsx",
         "report.html",
@@ -863,13 +873,14 @@ class _Reader:
             }.items()
         }
         self.ticket_queries: list[tuple[str, str]] = []
+        self.snapshots: list[DaySnapshot] = []
 
     def communities(self) -> list[Community]:
         return [day.community for day in reversed(self.days.values())]  # any order: the report sorts them
 
     def day_activity(self, community_id: str, day: date) -> DayActivity:
-        assert day == DAY
-        return self.days[community_id].activity
+        assert DAY - timedelta(days=7) <= day <= DAY  # the day, and the week its effectiveness looks back on
+        return self.days[community_id].activity if day == DAY else DayActivity()
 
     def period_totals(self, community_id: str) -> list[PeriodTotal]:
         return self.days[community_id].periods
@@ -885,6 +896,30 @@ class _Reader:
     def tickets(self, department: str, status: str = "open", due_before: datetime | None = None) -> list[Ticket]:
         self.ticket_queries.append((department, status))
         return [t for t in self.all_tickets if t.department == department and t.status.value == status]
+
+    def collectors(self) -> list[Collector]:
+        return []
+
+    def tasks(self, collector_id: str, status: str = "open") -> list[Task]:
+        return []
+
+    def report_snapshots(self, community_id: str, first: date, last: date) -> list[DaySnapshot]:
+        return [s for s in self.snapshots if s.community_id == community_id and first <= s.day <= last]
+
+    def keep_report_snapshot(self, snapshot: DaySnapshot) -> DaySnapshot:
+        kept = next(
+            (s for s in self.snapshots if (s.community_id, s.day) == (snapshot.community_id, snapshot.day)), None
+        )
+        if kept is None:
+            self.snapshots.append(snapshot)
+        return kept or snapshot
+
+    def report_snapshot_before(self, community_id: str, day: date) -> DaySnapshot | None:
+        return max(
+            (s for s in self.snapshots if s.community_id == community_id and s.day < day),
+            key=lambda s: s.day,
+            default=None,
+        )
 
 
 class _Depths:
@@ -909,10 +944,17 @@ def test_publishing_writes_every_file_under_the_dated_prefix_with_its_content_ty
 
     assert keys == list(store.objects)
     assert ("legal", "resolved") in reader.ticket_queries and len(reader.ticket_queries) == 7 * 2
-    expected = report_files(DAY, GENERATED_AT, entries(), company())
-    assert {key: body for key, (body, _) in store.objects.items()} == {
-        f"reports/2025-03-05/{name}": body for name, body in expected.items()
-    }
+    # the report kept a snapshot of each community's day, and its trend and effectiveness come from it
+    kept = {s.community_id: s for s in reader.snapshots}
+    assert set(kept) == {"C01", "C02"} and {s.day for s in kept.values()} == {DAY}
+    with_history = [replace(e, history=(kept[e.community.community_id],)) for e in entries()]
+    company_set = report_files(DAY, GENERATED_AT, with_history, company())
+    expected = {f"reports/2025-03-05/{name}": body for name, body in company_set.items()}
+    for entry in with_history:  # and each community's own set
+        community_set = community_report_files(DAY, GENERATED_AT, entry, SHANGHAI)
+        prefix = f"reports/2025-03-05/communities/{entry.community.community_id}/"
+        expected.update({prefix + name: body for name, body in community_set.items()})
+    assert {key: body for key, (body, _) in store.objects.items()} == expected
     types = {key.rsplit("/", 1)[1]: content_type for key, (_, content_type) in store.objects.items()}
     assert types["summary.json"] == "application/json"
     assert types["communities.csv"] == "text/csv; charset=utf-8"

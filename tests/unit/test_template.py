@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from aws_lambda_powertools.utilities.data_classes import S3Event
+from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent, S3Event
 
 from propfee.delivery import parse_delivery_event
 from propfee.imports.uploads import kind_of
 from propfee.models import ScheduledEvent, SendJob
 from propfee.receiving import parse_inbound_sms
+from propfee.report_access import principal_key
 from propfee.sandbox import default_template_path
 from propfee.sandbox.template import load_template, local_code_dirs, translate, with_code_in_s3
 from tests.support import ROOT
@@ -137,5 +138,9 @@ def test_each_function_has_a_sample_event_its_handler_parses(sam):
             assert S3Event(event).record.s3.get_object.key.startswith("incoming/mail/")
         elif name == "imports":
             assert kind_of(S3Event(event).record.s3.get_object.key) == ("payments", "C01")
+        elif name == "report_links":
+            url_event = LambdaFunctionUrlEvent(event)
+            assert principal_key(url_event.request_context.authorizer.iam.user_arn) is not None
+            assert url_event.get_query_string_value("date") is not None
         else:
             assert ScheduledEvent.model_validate(event).scheduled_time is not None

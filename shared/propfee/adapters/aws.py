@@ -22,9 +22,13 @@ client_observers: list[Callable[[Any], None]] = []
 
 
 @cache
-def client(service: str) -> Any:
-    """A client per service; AWS_ENDPOINT_URL* in the environment points it at the sandbox."""
-    made = boto3.session.Session().client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+def client(service: str, signature_version: str | None = None) -> Any:
+    """A client per service (and signature version); AWS_ENDPOINT_URL* in the environment points it at the
+    sandbox."""
+    config = (
+        CLIENT_CONFIG if signature_version is None else CLIENT_CONFIG.merge(Config(signature_version=signature_version))
+    )
+    made = boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
     for observe in client_observers:
         observe(made)
     return made

@@ -33,6 +33,7 @@ from propfee.models import (
     Unit,
 )
 from propfee.ports import ClaimResult
+from propfee.report_history import DaySnapshot
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -198,6 +199,7 @@ class PropfeeTable:
         payments: list[Payment] = []
         reminders: list[Reminder] = []
         skips: list[Skip] = []
+        tasks_done: list[Task] = []
         for item in self._query(
             IndexName="activity",
             KeyConditionExpression="activity_pk = :pk",
@@ -210,7 +212,11 @@ class PropfeeTable:
                 reminders.append(Reminder.model_validate(_model_fields(Reminder, item)))
             elif kind == "skip":
                 skips.append(Skip.model_validate(_model_fields(Skip, item)))
-        return DayActivity(payments=tuple(payments), reminders=tuple(reminders), skips=tuple(skips))
+            elif kind == "task":
+                tasks_done.append(self._item_to_task(item))
+        return DayActivity(
+            payments=tuple(payments), reminders=tuple(reminders), skips=tuple(skips), tasks_done=tuple(tasks_done)
+        )
 
     def period_totals(self, community_id: str) -> list[PeriodTotal]:
         items = self._query(
@@ -218,6 +224,57 @@ class PropfeeTable:
             ExpressionAttributeValues=to_attributes({":pk": f"COMMUNITY#{community_id}", ":period": "PERIOD#"}),
         )
         return [PeriodTotal.model_validate(_model_fields(PeriodTotal, item)) for item in items]
+
+    # ------------------------------------------------------------------ the daily report's own memory
+    def keep_report_snapshot(self, snapshot: DaySnapshot) -> DaySnapshot:
+        """The day's snapshot as its first report saw it: a rerun of the report, later, finds it and keeps it,
+        so that the trend and the phases' baselines do not change with when a day was rerun."""
+        item = {
+            **keys.report_snapshot_item(snapshot.community_id, snapshot.day),
+            "kind": "report_snapshot",
+            "figures": snapshot.model_dump_json(),
+        }
+        try:
+            self.db.put_item(
+                TableName=self.name, Item=to_attributes(item), ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+            key = to_attributes(keys.report_snapshot_item(snapshot.community_id, snapshot.day))
+            stored = self.db.get_item(TableName=self.name, Key=key, ConsistentRead=True)["Item"]
+            return DaySnapshot.model_validate_json(str(from_attributes(stored)["figures"]))
+        return snapshot
+
+    def report_snapshot_before(self, community_id: str, day: date) -> DaySnapshot | None:
+        """The latest snapshot of a day before `day` (a phase's baseline), however long ago."""
+        response = self.db.query(
+            TableName=self.name,
+            KeyConditionExpression="pk = :pk AND sk < :day",
+            ExpressionAttributeValues=to_attributes(
+                {
+                    ":pk": keys.report_snapshots_pk(community_id),
+                    ":day": keys.report_snapshot_item(community_id, day)["sk"],
+                }
+            ),
+            ScanIndexForward=False,
+            Limit=1,
+        )
+        items = [from_attributes(item) for item in response.get("Items", [])]
+        return DaySnapshot.model_validate_json(str(items[0]["figures"])) if items else None
+
+    def report_snapshots(self, community_id: str, first: date, last: date) -> list[DaySnapshot]:
+        items = self._query(
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
+            ExpressionAttributeValues=to_attributes(
+                {
+                    ":pk": keys.report_snapshots_pk(community_id),
+                    ":first": keys.report_snapshot_item(community_id, first)["sk"],
+                    ":last": keys.report_snapshot_item(community_id, last)["sk"],
+                }
+            ),
+        )
+        return [DaySnapshot.model_validate_json(str(item["figures"])) for item in items]
 
     # ------------------------------------------------------------------ ledger writes
     def put_community(self, community: Community) -> None:
@@ -494,9 +551,8 @@ class PropfeeTable:
         )
         return [Collector.model_validate(_model_fields(Collector, item)) for item in items]
 
-    @staticmethod
-    def _task_item(task: Task) -> dict[str, Any]:
-        return {
+    def _task_item(self, task: Task) -> dict[str, Any]:
+        item = {
             **keys.task_item(task.task_id),
             **task.model_dump(mode="json"),
             "kind": "task",
@@ -504,6 +560,10 @@ class PropfeeTable:
             "inbox_pk": keys.task_inbox_pk(task.collector_id, task.status),
             "inbox_sk": f"{task.created_at.isoformat()}#{task.task_id}",
         }
+        if task.done_at is not None:  # the day's activity lists the tasks closed that day, for the report
+            item["activity_pk"] = keys.activity_pk(task.community_id, task.done_at.astimezone(self._tz).date())
+            item["activity_sk"] = f"{task.done_at.isoformat()}#task#{task.task_id}"
+        return item
 
     @staticmethod
     def _item_to_task(item: dict[str, Any]) -> Task:

@@ -121,3 +121,12 @@ def ticket_inbox_pk(department: str, status: str) -> str:
 
 
 PENDING_ACKS = "ACKS#pending"
+
+
+def report_snapshot_item(community_id: str, day: date) -> dict[str, str]:
+    """What a daily report kept of a community's day (trend, effectiveness, targets read it back)."""
+    return {"pk": report_snapshots_pk(community_id), "sk": f"DAY#{day.isoformat()}"}
+
+
+def report_snapshots_pk(community_id: str) -> str:
+    return f"REPORT#{community_id}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -21,6 +22,12 @@ class S3Store:
         # an injected client (tests), or the process-wide one (created lazily, shared by adapters)
         return self._s3 if self._s3 is not None else client("s3")
 
+    @property
+    def presigner(self) -> Any:
+        # SigV4 links: left to itself botocore presigns S3 with SigV2 in the regions that still take it, which
+        # newer buckets refuse and whose links carry no X-Amz-Expires for S3 to enforce
+        return self._s3 if self._s3 is not None else client("s3", "s3v4")
+
     def put(self, key: str, body: bytes, content_type: str) -> None:
         """Write (or replace) an object; an error means it was not written, and writing again is safe."""
         try:
@@ -30,9 +37,11 @@ class S3Store:
         except (ClientError, EndpointConnectionError, ConnectTimeoutError) as error:
             raise ProviderUnavailable(f"S3 {error_code(error) or type(error).__name__}") from error
 
-    def keys(self, prefix: str) -> list[str]:
+    def keys(self, prefix: str, recursive: bool = True) -> list[str]:
+        """The keys under a prefix; not recursive: only those directly in it (not under a further '/')."""
+        request = {"Bucket": self.bucket, "Prefix": prefix, **({} if recursive else {"Delimiter": "/"})}
         found: list[str] = []
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+        for page in self.s3.get_paginator("list_objects_v2").paginate(**request):
             found.extend(obj["Key"] for obj in page.get("Contents", []))
         return found
 
@@ -43,9 +52,26 @@ class S3Store:
     def get(self, key: str) -> bytes:
         return bytes(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
 
-    def download_prefix(self, prefix: str, target: Path) -> list[Path]:
+    def presigned_get(self, key: str, expires_in_seconds: int, filename: str | None = None) -> str:
+        """A link that downloads the object without credentials until it expires (signed here, no request made);
+        the browser saves it under `filename`."""
+        # a name safe inside the header's quotes, whatever the caller passed
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", filename or key.rsplit("/", 1)[-1])
+        return str(
+            self.presigner.generate_presigned_url(
+                "get_object",
+                Params={
+                    "Bucket": self.bucket,
+                    "Key": key,
+                    "ResponseContentDisposition": f'attachment; filename="{name}"',
+                },
+                ExpiresIn=expires_in_seconds,
+            )
+        )
+
+    def download_prefix(self, prefix: str, target: Path, recursive: bool = True) -> list[Path]:
         written = []
-        for key in self.keys(prefix):
+        for key in self.keys(prefix, recursive):
             path = target / key[len(prefix) :]
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(self.get(key))

@@ -7,6 +7,7 @@ import contextvars
 import importlib.util
 import io
 import os
+import time
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -82,6 +83,7 @@ class LambdaFunction:
     memory: int
     log: TextIO = field(default_factory=io.StringIO)
     invocations: int = 0
+    seconds: float = 0.0  # time spent in the handler, the sandbox's stand-in for billed duration
     _handler: Any = None
 
     def _load(self) -> Any:
@@ -96,9 +98,11 @@ class LambdaFunction:
     def invoke(self, event: dict[str, Any]) -> Any:
         handler = self._load()
         token = current_function.set(self.logical_id)
+        started = time.perf_counter()
         try:
             return self._invoke(handler, event)
         finally:
+            self.seconds += time.perf_counter() - started
             current_function.reset(token)
 
     def _invoke(self, handler: Any, event: dict[str, Any]) -> Any:
@@ -123,7 +127,8 @@ def lambda_environment(function_env: dict[str, str], name: str, memory: int, reg
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_REGION": region,
         "POWERTOOLS_TRACE_DISABLED": "true",
-        **function_env,
+        # Lambda's variables are strings; moto keeps a Number parameter's Ref as an int
+        **{name: str(value) for name, value in function_env.items()},
     }
 
 

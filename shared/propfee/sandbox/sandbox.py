@@ -20,7 +20,7 @@ from botocore.config import Config
 from propfee import clock
 from propfee.adapters import aws
 from propfee.adapters.aws import reset_clients
-from propfee.sandbox import moto_patches
+from propfee.sandbox import moto_patches, presigned
 from propfee.sandbox import template as tpl
 from propfee.sandbox.runtime import LambdaFunction, current_function, lambda_environment, patched_environ
 from propfee.sandbox.schedules import Schedule
@@ -77,6 +77,7 @@ class Sandbox:
         self._port = port
         self._server: Any = None
         self._previous_clock: clock.Clock | None = None
+        self._undo_presign_time: Callable[[], None] | None = None
         self._saved_env: Any = None
         self.endpoint = ""
         self.functions: dict[str, LambdaFunction] = {}
@@ -121,6 +122,11 @@ class Sandbox:
         logging.getLogger("moto").setLevel(logging.ERROR)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)
         self._server.start()
+        # presigned S3 links expire on the simulated clock, as in S3 (moto checks no expiry): see sandbox.presigned.
+        # ThreadedMotoServer keeps werkzeug's server in _server, which reads .app on every request
+        wsgi_server = self._server._server
+        wsgi_server.app = presigned.ExpiringPresignedUrls(wsgi_server.app, self.clock.now)
+        self._undo_presign_time = presigned.sign_presigned_urls_at(self.clock.now)
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
         # plain http to the loopback moto server this sandbox started, never to a URL from outside
@@ -145,6 +151,9 @@ class Sandbox:
         made.meta.events.register("before-call.*.*", count)
 
     def stop(self) -> None:
+        if self._undo_presign_time is not None:
+            self._undo_presign_time()
+            self._undo_presign_time = None
         if self._observe_client in aws.client_observers:
             aws.client_observers.remove(self._observe_client)
         if self._previous_clock is not None:

@@ -8,9 +8,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import yaml
 
 from propfee.adapters.feedback import FeedbackTable
 from propfee.adapters.storage import S3Store
@@ -20,6 +23,7 @@ from propfee.models import Channel, Payment
 from propfee.money import rate
 from propfee.reporting import report_prefix
 from propfee.sandbox import Sandbox
+from propfee.sandbox.runtime import patched_environ
 from propfee.simulation.owners import (
     OwnerModel,
     PaymentIntent,
@@ -191,7 +195,8 @@ class Demo:
 
     def collect_report(self, day: date) -> None:
         target = self.options.out / "reports" / day.isoformat()
-        files = self.reports.download_prefix(report_prefix(day), target)
+        # the company's set (each community's own set stays in S3, for its manager)
+        files = self.reports.download_prefix(report_prefix(day), target, recursive=False)
         if not files:
             raise RuntimeError(f"no daily report in S3 for {day}")
         summary = json.loads((target / "summary.json").read_text(encoding="utf-8"))
@@ -298,7 +303,11 @@ def run_demo(
     start = options.start.replace(day=1)
     options.out.mkdir(parents=True, exist_ok=True)
     world = build_world(options.households, options.seed, start, TIMEZONE)
-    with Sandbox(start=datetime.combine(start, time(0, 0), TIMEZONE), template_path=options.template_path) as sandbox:
+    rules_file = write_demo_rules(world, start, start + timedelta(days=options.days - 1), options.out / "rules.yaml")
+    with (
+        patched_environ({"PROPFEE_RULES_FILE": str(rules_file)}),
+        Sandbox(start=datetime.combine(start, time(0, 0), TIMEZONE), template_path=options.template_path) as sandbox,
+    ):
         demo = Demo(options, sandbox, world)
         demo.table.load_snapshot(world.snapshot)
         demo.table.put_collectors(world.collectors)
@@ -336,6 +345,41 @@ def run_demo(
         json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
     return summary
+
+
+def write_demo_rules(world: World, start: date, end: date, path: Path) -> Path:
+    """The packaged rules plus a phase of targets per community over the simulated days (阶段性催缴指标):
+    a 95% collection rate, a third of the back arrears owed at the start, and work for each collector."""
+    rules = yaml.safe_load(resources.files("propfee").joinpath("rules.yaml").read_text(encoding="utf-8"))
+    first_period = f"{start.year:04d}-{start.month:02d}"
+    owed_fen: Counter[str] = Counter()
+    for bill, paid in world.snapshot.bills:
+        if bill.period < first_period:
+            owed_fen[bill.community_id] += bill.amount_fen - paid
+    collectors: dict[str, list[str]] = {}
+    for collector in world.collectors:
+        if collector.role == "collector":
+            for community_id in collector.communities:
+                collectors.setdefault(community_id, []).append(collector.collector_id)
+    rules["targets"] = {
+        "communities": {
+            community.community_id: [
+                {
+                    "name": f"{start:%Y-%m} push",
+                    "start": start.isoformat(),
+                    "end": end.isoformat(),
+                    "collection_rate": 0.95,
+                    "back_arrears_fen": owed_fen[community.community_id] // 3,
+                    "collectors": {
+                        cid: {"tasks_done": 20, "promises": 8} for cid in collectors.get(community.community_id, [])
+                    },
+                }
+            ]
+            for community in world.snapshot.communities
+        }
+    }
+    path.write_text(yaml.safe_dump(rules, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
 
 
 def _dead_letter_count(sandbox: Sandbox) -> int:

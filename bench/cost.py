@@ -1,0 +1,234 @@
+"""Modeled AWS cost of a month of collection, from what the functions did in the sandbox.
+
+What is counted, on the functions' own clients (botocore's event hooks; the sandbox's plumbing and the
+simulation are not counted): DynamoDB request units from the size of each item written and read (1 KB per
+write unit, 4 KB per read unit, halved for eventually consistent reads, doubled in transactions), SQS, SNS and
+S3 requests, the handlers' time x their memory (Lambda GB-seconds), invocations, schedules fired, the log
+bytes the functions wrote. Priced by bench/aws_prices.yaml (dated). SMS and email are per message and
+listed apart. What the sandbox cannot see is added as stated assumptions (`assumed` in the output).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from propfee.adapters import aws
+
+PRICES = Path(__file__).with_name("aws_prices.yaml")
+# Lambda polls each SQS event source with long polls (20 s) from about five pollers while idle
+IDLE_POLLS_PER_QUEUE_MONTH = 5 * 3 * 60 * 24 * 30
+# what Lambda itself logs per invocation (START, END, REPORT lines)
+PLATFORM_LOG_BYTES = 350
+
+
+def _value_bytes(value: Mapping[str, Any]) -> int:
+    """DynamoDB's item size rules, near enough: strings and binaries by length, numbers about one byte per
+    two digits, containers 3 bytes plus their elements (and each map key)."""
+    kind, content = next(iter(value.items()))
+    if kind in ("S", "B"):
+        return len(content.encode("utf-8")) if isinstance(content, str) else len(content)
+    if kind == "N":
+        return len(str(content)) // 2 + 1
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "M":
+        return 3 + sum(len(k.encode("utf-8")) + _value_bytes(v) for k, v in content.items())
+    if kind == "L":
+        return 3 + sum(_value_bytes(v) + 1 for v in content)
+    if kind in ("SS", "NS", "BS"):
+        return sum(len(str(v).encode("utf-8")) for v in content)
+    return 1
+
+
+def item_bytes(item: Mapping[str, Any]) -> int:
+    return sum(len(name.encode("utf-8")) + _value_bytes(value) for name, value in item.items())
+
+
+def _write_units(item: Mapping[str, Any] | None) -> int:
+    return max(1, math.ceil(item_bytes(item) / 1024)) if item else 1
+
+
+def _read_units(items: list[Mapping[str, Any]], consistent: bool) -> float:
+    units = max(1, math.ceil(sum(item_bytes(i) for i in items) / 4096))
+    return units if consistent else units / 2
+
+
+@dataclass
+class UsageMeter:
+    write_units: float = 0.0
+    read_units: float = 0.0
+    requests: Counter[str] = field(default_factory=Counter)  # "service:Operation"
+    sms: int = 0
+    emails: int = 0
+
+    def _before(self, service: str, operation: str, params: dict[str, Any]) -> None:
+        self.requests[f"{service}:{operation}"] += 1
+        if service == "dynamodb":
+            if operation == "PutItem":
+                self.write_units += _write_units(params.get("Item"))
+            elif operation in ("UpdateItem", "DeleteItem"):
+                self.write_units += 1  # the item's size after an update is not in the request: at least one
+            elif operation == "BatchWriteItem":
+                for requests in params.get("RequestItems", {}).values():
+                    for request in requests:
+                        self.write_units += _write_units(request.get("PutRequest", {}).get("Item"))
+            elif operation == "TransactWriteItems":
+                for entry in params.get("TransactItems", []):
+                    ((kind, body),) = entry.items()
+                    self.write_units += 2 * (_write_units(body.get("Item")) if kind == "Put" else 1)
+        elif ((service, operation) == ("sns", "Publish") and "PhoneNumber" in params) or (service, operation) == (
+            "pinpoint-sms-voice-v2",
+            "SendTextMessage",
+        ):
+            self.sms += 1
+        elif (service, operation) == ("sesv2", "SendEmail"):
+            self.emails += 1
+
+    def _after(self, service: str, operation: str, params: dict[str, Any], parsed: Mapping[str, Any]) -> None:
+        if service != "dynamodb":
+            return
+        consistent = bool(params.get("ConsistentRead"))
+        if operation in ("Query", "Scan"):
+            self.read_units += _read_units(parsed.get("Items", []), consistent)
+        elif operation == "GetItem":
+            self.read_units += _read_units([parsed["Item"]] if "Item" in parsed else [], consistent)
+        elif operation == "BatchGetItem":
+            for items in parsed.get("Responses", {}).values():
+                self.read_units += _read_units(items, consistent)
+        elif operation == "TransactGetItems":
+            self.read_units += 2 * _read_units([r["Item"] for r in parsed.get("Responses", []) if "Item" in r], True)
+
+    def attach(self, client: Any) -> None:
+        service = client.meta.service_model.service_name
+        pending: dict[int, dict[str, Any]] = {}
+
+        def remember(params: dict[str, Any], model: Any, **_: Any) -> None:
+            pending[id(model)] = params
+            self._before(service, model.name, params)
+
+        def measure(parsed: Mapping[str, Any], model: Any, **_: Any) -> None:
+            self._after(service, model.name, pending.pop(id(model), {}), parsed)
+
+        client.meta.events.register("provide-client-params.*.*", remember)
+        client.meta.events.register("after-call.*.*", measure)
+
+
+@contextmanager
+def metered() -> Iterator[UsageMeter]:
+    """Meters every client the functions make while the block runs."""
+    meter = UsageMeter()
+    aws.reset_clients()
+    aws.client_observers.append(meter.attach)
+    try:
+        yield meter
+    finally:
+        aws.client_observers.remove(meter.attach)
+        aws.reset_clients()
+
+
+def _requests(meter: UsageMeter, service: str, operations: tuple[str, ...] | None = None) -> int:
+    return sum(
+        n
+        for name, n in meter.requests.items()
+        if name.startswith(service + ":") and (operations is None or name.split(":", 1)[1] in operations)
+    )
+
+
+def monthly_cost(
+    meter: UsageMeter,
+    sandbox: Any,
+    days: int,
+    households: int,
+    per_households: int = 10_000,
+    prices_file: Path = PRICES,
+) -> dict[str, Any]:
+    """USD per month for `per_households`, scaled linearly from a run of `households` over `days` (what grows
+    with the company), plus what a stack costs whatever its size (idle queue polling), both itemised."""
+    prices = yaml.safe_load(prices_file.read_text(encoding="utf-8"))
+    scale = (30 / days) * (per_households / households)
+    functions = list(sandbox.functions.values())
+    gb_seconds = sum(f.seconds * f.memory / 1024 for f in functions)
+    invocations = sum(f.invocations for f in functions)
+    log_bytes = sum(len(f.log.getvalue().encode("utf-8")) for f in functions) + PLATFORM_LOG_BYTES * invocations
+    schedules = len(sandbox.scheduled_results)
+    sns_notifications = _requests(meter, "sns", ("Publish",)) - meter.sms
+    p = prices
+    usage = {
+        "lambda_gb_seconds": gb_seconds * scale,
+        "lambda_invocations": invocations * scale,
+        "dynamodb_write_units": meter.write_units * scale,
+        "dynamodb_read_units": meter.read_units * scale,
+        "sqs_requests": _requests(meter, "sqs") * scale,
+        "sns_publishes": sns_notifications * scale,
+        "s3_puts": _requests(meter, "s3", ("PutObject", "CopyObject", "ListObjectsV2")) * scale,
+        "s3_gets": _requests(meter, "s3", ("GetObject", "HeadObject")) * scale,
+        "schedules_fired": schedules * scale,
+        "log_gb": log_bytes * scale / 1e9,
+        "traces": invocations * scale,
+    }
+    cost = {
+        "lambda": usage["lambda_gb_seconds"] * p["lambda"]["gb_second_arm64"]
+        + usage["lambda_invocations"] / 1e6 * p["lambda"]["per_million_requests"],
+        "dynamodb": usage["dynamodb_write_units"] / 1e6 * p["dynamodb"]["per_million_write_request_units"]
+        + usage["dynamodb_read_units"] / 1e6 * p["dynamodb"]["per_million_read_request_units"],
+        "sqs": usage["sqs_requests"] / 1e6 * p["sqs"]["per_million_requests"],
+        "sns": usage["sns_publishes"] / 1e6 * p["sns"]["per_million_publishes"],
+        "s3": usage["s3_puts"] / 1e3 * p["s3"]["per_thousand_put"]
+        + usage["s3_gets"] / 1e3 * p["s3"]["per_thousand_get"],
+        "scheduler": usage["schedules_fired"] / 1e6 * p["scheduler"]["per_million_invocations"],
+        "cloudwatch_logs": usage["log_gb"] * p["cloudwatch"]["logs_ingested_gb"],
+        "xray": usage["traces"] / 1e6 * p["xray"]["per_million_traces_recorded"],
+    }
+    queues = len(sandbox.mappings)
+    fixed = {"sqs_idle_polling": queues * IDLE_POLLS_PER_QUEUE_MONTH / 1e6 * p["sqs"]["per_million_requests"]}
+    total = sum(cost.values()) + sum(fixed.values())
+    return {
+        "prices_as_of": p["as_of"],
+        "region": p["region"],
+        "households": per_households,
+        "measured_on": {"households": households, "days": days},
+        "usd_per_month": round(total, 4),
+        "usd_by_service": {k: round(v, 4) for k, v in sorted({**cost, **fixed}.items())},
+        "usage_per_month": {k: round(v, 2) for k, v in usage.items()},
+        "apart": {
+            "sms_per_month": round(meter.sms * scale),
+            "emails_per_month": round(meter.emails * scale),
+            "email_usd": round(meter.emails * scale / 1e3 * p["messages"]["ses_per_thousand_emails"], 4),
+            "sms_note": p["messages"]["sms_note"],
+        },
+        "assumed": [
+            f"{queues} SQS event sources polled idle by Lambda: {IDLE_POLLS_PER_QUEUE_MONTH:,} requests each a month",
+            f"Lambda platform log lines: {PLATFORM_LOG_BYTES} bytes an invocation",
+            "every invocation traced by X-Ray (the default sampling keeps all at this rate)",
+            "UpdateItem and DeleteItem: one write unit each; storage (under 1 GB) and KMS requests left out",
+            "custom metrics (CloudWatch EMF): priced per metric and month, counted apart in `metrics`",
+        ],
+    }
+
+
+def emitted_metrics(sandbox: Any) -> list[str]:
+    """The distinct custom metrics (namespace, name, dimensions) the functions' EMF lines define."""
+    found: set[str] = set()
+    for function in sandbox.functions.values():
+        for line in function.log.getvalue().splitlines():
+            if '"_aws"' not in line:
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            for directive in record.get("_aws", {}).get("CloudWatchMetrics", []):
+                for metric in directive.get("Metrics", []):
+                    for dimensions in directive.get("Dimensions", [[]]):
+                        values = ",".join(f"{d}={record.get(d)}" for d in dimensions)
+                        found.add(f"{directive.get('Namespace')}/{metric['Name']}[{values}]")
+    return sorted(found)
