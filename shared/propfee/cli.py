@@ -366,6 +366,40 @@ def cmd_report_get(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report_notice_board(args: argparse.Namespace) -> int:
+    """A printable notice per building (宣传栏公告) for a period: counts and amounts, never a name or a room."""
+    from propfee import clock
+    from propfee.notice_board import notice_board_files
+
+    settings, table = _table(args)
+    community = next((c for c in table.communities() if c.community_id == args.community), None)
+    if community is None:
+        print(f"no community {args.community} in {settings.table}", file=sys.stderr)
+        return 1
+    units = []
+    for unit_id in table.unit_ids(community.community_id):
+        unit = table.get_unit(unit_id)
+        if unit is not None:
+            units.append((unit, table.paid_bills(unit_id)))
+    files = notice_board_files(
+        args.period or clock.now().astimezone(settings.tz).date(),
+        community,
+        table.buildings(community.community_id),
+        units,
+        clock.now(),
+        hotline=settings.hotline,
+        pay_instructions=settings.pay_instructions_by_language,
+        font=settings.letter_font,
+    )
+    out = Path(args.out)
+    for name, body in sorted(files.items()):
+        target = out / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(body)
+        print(target)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from propfee.intents import Department
     from propfee.models import TaskOutcome
@@ -462,6 +496,14 @@ def build_parser() -> argparse.ArgumentParser:
     get.add_argument("--out", required=True, help="the folder to write them into")
     get.add_argument("--bucket", help="the reports bucket (default: PROPFEE_REPORT_BUCKET)")
     get.set_defaults(run=cmd_report_get)
+    notices = report_commands.add_parser(
+        "notice-board", help="a printable notice per building for a period (PDF and HTML, no names or rooms)"
+    )
+    notices.add_argument("--community", required=True)
+    notices.add_argument("--period", help="YYYY-MM (default: this month)")
+    notices.add_argument("--out", required=True, help="the folder to write them into")
+    notices.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
+    notices.set_defaults(run=cmd_report_notice_board)
 
     sandbox = commands.add_parser("sandbox", help="the embedded AWS")
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True)

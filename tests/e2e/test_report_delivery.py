@@ -194,6 +194,28 @@ def test_report_get_writes_the_days_files(reported, tmp_path, capsys):
     assert "no report for 2026-10-01" in capsys.readouterr().err
 
 
+def test_the_notice_board_command_writes_a_notice_per_building_with_counts_and_no_one_named(reported, tmp_path, capsys):
+    table = reported.resources["PropfeeTable"]
+    out = tmp_path / "notices"
+
+    assert (
+        main(
+            ["report", "notice-board", "--community", "C01", "--period", "2026-10", "--out", str(out), "--table", table]
+        )
+        == 0
+    )
+
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert written == [f"notice-board/C01-B01.{lang}.{kind}" for lang in ("en", "zh-CN") for kind in ("html", "pdf")]
+    page = (out / "notice-board" / "C01-B01.zh-CN.html").read_text(encoding="utf-8")
+    assert "2026" in page and "4" in page  # the building's four households billed for the period
+    for private in (*OWNER_NAMES, "0101", "0102", "C01-B01-01", "+86"):
+        assert private not in page
+    assert (out / "notice-board" / "C01-B01.zh-CN.pdf").read_bytes().startswith(b"%PDF")
+    assert main(["report", "notice-board", "--community", "C09", "--out", str(out), "--table", table]) == 1
+    assert "no community C09" in capsys.readouterr().err
+
+
 def test_an_emailed_link_is_refused_once_expired(reported):
     """Last in this module: it moves the simulated clock past the links' 24 hours."""
     url = links_in(report_emails(reported)["c01-manager@example.com"][1])[f"reports/{DAY}/communities/C01/report.html"]
