@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 from cost import emitted_metrics, metered, monthly_cost
+from floor import io_floor
 
 from propfee.adapters.dynamo import PropfeeTable
 from propfee.imports.apply import apply_file
@@ -102,12 +103,15 @@ def sandbox_day(households: int) -> dict[str, object]:
         calls: Counter[str] = Counter()
         for (_function, operation), count in sandbox.function_calls.items():
             calls[operation] += count
-        actions = Counter(
-            r.channel.value
-            for community in table.communities()
-            for r in table.day_activity(community.community_id, BUSY_DAY).reminders
+        communities = [c.community_id for c in table.communities()]
+        done = [
+            r
+            for community_id in communities
+            for r in table.day_activity(community_id, BUSY_DAY).reminders
             if r.status.value in ("sent", "assigned")
-        )
+        ]
+        actions = Counter(r.channel.value for r in done)
+        floor = io_floor(sandbox, table.name, communities, BUSY_DAY, done, _letter_bytes(sandbox))
     total, done = sum(calls.values()), sum(actions.values())
     return {
         "households": households,
@@ -116,7 +120,17 @@ def sandbox_day(households: int) -> dict[str, object]:
         "api_calls_per_action": round(total / done, 2) if done else None,
         "calls_by_operation": dict(sorted(calls.items())),
         "seconds": round(seconds, 2),
+        "io_floor": floor,
+        "seconds_over_io_floor": round(seconds / floor["seconds"], 2) if floor["seconds"] else None,  # type: ignore[operator]
     }
+
+
+def _letter_bytes(sandbox: Sandbox) -> int:
+    """The size of a demand letter the day wrote (the floor puts one of that size per letter)."""
+    s3 = sandbox.client("s3")
+    listed = s3.list_objects_v2(Bucket=sandbox.resources["ReportBucket"], Prefix="letters/").get("Contents", [])
+    sizes = [o["Size"] for o in listed if o["Key"].endswith(".pdf") and "print-batch" not in o["Key"]]
+    return max(sizes, default=30_000)
 
 
 def replies_accuracy() -> dict[str, object]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import string
 import tempfile
 from datetime import datetime
@@ -40,33 +41,57 @@ def find_font(configured: Path | None = None) -> Path:
 
 
 @cache
+def _gb2312() -> frozenset[str]:
+    """Every character of GB2312 (its 6,763 hanzi and its symbols): the names, addresses and words of
+    nearly every letter, so that one subset of the font serves them all."""
+    found = set()
+    for high in range(0xA1, 0xF8):
+        for low in range(0xA1, 0xFF):
+            try:
+                found.add(bytes([high, low]).decode("gb2312"))
+            except UnicodeDecodeError:
+                continue
+    return frozenset(found)
+
+
+@cache
 def _subset(font: Path, characters: frozenset[str]) -> Path:
-    """The font cut down to the characters letters use: parsing the whole CJK font costs half a second
-    a letter, a subset a few milliseconds. Letters differ in digits and labels, so one subset serves all
-    letters of a template."""
+    """The font cut down to `characters`. Parsing and subsetting the whole CJK font costs seconds; fpdf2 then
+    parses what it is given for every document, so the subset is made once (per process, and kept in /tmp for
+    the next cold start of the same container) for a set of characters that serves every letter."""
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
+    digest = hashlib.sha256(("".join(sorted(characters)) + str(font)).encode()).hexdigest()[:16]
+    target = Path(tempfile.gettempdir()) / f"propfee-letter-font-{digest}.ttf"
+    if target.is_file():
+        return target
     full = TTFont(font, fontNumber=0, recalcTimestamp=False)  # saved with the clock's time otherwise: other bytes
     options = subset.Options()
     options.drop_tables += ["FFTM"]  # a FontForge timestamp table fontTools cannot subset
     subsetter = subset.Subsetter(options)
     subsetter.populate(text="".join(sorted(characters)))
     subsetter.subset(full)
-    digest = hashlib.sha256(("".join(sorted(characters)) + str(font)).encode()).hexdigest()[:16]
-    target = Path(tempfile.gettempdir()) / f"propfee-letter-font-{digest}.ttf"
-    full.save(target)
+    partial = target.with_suffix(f".{os.getpid()}.tmp")  # another process may be writing the same file
+    full.save(partial)
+    partial.replace(target)
     return target
 
 
+def _font_characters(text: str) -> frozenset[str]:
+    """GB2312 and printable ASCII, and whatever else `text` needs (a rare character in a name)."""
+    common = _gb2312() | _ALWAYS
+    return common | (frozenset(text) - common)
+
+
 def cjk_document(title: str, font: Path, dated: datetime, text: str, margin: float = 25) -> FPDF:
-    """An empty A4 document with the CJK font as "letter", cut down to the characters of `text` (and the
-    printable ASCII). Dated `dated`, not by the clock: the same content gives the same bytes."""
+    """An empty A4 document with the CJK font as "letter" (cut down to GB2312, printable ASCII and any other
+    character of `text`). Dated `dated`, not by the clock: the same content gives the same bytes."""
     pdf = FPDF(format="A4")
     pdf.set_creation_date(dated)
     pdf.set_title(title)
     pdf.set_margins(margin, margin, margin)
-    pdf.add_font("letter", fname=str(_subset(font, frozenset(text) | _ALWAYS)))
+    pdf.add_font("letter", fname=str(_subset(font, _font_characters(text))))
     return pdf
 
 

@@ -54,3 +54,11 @@ def test_a_missing_font_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr("propfee.letters.FONT_CANDIDATES", (tmp_path / "none.ttc",))
     with pytest.raises(LetterFontMissing, match="fonts-wqy-microhei"):
         find_font(None)
+
+
+def test_a_name_with_a_character_beyond_gb2312_is_printed_too(tmp_path):
+    # 堃 and 喆 are common in given names but not in GB2312, the set the shared font subset covers
+    body = "物业费催缴函\n尊敬的王堃、李喆业主：请于十五日内缴纳。"
+    pdf = letter_pdf(body, find_font(), datetime(2026, 11, 26, 9, 0, tzinfo=SHANGHAI))
+    text = _text(pdf, tmp_path)
+    assert "王堃" in text and "李喆" in text and "十五日内" in text
