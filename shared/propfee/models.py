@@ -185,6 +185,14 @@ class Payment(Record):
         return self.amount_fen < 0
 
 
+class PlanRequest(Record):
+    """Plan one community's day: the morning run sends one per community, so that no run plans more than a
+    community (a company of a million households plans in parallel, each run well within Lambda's limits)."""
+
+    day: date
+    community_id: str = Field(min_length=1)
+
+
 class SendJob(Record):
     """One planned reminder: the plan function enqueues it, the send function delivers it once."""
 

@@ -33,6 +33,10 @@ class Services:
         return SqsJobQueue(self.settings.require("send_queue_url"))
 
     @cached_property
+    def plan_queue(self) -> SqsJobQueue:
+        return SqsJobQueue(self.settings.require("plan_queue_url"))
+
+    @cached_property
     def dead_letters(self) -> SqsDeadLetters:
         return SqsDeadLetters(self.settings.require("dlq_url"))
 

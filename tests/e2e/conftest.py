@@ -1,5 +1,6 @@
 """The sandbox with a small community in arrears, shared by the e2e tests."""
 
+import json
 from datetime import datetime
 
 import pytest
@@ -91,3 +92,16 @@ def assert_every_message_accounted_for(items, sms, email):
     assert not (set(reminders) & acknowledgements) and not (set(reminders) & tickets)
     assert set(provider_ids) == set(reminders) | acknowledgements | tickets
     return reminders
+
+
+def plan_summaries(sandbox) -> list[dict]:
+    """What each community's planning run logged when it finished (the morning run fans out by community)."""
+    found = []
+    for line in sandbox.functions["PlanFunction"].log.getvalue().splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("message") == "plan finished":
+            found.append(record)
+    return found

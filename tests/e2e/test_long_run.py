@@ -11,7 +11,7 @@ from propfee.adapters.dynamo import from_attributes
 from propfee.policy import day_blocked
 from propfee.rules import load_rules
 from propfee.simulation.run import DemoOptions, run_demo
-from tests.e2e.conftest import assert_every_message_accounted_for
+from tests.e2e.conftest import assert_every_message_accounted_for, plan_summaries
 from tests.support import SHANGHAI
 
 pytestmark = [pytest.mark.e2e, pytest.mark.long]
@@ -29,7 +29,7 @@ def quarter(tmp_path_factory):
         for page in demo.table.db.get_paginator("scan").paginate(TableName=demo.table.name):
             items.extend(from_attributes(i) for i in page["Items"])
         captured["items"] = items
-        captured["plans"] = [r for f, _, r in demo.sandbox.scheduled_results if f == "PlanFunction"]
+        captured["plans"] = plan_summaries(demo.sandbox)
         captured["sms"], captured["email"] = demo.sandbox.sent_sms(), demo.sandbox.sent_email()
 
     out = tmp_path_factory.mktemp("quarter")

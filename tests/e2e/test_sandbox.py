@@ -16,7 +16,7 @@ from tests.support import at
 
 pytestmark = pytest.mark.e2e
 
-from tests.e2e.conftest import START, dead_letters, job_body  # noqa: E402
+from tests.e2e.conftest import START, dead_letters, job_body, plan_summaries  # noqa: E402
 
 
 def test_a_malformed_record_goes_to_the_dlq_with_its_reason_and_the_rest_of_the_batch_is_sent(sandbox):
@@ -67,7 +67,9 @@ def test_schedules_fire_from_the_simulated_clock_in_the_companys_timezone(sandbo
     assert sandbox.functions["PlanFunction"].invocations == 0
     assert sandbox.functions["DailyReportFunction"].invocations == 1  # 00:15, for 11-10
     sandbox.advance(at("2026-11-12 00:14"))
-    assert sandbox.functions["PlanFunction"].invocations == 1
+    assert [f for f, _, _ in sandbox.scheduled_results].count("PlanFunction") == 1
+    # the scheduled run fanned out one planning message per community, each a run of its own
+    assert sandbox.functions["PlanFunction"].invocations == 1 + len(plan_summaries(sandbox)) == 2
     assert sandbox.functions["DailyReportFunction"].invocations == 1
     sandbox.advance(at("2026-11-12 00:15"))
     assert sandbox.functions["DailyReportFunction"].invocations == 2

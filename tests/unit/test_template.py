@@ -78,6 +78,49 @@ def test_sqs_consumers_report_partial_failures_and_queues_outlast_the_function(s
             assert queue["Properties"]["VisibilityTimeout"] >= 6 * timeout, lid
 
 
+ASYNC_EVENT_TYPES = {"Schedule", "ScheduleV2", "S3", "SNS", "EventBridgeRule", "CloudWatchEvent"}
+
+
+def test_each_asynchronously_invoked_function_keeps_failed_events_in_a_dlq_the_daily_report_counts(sam):
+    report_dlqs = sam["Resources"]["DailyReportFunction"]["Properties"]["Environment"]["Variables"]["PROPFEE_DLQ_URLS"]
+    counted = report_dlqs["Fn::Sub"]
+    asynchronous = [
+        (lid, function)
+        for lid, function in _of_type(sam, "AWS::Serverless::Function").items()
+        if any(e["Type"] in ASYNC_EVENT_TYPES for e in function["Properties"].get("Events", {}).values())
+    ]
+    assert len(asynchronous) >= 7
+    for lid, function in asynchronous:
+        # an event that failed Lambda's retries (or waited too long) would otherwise be dropped
+        dlq = function["Properties"]["DeadLetterQueue"]
+        queue_id = dlq["TargetArn"]["Fn::GetAtt"][0]
+        assert dlq["Type"] == "SQS" and queue_id.endswith("DeadLetterQueue"), lid
+        assert f"${{{queue_id}}}" in counted, f"the daily report does not count {queue_id}"
+
+
+def test_each_function_has_a_bounded_concurrency(sam):
+    # a reservation, or for an SQS consumer its event source's MaximumConcurrency (a reservation below that would
+    # throttle polled batches into the DLQ); the reservations leave the account's default quota nearly whole
+    defaults = {name: p.get("Default") for name, p in sam["Parameters"].items()}
+
+    def value(setting):  # a number, or a parameter's default
+        return defaults[setting["Ref"]] if isinstance(setting, dict) else setting
+
+    reserved = 0
+    for lid, function in _of_type(sam, "AWS::Serverless::Function").items():
+        props = function["Properties"]
+        sqs_events = [e["Properties"] for e in props.get("Events", {}).values() if e["Type"] == "SQS"]
+        limits = [e.get("ScalingConfig", {}).get("MaximumConcurrency") for e in sqs_events]
+        if "ReservedConcurrentExecutions" in props:
+            reservation = props["ReservedConcurrentExecutions"]
+            reserved += value(reservation)
+            # the same number (or parameter) for both, so that a deployment cannot set one without the other
+            assert all(limit == reservation for limit in limits), lid
+        else:
+            assert all(limit is not None for limit in limits), f"{lid}: an SQS event source without MaximumConcurrency"
+    assert 0 < reserved <= 50
+
+
 def _allow_statements(cfn):
     for lid, role in _of_type(cfn, "AWS::IAM::Role").items():
         for policy in role["Properties"].get("Policies", []):
@@ -104,20 +147,23 @@ def test_no_function_may_do_everything_or_touch_every_resource(cfn):
             assert actions == ["sns:Publish"], (lid, statement)
 
 
-@pytest.mark.parametrize("bucket_id", ["ReportBucket", "InboundMailBucket", "ImportBucket"])
+@pytest.mark.parametrize("bucket_id", ["ReportBucket", "InboundMailBucket", "ImportBucket", "AccessLogBucket"])
 def test_buckets_are_private_encrypted_and_tls_only(sam, bucket_id):
     bucket = sam["Resources"][bucket_id]["Properties"]
     assert all(bucket["PublicAccessBlockConfiguration"].values())
     assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    if bucket_id != "AccessLogBucket":  # who read or wrote what: S3 server access logs
+        assert bucket["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": "AccessLogBucket"}
     [policy] = [
         p for p in _of_type(sam, "AWS::S3::BucketPolicy").values() if p["Properties"]["Bucket"] == {"Ref": bucket_id}
     ]
     [deny] = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    # the only other grant: SES storing owners' emails, from this account, under incoming/mail/
+    # the only other grants: SES storing owners' emails, and S3 delivering access logs, from this account
     for grant in [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]:
-        assert grant["Principal"] == {"Service": "ses.amazonaws.com"} and grant["Action"] == "s3:PutObject"
-        assert grant["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+        service = {"InboundMailBucket": "ses.amazonaws.com", "AccessLogBucket": "logging.s3.amazonaws.com"}[bucket_id]
+        assert grant["Principal"] == {"Service": service} and grant["Action"] == "s3:PutObject"
+        assert grant["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
 
 
 def test_each_function_has_a_sample_event_its_handler_parses(sam):

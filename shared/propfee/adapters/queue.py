@@ -1,4 +1,4 @@
-"""SQS: send jobs out in batches of ten; permanently bad messages straight to the DLQ with a reason."""
+"""SQS: send jobs and plan requests in batches of ten; permanently bad messages straight to the DLQ, with a reason."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from propfee.adapters.aws import client
-from propfee.models import SendJob
+from propfee.models import PlanRequest, SendJob
 
 SQS_BATCH_LIMIT = 10
 
@@ -26,7 +26,7 @@ class SqsJobQueue:
         # an injected client (tests), or the process-wide one (created lazily, shared by adapters)
         return self._sqs if self._sqs is not None else client("sqs")
 
-    def enqueue(self, jobs: Sequence[SendJob]) -> int:
+    def enqueue(self, jobs: Sequence[SendJob | PlanRequest]) -> int:
         for start in range(0, len(jobs), SQS_BATCH_LIMIT):
             chunk = jobs[start : start + SQS_BATCH_LIMIT]
             entries = [{"Id": str(i), "MessageBody": job.model_dump_json()} for i, job in enumerate(chunk)]
