@@ -310,10 +310,13 @@ def cmd_dlq_list(args: argparse.Namespace) -> int:
     from propfee.observability import mask_text
 
     queues = DeadLetterQueues()
-    for url, source in sorted(queues.sources().items()):
+    sources = {url: source.rsplit("/", 1)[-1] for url, source in queues.sources().items()}
+    # a function's own DLQ keeps the scheduled or S3 events it failed: re-run them by invoking the function
+    sources.update({url: f"function {name} (its events)" for url, name in queues.function_queues().items()})
+    for url, source in sorted(sources.items()):
         if args.queue and args.queue not in url:
             continue
-        line: dict[str, object] = {"queue": url.rsplit("/", 1)[-1], "source": source.rsplit("/", 1)[-1]}
+        line: dict[str, object] = {"queue": url.rsplit("/", 1)[-1], "source": source}
         line["messages"] = queues.depth(url)
         if args.show:
             line["samples"] = [

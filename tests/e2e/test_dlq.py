@@ -45,3 +45,15 @@ def test_dlq_list_shows_each_queue_its_source_and_reasons_and_redrive_sends_what
     assert cli.main(["dlq", "list", "--queue", "SendDeadLetterQueue"]) == 0
     assert [line["messages"] for line in lines(capsys)] == [0]
     assert cli.main(["dlq", "redrive", "DeadLetterQueue"]) == 2  # ambiguous: names every DLQ
+
+
+def test_dlq_list_shows_a_functions_own_dlq_with_the_events_it_failed(sandbox, capsys):
+    # Lambda puts a scheduled or S3 event that failed all its retries on the function's own DLQ, as is
+    event = json.dumps({"scheduled_time": "2026-11-11T01:30:00Z"})
+    sandbox.client("sqs").send_message(QueueUrl=sandbox.resources["PlanFunctionDeadLetterQueue"], MessageBody=event)
+
+    assert cli.main(["dlq", "list", "--show", "1"]) == 0
+
+    [line] = [line for line in lines(capsys) if line["messages"]]
+    assert line["source"] == "function PlanFunction (its events)"
+    assert line["samples"] == [{"reason": "retries exhausted", "body": event}]

@@ -112,6 +112,17 @@ class DeadLetterQueues:
                 policies[url] = json.loads(attributes["Attributes"]["RedrivePolicy"])["deadLetterTargetArn"]
         return {arns[target]: source for source, target in policies.items() if target in arns}
 
+    def function_queues(self) -> dict[str, str]:
+        """DLQ URL -> the function whose failed scheduled or S3 events it keeps (Lambda's own DLQs: their
+        messages are the events themselves, and no queue's redrive policy names them)."""
+        found = {}
+        for url in self._urls():
+            name = url.rsplit("/", 1)[-1]
+            marker = name.find("FunctionDeadLetterQueue")
+            if marker > 0:
+                found[url] = name[: marker + len("Function")].rsplit("-", 1)[-1]
+        return found
+
     def depth(self, url: str) -> int:
         attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
         return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
