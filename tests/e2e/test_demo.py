@@ -185,11 +185,15 @@ def test_no_reminder_went_out_in_quiet_hours_or_on_a_holiday(month):
         assert day_blocked(claimed.date(), load_rules().contact_policy) is None
 
 
-def test_logs_never_carry_an_unmasked_phone_number(month):
+def test_logs_never_carry_an_unmasked_phone_number_or_owner_name(month):
     _, captured, _ = month
     phones = {phone for _, phone, _ in captured["sms"]}
     assert phones and captured["logs"]
     assert not [p for p in phones if p in captured["logs"] or p[3:] in captured["logs"]]
+    units = [i for i in captured["items"] if i.get("sk") == "UNIT"]
+    names = {o["name"] for unit in units for o in unit.get("owners", [])}
+    assert len(names) > 50
+    assert not [name for name in names if name in captured["logs"]]
 
 
 def test_the_same_seed_gives_the_same_summary(tmp_path):
