@@ -148,18 +148,19 @@ def monthly_cost(
     sandbox: Any,
     days: int,
     households: int,
+    metrics: int,
     per_households: int = 10_000,
     prices_file: Path = PRICES,
 ) -> dict[str, Any]:
-    """USD per month for `per_households`, scaled linearly from a run of `households` over `days` (what grows
-    with the company), plus what a stack costs whatever its size (idle queue polling), both itemised."""
+    """USD a month: what grows with the company, per `per_households` (scaled linearly from a run of
+    `households` over `days`), and what a stack costs whatever its size (schedules, idle queue polling, custom
+    metrics), both itemised; and their sum for a company of `per_households`."""
     prices = yaml.safe_load(prices_file.read_text(encoding="utf-8"))
     scale = (30 / days) * (per_households / households)
     functions = list(sandbox.functions.values())
     gb_seconds = sum(f.seconds * f.memory / 1024 for f in functions)
     invocations = sum(f.invocations for f in functions)
     log_bytes = sum(len(f.log.getvalue().encode("utf-8")) for f in functions) + PLATFORM_LOG_BYTES * invocations
-    schedules = len(sandbox.scheduled_results)
     sns_notifications = _requests(meter, "sns", ("Publish",)) - meter.sms
     p = prices
     usage = {
@@ -171,11 +172,10 @@ def monthly_cost(
         "sns_publishes": sns_notifications * scale,
         "s3_puts": _requests(meter, "s3", ("PutObject", "CopyObject", "ListObjectsV2")) * scale,
         "s3_gets": _requests(meter, "s3", ("GetObject", "HeadObject")) * scale,
-        "schedules_fired": schedules * scale,
         "log_gb": log_bytes * scale / 1e9,
         "traces": invocations * scale,
     }
-    cost = {
+    variable = {
         "lambda": usage["lambda_gb_seconds"] * p["lambda"]["gb_second_arm64"]
         + usage["lambda_invocations"] / 1e6 * p["lambda"]["per_million_requests"],
         "dynamodb": usage["dynamodb_write_units"] / 1e6 * p["dynamodb"]["per_million_write_request_units"]
@@ -184,21 +184,27 @@ def monthly_cost(
         "sns": usage["sns_publishes"] / 1e6 * p["sns"]["per_million_publishes"],
         "s3": usage["s3_puts"] / 1e3 * p["s3"]["per_thousand_put"]
         + usage["s3_gets"] / 1e3 * p["s3"]["per_thousand_get"],
-        "scheduler": usage["schedules_fired"] / 1e6 * p["scheduler"]["per_million_invocations"],
         "cloudwatch_logs": usage["log_gb"] * p["cloudwatch"]["logs_ingested_gb"],
         "xray": usage["traces"] / 1e6 * p["xray"]["per_million_traces_recorded"],
     }
     queues = len(sandbox.mappings)
-    fixed = {"sqs_idle_polling": queues * IDLE_POLLS_PER_QUEUE_MONTH / 1e6 * p["sqs"]["per_million_requests"]}
-    total = sum(cost.values()) + sum(fixed.values())
+    fixed = {
+        "scheduler": len(sandbox.scheduled_results) * 30 / days / 1e6 * p["scheduler"]["per_million_invocations"],
+        "sqs_idle_polling": queues * IDLE_POLLS_PER_QUEUE_MONTH / 1e6 * p["sqs"]["per_million_requests"],
+        "custom_metrics": metrics * p["cloudwatch"]["metrics_month_each"],
+    }
+    per_households_usd = sum(variable.values())
+    fixed_usd = sum(fixed.values())
     return {
         "prices_as_of": p["as_of"],
         "region": p["region"],
-        "households": per_households,
         "measured_on": {"households": households, "days": days},
-        "usd_per_month": round(total, 4),
-        "usd_by_service": {k: round(v, 4) for k, v in sorted({**cost, **fixed}.items())},
-        "usage_per_month": {k: round(v, 2) for k, v in usage.items()},
+        f"usd_per_{per_households}_households": round(per_households_usd, 4),
+        "usd_by_service": {k: round(v, 4) for k, v in sorted(variable.items())},
+        "fixed_usd": round(fixed_usd, 4),
+        "fixed_usd_by_item": {k: round(v, 4) for k, v in sorted(fixed.items())},
+        f"company_of_{per_households}_households_usd": round(per_households_usd + fixed_usd, 4),
+        f"usage_per_{per_households}_households": {k: round(v, 2) for k, v in usage.items()},
         "apart": {
             "sms_per_month": round(meter.sms * scale),
             "emails_per_month": round(meter.emails * scale),
@@ -210,7 +216,7 @@ def monthly_cost(
             f"Lambda platform log lines: {PLATFORM_LOG_BYTES} bytes an invocation",
             "every invocation traced by X-Ray (the default sampling keeps all at this rate)",
             "UpdateItem and DeleteItem: one write unit each; storage (under 1 GB) and KMS requests left out",
-            "custom metrics (CloudWatch EMF): priced per metric and month, counted apart in `metrics`",
+            "communities grow with households (the simulated company has about 330 households a community)",
         ],
     }
 

@@ -1,0 +1,44 @@
+"""The cost model's meter: request units from item sizes, as DynamoDB bills them (bench/cost.py)."""
+
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from cost import item_bytes, metered
+
+from propfee.adapters import aws
+from tests.support import create_table_from_template
+
+
+def test_an_items_size_counts_names_and_values_as_dynamodb_does():
+    assert item_bytes({"pk": {"S": "UNIT#1"}}) == 2 + 6
+    assert item_bytes({"名": {"S": "王芳"}}) == 3 + 6  # UTF-8 bytes
+    assert item_bytes({"n": {"N": "12345"}}) == 1 + 3
+    assert item_bytes({"m": {"M": {"a": {"S": "xy"}}}}) == 1 + 3 + 1 + 2
+    assert item_bytes({"flag": {"BOOL": True}}) == 4 + 1
+
+
+@pytest.fixture
+def table():
+    with mock_aws():
+        name = create_table_from_template(boto3.client("dynamodb"))
+        yield name
+
+
+def test_writes_cost_a_unit_a_kilobyte_and_twice_that_in_a_transaction_reads_half_a_unit_per_4_kb(table):
+    small = {"pk": {"S": "A"}, "sk": {"S": "1"}}
+    big = {"pk": {"S": "B"}, "sk": {"S": "1"}, "pad": {"S": "x" * 2500}}  # 3 KB: three units
+    with metered() as meter:
+        db = aws.client("dynamodb")
+        db.put_item(TableName=table, Item=small)
+        db.put_item(TableName=table, Item=big)
+        db.transact_write_items(TransactItems=[{"Put": {"TableName": table, "Item": {**small, "sk": {"S": "2"}}}}])
+        db.get_item(TableName=table, Key={"pk": {"S": "B"}, "sk": {"S": "1"}})  # eventually consistent
+        db.get_item(TableName=table, Key={"pk": {"S": "B"}, "sk": {"S": "1"}}, ConsistentRead=True)
+    assert meter.write_units == 1 + 3 + 2
+    assert meter.read_units == 0.5 + 1
+    assert meter.requests["dynamodb:PutItem"] == 2 and meter.requests["dynamodb:TransactWriteItems"] == 1
