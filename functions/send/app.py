@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from propfee import clock
 from propfee.observability import lambda_entry, logger, metrics, tracer
-from propfee.sending import parse_job
+from propfee.sending import Outcome, parse_job
 from propfee.wiring import LazyServices
 
 services = LazyServices()
@@ -24,7 +24,11 @@ def record_handler(record: SQSRecord) -> None:
         svc.dead_letters.reject(record.body, problem)
         logger.warning("send job rejected", extra={"sqs_message_id": record.message_id, "reason": problem})
         return
-    result = svc.sender.send(job, clock.now())
+    redelivered = int(record.attributes.approximate_receive_count or 1) > 1
+    result = svc.sender.send(job, clock.now(), redelivered=redelivered)
+    if result.outcome is Outcome.UNCONFIRMED:
+        # sending again might send twice, dropping it would lose it: a person decides, with the reason
+        svc.dead_letters.reject(record.body, result.reason or "unconfirmed claim")
     metrics.add_metric(name=f"Reminders_{result.outcome.value}", unit="Count", value=1)
     logger.info(
         "send job done",

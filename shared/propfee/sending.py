@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 
 from pydantic import ValidationError
@@ -34,6 +34,15 @@ class Outcome(StrEnum):
     SKIPPED = "skipped"
     DUPLICATE = "duplicate"
     FAILED = "failed"
+    UNCONFIRMED = "unconfirmed"  # an earlier attempt claimed it and was never heard of again: see Sender.send
+
+
+# a claim older than this, still "claimed", belongs to an attempt that died (the send function's timeout is 60 s)
+CLAIM_TIMEOUT = timedelta(minutes=2)
+UNCONFIRMED_CLAIM = (
+    "unconfirmed claim: an earlier attempt claimed this reminder and died before confirming it was sent; the "
+    "provider may have it. Check the provider's log for the unit and step before sending it by hand."
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,10 @@ class UnitKeepsChanging(Exception):
     """The unit changed under two claims in a row; the job is retried later through SQS."""
 
 
+class ClaimInFlight(Exception):
+    """Another delivery of the same job holds the claim right now; this one looks again later through SQS."""
+
+
 class Sender:
     def __init__(
         self,
@@ -75,12 +88,13 @@ class Sender:
         self._rules = rules
         self._letters = letters
 
-    def send(self, job: SendJob, now: datetime) -> SendResult:
+    def send(self, job: SendJob, now: datetime, redelivered: bool = False) -> SendResult:
+        """`redelivered`: SQS delivered this message before (an earlier attempt failed or died)."""
         # lawful hours are checked at the moment of sending, in the owner's local time
         blocked = time_blocked(now, self._settings.tz, self._rules.policy_for(job.community_id))
         if blocked is not None:
             return self._skip(job, blocked, now)
-        claimed = self._claim(job, now)
+        claimed = self._claim(job, now, redelivered)
         if isinstance(claimed, SendResult):
             return claimed
         job, message, task = claimed
@@ -101,7 +115,9 @@ class Sender:
         self._store.mark_sent(job, message_id, now)
         return SendResult(Outcome.SENT, provider_message_id=message_id)
 
-    def _claim(self, job: SendJob, now: datetime) -> tuple[SendJob, RenderedMessage, Task | None] | SendResult:
+    def _claim(
+        self, job: SendJob, now: datetime, redelivered: bool = False
+    ) -> tuple[SendJob, RenderedMessage, Task | None] | SendResult:
         today = now.astimezone(self._settings.tz).date()
         ladder, policy = self._rules.ladder_for(job.community_id), self._rules.policy_for(job.community_id)
         for _attempt in range(2):
@@ -113,7 +129,7 @@ class Sender:
             if result is ClaimResult.CLAIMED:
                 return job, message, task
             if result is ClaimResult.ALREADY_CLAIMED:
-                return SendResult(Outcome.DUPLICATE, reason=SkipReason.DUPLICATE)
+                return self._already_claimed(job, now, redelivered)
             # something changed since planning (a payment, a contact): decide again on fresh data
             unit = self._store.get_unit(job.unit_id)
             decision = decide(unit, today, self._settings.tz, ladder, policy) if unit is not None else None
@@ -126,6 +142,18 @@ class Sender:
                 return self._skip(job, decision.reason or "step_changed", now)
             job = job_for(unit, action, job.planned_for)
         raise UnitKeepsChanging(job.unit_id)
+
+    def _already_claimed(self, job: SendJob, now: datetime, redelivered: bool) -> SendResult:
+        """Sent (or failed for good) already: a duplicate, nothing to do. Still only "claimed": either another
+        delivery is sending it now, or an attempt died between its claim and the confirmation, and nobody can
+        tell whether the provider got the message. Sending again could send twice and never sending would lose
+        it, so such a job goes to the DLQ with the reason, for a person to check."""
+        existing = self._store.reminder(job.unit_id, job.claim_key)
+        if existing is None or existing.status is not ReminderStatus.CLAIMED:
+            return SendResult(Outcome.DUPLICATE, reason=SkipReason.DUPLICATE)
+        if redelivered or now - existing.claimed_at >= CLAIM_TIMEOUT:
+            return SendResult(Outcome.UNCONFIRMED, reason=UNCONFIRMED_CLAIM)
+        raise ClaimInFlight(job.unit_id)
 
     def _prepare(
         self, job: SendJob, now: datetime, policy: ContactPolicy

@@ -7,11 +7,11 @@ import pytest
 from propfee.config import Settings
 from propfee.ladder import DEFAULT_LADDER, Ladder, Step, decide
 from propfee.ledger import allocate, with_bill
-from propfee.models import Channel, Hold, HoldKind, Reminder, SendJob, Unit
+from propfee.models import Channel, Hold, HoldKind, Reminder, ReminderStatus, SendJob, Unit
 from propfee.planning import job_for, plan_day
 from propfee.ports import ClaimResult, ProviderRejected, ProviderUnavailable
 from propfee.rules import load_rules
-from propfee.sending import Outcome, Sender, parse_job
+from propfee.sending import CLAIM_TIMEOUT, ClaimInFlight, Outcome, Sender, parse_job
 from tests.support import SHANGHAI, at, bill, payment, unit
 
 SETTINGS = Settings(table="t")  # type: ignore[call-arg]
@@ -56,6 +56,12 @@ class MemoryStore:
 
     def mark_failed(self, job, reason, at):
         self.status[(job.unit_id, job.claim_key)] = f"failed:{reason}"
+
+    def reminder(self, unit_id, claim_key):
+        if (unit_id, claim_key) not in self.claims:
+            return None
+        state = self.status[(unit_id, claim_key)].split(":")[0]
+        return self.claims[(unit_id, claim_key)].model_copy(update={"status": ReminderStatus(state)})
 
     def release(self, job):
         del self.claims[(job.unit_id, job.claim_key)]
@@ -268,14 +274,29 @@ class AcceptsThenTimesOut(Provider):
         raise TimeoutError("read timeout: the provider may have accepted the message")
 
 
-def test_an_ambiguous_failure_keeps_the_claim_so_the_retry_does_not_send_again():
+def test_an_ambiguous_failure_keeps_the_claim_so_the_retry_does_not_send_again_but_hands_it_to_a_person():
     store, sms = MemoryStore(overdue_unit()), AcceptsThenTimesOut()
     job = planned_job(store)
     with pytest.raises(TimeoutError):
         sender(store, sms).send(job, NOW)
     assert store.status[("C01-B01-0101", job.claim_key)] == "claimed"
-    retry = sender(store, sms).send(job, NOW)
-    assert retry.outcome is Outcome.DUPLICATE
+    # a copy of the job delivered meanwhile cannot tell a dead attempt from one still sending: it looks later
+    with pytest.raises(ClaimInFlight):
+        sender(store, sms).send(job, NOW)
+    # the redelivery (or any attempt once the claim is older than a send can take) goes to the DLQ, with why
+    for retry in (
+        sender(store, sms).send(job, NOW, redelivered=True),
+        sender(store, sms).send(job, NOW + CLAIM_TIMEOUT),
+    ):
+        assert retry.outcome is Outcome.UNCONFIRMED and "unconfirmed claim" in retry.reason
+    assert len(sms.sent) == 1
+
+
+def test_a_job_already_sent_is_a_duplicate_on_any_delivery():
+    store, sms = MemoryStore(overdue_unit()), Provider()
+    job = planned_job(store)
+    assert sender(store, sms).send(job, NOW).outcome is Outcome.SENT
+    assert sender(store, sms).send(job, NOW, redelivered=True).outcome is Outcome.DUPLICATE
     assert len(sms.sent) == 1
 
 

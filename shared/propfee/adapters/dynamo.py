@@ -686,6 +686,15 @@ class PropfeeTable:
     def mark_failed(self, job: SendJob, reason: str, at: datetime) -> None:
         self._update_reminder(job, ReminderStatus.FAILED, at, failure_reason=reason)
 
+    def reminder(self, unit_id: str, claim_key: str) -> Reminder | None:
+        """A reminder's evidence record as it stands (a consistent read: a claim just written is seen)."""
+        response = self.db.get_item(
+            TableName=self.name, Key=to_attributes(keys.reminder_item(unit_id, claim_key)), ConsistentRead=True
+        )
+        if "Item" not in response:
+            return None
+        return Reminder.model_validate(_model_fields(Reminder, from_attributes(response["Item"])))
+
     def release(self, job: SendJob) -> None:
         """Give a claim back after the provider did not accept the message: the step and the last
         contact are as they were when the job was planned (the claim required that version)."""
