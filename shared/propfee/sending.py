@@ -12,7 +12,7 @@ from propfee.config import Settings
 from propfee.ladder import SkipReason, decide
 from propfee.letters import find_font, letter_key, letter_pdf
 from propfee.messages import RenderedMessage, render
-from propfee.models import Channel, Reminder, ReminderStatus, SendJob, Task
+from propfee.models import Channel, Collector, Reminder, ReminderStatus, SendJob, Task
 from propfee.planning import job_for
 from propfee.policy import ContactPolicy, keep_recent, time_blocked
 from propfee.ports import (
@@ -39,6 +39,7 @@ class Outcome(StrEnum):
 
 # a claim older than this, still "claimed", belongs to an attempt that died (the send function's timeout is 60 s)
 CLAIM_TIMEOUT = timedelta(minutes=2)
+COLLECTORS_FRESH = timedelta(minutes=1)
 UNCONFIRMED_CLAIM = (
     "unconfirmed claim: an earlier attempt claimed this reminder and died before confirming it was sent; the "
     "provider may have it. Check the provider's log for the unit and step before sending it by hand."
@@ -87,6 +88,7 @@ class Sender:
         self._email = email
         self._rules = rules
         self._letters = letters
+        self._collectors: tuple[datetime, list[Collector]] | None = None
 
     def send(self, job: SendJob, now: datetime, redelivered: bool = False) -> SendResult:
         """`redelivered`: SQS delivered this message before (an earlier attempt failed or died)."""
@@ -127,6 +129,8 @@ class Sender:
             message, evidence, contacts, task = prepared
             result = self._store.claim(job, evidence, contacts, task)
             if result is ClaimResult.CLAIMED:
+                if task is not None:
+                    self._assigned(task.collector_id)
                 return job, message, task
             if result is ClaimResult.ALREADY_CLAIMED:
                 return self._already_claimed(job, now, redelivered)
@@ -142,6 +146,24 @@ class Sender:
                 return self._skip(job, decision.reason or "step_changed", now)
             job = job_for(unit, action, job.planned_for)
         raise UnitKeepsChanging(job.unit_id)
+
+    def _collectors_at(self, now: datetime) -> list[Collector]:
+        """The collectors and their loads, read once a minute rather than once a task (a busy day assigns
+        hundreds of tasks); each task given out here counts on the copy at once, so the load stays balanced."""
+        if self._collectors is None or now - self._collectors[0] > COLLECTORS_FRESH:
+            self._collectors = (now, self._store.collectors())
+        return self._collectors[1]
+
+    def _assigned(self, collector_id: str) -> None:
+        if self._collectors is not None:
+            read_at, collectors = self._collectors
+            self._collectors = (
+                read_at,
+                [
+                    c.model_copy(update={"open_tasks": c.open_tasks + 1}) if c.collector_id == collector_id else c
+                    for c in collectors
+                ],
+            )
 
     def _already_claimed(self, job: SendJob, now: datetime, redelivered: bool) -> SendResult:
         """Sent (or failed for good) already: a duplicate, nothing to do. Still only "claimed": either another
@@ -166,7 +188,8 @@ class Sender:
             counted = job.channel.is_message and job.counts_as_contact
             contacts = keep_recent((*job.recent_contacts, now), now, policy) if counted else job.recent_contacts
             return message, evidence_for(job, message, now), contacts, None
-        collector = choose_collector(self._store.collectors(), job.community_id, job.building_id, job.assignee_role)
+        collectors = self._collectors_at(now)
+        collector = choose_collector(collectors, job.community_id, job.building_id, job.assignee_role)
         if collector is None:
             return self._skip(job, SkipReason.NO_COLLECTOR, now)
         task = Task(

@@ -1,17 +1,18 @@
 """The send flow with in-memory ports: exactly once, fresh re-checks, and claims given back on failure."""
 
-from datetime import date
+from collections import Counter
+from datetime import date, timedelta
 
 import pytest
 
 from propfee.config import Settings
 from propfee.ladder import DEFAULT_LADDER, Ladder, Step, decide
 from propfee.ledger import allocate, with_bill
-from propfee.models import Channel, Hold, HoldKind, Reminder, ReminderStatus, SendJob, Unit
+from propfee.models import Channel, Collector, Hold, HoldKind, Reminder, ReminderStatus, SendJob, Unit
 from propfee.planning import job_for, plan_day
 from propfee.ports import ClaimResult, ProviderRejected, ProviderUnavailable
 from propfee.rules import load_rules
-from propfee.sending import CLAIM_TIMEOUT, ClaimInFlight, Outcome, Sender, parse_job
+from propfee.sending import CLAIM_TIMEOUT, COLLECTORS_FRESH, ClaimInFlight, Outcome, Sender, parse_job
 from tests.support import SHANGHAI, at, bill, payment, unit
 
 SETTINGS = Settings(table="t")  # type: ignore[call-arg]
@@ -391,3 +392,50 @@ def test_a_courtesy_note_before_the_due_date_is_skipped_as_paid_when_the_owner_p
 
     assert (result.outcome, result.reason) == (Outcome.SKIPPED, "paid")
     assert store.claims == {}
+
+
+class TeamStore(MemoryStore):
+    """Two collectors for the community; counts how often the team is read."""
+
+    def __init__(self, *units: Unit) -> None:
+        super().__init__(*units)
+        self.reads = 0
+        self.team = [Collector(collector_id=f"K{n}", name=f"催缴员{n}", communities=("C01",)) for n in (1, 2)]
+
+        self.assigned: list[str] = []
+
+    def collectors(self):
+        self.reads += 1
+        return list(self.team)
+
+    def claim(self, job, reminder, recent_contacts, task=None):
+        result = super().claim(job, reminder, recent_contacts, task)
+        if result is ClaimResult.CLAIMED and task is not None:
+            self.assigned.append(task.collector_id)
+        return result
+
+
+def test_tasks_given_out_together_are_shared_between_the_collectors_and_the_team_is_read_once_a_minute():
+    ids = [f"C01-B01-01{n:02d}" for n in range(1, 5)]
+    store = TeamStore(*(with_bill(unit(i), bill(i, "2026-10", due=date(2026, 10, 25))) for i in ids))
+    send = sender(store)
+    jobs = []
+    for unit_id in ids:
+        current = store.get_unit(unit_id)
+        [action] = decide(current, TODAY, SHANGHAI, DEFAULT_LADDER).actions
+        jobs.append(job_for(current, action, TODAY))
+    assert {job.channel for job in jobs} == {Channel.CALL}
+
+    results = [send.send(job, NOW) for job in jobs]
+
+    assert [r.outcome for r in results] == [Outcome.ASSIGNED] * 4
+    assert store.reads == 1
+    assert Counter(store.assigned) == {"K1": 2, "K2": 2}  # the loads counted as the tasks went out
+    later = overdue_unit(unit_id="C01-B01-0109")
+    store.units[later.unit_id] = with_bill(
+        unit("C01-B01-0109"), bill("C01-B01-0109", "2026-10", due=date(2026, 10, 25))
+    )
+    current = store.get_unit("C01-B01-0109")
+    [action] = decide(current, TODAY, SHANGHAI, DEFAULT_LADDER).actions
+    send.send(job_for(current, action, TODAY), NOW + COLLECTORS_FRESH + timedelta(seconds=1))
+    assert store.reads == 2  # a minute on, the team and its loads are read again

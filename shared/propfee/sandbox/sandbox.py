@@ -362,44 +362,51 @@ class Sandbox:
         self.drain()
 
     def drain(self) -> DrainStats:
-        """Deliver queued messages to their functions, as event source mappings do, until all are empty."""
+        """Deliver queued messages to their functions, as event source mappings do, until all are empty. Each
+        queue is emptied in turn (a real mapping polls all at once): one empty receive per queue and pass, not
+        one per batch of another queue."""
         sqs = self.client("sqs")
         batches = messages = failures = 0
         for _round in range(MAX_DRAIN_ROUNDS):
             delivered = self._deliver_s3_notifications()
             for mapping in self.mappings:
-                received = sqs.receive_message(
-                    QueueUrl=mapping.queue_url,
-                    MaxNumberOfMessages=min(mapping.batch_size, 10),
-                    AttributeNames=["All"],
-                    MessageAttributeNames=["All"],
-                    WaitTimeSeconds=0,
-                ).get("Messages", [])
-                if not received:
-                    continue
-                delivered += len(received)
-                failed = self._deliver(mapping, received)
-                batches += 1
-                messages += len(received)
-                failures += len(failed)
-                done = [m for m in received if m["MessageId"] not in failed]
-                for start in range(0, len(done), 10):
-                    sqs.delete_message_batch(
+                for _batch in range(MAX_DRAIN_ROUNDS):
+                    received = sqs.receive_message(
                         QueueUrl=mapping.queue_url,
-                        Entries=[
-                            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                            for i, m in enumerate(done[start : start + 10])
-                        ],
-                    )
-                for message in received:
-                    if message["MessageId"] in failed:
-                        # visible again at once; after maxReceiveCount SQS moves it to the DLQ
-                        sqs.change_message_visibility(
-                            QueueUrl=mapping.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                        )
+                        MaxNumberOfMessages=min(mapping.batch_size, 10),
+                        AttributeNames=["All"],
+                        MessageAttributeNames=["All"],
+                        WaitTimeSeconds=0,
+                    ).get("Messages", [])
+                    if not received:
+                        break
+                    delivered += len(received)
+                    failed = self._deliver(mapping, received)
+                    batches += 1
+                    messages += len(received)
+                    failures += len(failed)
+                    self._settle(sqs, mapping, received, failed)
             if delivered == 0:
                 return DrainStats(batches, messages, failures)
         raise RuntimeError("queues did not drain; a message may be looping")
+
+    @staticmethod
+    def _settle(sqs: Any, mapping: QueueMapping, received: list[dict[str, Any]], failed: set[str]) -> None:
+        """Delete what the function handled; what it reported failed is visible again at once (after
+        maxReceiveCount SQS moves it to the DLQ)."""
+        done = [m for m in received if m["MessageId"] not in failed]
+        for start in range(0, len(done), 10):
+            sqs.delete_message_batch(
+                QueueUrl=mapping.queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start : start + 10])
+                ],
+            )
+        for message in received:
+            if message["MessageId"] in failed:
+                sqs.change_message_visibility(
+                    QueueUrl=mapping.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                )
 
     def _deliver_s3_notifications(self) -> int:
         """Invoke functions for the S3 events moto produced (asynchronous invocations in AWS)."""
