@@ -82,45 +82,49 @@ def _values(sheet) -> list[list[object]]:
 # ---------------------------------------------------------------- the workbook
 
 
+ZH_SHEETS = [
+    "小区汇总",
+    "今日收款",
+    "今日催缴",
+    "欠费账龄",
+    "重点欠费户",
+    "今日业主回复",
+    "工单（按部门）",
+    "遗留问题",
+    "死信队列",
+    "近30天趋势",
+    "催缴效果",
+    "催缴人员",
+    "阶段性指标",
+]
+EN_SHEETS = [
+    "Communities",
+    "Collections",
+    "Reminders",
+    "Arrears aging",
+    "Top debtors",
+    "Owners' replies",
+    "Tickets by department",
+    "Leftover issues",
+    "Dead-letter queues",
+    "30-day trend",
+    "Reminder effectiveness",
+    "Collectors",
+    "Phased targets",
+]
+
+
 @pytest.mark.parametrize(
     ("language", "sheets", "headers"),
     [
         (
             "zh-CN",
-            [
-                "小区汇总",
-                "今日收款",
-                "今日催缴",
-                "欠费账龄",
-                "重点欠费户",
-                "今日业主回复",
-                "工单（按部门）",
-                "遗留问题",
-                "死信队列",
-                "近30天趋势",
-                "催缴效果",
-                "催缴人员",
-                "阶段性指标",
-            ],
+            ZH_SHEETS,
             ["小区编号", "小区", "今日收款笔数", "今日收款（元）"],
         ),
         (
             "en",
-            [
-                "Communities",
-                "Collections",
-                "Reminders",
-                "Arrears aging",
-                "Top debtors",
-                "Owners' replies",
-                "Tickets by department",
-                "Leftover issues",
-                "Dead-letter queues",
-                "30-day trend",
-                "Reminder effectiveness",
-                "Collectors",
-                "Phased targets",
-            ],
+            EN_SHEETS,
             ["Community ID", "Community", "Payments today"],
         ),
     ],
@@ -142,36 +146,8 @@ def test_the_workbook_has_a_sheet_per_table_with_headers_in_the_language(tables,
 def test_the_files_have_the_workbook_and_page_in_chinese_and_english():
     files = report_files(DAY, GENERATED_AT, entries())
 
-    assert _book(files["report.xlsx"]).sheetnames == [
-        "小区汇总",
-        "今日收款",
-        "今日催缴",
-        "欠费账龄",
-        "重点欠费户",
-        "今日业主回复",
-        "工单（按部门）",
-        "遗留问题",
-        "死信队列",
-        "近30天趋势",
-        "催缴效果",
-        "催缴人员",
-        "阶段性指标",
-    ]
-    assert _book(files["report.en.xlsx"]).sheetnames == [
-        "Communities",
-        "Collections",
-        "Reminders",
-        "Arrears aging",
-        "Top debtors",
-        "Owners' replies",
-        "Tickets by department",
-        "Leftover issues",
-        "Dead-letter queues",
-        "30-day trend",
-        "Reminder effectiveness",
-        "Collectors",
-        "Phased targets",
-    ]
+    assert _book(files["report.xlsx"]).sheetnames == ZH_SHEETS
+    assert _book(files["report.en.xlsx"]).sheetnames == EN_SHEETS
     assert '<html lang="zh-CN">' in files["report.html"].decode()
     assert '<html lang="en">' in files["report.en.html"].decode()
 
