@@ -160,14 +160,15 @@ def _put(sheet: Any, row: int, column: int, value: Cell, kind: ColumnKind) -> No
         cell.number_format = _NUMBER_FORMATS[kind]
 
 
-def _shown(value: Cell, kind: ColumnKind) -> str:
-    """Roughly what a spreadsheet shows, to size the column."""
+def _shown(value: Cell, kind: ColumnKind, grouped: bool = False) -> str:
+    """A value as people read it: what a spreadsheet shows (to size a column), or with `grouped` thousands the
+    page's cells."""
     if value is None:
         return ""
     if isinstance(value, str):
         return value
     if kind == "yuan":
-        return f"{value:.2f}"
+        return f"{value:,.2f}" if grouped else f"{value:.2f}"
     if kind == "percent":
         return f"{value * 100:.2f}%"
     return str(value)
@@ -516,18 +517,6 @@ def trend_chart(summary: Mapping[str, Any], language: Language = "zh-CN") -> Mar
     return _svg("chart-trend", words["trend_chart"], width, height, parts)
 
 
-def _html_cell(value: Cell, kind: ColumnKind) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if kind == "yuan":
-        return f"{value:,.2f}"
-    if kind == "percent":
-        return f"{value * 100:.2f}%"
-    return str(value)
-
-
 def _csp_hash(css: str) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(str(css).encode("utf-8")).digest()).decode("ascii")
 
@@ -573,7 +562,7 @@ def html_page(summary: Mapping[str, Any], tables: Sequence[ReportTable], languag
             "headers": [(column.header(language), column.kind) for column in table.columns],
             "rows": [
                 [
-                    (_html_cell(value, column.kind), column.kind)
+                    (_shown(value, column.kind, grouped=True), column.kind)
                     for column, value in zip(table.columns, row, strict=True)
                 ]
                 for row in table.rows
