@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from propfee import clock
 from propfee import report_delivery as delivery
 from propfee.observability import lambda_entry, logger
-from propfee.report_access import report_key
+from propfee.report_access import principal_key, report_key
 from propfee.wiring import LazyServices
 
 app = LambdaFunctionUrlResolver()
@@ -28,7 +28,8 @@ def _caller() -> str:
 
 @app.exception_handler(list(HTTP_ERRORS))
 def _refused(error: Exception) -> Response:
-    logger.info("report request refused", extra={"principal": _caller(), "why": type(error).__name__})
+    # the role, not the session: a session's name is often a person's login
+    logger.info("report request refused", extra={"principal": principal_key(_caller()), "why": type(error).__name__})
     raise HTTP_ERRORS[type(error)](str(error))
 
 
