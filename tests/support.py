@@ -93,3 +93,28 @@ def letter_job(language: str = "zh-CN", **changes: Any) -> SendJob:
         "periods": ("2026-06", "2026-07", "2026-08"),
     }
     return SendJob(**{**fields, **changes})
+
+
+# the company's set of report files of a day (each community's own set has the same names)
+REPORT_FILE_NAMES = frozenset(
+    {
+        "summary.json",
+        "communities.csv",
+        "collections.csv",
+        "reminders.csv",
+        "arrears_aging.csv",
+        "top_debtors.csv",
+        "replies.csv",
+        "tickets.csv",
+        "leftover_issues.csv",
+        "dead_letters.csv",
+        "trend.csv",
+        "reminder_effectiveness.csv",
+        "collectors.csv",
+        "targets.csv",
+        "report.xlsx",
+        "report.en.xlsx",
+        "report.html",
+        "report.en.html",
+    }
+)

@@ -12,7 +12,7 @@ from propfee.policy import day_blocked
 from propfee.rules import load_rules
 from propfee.simulation.run import DemoOptions, run_demo
 from tests.e2e.conftest import assert_calls_allowed, assert_every_message_accounted_for, plan_summaries
-from tests.support import SHANGHAI
+from tests.support import REPORT_FILE_NAMES, SHANGHAI
 
 pytestmark = pytest.mark.e2e
 
@@ -144,26 +144,7 @@ def test_every_day_has_its_report_in_the_output_folder(month):
     summary, _, out = month
     for day_summary in summary["daily"]:
         folder = Path(out) / "reports" / day_summary["date"]
-        assert {p.name for p in folder.iterdir()} == {
-            "summary.json",
-            "communities.csv",
-            "collections.csv",
-            "reminders.csv",
-            "arrears_aging.csv",
-            "top_debtors.csv",
-            "replies.csv",
-            "tickets.csv",
-            "leftover_issues.csv",
-            "dead_letters.csv",
-            "trend.csv",
-            "reminder_effectiveness.csv",
-            "collectors.csv",
-            "targets.csv",
-            "report.xlsx",
-            "report.en.xlsx",
-            "report.html",
-            "report.en.html",
-        }
+        assert {p.name for p in folder.iterdir()} == REPORT_FILE_NAMES
     assert json.loads((out / "summary.json").read_text(encoding="utf-8")) == summary
 
 

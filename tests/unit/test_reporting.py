@@ -53,6 +53,7 @@ from propfee.reporting import (
     top_debtors_table,
 )
 from tests import support
+from tests.support import REPORT_FILE_NAMES
 from tests.unit.conftest import SHANGHAI
 
 DAY = date(2025, 3, 5)
@@ -792,26 +793,7 @@ def test_report_files_are_byte_identical_for_identical_inputs():
     first = report_files(DAY, GENERATED_AT, entries())
     second = report_files(DAY, GENERATED_AT, entries())
 
-    assert set(first) == {
-        "summary.json",
-        "communities.csv",
-        "collections.csv",
-        "reminders.csv",
-        "arrears_aging.csv",
-        "top_debtors.csv",
-        "replies.csv",
-        "tickets.csv",
-        "leftover_issues.csv",
-        "dead_letters.csv",
-        "trend.csv",
-        "reminder_effectiveness.csv",
-        "collectors.csv",
-        "targets.csv",
-        "report.xlsx",
-        "report.en.xlsx",
-        "report.html",
-        "report.en.html",
-    }
+    assert set(first) == REPORT_FILE_NAMES
     assert first == second
 
 
