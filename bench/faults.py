@@ -340,7 +340,7 @@ def faulty_day(
                 letters,
                 tasks,
                 [m for messages in dead.values() for m in messages],
-                plan_in_dlq=bool(dead.get("PlanFunctionDeadLetterQueue")),
+                plan_in_dlq=any("community_id" not in m["Body"] for m in dead.get("PlanFunctionDeadLetterQueue", [])),
             )
             left = _left_in(sandbox)
     finally:

@@ -1,34 +1,37 @@
-"""delivery_events: SMS receipts and SES notifications -> evidence status and reachable addresses."""
+"""delivery_events: SMS receipts and SES notifications (SNS invokes this function) -> evidence status and
+reachable addresses. An unreadable event goes to the DLQ at once with its reason; a failure raises, so that Lambda
+retries the event twice and then keeps it in the same DLQ."""
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.data_classes import SNSEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from propfee.delivery import UnreadableEvent, apply_delivery_event, parse_delivery_event
-from propfee.observability import lambda_entry, logger, metrics, tracer
+from propfee.observability import lambda_entry, logger, tracer
 from propfee.wiring import LazyServices
 
 services = LazyServices()
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @tracer.capture_method
-def record_handler(record: SQSRecord) -> None:
+def handle_receipt(body: str, sns_message_id: str) -> None:
     svc = services()
     try:
-        event = parse_delivery_event(record.body)
+        event = parse_delivery_event(body)
     except UnreadableEvent as problem:
-        svc.dead_letters.reject(record.body, f"unreadable delivery event: {problem}")
-        logger.warning("delivery event rejected", extra={"sqs_message_id": record.message_id, "reason": str(problem)})
+        svc.dead_letters.reject(body, f"unreadable delivery event: {problem}")
+        logger.warning("delivery event rejected", extra={"sns_message_id": sns_message_id, "reason": str(problem)})
         return
     outcome = apply_delivery_event(event, svc.table)
-    metrics.add_metric(name=f"DeliveryEvents_{outcome}", unit="Count", value=1)
     logger.info("delivery event", extra={"unit_id": event.unit_id, "channel": event.channel.value,
                                          "status": event.status, "outcome": outcome})  # fmt: skip
 
 
 @lambda_entry
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+@event_source(data_class=SNSEvent)
+def lambda_handler(event: SNSEvent, context: LambdaContext) -> dict[str, Any]:
+    records = list(event.records)  # SNS delivers one message an invocation
+    for record in records:
+        handle_receipt(record.sns.message, record.sns.message_id)
+    return {"receipts": len(records)}

@@ -1,32 +1,30 @@
-"""receive: owners' SMS replies (End User Messaging two-way SMS -> SNS -> SQS) -> understood, acted on,
-routed to the department's inbox, acknowledged. Partial batch failures; malformed messages go to the DLQ."""
+"""receive: owners' SMS replies (End User Messaging two-way SMS -> SNS, which invokes this function) -> understood,
+acted on, routed to the department's inbox, acknowledged. A malformed message goes to the DLQ at once with its
+reason; a failure raises, so that Lambda retries the event twice and then keeps it in the same DLQ."""
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.data_classes import SNSEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from propfee import clock
-from propfee.observability import lambda_entry, logger, mask_phone, metrics, tracer
+from propfee.observability import lambda_entry, logger, mask_phone, tracer
 from propfee.receiving import parse_inbound_sms
 from propfee.wiring import LazyServices
 
 services = LazyServices()
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @tracer.capture_method
-def record_handler(record: SQSRecord) -> None:
+def handle_reply(body: str, sns_message_id: str) -> None:
     svc = services()
     now = clock.now()
-    message, problem = parse_inbound_sms(record.body, now)
+    message, problem = parse_inbound_sms(body, now)
     if message is None:
-        svc.dead_letters.reject(record.body, problem)
-        logger.warning("inbound SMS rejected", extra={"sqs_message_id": record.message_id, "reason": problem})
+        svc.dead_letters.reject(body, problem)
+        logger.warning("inbound SMS rejected", extra={"sns_message_id": sns_message_id, "reason": problem})
         return
     result = svc.receiver.receive(message, now)
-    metrics.add_metric(name=f"Replies_{result.outcome.value}", unit="Count", value=1)
     logger.info(
         "inbound SMS done",
         extra={
@@ -41,5 +39,9 @@ def record_handler(record: SQSRecord) -> None:
 
 
 @lambda_entry
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+@event_source(data_class=SNSEvent)
+def lambda_handler(event: SNSEvent, context: LambdaContext) -> dict[str, Any]:
+    records = list(event.records)  # SNS delivers one message an invocation
+    for record in records:
+        handle_reply(record.sns.message, record.sns.message_id)
+    return {"replies": len(records)}

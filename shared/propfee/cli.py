@@ -8,16 +8,20 @@ import signal
 import sys
 import time as wallclock
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from propfee.money import yuan
 
 if TYPE_CHECKING:
     from propfee.adapters.feedback import FeedbackTable
+    from propfee.adapters.queue import DeadLetterQueues
     from propfee.config import Settings
+    from propfee.models import SendJob
 
 
 def _pct(value: float | None) -> str:
@@ -304,6 +308,15 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0 if summary["ok"] else 1
 
 
+def _dead_letter_reason(attributes: dict[str, Any]) -> str:
+    """Why a message is in a DLQ: the function's own reason for refusing it, Lambda's error for an asynchronous
+    event that failed its retries, or (a queue's redrive) that its receives ran out."""
+    for name in ("reason", "ErrorMessage"):
+        if name in attributes:
+            return str(attributes[name].get("StringValue", ""))
+    return "retries exhausted"
+
+
 def cmd_dlq_list(args: argparse.Namespace) -> int:
     """Each dead-letter queue: its source, how many messages wait, and (with --show) why, numbers masked."""
     from propfee.adapters.queue import DeadLetterQueues
@@ -321,7 +334,7 @@ def cmd_dlq_list(args: argparse.Namespace) -> int:
         if args.show:
             line["samples"] = [
                 {
-                    "reason": m.get("MessageAttributes", {}).get("reason", {}).get("StringValue", "retries exhausted"),
+                    "reason": _dead_letter_reason(m.get("MessageAttributes", {})),
                     "body": mask_text(m["Body"])[:300],
                 }
                 for m in queues.peek(url, args.show)
@@ -331,21 +344,106 @@ def cmd_dlq_list(args: argparse.Namespace) -> int:
 
 
 def cmd_dlq_redrive(args: argparse.Namespace) -> int:
-    """Move a dead-letter queue's messages back to its source queue (after the cause is fixed)."""
+    """Move a dead-letter queue's messages back to its source queue, or replay a function's DLQ (its asynchronous
+    events) by invoking the function with each, after the cause is fixed."""
     from propfee.adapters.queue import DeadLetterQueues
 
     queues = DeadLetterQueues()
-    matches = [(url, source) for url, source in queues.sources().items() if args.queue in url]
+    sources = queues.sources()
+    functions = queues.function_queues()
+    matches = [url for url in [*sources, *functions] if args.queue in url]
     if len(matches) != 1:
-        names = sorted(url.rsplit("/", 1)[-1] for url in queues.sources())
+        names = sorted(url.rsplit("/", 1)[-1] for url in [*sources, *functions])
         print(f"{args.queue!r} names {len(matches)} dead-letter queues; one of: {', '.join(names)}", file=sys.stderr)
         return 2
-    url, source = matches[0]
-    print(
-        json.dumps(
-            {"queue": url.rsplit("/", 1)[-1], "to": source.rsplit("/", 1)[-1], "moved": queues.redrive(url, source)}
-        )
-    )
+    url = matches[0]
+    if url in sources:
+        moved = queues.redrive(url, sources[url])
+        print(json.dumps({"queue": url.rsplit("/", 1)[-1], "to": sources[url].rsplit("/", 1)[-1], "moved": moved}))
+        return 0
+    function = queues.function_name(url, functions[url])
+    replayed, kept = queues.replay(url, function)
+    print(json.dumps({"queue": url.rsplit("/", 1)[-1], "to": f"function {function}", "replayed": replayed,
+                      "kept_refused": kept}))  # fmt: skip
+    return 0
+
+
+@contextmanager
+def _unconfirmed_claims() -> Iterator[tuple[DeadLetterQueues, str, list[tuple[dict[str, Any], SendJob]]]]:
+    """The send DLQ and its unconfirmed claims: jobs whose attempt died between the claim and the provider's
+    answer. The DLQ's messages are hidden while the command runs; what it did not delete is shown again."""
+    from propfee.adapters.queue import DeadLetterQueues
+    from propfee.models import SendJob
+    from propfee.sending import UNCONFIRMED_CLAIM
+
+    queues = DeadLetterQueues()
+    [url] = [dlq for dlq, source in queues.sources().items() if source.rsplit("/", 1)[-1].split("-")[-2] == "SendQueue"]
+    messages = queues.take_all(url)
+    found = [
+        (message, SendJob.model_validate_json(message["Body"]))
+        for message in messages
+        if _dead_letter_reason(message.get("MessageAttributes", {})) == UNCONFIRMED_CLAIM
+    ]
+    deleted_before = len(queues.deleted)
+    try:
+        yield queues, url, found
+    finally:
+        gone = {m["ReceiptHandle"] for m in queues.deleted[deleted_before:]}
+        queues.show_again(url, [m for m in messages if m["ReceiptHandle"] not in gone])
+
+
+def cmd_claims_list(args: argparse.Namespace) -> int:
+    """Each unconfirmed claim in the send DLQ and its evidence record as it stands now."""
+    _, table = _table(args)
+    with _unconfirmed_claims() as (_, _, found):
+        for _message, job in found:
+            reminder = table.reminder(job.unit_id, job.claim_key)
+            status = reminder.status.value if reminder else "no claim"
+            print(json.dumps({"unit_id": job.unit_id, "claim": job.claim_key, "channel": job.channel.value,
+                              "claimed_at": reminder.claimed_at.isoformat() if reminder else None, "status": status,
+                              "settled": status != "claimed"}))  # fmt: skip
+    return 0
+
+
+def cmd_claims_settle(args: argparse.Namespace) -> int:
+    """Remove from the send DLQ the unconfirmed claims that settled themselves: the provider's delivery receipt
+    (which carries the claim) has since said what became of the message."""
+    from propfee.models import ReminderStatus
+
+    _, table = _table(args)
+    settled = 0
+    with _unconfirmed_claims() as (queues, url, found):
+        for message, job in found:
+            reminder = table.reminder(job.unit_id, job.claim_key)
+            if reminder is not None and reminder.status is not ReminderStatus.CLAIMED:
+                queues.delete(url, message)
+                settled += 1
+    print(json.dumps({"settled": settled, "still_unconfirmed": len(found) - settled}))
+    return 0
+
+
+def cmd_claims_resolve(args: argparse.Namespace) -> int:
+    """After checking the provider's log: the message was sent (give its id), or it was not (the next plan
+    decides the unit again). The job leaves the send DLQ either way."""
+    from propfee import clock
+
+    _, table = _table(args)
+    with _unconfirmed_claims() as (queues, url, found):
+        matches = [(m, job) for m, job in found if (job.unit_id, job.claim_key) == (args.unit, args.claim)]
+        if not matches:
+            print(f"no unconfirmed claim {args.claim} of {args.unit} in the send DLQ", file=sys.stderr)
+            return 2
+        job = matches[0][1]
+        if args.sent:
+            done = table.confirm_claim(job, args.sent, clock.now(), note=f"confirmed by hand: {args.note or ''}")
+        else:
+            done = table.withdraw_claim(job)
+        if not done:
+            print("the claim is no longer unconfirmed (a receipt settled it): `propfee claims settle`", file=sys.stderr)
+            return 1
+        for message, _job in matches:  # the same job may have reached the DLQ more than once
+            queues.delete(url, message)
+    print(json.dumps({"unit_id": job.unit_id, "claim": job.claim_key, "now": "sent" if args.sent else "withdrawn"}))
     return 0
 
 
@@ -481,13 +579,36 @@ def build_parser() -> argparse.ArgumentParser:
     imports.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
     imports.set_defaults(run=cmd_import)
 
+    claims = commands.add_parser(
+        "claims", help="unconfirmed claims: reminders whose sending attempt died before the provider answered"
+    )
+    claims_commands = claims.add_subparsers(dest="claims_command", required=True)
+    for name, run, text in (
+        ("list", cmd_claims_list, "each unconfirmed claim in the send DLQ and its status now"),
+        ("settle", cmd_claims_settle, "drop from the DLQ the claims a provider's receipt has settled"),
+    ):
+        command = claims_commands.add_parser(name, help=text)
+        command.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
+        command.set_defaults(run=run)
+    resolve = claims_commands.add_parser("resolve", help="after checking the provider's log: sent, or not sent")
+    resolve.add_argument("unit", help="the unit id, as `claims list` shows it")
+    resolve.add_argument("claim", help="the claim, as `claims list` shows it (e.g. REMINDER#sms_d1#1)")
+    outcome = resolve.add_mutually_exclusive_group(required=True)
+    outcome.add_argument("--sent", metavar="PROVIDER_MESSAGE_ID", help="the provider has it: its message id")
+    outcome.add_argument("--not-sent", action="store_true", help="the provider has no such message")
+    resolve.add_argument("--note", help="what was checked, kept in the evidence record's timeline")
+    resolve.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
+    resolve.set_defaults(run=cmd_claims_resolve)
+
     dlq = commands.add_parser("dlq", help="dead-letter queues: what failed, why, and redrive")
     dlq_commands = dlq.add_subparsers(dest="dlq_command", required=True)
     dlq_list = dlq_commands.add_parser("list", help="each DLQ, its source queue and depth")
     dlq_list.add_argument("--queue", help="only the queues whose name contains this")
     dlq_list.add_argument("--show", type=int, default=0, metavar="N", help="show up to N messages with reasons")
     dlq_list.set_defaults(run=cmd_dlq_list)
-    redrive = dlq_commands.add_parser("redrive", help="move a DLQ's messages back to its source queue")
+    redrive = dlq_commands.add_parser(
+        "redrive", help="move a DLQ's messages back to its source queue, or replay a function's DLQ by invoking it"
+    )
     redrive.add_argument("queue", help="the DLQ's name or a unique part of it, e.g. SendDeadLetterQueue")
     redrive.set_defaults(run=cmd_dlq_redrive)
 

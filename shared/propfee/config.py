@@ -17,7 +17,7 @@ class Settings(BaseSettings):
     table: str = Field(min_length=1)
     timezone: str = "Asia/Shanghai"
     send_queue_url: str | None = None
-    plan_queue_url: str | None = None  # one message per community: the morning plan fans out through it
+    function_name: str | None = Field(default=None, validation_alias="AWS_LAMBDA_FUNCTION_NAME")  # set by Lambda
     dlq_url: str | None = None
     dlq_urls: dict[str, str] = {}  # DLQ name -> URL, whose depths the daily report shows (JSON)
     report_bucket: str | None = None

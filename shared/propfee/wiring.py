@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from propfee.adapters.fanout import LambdaFanOut
 from propfee.adapters.feedback import FeedbackTable
 from propfee.adapters.messaging import EndUserMessagingSms, SesEmail, SnsSms, TicketInboxes
 from propfee.adapters.queue import DeadLetterDepths, SqsDeadLetters, SqsJobQueue
@@ -33,8 +34,8 @@ class Services:
         return SqsJobQueue(self.settings.require("send_queue_url"))
 
     @cached_property
-    def plan_queue(self) -> SqsJobQueue:
-        return SqsJobQueue(self.settings.require("plan_queue_url"))
+    def plan_fan_out(self) -> LambdaFanOut:
+        return LambdaFanOut(self.settings.require("function_name"))  # the plan function invokes itself
 
     @cached_property
     def dead_letters(self) -> SqsDeadLetters:

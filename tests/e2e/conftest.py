@@ -35,11 +35,13 @@ def sandbox():
 
 
 def dead_letters(sandbox, logical_id="SendDeadLetterQueue"):
-    messages = (
-        sandbox.client("sqs")
-        .receive_message(QueueUrl=sandbox.resources[logical_id], MaxNumberOfMessages=10, MessageAttributeNames=["All"])
-        .get("Messages", [])
+    """Up to 10 messages of a DLQ, left in it (visible again at once)."""
+    sqs, url = sandbox.client("sqs"), sandbox.resources[logical_id]
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get(
+        "Messages", []
     )
+    for message in messages:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
     return messages
 
 
@@ -49,6 +51,7 @@ NEEDS = {
     "sesv2:SendEmail": {"ses:SendEmail"},
     "sqs:SendMessageBatch": {"sqs:SendMessage"},
     "s3:ListObjectsV2": {"s3:ListBucket"},
+    "lambda:Invoke": {"lambda:InvokeFunction"},
 }
 
 

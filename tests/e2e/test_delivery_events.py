@@ -57,7 +57,7 @@ def test_receipts_and_bounces_update_the_evidence_and_the_owners_reachable_chann
     later = sandbox.table.get_unit("C01-B01-0102").model_copy(update={"steps_done": frozenset(), "recent_contacts": ()})
     action = decide(later, date(2026, 11, 17), SHANGHAI, _email_first()).action
     assert action.channel is Channel.SMS
-    [rejected] = dead_letters(sandbox, "DeliveryEventsDeadLetterQueue")
+    [rejected] = dead_letters(sandbox, "DeliveryEventsFunctionDeadLetterQueue")
     assert "unreadable delivery event" in rejected["MessageAttributes"]["reason"]["StringValue"]
 
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from propfee import cli
-from tests.e2e.conftest import START, job_body
+from tests.e2e.conftest import START, job_body, plan_summaries
 from tests.support import at
 
 pytestmark = pytest.mark.e2e
@@ -27,9 +27,10 @@ def test_dlq_list_shows_each_queue_its_source_and_reasons_and_redrive_sends_what
 
     assert cli.main(["dlq", "list", "--show", "5"]) == 0
     listed = {line["queue"].split("-")[1]: line for line in lines(capsys) if line["messages"]}
-    assert listed.keys() == {"InboundSmsDeadLetterQueue", "SendDeadLetterQueue"}
+    assert listed.keys() == {"ReceiveFunctionDeadLetterQueue", "SendDeadLetterQueue"}
     assert listed["SendDeadLetterQueue"]["source"].split("-")[1] == "SendQueue"
-    [poison] = listed["InboundSmsDeadLetterQueue"]["samples"]
+    assert listed["ReceiveFunctionDeadLetterQueue"]["source"] == "function ReceiveFunction (its events)"
+    [poison] = listed["ReceiveFunctionDeadLetterQueue"]["samples"]
     assert poison["reason"].startswith("malformed inbound SMS") and "13812345678" not in poison["body"]
     assert listed["SendDeadLetterQueue"]["samples"][0]["reason"] == "retries exhausted"
 
@@ -47,13 +48,33 @@ def test_dlq_list_shows_each_queue_its_source_and_reasons_and_redrive_sends_what
     assert cli.main(["dlq", "redrive", "DeadLetterQueue"]) == 2  # ambiguous: names every DLQ
 
 
-def test_dlq_list_shows_a_functions_own_dlq_with_the_events_it_failed(sandbox, capsys):
-    # Lambda puts a scheduled or S3 event that failed all its retries on the function's own DLQ, as is
-    event = json.dumps({"scheduled_time": "2026-11-11T01:30:00Z"})
-    sandbox.client("sqs").send_message(QueueUrl=sandbox.resources["PlanFunctionDeadLetterQueue"], MessageBody=event)
+def test_a_functions_dlq_shows_lambdas_error_and_redrive_replays_its_events_but_keeps_what_was_refused(sandbox, capsys):
+    # the morning plan of one community failed three times (its table was unreachable): Lambda kept its event
+    request = {"day": "2026-11-11", "community_id": "C01"}
+    plan = sandbox.functions["PlanFunction"]
+    working = plan._load()
+
+    def unreachable(event, context):
+        raise ConnectionError("table unreachable")
+
+    plan._handler = unreachable
+    sandbox.invoke_async("PlanFunction", request)
+    # and the receive function refused a reply outright, with its reason
+    sandbox.client("sns").publish(TopicArn=sandbox.resources["InboundSmsTopic"], Message="not a reply")
+    sandbox.drain()
 
     assert cli.main(["dlq", "list", "--show", "1"]) == 0
+    listed = {line["source"]: line for line in lines(capsys) if line["messages"]}
+    [sample] = listed["function PlanFunction (its events)"]["samples"]
+    assert sample == {"reason": "ConnectionError: table unreachable", "body": json.dumps(request)}
 
-    [line] = [line for line in lines(capsys) if line["messages"]]
-    assert line["source"] == "function PlanFunction (its events)"
-    assert line["samples"] == [{"reason": "retries exhausted", "body": event}]
+    plan._handler = working  # fixed
+    assert cli.main(["dlq", "redrive", "PlanFunctionDeadLetterQueue"]) == 0
+    [replay] = lines(capsys)
+    assert (replay["to"], replay["replayed"], replay["kept_refused"]) == ("function propfee-plan", 1, 0)
+    sandbox.drain()
+    assert [s["community_id"] for s in plan_summaries(sandbox)] == ["C01"]
+    assert sum(s["jobs_enqueued"] for s in plan_summaries(sandbox)) == 7
+
+    assert cli.main(["dlq", "redrive", "ReceiveFunctionDeadLetterQueue"]) == 0
+    assert lines(capsys)[0]["kept_refused"] == 1  # refused again if replayed: left for a person

@@ -133,3 +133,52 @@ def test_a_busy_day_under_many_faults_sends_nothing_twice_loses_nothing_and_dead
     # each malformed job is in the send DLQ with the reason it was refused; the rest went on
     assert day["poison"] == {"put": 12, "in_dlq": 12, "in_dlq_with_reason": 12}
     assert day["left_in_queues"] == 0
+
+
+def test_a_person_settles_unconfirmed_claims_from_the_providers_word_and_nothing_is_sent_twice(sandbox, capsys):
+    from propfee import cli
+    from propfee.ladder import decide
+    from tests.support import SHANGHAI
+
+    sandbox.clock.set(at("2026-11-11 10:00"))
+    with FaultInjector() as faults:
+        faults.add("sns", "Publish", "crash", times=2)  # two SMS left, then the function died each time
+        faults.add("dynamodb", "TransactWriteItems", "crash", times=1)  # one claimed, died before sending
+        _enqueue(sandbox, UNITS)
+        sandbox.drain()
+    assert len(_unconfirmed(sandbox)) == 3 and len(sandbox.sent_sms()) == len(UNITS) - 1
+
+    def claims(*args):
+        code = cli.main(["claims", *args, "--table", sandbox.table.name])
+        return code, [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+    code, listed = claims("list")
+    assert code == 0 and [c["status"] for c in listed] == ["claimed"] * 3
+    by_unit = {c["unit_id"]: c for c in listed}
+    published = {text for _, _, text in sandbox.sent_sms()}
+    never_sent = [u for u in by_unit if not any(u[-7:] in text for text in published)]
+    assert len(never_sent) == 1
+    was_sent = sorted(set(by_unit) - set(never_sent))
+
+    # End User Messaging's receipt for one of the sent ones carries its claim: that one settles itself
+    context = {"unit_id": was_sent[0], "claim": by_unit[was_sent[0]]["claim"].replace("#", ".")}
+    receipt = {"eventType": "TEXT_DELIVERED", "eventTimestamp": 1794800000000, "messageId": "eum-9", "context": context}
+    sandbox.client("sns").publish(TopicArn=sandbox.resources["DeliveryEventsTopic"], Message=json.dumps(receipt))
+    sandbox.drain()
+    assert claims("settle") == (0, [{"settled": 1, "still_unconfirmed": 2}])
+
+    # the other sent one: the provider's log has it, under this id
+    provider_id = next(mid for mid, _, text in sandbox.sent_sms() if was_sent[1][-7:] in text)
+    assert claims("resolve", was_sent[1], by_unit[was_sent[1]]["claim"], "--sent", provider_id)[0] == 0
+    # the one never sent: withdrawn, so that the ladder decides the unit again
+    assert claims("resolve", never_sent[0], by_unit[never_sent[0]]["claim"], "--not-sent")[0] == 0
+
+    assert _unconfirmed(sandbox) == []
+    statuses = _reminders(sandbox)
+    assert statuses["UNIT#" + was_sent[0]] == "delivered" and statuses["UNIT#" + was_sent[1]] == "sent"
+    assert "UNIT#" + never_sent[0] not in statuses
+    # (the claim's contact still counts against the frequency cap: it errs on the side of fewer messages)
+    again = decide(sandbox.table.get_unit(never_sent[0]), at("2026-11-14 10:00").date(), SHANGHAI)
+    assert again.action is not None and again.action.step.step_id == by_unit[never_sent[0]]["claim"].split("#")[1]
+    assert len(sandbox.sent_sms()) == len(UNITS) - 1  # nothing was sent again by settling
+    assert claims("resolve", was_sent[1], by_unit[was_sent[1]]["claim"], "--not-sent")[0] == 2  # no longer there

@@ -172,7 +172,7 @@ def test_unknown_senders_floods_and_bad_payloads_are_handled_and_nothing_is_lost
     assert sorted(len(i["body"]["S"]) for i in paid_records) == [0, 2000]
     assert all(i["outcome"]["S"] == "acted" for i in paid_records)
     reasons = [
-        m["MessageAttributes"]["reason"]["StringValue"] for m in dead_letters(replies, "InboundSmsDeadLetterQueue")
+        m["MessageAttributes"]["reason"]["StringValue"] for m in dead_letters(replies, "ReceiveFunctionDeadLetterQueue")
     ]
     assert len(reasons) == 2 and all("malformed inbound SMS" in r for r in reasons)
     assert "+8613900000999" not in replies.function_logs()

@@ -6,6 +6,7 @@ from pathlib import Path
 from urllib.parse import unquote_plus
 
 import pytest
+from aws_lambda_powertools.utilities.data_classes import SNSEvent
 
 from propfee import cli
 from propfee.adapters.dynamo import unit_to_item
@@ -109,11 +110,48 @@ def test_the_sandbox_follows_a_changed_template(tmp_path: Path):
     assert sum(batches) == 7 and max(batches) <= 3
 
 
-def test_topic_subscriptions_from_the_template_deliver_raw_messages_to_their_queues(sandbox):
+def test_a_topic_invokes_its_subscribed_function_with_each_message_as_sns_does(sandbox):
+    events = []
+    sandbox.functions["ReceiveFunction"]._handler = lambda event, context: events.append(event)
     inbound = {"originationNumber": "+8613812345678", "messageBody": "已经交了", "inboundMessageId": "m-1"}
-    sandbox.client("sns").publish(TopicArn=sandbox.resources["InboundSmsTopic"], Message=json.dumps(inbound))
-    [message] = sandbox.client("sqs").receive_message(QueueUrl=sandbox.resources["InboundSmsQueue"])["Messages"]
-    assert json.loads(message["Body"]) == inbound
+    topic = sandbox.resources["InboundSmsTopic"]
+    for n in range(2):
+        sandbox.client("sns").publish(TopicArn=topic, Message=json.dumps({**inbound, "inboundMessageId": f"m-{n}"}))
+    sandbox.drain()
+    assert [len(e["Records"]) for e in events] == [1, 1]
+    records = [SNSEvent(e).record.sns for e in events]
+    assert [json.loads(r.message)["inboundMessageId"] for r in records] == ["m-0", "m-1"]
+    assert {r.topic_arn for r in records} == {topic}
+    assert len({r.message_id for r in records}) == 2
+
+
+def test_a_failed_asynchronous_event_is_kept_in_the_function_dlq_with_its_error(sandbox):
+    def broken(event, context):
+        raise RuntimeError("table unreachable")
+
+    sandbox.functions["DeliveryEventsFunction"]._handler = broken
+    sandbox.client("sns").publish(TopicArn=sandbox.resources["DeliveryEventsTopic"], Message='{"eventType": "x"}')
+    sandbox.drain()
+    [kept] = dead_letters(sandbox, "DeliveryEventsFunctionDeadLetterQueue")
+    assert json.loads(SNSEvent(json.loads(kept["Body"])).record.sns.message) == {"eventType": "x"}
+    assert kept["MessageAttributes"]["ErrorMessage"]["StringValue"] == "RuntimeError: table unreachable"
+
+
+def test_a_function_invoking_another_asynchronously_gets_202_and_the_event_runs_when_the_sandbox_drains(sandbox):
+    from propfee.adapters.aws import client
+
+    seen = []
+    sandbox.functions["TicketsFunction"]._handler = lambda event, context: seen.append(event)
+
+    def fan_out(event, context):
+        name = sandbox.functions["TicketsFunction"].name
+        return client("lambda").invoke(FunctionName=name, InvocationType="Event", Payload=b'{"n": 1}')["StatusCode"]
+
+    sandbox.functions["BillingFunction"]._handler = fan_out
+    assert sandbox.invoke("BillingFunction", {}) == 202
+    assert seen == []  # queued by Lambda, not run inside the caller
+    sandbox.drain()
+    assert seen == [{"n": 1}]
 
 
 PROBE_HANDLER = """

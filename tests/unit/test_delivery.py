@@ -8,13 +8,11 @@ import pytest
 from propfee.delivery import UnreadableEvent, apply_delivery_event, parse_delivery_event
 from propfee.models import Channel, ReminderStatus
 
-SAMPLES = [
-    json.loads(r["body"])
-    for r in json.loads((Path(__file__).parents[2] / "events" / "delivery_events.json").read_text(encoding="utf-8"))[
-        "Records"
-    ]
-]
-SMS_DELIVERED, EMAIL_BOUNCE = SAMPLES
+EVENTS = Path(__file__).parents[2] / "events"
+SMS_DELIVERED, EMAIL_BOUNCE = (
+    json.loads(json.loads((EVENTS / name).read_text(encoding="utf-8"))["Records"][0]["Sns"]["Message"])
+    for name in ("delivery_events.json", "delivery_events_email_bounce.json")
+)
 
 
 def _sms(kind, **extra):

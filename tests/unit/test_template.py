@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent, S3Event
+from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent, S3Event, SNSEvent
 
 from propfee.delivery import parse_delivery_event
 from propfee.imports.uploads import kind_of
@@ -121,6 +121,29 @@ def test_each_function_has_a_bounded_concurrency(sam):
     assert 0 < reserved <= 50
 
 
+def test_only_the_send_function_polls_a_queue_the_rest_are_invoked_when_there_is_work(sam):
+    # Lambda polls an SQS event source around the clock (about 650,000 requests a month, idle); send needs the
+    # queue to hold its rate to the SMS provider's, the others are invoked by their schedule, topic or upload
+    polled = [
+        lid
+        for lid, function in _of_type(sam, "AWS::Serverless::Function").items()
+        for event in function["Properties"].get("Events", {}).values()
+        if event["Type"] == "SQS"
+    ]
+    assert polled == ["SendFunction"]
+
+
+def test_the_plan_function_fans_out_to_itself_and_to_nothing_else(sam):
+    plan = sam["Resources"]["PlanFunction"]["Properties"]
+    name = plan["FunctionName"]["Fn::Sub"]
+    [invoke] = [s for s in plan["Policies"][0]["Statement"] if "lambda:InvokeFunction" in s["Action"]]
+    assert invoke["Action"] == ["lambda:InvokeFunction"]
+    assert invoke["Resource"]["Fn::Sub"].endswith(f":function:{name}")
+    # the communities' runs wait in Lambda's queue for a free instance, at most 6 hours, then go to the DLQ
+    assert plan["ReservedConcurrentExecutions"] == 10
+    assert plan["EventInvokeConfig"]["MaximumEventAgeInSeconds"] <= 6 * 3600
+
+
 def _allow_statements(cfn):
     for lid, role in _of_type(cfn, "AWS::IAM::Role").items():
         for policy in role["Properties"].get("Policies", []):
@@ -174,11 +197,12 @@ def test_each_function_has_a_sample_event_its_handler_parses(sam):
             for record in event["Records"]:
                 SendJob.model_validate_json(record["body"])
         elif name == "delivery_events":
-            for record in event["Records"]:
-                assert parse_delivery_event(record["body"]).status is not None
+            bounce = json.loads((ROOT / "events" / "delivery_events_email_bounce.json").read_text(encoding="utf-8"))
+            for record in [*SNSEvent(event).records, *SNSEvent(bounce).records]:
+                assert parse_delivery_event(record.sns.message).status is not None
         elif name == "receive":
-            for record in event["Records"]:
-                message, problem = parse_inbound_sms(record["body"], datetime.now(UTC))
+            for record in SNSEvent(event).records:
+                message, problem = parse_inbound_sms(record.sns.message, datetime.now(UTC))
                 assert message is not None, problem
         elif name == "feedback_mail":
             assert S3Event(event).record.s3.get_object.key.startswith("incoming/mail/")

@@ -42,6 +42,16 @@ BATCH_WRITE_LIMIT = 25  # AWS rejects more per call (moto does not)
 MESSAGE_LOOKUP_KEPT = timedelta(days=90)  # replies come within days; DynamoDB's TTL removes the lookup
 
 
+def _message_lookup(job: SendJob, provider_message_id: str, at: datetime) -> dict[str, Any]:
+    """An owner's reply names the message it answers: this item finds the reminder (and the unit) again."""
+    return {
+        **keys.message_item(provider_message_id),
+        "unit_id": job.unit_id,
+        "claim": job.claim_key,
+        "expires_at": int((at + MESSAGE_LOOKUP_KEPT).timestamp()),
+    }
+
+
 class ConcurrentUpdate(Exception):
     """Another writer kept changing the unit; the caller may retry."""
 
@@ -655,13 +665,7 @@ class PropfeeTable:
 
     def mark_sent(self, job: SendJob, provider_message_id: str, at: datetime) -> None:
         claimed = self._claimed.pop((job.unit_id, job.claim_key), None) if self._deferred is not None else None
-        # an owner's reply names the message it answers: this finds the reminder (and the unit) again
-        lookup = {
-            **keys.message_item(provider_message_id),
-            "unit_id": job.unit_id,
-            "claim": job.claim_key,
-            "expires_at": int((at + MESSAGE_LOOKUP_KEPT).timestamp()),
-        }
+        lookup = _message_lookup(job, provider_message_id, at)
         if claimed is None:
             self._update_reminder(
                 job, ReminderStatus.SENT, at, provider_message_id=provider_message_id, sent_at=at.isoformat()
@@ -719,6 +723,64 @@ class PropfeeTable:
                 },
             ]
         )
+
+    # ------------------------------------------------------------------ unconfirmed claims, settled by a person
+    def confirm_claim(self, job: SendJob, provider_message_id: str, at: datetime, note: str) -> bool:
+        """The provider's log shows the message of a claim that was never confirmed: record it as sent, with the
+        provider's id (replies to it find the unit again). False when the claim is no longer "claimed"."""
+        step = {"status": ReminderStatus.SENT.value, "at": at.isoformat(), "reason": note[:300]}
+        try:
+            self.db.update_item(
+                TableName=self.name,
+                Key=to_attributes(keys.reminder_item(job.unit_id, job.claim_key)),
+                UpdateExpression="SET #status = :sent, timeline = list_append(timeline, :event), "
+                "provider_message_id = :message_id, sent_at = :at",
+                ConditionExpression="#status = :claimed",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=to_attributes(
+                    {
+                        ":sent": ReminderStatus.SENT.value,
+                        ":claimed": ReminderStatus.CLAIMED.value,
+                        ":event": [step],
+                        ":message_id": provider_message_id,
+                        ":at": at.isoformat(),
+                    }
+                ),
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        if job.channel is Channel.SMS:
+            self.db.put_item(TableName=self.name, Item=to_attributes(_message_lookup(job, provider_message_id, at)))
+        return True
+
+    def withdraw_claim(self, job: SendJob) -> bool:
+        """The provider's log shows no message for a claim that was never confirmed: remove the claim and its step,
+        so that the next plan decides the unit again (it may have paid meanwhile). The unit's recent contacts are
+        left as they are (other reminders may have been sent since). False when the claim is no longer "claimed"."""
+        reasons = self._transact(
+            [
+                {
+                    "Delete": {
+                        "TableName": self.name,
+                        "Key": to_attributes(keys.reminder_item(job.unit_id, job.claim_key)),
+                        "ConditionExpression": "#status = :claimed",
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": to_attributes({":claimed": ReminderStatus.CLAIMED.value}),
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self.name,
+                        "Key": to_attributes(keys.unit_item(job.unit_id)),
+                        "UpdateExpression": "DELETE steps_done :step SET version = version + :one",
+                        "ExpressionAttributeValues": to_attributes({":step": {job.step}, ":one": 1}),
+                    }
+                },
+            ]
+        )
+        return reasons is None
 
     def record_delivery(self, event: DeliveryEvent) -> bool:
         """Add the provider's word to the evidence record (and the provider id, if a crash lost it);

@@ -1,4 +1,4 @@
-"""SQS: send jobs and plan requests in batches of ten; permanently bad messages straight to the DLQ, with a reason."""
+"""SQS: send jobs in batches of ten; permanently bad messages straight to the DLQ, with a reason."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from propfee.adapters.aws import client
-from propfee.models import PlanRequest, SendJob
+from propfee.models import SendJob
 
 SQS_BATCH_LIMIT = 10
 
@@ -26,7 +26,7 @@ class SqsJobQueue:
         # an injected client (tests), or the process-wide one (created lazily, shared by adapters)
         return self._sqs if self._sqs is not None else client("sqs")
 
-    def enqueue(self, jobs: Sequence[SendJob | PlanRequest]) -> int:
+    def enqueue(self, jobs: Sequence[SendJob]) -> int:
         for start in range(0, len(jobs), SQS_BATCH_LIMIT):
             chunk = jobs[start : start + SQS_BATCH_LIMIT]
             entries = [{"Id": str(i), "MessageBody": job.model_dump_json()} for i, job in enumerate(chunk)]
@@ -84,12 +84,14 @@ class DeadLetterDepths:
 class DeadLetterQueues:
     """The stack's dead-letter queues, for the on-call engineer: what is in them, why, and redrive.
 
-    A DLQ is any queue that another queue's redrive policy names. Redrive moves each message back to that
-    source queue with its attributes; a message the function refused outright (it carries a `reason`) is
-    refused again, so read the reasons before redriving."""
+    A DLQ is any queue that another queue's redrive policy names, or a function's own DLQ (its asynchronous
+    events). Redrive moves each message back to that source queue with its attributes, or replays each event of a
+    function's DLQ as an asynchronous invocation of the function; a message the function refused outright (it
+    carries a `reason`) is refused again, so read the reasons before redriving (replay keeps those)."""
 
     def __init__(self, sqs: Any | None = None) -> None:
         self._sqs = sqs
+        self.deleted: list[dict[str, Any]] = []
 
     @property
     def sqs(self) -> Any:
@@ -112,6 +114,37 @@ class DeadLetterQueues:
                 policies[url] = json.loads(attributes["Attributes"]["RedrivePolicy"])["deadLetterTargetArn"]
         return {arns[target]: source for source, target in policies.items() if target in arns}
 
+    def function_name(self, url: str, function: str) -> str:
+        """The deployed name of the function whose DLQ this is: CloudFormation named the queue
+        <stack>-<Function>DeadLetterQueue-<suffix>, and the stack knows the function's name."""
+        name = url.rsplit("/", 1)[-1]
+        stack = name[: name.index(f"-{function}DeadLetterQueue")]
+        for page in client("cloudformation").get_paginator("list_stack_resources").paginate(StackName=stack):
+            for resource in page["StackResourceSummaries"]:
+                if resource["LogicalResourceId"] == function:
+                    return str(resource["PhysicalResourceId"])
+        raise LookupError(f"stack {stack} has no function {function}")
+
+    def replay(self, url: str, function_name: str, lam: Any | None = None) -> tuple[int, int]:
+        """Invoke the function asynchronously with each event of its DLQ (deleted once Lambda took it); a message
+        the function refused outright, with a `reason`, stays. Returns (replayed, kept)."""
+        lam = lam if lam is not None else client("lambda")
+        replayed, kept = 0, 0
+        while True:
+            response = self.sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=300
+            )
+            messages = response.get("Messages", [])
+            if not messages:
+                return replayed, kept
+            for message in messages:
+                if "reason" in message.get("MessageAttributes", {}):
+                    kept += 1  # invisible until this replay is over, then back for a person to read
+                    continue
+                lam.invoke(FunctionName=function_name, InvocationType="Event", Payload=message["Body"].encode())
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                replayed += 1
+
     def function_queues(self) -> dict[str, str]:
         """DLQ URL -> the function whose failed scheduled or S3 events it keeps (Lambda's own DLQs: their
         messages are the events themselves, and no queue's redrive policy names them)."""
@@ -127,16 +160,33 @@ class DeadLetterQueues:
         attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
         return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
+    def take_all(self, url: str, hide_seconds: int = 60) -> list[dict[str, Any]]:
+        """Every message, each hidden for `hide_seconds` while the caller deletes what it handled and shows the rest
+        again (`show_again`; they come back by themselves if it dies)."""
+        taken: list[dict[str, Any]] = []
+        while messages := self.sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=hide_seconds
+        ).get("Messages", []):
+            taken.extend(messages)
+        return taken
+
+    def delete(self, url: str, message: dict[str, Any]) -> None:
+        self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        self.deleted.append(message)
+
+    def show_again(self, url: str, messages: list[dict[str, Any]]) -> None:
+        for message in messages:
+            self.sqs.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+
     def peek(self, url: str, limit: int = 10) -> list[dict[str, Any]]:
         """Up to `limit` messages, each made visible again at once (nothing is deleted)."""
         response = self.sqs.receive_message(
             QueueUrl=url, MaxNumberOfMessages=min(limit, 10), MessageAttributeNames=["All"], VisibilityTimeout=30
         )
         messages = response.get("Messages", [])
-        for message in messages:
-            self.sqs.change_message_visibility(
-                QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-            )
+        self.show_again(url, messages)
         return messages
 
     def redrive(self, url: str, to: str) -> int:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 import logging
 import random
 import re
@@ -40,7 +39,6 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from propfee.adapters import aws
-from propfee.sandbox import template as tpl
 from propfee.sandbox.runtime import current_function
 
 if TYPE_CHECKING:
@@ -270,7 +268,8 @@ class FaultInjector:
         invocations and (random mode) disturbed deliveries from the event-source mappings."""
         originals = dict(sandbox.functions)
         sqs = sandbox.client("sqs")
-        queue_urls = {m.queue_url for m in sandbox.mappings}
+        # the event source mappings' queues, and the sandbox's own for SNS deliveries (SNS is at-least-once too)
+        queue_urls = {m.queue_url for m in sandbox.mappings} | {m.queue_url for m in sandbox.sns_mappings}
 
         def note_queue(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
             context["propfee_queue_url"] = params.get("QueueUrl")
@@ -289,9 +288,8 @@ class FaultInjector:
 
         sqs.meta.events.register("before-parameter-build.sqs.ReceiveMessage", note_queue)
         sqs.meta.events.register("after-call.sqs.ReceiveMessage", disturb)
-        on_failure = _on_failure_queues(sandbox)
         sandbox.functions.update(
-            {lid: _Invocations(f, self, on_failure.get(lid), sqs) for lid, f in originals.items()}  # type: ignore[misc]
+            {lid: _Invocations(f, self, sandbox) for lid, f in originals.items()}  # type: ignore[misc]
         )
         self._sandbox = sandbox
         try:
@@ -302,20 +300,6 @@ class FaultInjector:
             sandbox.functions.update(originals)
             sqs.meta.events.unregister("before-parameter-build.sqs.ReceiveMessage", note_queue)
             sqs.meta.events.unregister("after-call.sqs.ReceiveMessage", disturb)
-
-
-def _on_failure_queues(sandbox: Sandbox) -> dict[str, str]:
-    """Function -> URL of the queue its failed asynchronous invocations go to (its DeadLetterQueue in the
-    template; moto keeps no DeadLetterConfig)."""
-    queues = {}
-    for logical_id, resource in tpl.load_template(sandbox.template_path).get("Resources", {}).items():
-        target = (resource.get("Properties") or {}).get("DeadLetterQueue", {}).get("TargetArn")
-        if isinstance(target, dict) and "Fn::GetAtt" in target:
-            attribute = target["Fn::GetAtt"]
-            queue = attribute[0] if isinstance(attribute, list) else str(attribute).split(".", 1)[0]
-            if queue in sandbox.resources:
-                queues[logical_id] = sandbox.resources[queue]
-    return queues
 
 
 def _attributes(message: dict[str, Any]) -> dict[str, Any]:
@@ -336,11 +320,10 @@ class _Invocations:
     invocation (anything but an SQS batch) is retried twice, then its event goes to the function's
     DeadLetterQueue with the error (dropped if it has none)."""
 
-    def __init__(self, function: Any, injector: FaultInjector, on_failure: str | None, sqs: Any) -> None:
+    def __init__(self, function: Any, injector: FaultInjector, sandbox: Sandbox) -> None:
         self._function = function
         self._injector = injector
-        self._on_failure = on_failure  # the function's DeadLetterQueue (the template's), if it has one
-        self._sqs = sqs
+        self._sandbox = sandbox
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._function, name)
@@ -359,14 +342,10 @@ class _Invocations:
                 if attempt < attempts:
                     self._injector.fired[("async_retry", self._function.logical_id)] += 1
         logging.getLogger(__name__).warning("%s failed %d times", self._function.logical_id, attempts)
-        if self._on_failure is None:
+        if self._sandbox.dead_letter_event(self._function.logical_id, event, failure):
+            self._injector.fired[("async_dead_lettered", self._function.logical_id)] += 1
+        else:
             self._injector.fired[("async_dropped", self._function.logical_id)] += 1
-            return None
-        reason = {"DataType": "String", "StringValue": f"{type(failure).__name__}: {failure}"[:1000]}
-        self._sqs.send_message(
-            QueueUrl=self._on_failure, MessageBody=json.dumps(event), MessageAttributes={"ErrorMessage": reason}
-        )
-        self._injector.fired[("async_dead_lettered", self._function.logical_id)] += 1
         return None
 
     def _attempt(self, event: dict[str, Any]) -> Any:

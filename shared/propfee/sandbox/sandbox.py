@@ -1,4 +1,9 @@
-"""The sandbox: moto server + the stack from infra/template.yaml + an event-source emulator."""
+"""The sandbox: moto server + the stack from infra/template.yaml + an event-source emulator.
+
+The emulator delivers what Lambda would: SQS batches from the event source mappings, and asynchronous
+invocations (schedules, S3 notifications, SNS messages to a function's subscription, a function's own
+`lambda:Invoke` with InvocationType Event). An asynchronous event that fails goes to the function's
+DeadLetterQueue with the error, as Lambda does after its retries (the fault injector retries, see faults)."""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import logging
 import re
 import urllib.request
 import warnings
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
 from botocore.config import Config
 
 from propfee import clock
@@ -55,6 +62,17 @@ class QueueMapping:
 
 
 @dataclass(frozen=True)
+class SnsMapping:
+    """A topic's subscription by a function: the sandbox keeps the topic's messages on a queue of its own
+    (plumbing, not in the template) and invokes the function with each, as SNS does."""
+
+    queue_url: str
+    topic_arn: str
+    subscription_arn: str
+    function_logical_id: str
+
+
+@dataclass(frozen=True)
 class DrainStats:
     batches: int = 0
     messages: int = 0
@@ -83,6 +101,11 @@ class Sandbox:
         self.functions: dict[str, LambdaFunction] = {}
         self.schedules: list[Schedule] = []
         self.mappings: list[QueueMapping] = []
+        self.sns_mappings: list[SnsMapping] = []
+        # function -> URL of the queue its failed asynchronous events go to (its DeadLetterQueue)
+        self.on_failure_queues: dict[str, str] = {}
+        # asynchronous invocations the functions asked for (lambda:Invoke, InvocationType Event), in order
+        self._invocations_pending: deque[tuple[str, dict[str, Any]]] = deque()
         self.resources: dict[str, str] = {}
         self.outputs: dict[str, str] = {}
         self._function_arns: dict[str, str] = {}
@@ -149,6 +172,27 @@ class Sandbox:
                 self.function_calls[(function, f"{service}:{model.name}")] += 1
 
         made.meta.events.register("before-call.*.*", count)
+        if service == "lambda":
+            made.meta.events.register("before-parameter-build.lambda.Invoke", self._note_invoke)
+            made.meta.events.register("before-call.lambda.Invoke", self._accept_event)
+
+    @staticmethod
+    def _note_invoke(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["propfee_invoke"] = dict(params)
+
+    def _accept_event(self, context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        """Lambda's answer to an asynchronous invocation (202, the event queued), without moto, which would
+        need Docker to run it: the sandbox runs the event when it drains."""
+        params = context.get("propfee_invoke", {})
+        if params.get("InvocationType") != "Event":
+            return None
+        name = params["FunctionName"]
+        target = next((f.logical_id for f in self.functions.values() if name in (f.name, f.arn)), None)
+        if target is None:
+            raise RuntimeError(f"the sandbox has no function {name!r} to invoke")
+        payload = params.get("Payload") or b"{}"
+        self._invocations_pending.append((target, json.loads(payload)))
+        return AWSResponse(self.endpoint, 202, HTTPHeaders(), None), {"StatusCode": 202}
 
     def stop(self) -> None:
         if self._undo_presign_time is not None:
@@ -217,9 +261,18 @@ class Sandbox:
             for lid, resource in cfn_template["Resources"].items()
             if resource["Type"] == "AWS::Lambda::Function"
         }
+        # moto keeps no DeadLetterConfig: read it from the template
+        self.on_failure_queues = {
+            lid: self._queue_url(resolver.resolve(resource["Properties"]["DeadLetterConfig"]["TargetArn"]))
+            for lid, resource in cfn_template["Resources"].items()
+            if resource["Type"] == "AWS::Lambda::Function" and "DeadLetterConfig" in resource.get("Properties", {})
+        }
         self._complete(cfn_template, resolver)
         self._load_functions(cfn_template, code_dirs)
         self._load_mappings()
+
+    def _queue_url(self, queue_arn: str) -> str:
+        return str(self.client("sqs").get_queue_url(QueueName=queue_arn.rsplit(":", 1)[1])["QueueUrl"])
 
     def _complete(self, cfn_template: dict[str, Any], resolver: Resolver) -> None:
         """Create, from the same template, what moto's CloudFormation skips."""
@@ -237,7 +290,10 @@ class Sandbox:
             if creator is not None:
                 creator(logical_id, resolver.resolve(resource.get("Properties", {})))
 
-    def _create_subscription(self, _logical_id: str, props: dict[str, Any]) -> None:
+    def _create_subscription(self, logical_id: str, props: dict[str, Any]) -> None:
+        if props["Protocol"] == "lambda":
+            self._subscribe_function(logical_id, props)
+            return
         attributes = {}
         if props.get("RawMessageDelivery"):
             attributes["RawMessageDelivery"] = "true"
@@ -246,6 +302,19 @@ class Sandbox:
         self.client("sns").subscribe(
             TopicArn=props["TopicArn"], Protocol=props["Protocol"], Endpoint=props["Endpoint"], Attributes=attributes
         )
+
+    def _subscribe_function(self, logical_id: str, props: dict[str, Any]) -> None:
+        function = next((lid for lid, arn in self._function_arns.items() if arn == props["Endpoint"]), None)
+        if function is None:
+            raise RuntimeError(f"subscription {logical_id} names {props['Endpoint']}, not a function of the stack")
+        sqs = self.client("sqs")
+        queue_url = sqs.create_queue(QueueName=f"sandbox-sns-{logical_id}")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        attributes = {"FilterPolicy": json.dumps(props["FilterPolicy"])} if props.get("FilterPolicy") else {}
+        subscription = self.client("sns").subscribe(
+            TopicArn=props["TopicArn"], Protocol="sqs", Endpoint=queue_arn, Attributes=attributes
+        )["SubscriptionArn"]
+        self.sns_mappings.append(SnsMapping(queue_url, props["TopicArn"], subscription, function))
 
     def _create_email_identity(self, _logical_id: str, props: dict[str, Any]) -> None:
         # the sandbox's mail server treats every identity it creates as verified
@@ -317,21 +386,20 @@ class Sandbox:
             )
 
     def _load_mappings(self) -> None:
-        lam, sqs = self.client("lambda"), self.client("sqs")
+        lam = self.client("lambda")
         by_arn = {f.arn: f.logical_id for f in self.functions.values()}
         for page in lam.get_paginator("list_event_source_mappings").paginate():
             for mapping in page["EventSourceMappings"]:
                 source = mapping["EventSourceArn"]
                 if not source.startswith("arn:aws:sqs:") or mapping.get("State") != "Enabled":
                     continue
-                queue_name = source.rsplit(":", 1)[1]
                 # the sandbox polls the queue itself, as Lambda's pollers do; moto's own in-line
                 # invocation would need Docker, so it is switched off once the settings are read
                 lam.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
                 self.mappings.append(
                     QueueMapping(
                         queue_arn=source,
-                        queue_url=sqs.get_queue_url(QueueName=queue_name)["QueueUrl"],
+                        queue_url=self._queue_url(source),
                         function_logical_id=by_arn[mapping["FunctionArn"]],
                         batch_size=int(mapping.get("BatchSize", 10)),
                         report_batch_item_failures="ReportBatchItemFailures"
@@ -368,7 +436,7 @@ class Sandbox:
         sqs = self.client("sqs")
         batches = messages = failures = 0
         for _round in range(MAX_DRAIN_ROUNDS):
-            delivered = self._deliver_s3_notifications()
+            delivered = self._deliver_s3_notifications() + self._deliver_sns() + self._run_invocations()
             for mapping in self.mappings:
                 for _batch in range(MAX_DRAIN_ROUNDS):
                     received = sqs.receive_message(
@@ -408,6 +476,53 @@ class Sandbox:
                     QueueUrl=mapping.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
                 )
 
+    def invoke_async(self, logical_id: str, event: dict[str, Any]) -> None:
+        """An asynchronous invocation: its failure does not reach the caller; the event goes to the function's
+        DeadLetterQueue with the error (under fault injection, after Lambda's two retries)."""
+        try:
+            self.invoke(logical_id, event)
+        except Exception as error:
+            logging.getLogger(__name__).exception("function %s failed an asynchronous event", logical_id)
+            self.dead_letter_event(logical_id, event, error)
+
+    def dead_letter_event(self, logical_id: str, event: dict[str, Any], error: BaseException) -> bool:
+        """Keep a failed asynchronous event as Lambda does: the event as the body, the error in the attributes.
+        False when the function has no DeadLetterQueue (Lambda drops the event)."""
+        queue = self.on_failure_queues.get(logical_id)
+        if queue is None:
+            return False
+        self.client("sqs").send_message(
+            QueueUrl=queue,
+            MessageBody=json.dumps(event),
+            MessageAttributes={
+                "ErrorCode": {"DataType": "String", "StringValue": "200"},  # the invocation ran; the function failed
+                "ErrorMessage": {"DataType": "String", "StringValue": f"{type(error).__name__}: {error}"[:1000]},
+            },
+        )
+        return True
+
+    def _run_invocations(self) -> int:
+        ran = 0
+        while self._invocations_pending:
+            logical_id, event = self._invocations_pending.popleft()
+            self.invoke_async(logical_id, event)
+            ran += 1
+        return ran
+
+    def _deliver_sns(self) -> int:
+        """Invoke each subscribed function with its topic's messages, one an invocation (as SNS does)."""
+        sqs = self.client("sqs")
+        delivered = 0
+        for mapping in self.sns_mappings:
+            while messages := sqs.receive_message(QueueUrl=mapping.queue_url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            ):
+                for message in messages:
+                    self.invoke_async(mapping.function_logical_id, {"Records": [sns_record(message, mapping)]})
+                    sqs.delete_message(QueueUrl=mapping.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                    delivered += 1
+        return delivered
+
     def _deliver_s3_notifications(self) -> int:
         """Invoke functions for the S3 events moto produced (asynchronous invocations in AWS)."""
         pending = list(moto_patches.s3_lambda_invocations)
@@ -416,10 +531,7 @@ class Sandbox:
         for function_arn, event, uploaded_at in pending:
             for record in event.get("Records", []):  # the simulated time of the upload
                 record["eventTime"] = uploaded_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-            try:
-                self.invoke(by_arn[function_arn], event)
-            except Exception:  # an asynchronous invocation's failure does not reach the uploader
-                logging.getLogger(__name__).exception("S3-triggered function %s failed", by_arn[function_arn])
+            self.invoke_async(by_arn[function_arn], event)
         return len(pending)
 
     def _deliver(self, mapping: QueueMapping, received: list[dict[str, Any]]) -> set[str]:
@@ -481,6 +593,29 @@ def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
         "eventSource": "aws:sqs",
         "eventSourceARN": queue_arn,
         "awsRegion": REGION,
+    }
+
+
+def sns_record(message: dict[str, Any], mapping: SnsMapping) -> dict[str, Any]:
+    """A record as SNS delivers it to a function, from the SNS envelope its queue received."""
+    envelope = json.loads(message["Body"])
+    return {
+        "EventVersion": "1.0",
+        "EventSubscriptionArn": mapping.subscription_arn,
+        "EventSource": "aws:sns",
+        "Sns": {
+            "SignatureVersion": envelope.get("SignatureVersion", "1"),
+            "Timestamp": envelope["Timestamp"],
+            "Signature": envelope.get("Signature", ""),
+            "SigningCertUrl": envelope.get("SigningCertURL", ""),
+            "MessageId": envelope["MessageId"],
+            "Message": envelope["Message"],
+            "MessageAttributes": envelope.get("MessageAttributes", {}),
+            "Type": envelope.get("Type", "Notification"),
+            "UnsubscribeUrl": envelope.get("UnsubscribeURL", ""),
+            "TopicArn": envelope["TopicArn"],
+            "Subject": envelope.get("Subject"),
+        },
     }
 
 
