@@ -10,7 +10,6 @@ listed apart. What the sandbox cannot see is added as stated assumptions (`assum
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -26,6 +25,7 @@ from propfee.adapters import aws
 PRICES = Path(__file__).with_name("aws_prices.yaml")
 # Lambda polls each SQS event source with long polls (20 s) from about five pollers while idle
 IDLE_POLLS_PER_QUEUE_MONTH = 5 * 3 * 60 * 24 * 30
+HOURS_A_MONTH = 730  # AWS's month for prorating hourly charges
 # what Lambda itself logs per invocation (START, END, REPORT lines)
 PLATFORM_LOG_BYTES = 350
 
@@ -148,7 +148,7 @@ def monthly_cost(
     sandbox: Any,
     days: int,
     households: int,
-    metrics: int,
+    metric_hours: int,
     per_households: int = 10_000,
     prices_file: Path = PRICES,
 ) -> dict[str, Any]:
@@ -191,7 +191,8 @@ def monthly_cost(
     fixed = {
         "scheduler": len(sandbox.scheduled_results) * 30 / days / 1e6 * p["scheduler"]["per_million_invocations"],
         "sqs_idle_polling": queues * IDLE_POLLS_PER_QUEUE_MONTH / 1e6 * p["sqs"]["per_million_requests"],
-        "custom_metrics": metrics * p["cloudwatch"]["metrics_month_each"],
+        # CloudWatch prorates a custom metric by the hours it receives data in
+        "custom_metrics": metric_hours * 30 / days / HOURS_A_MONTH * p["cloudwatch"]["metrics_month_each"],
     }
     per_households_usd = sum(variable.values())
     fixed_usd = sum(fixed.values())
@@ -213,6 +214,7 @@ def monthly_cost(
         },
         "assumed": [
             f"{queues} SQS event sources polled idle by Lambda: {IDLE_POLLS_PER_QUEUE_MONTH:,} requests each a month",
+            f"custom metrics billed by the hour they receive data in: {metric_hours} metric-hours in {days} days",
             f"Lambda platform log lines: {PLATFORM_LOG_BYTES} bytes an invocation",
             "every invocation traced by X-Ray (the default sampling keeps all at this rate)",
             "UpdateItem and DeleteItem: one write unit each; storage (under 1 GB) and KMS requests left out",
@@ -221,20 +223,10 @@ def monthly_cost(
     }
 
 
-def emitted_metrics(sandbox: Any) -> list[str]:
-    """The distinct custom metrics (namespace, name, dimensions) the functions' EMF lines define."""
-    found: set[str] = set()
+def custom_metrics(sandbox: Any) -> dict[str, int]:
+    """Each custom metric the functions published (namespace/name[dimensions]) and in how many simulated hours."""
+    hours: Counter[str] = Counter()
     for function in sandbox.functions.values():
-        for line in function.log.getvalue().splitlines():
-            if '"_aws"' not in line:
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            for directive in record.get("_aws", {}).get("CloudWatchMetrics", []):
-                for metric in directive.get("Metrics", []):
-                    for dimensions in directive.get("Dimensions", [[]]):
-                        values = ",".join(f"{d}={record.get(d)}" for d in dimensions)
-                        found.add(f"{directive.get('Namespace')}/{metric['Name']}[{values}]")
-    return sorted(found)
+        for _hour, metric in function.metric_hours:
+            hours[metric] += 1
+    return dict(sorted(hours.items()))

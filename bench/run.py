@@ -21,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
-from cost import emitted_metrics, metered, monthly_cost
+from cost import custom_metrics, metered, monthly_cost
 from faults import faulty_day
 from floor import io_floor
 
@@ -285,14 +285,14 @@ def month_cost(households: int, days: int = 30) -> dict[str, object]:
     seen: dict[str, object] = {}
 
     def price(demo: Any) -> None:
-        metrics = emitted_metrics(demo.sandbox)
-        seen["cost"] = monthly_cost(meter, demo.sandbox, days, households, metrics=len(metrics))
+        metrics = custom_metrics(demo.sandbox)
+        seen["cost"] = monthly_cost(meter, demo.sandbox, days, households, metric_hours=sum(metrics.values()))
         seen["metrics"] = metrics
 
     with tempfile.TemporaryDirectory() as out, metered() as meter:
         run_demo(DemoOptions(households=households, days=days, seed=3, start=START, out=Path(out)), on_finish=price)
     cost = dict(seen["cost"])  # type: ignore[call-overload]
-    cost["custom_metrics"] = list(seen["metrics"])  # type: ignore[call-overload]
+    cost["custom_metric_hours"] = seen["metrics"]  # type: ignore[call-overload]
     return cost
 
 

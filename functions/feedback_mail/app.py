@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from propfee import clock
 from propfee.adapters.storage import S3Store
-from propfee.observability import lambda_entry, logger, mask_email, metrics
+from propfee.observability import lambda_entry, logger, mask_email
 from propfee.receiving import parse_inbound_email
 from propfee.wiring import LazyServices
 
@@ -32,7 +32,6 @@ def lambda_handler(event: S3Event, context: LambdaContext) -> dict[str, int]:
             continue
         result = services().receiver.receive(message, now)
         outcomes[result.outcome.value] += 1
-        metrics.add_metric(name=f"Emails_{result.outcome.value}", unit="Count", value=1)
         logger.info(
             "feedback email done",
             extra={"from": mask_email(message.sender), "key": key, "intent": result.intent, "ticket": result.ticket_id},

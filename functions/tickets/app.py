@@ -23,6 +23,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "escalated": escalated,
         "acknowledgements": {outcome: acknowledgements.count(outcome) for outcome in sorted(set(acknowledgements))},
     }
-    metrics.add_metric(name="TicketsEscalated", unit="Count", value=len(escalated))
+    if escalated:  # a custom metric is billed for each hour it gets data: the hourly run sends it only when it counts
+        metrics.add_metric(name="TicketsEscalated", unit="Count", value=len(escalated))
     logger.info("tickets checked", extra=summary)
     return summary

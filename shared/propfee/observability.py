@@ -28,6 +28,9 @@ class _CurrentStdout(logging.StreamHandler):  # type: ignore[type-arg]
 
 logger = Logger(logger_handler=_CurrentStdout())
 tracer = Tracer()
+# Custom metrics come from the scheduled runs and the send function only: CloudWatch bills a metric for each hour
+# it receives data in, and replies, receipts and emails arrive at any hour. Their outcomes are in the logs (fields)
+# and the daily report; alarms can use Lambda's and SQS's own metrics (errors, DLQ depth), which are free.
 metrics = Metrics()
 
 _PHONE = re.compile(r"\+?\d{7,15}")

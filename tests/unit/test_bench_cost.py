@@ -42,3 +42,31 @@ def test_writes_cost_a_unit_a_kilobyte_and_twice_that_in_a_transaction_reads_hal
     assert meter.write_units == 1 + 3 + 2
     assert meter.read_units == 0.5 + 1
     assert meter.requests["dynamodb:PutItem"] == 2 and meter.requests["dynamodb:TransactWriteItems"] == 1
+
+
+def test_a_custom_metric_is_billed_for_each_simulated_hour_it_was_published_in(tmp_path):
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from cost import custom_metrics
+
+    from propfee import clock
+    from propfee.observability import metrics
+    from propfee.sandbox.runtime import LambdaFunction
+
+    def handler(event, context):
+        metrics.add_metric(name=event["metric"], unit="Count", value=1)
+        metrics.flush_metrics()
+
+    function = LambdaFunction("F", "f", "arn:f", tmp_path, "app.handler", {}, 60, 128, _handler=handler)
+    simulated = clock.SimulatedClock(datetime(2026, 11, 11, 9, 5, tzinfo=UTC))
+    previous = clock.install(simulated)
+    try:
+        for minute, hour, metric in ((5, 9, "Sent"), (50, 9, "Sent"), (10, 10, "Sent"), (10, 10, "Failed")):
+            simulated.set(datetime(2026, 11, 11, hour, minute, tzinfo=UTC))
+            function.invoke({"metric": metric})
+        function.invoke({"metric": "Sent"})  # the same hour again
+    finally:
+        clock.install(previous)
+    hours = custom_metrics(SimpleNamespace(functions={"F": function}))
+    assert hours == {"propfee/Failed[service=F]": 1, "propfee/Sent[service=F]": 2}

@@ -6,17 +6,19 @@ import contextlib
 import contextvars
 import importlib.util
 import io
+import json
 import os
 import time
 import uuid
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TextIO
 
-from propfee import observability
+from propfee import clock, observability
 
 # which function of the stack is running, so that the sandbox can tell whose AWS calls it sees
 current_function: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_function", default=None)
@@ -84,6 +86,9 @@ class LambdaFunction:
     log: TextIO = field(default_factory=io.StringIO)
     invocations: int = 0
     seconds: float = 0.0  # time spent in the handler, the sandbox's stand-in for billed duration
+    # (simulated hour, metric) for each custom metric the function published (EMF lines) and the hour it did:
+    # CloudWatch bills a custom metric by the hours in which it receives data
+    metric_hours: set[tuple[datetime, str]] = field(default_factory=set)
     _handler: Any = None
 
     def _load(self) -> Any:
@@ -115,8 +120,32 @@ class LambdaFunction:
             warnings.filterwarnings("ignore", message="Dimension 'service' has already been added")
             observability.metrics.set_default_dimensions(service=service)
         observability.metrics.namespace = self.environment.get("POWERTOOLS_METRICS_NAMESPACE", "propfee")
-        with patched_environ(self.environment), contextlib.redirect_stdout(self.log):
-            return handler(event, context)
+        written = self.log.tell()
+        try:
+            with patched_environ(self.environment), contextlib.redirect_stdout(self.log):
+                return handler(event, context)
+        finally:
+            self.log.seek(written)
+            hour = clock.now().replace(minute=0, second=0, microsecond=0)
+            self.metric_hours.update((hour, metric) for metric in emf_metrics(self.log.read()))  # back at the end
+
+
+def emf_metrics(log: str) -> set[str]:
+    """The custom metrics that log lines in CloudWatch's embedded metric format define: namespace/name[dimensions]."""
+    found: set[str] = set()
+    for line in log.splitlines():
+        if '"_aws"' not in line:
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        for directive in record.get("_aws", {}).get("CloudWatchMetrics", []):
+            for metric in directive.get("Metrics", []):
+                for dimensions in directive.get("Dimensions", [[]]):
+                    values = ",".join(f"{d}={record.get(d)}" for d in dimensions)
+                    found.add(f"{directive.get('Namespace')}/{metric['Name']}[{values}]")
+    return found
 
 
 def lambda_environment(function_env: dict[str, str], name: str, memory: int, region: str) -> dict[str, str]:
@@ -132,4 +161,4 @@ def lambda_environment(function_env: dict[str, str], name: str, memory: int, reg
     }
 
 
-__all__ = ["LambdaContext", "LambdaFunction", "lambda_environment", "load_module", "patched_environ"]
+__all__ = ["LambdaContext", "LambdaFunction", "emf_metrics", "lambda_environment", "load_module", "patched_environ"]
