@@ -729,28 +729,20 @@ class PropfeeTable:
         """The provider's log shows the message of a claim that was never confirmed: record it as sent, with the
         provider's id (replies to it find the unit again). False when the claim is no longer "claimed"."""
         step = {"status": ReminderStatus.SENT.value, "at": at.isoformat(), "reason": note[:300]}
-        try:
-            self.db.update_item(
-                TableName=self.name,
-                Key=to_attributes(keys.reminder_item(job.unit_id, job.claim_key)),
-                UpdateExpression="SET #status = :sent, timeline = list_append(timeline, :event), "
-                "provider_message_id = :message_id, sent_at = :at",
-                ConditionExpression="#status = :claimed",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=to_attributes(
-                    {
-                        ":sent": ReminderStatus.SENT.value,
-                        ":claimed": ReminderStatus.CLAIMED.value,
-                        ":event": [step],
-                        ":message_id": provider_message_id,
-                        ":at": at.isoformat(),
-                    }
-                ),
-            )
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
+        confirmed = self._add_to_timeline(
+            job.unit_id,
+            job.claim_key,
+            step,
+            sets="provider_message_id = :message_id, sent_at = :at",
+            condition="#status = :claimed",
+            values={
+                ":claimed": ReminderStatus.CLAIMED.value,
+                ":message_id": provider_message_id,
+                ":at": at.isoformat(),
+            },
+        )
+        if not confirmed:
+            return False
         if job.channel is Channel.SMS:
             self.db.put_item(TableName=self.name, Item=to_attributes(_message_lookup(job, provider_message_id, at)))
         return True
@@ -788,17 +780,27 @@ class PropfeeTable:
         if event.unit_id is None or event.claim_key is None or event.status is None:
             return False
         step = {"status": event.status.value, "at": event.at.isoformat(), "reason": event.reason[:300]}
+        return self._add_to_timeline(
+            event.unit_id,
+            event.claim_key,
+            step,
+            sets="provider_message_id = if_not_exists(provider_message_id, :message_id)",
+            condition="attribute_exists(pk)",
+            values={":message_id": event.provider_message_id},
+        )
+
+    def _add_to_timeline(
+        self, unit_id: str, claim_key: str, step: dict[str, str], sets: str, condition: str, values: dict[str, Any]
+    ) -> bool:
+        """A reminder's new status, appended to its timeline, if `condition` holds (else False)."""
         try:
             self.db.update_item(
                 TableName=self.name,
-                Key=to_attributes(keys.reminder_item(event.unit_id, event.claim_key)),
-                UpdateExpression="SET #status = :status, timeline = list_append(timeline, :event), "
-                "provider_message_id = if_not_exists(provider_message_id, :message_id)",
-                ConditionExpression="attribute_exists(pk)",
+                Key=to_attributes(keys.reminder_item(unit_id, claim_key)),
+                UpdateExpression=f"SET #status = :status, timeline = list_append(timeline, :event), {sets}",
+                ConditionExpression=condition,
                 ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=to_attributes(
-                    {":status": event.status.value, ":event": [step], ":message_id": event.provider_message_id}
-                ),
+                ExpressionAttributeValues=to_attributes({":status": step["status"], ":event": [step], **values}),
             )
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
