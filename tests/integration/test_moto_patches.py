@@ -163,3 +163,56 @@ def test_the_global_index_follows_every_kind_of_write_after_its_first_query(clie
     assert (PARTITIONS[0], "EV#003") in finance and (PARTITIONS[2], "EV#060") in finance
     assert (PARTITIONS[0], "EV#070") not in finance
     assert (PARTITIONS[0], "EV#006") in _inbox_by_query(db, name, "INBOX#service")
+
+
+# ------------------------------------------------------------------ SQS: deleting by receipt handle
+def _deletions(sqs_models, monkeypatch):
+    """Receive, re-receive and delete on one queue in every way a handle can be given (current, old, twice,
+    never issued, out of order); what each call answered and what is left, bodies in queue order. moto's
+    message clock is a counter here (a second a reading, from now: retention is checked on the real clock),
+    so a message made visible again is visible at the next reading."""
+    start = int(sqs_models.unix_time_millis())
+    ticks = iter(range(start, start + 10**9, 1000))
+    monkeypatch.setattr(sqs_models, "unix_time_millis", lambda: next(ticks))
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="deletions")["QueueUrl"]
+    for start in range(0, 30, 10):
+        sqs.send_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(n), "MessageBody": f"job-{start + n:02d}"} for n in range(10)]
+        )
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60)["Messages"]
+    answers = []
+    # newest handles in reverse order, one message by the handle of its first receipt, a never-issued one
+    entries = [m["ReceiptHandle"] for m in reversed(again[3:8])] + [first[0]["ReceiptHandle"], "no-such-handle"]
+    result = sqs.delete_message_batch(
+        QueueUrl=url, Entries=[{"Id": str(n), "ReceiptHandle": h} for n, h in enumerate(entries)]
+    )
+    answers.append(sorted(e["Id"] for e in result.get("Successful", [])))
+    answers.append(sorted((e["Id"], e["Code"]) for e in result.get("Failed", [])))
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=again[3]["ReceiptHandle"])  # deleted already: accepted
+    with pytest.raises(sqs.exceptions.ReceiptHandleIsInvalid):
+        sqs.delete_message(QueueUrl=url, ReceiptHandle="never-issued")
+    counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    answers.append((counts["ApproximateNumberOfMessages"], counts["ApproximateNumberOfMessagesNotVisible"]))
+    queue = sqs_models.sqs_backends["123456789012"]["ap-northeast-1"].get_queue("deletions")
+    answers.append([m.body for m in queue._messages])
+    answers.append(sorted(m.body for m in queue.pending_messages))
+    return answers
+
+
+def test_sqs_delete_by_receipt_handle_answers_as_moto_does(monkeypatch):
+    import moto.sqs.models as sqs_models
+
+    with mock_aws():
+        moto_patches.install()
+        patched = _deletions(sqs_models, monkeypatch)
+    with mock_aws(), monkeypatch.context() as unpatched_moto:
+        unpatched_moto.setattr(sqs_models.Queue, "delete_message", sqs_models.Queue._moto_delete_message)
+        unpatched = _deletions(sqs_models, monkeypatch)
+    assert patched == unpatched
+    # and what that is: five by their newest handle, one by its first, the unknown handle refused
+    assert patched[0] == ["0", "1", "2", "3", "4", "5"]
+    assert patched[1] == [("6", "ReceiptHandleIsInvalid")]
+    assert patched[3] == [f"job-{n:02d}" for n in (1, 2, 8, 9, *range(10, 30))]
+    assert patched[4] == [f"job-{n:02d}" for n in (1, 2, 8, 9)]
