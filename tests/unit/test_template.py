@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent,
 
 from propfee.delivery import parse_delivery_event
 from propfee.imports.uploads import kind_of
-from propfee.models import ScheduledEvent, SendJob
+from propfee.models import PlanRequest, ScheduledEvent, SendJob
 from propfee.receiving import parse_inbound_sms
 from propfee.report_access import principal_key
 from propfee.sandbox import default_template_path
@@ -214,3 +214,6 @@ def test_each_function_has_a_sample_event_its_handler_parses(sam):
             assert url_event.get_query_string_value("date") is not None
         else:
             assert ScheduledEvent.model_validate(event).scheduled_time is not None
+        if name == "plan":  # and one community's run, as the morning run's fan-out invokes it
+            community = json.loads((ROOT / "events" / "plan_community.json").read_text(encoding="utf-8"))
+            assert PlanRequest.model_validate(community).community_id == "C01"
