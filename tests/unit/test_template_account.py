@@ -160,12 +160,22 @@ def _written_prefixes(cfn, roles=None):
     """(bucket, key prefix) of everything a function, a service or S3's access logging writes; or only what the
     given roles may write."""
     buckets = _of_type(cfn, "AWS::S3::Bucket")
-    statements = [
-        statement
+    # a role's inline policies, and the policies attached to roles
+    documents = [
+        policy["PolicyDocument"]
         for role_id, role in _of_type(cfn, "AWS::IAM::Role").items()
         if roles is None or role_id in roles
         for policy in role["Properties"].get("Policies", [])
-        for entry in policy["PolicyDocument"]["Statement"]
+    ] + [
+        policy["Properties"]["PolicyDocument"]
+        for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+        for policy in _of_type(cfn, kind).values()
+        if roles is None or {_referenced(r) for r in policy["Properties"].get("Roles", [])} & roles
+    ]
+    statements = [
+        statement
+        for document in documents
+        for entry in document["Statement"]
         # a statement under a condition counts in each of its branches
         for statement in (entry["Fn::If"][1:] if "Fn::If" in entry else [entry])
         if isinstance(statement, dict)
