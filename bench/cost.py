@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from propfee.adapters import aws
+from propfee.sandbox.template import load_template
 
 PRICES = Path(__file__).with_name("aws_prices.yaml")
 # Lambda polls each SQS event source with long polls (20 s) from about five pollers while idle
@@ -188,7 +189,12 @@ def monthly_cost(
         "xray": usage["traces"] / 1e6 * p["xray"]["per_million_traces_recorded"],
     }
     queues = len(sandbox.mappings)
+    # customer-managed KMS keys are billed by the month each, whatever their use
+    kms_keys = sum(
+        1 for r in load_template(sandbox.template_path)["Resources"].values() if r["Type"] == "AWS::KMS::Key"
+    )
     fixed = {
+        "kms_keys": kms_keys * p["kms"]["key_month_each"],
         "scheduler": len(sandbox.scheduled_results) * 30 / days / 1e6 * p["scheduler"]["per_million_invocations"],
         "sqs_idle_polling": queues * IDLE_POLLS_PER_QUEUE_MONTH / 1e6 * p["sqs"]["per_million_requests"],
         # CloudWatch prorates a custom metric by the hours it receives data in
@@ -217,7 +223,10 @@ def monthly_cost(
             f"custom metrics billed by the hour they receive data in: {metric_hours} metric-hours in {days} days",
             f"Lambda platform log lines: {PLATFORM_LOG_BYTES} bytes an invocation",
             "every invocation traced by X-Ray (the default sampling keeps all at this rate)",
-            "UpdateItem and DeleteItem: one write unit each; storage (under 1 GB) and KMS requests left out",
+            "UpdateItem and DeleteItem: one write unit each; storage (under 1 GB) left out",
+            f"{kms_keys} customer-managed KMS key(s) in their first year (each of the first two yearly rotations adds"
+            " USD 1 a month); their requests left out (SNS reuses a data key 5 minutes: at most about 52,000 a month"
+            " for the two topics, USD 0.16)",
             "communities grow with households (the simulated company has about 330 households a community)",
         ],
     }

@@ -2,15 +2,19 @@
 
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import boto3
 import pytest
+import yaml
 from moto import mock_aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from cost import item_bytes, metered
+from cost import PRICES, UsageMeter, item_bytes, metered, monthly_cost
 
 from propfee.adapters import aws
+from propfee.sandbox import default_template_path
+from propfee.sandbox.template import load_template
 from tests.support import create_table_from_template
 
 
@@ -46,7 +50,6 @@ def test_writes_cost_a_unit_a_kilobyte_and_twice_that_in_a_transaction_reads_hal
 
 def test_a_custom_metric_is_billed_for_each_simulated_hour_it_was_published_in(tmp_path):
     from datetime import UTC, datetime
-    from types import SimpleNamespace
 
     from cost import custom_metrics
 
@@ -70,3 +73,21 @@ def test_a_custom_metric_is_billed_for_each_simulated_hour_it_was_published_in(t
         clock.install(previous)
     hours = custom_metrics(SimpleNamespace(functions={"F": function}))
     assert hours == {"propfee/Failed[service=F]": 1, "propfee/Sent[service=F]": 2}
+
+
+def test_each_customer_managed_key_of_the_template_costs_its_monthly_price_in_what_a_stack_costs(tmp_path):
+    template = load_template(default_template_path())
+    keys = [lid for lid, r in template["Resources"].items() if r["Type"] == "AWS::KMS::Key"]
+    assert keys  # the topics' key
+    price = yaml.safe_load(PRICES.read_text(encoding="utf-8"))["kms"]["key_month_each"]
+    idle = SimpleNamespace(functions={}, mappings=[], scheduled_results=[], template_path=default_template_path())
+    cost = monthly_cost(UsageMeter(), idle, days=30, households=1, metric_hours=0)
+    assert cost["fixed_usd_by_item"]["kms_keys"] == len(keys) * price
+    assert cost["fixed_usd"] == len(keys) * price  # an idle stack pays for its keys and nothing else
+
+    # one key more in the template, one key's price more
+    template["Resources"]["AnotherKey"] = {"Type": "AWS::KMS::Key", "Properties": {}}
+    changed = tmp_path / "template.yaml"
+    changed.write_text(yaml.safe_dump(template), encoding="utf-8")
+    more = monthly_cost(UsageMeter(), SimpleNamespace(**{**vars(idle), "template_path": changed}), 30, 1, 0)
+    assert more["fixed_usd_by_item"]["kms_keys"] == (len(keys) + 1) * price

@@ -280,6 +280,7 @@ class Sandbox:
             "AWS::SNS::Subscription": self._create_subscription,
             "AWS::SES::EmailIdentity": self._create_email_identity,
             "AWS::SQS::QueuePolicy": self._create_queue_policy,
+            "AWS::SNS::TopicPolicy": self._create_topic_policy,
             # AWS::S3::BucketPolicy is left out on purpose: the template's policy denies plain HTTP
             # (aws:SecureTransport), and the sandbox speaks HTTP on loopback; tests check the policy itself.
             "AWS::Scheduler::Schedule": self._create_schedule,
@@ -324,6 +325,13 @@ class Sandbox:
         for url in props["Queues"]:
             self.client("sqs").set_queue_attributes(
                 QueueUrl=url, Attributes={"Policy": json.dumps(props["PolicyDocument"])}
+            )
+
+    def _create_topic_policy(self, _logical_id: str, props: dict[str, Any]) -> None:
+        # kept as AWS keeps it (moto enforces no topic policy, but reads it back)
+        for topic_arn in props["Topics"]:
+            self.client("sns").set_topic_attributes(
+                TopicArn=topic_arn, AttributeName="Policy", AttributeValue=json.dumps(props["PolicyDocument"])
             )
 
     def _create_bucket_notifications(self, logical_id: str, props: dict[str, Any]) -> None:
