@@ -203,7 +203,8 @@ def _email(body: str) -> DeliveryEvent:
     mail, kind = event.mail, event.kind
     unit_id, claim_key = _context(_ses_tag(mail.tags, "unit_id"), _ses_tag(mail.tags, "claim"))
     status: ReminderStatus | None = None
-    reason, at, disable, event_id = kind.lower(), mail.timestamp, (), f"ses:{mail.messageId}:{kind}"
+    disable: tuple[str, ...] = ()
+    reason, at, event_id = kind.lower(), mail.timestamp, f"ses:{mail.messageId}:{kind}"
     if event.bounce is not None and kind == "Bounce":
         bounce = event.bounce
         status, at = ReminderStatus.FAILED, bounce.timestamp
