@@ -130,7 +130,7 @@ def io_floor(
             continue  # a task: its claim is all the AWS work it needs
         calls += 1
         sent.append({"PutRequest": {"Item": _scratch(evidence, n)}})
-        if action.channel is Channel.SMS:
+        if action.channel in (Channel.SMS, Channel.EMAIL):  # a reply or a delivery event finds the reminder by it
             sent.append({"PutRequest": {"Item": _scratch(lookup, n)}})
         if len(sent) >= 24:
             db.batch_write_item(RequestItems={table: sent})

@@ -25,6 +25,7 @@ def handle_receipt(body: str, sns_message_id: str) -> None:
         return
     outcome = apply_delivery_event(event, svc.table)
     logger.info("delivery event", extra={"unit_id": event.unit_id, "channel": event.channel.value,
+                                         "provider_message_id": event.provider_message_id,
                                          "status": event.status, "outcome": outcome})  # fmt: skip
 
 

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     # role's session credentials (Lambda's) stops working when that session ends, whichever comes first
     report_link_expiry_seconds: int = Field(default=86_400, ge=60, le=604_800)
     sender_email: str | None = None
+    # SES configuration set named on every send: its event destination publishes bounces, complaints and
+    # deliveries to the delivery-events topic
+    ses_configuration_set: str | None = None
     department_queues: dict[str, str] = {}  # department -> queue URL: tickets for integrations (JSON)
     sms_provider: Literal["sns", "end_user_messaging"] = "sns"
     sms_origination_identity: str | None = None  # End User Messaging: sender ID, phone number or pool

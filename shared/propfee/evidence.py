@@ -68,7 +68,11 @@ def bundle_files(unit: Unit, history: list[dict[str, Any]], exported_at: datetim
             r.get("balance_fen"),
             r.get("provider_message_id"),
             r.get("status"),
-            " > ".join(f"{e.get('status')}@{e.get('at')}" for e in r.get("timeline", [])),
+            # an event that did not move the status (a late receipt after a failure) says so
+            " > ".join(
+                f"{e.get('status')}@{e.get('at')}" + (f" ({e['conflict']})" if e.get("conflict") else "")
+                for e in r.get("timeline", [])
+            ),
         ]
         for r in by_kind.get("reminder", [])
     ]

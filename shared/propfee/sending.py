@@ -214,8 +214,9 @@ class Sender:
         return message, evidence, job.recent_contacts, task
 
     def _deliver(self, job: SendJob, message: RenderedMessage) -> str:
-        # travels with the message into delivery events, so that a receipt finds its evidence record
-        context = {"unit_id": job.unit_id, "claim": job.claim_key.replace("#", ".")}
+        # travels with the message into delivery events, so that a receipt finds its evidence record (the email
+        # adapter encodes it in the characters SES allows in tags)
+        context = {"unit_id": job.unit_id, "claim": job.claim_key}
         if job.channel is Channel.SMS:
             return self._sms.send_sms(job.destination, message.body, context)
         if job.channel is Channel.LETTER:

@@ -63,7 +63,7 @@ class Services:
 
     @cached_property
     def email(self) -> SesEmail:
-        return SesEmail(self.settings.require("sender_email"))
+        return SesEmail(self.settings.require("sender_email"), configuration_set=self.settings.ses_configuration_set)
 
     @cached_property
     def sender(self) -> Sender:

@@ -6,8 +6,9 @@ from datetime import datetime
 import pytest
 
 from propfee.adapters.dynamo import PropfeeTable
-from propfee.ladder import decide
+from propfee.ladder import Ladder, Step, decide
 from propfee.ledger import with_bill
+from propfee.models import Channel, Owner
 from propfee.planning import job_for
 from propfee.rules import load_rules
 from propfee.sandbox import Sandbox, default_template_path
@@ -107,4 +108,55 @@ def plan_summaries(sandbox) -> list[dict]:
             continue
         if isinstance(record, dict) and record.get("message") == "plan finished":
             found.append(record)
+    return found
+
+
+EMAIL_FIRST = Ladder(steps=(Step(step_id="email", days_overdue=1, channel=Channel.EMAIL, template="reminder_notice"),))
+
+
+def email_reminders(sandbox, addresses: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """Units owing since October whose only owner has the given email address, each sent an email reminder by the
+    send function (within the contact window: advance the sandbox there first). unit -> (SES message id, claim)."""
+    table = sandbox.table
+    owing = [
+        with_bill(unit(unit_id, owners=(Owner(name="业主", email=address),)), bill(unit_id, "2026-10"))
+        for unit_id, address in addresses.items()
+    ]
+    table.put_buildings_and_units([], owing)
+    claims = {}
+    for unit_id in addresses:
+        current = table.get_unit(unit_id)
+        job = job_for(current, decide(current, START.date(), SHANGHAI, EMAIL_FIRST).action, START.date())
+        sandbox.client("sqs").send_message(QueueUrl=sandbox.resources["SendQueue"], MessageBody=job.model_dump_json())
+        claims[unit_id] = job.claim_key
+    sandbox.drain()
+    sent = {}
+    for unit_id, claim in claims.items():
+        reminder = table.reminder(unit_id, claim)
+        assert reminder is not None and reminder.status.value == "sent", (unit_id, reminder)
+        sent[unit_id] = (reminder.provider_message_id, claim)
+    return sent
+
+
+def reminder_timeline(sandbox, unit_id, claim):
+    """A reminder's status and its timeline as (status, what the entry says beyond it: conflict or kept)."""
+    item = sandbox.client("dynamodb").get_item(
+        TableName=sandbox.table.name, Key={"pk": {"S": f"UNIT#{unit_id}"}, "sk": {"S": claim}}
+    )["Item"]
+    entries = [e["M"] for e in item["timeline"]["L"]]
+    return item["status"]["S"], [
+        (e["status"]["S"], "conflict" if "conflict" in e else "kept" if "kept" in e else "") for e in entries
+    ]
+
+
+def delivery_outcomes(sandbox) -> list[str]:
+    """The outcome of each delivery event the delivery_events function handled, in order."""
+    found = []
+    for line in sandbox.functions["DeliveryEventsFunction"].log.getvalue().splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("message") == "delivery event":
+            found.append(record["outcome"])
     return found

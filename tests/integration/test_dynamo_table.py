@@ -7,9 +7,10 @@ import pytest
 from moto import mock_aws
 
 from propfee.adapters.dynamo import PropfeeTable
+from propfee.delivery import DeliveryEvent, Disabled, Recorded
 from propfee.ladder import DEFAULT_LADDER, decide
 from propfee.messages import render
-from propfee.models import Building, Hold, HoldKind, ReminderStatus
+from propfee.models import Building, Channel, Hold, HoldKind, ReminderStatus
 from propfee.planning import job_for
 from propfee.ports import ClaimResult
 from propfee.sandbox import moto_patches
@@ -250,3 +251,70 @@ def test_a_refund_already_applied_is_not_applied_again(table):
 
     assert table.record_payment(refund) is None
     assert table.get_unit("C01-B01-0101") == after
+
+
+def _sent(table, message_id="provider-1"):
+    table.issue_bill(bill("C01-B01-0101", "2026-10"))
+    job = _job(table)
+    assert table.claim(job, _evidence(job), (at("2026-10-12 09:30"),)) is ClaimResult.CLAIMED
+    table.mark_sent(job, message_id, at("2026-10-12 09:31"))
+    return job
+
+
+def _receipt(job, kind, event_id, when="2026-10-12 09:32"):
+    status = {"delivered": ReminderStatus.DELIVERED, "failed": ReminderStatus.FAILED}[kind]
+    return DeliveryEvent(Channel.SMS, "provider-1", event_id, job.unit_id, job.claim_key, status, kind, at(when))
+
+
+def _timeline(table, job):
+    raw = table.db.get_item(TableName=table.name, Key={"pk": {"S": "UNIT#C01-B01-0101"}, "sk": {"S": job.claim_key}})
+    return raw["Item"]["status"]["S"], [
+        (e["M"]["status"]["S"], "conflict" in e["M"] or "kept" in e["M"]) for e in raw["Item"]["timeline"]["L"]
+    ]
+
+
+def test_a_receipt_delivered_twice_is_recorded_once(table):
+    job = _sent(table)
+    delivered = _receipt(job, "delivered", "sms:provider-1:TEXT_DELIVERED")
+    assert table.record_delivery(delivered) is Recorded.RECORDED
+    assert table.record_delivery(delivered) is Recorded.DUPLICATE
+    assert _timeline(table, job) == ("delivered", [("claimed", False), ("sent", False), ("delivered", False)])
+
+
+def test_a_late_delivered_receipt_does_not_undo_a_failure_and_the_conflict_is_kept(table):
+    job = _sent(table)
+    assert table.record_delivery(_receipt(job, "failed", "sms:provider-1:TEXT_INVALID")) is Recorded.RECORDED
+    late = _receipt(job, "delivered", "sms:provider-1:TEXT_DELIVERED", "2026-10-12 10:00")
+    assert table.record_delivery(late) is Recorded.CONFLICT
+    assert table.record_delivery(late) is Recorded.DUPLICATE
+    assert _timeline(table, job) == (
+        "failed",
+        [("claimed", False), ("sent", False), ("failed", False), ("delivered", True)],
+    )
+
+
+def test_a_bounce_after_a_delivery_moves_the_reminder_on(table):
+    job = _sent(table)
+    assert table.record_delivery(_receipt(job, "delivered", "ses:provider-1:Delivery")) is Recorded.RECORDED
+    assert table.record_delivery(_receipt(job, "failed", "ses:bounce:feedback-1")) is Recorded.RECORDED
+    assert _timeline(table, job)[0] == "failed"
+
+
+def test_an_email_reminder_is_found_again_by_its_provider_message_id(table):
+    job = _sent(table, "ses-message-1")
+    assert table.reminder_of_message("ses-message-1") == (job.unit_id, job.claim_key)
+    assert table.reminder_of_message("someone-elses") is None
+    unknown = DeliveryEvent(Channel.SMS, "x", "x", "C01-B01-0102", "REMINDER#none#1", ReminderStatus.DELIVERED, "",
+                            at("2026-10-12 09:32"))  # fmt: skip
+    assert table.record_delivery(unknown) is Recorded.UNKNOWN_REMINDER
+
+
+def test_a_bounced_address_is_switched_off_whatever_the_case_of_its_domain_and_only_once(table):
+    assert table.disable_addresses("C01-B01-0101", Channel.EMAIL, ("Wang@Example.NET",), "bounce") is Disabled.DISABLED
+    assert table.get_unit("C01-B01-0101").owners[0].email_disabled == "bounce"
+    assert table.get_unit("C01-B01-0101").owners[0].email == "wang@example.net"  # kept as the owner gave it
+    assert table.disable_addresses("C01-B01-0101", Channel.EMAIL, ("wang@example.net",), "again") is Disabled.ALREADY
+    assert table.get_unit("C01-B01-0101").owners[0].email_disabled == "bounce"
+    assert table.disable_addresses("C01-B01-0101", Channel.EMAIL, ("li@example.net",), "x") is Disabled.NOT_ON_UNIT
+    assert table.disable_addresses("C09-B01-0101", Channel.EMAIL, ("wang@example.net",), "x") is Disabled.UNKNOWN_UNIT
+    assert table.disable_addresses("C01-B01-0102", Channel.SMS, ("+8613812345678",), "x") is Disabled.DISABLED

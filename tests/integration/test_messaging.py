@@ -83,3 +83,31 @@ def test_sns_and_sesv2_deliver_to_the_provider_records():
 def test_an_unverified_sender_is_a_final_refusal():
     with pytest.raises(ProviderRejected):
         SesEmail("nobody@example.com", boto3.client("sesv2")).send_email("owner@example.net", "s", "b")
+
+
+def test_an_email_names_the_configuration_set_and_carries_its_context_in_tag_characters():
+    client = boto3.client("sesv2", region_name="ap-northeast-1")
+    with Stubber(client) as stubber:
+        stubber.add_response(
+            "send_email",
+            {"MessageId": "ses-1"},
+            {
+                "FromEmailAddress": "billing@example.com",
+                "Destination": {"ToAddresses": ["owner@example.net"]},
+                "EmailTags": [
+                    {"Name": "claim", "Value": "REMINDER_23email_5Fd7_231"},
+                    {"Name": "unit_id", "Value": "C01-B01-0101"},
+                ],
+                "ConfigurationSetName": "propfee-email-events",
+                "Content": {
+                    "Simple": {
+                        "Subject": {"Data": "提醒", "Charset": "UTF-8"},
+                        "Body": {"Text": {"Data": "正文", "Charset": "UTF-8"}},
+                    }
+                },
+            },
+        )
+        email = SesEmail("billing@example.com", client, configuration_set="propfee-email-events")
+        context = {"unit_id": "C01-B01-0101", "claim": "REMINDER#email_d7#1"}
+        assert email.send_email("owner@example.net", "提醒", "正文", context) == "ses-1"
+        stubber.assert_no_pending_responses()

@@ -127,7 +127,7 @@ def test_a_job_is_sent_once_however_often_it_is_delivered():
     assert phone == "+8613812345678" and "250.00" in body
     assert store.status[("C01-B01-0101", job.claim_key)] == "sent:sms-1"
     # the provider carries the claim, so that its delivery receipt can find the evidence record
-    assert sms.contexts[0] == {"unit_id": "C01-B01-0101", "claim": "REMINDER.sms_d1.1"}
+    assert sms.contexts[0] == {"unit_id": "C01-B01-0101", "claim": "REMINDER#sms_d1#1"}
 
 
 def test_a_payment_after_planning_cancels_the_send_with_a_reason():

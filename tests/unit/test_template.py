@@ -217,3 +217,28 @@ def test_each_function_has_a_sample_event_its_handler_parses(sam):
         if name == "plan":  # and one community's run, as the morning run's fan-out invokes it
             community = json.loads((ROOT / "events" / "plan_community.json").read_text(encoding="utf-8"))
             assert PlanRequest.model_validate(community).community_id == "C01"
+
+
+def test_every_function_that_sends_email_names_the_configuration_set_that_publishes_its_events(sam, cfn):
+    [config_set] = _of_type(sam, "AWS::SES::ConfigurationSet")
+    [destination] = _of_type(sam, "AWS::SES::ConfigurationSetEventDestination").values()
+    assert destination["Properties"]["ConfigurationSetName"] == {"Ref": config_set}
+    event_destination = destination["Properties"]["EventDestination"]
+    assert event_destination["Enabled"] is True
+    assert set(event_destination["MatchingEventTypes"]) == {"bounce", "complaint", "delivery", "reject",
+                                                            "renderingFailure"}  # fmt: skip
+    assert event_destination["SnsDestination"]["TopicARN"] == {"Ref": "DeliveryEventsTopic"}
+    senders = {
+        lid: f
+        for lid, f in _of_type(sam, "AWS::Serverless::Function").items()
+        if "PROPFEE_SENDER_EMAIL" in f["Properties"].get("Environment", {}).get("Variables", {})
+    }
+    assert {"SendFunction", "ReceiveFunction", "TicketsFunction", "DailyReportFunction"} <= set(senders)
+    for lid, function in senders.items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables["PROPFEE_SES_CONFIGURATION_SET"] == {"Ref": config_set}, lid
+        # SESv2 SendEmail with a configuration set is authorized on the identity and on the configuration set
+        statements = [s for p in function["Properties"]["Policies"] for s in p["Statement"]]
+        [send] = [s for s in statements if s.get("Action") == ["ses:SendEmail"]]
+        resources = json.dumps(send["Resource"])
+        assert ":identity/${SenderEmail}" in resources and f":configuration-set/${{{config_set}}}" in resources, lid

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from propfee import ledger
 from propfee.adapters import keys
 from propfee.adapters.aws import client, error_code
-from propfee.delivery import DeliveryEvent
+from propfee.delivery import STATUS_RANK, DeliveryEvent, Disabled, Recorded, addresses_meant
 from propfee.models import (
     Bill,
     Building,
@@ -43,7 +43,8 @@ MESSAGE_LOOKUP_KEPT = timedelta(days=90)  # replies come within days; DynamoDB's
 
 
 def _message_lookup(job: SendJob, provider_message_id: str, at: datetime) -> dict[str, Any]:
-    """An owner's reply names the message it answers: this item finds the reminder (and the unit) again."""
+    """An owner's reply names the message it answers, and an SES identity notification (no tags) only the
+    message: this item finds the reminder (and the unit) again."""
     return {
         **keys.message_item(provider_message_id),
         "unit_id": job.unit_id,
@@ -670,7 +671,7 @@ class PropfeeTable:
             self._update_reminder(
                 job, ReminderStatus.SENT, at, provider_message_id=provider_message_id, sent_at=at.isoformat()
             )
-            if job.channel is Channel.SMS:
+            if job.channel.is_message:
                 self.db.put_item(TableName=self.name, Item=to_attributes(lookup))
             return
         sent = {"status": ReminderStatus.SENT.value, "at": at.isoformat(), "provider_message_id": provider_message_id}
@@ -684,7 +685,7 @@ class PropfeeTable:
                 "timeline": [*claimed["timeline"], sent],
             }
         )
-        if job.channel is Channel.SMS:
+        if job.channel.is_message:
             self._deferred.append(lookup)
 
     def mark_failed(self, job: SendJob, reason: str, at: datetime) -> None:
@@ -743,7 +744,7 @@ class PropfeeTable:
         )
         if not confirmed:
             return False
-        if job.channel is Channel.SMS:
+        if job.channel.is_message:
             self.db.put_item(TableName=self.name, Item=to_attributes(_message_lookup(job, provider_message_id, at)))
         return True
 
@@ -774,20 +775,69 @@ class PropfeeTable:
         )
         return reasons is None
 
-    def record_delivery(self, event: DeliveryEvent) -> bool:
-        """Add the provider's word to the evidence record (and the provider id, if a crash lost it);
-        False when no reminder of propfee's matches the event."""
+    def reminder_of_message(self, provider_message_id: str) -> tuple[str, str] | None:
+        """(unit, claim) of the reminder sent as this provider message (the `MSG#` lookup written with it)."""
+        response = self.db.get_item(TableName=self.name, Key=to_attributes(keys.message_item(provider_message_id)))
+        item = from_attributes(response["Item"]) if "Item" in response else None
+        return (str(item["unit_id"]), str(item["claim"])) if item else None
+
+    def record_delivery(self, event: DeliveryEvent) -> Recorded:
+        """Add the provider's word to the evidence record (and the provider id, if a crash lost it): once per
+        provider event, the status only forward (see propfee.delivery.STATUS_RANK). An event that would move it
+        back is kept in the timeline with the conflict, and the status stays."""
         if event.unit_id is None or event.claim_key is None or event.status is None:
-            return False
-        step = {"status": event.status.value, "at": event.at.isoformat(), "reason": event.reason[:300]}
-        return self._add_to_timeline(
-            event.unit_id,
-            event.claim_key,
-            step,
-            sets="provider_message_id = if_not_exists(provider_message_id, :message_id)",
-            condition="attribute_exists(pk)",
-            values={":message_id": event.provider_message_id},
-        )
+            return Recorded.UNKNOWN_REMINDER
+        key = to_attributes(keys.reminder_item(event.unit_id, event.claim_key))
+        for _attempt in range(MAX_OPTIMISTIC_RETRIES):
+            response = self.db.get_item(
+                TableName=self.name,
+                Key=key,
+                ConsistentRead=True,
+                ProjectionExpression="#status, delivery_events",
+                ExpressionAttributeNames={"#status": "status"},
+            )
+            if "Item" not in response:
+                return Recorded.UNKNOWN_REMINDER
+            item = from_attributes(response["Item"])
+            if event.event_id in item.get("delivery_events", set()):
+                return Recorded.DUPLICATE
+            current = ReminderStatus(str(item["status"]))
+            now_rank, new_rank = STATUS_RANK.get(current, len(STATUS_RANK)), STATUS_RANK[event.status]
+            outcome = Recorded.RECORDED if new_rank > now_rank else Recorded.KEPT
+            step: dict[str, str] = {"status": event.status.value, "at": event.at.isoformat(),
+                                    "reason": event.reason[:300], "event_id": event.event_id[:300]}  # fmt: skip
+            if new_rank < now_rank:
+                outcome = Recorded.CONFLICT
+                step["conflict"] = f"{event.status.value} reported after {current.value}: kept {current.value}"
+            elif outcome is Recorded.KEPT:
+                step["kept"] = current.value
+            status_set = "#status = :status, " if outcome is Recorded.RECORDED else ""
+            try:
+                self.db.update_item(
+                    TableName=self.name,
+                    Key=key,
+                    UpdateExpression=f"SET {status_set}timeline = list_append(timeline, :event), "
+                    "provider_message_id = if_not_exists(provider_message_id, :message_id) ADD delivery_events :ids",
+                    # nobody changed the status meanwhile, and this event is not in yet (a copy of it racing this one)
+                    ConditionExpression="#status = :seen AND NOT contains(delivery_events, :id)",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues=to_attributes(
+                        {
+                            ":seen": current.value,
+                            ":event": [step],
+                            ":message_id": event.provider_message_id,
+                            ":ids": {event.event_id},
+                            ":id": event.event_id,
+                            **({":status": event.status.value} if status_set else {}),
+                        }
+                    ),
+                )
+            except ClientError as error:
+                if error_code(error) == "ConditionalCheckFailedException":
+                    continue  # look again: the status moved, or the copy was recorded
+                raise
+            return outcome
+        raise ConcurrentUpdate(f"{event.unit_id} {event.claim_key}")
 
     def _add_to_timeline(
         self, unit_id: str, claim_key: str, step: dict[str, str], sets: str, condition: str, values: dict[str, Any]
@@ -808,25 +858,30 @@ class PropfeeTable:
             raise
         return True
 
-    def disable_addresses(self, unit_id: str, channel: Channel, addresses: tuple[str, ...], reason: str) -> bool:
-        """Stop using addresses that bounced or do not exist; False when the unit has none of them."""
+    def disable_addresses(self, unit_id: str, channel: Channel, addresses: tuple[str, ...], reason: str) -> Disabled:
+        """Stop using addresses that bounced or do not exist (email: see propfee.delivery.addresses_meant)."""
         for _attempt in range(MAX_OPTIMISTIC_RETRIES):
             unit = self.get_unit(unit_id)
             if unit is None:
-                return False
+                return Disabled.UNKNOWN_UNIT
+            if channel is Channel.SMS:
+                meant = set(addresses) & {o.phone for o in unit.owners if o.phone}
+            else:
+                meant = addresses_meant((o.email for o in unit.owners if o.email), addresses)
+            if not meant:
+                return Disabled.NOT_ON_UNIT
+            field = "sms_disabled" if channel is Channel.SMS else "email_disabled"
             owners = tuple(
-                owner.model_copy(update={"sms_disabled": reason})
-                if channel is Channel.SMS and owner.phone in addresses
-                else owner.model_copy(update={"email_disabled": reason})
-                if channel is Channel.EMAIL and owner.email in addresses
+                owner.model_copy(update={field: reason})
+                if (owner.phone if channel is Channel.SMS else owner.email) in meant and not getattr(owner, field)
                 else owner
                 for owner in unit.owners
             )
             if owners == unit.owners:
-                return False
+                return Disabled.ALREADY
             after = unit.model_copy(update={"owners": owners, "version": unit.version + 1})
             if self._transact([self._put_unit_op(after, unit.version)]) is None:
-                return True
+                return Disabled.DISABLED
         raise ConcurrentUpdate(unit_id)
 
     def record_skip(self, job: SendJob, reason: str, at: datetime) -> None:

@@ -41,11 +41,7 @@ class FeedbackTable(PropfeeTable):
 
     def reminder_answered(self, provider_message_id: str | None) -> tuple[str, str] | None:
         """(unit, claim) of the reminder whose provider id an owner's reply names."""
-        if not provider_message_id:
-            return None
-        response = self.db.get_item(TableName=self.name, Key=to_attributes(keys.message_item(provider_message_id)))
-        item = from_attributes(response["Item"]) if "Item" in response else None
-        return (str(item["unit_id"]), str(item["claim"])) if item else None
+        return self.reminder_of_message(provider_message_id) if provider_message_id else None
 
     def count_message(self, sender: str, at: datetime) -> tuple[int, int]:
         """Count one more message from a sender: (this hour's count, today's count), UTC buckets."""

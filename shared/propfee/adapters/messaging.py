@@ -8,6 +8,7 @@ from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnec
 
 from propfee.adapters.aws import client, error_code
 from propfee.feedback import DepartmentContact
+from propfee.message_tags import encode_tag
 from propfee.models import Ticket
 from propfee.ports import ProviderRejected, ProviderUnavailable
 
@@ -87,23 +88,31 @@ class EndUserMessagingSms:
 
 
 class SesEmail:
-    def __init__(self, sender: str, sesv2: Any | None = None) -> None:
+    """SESv2 simple email. The configuration set makes SES publish the message's delivery, bounce and complaint
+    events (with its tags) to the delivery-events topic; the context travels as tags, encoded in the characters
+    SES allows (propfee.message_tags)."""
+
+    def __init__(self, sender: str, sesv2: Any | None = None, configuration_set: str | None = None) -> None:
         self._sender = sender
         self._ses = sesv2
+        self._configuration_set = configuration_set
 
     def send_email(self, to: str, subject: str, body: str, context: dict[str, str] | None = None) -> str:
+        request: dict[str, Any] = {
+            "FromEmailAddress": self._sender,
+            "Destination": {"ToAddresses": [to]},
+            "EmailTags": [{"Name": k, "Value": encode_tag(v)} for k, v in sorted((context or {}).items())],
+            "Content": {
+                "Simple": {
+                    "Subject": {"Data": subject, "Charset": "UTF-8"},
+                    "Body": {"Text": {"Data": body, "Charset": "UTF-8"}},
+                }
+            },
+        }
+        if self._configuration_set:
+            request["ConfigurationSetName"] = self._configuration_set
         try:
-            response = (self._ses or client("sesv2")).send_email(
-                FromEmailAddress=self._sender,
-                Destination={"ToAddresses": [to]},
-                EmailTags=[{"Name": k, "Value": v} for k, v in sorted((context or {}).items())],
-                Content={
-                    "Simple": {
-                        "Subject": {"Data": subject, "Charset": "UTF-8"},
-                        "Body": {"Text": {"Data": body, "Charset": "UTF-8"}},
-                    }
-                },
-            )
+            response = (self._ses or client("sesv2")).send_email(**request)
         except (ClientError, *NOT_SENT) as error:
             raise _mapped(error) from error
         return str(response["MessageId"])

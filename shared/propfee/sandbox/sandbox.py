@@ -27,10 +27,11 @@ from botocore.config import Config
 from propfee import clock
 from propfee.adapters import aws
 from propfee.adapters.aws import reset_clients
-from propfee.sandbox import moto_patches, presigned
+from propfee.sandbox import moto_patches, presigned, ses_rules
 from propfee.sandbox import template as tpl
 from propfee.sandbox.runtime import LambdaFunction, current_function, lambda_environment, patched_environ
 from propfee.sandbox.schedules import Schedule
+from propfee.sandbox.ses_events import MATCHING_TYPE, EventKind, ses_record
 
 SANDBOX_CREDENTIAL = "sandbox"  # moto on loopback accepts any credentials: no real account's key
 REGION = "ap-northeast-1"
@@ -112,6 +113,8 @@ class Sandbox:
         self._clients: dict[str, Any] = {}
         # (function logical id, "service:Operation") -> count of the calls the functions made
         self.function_calls: Counter[tuple[str, str]] = Counter()
+        # SES configuration set -> its SNS event destinations (matching event types, topic ARN): moto has none
+        self.ses_event_destinations: dict[str, list[tuple[frozenset[str], str]]] = {}
         # what each scheduled invocation returned (the plan's summary, the report's keys), in order
         self.scheduled_results: list[tuple[str, datetime, Any]] = []
 
@@ -137,6 +140,7 @@ class Sandbox:
         from moto.server import ThreadedMotoServer
 
         moto_patches.install()
+        ses_rules.install()  # SESv2 SendEmail refuses what SES refuses
 
         # moto warns about every resource type its CloudFormation skips (_complete creates them)
         warnings.filterwarnings("ignore", message="Tried to parse", category=UserWarning)
@@ -156,6 +160,7 @@ class Sandbox:
         reset = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")  # noqa: S310
         urllib.request.urlopen(reset)  # noqa: S310  # nosec B310
         moto_patches.s3_lambda_invocations.clear()
+        ses_rules.sent_emails.clear()
         self._saved_env = patched_environ(self.aws_environment())
         self._saved_env.__enter__()
         reset_clients()
@@ -268,7 +273,7 @@ class Sandbox:
             if resource["Type"] == "AWS::Lambda::Function" and "DeadLetterConfig" in resource.get("Properties", {})
         }
         self._complete(cfn_template, resolver)
-        self._load_functions(cfn_template, code_dirs)
+        self._load_functions(cfn_template, code_dirs, resolver)
         self._load_mappings()
 
     def _queue_url(self, queue_arn: str) -> str:
@@ -279,6 +284,8 @@ class Sandbox:
         creators: dict[str, Callable[[str, dict[str, Any]], None]] = {
             "AWS::SNS::Subscription": self._create_subscription,
             "AWS::SES::EmailIdentity": self._create_email_identity,
+            "AWS::SES::ConfigurationSet": self._create_configuration_set,
+            "AWS::SES::ConfigurationSetEventDestination": self._create_event_destination,
             "AWS::SQS::QueuePolicy": self._create_queue_policy,
             "AWS::SNS::TopicPolicy": self._create_topic_policy,
             # AWS::S3::BucketPolicy is left out on purpose: the template's policy denies plain HTTP
@@ -320,6 +327,19 @@ class Sandbox:
     def _create_email_identity(self, _logical_id: str, props: dict[str, Any]) -> None:
         # the sandbox's mail server treats every identity it creates as verified
         self.client("ses").verify_email_identity(EmailAddress=props["EmailIdentity"])
+
+    def _create_configuration_set(self, logical_id: str, props: dict[str, Any]) -> None:
+        name = props.get("Name") or f"{STACK_NAME}-{logical_id}"
+        self.client("sesv2").create_configuration_set(ConfigurationSetName=name)
+        self.resources[logical_id] = name  # Ref of a configuration set is its name
+
+    def _create_event_destination(self, _logical_id: str, props: dict[str, Any]) -> None:
+        destination = props["EventDestination"]
+        if not destination.get("Enabled", False) or "SnsDestination" not in destination:
+            return  # the sandbox publishes SES events to SNS only
+        self.ses_event_destinations.setdefault(props["ConfigurationSetName"], []).append(
+            (frozenset(destination["MatchingEventTypes"]), destination["SnsDestination"]["TopicARN"])
+        )
 
     def _create_queue_policy(self, _logical_id: str, props: dict[str, Any]) -> None:
         for url in props["Queues"]:
@@ -373,12 +393,20 @@ class Sandbox:
             )
         )
 
-    def _load_functions(self, cfn_template: dict[str, Any], code_dirs: dict[str, Path]) -> None:
+    def _load_functions(self, cfn_template: dict[str, Any], code_dirs: dict[str, Path], resolver: Resolver) -> None:
         lam = self.client("lambda")
         for logical_id, resource in cfn_template["Resources"].items():
             if resource["Type"] != "AWS::Lambda::Function":
                 continue
             config = lam.get_function_configuration(FunctionName=self.resources[logical_id])
+            # moto's CloudFormation drops a variable that refers to a resource it skipped (an SES configuration
+            # set): resolve those from the template, now that _complete has created them
+            variables = config.setdefault("Environment", {}).setdefault("Variables", {})
+            declared = resource["Properties"].get("Environment", {}).get("Variables", {})
+            for name in declared.keys() - variables.keys():
+                value = resolver.resolve(declared[name])
+                if isinstance(value, str):
+                    variables[name] = value
             memory = int(config.get("MemorySize", 128))
             self.functions[logical_id] = LambdaFunction(
                 logical_id=logical_id,
@@ -569,6 +597,33 @@ class Sandbox:
             (m.id, list(m.destinations.get("ToAddresses", [])), m.subject, m.body)
             for m in ses_backends[ACCOUNT][REGION].sent_messages
         ]
+
+    def ses_event(
+        self,
+        message_id: str,
+        kind: EventKind,
+        *,
+        recipients: tuple[str, ...] | None = None,
+        bounce_type: str = "Permanent",
+        notification_topic: str | None = None,
+        feedback_id: str | None = None,
+    ) -> int:
+        """What SES publishes when the receiving side reports on a message it accepted (SES event publishing,
+        which moto lacks): a record to each SNS destination of the send's configuration set that matches `kind`,
+        with the message's tags. `notification_topic`: an identity notification there instead (no tags).
+        Returns how many records were published (none for a send without a configuration set)."""
+        sent = ses_rules.sent_emails[message_id]
+        if notification_topic is not None:
+            topics = [notification_topic]
+        else:
+            destinations = self.ses_event_destinations.get(sent.configuration_set or "", [])
+            topics = [topic for types, topic in destinations if MATCHING_TYPE[kind] in types]
+        record = ses_record(sent, kind, self.clock.now(), ACCOUNT, REGION, recipients=recipients,
+                            bounce_type=bounce_type, notification=notification_topic is not None,
+                            feedback_id=feedback_id)  # fmt: skip
+        for topic in topics:
+            self.client("sns").publish(TopicArn=topic, Message=json.dumps(record))
+        return len(topics)
 
     def function_logs(self) -> str:
         return "".join(f.log.getvalue() for f in self.functions.values())  # type: ignore[attr-defined]
