@@ -156,10 +156,13 @@ def test_the_pins_leave_out_the_aws_sdk_that_the_runtime_provides():
 
 
 def test_sam_builds_the_layer_with_its_makefile_for_the_functions_runtime():
-    layer = load_template(ROOT / "infra" / "template.yaml")["Resources"]["PropfeeLayer"]
+    sam = load_template(ROOT / "infra" / "template.yaml")
+    layer = sam["Resources"]["PropfeeLayer"]
     assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
     assert layer["Properties"]["ContentUri"] == "../shared"
-    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]  # its compiled wheels are cp312 builds
+    # its compiled wheels are builds for one CPython and one architecture: the functions' own
+    assert layer["Properties"]["CompatibleRuntimes"] == [sam["Globals"]["Function"]["Runtime"]] == ["python3.12"]
+    assert layer["Properties"]["CompatibleArchitectures"] == sam["Globals"]["Function"]["Architectures"] == ["arm64"]
     # sam runs `make build-<logical id>` in a copy of ContentUri: the target must exist (a dry run lists its steps)
     result = subprocess.run(
         ["make", "--dry-run", "-f", "Makefile", "build-PropfeeLayer", "ARTIFACTS_DIR=/nowhere"],
