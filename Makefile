@@ -77,13 +77,15 @@ bench: $(STAMP) system-deps
 sandbox: $(STAMP)
 	$(BIN)/propfee sandbox up
 
-# the demand letters' font goes into the layer (at /opt/python/fonts/ in Lambda); only the font package, not the
-# test tools of system-deps
+# the demand letters' font goes into the layer (at /opt/python/fonts/ in Lambda): Debian's, its package installed
+# if missing (only that one, not the test tools of system-deps); without apt-get, put a wqy-microhei.ttc into
+# shared/fonts/ yourself
 $(CJK_FONT):
 	$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq fonts-wqy-microhei >/dev/null
 
-layer-font: $(CJK_FONT)
-	mkdir -p shared/fonts && cp $(CJK_FONT) shared/fonts/
+layer-font:
+	@if [ -f shared/fonts/$(notdir $(CJK_FONT)) ] && [ ! -f $(CJK_FONT) ]; then echo "layer-font: the one in shared/fonts/"; \
+	else $(MAKE) -s --no-print-directory $(CJK_FONT) && mkdir -p shared/fonts && cp $(CJK_FONT) shared/fonts/; fi
 
 # the artifacts `sam deploy` uploads, in .aws-sam/build (README, "Deploy to AWS"). The SAM venv's bin comes first on
 # PATH: the layer's Makefile runs its python3 (which has pip), and the functions' builder finds a Python there.

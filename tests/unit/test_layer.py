@@ -177,6 +177,7 @@ def test_sam_builds_the_layer_with_its_makefile_for_the_functions_runtime():
 
 @pytest.mark.skipif(not BUILT.is_dir(), reason="no layer built: `make build` makes one")
 def test_the_built_layer_has_no_aws_sdk_no_sandbox_and_fits_lambda():
+    assert [path.name for path in BUILT.parent.iterdir()] == ["python"]  # /opt/python: on the runtime's path
     top = {path.name for path in BUILT.iterdir()}
     dists = {layer_build.canonical(p.name.split("-")[0]) for p in BUILT.glob("*.dist-info")}
     assert not {"boto3", "botocore", "s3transfer", "urllib3", "dateutil", "jmespath", "six.py"} & top
