@@ -13,8 +13,16 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV := $(VENV)/checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+# The SAM CLI, for `make build`: a venv of its own inside .venv for the same reason (it pins boto3, click, flask and
+# more), one exact version. Any Python 3.11+ runs it; the functions' runtime, python3.12, is not needed here: the
+# layer's Makefile fetches Lambda's wheels with pip, and the functions (no requirements.txt) are copied as they are.
+SAM_VERSION := 1.170.0
+SAM_VENV := $(VENV)/sam
+SAM := $(SAM_VENV)/bin/sam
+SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_VERSION)
+SAM_BUILD := .aws-sam/build
 
-.PHONY: demo test e2e-long lint bench sandbox clean system-deps layer-font
+.PHONY: demo test e2e-long lint bench sandbox clean system-deps layer-font build
 
 # Debian packages: a CJK font for the demand letters' PDFs, pdftotext to read them back in tests, and
 # chromium, in which a test renders the HTML report (Playwright drives it; it downloads no browser of its own)
@@ -41,6 +49,13 @@ $(CHECKOV_STAMP):
 	@rm -f $(CHECKOV_VENV)/.installed-*
 	@touch $@
 
+$(SAM_STAMP):
+	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet 'aws-sam-cli==$(SAM_VERSION)'
+	@rm -f $(SAM_VENV)/.installed-*
+	@touch $@
+
 demo: $(STAMP) system-deps
 	$(BIN)/propfee demo --out $(OUT)
 
@@ -62,9 +77,21 @@ bench: $(STAMP) system-deps
 sandbox: $(STAMP)
 	$(BIN)/propfee sandbox up
 
-# before `sam build`: the demand letters' font goes into the layer (at /opt/python/fonts/ in Lambda)
-layer-font: system-deps
-	mkdir -p shared/fonts && cp $(CJK_FONT) shared/fonts/
+# the demand letters' font goes into the layer (at /opt/python/fonts/ in Lambda): Debian's, its package installed
+# if missing (only that one, not the test tools of system-deps); without apt-get, put a wqy-microhei.ttc into
+# shared/fonts/ yourself
+$(CJK_FONT):
+	$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq fonts-wqy-microhei >/dev/null
+
+layer-font:
+	@if [ -f shared/fonts/$(notdir $(CJK_FONT)) ] && [ ! -f $(CJK_FONT) ]; then echo "layer-font: the one in shared/fonts/"; \
+	else $(MAKE) -s --no-print-directory $(CJK_FONT) && mkdir -p shared/fonts && cp $(CJK_FONT) shared/fonts/; fi
+
+# the artifacts `sam deploy` uploads, in .aws-sam/build (README, "Deploy to AWS"). The SAM venv's bin comes first on
+# PATH: the layer's Makefile runs its python3 (which has pip), and the functions' builder finds a Python there.
+build: $(SAM_STAMP) layer-font
+	PATH="$(abspath $(SAM_VENV)/bin):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build --template-file infra/template.yaml
+	@$(SAM_VENV)/bin/python shared/layer_build.py size $(SAM_BUILD)/PropfeeLayer
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) out .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import gc
+import importlib.util
 import json
 import os
 import platform
@@ -306,6 +307,20 @@ def _machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {sys.version.split()[0]}"
 
 
+def layer_size() -> dict[str, float] | str:
+    """The Lambda layer as `make build` left it in .aws-sam/build (bench builds nothing), in MB."""
+    root = Path(__file__).resolve().parents[1]
+    layer = root / ".aws-sam" / "build" / "PropfeeLayer"
+    if not layer.is_dir():
+        return "not built: `make build` prints it"
+    spec = importlib.util.spec_from_file_location("layer_build", root / "shared" / "layer_build.py")
+    assert spec and spec.loader
+    layer_build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(layer_build)
+    unzipped, zipped = layer_build.size(layer)
+    return {"unzipped_mb": round(unzipped / 1e6, 1), "zipped_mb": round(zipped / 1e6, 1)}
+
+
 def main() -> int:
     template = _units(2000)
     figures = {
@@ -322,6 +337,7 @@ def main() -> int:
         "month_cost": month_cost(int(os.environ.get("PROPFEE_BENCH_MONTH_HOUSEHOLDS", "1000"))),
         "sandbox_busy_day": sandbox_day(int(os.environ.get("PROPFEE_BENCH_HOUSEHOLDS", "10000"))),
         "faulty_day": faulty_day(int(os.environ.get("PROPFEE_BENCH_HOUSEHOLDS", "10000")), seed=7),
+        "lambda_layer": layer_size(),
     }
     print(json.dumps(figures, indent=2))
     return 0

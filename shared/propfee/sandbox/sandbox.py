@@ -38,6 +38,10 @@ REGION = "ap-northeast-1"
 ACCOUNT = "123456789012"
 ARTIFACT_BUCKET = "propfee-sandbox-artifacts"
 STACK_NAME = "propfee"
+# The template's parameters without a default, given values its AllowedPattern accepts: `.internal` is reserved
+# for private use (ICANN, 2024) and never delegated, so these are no one's addresses either. The stack creates the
+# sender's identity (CreateSenderIdentity's default), which the sandbox's mail server treats as verified.
+PARAMETERS = {"SenderEmail": "billing@propfee-sandbox.internal", "FeedbackEmail": "feedback@propfee-sandbox.internal"}
 MAX_DRAIN_ROUNDS = 100_000
 
 
@@ -91,7 +95,7 @@ class Sandbox:
         port: int = 0,
     ) -> None:
         self.template_path = template_path or default_template_path()
-        self.parameters = parameters or {}
+        self.parameters = {**PARAMETERS, **(parameters or {})}
         self.clock = clock.SimulatedClock(start.astimezone(UTC))
         self._port = port
         self._server: Any = None
@@ -295,7 +299,7 @@ class Sandbox:
         }
         for logical_id, resource in cfn_template["Resources"].items():
             creator = creators.get(resource["Type"])
-            if creator is not None:
+            if creator is not None and resolver.condition_holds(resource.get("Condition")):
                 creator(logical_id, resolver.resolve(resource.get("Properties", {})))
 
     def _create_subscription(self, logical_id: str, props: dict[str, Any]) -> None:
@@ -688,6 +692,7 @@ class Resolver:
     def __init__(self, sandbox: Sandbox, cfn_template: dict[str, Any]) -> None:
         self._sandbox = sandbox
         self._types = {lid: r["Type"] for lid, r in cfn_template["Resources"].items()}
+        self._conditions: dict[str, Any] = cfn_template.get("Conditions", {})
         defaults = {k: str(v.get("Default", "")) for k, v in cfn_template.get("Parameters", {}).items()}
         self._parameters = {
             **defaults,
@@ -711,6 +716,29 @@ class Resolver:
         if set(value) == {"Fn::Sub"}:
             return self.sub(value["Fn::Sub"])
         return {k: self.resolve(v) for k, v in value.items()}
+
+    def condition_holds(self, name: str | None) -> bool:
+        """Whether a resource with this Condition exists in the stack (no Condition: it does)."""
+        return name is None or bool(self._evaluate(self._conditions[name]))
+
+    def _evaluate(self, expression: Any) -> Any:
+        if not isinstance(expression, dict):
+            return expression
+        [(function, arguments)] = expression.items()
+        if function == "Condition":
+            return self.condition_holds(arguments)
+        if function == "Ref":
+            return self.ref(arguments)
+        values = [self._evaluate(argument) for argument in arguments]
+        if function == "Fn::Equals":
+            return str(values[0]) == str(values[1])
+        if function == "Fn::Not":
+            return not values[0]
+        if function == "Fn::And":
+            return all(values)
+        if function == "Fn::Or":
+            return any(values)
+        raise ValueError(f"the sandbox cannot evaluate the condition function {function}")
 
     def ref(self, name: str) -> str:
         if name in self._parameters:
