@@ -1,14 +1,15 @@
 """feedback_mail: owners' emails to the feedback address (直通车). SES stores each one in S3; the upload
-invokes this function, which understands, acts on and routes it exactly as an SMS reply."""
+invokes this function, which understands, acts on and routes it exactly as an SMS reply (its record points at the
+mail SES stored). A record that is not an upload goes to the function's DLQ with its reason."""
 
 from collections import Counter
-from urllib.parse import unquote_plus
+from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from propfee import clock
-from propfee.adapters.storage import S3Store
+from propfee.adapters.storage import S3Store, s3_uri
+from propfee.events import s3_uploads
 from propfee.observability import lambda_entry, logger, mask_email
 from propfee.receiving import parse_inbound_email
 from propfee.wiring import LazyServices
@@ -18,13 +19,17 @@ REJECTED = "rejected/"  # beside the mail: why a message was not acted on, for t
 
 
 @lambda_entry
-@event_source(data_class=S3Event)
-def lambda_handler(event: S3Event, context: LambdaContext) -> dict[str, int]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     outcomes: Counter[str] = Counter()
-    for record in event.records:
-        bucket, key = S3Store(record.s3.bucket.name), unquote_plus(record.s3.get_object.key)
-        now = clock.now()
-        message, problem = parse_inbound_email(bucket.get(key), key.rsplit("/", 1)[-1], now)
+    for parsed in s3_uploads(event):
+        if (upload := parsed.model) is None:
+            services().dead_letters.reject(parsed.raw_text, parsed.problem)
+            logger.warning("S3 record rejected", extra={"reason": parsed.problem})
+            outcomes["malformed"] += 1
+            continue
+        bucket, key, now = S3Store(upload.bucket), upload.key, clock.now()
+        source_id, original = key.rsplit("/", 1)[-1], s3_uri(upload.bucket, key)
+        message, problem = parse_inbound_email(bucket.get(key), source_id, now, original)
         if message is None:
             bucket.put(f"{REJECTED}{key}.txt", problem.encode("utf-8"), "text/plain; charset=utf-8")
             logger.warning("feedback email not acted on", extra={"key": key, "reason": problem})

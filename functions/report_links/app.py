@@ -9,17 +9,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from propfee import clock
 from propfee import report_delivery as delivery
+from propfee.events import function_url_refusal
 from propfee.observability import lambda_entry, logger
 from propfee.report_access import principal_key, report_key
 from propfee.wiring import LazyServices
 
 app = LambdaFunctionUrlResolver()
 services = LazyServices()
-HTTP_ERRORS = {
-    delivery.BadReportRequest: BadRequestError,
-    delivery.ReportAccessDenied: ForbiddenError,
-    delivery.ReportNotFound: NotFoundError,
-}
+HTTP_ERRORS = {delivery.BadReportRequest: BadRequestError, delivery.ReportAccessDenied: ForbiddenError}
+HTTP_ERRORS[delivery.ReportNotFound] = NotFoundError
 
 
 def _caller() -> str:
@@ -52,4 +50,5 @@ def follow_link(day: str, file: str, community: str | None = None) -> Response:
 
 @lambda_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    # a malformed request (400) or one not signed with an IAM identity (403) gets the reason
+    return function_url_refusal(event) or app.resolve(event, context)

@@ -7,8 +7,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from propfee import clock
+from propfee.events import SendJobRecord, job_body, parse
 from propfee.observability import lambda_entry, logger, metrics, tracer
-from propfee.sending import Outcome, parse_job
+from propfee.sending import Outcome
 from propfee.wiring import LazyServices
 
 services = LazyServices()
@@ -18,14 +19,13 @@ processor = BatchProcessor(event_type=EventType.SQS)
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
     svc = services()
-    job, problem = parse_job(record.body)
-    if job is None:
+    parsed = parse(SendJobRecord, record.raw_event, "send job")
+    if parsed.model is None:
         # a message that can never succeed goes to the DLQ now, with its reason, not after 5 retries
-        svc.dead_letters.reject(record.body, problem)
-        logger.warning("send job rejected", extra={"sqs_message_id": record.message_id, "reason": problem})
+        svc.dead_letters.reject(job_body(parsed.raw), parsed.problem)
+        logger.warning("send job rejected", extra={"sqs_message_id": record.get("messageId"), "reason": parsed.problem})
         return
-    redelivered = int(record.attributes.approximate_receive_count or 1) > 1
-    result = svc.sender.send(job, clock.now(), redelivered=redelivered)
+    result = svc.sender.send(job := parsed.model.job, clock.now(), redelivered=parsed.model.redelivered)
     if result.outcome is Outcome.UNCONFIRMED:
         # sending again might send twice, dropping it would lose it: a person decides, with the reason
         svc.dead_letters.reject(record.body, result.reason or "unconfirmed claim")

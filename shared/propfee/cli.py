@@ -150,6 +150,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def cmd_evidence(args: argparse.Namespace) -> int:
     """A zip of everything about a unit, with a SHA-256 manifest, for a lawyer."""
     from propfee import clock
+    from propfee.adapters.storage import OriginalMessages
     from propfee.evidence import bundle_files, zip_bundle
 
     settings, table = _table(args)
@@ -158,7 +159,10 @@ def cmd_evidence(args: argparse.Namespace) -> int:
         print(f"no unit {args.unit} in {settings.table}", file=sys.stderr)
         return 1
     exported_at = clock.now().astimezone(settings.tz)
-    files = bundle_files(unit, table.unit_history(args.unit), exported_at)
+    history = table.unit_history(args.unit)
+    # the owners' messages kept whole in S3 (the records hold their first 2,000 characters)
+    kept = {str(r["original"]) for r in history if r.get("kind") == "inbound" and r.get("original")}
+    files = bundle_files(unit, history, exported_at, {uri: OriginalMessages.read(uri) for uri in sorted(kept)})
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     target = out / f"evidence-{args.unit}-{exported_at:%Y%m%dT%H%M%S}.zip"

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     dlq_url: str | None = None
     dlq_urls: dict[str, str] = {}  # DLQ name -> URL, whose depths the daily report shows (JSON)
     report_bucket: str | None = None
+    inbound_bucket: str | None = None  # owners' messages kept whole (receive writes SMS under incoming/sms/)
     # how long the managers' presigned report links work: SigV4 allows at most 7 days, and a link signed with a
     # role's session credentials (Lambda's) stops working when that session ends, whichever comes first
     report_link_expiry_seconds: int = Field(default=86_400, ge=60, le=604_800)

@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import zipfile
 from collections.abc import Iterable
 from datetime import datetime
@@ -29,7 +30,10 @@ reminders.csv     each reminder: when, channel, destination, template and versio
                   content, balance stated, provider message id, status and its history
 bills.csv         bills issued, amounts and what was paid of each (fen)
 payments.csv      payments received and how they were allocated (fen)
-received.csv      what the owner (or anyone from their number) sent, how it was understood, what was done
+received.csv      what the owner (or anyone from their number) sent, how it was understood, what was done;
+                  a long text is classified on its first 2,000 characters
+originals/        each of those messages whole, as it came (SMS payload .json, email .eml), named in
+                  received.csv
 manifest.json     the SHA-256 of each file above
 
 Amounts are in fen (1/100 yuan). Times are ISO 8601 with their offset.
@@ -50,7 +54,17 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def bundle_files(unit: Unit, history: list[dict[str, Any]], exported_at: datetime) -> dict[str, bytes]:
+def original_name(record: dict[str, Any]) -> str:
+    """The bundle's file for a message kept whole: its provider id, made safe as a file name."""
+    suffix = ".eml" if record.get("channel") == "email" else ".json"
+    return f"originals/{re.sub(r'[^A-Za-z0-9._-]', '_', str(record.get('source_id')))}{suffix}"
+
+
+def bundle_files(
+    unit: Unit, history: list[dict[str, Any]], exported_at: datetime, originals: dict[str, bytes] | None = None
+) -> dict[str, bytes]:
+    """`originals`: the messages kept whole, by their s3:// address (the records' `original`)."""
+    originals = originals or {}
     records = sorted(history, key=lambda r: (str(r.get("at", "")), str(r.get("sk", ""))))
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for record in records:
@@ -99,6 +113,8 @@ def bundle_files(unit: Unit, history: list[dict[str, Any]], exported_at: datetim
             m.get("outcome"),
             m.get("source_id"),
             m.get("body"),
+            m.get("body_chars"),
+            original_name(m) if m.get("original") in originals else m.get("original"),
         ]
         for m in by_kind.get("inbound", [])
     ]
@@ -127,8 +143,14 @@ def bundle_files(unit: Unit, history: list[dict[str, Any]], exported_at: datetim
         ),
         "bills.csv": _csv(["period", "issued_at", "due", "amount_fen", "paid_fen"], bills),
         "payments.csv": _csv(["paid_at", "reference", "amount_fen", "method", "allocations"], payments),
-        "received.csv": _csv(["received_at", "channel", "sender", "intent", "outcome", "message_id", "text"], received),
+        "received.csv": _csv(
+            ["received_at", "channel", "sender", "intent", "outcome", "message_id", "text", "chars", "original"],
+            received,
+        ),
     }
+    for message in by_kind.get("inbound", []):
+        if message.get("original") in originals:
+            files[original_name(message)] = originals[str(message["original"])]
     manifest = {
         "unit_id": unit.unit_id,
         "exported_at": exported_at.isoformat(),

@@ -371,6 +371,8 @@ class InboundMessage(Record):
     channel: Literal["sms", "email"]
     sender: str  # E.164 number or email address
     recipient: str = ""  # our number or address
-    body: str = Field(max_length=2000)
+    body: str = Field(max_length=2000)  # what is classified: the first part of a longer text
     received_at: AwareDatetime
     answers_message_id: str | None = None  # the provider id of our message it replies to
+    original: str | None = None  # s3://bucket/key of the message kept whole, as it came
+    body_chars: NonNegativeInt | None = None  # the length of the owner's whole text, when it is known

@@ -13,15 +13,16 @@ import email.policy
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import parseaddr
 from enum import StrEnum
 from html.parser import HTMLParser
 from typing import Any, Protocol
+from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from propfee.config import Settings
 from propfee.feedback import UNKNOWN_COMMUNITY, DepartmentContact, Response, ack_context, respond
@@ -32,7 +33,8 @@ from propfee.policy import time_blocked
 from propfee.ports import EmailSender, ProviderRejected, ProviderUnavailable, SmsSender
 from propfee.rules import CollectionRules
 
-MAX_BODY = 2000  # longer messages are kept cut to this; the classifier reads far less
+MAX_BODY = 2000  # what is classified and recorded of a longer text (kept whole in S3); the classifier reads less
+SMS_ORIGINALS = "incoming/sms/"  # beside the owners' emails (incoming/mail/) in the inbound bucket
 MAX_UNITS = 40  # one transaction holds at most 100 writes: no owner has more units than this here
 
 
@@ -47,11 +49,6 @@ class InboundSms(BaseModel):
     messageBody: str = ""
     inboundMessageId: str = Field(min_length=1, max_length=200)
     previousPublishedMessageId: str | None = None
-
-    @field_validator("messageBody")
-    @classmethod
-    def _cut(cls, value: str) -> str:
-        return value[:MAX_BODY]
 
 
 def parse_inbound_sms(body: str, received_at: datetime) -> tuple[InboundMessage | None, str]:
@@ -74,12 +71,26 @@ def parse_inbound_sms(body: str, received_at: datetime) -> tuple[InboundMessage 
             channel="sms",
             sender=sms.originationNumber,
             recipient=sms.destinationNumber,
-            body=sms.messageBody,
+            body=sms.messageBody[:MAX_BODY],
+            body_chars=len(sms.messageBody),
             received_at=received_at,
             answers_message_id=sms.previousPublishedMessageId,
         ),
         "",
     )
+
+
+class OriginalStore(Protocol):
+    def keep(self, key: str, body: bytes, content_type: str) -> str: ...
+
+
+def keep_sms_whole(
+    message: InboundMessage, payload: str, published_at: datetime, store: OriginalStore
+) -> InboundMessage:
+    """Keep the payload End User Messaging published, whole, before anything is acted on; the record points at it.
+    Its key comes from the provider's id and SNS's publish time, so a redelivery writes the same object."""
+    key = f"{SMS_ORIGINALS}{published_at.astimezone(UTC):%Y-%m-%d}/{quote(message.source_id, safe='')}.json"
+    return message.model_copy(update={"original": store.keep(key, payload.encode("utf-8"), "application/json")})
 
 
 # where the owner's own words end in a reply: the quoted message below (Outlook, Gmail, QQ Mail, 163)
@@ -121,9 +132,12 @@ def _owner_words(text: str) -> str:
     return "\n".join(lines).strip()
 
 
-def parse_inbound_email(raw: bytes, source_id: str, received_at: datetime) -> tuple[InboundMessage | None, str]:
+def parse_inbound_email(
+    raw: bytes, source_id: str, received_at: datetime, original: str | None = None
+) -> tuple[InboundMessage | None, str]:
     """An owner's email to the feedback address (SES receipt rule -> S3), or None and why it is not acted on.
-    Automatic replies are never acted on (no loops with out-of-office messages), nor spam or viruses."""
+    Automatic replies are never acted on (no loops with out-of-office messages), nor spam or viruses.
+    `original`: where SES stored the mail whole (s3://bucket/key), for the evidence record."""
     try:
         mail = BytesParser(policy=email.policy.default).parsebytes(raw)
         sender = parseaddr(str(mail.get("From", "")))[1].strip().lower()
@@ -151,11 +165,17 @@ def parse_inbound_email(raw: bytes, source_id: str, received_at: datetime) -> tu
             content = "".join(parser.parts)
         body = _owner_words(content)
     subject = _SUBJECT_PREFIX.sub("", str(mail.get("Subject", ""))).strip()
-    text = "\n".join(t for t in (subject, body) if t)[:MAX_BODY]
-    return (
-        InboundMessage(source_id=source_id[:200], channel="email", sender=sender, body=text, received_at=received_at),
-        "",
+    text = "\n".join(t for t in (subject, body) if t)
+    message = InboundMessage(
+        source_id=source_id[:200],
+        channel="email",
+        sender=sender,
+        body=text[:MAX_BODY],
+        body_chars=len(text),
+        received_at=received_at,
+        original=original,
     )
+    return message, ""
 
 
 class Outcome(StrEnum):

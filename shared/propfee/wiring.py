@@ -9,7 +9,7 @@ from propfee.adapters.fanout import LambdaFanOut
 from propfee.adapters.feedback import FeedbackTable
 from propfee.adapters.messaging import EndUserMessagingSms, SesEmail, SnsSms, TicketInboxes
 from propfee.adapters.queue import DeadLetterDepths, SqsDeadLetters, SqsJobQueue
-from propfee.adapters.storage import S3Store
+from propfee.adapters.storage import OriginalMessages, S3Store
 from propfee.config import Settings
 from propfee.ports import SmsSender
 from propfee.receiving import Receiver
@@ -48,6 +48,10 @@ class Services:
     @cached_property
     def reports(self) -> S3Store:
         return S3Store(self.settings.require("report_bucket"))
+
+    @cached_property
+    def originals(self) -> OriginalMessages:
+        return OriginalMessages(self.settings.require("inbound_bucket"))
 
     @cached_property
     def rules(self) -> CollectionRules:

@@ -15,7 +15,14 @@ from propfee.feedback import DepartmentContact
 from propfee.intents import Department
 from propfee.models import Hold, HoldKind, InboundMessage, OpenBill, Owner, Ticket, Unit
 from propfee.ports import ProviderRejected
-from propfee.receiving import Outcome, Receiver, UnitsKeepChanging, parse_inbound_sms, ticket_email
+from propfee.receiving import (
+    Outcome,
+    Receiver,
+    UnitsKeepChanging,
+    keep_sms_whole,
+    parse_inbound_sms,
+    ticket_email,
+)
 from propfee.rules import CollectionRules, CommunityRules, load_rules
 from tests.support import SHANGHAI, at, unit
 from tests.unit.inboxes import Inboxes
@@ -213,6 +220,7 @@ def test_an_inbound_sms_is_read_with_its_sender_and_the_reminder_it_answers(wrap
         sender=PHONE,
         recipient="+8610690000",
         body="楼上漏水",
+        body_chars=4,
         received_at=NOW,
         answers_message_id="prov-7",
     )
@@ -230,12 +238,31 @@ def test_an_empty_message_is_kept():
     assert (message.body, reason) == ("", "")
 
 
-def test_a_very_long_message_is_kept_cut_to_2000_characters():
+def test_a_very_long_message_is_classified_on_its_first_2000_characters_and_says_how_long_it_was():
     long = "漏" * 1500 + "水" * 1500
 
     message, _ = parse_inbound_sms(json.dumps(provider_payload(messageBody=long)), NOW)
 
-    assert message.body == long[:2000]
+    assert (message.body, message.body_chars) == (long[:2000], 3000)
+
+
+def test_an_sms_is_kept_whole_under_its_day_and_id_before_it_is_acted_on():
+    kept = {}
+
+    class Originals:
+        def keep(self, key, body, content_type):
+            kept[key] = (body, content_type)
+            return f"s3://inbound/{key}"
+
+    payload = json.dumps(provider_payload(messageBody="漏" * 80_000, inboundMessageId="in/1 2"))
+    message, _ = parse_inbound_sms(payload, NOW)
+
+    whole = keep_sms_whole(message, payload, datetime(2026, 11, 10, 23, 59, tzinfo=UTC), Originals())
+
+    # the provider's id is made safe for a key; SNS's publish time (the same on a redelivery) names the day
+    assert kept == {"incoming/sms/2026-11-10/in%2F1%202.json": (payload.encode("utf-8"), "application/json")}
+    assert whole.original == "s3://inbound/incoming/sms/2026-11-10/in%2F1%202.json"
+    assert (len(whole.body), whole.body_chars) == (2000, 80_000)
 
 
 SECRET_BODY = "我的身份证号是110101199003071234"

@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent, S3Event, SNSEvent
+from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent, SNSEvent
 
 from propfee.delivery import parse_delivery_event
+from propfee.events import SendJobRecord, function_url_refusal, parse_records, s3_uploads, sns_notifications
 from propfee.imports.uploads import kind_of
-from propfee.models import PlanRequest, ScheduledEvent, SendJob
+from propfee.models import PlanRequest, ScheduledEvent
 from propfee.receiving import parse_inbound_sms
 from propfee.report_access import principal_key
 from propfee.sandbox import default_template_path
@@ -194,21 +195,24 @@ def test_each_function_has_a_sample_event_its_handler_parses(sam):
         name = function["Properties"]["CodeUri"].rsplit("/", 1)[-1]
         event = json.loads((ROOT / "events" / f"{name}.json").read_text(encoding="utf-8"))
         if name == "send":
-            for record in event["Records"]:
-                SendJob.model_validate_json(record["body"])
+            assert [p.problem for p in parse_records(event, SendJobRecord, "send job")] == [""]
         elif name == "delivery_events":
             bounce = json.loads((ROOT / "events" / "delivery_events_email_bounce.json").read_text(encoding="utf-8"))
             for record in [*SNSEvent(event).records, *SNSEvent(bounce).records]:
                 assert parse_delivery_event(record.sns.message).status is not None
         elif name == "receive":
-            for record in SNSEvent(event).records:
-                message, problem = parse_inbound_sms(record.sns.message, datetime.now(UTC))
+            for notification in sns_notifications(event):
+                assert notification.model is not None, notification.problem
+                message, problem = parse_inbound_sms(str(notification.model.Sns.Message), datetime.now(UTC))
                 assert message is not None, problem
         elif name == "feedback_mail":
-            assert S3Event(event).record.s3.get_object.key.startswith("incoming/mail/")
+            [upload] = [p.model for p in s3_uploads(event)]
+            assert upload is not None and upload.key.startswith("incoming/mail/")
         elif name == "imports":
-            assert kind_of(S3Event(event).record.s3.get_object.key) == ("payments", "C01")
+            [upload] = [p.model for p in s3_uploads(event)]
+            assert upload is not None and kind_of(upload.key) == ("payments", "C01")
         elif name == "report_links":
+            assert function_url_refusal(event) is None
             url_event = LambdaFunctionUrlEvent(event)
             assert principal_key(url_event.request_context.authorizer.iam.user_arn) is not None
             assert url_event.get_query_string_value("date") is not None

@@ -77,3 +77,32 @@ class S3Store:
             path.write_bytes(self.get(key))
             written.append(path)
         return written
+
+
+class OriginalMessages:
+    """Owners' messages kept whole, as they came (the inbound evidence record points at them): SMS payloads that
+    the receive function writes under incoming/sms/, emails that SES stored under incoming/mail/."""
+
+    def __init__(self, bucket: str, s3: Any | None = None) -> None:
+        self._store = S3Store(bucket, s3)
+
+    def keep(self, key: str, body: bytes, content_type: str) -> str:
+        """Write it (again, harmlessly, on a redelivery) and return its s3:// address."""
+        self._store.put(key, body, content_type)
+        return s3_uri(self._store.bucket, key)
+
+    @staticmethod
+    def read(uri: str, s3: Any | None = None) -> bytes:
+        bucket, key = split_s3_uri(uri)
+        return S3Store(bucket, s3).get(key)
+
+
+def s3_uri(bucket: str, key: str) -> str:
+    return f"s3://{bucket}/{key}"
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    if not uri.startswith("s3://") or "/" not in uri[5:]:
+        raise ValueError(f"not an s3:// address: {uri!r}")
+    bucket, key = uri[5:].split("/", 1)
+    return bucket, key
