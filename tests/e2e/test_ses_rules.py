@@ -6,10 +6,11 @@ from botocore.exceptions import ClientError
 
 from propfee.adapters.messaging import SesEmail
 from propfee.sandbox import Sandbox, ses_rules
+from propfee.sandbox.sandbox import PARAMETERS
 from tests.e2e.conftest import START
 
 pytestmark = pytest.mark.e2e
-SENDER = "billing@example.com"  # the template's SenderEmail, an identity the stack creates
+SENDER = PARAMETERS["SenderEmail"]  # the template's SenderEmail, an identity the stack creates
 
 
 @pytest.fixture(scope="module")
