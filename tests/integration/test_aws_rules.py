@@ -8,7 +8,7 @@ import urllib.request
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 from botocore.stub import Stubber
 from moto.server import ThreadedMotoServer
 
@@ -417,3 +417,9 @@ def test_propfee_treats_a_sender_id_sns_refuses_as_permanent_not_as_an_outage(aw
     with pytest.raises(ProviderRejected):
         sms.send_sms(PHONE, "您好")
     assert SnsSms(sender_id="PROPFEE", sns=aws("sns")).send_sms(PHONE, "您好")
+
+
+def test_a_value_of_the_wrong_type_is_still_refused_by_botocore_itself():
+    client = aws_rules.check_client(boto3.client("pinpoint-sms-voice-v2", region_name="ap-northeast-1"))
+    with pytest.raises(ParamValidationError):  # before anything is sent
+        _send(client, MessageBody=1600)

@@ -407,9 +407,9 @@ def _constraint_problem(shape: Any, field: str, value: Any) -> str | None:
     """The first constraint of the service model (the API reference's Length / Pattern / Valid Values / Range) that
     `value` breaks, in the words AWS's request validation uses. Values are not echoed: they may be phone numbers or
     message text."""
-    metadata = shape.metadata
+    metadata = shape.metadata  # a value of the wrong type is left to botocore's own validation, which follows
     prefix = f"1 validation error detected: Value at '{field}' failed to satisfy constraint: Member must"
-    if shape.type_name == "string":
+    if shape.type_name == "string" and isinstance(value, str):
         if "max" in metadata and len(value) > metadata["max"]:
             return f"{prefix} have length less than or equal to {metadata['max']}"
         if "min" in metadata and len(value) < metadata["min"]:
@@ -418,12 +418,12 @@ def _constraint_problem(shape: Any, field: str, value: Any) -> str | None:
             return f"{prefix} satisfy enum value set: [{', '.join(shape.enum)}]"
         if "pattern" in metadata and not re.fullmatch(metadata["pattern"], value):
             return f"{prefix} satisfy regular expression pattern: {metadata['pattern']}"
-    elif shape.type_name in ("integer", "long"):
+    elif shape.type_name in ("integer", "long") and isinstance(value, int):
         if "max" in metadata and value > metadata["max"]:
             return f"{prefix} have value less than or equal to {metadata['max']}"
         if "min" in metadata and value < metadata["min"]:
             return f"{prefix} have value greater than or equal to {metadata['min']}"
-    elif shape.type_name == "map":
+    elif shape.type_name == "map" and isinstance(value, dict):
         if "max" in metadata and len(value) > metadata["max"]:
             return f"{prefix} have length less than or equal to {metadata['max']}"
         for key, item in value.items():
@@ -432,14 +432,14 @@ def _constraint_problem(shape: Any, field: str, value: Any) -> str | None:
             )
             if problem:
                 return problem
-    elif shape.type_name == "list":
+    elif shape.type_name == "list" and isinstance(value, list | tuple):
         if "max" in metadata and len(value) > metadata["max"]:
             return f"{prefix} have length less than or equal to {metadata['max']}"
         for index, item in enumerate(value):
             problem = _constraint_problem(shape.member, f"{field}.{index + 1}", item)
             if problem:
                 return problem
-    elif shape.type_name == "structure":
+    elif shape.type_name == "structure" and isinstance(value, dict):
         for name, member in shape.members.items():
             if name in value:
                 problem = _constraint_problem(
