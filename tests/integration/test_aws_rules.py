@@ -108,6 +108,21 @@ def test_sns_refuses_an_attribute_without_a_value_and_a_number_that_is_not_one(a
     sns.publish(PhoneNumber=PHONE, Message="hi", MessageAttributes={"a": {"DataType": "Number", "StringValue": "-1.5"}})
 
 
+def test_sns_counts_a_topic_message_in_utf8_bytes_with_its_attributes(aws):
+    sns = aws("sns")
+    topic = sns.create_topic(Name=f"rules-{next(_names)}")["TopicArn"]
+    attributes = {"kind": {"DataType": "String", "StringValue": "sms"}}
+    body = "a" * (262_144 - len("kind") - len("String") - len("sms"))
+    sns.publish(TopicArn=topic, Message=body, MessageAttributes=attributes)  # exactly 256 KiB
+    message = refused(
+        lambda: sns.publish(TopicArn=topic, Message=body + "a", MessageAttributes=attributes), "InvalidParameter"
+    )
+    assert message == "Invalid parameter: Message too long"
+    refused(lambda: sns.publish(TopicArn=topic, Message="复" * (262_144 // 3 + 1)), "InvalidParameter")
+    bad_name = {"AWS.custom": {"DataType": "String", "StringValue": "v"}}
+    refused(lambda: sns.publish(TopicArn=topic, Message="x", MessageAttributes=bad_name), "ParameterValueInvalid")
+
+
 # ------------------------------------------------------------------ End User Messaging SMS (not in moto: on the client)
 @pytest.fixture
 def eum():
@@ -354,6 +369,55 @@ def test_dynamodb_refuses_an_undefined_name_in_a_filter_and_in_a_transaction(tab
     refused(lambda: db.transact_write_items(TransactItems=[{"Put": condition}]), "ValidationException")
     condition["ExpressionAttributeNames"] = {"#pk": "pk"}
     db.transact_write_items(TransactItems=[{"Put": condition}])
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"SS": ["sms_d1", "sms_d1"]}, "Input collection [sms_d1, sms_d1] contains duplicates."),
+        ({"NS": ["1", "1.0"]}, "contains duplicates"),
+        ({"N": "1" * 39}, "more than 38 significant digits"),
+        ({"N": "1E+126"}, "Number overflow"),
+        ({"N": "1E-131"}, "Number underflow"),
+        ({"M": {"steps": {"L": [{"N": "-1E+126"}]}}}, "Number overflow"),
+    ],
+)
+def test_dynamodb_refuses_a_set_with_duplicates_and_a_number_out_of_its_range(table, value, message):
+    db, name = table
+    assert message in refused(lambda: db.put_item(TableName=name, Item={**_item(1), "v": value}), "ValidationException")
+    refused(
+        lambda: db.update_item(
+            TableName=name, Key=_item(1), UpdateExpression="SET v = :v", ExpressionAttributeValues={":v": value}
+        ),
+        "ValidationException",
+    )
+
+
+def test_dynamodb_takes_38_digits_and_the_ends_of_its_range(table):
+    db, name = table
+    item = {
+        **_item(1),
+        "digits": {"N": "1" * 38},
+        "trailing_zeros": {"N": "1" + "0" * 100},  # one significant digit
+        "largest": {"N": "9.9999999999999999999999999999999999999E+125"},
+        "smallest": {"N": "-1E-130"},
+        "steps": {"SS": ["sms_d1", "sms_d3"]},
+    }
+    db.put_item(TableName=name, Item=item)
+
+
+def test_dynamodb_refuses_an_expression_over_4_kb(table):
+    db, name = table
+
+    def update(size):  # one long attribute name: moto's parser overflows on a few hundred clauses
+        expression = "SET " + "a" * (size - len("SET  = :a")) + " = :a"
+        assert len(expression) == size
+        return db.update_item(
+            TableName=name, Key=_item(1), UpdateExpression=expression, ExpressionAttributeValues={":a": {"N": "1"}}
+        )
+
+    update(4096)
+    assert "Expression size has exceeded" in refused(lambda: update(4097), "ValidationException")
 
 
 # ------------------------------------------------------------------ S3

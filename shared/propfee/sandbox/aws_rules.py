@@ -3,7 +3,9 @@
 Each rule names the API reference it comes from. Measured against moto 5.2.5 first: what moto already refuses
 as AWS does (SQS batches of more than 10 entries, repeated or malformed batch ids, DelaySeconds above 900,
 DynamoDB items over ~400 KB, BatchGetItem over 100 keys, TransactWriteItems over 100 actions or two on one item,
-unused expression attribute names and values, reserved words, SNS SMS over 1,600 characters) is left to moto.
+unused expression attribute names and values, reserved words, empty sets, key sizes, SNS SMS over 1,600 characters)
+is left to moto. moto refuses items a little under DynamoDB's 400 KB (above 405,000 bytes by its own count), and
+one key in two tables of a BatchWriteItem: stricter than AWS, left as they are.
 
 Server-side rules wrap moto's backends or responses (the sandbox's moto server runs in this process), so a plain
 boto3 client pointed at the sandbox gets the error code, HTTP status and a message like AWS's. End User Messaging
@@ -91,7 +93,7 @@ def attribute_problem(name: str, value: dict[str, Any]) -> str | None:
             number = None
         if number is None or not number.is_finite():
             return f"Can't cast the value of message (user) attribute '{name}' to a number."
-        if len(number.as_tuple().digits) > 38 or (number != 0 and not -128 <= number.adjusted() <= 126):
+        if _significant_digits(number) > 38 or (number != 0 and not -128 <= number.adjusted() <= 126):
             return f"The value of message (user) attribute '{name}' is out of the range of a Number."
     return None
 
@@ -206,6 +208,26 @@ def sns_sms_problem(phone: str, attributes: dict[str, Any]) -> tuple[str, str] |
     return None
 
 
+# SNS API reference, Publish Message: "By default, a message can be at most 256 KiB in size (262,144 bytes, not
+# 262,144 characters)... the topic's MaximumMessageSize attribute... Amazon SNS validates the combined size of the
+# message body and message attributes against this value and returns an InvalidParameter error" (moto counts
+# characters of the body only)
+SNS_MAX_MESSAGE_BYTES = 262_144
+# attributes SNS defines and reads itself (SMS, mobile push): the reserved prefix is theirs
+SNS_OWN_ATTRIBUTE_PREFIXES = ("AWS.SNS.", "AWS.MM.")
+
+
+def sns_topic_problem(message: str, attributes: dict[str, Any], limit: int) -> tuple[str, str] | None:
+    """(error code, message) for a Publish to a topic that SNS refuses."""
+    for name, value in attributes.items():
+        problem = None if name.startswith(SNS_OWN_ATTRIBUTE_PREFIXES) else attribute_problem(name, value)
+        if problem:
+            return "ParameterValueInvalid", problem
+    if len(message.encode()) + _attributes_size(attributes) > limit:
+        return "InvalidParameter", "Invalid parameter: Message too long"
+    return None
+
+
 def _install_sns() -> None:
     from moto.sns.exceptions import SNSException
     from moto.sns.responses import SNSResponse
@@ -215,10 +237,16 @@ def _install_sns() -> None:
     @functools.wraps(original)
     def publish(self: Any) -> Any:
         phone = self._get_param("PhoneNumber")
+        attributes = self._get_param("MessageAttributes", {}) or {}
         if phone is not None:
-            problem = sns_sms_problem(phone, self._get_param("MessageAttributes", {}) or {})
-            if problem:
-                raise SNSException(problem[0], problem[1])
+            problem = sns_sms_problem(phone, attributes)
+        else:
+            arn = self._get_param("TopicArn") or self._get_param("TargetArn")
+            topic = self.backend.topics.get(arn) if arn else None
+            limit = int(getattr(topic, "maximum_message_size", None) or SNS_MAX_MESSAGE_BYTES)
+            problem = sns_topic_problem(self._get_param("Message") or "", attributes, limit)
+        if problem:
+            raise SNSException(problem[0], problem[1])
         return original(self)
 
     SNSResponse.publish = publish  # type: ignore[method-assign]
@@ -261,7 +289,99 @@ def expression_problem(request: dict[str, Any]) -> str | None:
     return None
 
 
+# DynamoDB Developer Guide, "Service, account, and table quotas", Expression parameters: "The maximum length of any
+# expression string is 4 KB" (moto's parser overflows its stack on long ones: a 500)
+DYNAMODB_MAX_EXPRESSION_BYTES = 4096
+# DynamoDB Developer Guide, "Supported data types and naming rules": numbers have "up to 38 digits of precision",
+# positive and negative range 1E-130 to 9.9999999999999999999999999999999999999E+125; each value within a set must
+# be unique (moto takes duplicates and any number)
+_MAX_NUMBER = Decimal("9.9999999999999999999999999999999999999E+125")
+_MIN_NUMBER = Decimal("1E-130")
+
+
+def _significant_digits(number: Decimal) -> int:
+    """Exactly (Decimal's normalize() would round to the context's 28 digits)."""
+    return len("".join(map(str, number.as_tuple().digits)).strip("0")) or 1
+
+
+def _number_problem(text: str) -> str | None:
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return None  # moto refuses what is not a number
+    if not number.is_finite() or number == 0:
+        return None
+    if _significant_digits(number) > 38:
+        return "Attempting to store more than 38 significant digits in a Number"
+    if number.copy_abs() > _MAX_NUMBER:  # copy_abs: exact (abs() would round to 28 digits)
+        return "Number overflow. Attempting to store a number with magnitude larger than supported range"
+    if number.copy_abs() < _MIN_NUMBER:
+        return "Number underflow. Attempting to store a number with magnitude smaller than supported range"
+    return None
+
+
+def attribute_value_problem(value: Any) -> str | None:
+    if not isinstance(value, dict) or len(value) != 1:
+        return None
+    kind, content = next(iter(value.items()))
+    if kind == "N" and isinstance(content, str):
+        return _number_problem(content)
+    if kind in ("SS", "NS", "BS") and isinstance(content, list):
+        canonical = [Decimal(str(v)) for v in content] if kind == "NS" else content  # 1 and 1.0 are one number
+        try:
+            duplicated = len(set(canonical)) != len(canonical)
+        except (TypeError, InvalidOperation):
+            duplicated = False
+        if duplicated:
+            return (
+                "One or more parameter values were invalid: Input collection "
+                f"[{', '.join(map(str, content))}] contains duplicates."
+            )
+        if kind == "NS":
+            return next((p for v in content if (p := _number_problem(str(v)))), None)
+    if kind == "M" and isinstance(content, dict):
+        return next((p for v in content.values() if (p := attribute_value_problem(v))), None)
+    if kind == "L" and isinstance(content, list):
+        return next((p for v in content if (p := attribute_value_problem(v))), None)
+    return None
+
+
+def _values_problem(request: dict[str, Any]) -> str | None:
+    """The attribute values of a request: its item, key and expression values."""
+    for field in ("Item", "Key", "ExpressionAttributeValues"):
+        values = request.get(field)
+        if isinstance(values, dict):
+            problem = next((p for v in values.values() if (p := attribute_value_problem(v))), None)
+            if problem:
+                return problem
+    for kind in _EXPRESSIONS:
+        size = len(str(request.get(kind) or "").encode())
+        if size > DYNAMODB_MAX_EXPRESSION_BYTES:
+            return f"Invalid {kind}: Expression size has exceeded the maximum allowed size; expression size: {size}"
+    return None
+
+
 def dynamodb_problem(operation: str, body: dict[str, Any]) -> str | None:
+    problem = _dynamodb_shape_problem(operation, body)
+    if problem:
+        return problem
+    if operation == "BatchWriteItem":
+        for requests in (body.get("RequestItems") or {}).values():
+            for request in requests:
+                for action in request.values():
+                    if problem := _values_problem(action):
+                        return problem
+        return None
+    if operation == "TransactWriteItems":
+        for entry in body.get("TransactItems") or []:
+            for action in entry.values():
+                if problem := _values_problem(action):
+                    return problem
+        return None
+    return _values_problem(body)
+
+
+def _dynamodb_shape_problem(operation: str, body: dict[str, Any]) -> str | None:
     if operation == "BatchWriteItem":
         requests = body.get("RequestItems") or {}
         if any(len(r) > DYNAMODB_BATCH_WRITE_LIMIT for r in requests.values()):
