@@ -318,3 +318,44 @@ def test_a_bounced_address_is_switched_off_whatever_the_case_of_its_domain_and_o
     assert table.disable_addresses("C01-B01-0101", Channel.EMAIL, ("li@example.net",), "x") is Disabled.NOT_ON_UNIT
     assert table.disable_addresses("C09-B01-0101", Channel.EMAIL, ("wang@example.net",), "x") is Disabled.UNKNOWN_UNIT
     assert table.disable_addresses("C01-B01-0102", Channel.SMS, ("+8613812345678",), "x") is Disabled.DISABLED
+
+
+# five years of monthly bills: more periods than one DynamoDB transaction (at most 100 actions) can settle
+FIVE_YEARS = [f"{2021 + m // 12}-{m % 12 + 1:02d}" for m in range(60)]
+
+
+def _owing_five_years(table):
+    for period in FIVE_YEARS:
+        assert table.issue_bill(bill("C01-B01-0101", period))
+    return payment("C01-B01-0101", 25000 * len(FIVE_YEARS), "2026-10-20 10:00", "BANK-60")
+
+
+def _settled(table):
+    paid = {b.period: b.paid_fen for b in table.paid_bills("C01-B01-0101")}
+    totals = {t.period: t.paid_fen for t in table.period_totals("C01")}
+    return paid, totals
+
+
+def test_a_payment_settling_more_periods_than_a_transaction_holds_settles_every_one(table):
+    allocation = table.record_payment(_owing_five_years(table))
+    assert allocation is not None and len(allocation.by_period) == 60
+    assert _settled(table) == ({p: 25000 for p in FIVE_YEARS}, {p: 25000 for p in FIVE_YEARS})
+    assert table.get_unit("C01-B01-0101").balance_fen == 0
+
+
+def test_a_large_payment_cut_short_is_finished_when_it_comes_again_and_each_period_is_settled_once(table):
+    arrears = _owing_five_years(table)
+
+    def crash(*_args):
+        raise ConnectionError("the function timed out after the payment's own transaction")
+
+    table._settle_pending = crash
+    with pytest.raises(ConnectionError):
+        table.record_payment(arrears)
+    del table._settle_pending
+    paid, _ = _settled(table)
+    assert sum(1 for amount in paid.values() if amount) < 60  # the payment's own transaction could not hold all
+    assert table.record_payment(arrears) is None  # the same bank serial again: a duplicate, that finishes the rest
+    assert _settled(table) == ({p: 25000 for p in FIVE_YEARS}, {p: 25000 for p in FIVE_YEARS})
+    assert table.record_payment(arrears) is None
+    assert _settled(table)[0] == {p: 25000 for p in FIVE_YEARS}

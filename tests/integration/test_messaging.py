@@ -8,13 +8,15 @@ from moto import mock_aws
 
 from propfee.adapters.messaging import EndUserMessagingSms, SesEmail, SnsSms
 from propfee.ports import ProviderRejected, ProviderUnavailable
+from propfee.sandbox import aws_rules
 
 CONTEXT = {"unit_id": "C01-B01-0101", "claim": "REMINDER.sms_d1.1"}
 
 
 @pytest.fixture()
 def eum():
-    client = boto3.client("pinpoint-sms-voice-v2", region_name="ap-northeast-1")
+    # checked as End User Messaging checks a request (moto has no such service): see propfee.sandbox.aws_rules
+    client = aws_rules.check_client(boto3.client("pinpoint-sms-voice-v2", region_name="ap-northeast-1"))
     with Stubber(client) as stubber:
         yield EndUserMessagingSms("propfee-sender", "propfee-events", client), stubber
 

@@ -13,7 +13,7 @@ import pytest
 from propfee.imports import apply
 from propfee.imports.apply import DUE_DAY, UnitDirectory, apply_file
 from propfee.imports.rows import LedgerRow, PaymentRow
-from propfee.imports.uploads import kind_of
+from propfee.imports.uploads import kind_of, results_key
 from propfee.ledger import Allocation, PaidBill, allocate, refund, with_bill
 from propfee.models import Bill, Building, Community, Payment, Unit, room_key
 from tests.support import SHANGHAI, at, bill, unit
@@ -633,3 +633,14 @@ def test_an_empty_import_writes_a_rejects_file_with_its_header_only():
 )
 def test_the_kind_and_community_come_from_the_folder(key, expected):
     assert kind_of(key) == expected
+
+
+def test_results_are_written_under_a_key_s3_takes_even_for_an_upload_whose_name_uses_all_1024_bytes():
+    short = "incoming/payments/C01/2026-11.csv"
+    assert results_key(short, ".rejects.csv") == f"results/{short}.rejects.csv"
+    longest = "incoming/payments/C01/" + "锦" * ((1024 - 22) // 3)  # 1,024 bytes less the one a 锦 leaves
+    rejects, summary = results_key(longest, ".rejects.csv"), results_key(longest, ".json")
+    assert all(len(k.encode()) <= 1024 for k in (rejects, summary))
+    assert rejects.endswith(".rejects.csv") and summary.endswith(".json")
+    assert rejects[: -len(".rejects.csv")] == summary[: -len(".json")]  # the two results of one file side by side
+    assert results_key(longest[:-1] + "园", ".json") != summary  # another file does not take its place

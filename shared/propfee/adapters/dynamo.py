@@ -39,6 +39,11 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 MAX_OPTIMISTIC_RETRIES = 5
 BATCH_WRITE_LIMIT = 25  # AWS rejects more per call (moto does not)
+# DynamoDB API reference, TransactWriteItems: at most 100 actions. A payment's own transaction holds its item, its
+# reference and the unit (3), then two updates per period it settles (the bill and the period's total).
+TRANSACT_LIMIT = 100
+PERIODS_WITH_PAYMENT = (TRANSACT_LIMIT - 3) // 2
+PERIODS_PER_FOLLOW_UP = (TRANSACT_LIMIT - 1) // 2  # and the payment item, whose pending periods it removes
 MESSAGE_LOOKUP_KEPT = timedelta(days=90)  # replies come within days; DynamoDB's TTL removes the lookup
 
 
@@ -442,12 +447,17 @@ class PropfeeTable:
             else:
                 allocation = ledger.allocate(unit, payment, self._allocation)
             payment_item = payment_to_item(payment, allocation, self._tz)
+            periods = sorted(allocation.by_period.items())
+            if len(periods) > PERIODS_WITH_PAYMENT:  # the rest follow, each period once (see _settle_pending)
+                payment_item["pending_allocations"] = dict(periods[PERIODS_WITH_PAYMENT:])
             operations = [
                 {
                     "Put": {
                         "TableName": self.name,
                         "Item": to_attributes(payment_item),
                         "ConditionExpression": "attribute_not_exists(pk)",
+                        # a payment applied before comes back with what it may have left pending
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                     }
                 },
                 {
@@ -461,34 +471,87 @@ class PropfeeTable:
                 },
                 self._put_unit_op(allocation.unit_after, unit.version),
             ]
-            for period, amount in sorted(allocation.by_period.items()):
-                operations.append(
-                    {
-                        "Update": {
-                            "TableName": self.name,
-                            "Key": to_attributes(keys.bill_item(payment.unit_id, period)),
-                            "UpdateExpression": "ADD paid_fen :a",
-                            "ExpressionAttributeValues": to_attributes({":a": amount}),
-                        }
-                    }
-                )
-                operations.append(self._add_to_period(payment.community_id, period, paid_fen=amount))
-            reasons = self._transact(operations)
-            if reasons is None:
+            for period, amount in periods[:PERIODS_WITH_PAYMENT]:
+                operations += self._settle_period(payment, period, amount)
+            cancelled = self._transact_reasons(operations)
+            if cancelled is None:
+                self._settle_pending(payment, payment_item.get("pending_allocations", {}))
                 return allocation
+            reasons = [r.get("Code", "None") for r in cancelled]
             if "ConditionalCheckFailed" in reasons[:2]:  # this payment, or its reference for another unit
+                before = from_attributes(cancelled[0].get("Item") or {})
+                self._settle_pending(payment, before.get("pending_allocations") or {})  # a run stopped half-way
                 return None
             unit = None  # changed meanwhile: read it again
         raise ConcurrentUpdate(payment.unit_id)
 
+    def _settle_period(self, payment: Payment, period: str, amount: int) -> list[dict[str, Any]]:
+        """The bill's paid amount and the period's total, moved by what the payment settles of that period."""
+        return [
+            {
+                "Update": {
+                    "TableName": self.name,
+                    "Key": to_attributes(keys.bill_item(payment.unit_id, period)),
+                    "UpdateExpression": "ADD paid_fen :a",
+                    "ExpressionAttributeValues": to_attributes({":a": amount}),
+                }
+            },
+            self._add_to_period(payment.community_id, period, paid_fen=amount),
+        ]
+
+    def _settle_pending(self, payment: Payment, pending: dict[str, Any]) -> None:
+        """Settle the periods a payment of more than PERIODS_WITH_PAYMENT periods left on its item, in transactions
+        that each remove the periods they settle (on condition they are still there): each period once, also when a
+        run stopped half-way and the payment comes again."""
+        if not pending:
+            return
+        key = to_attributes(keys.payment_item(payment.unit_id, payment.reference))
+        payment_periods = dict(pending)
+        for _attempt in range(MAX_OPTIMISTIC_RETRIES + len(payment_periods) // PERIODS_PER_FOLLOW_UP + 1):
+            chunk = sorted(payment_periods.items())[:PERIODS_PER_FOLLOW_UP]
+            if not chunk:
+                return
+            names = {f"#p{n}": period for n, (period, _) in enumerate(chunk)}
+            operations = [op for period, amount in chunk for op in self._settle_period(payment, period, int(amount))]
+            operations.append(
+                {
+                    "Update": {
+                        "TableName": self.name,
+                        "Key": key,
+                        "UpdateExpression": "REMOVE " + ", ".join(f"pending_allocations.{n}" for n in names),
+                        "ConditionExpression": " AND ".join(
+                            f"attribute_exists(pending_allocations.{n})" for n in names
+                        ),
+                        "ExpressionAttributeNames": names,
+                    }
+                }
+            )
+            if self._transact(operations) is None:
+                payment_periods = dict(sorted(payment_periods.items())[PERIODS_PER_FOLLOW_UP:])
+            else:  # another run settled some meanwhile
+                payment_periods = self._pending_allocations(key)
+        raise ConcurrentUpdate(payment.unit_id)
+
+    def _pending_allocations(self, key: dict[str, Any]) -> dict[str, Any]:
+        item = self.db.get_item(
+            TableName=self.name, Key=key, ProjectionExpression="pending_allocations", ConsistentRead=True
+        ).get("Item")
+        return dict(from_attributes(item).get("pending_allocations") or {}) if item else {}
+
     def _transact(self, operations: list[dict[str, Any]]) -> list[str] | None:
         """None on success, else the cancellation reason code of each operation."""
+        cancelled = self._transact_reasons(operations)
+        return None if cancelled is None else [r.get("Code", "None") for r in cancelled]
+
+    def _transact_reasons(self, operations: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+        """None on success, else the cancellation reason of each operation (with the item, where asked for)."""
         try:
             self.db.transact_write_items(TransactItems=operations)
         except ClientError as error:
             if error_code(error) != "TransactionCanceledException":
                 raise
-            return [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
+            reasons: list[dict[str, Any]] = [dict(r) for r in error.response.get("CancellationReasons", [])]
+            return reasons
         return None
 
     # ------------------------------------------------------------------ reminders

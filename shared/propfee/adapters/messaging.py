@@ -20,6 +20,7 @@ PERMANENT_ERRORS = {
     "ConflictException",
     "InvalidParameter",
     "InvalidParameterValue",
+    "ParameterValueInvalid",  # SNS's wire code for InvalidParameterValueException (e.g. a sender ID it refuses)
     "InvalidParameterException",
     "MessageRejected",
     "BadRequestException",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from datetime import datetime
@@ -13,6 +14,22 @@ from propfee.imports.apply import Kind, LedgerStore, apply_file
 
 FOLDERS: dict[str, Kind] = {"incoming/ledger/": "ledger", "incoming/payments/": "payments"}
 RESULTS = "results/"
+# S3 User Guide, "Naming Amazon S3 objects": a key is at most 1,024 bytes of UTF-8; an upload's own key may use them all
+S3_MAX_KEY_BYTES = 1024
+RESULT_SUFFIXES = (".json", ".rejects.csv")
+
+
+def results_key(key: str, suffix: str) -> str:
+    """results/<key><suffix>; for an upload whose name leaves no room for that, as much of the key as fits and a
+    digest of the whole (the summary names the file in full)."""
+    wanted = f"{RESULTS}{key}{suffix}"
+    if len(wanted.encode()) <= S3_MAX_KEY_BYTES:
+        return wanted
+    digest = "~" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    # room for the longest suffix, so that a file's results keep one name side by side
+    room = S3_MAX_KEY_BYTES - len(f"{RESULTS}{digest}{max(RESULT_SUFFIXES, key=len)}".encode())
+    kept = key.encode()[:room].decode("utf-8", errors="ignore")  # never half a character
+    return f"{RESULTS}{kept}{digest}{suffix}"
 
 
 class UploadBucket(Protocol):
@@ -46,9 +63,9 @@ def import_upload(bucket: UploadBucket, key: str, store: LedgerStore, tz: ZoneIn
             result = apply_file(bucket.open(key), key, kind, tz, store, now, rejects, default_community=community)
             rejects.flush()
             spool.seek(0)
-            bucket.put(f"{RESULTS}{key}.rejects.csv", spool.read(), "text/csv; charset=utf-8")
+            bucket.put(results_key(key, ".rejects.csv"), spool.read(), "text/csv; charset=utf-8")
             rejects.detach()
         summary = result.as_dict()
     body = json.dumps(summary, ensure_ascii=False, indent=2).encode("utf-8")
-    bucket.put(f"{RESULTS}{key}.json", body, "application/json")
+    bucket.put(results_key(key, ".json"), body, "application/json")
     return summary

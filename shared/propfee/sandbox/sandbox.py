@@ -27,7 +27,7 @@ from botocore.config import Config
 from propfee import clock
 from propfee.adapters import aws
 from propfee.adapters.aws import reset_clients
-from propfee.sandbox import moto_patches, presigned, ses_rules
+from propfee.sandbox import aws_rules, moto_patches, presigned, ses_rules
 from propfee.sandbox import template as tpl
 from propfee.sandbox.runtime import LambdaFunction, current_function, lambda_environment, patched_environ
 from propfee.sandbox.schedules import Schedule
@@ -145,6 +145,7 @@ class Sandbox:
 
         moto_patches.install()
         ses_rules.install()  # SESv2 SendEmail refuses what SES refuses
+        aws_rules.install()  # refuse what AWS refuses where moto does not
 
         # moto warns about every resource type its CloudFormation skips (_complete creates them)
         warnings.filterwarnings("ignore", message="Tried to parse", category=UserWarning)
@@ -181,6 +182,7 @@ class Sandbox:
                 self.function_calls[(function, f"{service}:{model.name}")] += 1
 
         made.meta.events.register("before-call.*.*", count)
+        aws_rules.check_client(made)  # services moto lacks (End User Messaging SMS) refuse what AWS refuses
         if service == "lambda":
             made.meta.events.register("before-parameter-build.lambda.Invoke", self._note_invoke)
             made.meta.events.register("before-call.lambda.Invoke", self._accept_event)
@@ -200,6 +202,8 @@ class Sandbox:
         if target is None:
             raise RuntimeError(f"the sandbox has no function {name!r} to invoke")
         payload = params.get("Payload") or b"{}"
+        if aws_rules.async_payload_too_large(payload):
+            return None  # moto's server refuses it as Lambda does (RequestTooLargeException)
         self._invocations_pending.append((target, json.loads(payload)))
         return AWSResponse(self.endpoint, 202, HTTPHeaders(), None), {"StatusCode": 202}
 
@@ -387,6 +391,8 @@ class Sandbox:
         target = next((lid for lid, arn in self._function_arns.items() if arn == target_arn), None)
         if target is None:
             raise RuntimeError(f"schedule {logical_id} targets {target_arn}, which is not a function of the stack")
+        if "Name" in props and (problem := aws_rules.schedule_name_problem(props["Name"])):
+            raise RuntimeError(f"schedule {logical_id}: Scheduler would refuse its name: {problem}")
         self.schedules.append(
             Schedule(
                 name=props.get("Name", logical_id),
