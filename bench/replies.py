@@ -6,6 +6,8 @@ Runnable alone, quickly, after the judge corpus is merged:  python bench/run.py 
 
 from __future__ import annotations
 
+import builtins
+import functools
 import statistics
 import subprocess
 import sys
@@ -13,7 +15,7 @@ import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import yaml
 
@@ -52,7 +54,10 @@ def score(messages: list[dict[str, Any]], results: list[Classification]) -> dict
         opt_out["tp"] += wants_out and stopped
         opt_out["fn"] += wants_out and not stopped
         opt_out["fp"] += stopped and not wants_out
+        # a refusal is recorded with a complaint (a bare "就不交" is unknown: a person reads it anyway)
         said = "refuses_to_pay" in (message.get("also") or [])
+        if expected != "complaint" and not said:
+            continue
         refusals["tp"] += said and result.refuses_to_pay
         refusals["fn"] += said and not result.refuses_to_pay
         refusals["fp"] += result.refuses_to_pay and not said
@@ -102,18 +107,21 @@ def per_message_microseconds(messages: list[dict[str, Any]], rounds: int = 3) ->
 _COLD = """
 import time
 started = time.perf_counter()
+import propfee
+package = time.perf_counter()
+from propfee.intent_model import load_intent_model
+load_intent_model()
+model = time.perf_counter()
 import propfee.receiving
 from propfee.intents import load_intent_rules
 load_intent_rules()
-rules = time.perf_counter()
-from propfee.intent_model import load_intent_model
-load_intent_model()
-print(rules - started, time.perf_counter() - rules)
+print(time.perf_counter() - model + package - started, model - package)
 """
 
 
 def cold_start_ms(runs: int = 5) -> dict[str, float]:
-    """A fresh interpreter: receive's imports and rules, then what the model adds (its weights read)."""
+    """A fresh interpreter: what the model adds (its module imported first, its weights read), then the rest of
+    receive's imports and its rules."""
     shared = str(Path(__file__).resolve().parent.parent / "shared")
     base, added = [], []
     for _ in range(runs):
@@ -122,7 +130,10 @@ def cold_start_ms(runs: int = 5) -> dict[str, float]:
         ).stdout.split()
         base.append(float(out[0]) * 1000)
         added.append(float(out[1]) * 1000)
-    return {"receive_imports_and_rules_ms": round(statistics.median(base)), "model_added_ms": round(statistics.median(added), 1)}
+    return {
+        "receive_imports_and_rules_ms": round(statistics.median(base)),
+        "model_added_ms": round(statistics.median(added), 1),
+    }
 
 
 def cross_validated(paths: tuple[Path, ...] = TRAINING, folds: int = FOLDS) -> dict[str, Any]:
@@ -158,8 +169,9 @@ def replies_figures(cross_validate: bool = True) -> dict[str, Any]:
     return figures
 
 
-def print_report(figures: dict[str, Any]) -> None:
+def print_report(figures: dict[str, Any], file: TextIO = sys.stdout) -> None:
     """The figures as a person reads them (run.py prints the JSON as well)."""
+    print = functools.partial(builtins.print, file=file)
     for name in ("heldout", "training_corpora_cross_validated"):
         part = figures.get(name)
         if part is None:
@@ -172,7 +184,9 @@ def print_report(figures: dict[str, Any]) -> None:
         for key in ("intent_accuracy", "department_accuracy", "opt_out_recall"):
             print(f"  {key:<22} {part[key]:.3f}   (target >= {TARGETS[key]})")
         print(f"  {'opt_out_precision':<22} {part['opt_out_precision']:.3f}")
-        print(f"  refuses_to_pay recall / precision {part['refuses_to_pay_recall']} / {part['refuses_to_pay_precision']}")
+        print(
+            f"  refuses_to_pay recall / precision {part['refuses_to_pay_recall']} / {part['refuses_to_pay_precision']}"
+        )
         print(f"  sent to a person (low confidence): {part['sent_to_a_person']}")
         print(confusion_table(part["confusion"]))
     print(f"classification: {figures['microseconds_per_message']} µs a message (target < 1000)")

@@ -285,7 +285,9 @@ def _ticket(
 ) -> Ticket:
     category = classification.category if intent is Intent.COMPLAINT else None
     created = message.received_at
-    said = [i.value for i in (classification.intent, *classification.also_detected) if i not in (intent, Intent.UNKNOWN)]
+    said = [
+        i.value for i in (classification.intent, *classification.also_detected) if i not in (intent, Intent.UNKNOWN)
+    ]
     if classification.refuses_to_pay:
         said.append("refuses_to_pay")
     return Ticket(

@@ -73,19 +73,16 @@ class Prediction:
 
 @dataclass(frozen=True, slots=True)
 class _Head:
-    """One linear model: per class a bias, per feature a few (class, weight) pairs."""
+    """One linear model: per class a bias, per feature a flat list of (class, weight) pairs, all integers in
+    thousandths, kept as the JSON gives them (no conversion at cold start)."""
 
     classes: tuple[str, ...]
-    bias: tuple[float, ...]
-    weights: dict[str, tuple[tuple[int, float], ...]]
+    bias: tuple[int, ...]
+    weights: dict[str, list[int]]
 
     @classmethod
     def of(cls, data: dict[str, Any]) -> _Head:
-        weights = {
-            feature: tuple((int(pairs[i]), pairs[i + 1] / SCALE) for i in range(0, len(pairs), 2))
-            for feature, pairs in data["weights"].items()
-        }
-        return cls(tuple(data["classes"]), tuple(b / SCALE for b in data["bias"]), weights)
+        return cls(tuple(data["classes"]), tuple(data["bias"]), data["weights"])
 
     def predict(self, seen: set[str]) -> Prediction:
         scores = list(self.bias)
@@ -93,10 +90,10 @@ class _Head:
         for feature in seen:
             pairs = weights.get(feature)
             if pairs is not None:
-                for index, weight in pairs:
-                    scores[index] += weight
+                for i in range(0, len(pairs), 2):
+                    scores[pairs[i]] += pairs[i + 1]
         top = max(scores)
-        exps = [math.exp(s - top) for s in scores]
+        exps = [math.exp((s - top) / SCALE) for s in scores]
         total = sum(exps)
         ranked = sorted(((c, e / total) for c, e in zip(self.classes, exps, strict=True)), key=lambda x: -x[1])
         return Prediction(tuple(ranked))

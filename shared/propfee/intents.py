@@ -246,24 +246,25 @@ class _Matcher:
         return cls(rule, zh, en)
 
     def matches(self, reply: _Reply, negation: _Negation) -> bool:
+        return self.reads(reply, negation) is True
+
+    def reads(self, reply: _Reply, negation: _Negation) -> bool | None:
+        """True when the rule matches; None when its words are there but every occurrence is negated."""
         rule, text = self.rule, reply.text
         if rule.date in reply.dates or not rule.whole.isdisjoint(reply.clauses):
             return True
+        negated = False
         for pattern in (self.zh, self.en if reply.latin else None):
             found = pattern.search(text) if pattern is not None else None
             while found is not None:
                 if not rule.negatable or not negation.cancels(text, found.start()):
                     return True
+                negated = True
                 found = found.re.search(text, found.start() + 1)  # a later, or overlapping, occurrence may count
         typos = (word for word in reply.words if any(_typo_of(word.group(), target) for target in rule.fuzzy))
-        return any(not rule.negatable or not negation.cancels(text, word.start()) for word in typos)
-
-    def negated(self, reply: _Reply) -> bool:
-        """Whether a pattern is in the reply at all (called when `matches` said no: then it was negated)."""
-        return self.rule.negatable and any(
-            pattern is not None and pattern.search(reply.text) is not None
-            for pattern in (self.zh, self.en if reply.latin else None)
-        )
+        if any(not rule.negatable or not negation.cancels(text, word.start()) for word in typos):
+            return True
+        return None if negated else False
 
 
 class IntentRules(BaseModel):
@@ -343,9 +344,10 @@ class IntentRules(BaseModel):
         )
         found, negated = [], set()
         for matcher in matchers:
-            if matcher.matches(reply, negation):
+            read = matcher.reads(reply, negation)
+            if read:
                 found.append(matcher.rule)
-            elif matcher.negated(reply):
+            elif read is None:
                 negated.add(matcher.rule.intent)
         firm = {rule.intent for rule in found if not rule.unless}
         said = frozenset(m.rule.id.removeprefix("signal.") for m in signals if m.matches(reply, negation))
@@ -433,7 +435,7 @@ def _by_rules(read: _Read, rules: IntentRules) -> Classification:
 
 
 def classify(
-    text: str, today: date, rules: IntentRules | None = None, model: IntentModel | None | bool = True
+    text: str, today: date, rules: IntentRules | None = None, model: IntentModel | bool | None = True
 ) -> Classification:
     """The owner's intent, with the department that should act on it.
 

@@ -468,9 +468,7 @@ def test_a_communitys_departments_replace_the_companys_one_by_one():
 
 
 def test_a_complaint_with_a_refusal_to_pay_opens_its_ticket_and_hold_and_records_the_refusal():
-    classification = said(
-        Intent.COMPLAINT, department=Department.ENGINEERING, category="leak", refuses_to_pay=True
-    )
+    classification = said(Intent.COMPLAINT, department=Department.ENGINEERING, category="leak", refuses_to_pay=True)
 
     response = respond(message(body="漏水不修，物业费一分都不交"), classification, [owing()], RULES, SHANGHAI)
 
