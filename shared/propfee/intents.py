@@ -458,9 +458,15 @@ def classify(
     keeps = by_rules.intent is Intent.OPT_IN or Intent.OPT_OUT in read.negated
     possible_opt_out = opt_out_p >= thresholds.possible_opt_out_at and not keeps
     common = {"confidence": round(confidence * 100), "refuses_to_pay": by_rules.refuses_to_pay}
-    if best is Intent.OPT_OUT and confidence >= thresholds.decide_at and not keeps:
-        # the model is sure of a refusal the rules did not see: stopped like any opt-out
-        return Classification(intent=Intent.OPT_OUT, decided_by="model", **common)
+    if best is Intent.OPT_OUT:
+        if confidence >= thresholds.override_at and not keeps:
+            # the model is sure of a refusal the rules did not see: stopped like any opt-out
+            return Classification(intent=Intent.OPT_OUT, decided_by="model", **common)
+        # not sure enough to call it an opt-out: SMS stops all the same (possible_opt_out) and the message is
+        # read as its next most likely intent, the owner asked to confirm
+        ranked = prediction.ranked[1:]
+        best, confidence = Intent(ranked[0][0]), ranked[0][1]
+        prediction = type(prediction)(ranked)
     overruled = by_rules.intent is not Intent.UNKNOWN and best is not by_rules.intent
     if best in read.negated:
         best = by_rules.intent  # "没有漏水", "havent paid": the negation is exact, the model may not undo it
