@@ -126,3 +126,31 @@ def test_a_promise_inside_a_complaint_keeps_its_date():
 
     assert (result.intent, result.category) == (Intent.COMPLAINT, "lift")
     assert Intent.PAYMENT_PLAN in result.also_detected and result.promise_date == date(2026, 12, 10)
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "department", "urgent"),
+    [
+        ("一下雨屋顶就往下滴水", "leak", Department.ENGINEERING, False),
+        ("电梯又卡在半路了", "lift", Department.ENGINEERING, True),
+        ("整栋楼断电了", "power", Department.ENGINEERING, True),
+        ("家里没有热水好几天了", "water", Department.ENGINEERING, True),
+        ("暖气片是凉的", "heating", Department.ENGINEERING, True),
+        ("楼道里一股煤气味", "gas", Department.ENGINEERING, True),
+        ("外墙瓷砖掉下来了", "facade", Department.ENGINEERING, False),
+        ("半夜有人放烟花", "noise", Department.SECURITY, False),
+        ("好多人遛狗不牵绳", "pets", Department.SECURITY, False),
+        ("有人把车停在我车位上", "parking", Department.SECURITY, False),
+        ("昨晚家里被偷了", "security", Department.SECURITY, True),
+        ("楼梯间堆满了杂物", "cleaning", Department.ENVIRONMENT, False),
+    ],
+)
+def test_the_category_described_decides_the_department_and_the_urgent_ones_are_flagged(
+    text, category, department, urgent
+):
+    from propfee.rules import load_rules
+
+    result = classify(text, TODAY)
+
+    assert (result.intent, result.category, result.department) == (Intent.COMPLAINT, category, department)
+    assert (result.category in load_rules().feedback.deadlines.urgent_categories) is urgent
