@@ -453,6 +453,8 @@ def classify(
     seen = _model_features(read)
     prediction = model.intent.predict(seen)
     best, confidence = Intent(prediction.best), prediction.confidence
+    # for the person who decides: the model's two best guesses that are intents ("unknown" tells them nothing)
+    guesses = tuple(Intent(c) for c, _ in prediction.ranked if c != Intent.UNKNOWN.value)[:2]
     opt_out_p = prediction.probability(Intent.OPT_OUT.value)
     # "不要退订" / "stopped by mistake": an exact wish to keep the messages is no doubt
     keeps = by_rules.intent is Intent.OPT_IN or Intent.OPT_OUT in read.negated
@@ -464,16 +466,13 @@ def classify(
             return Classification(intent=Intent.OPT_OUT, decided_by="model", **common)
         # not sure enough to call it an opt-out: SMS stops all the same (possible_opt_out) and the message is
         # read as its next most likely intent, the owner asked to confirm
-        ranked = prediction.ranked[1:]
-        best, confidence = Intent(ranked[0][0]), ranked[0][1]
-        prediction = type(prediction)(ranked)
+        best, confidence = Intent(prediction.ranked[1][0]), prediction.ranked[1][1]
     overruled = by_rules.intent is not Intent.UNKNOWN and best is not by_rules.intent
     if best in read.negated:
         best = by_rules.intent  # "没有漏水", "havent paid": the negation is exact, the model may not undo it
     elif overruled and confidence < thresholds.override_at:
         best = by_rules.intent  # the rules' verdict stands
     elif confidence < thresholds.decide_at and best is not by_rules.intent:
-        guesses = tuple(Intent(c) for c, _ in prediction.ranked[:2])
         return Classification(
             intent=Intent.UNKNOWN,
             department=rules.departments[Intent.UNKNOWN],
@@ -486,8 +485,8 @@ def classify(
         )
     if best is by_rules.intent:
         update: dict[str, Any] = {"possible_opt_out": possible_opt_out, "confidence": common["confidence"]}
-        if best is Intent.UNKNOWN:  # a person reads it: with the model's next guesses
-            update["guesses"] = tuple(Intent(c) for c, _ in prediction.ranked[1:3])
+        if best is Intent.UNKNOWN:  # a person reads it: with the model's guesses
+            update["guesses"] = guesses
         if best is Intent.COMPLAINT and by_rules.category is None:
             update.update(_named_category(model, seen, rules))
         return by_rules.model_copy(update=update)
