@@ -22,7 +22,7 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_VERSION)
 SAM_BUILD := .aws-sam/build
 
-.PHONY: demo test e2e-long lint bench sandbox clean system-deps layer-font build
+.PHONY: demo test e2e-long lint bench bench-replies replies-model sandbox clean system-deps layer-font build
 
 # Debian packages: a CJK font for the demand letters' PDFs, pdftotext to read them back in tests, and
 # chromium, in which a test renders the HTML report (Playwright drives it; it downloads no browser of its own)
@@ -73,6 +73,15 @@ lint: $(STAMP)
 
 bench: $(STAMP) system-deps
 	$(BIN)/python bench/run.py
+
+# the replies section alone (a minute): on the held-out judge corpus, and the training corpora cross-validated
+bench-replies: $(STAMP)
+	$(BIN)/python bench/run.py --only replies
+
+# retrain the reply model after changing tests/data/train_src/*.txt, the corpora or intents.yaml
+replies-model: $(STAMP)
+	$(BIN)/python tests/data/train_src/build.py
+	$(BIN)/python -m propfee.intent_model train
 
 sandbox: $(STAMP)
 	$(BIN)/propfee sandbox up

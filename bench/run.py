@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import csv
 import gc
@@ -21,15 +22,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import yaml
 from cost import custom_metrics, metered, monthly_cost
 from faults import faulty_day
 from floor import io_floor
+from replies import print_report, replies_figures
 
 from propfee.adapters.dynamo import PropfeeTable
 from propfee.imports.apply import apply_file
 from propfee.imports.report import check
-from propfee.intents import classify, evaluate
 from propfee.ladder import decide
 from propfee.models import Channel, Community, DayActivity, Payment, PeriodTotal, Reminder, ReminderStatus, Unit
 from propfee.planning import plan_day
@@ -133,25 +133,6 @@ def _letter_bytes(sandbox: Sandbox) -> int:
     listed = s3.list_objects_v2(Bucket=sandbox.resources["ReportBucket"], Prefix="letters/").get("Contents", [])
     sizes = [o["Size"] for o in listed if o["Key"].endswith(".pdf") and "print-batch" not in o["Key"]]
     return max(sizes, default=30_000)
-
-
-def replies_accuracy() -> dict[str, object]:
-    """The reply classifier on the held-out corpus of owners' messages (tests/data/replies_corpus.yaml)."""
-    corpus = Path(__file__).resolve().parent.parent / "tests" / "data" / "replies_corpus.yaml"
-    result = evaluate(corpus)
-    loaded = yaml.safe_load(corpus.read_text(encoding="utf-8"))
-    texts, today = [str(m["text"]) for m in loaded["messages"]], date.fromisoformat(str(loaded["today"]))
-    started = time.perf_counter()
-    for text in texts * 5:
-        classify(text, today)
-    per_message = (time.perf_counter() - started) / (5 * len(texts))
-    return {
-        "messages": result["messages"],
-        "intent_accuracy": round(float(result["intent_accuracy"]), 3),
-        "department_accuracy": round(float(result["department_accuracy"]), 3),
-        "promise_date_accuracy": round(float(result["promise_date_accuracy"]), 3),
-        "microseconds_per_message": round(per_message * 1e6),
-    }
 
 
 def _payments_csv(path: Path, rows: int, units: list[Unit]) -> None:
@@ -321,7 +302,15 @@ def layer_size() -> dict[str, float] | str:
     return {"unzipped_mb": round(unzipped / 1e6, 1), "zipped_mb": round(zipped / 1e6, 1)}
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", choices=["replies"], help="one section alone (replies: a minute or so)")
+    args = parser.parse_args(argv)
+    if args.only == "replies":
+        replies = replies_figures()
+        print_report(replies)
+        print(json.dumps({"replies": replies}, indent=2, ensure_ascii=False))
+        return 0
     template = _units(2000)
     figures = {
         "date": date.today().isoformat(),
@@ -332,14 +321,15 @@ def main() -> int:
             "100000": planner_peak_bytes(template, 100_000),
         },
         "report_build": {str(n): report_build(template, n) for n in (10_000, 100_000)},
-        "replies": replies_accuracy(),
+        "replies": replies_figures(),
         "imports": import_figures(),
         "month_cost": month_cost(int(os.environ.get("PROPFEE_BENCH_MONTH_HOUSEHOLDS", "1000"))),
         "sandbox_busy_day": sandbox_day(int(os.environ.get("PROPFEE_BENCH_HOUSEHOLDS", "10000"))),
         "faulty_day": faulty_day(int(os.environ.get("PROPFEE_BENCH_HOUSEHOLDS", "10000")), seed=7),
         "lambda_layer": layer_size(),
     }
-    print(json.dumps(figures, indent=2))
+    print_report(figures["replies"], file=sys.stderr)  # type: ignore[arg-type]
+    print(json.dumps(figures, indent=2, ensure_ascii=False))
     return 0
 
 

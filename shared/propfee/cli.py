@@ -241,6 +241,11 @@ def cmd_route(args: argparse.Namespace) -> int:
         "promise_date": result.promise_date.isoformat() if result.promise_date else None,
         "matched_rule": result.matched_rule,
         "also_detected": [i.value for i in result.also_detected],
+        "refuses_to_pay": result.refuses_to_pay,
+        "possible_opt_out": result.possible_opt_out,  # SMS stops, the owner is asked once
+        "decided_by": result.decided_by,
+        "confidence": result.confidence,
+        "guesses": [i.value for i in result.guesses],
     }
     print(json.dumps(shown, ensure_ascii=False))
     return 0

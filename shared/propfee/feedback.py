@@ -88,7 +88,8 @@ NO_TICKET = {Intent.OPT_OUT, Intent.OPT_IN, Intent.HELP, Intent.THANKS}
 ACK_TEMPLATE = {Intent.OPT_OUT: "reply_opt_out", Intent.OPT_IN: "reply_opt_in", Intent.HELP: "reply_help"}
 TICKET_ACK = "reply_ticket"
 UNKNOWN_SENDER_ACK = "reply_unknown_sender"
-REPLY_TEMPLATES = frozenset({*ACK_TEMPLATE.values(), TICKET_ACK, UNKNOWN_SENDER_ACK})
+CONFIRM_OPT_OUT_ACK = "reply_opt_out_confirm"  # a possible opt-out: stopped, and the owner asked once
+REPLY_TEMPLATES = frozenset({*ACK_TEMPLATE.values(), TICKET_ACK, UNKNOWN_SENDER_ACK, CONFIRM_OPT_OUT_ACK})
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,13 @@ def _owners_with(unit: Unit, sender: str, change: dict[str, object]) -> Unit:
         o.model_copy(update=change) if sender in (o.phone, (o.email or "").lower()) else o for o in unit.owners
     )
     return unit.model_copy(update={"owners": owners})
+
+
+def _opted_out(units: list[Unit], message: InboundMessage) -> bool:
+    """Whether every owner who wrote from this address has already stopped messages on this channel."""
+    owners = [o for u in units for o in u.owners if message.sender in (o.phone, (o.email or "").lower())]
+    flag = "sms_opt_out" if message.channel == "sms" else "email_opt_out"
+    return bool(owners) and all(getattr(o, flag) for o in owners)
 
 
 def _channel_change(intent: Intent, message: InboundMessage) -> dict[str, object]:
@@ -182,10 +190,17 @@ def respond(
         )
     after = {u.unit_id: u for u in units}
     changes: list[str] = []
+    # a possible refusal of messages stops them (doubt resolves to stopping) and asks the owner, once: a second
+    # such message finds the channel already stopped and asks nothing
+    confirm = classification.possible_opt_out and intent is not Intent.OPT_IN and not _opted_out(units, message)
     if intent in (Intent.OPT_OUT, Intent.OPT_IN, Intent.WRONG_NUMBER):
         change = _channel_change(intent, message)
         after = {u.unit_id: _owners_with(u, message.sender, change) for u in units}
         changes.append(f"{intent.value} for {message.channel}")
+    elif classification.possible_opt_out:
+        change = _channel_change(Intent.OPT_OUT, message)
+        after = {u.unit_id: _owners_with(u, message.sender, change) for u in units}
+        changes.append(f"possible opt_out: {message.channel} stopped" + (", owner asked to confirm" if confirm else ""))
     if intent is Intent.WRONG_NUMBER:
         # not the owner: customer service corrects the contact data; what they wrote is not the owner's matter
         ticket = new_ticket(intent, Department.CUSTOMER_SERVICE, units)
@@ -196,6 +211,8 @@ def respond(
         matter = Intent.UNKNOWN  # a person reads what the rules did not understand
     if matter is None:
         template = ACK_TEMPLATE.get(intent)  # help is answered, a thank-you is not (no loops with bots)
+        if confirm:
+            template = CONFIRM_OPT_OUT_ACK
         answer = Acknowledgement(template, language) if template else None
         return Response(classification, _changed(units, after), None, answer, tuple(changes))
     # the unit the owner answered about, else every unit of theirs concerned
@@ -207,6 +224,8 @@ def respond(
     ) or Department.CUSTOMER_SERVICE
     ticket = new_ticket(matter, department, concerned)
     changes.append(_ticketed(ticket))
+    if classification.refuses_to_pay:
+        changes.append("the owner refuses to pay until it is dealt with (recorded on the ticket)")
     hold_kind = HOLD_FOR.get(matter)
     if matter is Intent.COMPLAINT and not rules.hold_while_complaint_open:
         hold_kind = None
@@ -222,7 +241,22 @@ def respond(
             after[unit.unit_id] = unit.model_copy(update={"holds": (*unit.holds, hold)})
         ticket = ticket.model_copy(update={"hold": hold_kind})
         changes.append(f"{hold_kind.value} hold until {hold.until or 'the ticket is resolved'}")
+        promised = Intent.PAYMENT_PLAN in (intent, *classification.also_detected) and classification.promise_date
+        if matter is not Intent.PAYMENT_PLAN and promised:
+            # "电梯坏了请尽快修，10号我会交": the promise is kept as well, and outlasts the complaint's hold
+            # ("修好再交" names no day: a condition, not a promise)
+            promise = Hold(
+                kind=HoldKind.PROMISE_TO_PAY,
+                until=_hold_until(Intent.PAYMENT_PLAN, classification, today, rules),
+                reason=f"payment_plan, said with ticket {ticket.ticket_id}",
+            )
+            for unit in concerned:
+                held = after[unit.unit_id]
+                after[unit.unit_id] = held.model_copy(update={"holds": (*held.holds, promise)})
+            changes.append(f"{HoldKind.PROMISE_TO_PAY.value} hold until {promise.until}")
     ack = _ack(TICKET_ACK, language, ticket, rules, tz)
+    if confirm:
+        ack = Acknowledgement(CONFIRM_OPT_OUT_ACK, ack.language, ack.context)
     if intent is Intent.OPT_OUT:  # "已经交了，别再发了": the one acknowledgement also confirms the opt-out
         ack = Acknowledgement(ack.template, ack.language, {**ack.context, "opted_out": message.channel})
     return Response(classification, _changed(units, after), ticket, ack, tuple(changes))
@@ -251,6 +285,11 @@ def _ticket(
 ) -> Ticket:
     category = classification.category if intent is Intent.COMPLAINT else None
     created = message.received_at
+    said = [
+        i.value for i in (classification.intent, *classification.also_detected) if i not in (intent, Intent.UNKNOWN)
+    ]
+    if classification.refuses_to_pay:
+        said.append("refuses_to_pay")
     return Ticket(
         ticket_id=ticket_id_for(message.source_id, created.astimezone(tz).date(), salt),
         community_id=units[0].community_id if units else UNKNOWN_COMMUNITY,
@@ -266,6 +305,8 @@ def _ticket(
         due_by=created + timedelta(hours=rules.deadlines.hours(intent, category)),
         promise_date=classification.promise_date,
         source_id=message.source_id,
+        also=tuple(dict.fromkeys(said)),
+        guesses=tuple(g.value for g in classification.guesses),
     )
 
 

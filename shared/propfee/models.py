@@ -362,6 +362,8 @@ class Ticket(Record):
     promise_date: date | None = None
     source_id: str  # the provider's id of the inbound message
     answers: str | None = None  # the reminder the owner replied to: "<unit>#<claim>"
+    also: tuple[str, ...] = ()  # what else the message said: refuses_to_pay, payment_plan (a promise), ...
+    guesses: tuple[str, ...] = ()  # the classifier was unsure: its two best guesses, for the person who decides
 
 
 class InboundMessage(Record):

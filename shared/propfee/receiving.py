@@ -355,6 +355,12 @@ def ticket_email(ticket: Ticket, department: DepartmentContact, settings: Settin
         lines.append(f"承诺缴费日期 Promised payment date: {ticket.promise_date.isoformat()}")
     if ticket.hold:
         lines.append(f"催缴暂停 Reminders paused: {ticket.hold.value} (resolving the ticket releases it)")
+    if "refuses_to_pay" in ticket.also:
+        lines.append("业主表示不解决不缴费 The owner refuses to pay until this is dealt with")
+    if others := [a for a in ticket.also if a != "refuses_to_pay"]:
+        lines.append(f"同时提到 Also said: {', '.join(others)}")
+    if ticket.guesses:
+        lines.append(f"系统无法确定，请人工判断 Unsure, please decide; best guesses: {', '.join(ticket.guesses)}")
     lines += [
         "",
         "业主原文 The owner wrote:",

@@ -462,3 +462,87 @@ def test_a_communitys_departments_replace_the_companys_one_by_one():
     leak = said(Intent.COMPLAINT, department=Department.ENGINEERING, category="leak")
     response = respond(message(), leak, [owing("C02-B01-0101")], c02, SHANGHAI)
     assert response.acknowledgement.context["department"] == "工程部(二期)"
+
+
+# ---------------------------------------------------------------------------------------------- several intents
+
+
+def test_a_complaint_with_a_refusal_to_pay_opens_its_ticket_and_hold_and_records_the_refusal():
+    classification = said(Intent.COMPLAINT, department=Department.ENGINEERING, category="leak", refuses_to_pay=True)
+
+    response = respond(message(body="漏水不修，物业费一分都不交"), classification, [owing()], RULES, SHANGHAI)
+
+    ticket = response.ticket
+    assert (ticket.intent, ticket.department, ticket.category) == ("complaint", "engineering", "leak")
+    assert ticket.also == ("refuses_to_pay",) and ticket.hold is HoldKind.COMPLAINT
+    [held] = response.units_after
+    assert [(h.kind, h.ticket) for h in held.holds] == [(HoldKind.COMPLAINT, ticket.ticket_id)]
+    assert any("refuses to pay" in change for change in response.changes)
+
+
+def test_a_promise_inside_a_complaint_keeps_both_the_complaint_and_the_promise():
+    classification = said(
+        Intent.COMPLAINT,
+        department=Department.ENGINEERING,
+        category="lift",
+        promise_date=date(2026, 11, 20),
+        also_detected=(Intent.PAYMENT_PLAN,),
+    )
+
+    response = respond(message(body="电梯请尽快修，20号我会交"), classification, [owing()], RULES, SHANGHAI)
+
+    ticket = response.ticket
+    assert (ticket.intent, ticket.promise_date, ticket.also) == ("complaint", date(2026, 11, 20), ("payment_plan",))
+    [held] = response.units_after
+    assert [(h.kind, h.until, h.ticket) for h in held.holds] == [
+        (HoldKind.COMPLAINT, None, ticket.ticket_id),  # until the lift is dealt with
+        (HoldKind.PROMISE_TO_PAY, date(2026, 11, 20), None),  # and the promise, whenever the ticket closes
+    ]
+    # resolving the complaint releases its own hold, not the promise
+    assert [h.kind for h in release_ticket_holds(held, ticket.ticket_id).holds] == [HoldKind.PROMISE_TO_PAY]
+
+
+def test_a_condition_is_not_a_promise_without_a_day():
+    classification = said(Intent.COMPLAINT, category="leak", also_detected=(Intent.PAYMENT_PLAN,), refuses_to_pay=True)
+
+    response = respond(message(body="修好再交"), classification, [owing()], RULES, SHANGHAI)
+
+    [held] = response.units_after
+    assert [h.kind for h in held.holds] == [HoldKind.COMPLAINT]
+
+
+# ---------------------------------------------------------------------------------------------- doubt
+
+
+def test_a_possible_opt_out_stops_sms_for_the_writer_and_asks_once():
+    unsure = said(Intent.THANKS, possible_opt_out=True, decided_by="model", confidence=40)
+    units = [owing()]
+
+    first = respond(message(), unsure, units, RULES, SHANGHAI)
+
+    [stopped] = first.units_after
+    assert owner_named(stopped, "王芳").sms_opt_out is True
+    assert owner_named(stopped, "李雷").sms_opt_out is False  # only the number that wrote
+    assert first.acknowledgement == Acknowledgement("reply_opt_out_confirm", "zh-CN")
+
+    second = respond(message(source_id="in-0002"), unsure, [stopped], RULES, SHANGHAI)
+
+    assert second.units_after == ()  # nothing left to change
+    assert second.acknowledgement is None  # a thank-you is not answered, and the question is not asked again
+
+
+def test_a_person_decides_what_the_classifier_was_unsure_of_with_its_two_best_guesses():
+    unsure = said(Intent.UNKNOWN, decided_by="person", confidence=28, guesses=(Intent.BILL_DISPUTE, Intent.COMPLAINT))
+
+    response = respond(message(), unsure, [owing()], RULES, SHANGHAI)
+
+    assert (response.ticket.department, response.ticket.guesses) == ("customer_service", ("bill_dispute", "complaint"))
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+@pytest.mark.parametrize("channel", ["sms", "email"])
+def test_the_confirmation_question_tells_the_owner_how_to_resume(language, channel):
+    text = render_reply("reply_opt_out_confirm", language, {}, "400-000-0000", "", channel)
+
+    assert ('回复"恢复"' if language == "zh-CN" else "reply START") in text
+    assert "400-000-0000" in text

@@ -231,7 +231,9 @@ def test_complaint_category_and_department(text: str, category: str, department:
 
 def test_a_complaint_without_a_category_goes_to_customer_service() -> None:
     result = classify("我要投诉", WEDNESDAY)
-    assert (result.intent, result.category, result.department) == (Intent.COMPLAINT, None, Department.CUSTOMER_SERVICE)
+    # the model may name it "other": customer service's too
+    assert (result.intent, result.department) == (Intent.COMPLAINT, Department.CUSTOMER_SERVICE)
+    assert result.category in (None, "other")
     assert result.matched_rule == "complaint.general"
 
 
@@ -374,13 +376,19 @@ def test_a_date_that_is_no_promise(text: str) -> None:
 
 def test_the_result_as_propfee_route_prints_it() -> None:
     result = classify("电梯坏了，下周五再交", WEDNESDAY)
-    assert result.model_dump(mode="json") == {
+    dumped = result.model_dump(mode="json")
+    assert 0 <= dumped.pop("confidence") <= 100  # the model's, whatever its training made it
+    assert dumped == {
         "intent": "complaint",
         "department": "engineering",
         "category": "lift",
         "promise_date": "2026-03-27",
         "matched_rule": "complaint.lift",
         "also_detected": ["payment_plan"],
+        "refuses_to_pay": False,
+        "possible_opt_out": False,
+        "decided_by": "rules",
+        "guesses": [],
     }
 
 
@@ -391,8 +399,14 @@ def test_the_result_is_frozen() -> None:
 
 
 def test_nothing_matched_is_unknown_with_no_rule() -> None:
-    assert classify("晚上出去吃饭了", WEDNESDAY) == Classification(
+    assert classify("晚上出去吃饭了", WEDNESDAY, model=False) == Classification(
         intent=Intent.UNKNOWN, department=Department.CUSTOMER_SERVICE
+    )
+    with_model = classify("晚上出去吃饭了", WEDNESDAY)
+    assert (with_model.intent, with_model.matched_rule, with_model.department) == (
+        Intent.UNKNOWN,
+        None,
+        Department.CUSTOMER_SERVICE,
     )
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from propfee.config import Settings
 from propfee.feedback import DepartmentContact
-from propfee.intents import Department
+from propfee.intents import Classification, Department, Intent
 from propfee.models import Hold, HoldKind, InboundMessage, OpenBill, Owner, Ticket, Unit
 from propfee.ports import ProviderRejected
 from propfee.receiving import (
@@ -652,3 +652,46 @@ def test_the_ticket_email_of_a_stranger_says_the_sender_is_unknown_and_gives_a_p
     assert not subject.startswith("【紧急】")
     assert "unknown sender" in body and STRANGER in body and "2026-12-15" in body
     assert "2026-11-14 09:30" in body
+
+
+# ---------------------------------------------------------------------------------------------- doubt stops SMS
+
+UNSURE = Classification(
+    intent=Intent.UNKNOWN,
+    department=Department.CUSTOMER_SERVICE,
+    possible_opt_out=True,
+    decided_by="person",
+    confidence=31,
+    guesses=(Intent.OPT_OUT, Intent.COMPLAINT),
+)
+
+
+def test_a_low_confidence_possible_opt_out_stops_sms_to_the_number_and_asks_the_owner_once(monkeypatch):
+    monkeypatch.setattr("propfee.receiving.classify", lambda text, today: UNSURE)
+    flow = Flow()
+
+    first = flow.receive(sms("停咗佢啦", source_id="in-1"))
+
+    owner = flow.store.units["C01-B01-0101"].owners[0]
+    assert owner.sms_opt_out is True  # doubt resolves to stopping: no reminder goes to this number any more
+    [(to, asked)] = flow.phone.sent
+    assert to == PHONE and '回复"恢复"' in asked and first.ticket_id in asked
+    ticket = flow.store.tickets[first.ticket_id]
+    assert (ticket.department, ticket.guesses) == ("customer_service", ("opt_out", "complaint"))  # a person decides
+    [routed] = flow.router.routed
+    assert "opt_out, complaint" in routed.body
+
+    # a second such message, past the acknowledgement cooldown: still stopped, and not asked again
+    flow.receive(sms("停咗佢啦唔该", source_id="in-2", received_at=NOW + timedelta(hours=3)))
+
+    assert flow.store.units["C01-B01-0101"].owners[0].sms_opt_out is True
+    assert sum('回复"恢复"' in text for _, text in flow.phone.sent) == 1
+
+
+def test_an_opt_out_found_by_the_rules_is_never_overruled_by_the_model():
+    flow = Flow()
+
+    result = flow.receive(sms("唔好再send嘢俾我"))
+
+    assert result.intent == "opt_out"
+    assert flow.store.units["C01-B01-0101"].owners[0].sms_opt_out is True
