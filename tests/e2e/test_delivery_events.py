@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 
 def _reminder(sandbox, unit_id, step):
     item = sandbox.client("dynamodb").get_item(
-        TableName=sandbox.table.name, Key={"pk": {"S": f"UNIT#{unit_id}"}, "sk": {"S": f"REMINDER#{step}#1"}}
+        TableName=sandbox.table.name, Key={"pk": {"S": f"EVIDENCE#{unit_id}"}, "sk": {"S": f"REMINDER#{step}#1"}}
     )["Item"]
     return item["status"]["S"], [e["M"]["status"]["S"] for e in item["timeline"]["L"]]
 
