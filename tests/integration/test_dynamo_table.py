@@ -118,7 +118,9 @@ def test_a_released_claim_can_be_claimed_again_and_sent_evidence_keeps_its_timel
     [reminder] = table.day_activity("C01", date(2026, 10, 12)).reminders
     assert reminder.status is ReminderStatus.SENT
     assert reminder.provider_message_id == "provider-123"
-    raw = table.db.get_item(TableName=table.name, Key={"pk": {"S": "EVIDENCE#C01-B01-0101"}, "sk": {"S": job.claim_key}})
+    raw = table.db.get_item(
+        TableName=table.name, Key={"pk": {"S": "EVIDENCE#C01-B01-0101"}, "sk": {"S": job.claim_key}}
+    )
     assert [e["M"]["status"]["S"] for e in raw["Item"]["timeline"]["L"]] == ["claimed", "sent"]
 
 
@@ -130,7 +132,9 @@ def test_evidence_has_a_partition_of_its_own_and_the_unit_history_merges_it_in_t
     job = _job(table)
     assert table.claim(job, _evidence(job), (at("2026-10-12 09:30"),)) is ClaimResult.CLAIMED
     table.mark_sent(job, "provider-123", at("2026-10-12 09:31"))
-    in_unit = table.db.get_item(TableName=table.name, Key={"pk": {"S": "UNIT#C01-B01-0101"}, "sk": {"S": job.claim_key}})
+    in_unit = table.db.get_item(
+        TableName=table.name, Key={"pk": {"S": "UNIT#C01-B01-0101"}, "sk": {"S": job.claim_key}}
+    )
     assert "Item" not in in_unit
     assert table.reminder("C01-B01-0101", job.claim_key).status is ReminderStatus.SENT
     history = table.unit_history("C01-B01-0101")
@@ -158,7 +162,9 @@ def test_deferred_evidence_is_written_in_one_batch_when_the_block_ends(table):
         (ReminderStatus.SENT, "provider-C01-B01-0101"),
         (ReminderStatus.SENT, "provider-C01-B01-0102"),
     ]
-    raw = table.db.get_item(TableName=table.name, Key={"pk": {"S": "EVIDENCE#C01-B01-0102"}, "sk": {"S": job.claim_key}})
+    raw = table.db.get_item(
+        TableName=table.name, Key={"pk": {"S": "EVIDENCE#C01-B01-0102"}, "sk": {"S": job.claim_key}}
+    )
     assert [e["M"]["status"]["S"] for e in raw["Item"]["timeline"]["L"]] == ["claimed", "sent"]
 
 
