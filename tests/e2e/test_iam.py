@@ -17,7 +17,7 @@ from propfee.models import Channel, ReminderStatus, SendJob
 from propfee.sandbox.runtime import current_function, patched_environ
 from propfee.sandbox.sandbox import REGION
 from tests.e2e.conftest import dead_letters, job_body
-from tests.support import ROOT, at
+from tests.support import ROOT, at, bill
 
 pytestmark = pytest.mark.e2e
 
@@ -63,8 +63,8 @@ def test_only_the_send_role_writes_evidence_and_delivery_events_may_only_add_to_
     with calling_as("DeliveryEventsFunction"):
         assert _denied(table.release, job) == "AccessDeniedException"  # may not delete it
         assert table.record_delivery(receipt)  # the receipt is added
-    with calling_as("ImportsFunction"):  # the ledger's writers still write the unit's partition
-        assert table.get_unit(UNIT) is not None
+    with calling_as("BillingFunction"):  # the ledger's writers still write the unit's partition and the totals
+        assert table.issue_bill(bill(UNIT, "2026-11"))
     assert table.reminder(UNIT, job.claim_key).status is ReminderStatus.DELIVERED
 
 
