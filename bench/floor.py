@@ -20,7 +20,7 @@ from datetime import date
 from typing import Any
 
 from propfee.adapters.dynamo import to_attributes
-from propfee.adapters.keys import arrears_pk, unit_item
+from propfee.adapters.keys import arrears_pk, evidence_pk, unit_item
 from propfee.models import Channel, Reminder
 
 FLOOR = "FLOOR#"
@@ -33,13 +33,13 @@ def _scratch(item: dict[str, Any], n: int) -> dict[str, Any]:
 def _sample_items(db: Any, table: str, reminder: Reminder) -> tuple[dict[str, Any], dict[str, Any]]:
     """A real evidence item and its unit's item, to copy at their real sizes (the unit as it was before the
     day's claim: without the step)."""
-    partition = db.query(
-        TableName=table,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues=to_attributes({":pk": unit_item(reminder.unit_id)["pk"]}),
-    )["Items"]
-    unit = next(i for i in partition if i["sk"]["S"] == "UNIT")
-    evidence = next(i for i in partition if i.get("kind", {}).get("S") == "reminder")
+
+    def partition(pk: str) -> list[dict[str, Any]]:
+        query = {"TableName": table, "KeyConditionExpression": "pk = :pk"}
+        return list(db.query(**query, ExpressionAttributeValues=to_attributes({":pk": pk}))["Items"])
+
+    unit = next(i for i in partition(unit_item(reminder.unit_id)["pk"]) if i["sk"]["S"] == "UNIT")
+    evidence = next(i for i in partition(evidence_pk(reminder.unit_id)) if i.get("kind", {}).get("S") == "reminder")
     return evidence, unit
 
 

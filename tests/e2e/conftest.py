@@ -5,7 +5,8 @@ from datetime import datetime
 
 import pytest
 
-from propfee.adapters.dynamo import PropfeeTable
+from propfee.adapters import keys
+from propfee.adapters.dynamo import PropfeeTable, to_attributes
 from propfee.ladder import Ladder, Step, decide
 from propfee.ledger import with_bill
 from propfee.models import Channel, Owner
@@ -141,7 +142,7 @@ def email_reminders(sandbox, addresses: dict[str, str]) -> dict[str, tuple[str, 
 def reminder_timeline(sandbox, unit_id, claim):
     """A reminder's status and its timeline as (status, what the entry says beyond it: conflict or kept)."""
     item = sandbox.client("dynamodb").get_item(
-        TableName=sandbox.table.name, Key={"pk": {"S": f"UNIT#{unit_id}"}, "sk": {"S": claim}}
+        TableName=sandbox.table.name, Key=to_attributes(keys.reminder_item(unit_id, claim))
     )["Item"]
     entries = [e["M"] for e in item["timeline"]["L"]]
     return item["status"]["S"], [

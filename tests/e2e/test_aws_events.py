@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from propfee import cli
+from propfee.adapters import keys
 from propfee.adapters.feedback import FeedbackTable
 from propfee.rules import load_rules
 from propfee.sandbox import Sandbox
@@ -48,7 +49,7 @@ def reminder(sandbox, unit_id):
     items = sandbox.client("dynamodb").query(
         TableName=sandbox.table.name,
         KeyConditionExpression="pk = :pk AND begins_with(sk, :sk)",
-        ExpressionAttributeValues={":pk": {"S": f"UNIT#{unit_id}"}, ":sk": {"S": "REMINDER#"}},
+        ExpressionAttributeValues={":pk": {"S": keys.evidence_pk(unit_id)}, ":sk": {"S": "REMINDER#"}},
     )["Items"]
     assert len(items) <= 1
     return items[0] if items else None

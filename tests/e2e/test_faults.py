@@ -6,6 +6,7 @@ from collections import Counter
 import pytest
 from bench.faults import FAULTS, faulty_day
 
+from propfee.adapters import keys
 from propfee.sandbox.faults import FaultInjector
 from tests.e2e.conftest import dead_letters, job_body
 from tests.support import at
@@ -93,7 +94,7 @@ def test_a_crash_or_timeout_right_after_the_claim_ends_in_the_dlq_with_its_reaso
     assert len(sandbox.sent_sms()) == len(UNITS) - 1
     assert Counter(_reminders(sandbox).values()) == {"sent": len(UNITS) - 1, "claimed": 1}
     [claimed] = [pk for pk, status in _reminders(sandbox).items() if status == "claimed"]
-    assert claimed == "UNIT#" + json.loads(handed_over["Body"])["unit_id"]
+    assert claimed == keys.evidence_pk(json.loads(handed_over["Body"])["unit_id"])
 
 
 def test_a_failed_release_after_a_provider_error_ends_in_the_dlq_with_its_reason(sandbox):
@@ -175,8 +176,8 @@ def test_a_person_settles_unconfirmed_claims_from_the_providers_word_and_nothing
 
     assert _unconfirmed(sandbox) == []
     statuses = _reminders(sandbox)
-    assert statuses["UNIT#" + was_sent[0]] == "delivered" and statuses["UNIT#" + was_sent[1]] == "sent"
-    assert "UNIT#" + never_sent[0] not in statuses
+    assert statuses[keys.evidence_pk(was_sent[0])] == "delivered" and statuses[keys.evidence_pk(was_sent[1])] == "sent"
+    assert keys.evidence_pk(never_sent[0]) not in statuses
     # (the claim's contact still counts against the frequency cap: it errs on the side of fewer messages)
     again = decide(sandbox.table.get_unit(never_sent[0]), at("2026-11-14 10:00").date(), SHANGHAI)
     assert again.action is not None and again.action.step.step_id == by_unit[never_sent[0]]["claim"].split("#")[1]

@@ -6,7 +6,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from propfee.adapters.dynamo import PropfeeTable
+from propfee.adapters import keys
+from propfee.adapters.dynamo import PropfeeTable, to_attributes
 from propfee.delivery import DeliveryEvent, Disabled, Recorded
 from propfee.ladder import DEFAULT_LADDER, decide
 from propfee.messages import render
@@ -119,8 +120,25 @@ def test_a_released_claim_can_be_claimed_again_and_sent_evidence_keeps_its_timel
     [reminder] = table.day_activity("C01", date(2026, 10, 12)).reminders
     assert reminder.status is ReminderStatus.SENT
     assert reminder.provider_message_id == "provider-123"
-    raw = table.db.get_item(TableName=table.name, Key={"pk": {"S": "UNIT#C01-B01-0101"}, "sk": {"S": job.claim_key}})
+    raw = table.db.get_item(TableName=table.name, Key=to_attributes(keys.reminder_item("C01-B01-0101", job.claim_key)))
     assert [e["M"]["status"]["S"] for e in raw["Item"]["timeline"]["L"]] == ["claimed", "sent"]
+
+
+def test_evidence_has_a_partition_of_its_own_and_the_unit_history_merges_it_in_time_order(table):
+    # IAM's dynamodb:LeadingKeys sees only the partition key: apart from the unit's ledger, only the send role
+    # may put evidence (the template), while imports and billing write bills and payments under UNIT#
+    table.issue_bill(bill("C01-B01-0101", "2026-10"))
+    table.record_payment(payment("C01-B01-0101", 100, "2026-10-20 10:00", "P1"))
+    job = _job(table)
+    assert table.claim(job, _evidence(job), (at("2026-10-12 09:30"),)) is ClaimResult.CLAIMED
+    table.mark_sent(job, "provider-123", at("2026-10-12 09:31"))
+    unit_pk = keys.unit_item("C01-B01-0101")["pk"]
+    in_unit = table.db.get_item(TableName=table.name, Key=to_attributes({"pk": unit_pk, "sk": job.claim_key}))
+    assert "Item" not in in_unit
+    assert table.reminder("C01-B01-0101", job.claim_key).status is ReminderStatus.SENT
+    history = table.unit_history("C01-B01-0101")
+    assert [record["kind"] for record in history] == ["bill", "reminder", "payment"]
+    assert {record["pk"] for record in history} == {unit_pk, keys.evidence_pk("C01-B01-0101")}
 
 
 def test_units_are_found_by_owner_phone(table):
@@ -143,7 +161,7 @@ def test_deferred_evidence_is_written_in_one_batch_when_the_block_ends(table):
         (ReminderStatus.SENT, "provider-C01-B01-0101"),
         (ReminderStatus.SENT, "provider-C01-B01-0102"),
     ]
-    raw = table.db.get_item(TableName=table.name, Key={"pk": {"S": "UNIT#C01-B01-0102"}, "sk": {"S": job.claim_key}})
+    raw = table.db.get_item(TableName=table.name, Key=to_attributes(keys.reminder_item("C01-B01-0102", job.claim_key)))
     assert [e["M"]["status"]["S"] for e in raw["Item"]["timeline"]["L"]] == ["claimed", "sent"]
 
 
@@ -267,7 +285,7 @@ def _receipt(job, kind, event_id, when="2026-10-12 09:32"):
 
 
 def _timeline(table, job):
-    raw = table.db.get_item(TableName=table.name, Key={"pk": {"S": "UNIT#C01-B01-0101"}, "sk": {"S": job.claim_key}})
+    raw = table.db.get_item(TableName=table.name, Key=to_attributes(keys.reminder_item(job.unit_id, job.claim_key)))
     return raw["Item"]["status"]["S"], [
         (e["M"]["status"]["S"], "conflict" in e["M"] or "kept" in e["M"]) for e in raw["Item"]["timeline"]["L"]
     ]

@@ -1,5 +1,6 @@
 """infra/template.yaml: valid, least-privilege, every queue with a DLQ, the bucket private and TLS-only."""
 
+import fnmatch
 import json
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent, SNSEvent
 
+from propfee.adapters import keys
 from propfee.delivery import parse_delivery_event
 from propfee.events import SendJobRecord, function_url_refusal, parse_records, s3_uploads, sns_notifications
 from propfee.imports.uploads import kind_of
@@ -137,7 +139,8 @@ def test_only_the_send_function_polls_a_queue_the_rest_are_invoked_when_there_is
 def test_the_plan_function_fans_out_to_itself_and_to_nothing_else(sam):
     plan = sam["Resources"]["PlanFunction"]["Properties"]
     name = plan["FunctionName"]["Fn::Sub"]
-    [invoke] = [s for s in plan["Policies"][0]["Statement"] if "lambda:InvokeFunction" in s["Action"]]
+    role = sam["Resources"][plan["Role"]["Fn::GetAtt"][0]]["Properties"]
+    [invoke] = [s for s in role["Policies"][0]["PolicyDocument"]["Statement"] if "lambda:InvokeFunction" in s["Action"]]
     assert invoke["Action"] == ["lambda:InvokeFunction"]
     assert invoke["Resource"]["Fn::Sub"].endswith(f":function:{name}")
     # the communities' runs wait in Lambda's queue for a free instance, at most 6 hours, then go to the DLQ
@@ -160,6 +163,11 @@ def _as_list(value):
     return value if isinstance(value, list) else [value]
 
 
+# the actions that have no resource ARN to name: SMS to a phone number (publishing to topics is denied beside it),
+# and active tracing's segments
+NO_RESOURCE_ARN = [["sns:Publish"], ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]]
+
+
 def test_no_function_may_do_everything_or_touch_every_resource(cfn):
     statements = list(_allow_statements(cfn))
     assert statements
@@ -167,8 +175,100 @@ def test_no_function_may_do_everything_or_touch_every_resource(cfn):
         actions = _as_list(statement["Action"])
         assert all("*" not in action for action in actions), (lid, actions)
         if "*" in _as_list(statement["Resource"]):
-            # SMS to a phone number has no ARN; publishing to topics is denied beside it
-            assert actions == ["sns:Publish"], (lid, statement)
+            assert actions in NO_RESOURCE_ARN, (lid, statement)
+
+
+def test_each_function_has_its_own_role_and_no_managed_policy_that_sam_would_add(sam, cfn):
+    # SAM's generated role would carry AWSLambdaBasicExecutionRole (every log group of the account) and, for the SQS
+    # event, AWSLambdaSQSQueueExecutionRole (every queue): each function names its own role instead
+    functions = _of_type(cfn, "AWS::Lambda::Function")
+    roles = _of_type(cfn, "AWS::IAM::Role")
+    function_roles = {f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()}
+    assert len(function_roles) == len(functions)
+    for lid, role in roles.items():
+        assert not role["Properties"].get("ManagedPolicyArns"), lid
+        [trust] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        # the others are the roles SAM makes for the schedules (invoke that one function)
+        service = "lambda.amazonaws.com" if lid in function_roles else "scheduler.amazonaws.com"
+        assert _as_list(trust["Principal"]["Service"]) == [service], lid
+        assert _as_list(trust["Action"]) == ["sts:AssumeRole"], lid
+    for lid, function in _of_type(sam, "AWS::Serverless::Function").items():
+        props = function["Properties"]
+        assert "Policies" not in props, f"{lid}: SAM ignores Policies beside an explicit Role"
+        # logging works, into its own log group only (the one its LoggingConfig names)
+        [logs] = [s for s in _role_allows(cfn, props["Role"]["Fn::GetAtt"][0]) if s["Action"][0].startswith("logs:")]
+        assert logs["Resource"] == {"Fn::GetAtt": [props["LoggingConfig"]["LogGroup"]["Ref"], "Arn"]}, lid
+        assert logs["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"], lid
+
+
+def _role_allows(cfn, role_id):
+    return [statement for lid, statement in _allow_statements(cfn) if lid == role_id]
+
+
+def test_lambda_polls_only_the_send_queue_for_the_send_function(cfn):
+    polling = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+    grants = [(lid, s) for lid, s in _allow_statements(cfn) if polling & set(_as_list(s["Action"]))]
+    readers = [(lid, s["Resource"]) for lid, s in grants if set(s["Action"]) != {"sqs:GetQueueAttributes"}]
+    assert readers == [("SendFunctionRole", {"Fn::GetAtt": ["SendQueue", "Arn"]})]
+
+
+TABLE_WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+
+
+def _table_writes(cfn):
+    """(role, action) -> the partition-key patterns it may write; None when no leading-keys condition bounds it.
+    TransactWriteItems is authorized per item as PutItem, UpdateItem and DeleteItem, so these cover it too."""
+    grants: dict[tuple[str, str], list[str] | None] = {}
+    for lid, statement in _allow_statements(cfn):
+        actions = set(_as_list(statement["Action"]))
+        if not actions & TABLE_WRITES and not any(a in {"dynamodb:*", "*"} for a in actions):
+            continue
+        condition = statement.get("Condition", {}).get("ForAllValues:StringLike", {})
+        patterns = condition.get("dynamodb:LeadingKeys")
+        for action in actions & TABLE_WRITES:
+            grants[(lid, action)] = None if patterns is None else [*(grants.get((lid, action)) or []), *patterns]
+    return grants
+
+
+def test_every_role_that_writes_the_table_is_bounded_by_leading_keys(cfn):
+    grants = _table_writes(cfn)
+    writers = {lid for lid, _ in grants}
+    assert writers == {
+        "SendFunctionRole",
+        "DeliveryEventsFunctionRole",
+        "ReceiveFunctionRole",
+        "FeedbackMailFunctionRole",
+        "TicketsFunctionRole",
+        "ImportsFunctionRole",
+        "BillingFunctionRole",
+        "DailyReportFunctionRole",
+    }
+    for (lid, action), patterns in grants.items():
+        assert patterns, f"{lid} may {action} any item of the table"
+        # a named partition family each (adapters/keys.py), never the whole table
+        assert all("*" not in p.removesuffix("#*") for p in patterns), (lid, action, patterns)
+
+
+def _may(grants, role, action, partition):
+    return any(fnmatch.fnmatchcase(partition, p) for p in grants.get((role, action)) or [])
+
+
+def test_only_the_send_role_may_put_evidence_delivery_events_only_update_it_and_nothing_else_write_it(cfn):
+    grants = _table_writes(cfn)
+    evidence = keys.reminder_item("C01-B03-1502", "REMINDER#sms_d1#1")["pk"]
+    may_write_evidence = {(role, action) for role, action in grants if _may(grants, role, action, evidence)}
+    assert may_write_evidence == {
+        ("SendFunctionRole", "dynamodb:PutItem"),
+        ("SendFunctionRole", "dynamodb:UpdateItem"),
+        ("SendFunctionRole", "dynamodb:DeleteItem"),  # a claim given back after the provider refused the message
+        ("SendFunctionRole", "dynamodb:BatchWriteItem"),  # the batch's "sent" evidence
+        ("DeliveryEventsFunctionRole", "dynamodb:UpdateItem"),  # the provider's receipt, appended
+    }
+    # and the ledger's writers still reach what they must: the unit, its bills and payments, the totals
+    unit, bill = keys.unit_item("C01-B03-1502")["pk"], keys.bill_item("C01-B03-1502", "2026-11")["pk"]
+    for role in ("ImportsFunctionRole", "BillingFunctionRole"):
+        assert _may(grants, role, "dynamodb:PutItem", unit) and _may(grants, role, "dynamodb:PutItem", bill)
+        assert _may(grants, role, "dynamodb:UpdateItem", keys.period_total("C01", "2026-11")["pk"])
 
 
 @pytest.mark.parametrize("bucket_id", ["ReportBucket", "InboundMailBucket", "ImportBucket", "AccessLogBucket"])
@@ -242,7 +342,8 @@ def test_every_function_that_sends_email_names_the_configuration_set_that_publis
         variables = function["Properties"]["Environment"]["Variables"]
         assert variables["PROPFEE_SES_CONFIGURATION_SET"] == {"Ref": config_set}, lid
         # SESv2 SendEmail with a configuration set is authorized on the identity and on the configuration set
-        statements = [s for p in function["Properties"]["Policies"] for s in p["Statement"]]
+        role = sam["Resources"][function["Properties"]["Role"]["Fn::GetAtt"][0]]["Properties"]
+        statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
         [send] = [s for s in statements if s.get("Action") == ["ses:SendEmail"]]
         resources = json.dumps(send["Resource"])
         assert ":identity/${SenderEmail}" in resources and f":configuration-set/${{{config_set}}}" in resources, lid

@@ -195,14 +195,18 @@ class PropfeeTable:
             yield item_to_unit(item)
 
     def unit_history(self, unit_id: str) -> list[dict[str, Any]]:
-        """Every dated record of a unit (bills, payments, reminders, skips) in time order (the LSI)."""
-        return list(
-            self._query(
+        """Every dated record of a unit (bills, payments, skips, messages, and its reminders from the evidence
+        partition) in time order: the LSI of each partition, merged."""
+        records = [
+            item
+            for pk in (keys.unit_item(unit_id)["pk"], keys.evidence_pk(unit_id))
+            for item in self._query(
                 IndexName="timeline",
                 KeyConditionExpression="pk = :pk",
-                ExpressionAttributeValues=to_attributes({":pk": keys.unit_item(unit_id)["pk"]}),
+                ExpressionAttributeValues=to_attributes({":pk": pk}),
             )
-        )
+        ]
+        return sorted(records, key=lambda record: str(record.get("at", "")))
 
     def units_by_phone(self, phone_e164: str) -> list[str]:
         items = self._query(

@@ -38,8 +38,15 @@ def payment_item(unit_id: str, reference: str) -> dict[str, str]:
     return {"pk": f"UNIT#{unit_id}", "sk": f"PAYMENT#{reference}"}
 
 
+def evidence_pk(unit_id: str) -> str:
+    """A unit's reminders (claims and legal evidence) live apart from its ledger: IAM's dynamodb:LeadingKeys sees only
+    the partition key, so this partition lets only the send function put evidence while imports and billing write
+    the unit's bills and payments (infra/template.yaml)."""
+    return f"EVIDENCE#{unit_id}"
+
+
 def reminder_item(unit_id: str, claim_key: str) -> dict[str, str]:
-    return {"pk": f"UNIT#{unit_id}", "sk": claim_key}
+    return {"pk": evidence_pk(unit_id), "sk": claim_key}
 
 
 def skip_item(unit_id: str, day: date, step: str) -> dict[str, str]:

@@ -27,7 +27,7 @@ from botocore.config import Config
 from propfee import clock
 from propfee.adapters import aws
 from propfee.adapters.aws import reset_clients
-from propfee.sandbox import aws_rules, moto_patches, presigned, ses_rules
+from propfee.sandbox import aws_rules, iam, moto_patches, presigned, ses_rules
 from propfee.sandbox import template as tpl
 from propfee.sandbox.runtime import LambdaFunction, current_function, lambda_environment, patched_environ
 from propfee.sandbox.schedules import Schedule
@@ -121,6 +121,9 @@ class Sandbox:
         self.ses_event_destinations: dict[str, list[tuple[frozenset[str], str]]] = {}
         # what each scheduled invocation returned (the plan's summary, the report's keys), in order
         self.scheduled_results: list[tuple[str, datetime, Any]] = []
+        # function -> (the ARN its calls are made as, its role's statements): the table calls are checked against
+        # them as IAM does (sandbox.iam), since moto checks neither the table's ARN nor dynamodb:LeadingKeys
+        self.function_roles: dict[str, tuple[str, list[dict[str, Any]]]] = {}
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> Sandbox:
@@ -183,9 +186,25 @@ class Sandbox:
 
         made.meta.events.register("before-call.*.*", count)
         aws_rules.check_client(made)  # services moto lacks (End User Messaging SMS) refuse what AWS refuses
+        if service == "dynamodb":
+            made.meta.events.register("before-parameter-build.dynamodb", self._authorize_table_call)
         if service == "lambda":
             made.meta.events.register("before-parameter-build.lambda.Invoke", self._note_invoke)
             made.meta.events.register("before-call.lambda.Invoke", self._accept_event)
+
+    def _authorize_table_call(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        """Refuse, as IAM would, a function's table call that its role does not allow (sandbox.iam)."""
+        role = self.function_roles.get(current_function.get() or "")
+        if role is None:  # the sandbox's own plumbing, a test or the CLI: an operator's credentials
+            return
+        caller, statements = role
+        for request in iam.table_requests(model.name, params, self._table_arn):
+            if not iam.is_allowed(statements, request):
+                raise iam.refuse(model.name, caller, request)
+
+    @staticmethod
+    def _table_arn(name: str) -> str:
+        return name if name.startswith("arn:") else f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
 
     @staticmethod
     def _note_invoke(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
@@ -282,6 +301,7 @@ class Sandbox:
         }
         self._complete(cfn_template, resolver)
         self._load_functions(cfn_template, code_dirs, resolver)
+        self._load_roles()
         self._load_mappings()
 
     def _queue_url(self, queue_arn: str) -> str:
@@ -430,6 +450,24 @@ class Sandbox:
                 timeout=int(config.get("Timeout", 3)),
                 memory=memory,
             )
+
+    def _load_roles(self) -> None:
+        """Each function's role as deployed. Its inline policies are written back as IAM holds them (JSON), over the
+        Python repr that moto's CloudFormation stores, so that moto's own IAM enforcement can read them too."""
+        iam_client = self.client("iam")
+        lam = self.client("lambda")
+        for logical_id, function in self.functions.items():
+            role_name = lam.get_function_configuration(FunctionName=function.name)["Role"].rsplit("/", 1)[-1]
+            statements: list[dict[str, Any]] = []
+            for policy_name in iam_client.list_role_policies(RoleName=role_name)["PolicyNames"]:
+                stored = iam_client.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]
+                document = iam.policy_document(stored)
+                iam_client.put_role_policy(
+                    RoleName=role_name, PolicyName=policy_name, PolicyDocument=json.dumps(document)
+                )
+                statements += document["Statement"]
+            caller = f"arn:aws:sts::{ACCOUNT}:assumed-role/{role_name}/{function.name}"
+            self.function_roles[logical_id] = (caller, statements)
 
     def _load_mappings(self) -> None:
         lam = self.client("lambda")
