@@ -334,6 +334,7 @@ def test_an_explicit_wish_to_keep_the_messages_beats_the_keyword(text: str) -> N
         "退盯",  # homophone typos of 退订 and 取消
         "取销短信提醒",
         "区消",
+        "取消取消",  # the second 取消 negates nothing
         "免打扰",
         "Kindly cease all texts to this number.",
         "stop send啦，唔該",  # Cantonese, with a thanks that must not win
@@ -374,6 +375,8 @@ def test_what_only_looks_like_a_refusal_keeps_the_messages(text: str, intent: In
         ("等我过完年回来马上就交了", Intent.PAYMENT_PLAN),  # "就交了" after a condition is future
         ("xia zhou yi jiao", Intent.PAYMENT_PLAN),  # "yi" is Monday here, not "already"
         ("neng bu neng fenqi", Intent.PAYMENT_PLAN),
+        ("钱汇过去要一两个礼拜，肯定会到，不用催", Intent.PAYMENT_PLAN),  # remitting, not remitted
+        ("前天晚上手机银行转过去了", Intent.PAID_CLAIM),
         ("能不能按季度交？", Intent.PAYMENT_PLAN),
         ("贵司12月物业费已付讫，请查收", Intent.PAID_CLAIM),
         ("物业费款项已对公转账，烦请核销并开具发票", Intent.PAID_CLAIM),
