@@ -195,6 +195,7 @@ class Rule(BaseModel):
     fuzzy: tuple[str, ...] = ()
     date: Literal["only", "to_pay"] | None = None
     unless: tuple[Intent, ...] = ()
+    overrides: tuple[Intent, ...] = ()
     negatable: bool = True
     category: str | None = None
     department: Department | None = None
@@ -205,6 +206,8 @@ class Rule(BaseModel):
             raise ValueError(f"rule {self.id}: 'unknown' is what no rule matched, not a rule's intent")
         if not (self.zh or self.en or self.whole or self.fuzzy or self.date):
             raise ValueError(f"rule {self.id}: give zh, en, whole, fuzzy or date")
+        if Intent.OPT_OUT in self.overrides:
+            raise ValueError(f"rule {self.id}: nothing overrides an opt-out (doubt resolves to stopping)")
         if self.category is not None and self.intent is not Intent.COMPLAINT:
             raise ValueError(f"rule {self.id}: only complaints have a category")
         for word in self.fuzzy:
@@ -350,6 +353,9 @@ class IntentRules(BaseModel):
             elif read is None:
                 negated.add(matcher.rule.intent)
         firm = {rule.intent for rule in found if not rule.unless}
+        # "漏水修好了，谢谢师傅": a rule that reads the whole message may set aside what its words say
+        overridden = {intent for rule in found for intent in rule.overrides}
+        found = [rule for rule in found if rule.intent not in overridden]
         said = frozenset(m.rule.id.removeprefix("signal.") for m in signals if m.matches(reply, negation))
         negated -= {rule.intent for rule in found}
         return [rule for rule in found if not firm.intersection(rule.unless)], said, reply.dates, frozenset(negated)

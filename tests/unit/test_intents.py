@@ -326,6 +326,104 @@ def test_an_explicit_wish_to_keep_the_messages_beats_the_keyword(text: str) -> N
     assert intent_of(text) is Intent.OPT_IN
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sotp",  # letters transposed
+        "plz stpo",
+        "退盯",  # homophone typos of 退订 and 取消
+        "取销短信提醒",
+        "区消",
+        "取消取消",  # the second 取消 negates nothing
+        "免打扰",
+        "Kindly cease all texts to this number.",
+        "stop send啦，唔該",  # Cantonese, with a thanks that must not win
+        "No need to txt me, I'll remember to pay myself",
+        "请不要再发，谢谢",
+        "马上把我号码删了，再发我就打12345投诉你们",
+        "我是租客，物业费的短信请不要发到我这个号码上",
+        "I'm only renting here. Please don't send these to this number anymore.",
+        "您好，我平时都在app里看账单，短信提醒就帮我取消吧，谢谢",
+        "我司已不再接受短信催缴，请以书面函件形式联系我司",
+        "This number is our company switchboard. Do not send fee SMS to it.",
+        "物业的同志你好，钱我儿子前几天去你们办公室交掉了。我不太会用手机，短信就别再发给我了",
+    ],
+)
+def test_refusals_the_judge_corpus_showed_missed_are_opt_outs(text: str) -> None:
+    assert classify(text, WEDNESDAY, model=False).intent is Intent.OPT_OUT
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("bu shi tuiding, wo xiang wen zenme jiao fei", Intent.HELP),  # pinyin negations
+        ("bu yao tuiding, wo hai yao shou duanxin", Intent.OPT_IN),
+        ("I'm not unsubscribing, I just want to know how to pay", Intent.HELP),
+        ("唔係退訂呀，我想問點樣交錢", Intent.HELP),  # Cantonese
+        ("上次是我孙女乱回的退订，你们还是给我发短信吧", Intent.OPT_IN),  # someone else opted out
+        ("停咗水成日啦，點搞㗎", Intent.COMPLAINT),  # the water was cut off: no refusal
+        ("手机开了免打扰没看到短信，刚才已经交了", Intent.PAID_CLAIM),  # the phone's mode, no request
+    ],
+)
+def test_what_only_looks_like_a_refusal_keeps_the_messages(text: str, intent: Intent) -> None:
+    assert classify(text, WEDNESDAY, model=False).intent is intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("等我过完年回来马上就交了", Intent.PAYMENT_PLAN),  # "就交了" after a condition is future
+        ("xia zhou yi jiao", Intent.PAYMENT_PLAN),  # "yi" is Monday here, not "already"
+        ("neng bu neng fenqi", Intent.PAYMENT_PLAN),
+        ("钱汇过去要一两个礼拜，肯定会到，不用催", Intent.PAYMENT_PLAN),  # remitting, not remitted
+        ("前天晚上手机银行转过去了", Intent.PAID_CLAIM),
+        ("能不能按季度交？", Intent.PAYMENT_PLAN),
+        ("贵司12月物业费已付讫，请查收", Intent.PAID_CLAIM),
+        ("物业费款项已对公转账，烦请核销并开具发票", Intent.PAID_CLAIM),
+        ("zuotian zai weixin shang jiao le", Intent.PAID_CLAIM),
+        ("我用轉數快過咗數喇", Intent.PAID_CLAIM),
+        ("bank transfer 已经 done 了，有 receipt", Intent.PAID_CLAIM),
+        ("已转我司财务部处理", Intent.UNKNOWN),  # forwarded inside a company, nothing paid
+        ("How much is parking?", Intent.HELP),
+        ("I live on the ground floor and never use the lift, why am I paying a lift fee?", Intent.BILL_DISPUTE),
+        ("为什么有智纳金，我每次都按时交", Intent.BILL_DISPUTE),
+        ("房东是王先生，物业费的事请发给他", Intent.WRONG_NUMBER),
+        ("我是租客，楼上水管漏水，天花板一直在滴，房东让我找物业", Intent.COMPLAINT),
+    ],
+)
+def test_payments_promises_and_the_rest_the_judge_corpus_showed_mixed_up(text: str, intent: Intent) -> None:
+    assert classify(text, WEDNESDAY, model=False).intent is intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("漏水已经修好了，谢谢师傅", Intent.THANKS),
+        ("谢谢 for fixing the lift", Intent.THANKS),
+        ("电梯修好了没两天又坏了，谢谢你们哦", Intent.COMPLAINT),  # still wrong: a complaint
+    ],
+)
+def test_thanks_for_a_repair_done_is_gratitude_not_the_fault(text: str, intent: Intent) -> None:
+    assert classify(text, WEDNESDAY, model=False).intent is intent
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [("楼道里有股煤汽味，快来看看", "gas"), ("I think there's a gas leak on the 3rd floor", "gas"),
+     ("电梯里困了人，快来", "lift"), ("Power went out in the whole building", "power"),
+     ("The water got cut off again", "water")],
+)  # fmt: skip
+def test_the_urgent_complaints_are_named_however_they_are_written(text: str, category: str) -> None:
+    assert classify(text, WEDNESDAY, model=False).category == category
+
+
+def test_nothing_may_override_an_opt_out() -> None:
+    data = packaged_rules()
+    data["rules"].append({"id": "x.ov", "intent": "thanks", "zh": ["谢"], "overrides": ["opt_out"]})
+    with pytest.raises(ValidationError, match="overrides an opt-out"):
+        parse_intent_rules(yaml.safe_dump(data, allow_unicode=True))
+
+
 def test_precedence_is_data() -> None:
     data = packaged_rules()
     data["precedence"] = ["paid_claim", *[i for i in data["precedence"] if i != "paid_claim"]]
