@@ -81,7 +81,7 @@ bench-replies: $(STAMP)
 # retrain the reply model after changing tests/data/train_src/*.txt, the corpora or intents.yaml
 replies-model: $(STAMP)
 	$(BIN)/python tests/data/train_src/build.py
-	$(BIN)/python -m propfee.intent_model train
+	$(BIN)/python -m propfee.intent_training train
 
 sandbox: $(STAMP)
 	$(BIN)/propfee sandbox up

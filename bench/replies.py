@@ -19,12 +19,17 @@ from typing import Any, TextIO
 
 import yaml
 
-from propfee.intent_model import IntentModel, labelled, train
+from propfee.intent_model import IntentModel
+from propfee.intent_training import labelled, train
 from propfee.intents import Classification, Intent, classify
 from propfee.rules import load_rules
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
-HELDOUT = DATA / "replies_heldout.yaml"
+# the judge corpora, written apart from the rules, the model and their training corpora. The second is the
+# measure: nobody tuning the classifier has read it or its misses. The first one's misses were described (kinds of
+# messages, not their texts) to the rules' author after the first round, so it is no longer blind.
+HELDOUT = DATA / "replies_heldout2.yaml"
+DESCRIBED = DATA / "replies_heldout.yaml"
 TRAINING = (DATA / "replies_train.yaml", DATA / "replies_corpus.yaml")
 TARGETS = {"intent_accuracy": 0.95, "department_accuracy": 0.92, "opt_out_recall": 0.99}
 FOLDS = 5
@@ -162,16 +167,29 @@ def cross_validated(paths: tuple[Path, ...] = TRAINING, folds: int = FOLDS) -> d
     return score(ordered, results)
 
 
-def replies_figures(cross_validate: bool = True, heldout: Path = HELDOUT) -> dict[str, Any]:
+def _judge_messages(path: Path) -> list[dict[str, Any]]:
+    corpus = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [{**m, "today": str(corpus.get("today", "2026-12-02"))} for m in corpus["messages"]]
+
+
+def replies_figures(
+    cross_validate: bool = True, heldout: Path = HELDOUT, described: Path | None = DESCRIBED
+) -> dict[str, Any]:
     figures: dict[str, Any] = {"targets": TARGETS}
     if heldout.exists():
-        corpus = yaml.safe_load(heldout.read_text(encoding="utf-8"))
-        messages = [{**m, "today": str(corpus.get("today", "2026-12-02"))} for m in corpus["messages"]]
+        messages = _judge_messages(heldout)
         figures["heldout"] = {"corpus": heldout.name, **score(messages, classified(messages))}
         figures["microseconds_per_message"] = per_message_microseconds(messages)
     else:
         figures["heldout"] = f"missing: {heldout} (the judge corpus is not merged yet)"
         figures["microseconds_per_message"] = per_message_microseconds(labelled(list(TRAINING)))
+    if described is not None and described.exists():
+        messages = _judge_messages(described)
+        figures["heldout_described"] = {
+            "corpus": described.name,
+            "note": "first judge corpus: its misses were described to the rules' author, so no longer blind",
+            **score(messages, classified(messages)),
+        }
     figures["cold_start"] = cold_start_ms()
     if cross_validate:
         figures["training_corpora_cross_validated"] = {
@@ -185,15 +203,16 @@ def replies_figures(cross_validate: bool = True, heldout: Path = HELDOUT) -> dic
 def print_report(figures: dict[str, Any], file: TextIO = sys.stdout) -> None:
     """The figures as a person reads them (run.py prints the JSON as well)."""
     print = functools.partial(builtins.print, file=file)
-    for name in ("heldout", "training_corpora_cross_validated"):
+    titles = {"heldout": "held-out judge corpus, unseen by anyone tuning the classifier"}
+    for name in ("heldout", "heldout_described", "training_corpora_cross_validated"):
         part = figures.get(name)
         if part is None:
             continue
         if isinstance(part, str):
             print(f"replies, held-out: {part}")
             continue
-        title = "held-out judge corpus" if name == "heldout" else part["note"]
-        print(f"replies, {title}: {part['messages']} messages")
+        title = titles.get(name) or part["note"]
+        print(f"replies, {title} ({part.get('corpus', 'training corpora')}): {part['messages']} messages")
         for key in ("intent_accuracy", "department_accuracy", "opt_out_recall"):
             print(f"  {key:<22} {part[key]:.3f}   (target >= {TARGETS[key]})")
         print(f"  {'opt_out_precision':<22} {part['opt_out_precision']:.3f}")

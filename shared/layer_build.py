@@ -20,8 +20,9 @@ import sys
 import zipfile
 from pathlib import Path
 
-# Only the CLI and the local AWS import these (the sandbox and the simulation import moto): no handler does.
-LOCAL_ONLY = ("sandbox", "simulation", "cli.py", "notice_board.py")
+# Only the CLI, the local AWS and the build import these (the sandbox and the simulation import moto, training
+# scikit-learn): no handler does.
+LOCAL_ONLY = ("sandbox", "simulation", "cli.py", "notice_board.py", "intent_training.py")
 SKIPPED = ("__pycache__", "*.pyc")
 
 # "The Lambda Python runtimes include the AWS SDK for Python (Boto3) and its dependencies" (Lambda developer guide,

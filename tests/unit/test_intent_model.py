@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from propfee.intent_model import MODEL_FILE, TRAINING_CORPORA, IntentModel, labelled, train
+from propfee.intent_model import MODEL_FILE, IntentModel
+from propfee.intent_training import TRAINING_CORPORA, labelled, train
 from propfee.intents import Department, Intent, classify
 
 SHIPPED = Path(__file__).resolve().parents[2] / "shared" / "propfee" / MODEL_FILE
@@ -25,7 +26,7 @@ def uniform_model(**leaning: int) -> IntentModel:
 
 
 def test_training_from_the_corpora_gives_the_shipped_file_byte_for_byte():
-    # if this fails after changing a corpus or intents.yaml: python -m propfee.intent_model train
+    # if this fails after changing a corpus or intents.yaml: python -m propfee.intent_training train
     assert train(labelled(TRAINING_CORPORA)) == SHIPPED.read_text(encoding="utf-8")
 
 

@@ -1,0 +1,124 @@
+"""Training the reply classifier's model (propfee.intent_model) from the corpora, at build time only.
+
+scikit-learn and numpy are imported here and nowhere else; this module is left out of the Lambda layer
+(shared/layer_build.py), which ships only the weights file it writes. Retrain after changing the corpora or the
+rules (the rules' matches are features too):
+    python -m propfee.intent_training train
+The same corpora and rules give the same file byte for byte (a test retrains and compares).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from propfee.intent_model import FORMAT, MODEL_FILE, SCALE
+
+REPO = Path(__file__).resolve().parents[2]
+TRAINING_CORPORA = (REPO / "tests" / "data" / "replies_train.yaml", REPO / "tests" / "data" / "replies_corpus.yaml")
+INTENT_C = 4.0
+CATEGORY_C = 4.0
+MIN_WEIGHT = 0.08  # smaller weights are dropped: they change almost no decision and would triple the file
+
+
+# the first corpus named its complaint categories freely: the model learns one vocabulary
+CATEGORY_NAMES = {
+    "lawsuit_threat": "legal",
+    "lighting": "power",
+    "garbage": "cleaning",
+    "staff_attitude": "staff",
+    "general_service": "staff",
+    "collection_harassment": "staff",
+    "privacy": "staff",
+    "access_control": "security",
+    "theft": "security",
+    "guard_duty": "security",
+    "thrown_objects": "security",
+    "drain": "water",
+    "repair": "other",
+}
+
+
+def labelled(paths: Sequence[Path]) -> list[dict[str, Any]]:
+    """The messages of the corpora, each with its corpus's `today` and categories in one vocabulary."""
+    import yaml
+
+    messages = []
+    for path in paths:
+        corpus = yaml.safe_load(path.read_text(encoding="utf-8"))
+        today = str(corpus["today"])
+        for m in corpus["messages"]:
+            category = m.get("category")
+            messages.append({**m, "today": today, "category": CATEGORY_NAMES.get(category, category)})
+    return messages
+
+
+def seen_by_model(message: dict[str, Any]) -> set[str]:
+    from datetime import date
+
+    from propfee.intents import rule_view
+
+    return rule_view(str(message["text"]), date.fromisoformat(str(message["today"])))
+
+
+def _fit(rows: list[set[str]], labels: list[str], c: float) -> dict[str, Any]:
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from sklearn.linear_model import LogisticRegression
+
+    vocabulary = sorted(set().union(*rows))
+    index = {feature: i for i, feature in enumerate(vocabulary)}
+    indptr, indices = [0], []
+    for row in rows:
+        indices.extend(sorted(index[f] for f in row))
+        indptr.append(len(indices))
+    matrix = csr_matrix((np.ones(len(indices)), indices, indptr), shape=(len(rows), len(vocabulary)))
+    classes = sorted(set(labels))
+    if len(classes) == 1:
+        return {"classes": classes, "bias": [0], "weights": {}}
+    # saga with a fixed seed: deterministic, and a second on this corpus where lbfgs takes ten
+    model = LogisticRegression(C=c, solver="saga", tol=1e-3, max_iter=1000, random_state=0, class_weight="balanced")
+    model.fit(matrix, labels)
+    coef = model.coef_ if len(classes) > 2 else np.vstack([-model.coef_[0] / 2, model.coef_[0] / 2])
+    intercept = model.intercept_ if len(classes) > 2 else np.array([-model.intercept_[0] / 2, model.intercept_[0] / 2])
+    weights: dict[str, list[int]] = {}
+    for j, feature in enumerate(vocabulary):
+        pairs = []
+        for k in range(len(classes)):
+            w = float(coef[k, j])
+            if abs(w) >= MIN_WEIGHT:
+                pairs += [k, round(w * SCALE)]
+        if pairs:
+            weights[feature] = pairs
+    return {"classes": classes, "bias": [round(float(b) * SCALE) for b in intercept], "weights": weights}
+
+
+def train(messages: list[dict[str, Any]]) -> str:
+    """The model file's text for these labelled messages (deterministic: sorted, rounded, lbfgs)."""
+    rows = [seen_by_model(m) for m in messages]
+    intent = _fit(rows, [str(m["intent"]) for m in messages], INTENT_C)
+    complaints = [(row, str(m["category"])) for row, m in zip(rows, messages, strict=True) if m.get("category")]
+    category = _fit([r for r, _ in complaints], [c for _, c in complaints], CATEGORY_C)
+    data = {"format": FORMAT, "intent": intent, "category": category}
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m propfee.intent_training")
+    sub = parser.add_subparsers(dest="command", required=True)
+    command = sub.add_parser("train", help="retrain the shipped model from the training corpora")
+    command.add_argument("--out", type=Path, default=Path(__file__).with_name(MODEL_FILE))
+    command.add_argument("corpora", nargs="*", type=Path, default=list(TRAINING_CORPORA))
+    args = parser.parse_args(argv)
+    text = train(labelled(args.corpora))
+    args.out.write_text(text, encoding="utf-8")
+    print(f"{args.out}: {len(text.encode()) / 1024:.0f} KiB", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
