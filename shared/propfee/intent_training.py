@@ -22,6 +22,9 @@ REPO = Path(__file__).resolve().parents[2]
 TRAINING_CORPORA = (REPO / "tests" / "data" / "replies_train.yaml", REPO / "tests" / "data" / "replies_corpus.yaml")
 INTENT_C = 4.0
 CATEGORY_C = 4.0
+# what the opt-out rules found (propfee.intent_model.features): the rule ids and the rules' verdict
+OPT_OUT_FINDINGS = ("r:opt_out.", "R:opt_out")
+UNRULED_WEIGHT = 0.5  # a copy without the opt-out rules' findings weighs half a message
 MIN_WEIGHT = 0.08  # smaller weights are dropped: they change almost no decision and would triple the file
 
 
@@ -65,7 +68,7 @@ def seen_by_model(message: dict[str, Any]) -> set[str]:
     return rule_view(str(message["text"]), date.fromisoformat(str(message["today"])))
 
 
-def _fit(rows: list[set[str]], labels: list[str], c: float) -> dict[str, Any]:
+def _fit(rows: list[set[str]], labels: list[str], c: float, weights: list[float] | None = None) -> dict[str, Any]:
     import numpy as np
     from scipy.sparse import csr_matrix
     from sklearn.linear_model import LogisticRegression
@@ -82,10 +85,10 @@ def _fit(rows: list[set[str]], labels: list[str], c: float) -> dict[str, Any]:
         return {"classes": classes, "bias": [0], "weights": {}}
     # saga with a fixed seed: deterministic, and a second on this corpus where lbfgs takes ten
     model = LogisticRegression(C=c, solver="saga", tol=1e-3, max_iter=1000, random_state=0, class_weight="balanced")
-    model.fit(matrix, labels)
+    model.fit(matrix, labels, sample_weight=weights)
     coef = model.coef_ if len(classes) > 2 else np.vstack([-model.coef_[0] / 2, model.coef_[0] / 2])
     intercept = model.intercept_ if len(classes) > 2 else np.array([-model.intercept_[0] / 2, model.intercept_[0] / 2])
-    weights: dict[str, list[int]] = {}
+    kept: dict[str, list[int]] = {}
     for j, feature in enumerate(vocabulary):
         pairs = []
         for k in range(len(classes)):
@@ -93,14 +96,26 @@ def _fit(rows: list[set[str]], labels: list[str], c: float) -> dict[str, Any]:
             if abs(w) >= MIN_WEIGHT:
                 pairs += [k, round(w * SCALE)]
         if pairs:
-            weights[feature] = pairs
-    return {"classes": classes, "bias": [round(float(b) * SCALE) for b in intercept], "weights": weights}
+            kept[feature] = pairs
+    return {"classes": classes, "bias": [round(float(b) * SCALE) for b in intercept], "weights": kept}
+
+
+def without_opt_out_rules(row: set[str]) -> set[str]:
+    """A message as the model would see it had no opt-out rule matched."""
+    return {feature for feature in row if not feature.startswith(OPT_OUT_FINDINGS)}
 
 
 def train(messages: list[dict[str, Any]]) -> str:
-    """The model file's text for these labelled messages (deterministic: sorted, rounded, lbfgs)."""
+    """The model file's text for these labelled messages (deterministic: sorted, rounded, saga with a seed)."""
     rows = [seen_by_model(m) for m in messages]
-    intent = _fit(rows, [str(m["intent"]) for m in messages], INTENT_C)
+    labels = [str(m["intent"]) for m in messages]
+    # where an opt-out rule matched, the message is also learnt without that finding (weighing less), so that
+    # the model learns the words of a refusal, not the rules' names, and reads one that no rule foresaw; and
+    # learns too the words of a look-alike the rules took for one ("stop? no, how do I stop autopay")
+    copies = [(without_opt_out_rules(row), label) for row, label in zip(rows, labels, strict=True)]
+    copies = [(copy, label) for (copy, label), row in zip(copies, rows, strict=True) if copy != row]
+    weights = [1.0] * len(rows) + [UNRULED_WEIGHT] * len(copies)
+    intent = _fit(rows + [c for c, _ in copies], labels + [label for _, label in copies], INTENT_C, weights)
     complaints = [(row, str(m["category"])) for row, m in zip(rows, messages, strict=True) if m.get("category")]
     category = _fit([r for r, _ in complaints], [c for _, c in complaints], CATEGORY_C)
     data = {"format": FORMAT, "intent": intent, "category": category}

@@ -89,6 +89,21 @@ def test_an_opt_out_the_rules_found_stands_whatever_the_model_says():
     assert classify("退订", TODAY, model=keen).intent is Intent.OPT_OUT
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "不是退订，只是问问怎么交",
+        "not unsubscribing, just asking how much I owe",
+        "不要退订",
+        "之前退订了，现在想重新接收短信",  # opt-in
+    ],
+)
+def test_a_model_sure_of_a_refusal_cannot_stop_sms_where_the_rules_read_the_opposite(text):
+    keen = uniform_model(opt_out=9000)  # learnt from words, it may take "退订" for a refusal wherever it stands
+    result = classify(text, TODAY, model=keen)
+    assert result.intent is not Intent.OPT_OUT and not result.possible_opt_out
+
+
 def test_a_negation_the_rules_found_is_not_undone_by_the_model():
     keen = uniform_model(complaint=9000)
     assert classify("没有漏水", TODAY, model=keen).intent is not Intent.COMPLAINT
