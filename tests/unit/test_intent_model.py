@@ -71,6 +71,8 @@ def test_the_model_is_read_and_used_without_numpy_or_scikit_learn():
         "以後唔好再發短訊",
         "bu yao zai fa le",  # pinyin
         "tui ding",
+        "qing tingzhi fasong",
+        "請取消我的簡訊通知",
         "已经交了，别再发了",
     ],
 )
