@@ -4,10 +4,10 @@ retries the event twice and then keeps it in the same DLQ."""
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import SNSEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from propfee.delivery import UnreadableEvent, apply_delivery_event, parse_delivery_event
+from propfee.events import sns_notifications
 from propfee.observability import lambda_entry, logger, tracer
 from propfee.wiring import LazyServices
 
@@ -30,9 +30,12 @@ def handle_receipt(body: str, sns_message_id: str) -> None:
 
 
 @lambda_entry
-@event_source(data_class=SNSEvent)
-def lambda_handler(event: SNSEvent, context: LambdaContext) -> dict[str, Any]:
-    records = list(event.records)  # SNS delivers one message an invocation
-    for record in records:
-        handle_receipt(record.sns.message, record.sns.message_id)
-    return {"receipts": len(records)}
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    notifications = sns_notifications(event)  # SNS delivers one message an invocation
+    for parsed in notifications:
+        if parsed.model is None:
+            services().dead_letters.reject(parsed.raw_text, parsed.problem)
+            logger.warning("SNS notification rejected", extra={"reason": parsed.problem})
+            continue
+        handle_receipt(str(parsed.model.Sns.Message), parsed.model.Sns.MessageId)
+    return {"receipts": len(notifications)}

@@ -128,3 +128,21 @@ def test_a_malformed_variant_ends_in_the_dlq_with_the_field_and_the_reason(world
     reason = kept["MessageAttributes"]["reason"]["StringValue"]
     assert reason.startswith("unreadable delivery event") and field in reason
     assert json.loads(kept["Body"]) == event  # the event itself, for replay once understood
+
+
+def test_an_sns_envelope_that_does_not_fit_goes_to_the_dlq_and_the_next_receipt_is_applied(world):
+    [reminder] = [r for r in world.table.day_activity("C01", START.date()).reminders if r.unit_id == "C01-B01-0102"]
+    delivered = {**sample("sms_event_text_successful"), "messageId": reminder.provider_message_id,
+                 "eventType": "TEXT_DELIVERED", "messageStatus": "DELIVERED"}  # fmt: skip
+    envelope = json.loads((SAMPLES / "snsEvent.json").read_text(encoding="utf-8"))  # Powertools' SNS sample
+    good = copy.deepcopy(envelope["Records"][0])
+    good["Sns"]["Message"] = json.dumps(delivered)
+    spoilt = copy.deepcopy(good)
+    spoilt["Sns"]["Type"] = "SubscriptionConfirmation"
+    envelope["Records"] = [spoilt, good]
+
+    assert world.invoke("DeliveryEventsFunction", envelope) == {"receipts": 2}
+
+    [kept] = take_dead_letters(world)
+    assert kept["MessageAttributes"]["reason"]["StringValue"].startswith("malformed SNS notification: Sns.Type")
+    assert reminder_timeline(world, "C01-B01-0102", f"REMINDER#{reminder.step}#{reminder.occurrence}")[0] == "delivered"
