@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from propfee.delivery import UnreadableEvent, apply_delivery_event, parse_delivery_event
-from propfee.events import sns_notifications
+from propfee.events import fitting_notifications
 from propfee.observability import lambda_entry, logger, tracer
 from propfee.wiring import LazyServices
 
@@ -31,11 +31,7 @@ def handle_receipt(body: str, sns_message_id: str) -> None:
 
 @lambda_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    notifications = sns_notifications(event)  # SNS delivers one message an invocation
-    for parsed in notifications:
-        if parsed.model is None:
-            services().dead_letters.reject(parsed.raw_text, parsed.problem)
-            logger.warning("SNS notification rejected", extra={"reason": parsed.problem})
-            continue
-        handle_receipt(str(parsed.model.Sns.Message), parsed.model.Sns.MessageId)
+    notifications = fitting_notifications(event, services().dead_letters.reject)  # SNS delivers one at a time
+    for sns in notifications:
+        handle_receipt(str(sns.Message), sns.MessageId)
     return {"receipts": len(notifications)}

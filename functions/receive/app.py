@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.parser.models import SnsNotificationModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from propfee import clock
-from propfee.events import sns_notifications
+from propfee.events import fitting_notifications
 from propfee.observability import lambda_entry, logger, mask_phone, tracer
 from propfee.receiving import keep_sms_whole, parse_inbound_sms
 from propfee.wiring import LazyServices
@@ -32,11 +32,7 @@ def handle_reply(sns: SnsNotificationModel) -> None:
 
 @lambda_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    notifications = sns_notifications(event)  # SNS delivers one message an invocation
-    for parsed in notifications:
-        if parsed.model is None:
-            services().dead_letters.reject(parsed.raw_text, parsed.problem)
-            logger.warning("SNS notification rejected", extra={"reason": parsed.problem})
-            continue
-        handle_reply(parsed.model.Sns)
+    notifications = fitting_notifications(event, services().dead_letters.reject)  # SNS delivers one at a time
+    for sns in notifications:
+        handle_reply(sns)
     return {"replies": len(notifications)}

@@ -6,12 +6,14 @@ so that the handler can put it in its DLQ and go on with the rest of the batch."
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.parser.models import (
     LambdaFunctionUrlModel,
+    SnsNotificationModel,
     SnsRecordModel,
     SqsAttributesModel,
     SqsRecordModel,
@@ -96,6 +98,19 @@ def job_body(raw: Any) -> str:
 def sns_notifications(event: Any) -> list[Parsed[SnsRecordModel]]:
     """The notifications of an SNS event (one a delivery to Lambda), envelope checked."""
     return parse_records(event, SnsRecordModel, "SNS notification")
+
+
+def fitting_notifications(event: Any, reject: Callable[[str, str], None]) -> list[SnsNotificationModel]:
+    """The SNS notifications whose envelope fits its model; each that does not goes to `reject` (the function's
+    DLQ) with its reason, and the others go on."""
+    fitting = []
+    for parsed in sns_notifications(event):
+        if parsed.model is None:
+            reject(parsed.raw_text, parsed.problem)
+            logger.warning("SNS notification rejected", extra={"reason": parsed.problem})
+        else:
+            fitting.append(parsed.model.Sns)
+    return fitting
 
 
 # -------------------------------------------------------------------------------------------------- S3
