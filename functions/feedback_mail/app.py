@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from propfee import clock
 from propfee.adapters.storage import S3Store, s3_uri
-from propfee.events import s3_uploads
+from propfee.events import fitting, s3_uploads
 from propfee.observability import lambda_entry, logger, mask_email
 from propfee.receiving import parse_inbound_email
 from propfee.wiring import LazyServices
@@ -21,12 +21,11 @@ REJECTED = "rejected/"  # beside the mail: why a message was not acted on, for t
 @lambda_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     outcomes: Counter[str] = Counter()
-    for parsed in s3_uploads(event):
-        if (upload := parsed.model) is None:
-            services().dead_letters.reject(parsed.raw_text, parsed.problem)
-            logger.warning("S3 record rejected", extra={"reason": parsed.problem})
-            outcomes["malformed"] += 1
-            continue
+    records = s3_uploads(event)
+    uploads = fitting(records, services().dead_letters.reject)
+    if rejected := len(records) - len(uploads):
+        outcomes["malformed"] = rejected
+    for upload in uploads:
         bucket, key, now = S3Store(upload.bucket), upload.key, clock.now()
         source_id, original = key.rsplit("/", 1)[-1], s3_uri(upload.bucket, key)
         message, problem = parse_inbound_email(bucket.get(key), source_id, now, original)

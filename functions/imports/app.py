@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from propfee import clock
 from propfee.adapters.storage import S3Store
-from propfee.events import s3_uploads
+from propfee.events import fitting, s3_uploads
 from propfee.imports.uploads import import_upload
 from propfee.observability import lambda_entry, logger, metrics
 from propfee.wiring import LazyServices
@@ -21,12 +21,11 @@ services = LazyServices()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     svc = services()
     totals: Counter[str] = Counter()
-    for parsed in s3_uploads(event):
-        if (upload := parsed.model) is None:
-            svc.dead_letters.reject(parsed.raw_text, parsed.problem)
-            logger.warning("S3 record rejected", extra={"reason": parsed.problem})
-            totals["records_rejected"] += 1
-            continue
+    records = s3_uploads(event)
+    uploads = fitting(records, svc.dead_letters.reject)
+    if rejected := len(records) - len(uploads):
+        totals["records_rejected"] = rejected
+    for upload in uploads:
         summary = import_upload(S3Store(upload.bucket), upload.key, svc.table, svc.settings.tz, clock.now())
         for name in ("rows_applied", "rows_already_applied", "rows_rejected"):
             totals[name] += int(summary.get(name, 0))

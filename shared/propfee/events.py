@@ -62,6 +62,19 @@ def parse_records(event: Any, model: type[M], what: str) -> list[Parsed[M]]:
     return [parse(model, record, what) for record in records]
 
 
+def fitting(parsed: list[Parsed[M]], reject: Callable[[str, str], None]) -> list[M]:
+    """The records that fit their model; each that does not goes to `reject` (the function's DLQ) with its reason,
+    and the others go on."""
+    models = []
+    for record in parsed:
+        if record.model is None:
+            reject(record.raw_text, record.problem)
+            logger.warning("event record rejected", extra={"reason": record.problem})
+        else:
+            models.append(record.model)
+    return models
+
+
 # ------------------------------------------------------------------------------------------------- SQS
 
 
@@ -101,16 +114,8 @@ def sns_notifications(event: Any) -> list[Parsed[SnsRecordModel]]:
 
 
 def fitting_notifications(event: Any, reject: Callable[[str, str], None]) -> list[SnsNotificationModel]:
-    """The SNS notifications whose envelope fits its model; each that does not goes to `reject` (the function's
-    DLQ) with its reason, and the others go on."""
-    fitting = []
-    for parsed in sns_notifications(event):
-        if parsed.model is None:
-            reject(parsed.raw_text, parsed.problem)
-            logger.warning("SNS notification rejected", extra={"reason": parsed.problem})
-        else:
-            fitting.append(parsed.model.Sns)
-    return fitting
+    """The SNS notifications whose envelope fits its model (see `fitting`)."""
+    return [record.Sns for record in fitting(sns_notifications(event), reject)]
 
 
 # -------------------------------------------------------------------------------------------------- S3
