@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from propfee.intent_model import FORMAT, MODEL_FILE, SCALE
+from propfee.observability import logger
 
 REPO = Path(__file__).resolve().parents[2]
 TRAINING_CORPORA = (REPO / "tests" / "data" / "replies_train.yaml", REPO / "tests" / "data" / "replies_corpus.yaml")
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     text = train(labelled(args.corpora))
     args.out.write_text(text, encoding="utf-8")
-    print(f"{args.out}: {len(text.encode()) / 1024:.0f} KiB", file=sys.stderr)
+    logger.info("intent model written", extra={"path": str(args.out), "kib": round(len(text.encode()) / 1024)})
     return 0
 
 
