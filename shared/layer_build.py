@@ -22,7 +22,7 @@ from pathlib import Path
 
 # Only the CLI, the local AWS and the build import these (the sandbox and the simulation import moto, training
 # scikit-learn): no handler does.
-LOCAL_ONLY = ("sandbox", "simulation", "cli.py", "notice_board.py", "intent_training.py")
+LOCAL_ONLY = ("sandbox", "simulation", "cli", "notice_board.py", "intent_training.py")
 SKIPPED = ("__pycache__", "*.pyc")
 
 # "The Lambda Python runtimes include the AWS SDK for Python (Boto3) and its dependencies" (Lambda developer guide,

@@ -184,7 +184,7 @@ def test_the_built_layer_has_no_aws_sdk_no_sandbox_and_fits_lambda():
     assert not layer_build.RUNTIME_PROVIDED & dists
     assert not {"moto", "samtranslator", "faker", "bin", "share"} & top
     assert {"aws_xray_sdk", "aws_lambda_powertools", "pydantic_core", "fonts", "propfee"} <= top
-    assert not (BUILT / "propfee" / "sandbox").exists() and not (BUILT / "propfee" / "cli.py").exists()
+    assert not (BUILT / "propfee" / "sandbox").exists() and not (BUILT / "propfee" / "cli").exists()
     assert (BUILT / "fonts" / layer_build.FONT).stat().st_size > 1_000_000  # the real font, not a placeholder
     # compiled parts are for Lambda (arm64, CPython 3.12), bytecode (when there is any) for CPython 3.12 only
     assert list(BUILT.glob("pydantic_core/*.cpython-312-aarch64-linux-gnu.so"))

@@ -1,0 +1,208 @@
+"""Collecting: the plan of a day (`plan`), a unit's evidence bundle, the collectors' tasks and the unconfirmed
+claims of the send DLQ (`claims`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from propfee.cli.common import dead_letter_reason, settings_and_table
+
+if TYPE_CHECKING:
+    from propfee.adapters.queue import DeadLetterQueues
+    from propfee.models import SendJob
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Today's intended actions and every skipped unit with its reason, read from the table; sends nothing."""
+    from propfee.observability import mask_destination
+    from propfee.planning import decisions
+    from propfee.rules import load_rules
+
+    if not args.dry_run:
+        print("only --dry-run is supported here: the plan function sends (see the README)", file=sys.stderr)
+        return 2
+    settings, table = settings_and_table(args)
+    communities = [args.community] if args.community else None
+    counts: Counter[str] = Counter()
+    line: dict[str, object]
+    for unit, decision in decisions(args.date, settings.tz, table, load_rules(settings.rules_file), communities):
+        for action in decision.actions:
+            line = {
+                "unit_id": unit.unit_id,
+                "action": action.claim_id,
+                "channel": action.channel.value,
+                "template": action.step.template,
+                "to": mask_destination(action.destination),
+                "balance_fen": unit.balance_fen,
+            }
+            counts[f"send {action.channel.value}"] += 1
+            print(json.dumps(line, ensure_ascii=False))
+        if not decision.actions:
+            line = {"unit_id": unit.unit_id, "skipped": decision.reason, "balance_fen": unit.balance_fen}
+            counts[f"skip {decision.reason}"] += 1
+            print(json.dumps(line, ensure_ascii=False))
+    print(json.dumps({"date": args.date.isoformat(), "dry_run": True, "totals": dict(sorted(counts.items()))}))
+    return 0
+
+
+def cmd_evidence(args: argparse.Namespace) -> int:
+    """A zip of everything about a unit, with a SHA-256 manifest, for a lawyer."""
+    from propfee import clock
+    from propfee.adapters.storage import OriginalMessages
+    from propfee.evidence import bundle_files, zip_bundle
+
+    settings, table = settings_and_table(args)
+    unit = table.get_unit(args.unit)
+    if unit is None:
+        print(f"no unit {args.unit} in {settings.table}", file=sys.stderr)
+        return 1
+    exported_at = clock.now().astimezone(settings.tz)
+    history = table.unit_history(args.unit)
+    # the owners' messages kept whole in S3 (the records hold their first 2,000 characters)
+    kept = {str(r["original"]) for r in history if r.get("kind") == "inbound" and r.get("original")}
+    files = bundle_files(unit, history, exported_at, {uri: OriginalMessages.read(uri) for uri in sorted(kept)})
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / f"evidence-{args.unit}-{exported_at:%Y%m%dT%H%M%S}.zip"
+    target.write_bytes(zip_bundle(files))
+    print(target)
+    return 0
+
+
+def cmd_task_list(args: argparse.Namespace) -> int:
+    """Open (or done) call and visit tasks, per collector, oldest first."""
+    from propfee.money import yuan
+
+    _, table = settings_and_table(args)
+    collectors = [c.collector_id for c in table.collectors()]
+    for collector_id in [args.collector] if args.collector else collectors:
+        for task in table.tasks(collector_id, args.status):
+            print(
+                json.dumps(
+                    {
+                        "task_id": task.task_id,
+                        "collector": task.collector_id,
+                        "kind": task.kind.value,
+                        "unit": task.unit_label,
+                        "call": task.call_number,
+                        "owed_yuan": yuan(task.balance_fen),
+                        "due_by": task.due_by.isoformat(),
+                        "status": task.status,
+                        "outcome": task.outcome,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+    return 0
+
+
+def cmd_task_done(args: argparse.Namespace) -> int:
+    from propfee import clock
+    from propfee.models import TaskOutcome
+    from propfee.tasks import TaskError, close_task
+
+    settings, table = settings_and_table(args)
+    now = clock.now()
+    today = now.astimezone(settings.tz).date()
+    try:
+        done = close_task(table, args.task_id, TaskOutcome(args.outcome), args.date, args.note, now, today)
+    except TaskError as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    print(
+        json.dumps(
+            {
+                "task_id": done.task_id,
+                "status": done.status,
+                "outcome": done.outcome,
+                "promised_date": done.promised_date.isoformat() if done.promised_date else None,
+            }
+        )
+    )
+    return 0
+
+
+@contextmanager
+def _unconfirmed_claims() -> Iterator[tuple[DeadLetterQueues, str, list[tuple[dict[str, Any], SendJob]]]]:
+    """The send DLQ and its unconfirmed claims: jobs whose attempt died between the claim and the provider's
+    answer. The DLQ's messages are hidden while the command runs; what it did not delete is shown again."""
+    from propfee.adapters.queue import DeadLetterQueues
+    from propfee.models import SendJob
+    from propfee.sending import UNCONFIRMED_CLAIM
+
+    queues = DeadLetterQueues()
+    [url] = [dlq for dlq, source in queues.sources().items() if source.rsplit("/", 1)[-1].split("-")[-2] == "SendQueue"]
+    messages = queues.take_all(url)
+    found = [
+        (message, SendJob.model_validate_json(message["Body"]))
+        for message in messages
+        if dead_letter_reason(message.get("MessageAttributes", {})) == UNCONFIRMED_CLAIM
+    ]
+    deleted_before = len(queues.deleted)
+    try:
+        yield queues, url, found
+    finally:
+        gone = {m["ReceiptHandle"] for m in queues.deleted[deleted_before:]}
+        queues.show_again(url, [m for m in messages if m["ReceiptHandle"] not in gone])
+
+
+def cmd_claims_list(args: argparse.Namespace) -> int:
+    """Each unconfirmed claim in the send DLQ and its evidence record as it stands now."""
+    _, table = settings_and_table(args)
+    with _unconfirmed_claims() as (_, _, found):
+        for _message, job in found:
+            reminder = table.reminder(job.unit_id, job.claim_key)
+            status = reminder.status.value if reminder else "no claim"
+            print(json.dumps({"unit_id": job.unit_id, "claim": job.claim_key, "channel": job.channel.value,
+                              "claimed_at": reminder.claimed_at.isoformat() if reminder else None, "status": status,
+                              "settled": status != "claimed"}))  # fmt: skip
+    return 0
+
+
+def cmd_claims_settle(args: argparse.Namespace) -> int:
+    """Remove from the send DLQ the unconfirmed claims that settled themselves: the provider's delivery receipt
+    (which carries the claim) has since said what became of the message."""
+    from propfee.models import ReminderStatus
+
+    _, table = settings_and_table(args)
+    settled = 0
+    with _unconfirmed_claims() as (queues, url, found):
+        for message, job in found:
+            reminder = table.reminder(job.unit_id, job.claim_key)
+            if reminder is not None and reminder.status is not ReminderStatus.CLAIMED:
+                queues.delete(url, message)
+                settled += 1
+    print(json.dumps({"settled": settled, "still_unconfirmed": len(found) - settled}))
+    return 0
+
+
+def cmd_claims_resolve(args: argparse.Namespace) -> int:
+    """After checking the provider's log: the message was sent (give its id), or it was not (the next plan
+    decides the unit again). The job leaves the send DLQ either way."""
+    from propfee import clock
+
+    _, table = settings_and_table(args)
+    with _unconfirmed_claims() as (queues, url, found):
+        matches = [(m, job) for m, job in found if (job.unit_id, job.claim_key) == (args.unit, args.claim)]
+        if not matches:
+            print(f"no unconfirmed claim {args.claim} of {args.unit} in the send DLQ", file=sys.stderr)
+            return 2
+        job = matches[0][1]
+        if args.sent:
+            done = table.confirm_claim(job, args.sent, clock.now(), note=f"confirmed by hand: {args.note or ''}")
+        else:
+            done = table.withdraw_claim(job)
+        if not done:
+            print("the claim is no longer unconfirmed (a receipt settled it): `propfee claims settle`", file=sys.stderr)
+            return 1
+        for message, _job in matches:  # the same job may have reached the DLQ more than once
+            queues.delete(url, message)
+    print(json.dumps({"unit_id": job.unit_id, "claim": job.claim_key, "now": "sent" if args.sent else "withdrawn"}))
+    return 0

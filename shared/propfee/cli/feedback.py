@@ -1,0 +1,79 @@
+"""Owners' replies: how a text is understood (`route`) and the departments' tickets (`tickets`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from propfee.cli.common import settings_and_table
+
+
+def cmd_route(args: argparse.Namespace) -> int:
+    """How a text from an owner is understood and where it goes: for operators testing their rules."""
+    from propfee import clock
+    from propfee.config import Settings
+    from propfee.intents import classify, load_intent_rules
+
+    tz = Settings(table="-").tz  # type: ignore[call-arg]
+    today = args.today or clock.now().astimezone(tz).date()
+    rules = load_intent_rules(Path(args.rules) if args.rules else None)
+    result = classify(args.text, today, rules)
+    shown = {
+        "intent": result.intent.value,
+        "department": result.department.value if result.department else None,
+        "category": result.category,
+        "promise_date": result.promise_date.isoformat() if result.promise_date else None,
+        "matched_rule": result.matched_rule,
+        "also_detected": [i.value for i in result.also_detected],
+        "refuses_to_pay": result.refuses_to_pay,
+        "possible_opt_out": result.possible_opt_out,  # SMS stops, the owner is asked once
+        "decided_by": result.decided_by,
+        "confidence": result.confidence,
+        "guesses": [i.value for i in result.guesses],
+    }
+    print(json.dumps(shown, ensure_ascii=False))
+    return 0
+
+
+def cmd_tickets_list(args: argparse.Namespace) -> int:
+    """A department's tickets (or every department's), the nearest deadline first."""
+    from propfee.intents import Department
+    from propfee.observability import mask_destination
+
+    _, table = settings_and_table(args)
+    for department in [args.department] if args.department else [d.value for d in Department]:
+        for ticket in table.tickets(department, args.status):
+            if args.community and ticket.community_id != args.community:
+                continue
+            line = {
+                "ticket_id": ticket.ticket_id,
+                "department": ticket.department,
+                "intent": ticket.intent,
+                "category": ticket.category,
+                "priority": ticket.priority,
+                "community": ticket.community_id,
+                "units": list(ticket.unit_ids),
+                "contact": ticket.contact if args.show_contact else mask_destination(ticket.contact),
+                "due_by": ticket.due_by.isoformat(),
+                "escalated": ticket.escalated_at is not None,
+                "hold": ticket.hold.value if ticket.hold else None,
+                "message": ticket.message,
+            }
+            print(json.dumps(line, ensure_ascii=False))
+    return 0
+
+
+def cmd_tickets_resolve(args: argparse.Namespace) -> int:
+    from propfee import clock
+    from propfee.ticketing import TicketError, resolve_ticket
+
+    _, table = settings_and_table(args)
+    try:
+        done, resumed = resolve_ticket(table, args.ticket_id, args.note, clock.now())
+    except TicketError as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    print(json.dumps({"ticket_id": done.ticket_id, "status": done.status.value, "reminders_resume_for": resumed}))
+    return 0

@@ -1,0 +1,144 @@
+"""Running the system: the demo, the embedded AWS (`sandbox up`) and the dead-letter queues (`dlq`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time as wallclock
+from datetime import datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from propfee.cli.common import dead_letter_reason
+from propfee.money import yuan
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from propfee.simulation.run import DemoOptions, run_demo
+
+    console = Console(stderr=True)
+    options = DemoOptions(
+        households=args.households, days=args.days, seed=args.seed, start=args.start, out=Path(args.out)
+    )
+    console.print(
+        f"[bold]propfee demo[/]: {options.households} households, {options.days} days from "
+        f"{options.start.replace(day=1)}, seed {options.seed}, on the embedded AWS"
+    )
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
+        task = progress.add_task("simulating days", total=options.days)
+        summary = run_demo(options, on_day=lambda day: progress.update(task, advance=1, description=str(day)))
+    start, end = summary["standing_at_start"], summary["standing_at_end"]
+    table = Table(title=f"propfee demo: {summary['start']} .. {summary['end']}")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_row("households / communities", f"{summary['households']} / {summary['communities']}")
+    table.add_row(f"collection rate {start['period']} at start", _pct(start["collection_rate"]))
+    table.add_row(f"collection rate {end['period']} at end", _pct(end["collection_rate"]))
+    table.add_row("outstanding at start (yuan)", yuan(start["outstanding_fen"]))
+    table.add_row("outstanding at end (yuan)", yuan(end["outstanding_fen"]))
+    actions = summary["actions"]
+    table.add_row("SMS reminders", str(summary["reminders"]["sms"]))
+    table.add_row("email reminders", str(summary["reminders"]["email"]))
+    table.add_row("demand letters (PDF)", str(actions.get("letter", 0)))
+    outcomes = ", ".join(f"{k} {v}" for k, v in summary["task_outcomes"].items()) or "-"
+    table.add_row("collector calls / visits", f"{actions.get('call', 0)} / {actions.get('visit', 0)} ({outcomes})")
+    table.add_row(
+        "payments received", f"{summary['payments']['count']} ({yuan(summary['payments']['amount_fen'])} yuan)"
+    )
+    table.add_row("messages in dead-letter queues", str(summary["dead_letters"]))
+    Console().print(table)
+    console.print(f"daily reports and summary.json in {options.out}/")
+    return 0
+
+
+def cmd_sandbox_up(args: argparse.Namespace) -> int:
+    from propfee.adapters.dynamo import PropfeeTable
+    from propfee.sandbox import Sandbox
+    from propfee.simulation.world import build_world
+
+    tz = ZoneInfo("Asia/Shanghai")
+    start = datetime.combine(args.start, time(0, 0), tz)
+    with Sandbox(start=start, port=args.port) as sandbox:
+        if args.households:
+            world = build_world(args.households, args.seed, args.start.replace(day=1), tz)
+            PropfeeTable(sandbox.resources["PropfeeTable"], tz).load_snapshot(world.snapshot)
+        print(f"embedded AWS listening on {sandbox.endpoint} (stack from {sandbox.template_path})")
+        print("use it with the AWS CLI or boto3:")
+        for key, value in sandbox.aws_environment().items():
+            print(f"  export {key}={value}")
+        print(f"  export PROPFEE_TABLE={sandbox.resources['PropfeeTable']}")
+        print(f"  export PROPFEE_REPORT_BUCKET={sandbox.resources['ReportBucket']}")
+        print("resources:")
+        for logical_id, physical in sorted(sandbox.resources.items()):
+            print(f"  {logical_id:32} {physical}")
+        print("Ctrl-C stops it.", flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        try:
+            while True:
+                wallclock.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def cmd_dlq_list(args: argparse.Namespace) -> int:
+    """Each dead-letter queue: its source, how many messages wait, and (with --show) why, numbers masked."""
+    from propfee.adapters.queue import DeadLetterQueues
+    from propfee.observability import mask_text
+
+    queues = DeadLetterQueues()
+    sources = {url: source.rsplit("/", 1)[-1] for url, source in queues.sources().items()}
+    # a function's own DLQ keeps the scheduled or S3 events it failed: re-run them by invoking the function
+    sources.update({url: f"function {name} (its events)" for url, name in queues.function_queues().items()})
+    for url, source in sorted(sources.items()):
+        if args.queue and args.queue not in url:
+            continue
+        line: dict[str, object] = {"queue": url.rsplit("/", 1)[-1], "source": source}
+        line["messages"] = queues.depth(url)
+        if args.show:
+            line["samples"] = [
+                {
+                    "reason": dead_letter_reason(m.get("MessageAttributes", {})),
+                    "body": mask_text(m["Body"])[:300],
+                }
+                for m in queues.peek(url, args.show)
+            ]
+        print(json.dumps(line, ensure_ascii=False))
+    return 0
+
+
+def cmd_dlq_redrive(args: argparse.Namespace) -> int:
+    """Move a dead-letter queue's messages back to its source queue, or replay a function's DLQ (its asynchronous
+    events) by invoking the function with each, after the cause is fixed."""
+    from propfee.adapters.queue import DeadLetterQueues
+
+    queues = DeadLetterQueues()
+    sources = queues.sources()
+    functions = queues.function_queues()
+    matches = [url for url in [*sources, *functions] if args.queue in url]
+    if len(matches) != 1:
+        names = sorted(url.rsplit("/", 1)[-1] for url in [*sources, *functions])
+        print(f"{args.queue!r} names {len(matches)} dead-letter queues; one of: {', '.join(names)}", file=sys.stderr)
+        return 2
+    url = matches[0]
+    if url in sources:
+        moved = queues.redrive(url, sources[url])
+        print(json.dumps({"queue": url.rsplit("/", 1)[-1], "to": sources[url].rsplit("/", 1)[-1], "moved": moved}))
+        return 0
+    function = queues.function_name(url, functions[url])
+    replayed, kept = queues.replay(url, function)
+    print(json.dumps({"queue": url.rsplit("/", 1)[-1], "to": f"function {function}", "replayed": replayed,
+                      "kept_refused": kept}))  # fmt: skip
+    return 0
