@@ -16,7 +16,7 @@ from propfee.adapters.dynamo import to_attributes
 from propfee.delivery import DeliveryEvent, Recorded
 from propfee.models import Channel, ReminderStatus, SendJob
 from propfee.sandbox.runtime import current_function, patched_environ
-from propfee.sandbox.sandbox import REGION
+from propfee.sandbox.stack import REGION
 from tests.e2e.conftest import dead_letters, job_body
 from tests.support import ROOT, at, bill
 

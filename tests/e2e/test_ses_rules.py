@@ -6,7 +6,7 @@ from botocore.exceptions import ClientError
 
 from propfee.adapters.messaging import SesEmail
 from propfee.sandbox import Sandbox, ses_rules
-from propfee.sandbox.sandbox import PARAMETERS
+from propfee.sandbox.stack import PARAMETERS
 from tests.e2e.conftest import START
 
 pytestmark = pytest.mark.e2e

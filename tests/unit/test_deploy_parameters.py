@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from propfee.sandbox import default_template_path
-from propfee.sandbox.sandbox import PARAMETERS, Resolver
+from propfee.sandbox.stack import PARAMETERS, Resolver
 from propfee.sandbox.template import load_template, local_code_dirs, translate, with_code_in_s3
 
 TEMPLATE = default_template_path()

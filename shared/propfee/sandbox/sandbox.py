@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import urllib.request
 import warnings
 from collections import Counter, deque
@@ -27,21 +26,15 @@ from botocore.config import Config
 from propfee import clock
 from propfee.adapters import aws
 from propfee.adapters.aws import reset_clients
-from propfee.sandbox import aws_rules, iam, moto_patches, presigned, ses_rules
+from propfee.sandbox import aws_rules, event_sources, iam, moto_patches, presigned, ses_rules, stack
 from propfee.sandbox import template as tpl
-from propfee.sandbox.runtime import LambdaFunction, current_function, lambda_environment, patched_environ
+from propfee.sandbox.runtime import LambdaFunction, current_function, patched_environ
 from propfee.sandbox.schedules import Schedule
 from propfee.sandbox.ses_events import MATCHING_TYPE, EventKind, ses_record
+from propfee.sandbox.stack import ACCOUNT, PARAMETERS, REGION, STACK_NAME, QueueMapping, SnsMapping
 
 SANDBOX_CREDENTIAL = "sandbox"  # moto on loopback accepts any credentials: no real account's key
-REGION = "ap-northeast-1"
-ACCOUNT = "123456789012"
 ARTIFACT_BUCKET = "propfee-sandbox-artifacts"
-STACK_NAME = "propfee"
-# The template's parameters without a default, given values its AllowedPattern accepts: `.internal` is reserved
-# for private use (ICANN, 2024) and never delegated, so these are no one's addresses either. The stack creates the
-# sender's identity (CreateSenderIdentity's default), which the sandbox's mail server treats as verified.
-PARAMETERS = {"SenderEmail": "billing@propfee-sandbox.internal", "FeedbackEmail": "feedback@propfee-sandbox.internal"}
 MAX_DRAIN_ROUNDS = 100_000
 
 
@@ -53,28 +46,6 @@ def default_template_path() -> Path:
         if candidate.exists():
             return candidate
     raise FileNotFoundError("infra/template.yaml not found above " + str(here))
-
-
-@dataclass(frozen=True)
-class QueueMapping:
-    """An SQS event source mapping as deployed: which queue feeds which function, how."""
-
-    queue_arn: str
-    queue_url: str
-    function_logical_id: str
-    batch_size: int
-    report_batch_item_failures: bool
-
-
-@dataclass(frozen=True)
-class SnsMapping:
-    """A topic's subscription by a function: the sandbox keeps the topic's messages on a queue of its own
-    (plumbing, not in the template) and invokes the function with each, as SNS does."""
-
-    queue_url: str
-    topic_arn: str
-    subscription_arn: str
-    function_logical_id: str
 
 
 @dataclass(frozen=True)
@@ -113,7 +84,7 @@ class Sandbox:
         self._invocations_pending: deque[tuple[str, dict[str, Any]]] = deque()
         self.resources: dict[str, str] = {}
         self.outputs: dict[str, str] = {}
-        self._function_arns: dict[str, str] = {}
+        self.function_arns: dict[str, str] = {}
         self._clients: dict[str, Any] = {}
         # (function logical id, "service:Operation") -> count of the calls the functions made
         self.function_calls: Counter[tuple[str, str]] = Counter()
@@ -150,7 +121,7 @@ class Sandbox:
         ses_rules.install()  # SESv2 SendEmail refuses what SES refuses
         aws_rules.install()  # refuse what AWS refuses where moto does not
 
-        # moto warns about every resource type its CloudFormation skips (_complete creates them)
+        # moto warns about every resource type its CloudFormation skips (stack.complete creates them)
         warnings.filterwarnings("ignore", message="Tried to parse", category=UserWarning)
         warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -279,217 +250,30 @@ class Sandbox:
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in self.parameters.items()],
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
         )
-        stack = cloudformation.describe_stacks(StackName=STACK_NAME)["Stacks"][0]
-        if stack["StackStatus"] != "CREATE_COMPLETE":
-            raise RuntimeError(f"sandbox stack ended {stack['StackStatus']}: {stack.get('StackStatusReason')}")
-        self.outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        deployed = cloudformation.describe_stacks(StackName=STACK_NAME)["Stacks"][0]
+        if deployed["StackStatus"] != "CREATE_COMPLETE":
+            raise RuntimeError(f"sandbox stack ended {deployed['StackStatus']}: {deployed.get('StackStatusReason')}")
+        self.outputs = {o["OutputKey"]: o["OutputValue"] for o in deployed.get("Outputs", [])}
         for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=STACK_NAME):
             for summary in page["StackResourceSummaries"]:
                 if summary["LogicalResourceId"]:  # moto lists the types it skipped without a name
                     self.resources[summary["LogicalResourceId"]] = summary["PhysicalResourceId"]
-        resolver = Resolver(self, cfn_template)
-        self._function_arns = {
+        resolver = stack.Resolver(self, cfn_template)
+        self.function_arns = {
             lid: resolver.get_att(lid, "Arn")
             for lid, resource in cfn_template["Resources"].items()
             if resource["Type"] == "AWS::Lambda::Function"
         }
         # moto keeps no DeadLetterConfig: read it from the template
         self.on_failure_queues = {
-            lid: self._queue_url(resolver.resolve(resource["Properties"]["DeadLetterConfig"]["TargetArn"]))
+            lid: stack.queue_url(self, resolver.resolve(resource["Properties"]["DeadLetterConfig"]["TargetArn"]))
             for lid, resource in cfn_template["Resources"].items()
             if resource["Type"] == "AWS::Lambda::Function" and "DeadLetterConfig" in resource.get("Properties", {})
         }
-        self._complete(cfn_template, resolver)
-        self._load_functions(cfn_template, code_dirs, resolver)
-        self._load_roles()
-        self._load_mappings()
-
-    def _queue_url(self, queue_arn: str) -> str:
-        return str(self.client("sqs").get_queue_url(QueueName=queue_arn.rsplit(":", 1)[1])["QueueUrl"])
-
-    def _complete(self, cfn_template: dict[str, Any], resolver: Resolver) -> None:
-        """Create, from the same template, what moto's CloudFormation skips."""
-        creators: dict[str, Callable[[str, dict[str, Any]], None]] = {
-            "AWS::SNS::Subscription": self._create_subscription,
-            "AWS::SES::EmailIdentity": self._create_email_identity,
-            "AWS::SES::ConfigurationSet": self._create_configuration_set,
-            "AWS::SES::ConfigurationSetEventDestination": self._create_event_destination,
-            "AWS::SQS::QueuePolicy": self._create_queue_policy,
-            "AWS::SNS::TopicPolicy": self._create_topic_policy,
-            # AWS::S3::BucketPolicy is left out on purpose: the template's policy denies plain HTTP
-            # (aws:SecureTransport), and the sandbox speaks HTTP on loopback; tests check the policy itself.
-            "AWS::Scheduler::Schedule": self._create_schedule,
-            "AWS::S3::Bucket": self._create_bucket_notifications,
-        }
-        for logical_id, resource in cfn_template["Resources"].items():
-            creator = creators.get(resource["Type"])
-            if creator is not None and resolver.condition_holds(resource.get("Condition")):
-                creator(logical_id, resolver.resolve(resource.get("Properties", {})))
-
-    def _create_subscription(self, logical_id: str, props: dict[str, Any]) -> None:
-        if props["Protocol"] == "lambda":
-            self._subscribe_function(logical_id, props)
-            return
-        attributes = {}
-        if props.get("RawMessageDelivery"):
-            attributes["RawMessageDelivery"] = "true"
-        if props.get("FilterPolicy"):
-            attributes["FilterPolicy"] = json.dumps(props["FilterPolicy"])
-        self.client("sns").subscribe(
-            TopicArn=props["TopicArn"], Protocol=props["Protocol"], Endpoint=props["Endpoint"], Attributes=attributes
-        )
-
-    def _subscribe_function(self, logical_id: str, props: dict[str, Any]) -> None:
-        function = next((lid for lid, arn in self._function_arns.items() if arn == props["Endpoint"]), None)
-        if function is None:
-            raise RuntimeError(f"subscription {logical_id} names {props['Endpoint']}, not a function of the stack")
-        sqs = self.client("sqs")
-        queue_url = sqs.create_queue(QueueName=f"sandbox-sns-{logical_id}")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        attributes = {"FilterPolicy": json.dumps(props["FilterPolicy"])} if props.get("FilterPolicy") else {}
-        subscription = self.client("sns").subscribe(
-            TopicArn=props["TopicArn"], Protocol="sqs", Endpoint=queue_arn, Attributes=attributes
-        )["SubscriptionArn"]
-        self.sns_mappings.append(SnsMapping(queue_url, props["TopicArn"], subscription, function))
-
-    def _create_email_identity(self, _logical_id: str, props: dict[str, Any]) -> None:
-        # the sandbox's mail server treats every identity it creates as verified
-        self.client("ses").verify_email_identity(EmailAddress=props["EmailIdentity"])
-
-    def _create_configuration_set(self, logical_id: str, props: dict[str, Any]) -> None:
-        name = props.get("Name") or f"{STACK_NAME}-{logical_id}"
-        self.client("sesv2").create_configuration_set(ConfigurationSetName=name)
-        self.resources[logical_id] = name  # Ref of a configuration set is its name
-
-    def _create_event_destination(self, _logical_id: str, props: dict[str, Any]) -> None:
-        destination = props["EventDestination"]
-        if not destination.get("Enabled", False) or "SnsDestination" not in destination:
-            return  # the sandbox publishes SES events to SNS only
-        self.ses_event_destinations.setdefault(props["ConfigurationSetName"], []).append(
-            (frozenset(destination["MatchingEventTypes"]), destination["SnsDestination"]["TopicARN"])
-        )
-
-    def _create_queue_policy(self, _logical_id: str, props: dict[str, Any]) -> None:
-        for url in props["Queues"]:
-            self.client("sqs").set_queue_attributes(
-                QueueUrl=url, Attributes={"Policy": json.dumps(props["PolicyDocument"])}
-            )
-
-    def _create_topic_policy(self, _logical_id: str, props: dict[str, Any]) -> None:
-        # kept as AWS keeps it (moto enforces no topic policy, but reads it back)
-        for topic_arn in props["Topics"]:
-            self.client("sns").set_topic_attributes(
-                TopicArn=topic_arn, AttributeName="Policy", AttributeValue=json.dumps(props["PolicyDocument"])
-            )
-
-    def _create_bucket_notifications(self, logical_id: str, props: dict[str, Any]) -> None:
-        """CloudFormation's NotificationConfiguration in the S3 API's shape (moto's CloudFormation drops it)."""
-        config = props.get("NotificationConfiguration")
-        if not config:
-            return
-
-        def api_shape(entry: dict[str, Any], target_key: str, api_target_key: str) -> dict[str, Any]:
-            shaped: dict[str, Any] = {api_target_key: entry[target_key], "Events": [entry["Event"]]}
-            rules = entry.get("Filter", {}).get("S3Key", {}).get("Rules")
-            if rules:
-                shaped["Filter"] = {"Key": {"FilterRules": rules}}
-            return shaped
-
-        notification = {
-            "LambdaFunctionConfigurations": [
-                api_shape(e, "Function", "LambdaFunctionArn") for e in config.get("LambdaConfigurations", [])
-            ],
-            "QueueConfigurations": [api_shape(e, "Queue", "QueueArn") for e in config.get("QueueConfigurations", [])],
-            "TopicConfigurations": [api_shape(e, "Topic", "TopicArn") for e in config.get("TopicConfigurations", [])],
-        }
-        self.client("s3").put_bucket_notification_configuration(
-            Bucket=self.resources[logical_id], NotificationConfiguration=notification
-        )
-
-    def _create_schedule(self, logical_id: str, props: dict[str, Any]) -> None:
-        target_arn = props["Target"]["Arn"]
-        target = next((lid for lid, arn in self._function_arns.items() if arn == target_arn), None)
-        if target is None:
-            raise RuntimeError(f"schedule {logical_id} targets {target_arn}, which is not a function of the stack")
-        if "Name" in props and (problem := aws_rules.schedule_name_problem(props["Name"])):
-            raise RuntimeError(f"schedule {logical_id}: Scheduler would refuse its name: {problem}")
-        self.schedules.append(
-            Schedule(
-                name=props.get("Name", logical_id),
-                expression=props["ScheduleExpression"],
-                timezone=props.get("ScheduleExpressionTimezone", "UTC"),
-                target_logical_id=target,
-                input=props["Target"].get("Input"),
-            )
-        )
-
-    def _load_functions(self, cfn_template: dict[str, Any], code_dirs: dict[str, Path], resolver: Resolver) -> None:
-        lam = self.client("lambda")
-        for logical_id, resource in cfn_template["Resources"].items():
-            if resource["Type"] != "AWS::Lambda::Function":
-                continue
-            config = lam.get_function_configuration(FunctionName=self.resources[logical_id])
-            # moto's CloudFormation drops a variable that refers to a resource it skipped (an SES configuration
-            # set): resolve those from the template, now that _complete has created them
-            variables = config.setdefault("Environment", {}).setdefault("Variables", {})
-            declared = resource["Properties"].get("Environment", {}).get("Variables", {})
-            for name in declared.keys() - variables.keys():
-                value = resolver.resolve(declared[name])
-                if isinstance(value, str):
-                    variables[name] = value
-            memory = int(config.get("MemorySize", 128))
-            self.functions[logical_id] = LambdaFunction(
-                logical_id=logical_id,
-                name=config["FunctionName"],
-                arn=config["FunctionArn"],
-                code_dir=code_dirs[logical_id],
-                handler=config["Handler"],
-                environment=lambda_environment(
-                    config.get("Environment", {}).get("Variables", {}), config["FunctionName"], memory, REGION
-                ),
-                timeout=int(config.get("Timeout", 3)),
-                memory=memory,
-            )
-
-    def _load_roles(self) -> None:
-        """Each function's role as deployed. Its inline policies are written back as IAM holds them (JSON), over the
-        Python repr that moto's CloudFormation stores, so that moto's own IAM enforcement can read them too."""
-        iam_client = self.client("iam")
-        lam = self.client("lambda")
-        for logical_id, function in self.functions.items():
-            role_name = lam.get_function_configuration(FunctionName=function.name)["Role"].rsplit("/", 1)[-1]
-            statements: list[dict[str, Any]] = []
-            for policy_name in iam_client.list_role_policies(RoleName=role_name)["PolicyNames"]:
-                stored = iam_client.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]
-                document = iam.policy_document(stored)
-                iam_client.put_role_policy(
-                    RoleName=role_name, PolicyName=policy_name, PolicyDocument=json.dumps(document)
-                )
-                statements += document["Statement"]
-            caller = f"arn:aws:sts::{ACCOUNT}:assumed-role/{role_name}/{function.name}"
-            self.function_roles[logical_id] = (caller, statements)
-
-    def _load_mappings(self) -> None:
-        lam = self.client("lambda")
-        by_arn = {f.arn: f.logical_id for f in self.functions.values()}
-        for page in lam.get_paginator("list_event_source_mappings").paginate():
-            for mapping in page["EventSourceMappings"]:
-                source = mapping["EventSourceArn"]
-                if not source.startswith("arn:aws:sqs:") or mapping.get("State") != "Enabled":
-                    continue
-                # the sandbox polls the queue itself, as Lambda's pollers do; moto's own in-line
-                # invocation would need Docker, so it is switched off once the settings are read
-                lam.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
-                self.mappings.append(
-                    QueueMapping(
-                        queue_arn=source,
-                        queue_url=self._queue_url(source),
-                        function_logical_id=by_arn[mapping["FunctionArn"]],
-                        batch_size=int(mapping.get("BatchSize", 10)),
-                        report_batch_item_failures="ReportBatchItemFailures"
-                        in mapping.get("FunctionResponseTypes", []),
-                    )
-                )
+        stack.complete(self, cfn_template, resolver)
+        stack.load_functions(self, cfn_template, code_dirs, resolver)
+        stack.load_roles(self)
+        stack.load_mappings(self)
 
     # ------------------------------------------------------------------ running
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
@@ -520,7 +304,11 @@ class Sandbox:
         sqs = self.client("sqs")
         batches = messages = failures = 0
         for _round in range(MAX_DRAIN_ROUNDS):
-            delivered = self._deliver_s3_notifications() + self._deliver_sns() + self._run_invocations()
+            delivered = (
+                event_sources.deliver_s3_notifications(self)
+                + event_sources.deliver_sns(self)
+                + event_sources.run_invocations(self)
+            )
             for mapping in self.mappings:
                 for _batch in range(MAX_DRAIN_ROUNDS):
                     received = sqs.receive_message(
@@ -533,32 +321,14 @@ class Sandbox:
                     if not received:
                         break
                     delivered += len(received)
-                    failed = self._deliver(mapping, received)
+                    failed = event_sources.deliver(self, mapping, received)
                     batches += 1
                     messages += len(received)
                     failures += len(failed)
-                    self._settle(sqs, mapping, received, failed)
+                    event_sources.settle(sqs, mapping, received, failed)
             if delivered == 0:
                 return DrainStats(batches, messages, failures)
         raise RuntimeError("queues did not drain; a message may be looping")
-
-    @staticmethod
-    def _settle(sqs: Any, mapping: QueueMapping, received: list[dict[str, Any]], failed: set[str]) -> None:
-        """Delete what the function handled; what it reported failed is visible again at once (after
-        maxReceiveCount SQS moves it to the DLQ)."""
-        done = [m for m in received if m["MessageId"] not in failed]
-        for start in range(0, len(done), 10):
-            sqs.delete_message_batch(
-                QueueUrl=mapping.queue_url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start : start + 10])
-                ],
-            )
-        for message in received:
-            if message["MessageId"] in failed:
-                sqs.change_message_visibility(
-                    QueueUrl=mapping.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                )
 
     def invoke_async(self, logical_id: str, event: dict[str, Any]) -> None:
         """An asynchronous invocation: its failure does not reach the caller; the event goes to the function's
@@ -584,51 +354,6 @@ class Sandbox:
             },
         )
         return True
-
-    def _run_invocations(self) -> int:
-        ran = 0
-        while self._invocations_pending:
-            logical_id, event = self._invocations_pending.popleft()
-            self.invoke_async(logical_id, event)
-            ran += 1
-        return ran
-
-    def _deliver_sns(self) -> int:
-        """Invoke each subscribed function with its topic's messages, one an invocation (as SNS does)."""
-        sqs = self.client("sqs")
-        delivered = 0
-        for mapping in self.sns_mappings:
-            while messages := sqs.receive_message(QueueUrl=mapping.queue_url, MaxNumberOfMessages=10).get(
-                "Messages", []
-            ):
-                for message in messages:
-                    self.invoke_async(mapping.function_logical_id, {"Records": [sns_record(message, mapping)]})
-                    sqs.delete_message(QueueUrl=mapping.queue_url, ReceiptHandle=message["ReceiptHandle"])
-                    delivered += 1
-        return delivered
-
-    def _deliver_s3_notifications(self) -> int:
-        """Invoke functions for the S3 events moto produced (asynchronous invocations in AWS)."""
-        pending = list(moto_patches.s3_lambda_invocations)
-        moto_patches.s3_lambda_invocations.clear()
-        by_arn = {arn: logical_id for logical_id, arn in self._function_arns.items()}
-        for function_arn, event, uploaded_at in pending:
-            for record in event.get("Records", []):  # the simulated time of the upload
-                record["eventTime"] = uploaded_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-            self.invoke_async(by_arn[function_arn], event)
-        return len(pending)
-
-    def _deliver(self, mapping: QueueMapping, received: list[dict[str, Any]]) -> set[str]:
-        """Invoke the function with an SQS event; returns the ids of messages to be retried."""
-        event = {"Records": [sqs_record(m, mapping.queue_arn) for m in received]}
-        try:
-            response = self.invoke(mapping.function_logical_id, event)
-        except Exception:  # the whole batch failed, as in Lambda
-            logging.getLogger(__name__).exception("function %s failed", mapping.function_logical_id)
-            return {m["MessageId"] for m in received}
-        if not mapping.report_batch_item_failures or not isinstance(response, dict):
-            return set()
-        return {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
 
     # ------------------------------------------------------------------ what the providers received
     def sent_sms(self) -> list[tuple[str, str, str]]:
@@ -675,152 +400,6 @@ class Sandbox:
 
     def function_logs(self) -> str:
         return "".join(f.log.getvalue() for f in self.functions.values())  # type: ignore[attr-defined]
-
-
-def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
-    """A record as the Lambda SQS poller delivers it."""
-    attributes = message.get("Attributes", {})
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": {
-            "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
-            "SentTimestamp": attributes.get("SentTimestamp", "0"),
-            "SenderId": attributes.get("SenderId", ACCOUNT),
-            "ApproximateFirstReceiveTimestamp": attributes.get("ApproximateFirstReceiveTimestamp", "0"),
-        },
-        "messageAttributes": {
-            name: {
-                "stringValue": value.get("StringValue"),
-                "binaryValue": value.get("BinaryValue"),
-                "stringListValues": [],
-                "binaryListValues": [],
-                "dataType": value["DataType"],
-            }
-            for name, value in message.get("MessageAttributes", {}).items()
-        },
-        "md5OfBody": message["MD5OfBody"],
-        "eventSource": "aws:sqs",
-        "eventSourceARN": queue_arn,
-        "awsRegion": REGION,
-    }
-
-
-def sns_record(message: dict[str, Any], mapping: SnsMapping) -> dict[str, Any]:
-    """A record as SNS delivers it to a function, from the SNS envelope its queue received."""
-    envelope = json.loads(message["Body"])
-    return {
-        "EventVersion": "1.0",
-        "EventSubscriptionArn": mapping.subscription_arn,
-        "EventSource": "aws:sns",
-        "Sns": {
-            "SignatureVersion": envelope.get("SignatureVersion", "1"),
-            "Timestamp": envelope["Timestamp"],
-            "Signature": envelope.get("Signature", ""),
-            "SigningCertUrl": envelope.get("SigningCertURL", ""),
-            "MessageId": envelope["MessageId"],
-            "Message": envelope["Message"],
-            "MessageAttributes": envelope.get("MessageAttributes", {}),
-            "Type": envelope.get("Type", "Notification"),
-            "UnsubscribeUrl": envelope.get("UnsubscribeURL", ""),
-            "TopicArn": envelope["TopicArn"],
-            "Subject": envelope.get("Subject"),
-        },
-    }
-
-
-class Resolver:
-    """Resolves Ref, Fn::GetAtt and Fn::Sub of the translated template against the deployed stack."""
-
-    def __init__(self, sandbox: Sandbox, cfn_template: dict[str, Any]) -> None:
-        self._sandbox = sandbox
-        self._types = {lid: r["Type"] for lid, r in cfn_template["Resources"].items()}
-        self._conditions: dict[str, Any] = cfn_template.get("Conditions", {})
-        defaults = {k: str(v.get("Default", "")) for k, v in cfn_template.get("Parameters", {}).items()}
-        self._parameters = {
-            **defaults,
-            **sandbox.parameters,
-            "AWS::Region": REGION,
-            "AWS::AccountId": ACCOUNT,
-            "AWS::Partition": "aws",
-            "AWS::StackName": STACK_NAME,
-        }
-
-    def resolve(self, value: Any) -> Any:
-        if isinstance(value, list):
-            return [self.resolve(v) for v in value]
-        if not isinstance(value, dict):
-            return value
-        if set(value) == {"Ref"}:
-            return self.ref(value["Ref"])
-        if set(value) == {"Fn::GetAtt"}:
-            logical_id, attribute = value["Fn::GetAtt"]
-            return self.get_att(logical_id, attribute)
-        if set(value) == {"Fn::Sub"}:
-            return self.sub(value["Fn::Sub"])
-        return {k: self.resolve(v) for k, v in value.items()}
-
-    def condition_holds(self, name: str | None) -> bool:
-        """Whether a resource with this Condition exists in the stack (no Condition: it does)."""
-        return name is None or bool(self._evaluate(self._conditions[name]))
-
-    def _evaluate(self, expression: Any) -> Any:
-        if not isinstance(expression, dict):
-            return expression
-        [(function, arguments)] = expression.items()
-        if function == "Condition":
-            return self.condition_holds(arguments)
-        if function == "Ref":
-            return self.ref(arguments)
-        values = [self._evaluate(argument) for argument in arguments]
-        if function == "Fn::Equals":
-            return str(values[0]) == str(values[1])
-        if function == "Fn::Not":
-            return not values[0]
-        if function == "Fn::And":
-            return all(values)
-        if function == "Fn::Or":
-            return any(values)
-        raise ValueError(f"the sandbox cannot evaluate the condition function {function}")
-
-    def ref(self, name: str) -> str:
-        if name in self._parameters:
-            return self._parameters[name]
-        return self._sandbox.resources[name]
-
-    def get_att(self, logical_id: str, attribute: str) -> str:
-        physical = self._sandbox.resources[logical_id]
-        kind = self._types[logical_id]
-        if attribute != "Arn":
-            raise ValueError(f"the sandbox resolves only Arn attributes, not {logical_id}.{attribute}")
-        if kind == "AWS::SQS::Queue":
-            return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{physical.rsplit('/', 1)[1]}"
-        if kind == "AWS::S3::Bucket":
-            return f"arn:aws:s3:::{physical}"
-        if kind == "AWS::DynamoDB::Table":
-            return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{physical}"
-        if kind == "AWS::Lambda::Function":
-            return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{physical}"
-        if kind == "AWS::IAM::Role":
-            return f"arn:aws:iam::{ACCOUNT}:role/{physical}"
-        if physical.startswith("arn:"):
-            return physical
-        raise ValueError(f"the sandbox cannot resolve {logical_id}.Arn ({kind})")
-
-    def sub(self, spec: str | list[Any]) -> str:
-        text, variables = (spec, {}) if isinstance(spec, str) else (spec[0], self.resolve(spec[1]))
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name in variables:
-                return str(variables[name])
-            if "." in name and name.split(".", 1)[0] in self._types:
-                logical_id, attribute = name.split(".", 1)
-                return self.get_att(logical_id, attribute)
-            return self.ref(name)
-
-        return re.sub(r"\$\{([^}!]+)\}", replace, text)
 
 
 __all__ = ["Sandbox", "default_template_path"]
