@@ -6,7 +6,8 @@ from datetime import datetime
 import pytest
 
 from propfee.adapters import keys
-from propfee.adapters.dynamo import PropfeeTable, to_attributes
+from propfee.adapters.dynamo import PropfeeTable
+from propfee.adapters.dynamo_table import to_attributes
 from propfee.ladder import Ladder, Step, decide
 from propfee.ledger import with_bill
 from propfee.models import Channel, Owner

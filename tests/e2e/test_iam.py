@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from propfee.adapters import aws, keys
 from propfee.adapters.aws import reset_clients
-from propfee.adapters.dynamo import to_attributes
+from propfee.adapters.dynamo_table import to_attributes
 from propfee.delivery import DeliveryEvent, Recorded
 from propfee.models import Channel, ReminderStatus, SendJob
 from propfee.sandbox.runtime import current_function, patched_environ

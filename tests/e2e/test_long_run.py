@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from propfee.adapters.dynamo import from_attributes
+from propfee.adapters.dynamo_table import from_attributes
 from propfee.policy import day_blocked
 from propfee.rules import load_rules
 from propfee.simulation.run import DemoOptions, run_demo

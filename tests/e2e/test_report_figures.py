@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from propfee import ledger
-from propfee.adapters.dynamo import to_attributes
+from propfee.adapters.dynamo_table import to_attributes
 from propfee.adapters.feedback import FeedbackTable
 from propfee.ledger import with_bill
 from propfee.models import HoldKind, Owner, Payment, Ticket

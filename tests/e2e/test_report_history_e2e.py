@@ -9,7 +9,8 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from propfee import cli
-from propfee.adapters.dynamo import PropfeeTable, from_attributes
+from propfee.adapters.dynamo import PropfeeTable
+from propfee.adapters.dynamo_table import from_attributes
 from propfee.models import Collector, Owner, Payment
 from propfee.sandbox import Sandbox
 from tests.e2e.conftest import START

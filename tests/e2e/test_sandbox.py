@@ -9,7 +9,7 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import SNSEvent
 
 from propfee import cli
-from propfee.adapters.dynamo import unit_to_item
+from propfee.adapters.dynamo_units import unit_to_item
 from propfee.models import Hold, HoldKind
 from propfee.sandbox import Sandbox, default_template_path
 from propfee.sandbox.template import load_template

@@ -7,7 +7,8 @@ import pytest
 from moto import mock_aws
 
 from propfee.adapters import keys
-from propfee.adapters.dynamo import PropfeeTable, to_attributes
+from propfee.adapters.dynamo import PropfeeTable
+from propfee.adapters.dynamo_table import to_attributes
 from propfee.delivery import DeliveryEvent, Disabled, Recorded
 from propfee.ladder import DEFAULT_LADDER, decide
 from propfee.messages import render

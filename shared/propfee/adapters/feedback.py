@@ -10,7 +10,8 @@ from botocore.exceptions import ClientError
 
 from propfee.adapters import keys
 from propfee.adapters.aws import error_code
-from propfee.adapters.dynamo import PropfeeTable, from_attributes, to_attributes
+from propfee.adapters.dynamo import PropfeeTable
+from propfee.adapters.dynamo_table import from_attributes, to_attributes
 from propfee.feedback import Response
 from propfee.models import InboundMessage, Ticket, Unit
 
