@@ -34,7 +34,8 @@ from propfee.ladder import decide
 from propfee.models import Channel, Community, DayActivity, Payment, PeriodTotal, Reminder, ReminderStatus, Unit
 from propfee.planning import plan_day
 from propfee.report_history import day_snapshot
-from propfee.reporting import CommunityDay, CompanyDay, report_files
+from propfee.report_publishing import report_files
+from propfee.report_summary import CommunityDay, CompanyDay
 from propfee.rules import load_rules
 from propfee.sandbox import Sandbox
 from propfee.simulation.run import DemoOptions, run_demo

@@ -10,7 +10,7 @@ from propfee import clock
 from propfee.models import ScheduledEvent
 from propfee.observability import lambda_entry, logger, mask_email, mask_text, metrics
 from propfee.report_delivery import email_report_links
-from propfee.reporting import publish_daily_report
+from propfee.report_publishing import publish_daily_report
 from propfee.wiring import LazyServices
 
 services = LazyServices()

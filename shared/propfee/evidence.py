@@ -17,8 +17,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from propfee.cells import safe_cell
 from propfee.models import Unit
-from propfee.reporting import safe_cell
 
 FIXED_ZIP_TIME = (2020, 1, 1, 0, 0, 0)  # entries carry no wall-clock time, so bytes depend on content only
 

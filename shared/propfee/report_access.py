@@ -33,8 +33,8 @@ _REPORT_KEY = re.compile(
 
 
 def report_day_prefix(day: date) -> str:
-    """Where a day's company set is (the same as propfee.reporting.report_prefix, which this module does not
-    import: the rules load in every function, the report builders only in daily_report)."""
+    """Where a day's company set is (the same as propfee.report_publishing.report_prefix, which this module does
+    not import: the rules load in every function, the report builders only in daily_report)."""
     return f"reports/{day.isoformat()}/"
 
 

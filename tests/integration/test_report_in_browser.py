@@ -13,7 +13,7 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from propfee.report_formats import _COLOURS
-from propfee.reporting import report_files
+from propfee.report_publishing import report_files
 from tests.unit.test_report_formats import LINK, SCRIPT, hostile_entries
 from tests.unit.test_reporting import DAY, GENERATED_AT
 

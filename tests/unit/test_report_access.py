@@ -14,7 +14,7 @@ from propfee.report_access import (
     report_key,
     scope_of,
 )
-from propfee.reporting import report_prefix
+from propfee.report_publishing import report_prefix
 from propfee.rules import load_rules, parse_rules
 
 DAY = date(2026, 11, 11)

@@ -23,7 +23,7 @@ from propfee.report_delivery import (
     link_to,
     list_links,
 )
-from propfee.reporting import community_report_files, report_files
+from propfee.report_publishing import community_report_files, report_files
 from tests.unit.conftest import SHANGHAI
 from tests.unit.test_reporting import DAY, GENERATED_AT, company, debtors, entries
 

@@ -26,7 +26,9 @@ from propfee.report_formats import (
     trend_chart,
     workbook,
 )
-from propfee.reporting import CommunityDay, build_summary, report_files, report_tables
+from propfee.report_publishing import report_files
+from propfee.report_summary import CommunityDay, build_summary
+from propfee.report_tables import report_tables
 from tests.unit.test_reporting import DAY, GENERATED_AT, entries, payment
 
 SCRIPT = "<script>alert(1)</script>"

@@ -42,16 +42,9 @@ from propfee.report_history import (
     step_effectiveness,
     trend,
 )
-from propfee.reporting import (
-    CommunityDay,
-    CompanyDay,
-    build_summary,
-    collectors_table,
-    effectiveness_table,
-    publish_daily_report,
-    targets_table,
-    trend_table,
-)
+from propfee.report_publishing import publish_daily_report
+from propfee.report_summary import CommunityDay, CompanyDay, build_summary
+from propfee.report_tables import collectors_table, effectiveness_table, targets_table, trend_table
 from propfee.rules import load_rules
 from tests import support
 from tests.unit.conftest import PROPERTY, SHANGHAI

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from propfee import ledger
+from propfee.cells import safe_cell
 from propfee.models import (
     Bill,
     Channel,
@@ -34,21 +35,16 @@ from propfee.models import (
 )
 from propfee.report_formats import csv_bytes
 from propfee.report_history import DaySnapshot
-from propfee.reporting import (
-    CommunityDay,
-    CompanyDay,
+from propfee.report_publishing import community_report_files, publish_daily_report, report_files
+from propfee.report_summary import CommunityDay, CompanyDay, build_summary
+from propfee.report_tables import (
     aging_table,
-    build_summary,
     collections_table,
     communities_table,
-    community_report_files,
     dead_letters_table,
     leftover_issues_table,
-    publish_daily_report,
     reminders_table,
     replies_table,
-    report_files,
-    safe_cell,
     tickets_table,
     top_debtors_table,
 )

@@ -11,12 +11,10 @@ from propfee.report_formats.csv_format import csv_bytes
 from propfee.report_formats.html_format import _environment as _environment  # notice_board renders with it too
 from propfee.report_formats.html_format import html_page
 from propfee.report_formats.tables import CONTENT_TYPES, Cell, Column, ColumnKind, ReportTable
-from propfee.report_formats.values import FORMULA_START, safe_cell
 from propfee.report_formats.xlsx_format import workbook
 
 __all__ = [
     "CONTENT_TYPES",
-    "FORMULA_START",
     "Cell",
     "Column",
     "ColumnKind",
@@ -25,7 +23,6 @@ __all__ = [
     "html_page",
     "rate_chart",
     "reminder_chart",
-    "safe_cell",
     "trend_chart",
     "workbook",
 ]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
+from propfee.cells import safe_cell
 from propfee.report_formats.tables import Cell, Column, ReportTable
-from propfee.report_formats.values import safe_cell
 
 
 def _csv_value(column: Column, value: Cell) -> Cell:

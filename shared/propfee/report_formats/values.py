@@ -1,5 +1,4 @@
-"""How a value is shown, shared by the formats: inert spreadsheet text, display widths, numbers as people read
-them, printable text."""
+"""How a value is shown, shared by the formats: display widths, numbers as people read them, printable text."""
 
 from __future__ import annotations
 
@@ -8,16 +7,6 @@ import unicodedata
 from collections.abc import Mapping
 
 from propfee.report_formats.tables import Cell, ColumnKind
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
-
-
-def safe_cell(value: object) -> object:
-    """Neutralise spreadsheet formulas in text (CSV injection); plain numbers such as -12.50 stay numbers."""
-    if isinstance(value, str) and value[:1] in FORMULA_START and not _PLAIN_NUMBER.fullmatch(value):
-        return "'" + value
-    return value
 
 
 def _display_width(text: str) -> int:

@@ -15,9 +15,10 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
+from propfee.cells import FORMULA_START
 from propfee.models import Language
 from propfee.report_formats.tables import Cell, ColumnKind, ReportTable
-from propfee.report_formats.values import FORMULA_START, _display_width, _shown
+from propfee.report_formats.values import _display_width, _shown
 from propfee.report_formats.words import _WORDS
 
 _NUMBER_FORMATS: dict[ColumnKind, str] = {"int": "0", "yuan": "0.00", "percent": "0.00%"}

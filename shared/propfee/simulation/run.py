@@ -21,7 +21,7 @@ from propfee.feedback import UNKNOWN_COMMUNITY
 from propfee.intents import Department
 from propfee.models import Channel, Payment
 from propfee.money import rate
-from propfee.reporting import report_prefix
+from propfee.report_publishing import report_prefix
 from propfee.sandbox import Sandbox
 from propfee.sandbox.runtime import patched_environ
 from propfee.simulation.owners import (
