@@ -56,10 +56,14 @@ $(SAM_STAMP):
 	@rm -f $(SAM_VENV)/.installed-*
 	@touch $@
 
+# the layers of shared/propfee, as the contracts in pyproject.toml write them down
+LINT_IMPORTS = PYTHONPATH=shared $(BIN)/lint-imports --no-cache
+
 demo: $(STAMP) system-deps
 	$(BIN)/propfee demo --out $(OUT)
 
 test: $(STAMP) $(CHECKOV_STAMP) system-deps
+	$(LINT_IMPORTS)
 	PROPFEE_CHECKOV=$(CHECKOV) $(BIN)/pytest
 
 # three months of a few thousand households through the sandbox (about 45 minutes on 2 cores)
@@ -70,6 +74,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check shared functions tests bench
 	$(BIN)/ruff format --check shared functions tests bench
 	$(BIN)/mypy
+	$(LINT_IMPORTS)
 
 bench: $(STAMP) system-deps
 	$(BIN)/python bench/run.py
@@ -81,7 +86,7 @@ bench-replies: $(STAMP)
 # retrain the reply model after changing tests/data/train_src/*.txt, the corpora or intents.yaml
 replies-model: $(STAMP)
 	$(BIN)/python tests/data/train_src/build.py
-	$(BIN)/python -m propfee.intent_training train
+	$(BIN)/python -m propfee.feedback.intent_training train
 
 sandbox: $(STAMP)
 	$(BIN)/propfee sandbox up

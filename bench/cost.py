@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 
-from propfee.adapters import aws
-from propfee.sandbox.template import load_template
+from propfee.aws import clients
+from propfee.local.sandbox.template import load_template
 
 PRICES = Path(__file__).with_name("aws_prices.yaml")
 # Lambda polls each SQS event source with long polls (20 s) from about five pollers while idle
@@ -127,13 +127,13 @@ class UsageMeter:
 def metered() -> Iterator[UsageMeter]:
     """Meters every client the functions make while the block runs."""
     meter = UsageMeter()
-    aws.reset_clients()
-    aws.client_observers.append(meter.attach)
+    clients.reset_clients()
+    clients.client_observers.append(meter.attach)
     try:
         yield meter
     finally:
-        aws.client_observers.remove(meter.attach)
-        aws.reset_clients()
+        clients.client_observers.remove(meter.attach)
+        clients.reset_clients()
 
 
 def _requests(meter: UsageMeter, service: str, operations: tuple[str, ...] | None = None) -> int:

@@ -1,7 +1,7 @@
 """`make bench`'s faulty day: the busy day of bench/run.py (`sandbox_day`) under injected faults, reconciled
 from the raw records.
 
-Faults (propfee.sandbox.faults, random mode, seeded): throttling and internal errors instead of DynamoDB, SQS,
+Faults (propfee.local.sandbox.faults, random mode, seeded): throttling and internal errors instead of DynamoDB, SQS,
 SNS, SESv2 and S3 calls; read timeouts and crashes right after them (a crash kills the whole invocation:
 SQS delivers the batch again, a failed schedule is retried twice); SendMessageBatch entries refused; send
 jobs delivered twice and batches in shuffled order; malformed messages (poison) on the send queue.
@@ -42,15 +42,15 @@ from datetime import time as clock_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from propfee.adapters.dynamo import PropfeeTable
-from propfee.letters import letter_key
-from propfee.models import Community, PlanRequest, ReminderStatus, SendJob, Unit
-from propfee.planning import plan_day
+from propfee.aws.dynamo import PropfeeTable
+from propfee.collection.letters import letter_key
+from propfee.collection.planning import plan_day
+from propfee.collection.tasks import task_id_for
+from propfee.domain.models import Community, PlanRequest, ReminderStatus, SendJob, Unit
+from propfee.local.sandbox import Sandbox
+from propfee.local.sandbox.faults import FaultInjector, poison_marker, put_poison
+from propfee.local.simulation.world import World, build_world
 from propfee.rules import load_rules
-from propfee.sandbox import Sandbox
-from propfee.sandbox.faults import FaultInjector, poison_marker, put_poison
-from propfee.simulation.world import World, build_world
-from propfee.tasks import task_id_for
 
 TZ = ZoneInfo("Asia/Shanghai")
 START = date(2026, 11, 1)
@@ -148,7 +148,7 @@ def _claim(job: SendJob) -> Claim:
 
 
 def _content(subject: str | None, body: str) -> str:
-    """The evidence's content hash of a message (propfee.messages.RenderedMessage.content_sha256)."""
+    """The evidence's content hash of a message (propfee.collection.messages.RenderedMessage.content_sha256)."""
     return hashlib.sha256(f"{subject or ''}\n{body}".encode()).hexdigest()
 
 
@@ -292,7 +292,7 @@ def faulty_day(
     expected = _Jobs()
     summary = plan_day(BUSY_DAY, TZ, _WorldArrears(world), expected, load_rules())
     injector = FaultInjector.random(seed, **dict(FAULTS if faults is None else faults))
-    quiet = logging.getLogger("propfee.sandbox")
+    quiet = logging.getLogger("propfee.local.sandbox")
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)  # every failed batch is logged with its traceback
     try:

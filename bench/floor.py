@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from propfee.adapters.dynamo_table import to_attributes
-from propfee.adapters.keys import arrears_pk, evidence_pk, unit_item
-from propfee.models import Channel, Reminder
+from propfee.aws.dynamo_table import to_attributes
+from propfee.aws.keys import arrears_pk, evidence_pk, unit_item
+from propfee.domain.models import Channel, Reminder
 
 FLOOR = "FLOOR#"
 

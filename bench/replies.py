@@ -19,9 +19,9 @@ from typing import Any, TextIO
 
 import yaml
 
-from propfee.intent_model import IntentModel
-from propfee.intent_training import labelled, train
-from propfee.intents import Classification, Intent, classify
+from propfee.feedback.intent_model import IntentModel
+from propfee.feedback.intent_training import labelled, train
+from propfee.feedback.intents import Classification, Intent, classify
 from propfee.rules import load_rules
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
@@ -127,11 +127,11 @@ import time
 started = time.perf_counter()
 import propfee
 package = time.perf_counter()
-from propfee.intent_model import load_intent_model
+from propfee.feedback.intent_model import load_intent_model
 load_intent_model()
 model = time.perf_counter()
-import propfee.receiving
-from propfee.intents import load_intent_rules
+import propfee.feedback.receiving
+from propfee.feedback.intents import load_intent_rules
 load_intent_rules()
 print(time.perf_counter() - model + package - started, model - package)
 """

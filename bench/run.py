@@ -27,19 +27,19 @@ from faults import faulty_day
 from floor import io_floor
 from replies import print_report, replies_figures
 
-from propfee.adapters.dynamo import PropfeeTable
-from propfee.imports.apply import apply_file
-from propfee.imports.report import check
-from propfee.ladder import decide
-from propfee.models import Channel, Community, DayActivity, Payment, PeriodTotal, Reminder, ReminderStatus, Unit
-from propfee.planning import plan_day
-from propfee.report_history import day_snapshot
-from propfee.report_publishing import report_files
-from propfee.report_summary import CommunityDay, CompanyDay
+from propfee.accounts.imports.apply import apply_file
+from propfee.accounts.imports.report import check
+from propfee.aws.dynamo import PropfeeTable
+from propfee.collection.ladder import decide
+from propfee.collection.planning import plan_day
+from propfee.domain.models import Channel, Community, DayActivity, Payment, PeriodTotal, Reminder, ReminderStatus, Unit
+from propfee.local.sandbox import Sandbox
+from propfee.local.simulation.run import DemoOptions, run_demo
+from propfee.local.simulation.world import build_world
+from propfee.reports.history import day_snapshot
+from propfee.reports.publishing import report_files
+from propfee.reports.summary import CommunityDay, CompanyDay
 from propfee.rules import load_rules
-from propfee.sandbox import Sandbox
-from propfee.simulation.run import DemoOptions, run_demo
-from propfee.simulation.world import build_world
 
 TZ = ZoneInfo("Asia/Shanghai")
 START = date(2026, 11, 1)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 # Only the CLI, the local AWS and the build import these (the sandbox and the simulation import moto, training
 # scikit-learn): no handler does.
-LOCAL_ONLY = ("sandbox", "simulation", "cli", "notice_board.py", "intent_training.py")
+LOCAL_ONLY = ("local", "cli", "reports/notice_board.py", "feedback/intent_training.py")  # under propfee/
 SKIPPED = ("__pycache__", "*.pyc")
 
 # "The Lambda Python runtimes include the AWS SDK for Python (Boto3) and its dependencies" (Lambda developer guide,
@@ -31,7 +31,9 @@ SKIPPED = ("__pycache__", "*.pyc")
 # Powertools' tracer needs, asks for botocore: the runtime's one serves it, the layer ships none of these.
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"})
 
-FONT = "wqy-microhei.ttc"  # propfee.letters looks for it at /opt/python/fonts/ (`make layer-font` puts it here)
+FONT = (
+    "wqy-microhei.ttc"  # propfee.collection.letters looks for it at /opt/python/fonts/ (`make layer-font` puts it here)
+)
 
 
 def canonical(name: str) -> str:
@@ -48,8 +50,9 @@ def package(source: Path, destination: Path) -> list[Path]:
     skipped = shutil.ignore_patterns(*SKIPPED)
 
     def ignore(folder: str, names: list[str]) -> set[str]:
-        local = set(LOCAL_ONLY) if Path(folder) == source / "propfee" else set()
-        return set(skipped(folder, names)) | (local & set(names))
+        inside = Path(folder).relative_to(source / "propfee")
+        local = {name for name in names if (inside / name).as_posix() in LOCAL_ONLY}
+        return set(skipped(folder, names)) | local
 
     shutil.copytree(source / "propfee", destination / "propfee", ignore=ignore, dirs_exist_ok=True)
     (destination / "fonts").mkdir(parents=True, exist_ok=True)

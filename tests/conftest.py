@@ -1,4 +1,5 @@
-"""Fake credentials and a region before any client exists, so nothing can reach real AWS."""
+"""The fixtures every test folder shares. Fake credentials and a region come first, before any client exists, so
+nothing can reach real AWS."""
 
 import os
 
@@ -14,3 +15,16 @@ os.environ.update(
 )
 for _name in [key for key in os.environ if key.startswith("AWS_ENDPOINT_URL")]:
     del os.environ[_name]
+
+
+import pytest  # noqa: E402  (after the environment above)
+
+
+@pytest.fixture()
+def sandbox():
+    """The embedded AWS with the stack deployed and a small community in arrears (see tests/support/sandbox.py)."""
+    from propfee.local.sandbox import Sandbox
+    from tests.support.sandbox import START, small_community_in_arrears
+
+    with Sandbox(start=START) as running:
+        yield small_community_in_arrears(running)

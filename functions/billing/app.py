@@ -4,9 +4,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from propfee import clock
-from propfee.billing import issue_period
-from propfee.models import ScheduledEvent
+from propfee.accounts.billing import issue_period
+from propfee.domain import clock
+from propfee.domain.models import ScheduledEvent
 from propfee.observability import lambda_entry, logger, metrics
 from propfee.wiring import LazyServices
 

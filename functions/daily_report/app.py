@@ -6,11 +6,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from propfee import clock
-from propfee.models import ScheduledEvent
+from propfee.domain import clock
+from propfee.domain.models import ScheduledEvent
 from propfee.observability import lambda_entry, logger, mask_email, mask_text, metrics
-from propfee.report_delivery import email_report_links
-from propfee.report_publishing import publish_daily_report
+from propfee.reports.delivery import email_report_links
+from propfee.reports.publishing import publish_daily_report
 from propfee.wiring import LazyServices
 
 services = LazyServices()

@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from propfee.delivery import UnreadableEvent, apply_delivery_event, parse_delivery_event
+from propfee.collection.delivery import UnreadableEvent, apply_delivery_event, parse_delivery_event
 from propfee.events import fitting_notifications
 from propfee.observability import lambda_entry, logger, tracer
 from propfee.wiring import LazyServices

@@ -7,11 +7,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from propfee import clock
-from propfee.adapters.storage import S3Store, s3_uri
+from propfee.domain import clock
 from propfee.events import fitting, s3_uploads
+from propfee.feedback.receiving import parse_inbound_email
 from propfee.observability import lambda_entry, logger, mask_email
-from propfee.receiving import parse_inbound_email
 from propfee.wiring import LazyServices
 
 services = LazyServices()
@@ -26,8 +25,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, i
     if rejected := len(records) - len(uploads):
         outcomes["malformed"] = rejected
     for upload in uploads:
-        bucket, key, now = S3Store(upload.bucket), upload.key, clock.now()
-        source_id, original = key.rsplit("/", 1)[-1], s3_uri(upload.bucket, key)
+        bucket, key, now = services().bucket(upload.bucket), upload.key, clock.now()
+        source_id, original = key.rsplit("/", 1)[-1], bucket.uri(key)
         message, problem = parse_inbound_email(bucket.get(key), source_id, now, original)
         if message is None:
             bucket.put(f"{REJECTED}{key}.txt", problem.encode("utf-8"), "text/plain; charset=utf-8")

@@ -7,10 +7,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from propfee import clock
-from propfee.adapters.storage import S3Store
+from propfee.accounts.imports.uploads import import_upload
+from propfee.domain import clock
 from propfee.events import fitting, s3_uploads
-from propfee.imports.uploads import import_upload
 from propfee.observability import lambda_entry, logger, metrics
 from propfee.wiring import LazyServices
 
@@ -26,7 +25,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, i
     if rejected := len(records) - len(uploads):
         totals["records_rejected"] = rejected
     for upload in uploads:
-        summary = import_upload(S3Store(upload.bucket), upload.key, svc.table, svc.settings.tz, clock.now())
+        summary = import_upload(svc.bucket(upload.bucket), upload.key, svc.table, svc.settings.tz, clock.now())
         for name in ("rows_applied", "rows_already_applied", "rows_rejected"):
             totals[name] += int(summary.get(name, 0))
             metrics.add_metric(name=f"Import_{name}", unit="Count", value=int(summary.get(name, 0)))

@@ -6,10 +6,10 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from propfee import clock
-from propfee.models import PlanRequest, ScheduledEvent
+from propfee.collection.planning import plan_day
+from propfee.domain import clock
+from propfee.domain.models import PlanRequest, ScheduledEvent
 from propfee.observability import lambda_entry, logger, metrics, tracer
-from propfee.planning import plan_day
 from propfee.wiring import LazyServices
 
 services = LazyServices()

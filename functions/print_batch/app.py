@@ -4,9 +4,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from propfee import clock
-from propfee.letters import publish_print_batch
-from propfee.models import ScheduledEvent
+from propfee.collection.letters import publish_print_batch
+from propfee.domain import clock
+from propfee.domain.models import ScheduledEvent
 from propfee.observability import lambda_entry, logger
 from propfee.wiring import LazyServices
 

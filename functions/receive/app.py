@@ -7,10 +7,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser.models import SnsNotificationModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from propfee import clock
+from propfee.domain import clock
 from propfee.events import fitting_notifications
+from propfee.feedback.receiving import keep_sms_whole, parse_inbound_sms
 from propfee.observability import lambda_entry, logger, mask_phone, tracer
-from propfee.receiving import keep_sms_whole, parse_inbound_sms
 from propfee.wiring import LazyServices
 
 services = LazyServices()

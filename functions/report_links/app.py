@@ -7,11 +7,11 @@ from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Respo
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, ForbiddenError, NotFoundError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from propfee import clock
-from propfee import report_delivery as delivery
+from propfee.domain import clock
 from propfee.events import function_url_refusal
 from propfee.observability import lambda_entry, logger
-from propfee.report_access import principal_key, report_key
+from propfee.reports import delivery as delivery
+from propfee.reports.access import principal_key, report_key
 from propfee.wiring import LazyServices
 
 app = LambdaFunctionUrlResolver()

@@ -6,10 +6,10 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from propfee import clock
+from propfee.collection.sending import Outcome
+from propfee.domain import clock
 from propfee.events import SendJobRecord, job_body, parse
 from propfee.observability import lambda_entry, logger, metrics, tracer
-from propfee.sending import Outcome
 from propfee.wiring import LazyServices
 
 services = LazyServices()

@@ -5,9 +5,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from propfee import clock
+from propfee.domain import clock
+from propfee.feedback.ticketing import escalate_overdue
 from propfee.observability import lambda_entry, logger, metrics
-from propfee.ticketing import escalate_overdue
 from propfee.wiring import LazyServices
 
 services = LazyServices()

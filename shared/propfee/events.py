@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.parser.models import (
 )
 from pydantic import AwareDatetime, BaseModel, Field, Json, NonNegativeInt, PositiveInt, ValidationError
 
-from propfee.models import SendJob
+from propfee.domain.models import SendJob
 from propfee.observability import logger
 
 M = TypeVar("M", bound=BaseModel)

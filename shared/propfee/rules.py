@@ -14,14 +14,14 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from propfee.billing import BillingRules
-from propfee.feedback import REPLY_TEMPLATES, DepartmentContact, FeedbackRules
-from propfee.intents import Department
-from propfee.ladder import DEFAULT_LADDER, Ladder
-from propfee.models import Channel
-from propfee.policy import ContactPolicy
-from propfee.report_access import ReportAccess
-from propfee.report_history import Targets
+from propfee.accounts.billing import BillingRules
+from propfee.collection.ladder import DEFAULT_LADDER, Ladder
+from propfee.collection.policy import ContactPolicy
+from propfee.domain.models import Channel
+from propfee.feedback.intents import Department
+from propfee.feedback.responses import REPLY_TEMPLATES, DepartmentContact, FeedbackRules
+from propfee.reports.access import ReportAccess
+from propfee.reports.history import Targets
 
 
 class CommunityRules(BaseModel):
@@ -45,7 +45,7 @@ class CollectionRules(BaseModel):
 
     @model_validator(mode="after")
     def _templates_exist_and_pass_the_lint(self) -> CollectionRules:
-        from propfee.messages import check_templates
+        from propfee.collection.messages import check_templates
 
         ladders = [self.ladder, *(c.ladder for c in self.communities.values() if c.ladder)]
         steps = [step for ladder in ladders for step in ladder.steps if step.template]

@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from propfee.adapters.fanout import LambdaFanOut
-from propfee.adapters.feedback import FeedbackTable
-from propfee.adapters.messaging import EndUserMessagingSms, SesEmail, SnsSms, TicketInboxes
-from propfee.adapters.queue import DeadLetterDepths, SqsDeadLetters, SqsJobQueue
-from propfee.adapters.storage import OriginalMessages, S3Store
-from propfee.config import Settings
-from propfee.ports import SmsSender
-from propfee.receiving import Receiver
+from propfee.aws.fanout import LambdaFanOut
+from propfee.aws.feedback import FeedbackTable
+from propfee.aws.messaging import EndUserMessagingSms, SesEmail, SnsSms, TicketInboxes
+from propfee.aws.queue import DeadLetterDepths, SqsDeadLetters, SqsJobQueue
+from propfee.aws.storage import OriginalMessages, S3Store
+from propfee.collection.sending import Sender
+from propfee.domain.config import Settings
+from propfee.domain.ports import SmsSender
+from propfee.feedback.receiving import Receiver
 from propfee.rules import CollectionRules, load_rules
-from propfee.sending import Sender
 
 
 @dataclass
@@ -48,6 +48,10 @@ class Services:
     @cached_property
     def reports(self) -> S3Store:
         return S3Store(self.settings.require("report_bucket"))
+
+    def bucket(self, name: str) -> S3Store:
+        """A bucket an event names (an upload's): the function's role says which it may read."""
+        return S3Store(name)
 
     @cached_property
     def originals(self) -> OriginalMessages:

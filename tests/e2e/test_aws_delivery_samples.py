@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from propfee.ledger import with_bill
-from propfee.sandbox import Sandbox
-from tests.e2e.conftest import START, email_reminders, reminder_timeline
+from propfee.accounts.ledger import with_bill
+from propfee.local.sandbox import Sandbox
 from tests.support import SHANGHAI, at, bill, community, unit
+from tests.support.sandbox import START, email_reminders, reminder_timeline
 
 pytestmark = pytest.mark.e2e
 SAMPLES = Path(__file__).parents[2] / "events" / "aws"
@@ -31,7 +31,7 @@ EMAIL_SAMPLES = {
 
 @pytest.fixture(scope="module")
 def world():
-    from propfee.adapters.dynamo import PropfeeTable
+    from propfee.aws.dynamo import PropfeeTable
 
     with Sandbox(start=START) as running:
         table = PropfeeTable(running.resources["PropfeeTable"], SHANGHAI)

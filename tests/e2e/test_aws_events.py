@@ -13,13 +13,13 @@ import pytest
 import yaml
 
 from propfee import cli
-from propfee.adapters import keys
-from propfee.adapters.feedback import FeedbackTable
+from propfee.aws import keys
+from propfee.aws.feedback import FeedbackTable
+from propfee.local.sandbox import Sandbox
 from propfee.rules import load_rules
-from propfee.sandbox import Sandbox
-from tests.e2e.conftest import START, assert_calls_allowed, job_body
 from tests.e2e.test_imports import estate, payments_file  # noqa: F401 - the estate fixture
 from tests.support import ROOT, SHANGHAI, at
+from tests.support.sandbox import START, assert_calls_allowed, job_body
 
 pytestmark = pytest.mark.e2e
 

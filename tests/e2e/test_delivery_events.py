@@ -5,11 +5,11 @@ from datetime import date
 
 import pytest
 
-from propfee.ladder import decide
-from propfee.message_tags import encode_tag
-from propfee.models import Channel
-from tests.e2e.conftest import EMAIL_FIRST, dead_letters, delivery_outcomes, email_reminders, reminder_timeline
+from propfee.collection.ladder import decide
+from propfee.collection.message_tags import encode_tag
+from propfee.domain.models import Channel
 from tests.support import SHANGHAI, at
+from tests.support.sandbox import EMAIL_FIRST, dead_letters, delivery_outcomes, email_reminders, reminder_timeline
 
 pytestmark = pytest.mark.e2e
 

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from propfee import cli
-from tests.e2e.conftest import START, job_body, plan_summaries
 from tests.support import at
+from tests.support.sandbox import START, job_body, plan_summaries
 
 pytestmark = pytest.mark.e2e
 

@@ -6,10 +6,10 @@ from collections import Counter
 import pytest
 from bench.faults import FAULTS, faulty_day
 
-from propfee.adapters import keys
-from propfee.sandbox.faults import FaultInjector
-from tests.e2e.conftest import dead_letters, job_body
+from propfee.aws import keys
+from propfee.local.sandbox.faults import FaultInjector
 from tests.support import at
+from tests.support.sandbox import dead_letters, job_body
 
 pytestmark = pytest.mark.e2e
 
@@ -138,7 +138,7 @@ def test_a_busy_day_under_many_faults_sends_nothing_twice_loses_nothing_and_dead
 
 def test_a_person_settles_unconfirmed_claims_from_the_providers_word_and_nothing_is_sent_twice(sandbox, capsys):
     from propfee import cli
-    from propfee.ladder import decide
+    from propfee.collection.ladder import decide
     from tests.support import SHANGHAI
 
     sandbox.clock.set(at("2026-11-11 10:00"))

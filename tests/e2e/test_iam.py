@@ -10,15 +10,15 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from propfee.adapters import aws, keys
-from propfee.adapters.aws import reset_clients
-from propfee.adapters.dynamo_table import to_attributes
-from propfee.delivery import DeliveryEvent, Recorded
-from propfee.models import Channel, ReminderStatus, SendJob
-from propfee.sandbox.runtime import current_function, patched_environ
-from propfee.sandbox.stack import REGION
-from tests.e2e.conftest import dead_letters, job_body
+from propfee.aws import clients, keys
+from propfee.aws.clients import reset_clients
+from propfee.aws.dynamo_table import to_attributes
+from propfee.collection.delivery import DeliveryEvent, Recorded
+from propfee.domain.models import Channel, ReminderStatus, SendJob
+from propfee.local.sandbox.runtime import current_function, patched_environ
+from propfee.local.sandbox.stack import REGION
 from tests.support import ROOT, at, bill
+from tests.support.sandbox import dead_letters, job_body
 
 pytestmark = pytest.mark.e2e
 
@@ -73,7 +73,7 @@ def test_a_rewrite_of_evidence_by_put_is_refused_to_every_role_but_send(sandbox)
     job = SendJob.model_validate_json(job_body(sandbox.table, UNIT))
     sandbox.advance(at("2026-11-11 09:45"))
     db = sandbox.client("dynamodb")  # the sandbox's own client, for reading
-    shared = aws.client("dynamodb")  # the functions' client, whose calls the sandbox checks per calling function
+    shared = clients.client("dynamodb")  # the functions' client, whose calls the sandbox checks per calling function
     key = to_attributes(keys.reminder_item(UNIT, job.claim_key))
     forged = {**db.get_item(TableName=sandbox.table.name, Key=key)["Item"], "status": {"S": "delivered"}}
     for function in sorted(set(sandbox.functions) - {"SendFunction"}):

@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from propfee.adapters.feedback import FeedbackTable
-from propfee.models import Building
-from propfee.sandbox import Sandbox
-from tests.e2e.conftest import START, assert_calls_allowed
+from propfee.aws.feedback import FeedbackTable
+from propfee.domain.models import Building
+from propfee.local.sandbox import Sandbox
 from tests.support import SHANGHAI, at, bill, community, unit
+from tests.support.sandbox import START, assert_calls_allowed
 
 pytestmark = pytest.mark.e2e
 

@@ -7,12 +7,12 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from propfee.adapters.dynamo_table import from_attributes
-from propfee.policy import day_blocked
+from propfee.aws.dynamo_table import from_attributes
+from propfee.collection.policy import day_blocked
+from propfee.local.simulation.run import DemoOptions, run_demo
 from propfee.rules import load_rules
-from propfee.simulation.run import DemoOptions, run_demo
-from tests.e2e.conftest import assert_every_message_accounted_for, plan_summaries
 from tests.support import SHANGHAI
+from tests.support.sandbox import assert_every_message_accounted_for, plan_summaries
 
 pytestmark = [pytest.mark.e2e, pytest.mark.long]
 HOUSEHOLDS = int(os.environ.get("PROPFEE_LONG_HOUSEHOLDS", "2500"))

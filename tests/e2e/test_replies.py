@@ -7,13 +7,13 @@ from email.message import EmailMessage
 
 import pytest
 
-from propfee.adapters.feedback import FeedbackTable
-from propfee.ledger import with_bill
-from propfee.models import HoldKind, Owner, TicketStatus
-from propfee.sandbox import Sandbox
-from propfee.ticketing import resolve_ticket
-from tests.e2e.conftest import START, assert_calls_allowed, dead_letters
+from propfee.accounts.ledger import with_bill
+from propfee.aws.feedback import FeedbackTable
+from propfee.domain.models import HoldKind, Owner, TicketStatus
+from propfee.feedback.ticketing import resolve_ticket
+from propfee.local.sandbox import Sandbox
 from tests.support import SHANGHAI, at, bill, community, unit
+from tests.support.sandbox import START, assert_calls_allowed, dead_letters
 
 pytestmark = pytest.mark.e2e
 

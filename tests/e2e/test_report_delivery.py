@@ -13,14 +13,14 @@ from datetime import datetime, timedelta
 import pytest
 import yaml
 
-from propfee.adapters.dynamo import PropfeeTable
+from propfee.accounts.ledger import with_bill
+from propfee.aws.dynamo import PropfeeTable
 from propfee.cli import main
-from propfee.ledger import with_bill
-from propfee.models import Community
+from propfee.domain.models import Community
+from propfee.local.sandbox import Sandbox
 from propfee.rules import load_rules
-from propfee.sandbox import Sandbox
-from tests.e2e.conftest import START, assert_calls_allowed
 from tests.support import ROOT, SHANGHAI, at, bill, community, unit
+from tests.support.sandbox import START, assert_calls_allowed
 
 pytestmark = pytest.mark.e2e
 

@@ -8,15 +8,15 @@ from datetime import timedelta
 
 import pytest
 
-from propfee import ledger
-from propfee.adapters.dynamo_table import to_attributes
-from propfee.adapters.feedback import FeedbackTable
-from propfee.ledger import with_bill
-from propfee.models import HoldKind, Owner, Payment, Ticket
-from propfee.sandbox import Sandbox
-from propfee.ticketing import resolve_ticket
-from tests.e2e.conftest import START, assert_calls_allowed
+from propfee.accounts import ledger
+from propfee.accounts.ledger import with_bill
+from propfee.aws.dynamo_table import to_attributes
+from propfee.aws.feedback import FeedbackTable
+from propfee.domain.models import HoldKind, Owner, Payment, Ticket
+from propfee.feedback.ticketing import resolve_ticket
+from propfee.local.sandbox import Sandbox
 from tests.support import SHANGHAI, at, bill, community, unit
+from tests.support.sandbox import START, assert_calls_allowed
 
 pytestmark = pytest.mark.e2e
 

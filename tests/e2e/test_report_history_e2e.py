@@ -9,12 +9,12 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from propfee import cli
-from propfee.adapters.dynamo import PropfeeTable
-from propfee.adapters.dynamo_table import from_attributes
-from propfee.models import Collector, Owner, Payment
-from propfee.sandbox import Sandbox
-from tests.e2e.conftest import START
+from propfee.aws.dynamo import PropfeeTable
+from propfee.aws.dynamo_table import from_attributes
+from propfee.domain.models import Collector, Owner, Payment
+from propfee.local.sandbox import Sandbox
 from tests.support import SHANGHAI, at, bill, community, unit
+from tests.support.sandbox import START
 
 pytestmark = pytest.mark.e2e
 

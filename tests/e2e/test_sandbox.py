@@ -9,15 +9,15 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import SNSEvent
 
 from propfee import cli
-from propfee.adapters.dynamo_units import unit_to_item
-from propfee.models import Hold, HoldKind
-from propfee.sandbox import Sandbox, default_template_path
-from propfee.sandbox.template import load_template
+from propfee.aws.dynamo_units import unit_to_item
+from propfee.domain.models import Hold, HoldKind
+from propfee.local.sandbox import Sandbox, default_template_path
+from propfee.local.sandbox.template import load_template
 from tests.support import at
 
 pytestmark = pytest.mark.e2e
 
-from tests.e2e.conftest import START, dead_letters, job_body, plan_summaries  # noqa: E402
+from tests.support.sandbox import START, dead_letters, job_body, plan_summaries  # noqa: E402
 
 
 def test_a_malformed_record_goes_to_the_dlq_with_its_reason_and_the_rest_of_the_batch_is_sent(sandbox):
@@ -138,7 +138,7 @@ def test_a_failed_asynchronous_event_is_kept_in_the_function_dlq_with_its_error(
 
 
 def test_a_function_invoking_another_asynchronously_gets_202_and_the_event_runs_when_the_sandbox_drains(sandbox):
-    from propfee.adapters.aws import client
+    from propfee.aws.clients import client
 
     seen = []
     sandbox.functions["TicketsFunction"]._handler = lambda event, context: seen.append(event)

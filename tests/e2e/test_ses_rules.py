@@ -4,10 +4,10 @@ status; propfee's own sends pass the same checks. Plain boto3 against the sandbo
 import pytest
 from botocore.exceptions import ClientError
 
-from propfee.adapters.messaging import SesEmail
-from propfee.sandbox import Sandbox, ses_rules
-from propfee.sandbox.stack import PARAMETERS
-from tests.e2e.conftest import START
+from propfee.aws.messaging import SesEmail
+from propfee.local.sandbox import Sandbox, ses_rules
+from propfee.local.sandbox.stack import PARAMETERS
+from tests.support.sandbox import START
 
 pytestmark = pytest.mark.e2e
 SENDER = PARAMETERS["SenderEmail"]  # the template's SenderEmail, an identity the stack creates

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from propfee import cli
-from propfee.models import Collector
+from propfee.domain.models import Collector
 from tests.support import at, bill, unit
 
 pytestmark = pytest.mark.e2e

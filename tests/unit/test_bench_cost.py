@@ -12,9 +12,9 @@ from moto import mock_aws
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from cost import PRICES, UsageMeter, item_bytes, metered, monthly_cost
 
-from propfee.adapters import aws
-from propfee.sandbox import default_template_path
-from propfee.sandbox.template import load_template
+from propfee.aws import clients
+from propfee.local.sandbox import default_template_path
+from propfee.local.sandbox.template import load_template
 from tests.support import create_table_from_template
 
 
@@ -37,7 +37,7 @@ def test_writes_cost_a_unit_a_kilobyte_and_twice_that_in_a_transaction_reads_hal
     small = {"pk": {"S": "A"}, "sk": {"S": "1"}}
     big = {"pk": {"S": "B"}, "sk": {"S": "1"}, "pad": {"S": "x" * 2500}}  # 3 KB: three units
     with metered() as meter:
-        db = aws.client("dynamodb")
+        db = clients.client("dynamodb")
         db.put_item(TableName=table, Item=small)
         db.put_item(TableName=table, Item=big)
         db.transact_write_items(TransactItems=[{"Put": {"TableName": table, "Item": {**small, "sk": {"S": "2"}}}}])
@@ -53,9 +53,9 @@ def test_a_custom_metric_is_billed_for_each_simulated_hour_it_was_published_in(t
 
     from cost import custom_metrics
 
-    from propfee import clock
+    from propfee.domain import clock
+    from propfee.local.sandbox.runtime import LambdaFunction
     from propfee.observability import metrics
-    from propfee.sandbox.runtime import LambdaFunction
 
     def handler(event, context):
         metrics.add_metric(name=event["metric"], unit="Count", value=1)

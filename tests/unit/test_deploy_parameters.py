@@ -6,9 +6,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from propfee.sandbox import default_template_path
-from propfee.sandbox.stack import PARAMETERS, Resolver
-from propfee.sandbox.template import load_template, local_code_dirs, translate, with_code_in_s3
+from propfee.local.sandbox import default_template_path
+from propfee.local.sandbox.stack import PARAMETERS, Resolver
+from propfee.local.sandbox.template import load_template, local_code_dirs, translate, with_code_in_s3
 
 TEMPLATE = default_template_path()
 ADDRESSES = ("SenderEmail", "FeedbackEmail")

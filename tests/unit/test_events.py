@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from propfee.collection.evidence import bundle_files
 from propfee.events import SendJobRecord, job_body, parse, parse_records, s3_uploads, sns_notifications
-from propfee.evidence import bundle_files
 from tests.support import ROOT, unit
 
 SEND = json.loads((ROOT / "events" / "send.json").read_text(encoding="utf-8"))["Records"][0]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from propfee.sandbox.template import load_template
+from propfee.local.sandbox.template import load_template
 from tests.support import ROOT
 
 SHARED = ROOT / "shared"
@@ -62,15 +62,20 @@ def _name(requirement: str) -> str:
 
 def test_the_layer_leaves_out_the_sandbox_the_simulation_and_the_cli(packaged):
     shipped = _propfee_modules(packaged)
-    assert "propfee.sending" in shipped and "propfee.adapters.messaging" in shipped
-    local = [m for m in shipped if m.split(".")[1:2] in (["sandbox"], ["simulation"], ["cli"], ["notice_board"])]
+    assert "propfee.collection.sending" in shipped and "propfee.aws.messaging" in shipped
+    local_only = ("propfee.local", "propfee.cli", "propfee.reports.notice_board", "propfee.feedback.intent_training")
+    local = [m for m in shipped if m.startswith(local_only)]
     assert local == []
     assert not [p for p in packaged.rglob("*") if p.name == "__pycache__" or p.suffix == ".pyc"]
     # the data the handlers read at run time does go: rules, intents, every message and report template
     templates = {p.name for p in (SHARED / "propfee" / "templates").iterdir()}
     assert {p.name for p in (packaged / "propfee" / "templates").iterdir()} == templates
-    assert (packaged / "propfee" / "rules.yaml").is_file() and (packaged / "propfee" / "intents.yaml").is_file()
-    assert (packaged / "fonts" / layer_build.FONT).is_file()  # /opt/python/fonts/, where propfee.letters looks
+    assert (packaged / "propfee" / "rules.yaml").is_file() and (
+        packaged / "propfee" / "feedback" / "intents.yaml"
+    ).is_file()
+    assert (
+        packaged / "fonts" / layer_build.FONT
+    ).is_file()  # /opt/python/fonts/, where propfee.collection.letters looks
 
 
 def test_every_propfee_module_a_handler_can_import_is_in_the_layer(packaged):
@@ -184,7 +189,7 @@ def test_the_built_layer_has_no_aws_sdk_no_sandbox_and_fits_lambda():
     assert not layer_build.RUNTIME_PROVIDED & dists
     assert not {"moto", "samtranslator", "faker", "bin", "share"} & top
     assert {"aws_xray_sdk", "aws_lambda_powertools", "pydantic_core", "fonts", "propfee"} <= top
-    assert not (BUILT / "propfee" / "sandbox").exists() and not (BUILT / "propfee" / "cli").exists()
+    assert not (BUILT / "propfee" / "local").exists() and not (BUILT / "propfee" / "cli").exists()
     assert (BUILT / "fonts" / layer_build.FONT).stat().st_size > 1_000_000  # the real font, not a placeholder
     # compiled parts are for Lambda (arm64, CPython 3.12), bytecode (when there is any) for CPython 3.12 only
     assert list(BUILT.glob("pydantic_core/*.cpython-312-aarch64-linux-gnu.so"))

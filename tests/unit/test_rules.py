@@ -8,11 +8,11 @@ import pytest
 from jinja2 import ChoiceLoader, DictLoader, Environment
 from pydantic import ValidationError
 
-from propfee import messages
-from propfee.ladder import DEFAULT_LADDER, Ladder, Repeat
-from propfee.messages import LANGUAGES, TemplateRefused, check_templates, lint, render, sms_segments
-from propfee.models import Channel, SendJob
-from propfee.policy import ContactPolicy, FrequencyCap, TimeRange
+from propfee.collection import messages
+from propfee.collection.ladder import DEFAULT_LADDER, Ladder, Repeat
+from propfee.collection.messages import LANGUAGES, TemplateRefused, check_templates, lint, render, sms_segments
+from propfee.collection.policy import ContactPolicy, FrequencyCap, TimeRange
+from propfee.domain.models import Channel, SendJob
 from propfee.rules import CollectionRules, load_rules, parse_rules
 from tests.support import letter_job
 

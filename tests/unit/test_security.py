@@ -8,8 +8,8 @@ import sys
 
 import yaml
 
-from propfee.sandbox import default_template_path
-from propfee.sandbox.template import load_template, local_code_dirs, translate, with_code_in_s3
+from propfee.local.sandbox import default_template_path
+from propfee.local.sandbox.template import load_template, local_code_dirs, translate, with_code_in_s3
 from tests.support import ROOT
 
 # checkov has a venv of its own (its pinned dependencies must not move the project's): `make test` creates it and

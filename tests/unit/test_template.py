@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent, SNSEvent
 
-from propfee.adapters import keys
-from propfee.delivery import parse_delivery_event
+from propfee.accounts.imports.uploads import kind_of
+from propfee.aws import keys
+from propfee.collection.delivery import parse_delivery_event
+from propfee.domain.models import PlanRequest, ScheduledEvent
 from propfee.events import SendJobRecord, function_url_refusal, parse_records, s3_uploads, sns_notifications
-from propfee.imports.uploads import kind_of
-from propfee.models import PlanRequest, ScheduledEvent
-from propfee.receiving import parse_inbound_sms
-from propfee.report_access import principal_key
-from propfee.sandbox import default_template_path
-from propfee.sandbox.template import load_template, local_code_dirs, translate, with_code_in_s3
+from propfee.feedback.receiving import parse_inbound_sms
+from propfee.local.sandbox import default_template_path
+from propfee.local.sandbox.template import load_template, local_code_dirs, translate, with_code_in_s3
+from propfee.reports.access import principal_key
 from tests.support import ROOT
 
 TEMPLATE = default_template_path()

@@ -9,8 +9,8 @@ import re
 import botocore.loaders
 import pytest
 
-from propfee.sandbox import default_template_path
-from propfee.sandbox.template import load_template, local_code_dirs, translate, with_code_in_s3
+from propfee.local.sandbox import default_template_path
+from propfee.local.sandbox.template import load_template, local_code_dirs, translate, with_code_in_s3
 
 TEMPLATE = default_template_path()
 

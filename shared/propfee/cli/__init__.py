@@ -22,8 +22,8 @@ from propfee.cli.reports import cmd_report_get, cmd_report_notice_board
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from propfee.intents import Department
-    from propfee.models import TaskOutcome
+    from propfee.domain.models import TaskOutcome
+    from propfee.feedback.intents import Department
 
     parser = argparse.ArgumentParser(prog="propfee", description="Serverless property-fee collection.")
     commands = parser.add_subparsers(dest="command", required=True)

@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 from propfee.cli.common import dead_letter_reason, settings_and_table
 
 if TYPE_CHECKING:
-    from propfee.adapters.queue import DeadLetterQueues
-    from propfee.models import SendJob
+    from propfee.aws.queue import DeadLetterQueues
+    from propfee.domain.models import SendJob
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     """Today's intended actions and every skipped unit with its reason, read from the table; sends nothing."""
+    from propfee.collection.planning import decisions
     from propfee.observability import mask_destination
-    from propfee.planning import decisions
     from propfee.rules import load_rules
 
     if not args.dry_run:
@@ -54,9 +54,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_evidence(args: argparse.Namespace) -> int:
     """A zip of everything about a unit, with a SHA-256 manifest, for a lawyer."""
-    from propfee import clock
-    from propfee.adapters.storage import OriginalMessages
-    from propfee.evidence import bundle_files, zip_bundle
+    from propfee.aws.storage import OriginalMessages
+    from propfee.collection.evidence import bundle_files, zip_bundle
+    from propfee.domain import clock
 
     settings, table = settings_and_table(args)
     unit = table.get_unit(args.unit)
@@ -78,7 +78,7 @@ def cmd_evidence(args: argparse.Namespace) -> int:
 
 def cmd_task_list(args: argparse.Namespace) -> int:
     """Open (or done) call and visit tasks, per collector, oldest first."""
-    from propfee.money import yuan
+    from propfee.domain.money import yuan
 
     _, table = settings_and_table(args)
     collectors = [c.collector_id for c in table.collectors()]
@@ -104,9 +104,9 @@ def cmd_task_list(args: argparse.Namespace) -> int:
 
 
 def cmd_task_done(args: argparse.Namespace) -> int:
-    from propfee import clock
-    from propfee.models import TaskOutcome
-    from propfee.tasks import TaskError, close_task
+    from propfee.collection.tasks import TaskError, close_task
+    from propfee.domain import clock
+    from propfee.domain.models import TaskOutcome
 
     settings, table = settings_and_table(args)
     now = clock.now()
@@ -133,9 +133,9 @@ def cmd_task_done(args: argparse.Namespace) -> int:
 def _unconfirmed_claims() -> Iterator[tuple[DeadLetterQueues, str, list[tuple[dict[str, Any], SendJob]]]]:
     """The send DLQ and its unconfirmed claims: jobs whose attempt died between the claim and the provider's
     answer. The DLQ's messages are hidden while the command runs; what it did not delete is shown again."""
-    from propfee.adapters.queue import DeadLetterQueues
-    from propfee.models import SendJob
-    from propfee.sending import UNCONFIRMED_CLAIM
+    from propfee.aws.queue import DeadLetterQueues
+    from propfee.collection.sending import UNCONFIRMED_CLAIM
+    from propfee.domain.models import SendJob
 
     queues = DeadLetterQueues()
     [url] = [dlq for dlq, source in queues.sources().items() if source.rsplit("/", 1)[-1].split("-")[-2] == "SendQueue"]
@@ -169,7 +169,7 @@ def cmd_claims_list(args: argparse.Namespace) -> int:
 def cmd_claims_settle(args: argparse.Namespace) -> int:
     """Remove from the send DLQ the unconfirmed claims that settled themselves: the provider's delivery receipt
     (which carries the claim) has since said what became of the message."""
-    from propfee.models import ReminderStatus
+    from propfee.domain.models import ReminderStatus
 
     _, table = settings_and_table(args)
     settled = 0
@@ -186,7 +186,7 @@ def cmd_claims_settle(args: argparse.Namespace) -> int:
 def cmd_claims_resolve(args: argparse.Namespace) -> int:
     """After checking the provider's log: the message was sent (give its id), or it was not (the next plan
     decides the unit again). The job leaves the send DLQ either way."""
-    from propfee import clock
+    from propfee.domain import clock
 
     _, table = settings_and_table(args)
     with _unconfirmed_claims() as (queues, url, found):

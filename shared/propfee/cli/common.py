@@ -6,14 +6,14 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from propfee.adapters.feedback import FeedbackTable
-    from propfee.config import Settings
+    from propfee.aws.feedback import FeedbackTable
+    from propfee.domain.config import Settings
 
 
 def settings_and_table(args: argparse.Namespace) -> tuple[Settings, FeedbackTable]:
     """The settings (from PROPFEE_* variables) and the table, --table overriding PROPFEE_TABLE."""
-    from propfee.adapters.feedback import FeedbackTable
-    from propfee.config import Settings
+    from propfee.aws.feedback import FeedbackTable
+    from propfee.domain.config import Settings
 
     settings = Settings(table=args.table) if args.table else Settings()  # type: ignore[call-arg]
     from propfee.rules import load_rules

@@ -12,9 +12,9 @@ from propfee.cli.common import settings_and_table
 
 def cmd_route(args: argparse.Namespace) -> int:
     """How a text from an owner is understood and where it goes: for operators testing their rules."""
-    from propfee import clock
-    from propfee.config import Settings
-    from propfee.intents import classify, load_intent_rules
+    from propfee.domain import clock
+    from propfee.domain.config import Settings
+    from propfee.feedback.intents import classify, load_intent_rules
 
     tz = Settings(table="-").tz  # type: ignore[call-arg]
     today = args.today or clock.now().astimezone(tz).date()
@@ -39,7 +39,7 @@ def cmd_route(args: argparse.Namespace) -> int:
 
 def cmd_tickets_list(args: argparse.Namespace) -> int:
     """A department's tickets (or every department's), the nearest deadline first."""
-    from propfee.intents import Department
+    from propfee.feedback.intents import Department
     from propfee.observability import mask_destination
 
     _, table = settings_and_table(args)
@@ -66,8 +66,8 @@ def cmd_tickets_list(args: argparse.Namespace) -> int:
 
 
 def cmd_tickets_resolve(args: argparse.Namespace) -> int:
-    from propfee import clock
-    from propfee.ticketing import TicketError, resolve_ticket
+    from propfee.domain import clock
+    from propfee.feedback.ticketing import TicketError, resolve_ticket
 
     _, table = settings_and_table(args)
     try:

@@ -12,19 +12,19 @@ from propfee.cli.common import settings_and_table
 def cmd_import(args: argparse.Namespace) -> int:
     """Apply (or with --check only validate) a ledger or payments file; prints a JSON summary, writes the
     rejected rows with their line and reason next to the file."""
-    from propfee import clock
-    from propfee.config import Settings
+    from propfee.domain import clock
+    from propfee.domain.config import Settings
 
     source = Path(args.file)
     rejects_path = Path(args.rejects) if args.rejects else source.with_name(source.name + ".rejects.csv")
     with source.open("rb") as data, rejects_path.open("w", encoding="utf-8-sig", newline="") as rejects:
         if args.check:
-            from propfee.imports.report import check
+            from propfee.accounts.imports.report import check
 
             tz = Settings(table="-").tz  # type: ignore[call-arg]
             summary = check(data, source.name, args.kind, tz, rejects).as_dict()
         else:
-            from propfee.imports.apply import apply_file
+            from propfee.accounts.imports.apply import apply_file
 
             settings, table = settings_and_table(args)
             result = apply_file(data, source.name, args.kind, settings.tz, table, clock.now(), rejects, args.community)

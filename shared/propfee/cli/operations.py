@@ -12,7 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from propfee.cli.common import dead_letter_reason
-from propfee.money import yuan
+from propfee.domain.money import yuan
 
 
 def _pct(value: float | None) -> str:
@@ -24,7 +24,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from propfee.simulation.run import DemoOptions, run_demo
+    from propfee.local.simulation.run import DemoOptions, run_demo
 
     console = Console(stderr=True)
     options = DemoOptions(
@@ -64,9 +64,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox_up(args: argparse.Namespace) -> int:
-    from propfee.adapters.dynamo import PropfeeTable
-    from propfee.sandbox import Sandbox
-    from propfee.simulation.world import build_world
+    from propfee.aws.dynamo import PropfeeTable
+    from propfee.local.sandbox import Sandbox
+    from propfee.local.simulation.world import build_world
 
     tz = ZoneInfo("Asia/Shanghai")
     start = datetime.combine(args.start, time(0, 0), tz)
@@ -95,7 +95,7 @@ def cmd_sandbox_up(args: argparse.Namespace) -> int:
 
 def cmd_dlq_list(args: argparse.Namespace) -> int:
     """Each dead-letter queue: its source, how many messages wait, and (with --show) why, numbers masked."""
-    from propfee.adapters.queue import DeadLetterQueues
+    from propfee.aws.queue import DeadLetterQueues
     from propfee.observability import mask_text
 
     queues = DeadLetterQueues()
@@ -122,7 +122,7 @@ def cmd_dlq_list(args: argparse.Namespace) -> int:
 def cmd_dlq_redrive(args: argparse.Namespace) -> int:
     """Move a dead-letter queue's messages back to its source queue, or replay a function's DLQ (its asynchronous
     events) by invoking the function with each, after the cause is fixed."""
-    from propfee.adapters.queue import DeadLetterQueues
+    from propfee.aws.queue import DeadLetterQueues
 
     queues = DeadLetterQueues()
     sources = queues.sources()

@@ -12,9 +12,9 @@ from propfee.cli.common import settings_and_table
 
 def cmd_report_get(args: argparse.Namespace) -> int:
     """A day's report files from the reports bucket: the company set, or one community's set."""
-    from propfee.adapters.storage import S3Store
-    from propfee.config import Settings
-    from propfee.report_delivery import ReportNotFound, download_report
+    from propfee.aws.storage import S3Store
+    from propfee.domain.config import Settings
+    from propfee.reports.delivery import ReportNotFound, download_report
 
     bucket = args.bucket or Settings(table="-").report_bucket  # type: ignore[call-arg]
     if not bucket:
@@ -32,8 +32,8 @@ def cmd_report_get(args: argparse.Namespace) -> int:
 
 def cmd_report_notice_board(args: argparse.Namespace) -> int:
     """A printable notice per building (宣传栏公告) for a period: counts and amounts, never a name or a room."""
-    from propfee import clock
-    from propfee.notice_board import notice_board_files
+    from propfee.domain import clock
+    from propfee.reports.notice_board import notice_board_files
 
     settings, table = settings_and_table(args)
     community = next((c for c in table.communities() if c.community_id == args.community), None)

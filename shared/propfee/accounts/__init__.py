@@ -1,0 +1,1 @@
+"""Units' accounts: bills, payments, the ledger and the imports from billing systems."""

@@ -1,0 +1,12 @@
+"""The propfee DynamoDB table: one store composed of the record families' reads and writes (dynamo_*.py)."""
+
+from __future__ import annotations
+
+from propfee.aws.dynamo_evidence import EvidenceRecords
+from propfee.aws.dynamo_ledger import LedgerRecords
+from propfee.aws.dynamo_reports import ReportRecords
+from propfee.aws.dynamo_tasks import TaskRecords
+
+
+class PropfeeTable(LedgerRecords, EvidenceRecords, TaskRecords, ReportRecords):
+    """One table, many item types (see adapters/keys.py). Implements the ledger, reminder and report ports."""

@@ -1,0 +1,86 @@
+"""Collectors and their tasks (calls, visits, legal reviews) in the propfee table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from propfee.aws import keys
+from propfee.aws.dynamo_table import fields_of, from_attributes, to_attributes
+from propfee.aws.dynamo_units import UnitRecords
+from propfee.domain.models import Collector, Task, Unit
+
+
+def task_to_item(task: Task, tz: ZoneInfo) -> dict[str, Any]:
+    item = {
+        **keys.task_item(task.task_id),
+        **task.model_dump(mode="json"),
+        "kind": "task",
+        "task_kind": task.kind.value,
+        "inbox_pk": keys.task_inbox_pk(task.collector_id, task.status),
+        "inbox_sk": f"{task.created_at.isoformat()}#{task.task_id}",
+    }
+    if task.done_at is not None:  # the day's activity lists the tasks closed that day, for the report
+        item["activity_pk"] = keys.activity_pk(task.community_id, task.done_at.astimezone(tz).date())
+        item["activity_sk"] = f"{task.done_at.isoformat()}#task#{task.task_id}"
+    return item
+
+
+def item_to_task(item: dict[str, Any]) -> Task:
+    fields = fields_of(Task, {**item, "kind": item["task_kind"]})
+    return Task.model_validate(fields)
+
+
+class TaskRecords(UnitRecords):
+    """Collectors (and their open-task load) and their task inboxes."""
+
+    def put_collectors(self, collectors: Sequence[Collector]) -> None:
+        self.batch_put([{**keys.collector_item(c.collector_id), **c.model_dump(mode="json")} for c in collectors])
+
+    def collectors(self) -> list[Collector]:
+        items = self._query(
+            KeyConditionExpression="pk = :pk", ExpressionAttributeValues=to_attributes({":pk": keys.COLLECTORS})
+        )
+        return [Collector.model_validate(fields_of(Collector, item)) for item in items]
+
+    def get_task(self, task_id: str) -> Task | None:
+        response = self.db.get_item(
+            TableName=self.name, Key=to_attributes(keys.task_item(task_id)), ConsistentRead=True
+        )
+        return item_to_task(from_attributes(response["Item"])) if "Item" in response else None
+
+    def tasks(self, collector_id: str, status: str = "open") -> list[Task]:
+        """A collector's tasks of a status, oldest first (the inbox index)."""
+        items = self._query(
+            IndexName="inbox",
+            KeyConditionExpression="inbox_pk = :pk",
+            ExpressionAttributeValues=to_attributes({":pk": keys.task_inbox_pk(collector_id, status)}),
+        )
+        return [item_to_task(item) for item in items]
+
+    def complete_task(self, done: Task, unit_after: Unit | None, unit_version: int) -> bool:
+        """Close a task (only if still open), lower its collector's load, and change the unit as the outcome
+        says, all at once; False when the task was closed meanwhile or the unit changed (try again)."""
+        operations: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.name,
+                    "Item": to_attributes(task_to_item(done, self._tz)),
+                    "ConditionExpression": "#status = :open",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": to_attributes({":open": "open"}),
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self.name,
+                    "Key": to_attributes(keys.collector_item(done.collector_id)),
+                    "UpdateExpression": "ADD open_tasks :minus_one",
+                    "ExpressionAttributeValues": to_attributes({":minus_one": -1}),
+                }
+            },
+        ]
+        if unit_after is not None:
+            operations.append(self._put_unit_op(unit_after, unit_version))
+        return self._transact(operations) is None

@@ -1,0 +1,139 @@
+"""DynamoDB keys of the single propfee table. docs/data-model.md explains each access pattern."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from propfee.domain.models import room_key
+
+COMMUNITIES = "COMMUNITIES"
+
+
+def community_item(community_id: str) -> dict[str, str]:
+    return {"pk": COMMUNITIES, "sk": f"COMMUNITY#{community_id}"}
+
+
+def building_item(community_id: str, building_id: str) -> dict[str, str]:
+    return {"pk": f"COMMUNITY#{community_id}", "sk": f"BUILDING#{building_id}"}
+
+
+def community_unit_item(community_id: str, unit_id: str) -> dict[str, str]:
+    """A community's directory of its units, for the monthly billing run."""
+    return {"pk": f"COMMUNITY#{community_id}", "sk": f"UNIT#{unit_id}"}
+
+
+def period_total(community_id: str, period: str) -> dict[str, str]:
+    return {"pk": f"COMMUNITY#{community_id}", "sk": f"PERIOD#{period}"}
+
+
+def unit_item(unit_id: str) -> dict[str, str]:
+    return {"pk": f"UNIT#{unit_id}", "sk": "UNIT"}
+
+
+def bill_item(unit_id: str, period: str) -> dict[str, str]:
+    return {"pk": f"UNIT#{unit_id}", "sk": f"BILL#{period}"}
+
+
+def payment_item(unit_id: str, reference: str) -> dict[str, str]:
+    return {"pk": f"UNIT#{unit_id}", "sk": f"PAYMENT#{reference}"}
+
+
+def evidence_pk(unit_id: str) -> str:
+    """A unit's reminders (claims and legal evidence) live apart from its ledger: IAM's dynamodb:LeadingKeys sees only
+    the partition key, so this partition lets only the send function put evidence while imports and billing write
+    the unit's bills and payments (infra/template.yaml)."""
+    return f"EVIDENCE#{unit_id}"
+
+
+def reminder_item(unit_id: str, claim_key: str) -> dict[str, str]:
+    return {"pk": evidence_pk(unit_id), "sk": claim_key}
+
+
+def skip_item(unit_id: str, day: date, step: str) -> dict[str, str]:
+    return {"pk": f"UNIT#{unit_id}", "sk": f"SKIP#{day.isoformat()}#{step}"}
+
+
+def payment_reference_item(reference: str) -> dict[str, str]:
+    """Claims a payment reference company-wide: a bank serial is applied once, whichever unit a file names."""
+    return {"pk": f"PAYREF#{reference}", "sk": "PAYREF"}
+
+
+def room_item(building_id: str, room: str) -> dict[str, str]:
+    """Finds a unit from its building and room as an import file names them."""
+    return {"pk": f"ROOM#{building_id}#{room_key(room)}", "sk": "ROOM"}
+
+
+def phone_item(phone_e164: str, unit_id: str) -> dict[str, str]:
+    return {"pk": f"PHONE#{phone_e164}", "sk": f"UNIT#{unit_id}"}
+
+
+def email_item(address: str, unit_id: str) -> dict[str, str]:
+    return {"pk": f"EMAIL#{address.lower()}", "sk": f"UNIT#{unit_id}"}
+
+
+def arrears_pk(community_id: str) -> str:
+    return f"ARREARS#{community_id}"
+
+
+def arrears_sk(oldest_due: date, unit_id: str) -> str:
+    return f"{oldest_due.isoformat()}#{unit_id}"
+
+
+def activity_pk(community_id: str, day: date) -> str:
+    return f"ACTIVITY#{community_id}#{day.isoformat()}"
+
+
+COLLECTORS = "COLLECTORS"
+
+
+def collector_item(collector_id: str) -> dict[str, str]:
+    return {"pk": COLLECTORS, "sk": f"COLLECTOR#{collector_id}"}
+
+
+def task_item(task_id: str) -> dict[str, str]:
+    return {"pk": f"TASK#{task_id}", "sk": "TASK"}
+
+
+def task_inbox_pk(collector_id: str, status: str) -> str:
+    return f"COLLECTOR#{collector_id}#STATUS#{status}"
+
+
+def message_item(provider_message_id: str) -> dict[str, str]:
+    """Finds the reminder an owner's reply answers (End User Messaging's previousPublishedMessageId)."""
+    return {"pk": f"MSG#{provider_message_id}", "sk": "MSG"}
+
+
+def inbound_item(source_id: str) -> dict[str, str]:
+    return {"pk": f"INBOUND#{source_id}", "sk": "INBOUND"}
+
+
+def unit_inbound_item(unit_id: str, received_at: str, source_id: str) -> dict[str, str]:
+    return {"pk": f"UNIT#{unit_id}", "sk": f"INBOUND#{received_at}#{source_id}"}
+
+
+def sender_count_item(sender: str, bucket: str) -> dict[str, str]:
+    return {"pk": f"SENDER#{sender}", "sk": f"COUNT#{bucket}"}
+
+
+def sender_ack_item(sender: str) -> dict[str, str]:
+    return {"pk": f"SENDER#{sender}", "sk": "ACK"}
+
+
+def ticket_item(ticket_id: str) -> dict[str, str]:
+    return {"pk": f"TICKET#{ticket_id}", "sk": "TICKET"}
+
+
+def ticket_inbox_pk(department: str, status: str) -> str:
+    return f"TICKETS#{department}#{status}"
+
+
+PENDING_ACKS = "ACKS#pending"
+
+
+def report_snapshot_item(community_id: str, day: date) -> dict[str, str]:
+    """What a daily report kept of a community's day (trend, effectiveness, targets read it back)."""
+    return {"pk": report_snapshots_pk(community_id), "sk": f"DAY#{day.isoformat()}"}
+
+
+def report_snapshots_pk(community_id: str) -> str:
+    return f"REPORT#{community_id}"

@@ -1,0 +1,1 @@
+"""Collecting arrears: the ladder, the contact policy, planning, sending, letters, tasks, evidence."""

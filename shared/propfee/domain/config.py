@@ -1,0 +1,64 @@
+"""Settings read once from the environment (the SAM template sets them); bad values fail fast."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PROPFEE_", frozen=True, extra="ignore")
+
+    table: str = Field(min_length=1)
+    timezone: str = "Asia/Shanghai"
+    send_queue_url: str | None = None
+    function_name: str | None = Field(default=None, validation_alias="AWS_LAMBDA_FUNCTION_NAME")  # set by Lambda
+    dlq_url: str | None = None
+    dlq_urls: dict[str, str] = {}  # DLQ name -> URL, whose depths the daily report shows (JSON)
+    report_bucket: str | None = None
+    inbound_bucket: str | None = None  # owners' messages kept whole (receive writes SMS under incoming/sms/)
+    # how long the managers' presigned report links work: SigV4 allows at most 7 days, and a link signed with a
+    # role's session credentials (Lambda's) stops working when that session ends, whichever comes first
+    report_link_expiry_seconds: int = Field(default=86_400, ge=60, le=604_800)
+    sender_email: str | None = None
+    # SES configuration set named on every send: its event destination publishes bounces, complaints and
+    # deliveries to the delivery-events topic
+    ses_configuration_set: str | None = None
+    department_queues: dict[str, str] = {}  # department -> queue URL: tickets for integrations (JSON)
+    sms_provider: Literal["sns", "end_user_messaging"] = "sns"
+    sms_origination_identity: str | None = None  # End User Messaging: sender ID, phone number or pool
+    sms_configuration_set: str | None = None
+    rules_file: Path | None = None  # the packaged rules.yaml when unset
+    letter_font: Path | None = None  # a CJK .ttf/.ttc for demand letters; see propfee.collection.letters for defaults
+    hotline: str = "400-000-0000"
+    pay_instructions: str = "物业服务中心或物业App"
+    pay_instructions_en: str = "the property service office or the property app"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown timezone {value!r}") from error
+        return value
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def pay_instructions_by_language(self) -> dict[str, str]:
+        return {"zh-CN": self.pay_instructions, "en": self.pay_instructions_en}
+
+    def require(self, name: str) -> str:
+        """A setting this function cannot work without (e.g. the queue URL for plan)."""
+        value = getattr(self, name)
+        if not value:
+            raise RuntimeError(f"PROPFEE_{name.upper()} is not set for this function")
+        return str(value)

@@ -1,0 +1,1 @@
+"""Owners' replies: understanding them, acting on them, and the departments' tickets."""

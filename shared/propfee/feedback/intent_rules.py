@@ -1,0 +1,365 @@
+"""The reply classifier's rules: what owners' replies say, as data (the packaged intents.yaml, or a file the
+operator names), validated and compiled once; matching them is a few precompiled regular expressions over a
+message's normalised text. Classifying with them (and the model) is propfee.feedback.intents.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+import zhconv
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from rapidfuzz.distance import OSA
+
+from propfee.feedback.promise_dates import Dates
+
+__all__ = [
+    "Department",
+    "Intent",
+    "IntentRules",
+    "ModelThresholds",
+    "Negation",
+    "Rule",
+    "Signal",
+    "load_intent_rules",
+    "normalize",
+    "parse_intent_rules",
+]
+
+
+class Intent(StrEnum):
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    HELP = "help"
+    PAID_CLAIM = "paid_claim"
+    PAYMENT_PLAN = "payment_plan"
+    BILL_DISPUTE = "bill_dispute"
+    COMPLAINT = "complaint"
+    WRONG_NUMBER = "wrong_number"
+    THANKS = "thanks"
+    UNKNOWN = "unknown"
+
+
+class Department(StrEnum):
+    """Ids only: each community configures the names and inboxes behind them."""
+
+    CUSTOMER_SERVICE = "customer_service"
+    ENGINEERING = "engineering"
+    SECURITY = "security"
+    ENVIRONMENT = "environment"
+    FINANCE = "finance"
+    LEGAL = "legal"
+    SITE_MANAGER = "site_manager"
+
+
+# ---------------------------------------------------------------------------------------------- normalising
+
+_APOSTROPHES = re.compile(r"['‘’`´]")  # "don't" -> "dont": English patterns need no apostrophes
+_NOISE = re.compile(r"[^\w?./:\-]|_")  # emoji, symbols, punctuation, marks, controls -> a space
+_LONE_SEPARATOR = re.compile(r"(?<!\d)[./:\-]|[./:\-](?!\d)")  # kept only inside "12.10", "12/10", "2026-12-10"
+_QUESTION_MARKS = re.compile(r"\s*\?[\s?]*")
+_SPACES = re.compile(r"\s+")
+_UNNEEDED_SPACE = re.compile(r"(?<![a-z0-9]) | (?![a-z0-9])")  # only a space between two words carries meaning
+# "STOP. Already paid." is two clauses; `whole` entries are short, so only short clauses are compared
+_CLAUSE_END = re.compile(r"[,.!?;:，。！？；：、…\n]+(?!\d)")
+
+
+def normalize(text: str) -> str:
+    """The text rules are written against: NFKC (full-width -> half-width), simplified Chinese, lower case;
+    emoji, punctuation and spaces dropped, except one space between English words, "?" and the separators of
+    a numeric date ("12.10", "12/10", "2026-12-10")."""
+    text = unicodedata.normalize("NFKC", text).replace("。", ".")
+    text = zhconv.convert(text, "zh-cn").lower()
+    text = _NOISE.sub(" ", _APOSTROPHES.sub("", text))
+    text = _QUESTION_MARKS.sub("?", _LONE_SEPARATOR.sub(" ", text))
+    return _UNNEEDED_SPACE.sub("", _SPACES.sub(" ", text).strip())
+
+
+# ---------------------------------------------------------------------------------------------- the rules
+
+_WORD = re.compile(r"[a-z]{6,}")  # only longer English words are matched with a typo: short ones collide
+_LATIN = re.compile(r"[a-z]")
+
+
+def _typo_of(word: str, target: str) -> bool:
+    """One edit away (two for long words), transpositions included, same first letter ("unsubscibe")."""
+    if word[0] != target[0] or abs(len(word) - len(target)) > 1:
+        return False
+    allowed = 2 if len(target) >= 9 else 1
+    return OSA.distance(word, target, score_cutoff=allowed) <= allowed
+
+
+def _alternation(words: tuple[str, ...]) -> str:
+    """Longest first, so that "不要" is tried before "不"."""
+    return "|".join(sorted(words, key=len, reverse=True))
+
+
+class Negation(BaseModel):
+    """Cues that cancel a match right after them ("不要退订", "not paid"), with up to two filler words
+    between the cue and the match ("我没说要退订", "have not yet paid")."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    zh: tuple[str, ...]
+    zh_between: tuple[str, ...] = ()
+    en: tuple[str, ...] = ()
+    en_between: tuple[str, ...] = ()
+    not_cues: tuple[str, ...] = ()  # phrases that start like a cue but negate nothing ("不是说...吗")
+
+
+@dataclass(frozen=True, slots=True)
+class _Negation:
+    cue: re.Pattern[str]
+    not_cues: tuple[str, ...]
+
+    @classmethod
+    def of(cls, negation: Negation) -> _Negation:
+        parts = [f"(?:{_alternation(negation.zh)})(?:{_alternation(negation.zh_between)}){{0,2}}$"]
+        if negation.en:
+            between = f"(?:(?:{_alternation(negation.en_between)}) ){{0,2}}"
+            parts.append(f"(?<![a-z])(?:{_alternation(negation.en)}) {between}$")
+        return cls(re.compile("|".join(parts)), negation.not_cues)
+
+    def cancels(self, text: str, start: int) -> bool:
+        """Whether a cue ends right where a match starts."""
+        found = self.cue.search(text, max(0, start - 16), start)
+        if found is None:
+            return False
+        at = found.start()
+        if 0 < at < len(text) - 1 and text[at - 1] == text[at + 1]:
+            return False  # an A-not-A question asks, it does not negate: "有没有", "要不要", "可不可以"
+        return not text.startswith(self.not_cues, at)
+
+
+class Signal(BaseModel):
+    """Something said alongside an intent ("一分钱都不交"): patterns as a rule's, recorded, never an intent."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    zh: tuple[str, ...] = ()
+    en: tuple[str, ...] = ()
+    negatable: bool = True
+
+
+class ModelThresholds(BaseModel):
+    """When the statistical model (propfee.feedback.intent_model) decides and when a person must."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    decide_at: float = Field(default=0.5, gt=0, le=1)  # below: unknown, to a person with the two best guesses
+    override_at: float = Field(default=0.5, gt=0, le=1)  # the model overrules what the rules found only above
+    possible_opt_out_at: float = Field(default=0.2, gt=0, le=1)  # the model's opt-out probability that stops SMS
+    category_at: float = Field(default=0.2, gt=0, le=1)  # a complaint category the rules did not name
+
+
+class Rule(BaseModel):
+    """One way of saying something. See the header of intents.yaml for what each field does."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+    intent: Intent
+    zh: tuple[str, ...] = ()
+    en: tuple[str, ...] = ()
+    whole: frozenset[str] = frozenset()
+    fuzzy: tuple[str, ...] = ()
+    date: Literal["only", "to_pay"] | None = None
+    unless: tuple[Intent, ...] = ()
+    overrides: tuple[Intent, ...] = ()
+    negatable: bool = True
+    category: str | None = None
+    department: Department | None = None
+
+    @model_validator(mode="after")
+    def _sound(self) -> Rule:
+        if self.intent is Intent.UNKNOWN:
+            raise ValueError(f"rule {self.id}: 'unknown' is what no rule matched, not a rule's intent")
+        if not (self.zh or self.en or self.whole or self.fuzzy or self.date):
+            raise ValueError(f"rule {self.id}: give zh, en, whole, fuzzy or date")
+        if Intent.OPT_OUT in self.overrides:
+            raise ValueError(f"rule {self.id}: nothing overrides an opt-out (doubt resolves to stopping)")
+        if self.category is not None and self.intent is not Intent.COMPLAINT:
+            raise ValueError(f"rule {self.id}: only complaints have a category")
+        for word in self.fuzzy:
+            if not re.fullmatch(r"[a-z]{6,}", word):
+                raise ValueError(f"rule {self.id}: fuzzy words are lower-case English words of 6+ letters: {word!r}")
+        for pattern in (*self.zh, *self.en):
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"rule {self.id}: bad pattern {pattern!r}: {error}") from error
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    """A reply, read once: normalised, its clauses, its English words and what it says about dates."""
+
+    text: str
+    clauses: frozenset[str]
+    latin: bool
+    words: tuple[re.Match[str], ...]
+    dates: frozenset[str]  # "to_pay": a date tied to a pay verb; "only": nothing but a date
+
+
+@dataclass(frozen=True, slots=True)
+class _Matcher:
+    """A rule compiled once, with plain attributes (pydantic's private ones are slow to read): one regular
+    expression per language; the English one runs only on text with Latin letters."""
+
+    rule: Rule
+    zh: re.Pattern[str] | None
+    en: re.Pattern[str] | None
+
+    @classmethod
+    def of(cls, rule: Rule) -> _Matcher:
+        zh = re.compile("|".join(f"(?:{p})" for p in rule.zh)) if rule.zh else None
+        # English patterns must stand as words, even inside Chinese text ("已经paid了")
+        en = re.compile(rf"(?<![a-z])(?:{'|'.join(f'(?:{p})' for p in rule.en)})(?![a-z])") if rule.en else None
+        return cls(rule, zh, en)
+
+    def matches(self, reply: _Reply, negation: _Negation) -> bool:
+        return self.reads(reply, negation) is True
+
+    def reads(self, reply: _Reply, negation: _Negation) -> bool | None:
+        """True when the rule matches; None when its words are there but every occurrence is negated."""
+        rule, text = self.rule, reply.text
+        if rule.date in reply.dates or not rule.whole.isdisjoint(reply.clauses):
+            return True
+        negated = False
+        for pattern in (self.zh, self.en if reply.latin else None):
+            found = pattern.search(text) if pattern is not None else None
+            while found is not None:
+                if not rule.negatable or not negation.cancels(text, found.start()):
+                    return True
+                negated = True
+                found = found.re.search(text, found.start() + 1)  # a later, or overlapping, occurrence may count
+        typos = (word for word in reply.words if any(_typo_of(word.group(), target) for target in rule.fuzzy))
+        if any(not rule.negatable or not negation.cancels(text, word.start()) for word in typos):
+            return True
+        return None if negated else False
+
+
+class IntentRules(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_chars: int = Field(default=400, ge=40)
+    precedence: tuple[Intent, ...]
+    departments: dict[Intent, Department | None]
+    aliases: dict[str, str] = {}
+    negation: Negation
+    date_fillers: tuple[str, ...] = ()
+    rules: tuple[Rule, ...]
+    signals: dict[str, Signal] = {}
+    categories: dict[str, Department] = {}
+    model: ModelThresholds = ModelThresholds()
+    _compiled: tuple[tuple[_Matcher, ...], _Negation, re.Pattern[str], tuple[_Matcher, ...]] = PrivateAttr()
+
+    def model_post_init(self, context: Any, /) -> None:
+        fillers = re.compile(f"(?:{'|'.join(self.date_fillers)})*") if self.date_fillers else re.compile("")
+        # a signal is matched as a rule is; the rule's intent is a placeholder, never reported
+        signals = tuple(
+            _Matcher.of(Rule(id=f"signal.{name}", intent=Intent.COMPLAINT, **signal.model_dump()))
+            for name, signal in self.signals.items()
+        )
+        self._compiled = (
+            tuple(_Matcher.of(rule) for rule in self.rules),
+            _Negation.of(self.negation),
+            fillers,
+            signals,
+        )
+
+    @model_validator(mode="after")
+    def _complete(self) -> IntentRules:
+        ranked = [intent for intent in self.precedence if intent is not Intent.UNKNOWN]
+        missing = set(Intent) - {Intent.UNKNOWN} - set(ranked)
+        if missing or len(ranked) != len(set(ranked)):
+            raise ValueError(f"precedence must name every intent once; missing {sorted(missing)}")
+        if missing := set(Intent) - set(self.departments):
+            raise ValueError(f"departments: give every intent a department or null; missing {sorted(missing)}")
+        ids = [rule.id for rule in self.rules]
+        if duplicated := sorted({i for i in ids if ids.count(i) > 1}):
+            raise ValueError(f"rule ids must be unique: {duplicated}")
+        for filler in self.date_fillers:
+            try:
+                re.compile(filler)
+            except re.error as error:
+                raise ValueError(f"date_fillers: bad pattern {filler!r}: {error}") from error
+        return self
+
+    def prepare(self, text: str) -> str:
+        """Cut a long message, keeping its beginning and its end (where "退订" often stands); spell out
+        the emoji that mean something."""
+        if len(text) > self.max_chars:
+            head = self.max_chars * 3 // 4
+            text = f"{text[:head]} {text[-(self.max_chars - head) :]}"
+        for alias, meaning in self.aliases.items():
+            text = text.replace(alias, f" {meaning} ")
+        return text
+
+    def matched(self, raw: str, normalized: str, dates: Dates) -> list[Rule]:
+        """The rules that match, in file order."""
+        return self.read(raw, normalized, dates)[0]
+
+    def read(
+        self, raw: str, normalized: str, dates: Dates
+    ) -> tuple[list[Rule], frozenset[str], frozenset[str], frozenset[Intent]]:
+        """The rules that match (in file order), the signals found, the reply's date facts and the intents
+        whose words are there but negated ("没有漏水", "havent paid")."""
+        matchers, negation, fillers, signals = self._compiled
+        latin = _LATIN.search(normalized) is not None
+        reply = _Reply(
+            text=normalized,
+            clauses=frozenset({normalized, *(normalize(part) for part in _CLAUSE_END.split(raw) if len(part) <= 30)}),
+            latin=latin,
+            words=tuple(_WORD.finditer(normalized)) if latin else (),
+            dates=_date_facts(dates, fillers),
+        )
+        found, negated = [], set()
+        for matcher in matchers:
+            read = matcher.reads(reply, negation)
+            if read:
+                found.append(matcher.rule)
+            elif read is None:
+                negated.add(matcher.rule.intent)
+        firm = {rule.intent for rule in found if not rule.unless}
+        # "漏水修好了，谢谢师傅": a rule that reads the whole message may set aside what its words say
+        overridden = {intent for rule in found for intent in rule.overrides}
+        found = [rule for rule in found if rule.intent not in overridden]
+        said = frozenset(m.rule.id.removeprefix("signal.") for m in signals if m.matches(reply, negation))
+        negated -= {rule.intent for rule in found}
+        return [rule for rule in found if not firm.intersection(rule.unless)], said, reply.dates, frozenset(negated)
+
+
+def _date_facts(dates: Dates, fillers: re.Pattern[str]) -> frozenset[str]:
+    facts = set()
+    if any(stated.to_pay for stated in dates.stated):
+        facts.add("to_pay")
+    if dates.stated and fillers.fullmatch(dates.rest):
+        facts.add("only")
+    return frozenset(facts)
+
+
+def parse_intent_rules(text: str) -> IntentRules:
+    loaded = yaml.safe_load(text) or {}
+    if not isinstance(loaded, dict):
+        raise ValueError("the intent rules file must be a mapping")
+    return IntentRules.model_validate(loaded)
+
+
+@cache
+def load_intent_rules(path: Path | None = None) -> IntentRules:
+    if path is None:
+        return parse_intent_rules(
+            resources.files("propfee.feedback").joinpath("intents.yaml").read_text(encoding="utf-8")
+        )
+    return parse_intent_rules(path.read_text(encoding="utf-8"))

@@ -1,0 +1,140 @@
+"""Training the reply classifier's model (propfee.feedback.intent_model) from the corpora, at build time only.
+
+scikit-learn and numpy are imported here and nowhere else; this module is left out of the Lambda layer
+(shared/layer_build.py), which ships only the weights file it writes. Retrain after changing the corpora or the
+rules (the rules' matches are features too):
+    python -m propfee.feedback.intent_training train
+The same corpora and rules give the same file byte for byte (a test retrains and compares).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from propfee.feedback.intent_model import FORMAT, MODEL_FILE, SCALE
+from propfee.observability import logger
+
+REPO = Path(__file__).resolve().parents[3]
+TRAINING_CORPORA = (REPO / "tests" / "data" / "replies_train.yaml", REPO / "tests" / "data" / "replies_corpus.yaml")
+INTENT_C = 4.0
+CATEGORY_C = 4.0
+# what the opt-out rules found (propfee.feedback.intent_model.features): the rule ids and the rules' verdict
+OPT_OUT_FINDINGS = ("r:opt_out.", "R:opt_out")
+UNRULED_WEIGHT = 0.5  # a copy without the opt-out rules' findings weighs half a message
+MIN_WEIGHT = 0.08  # smaller weights are dropped: they change almost no decision and would triple the file
+
+
+# the first corpus named its complaint categories freely: the model learns one vocabulary
+CATEGORY_NAMES = {
+    "lawsuit_threat": "legal",
+    "lighting": "power",
+    "garbage": "cleaning",
+    "staff_attitude": "staff",
+    "general_service": "staff",
+    "collection_harassment": "staff",
+    "privacy": "staff",
+    "access_control": "security",
+    "theft": "security",
+    "guard_duty": "security",
+    "thrown_objects": "security",
+    "drain": "water",
+    "repair": "other",
+}
+
+
+def labelled(paths: Sequence[Path]) -> list[dict[str, Any]]:
+    """The messages of the corpora, each with its corpus's `today` and categories in one vocabulary."""
+    import yaml
+
+    messages = []
+    for path in paths:
+        corpus = yaml.safe_load(path.read_text(encoding="utf-8"))
+        today = str(corpus["today"])
+        for m in corpus["messages"]:
+            category = m.get("category")
+            messages.append({**m, "today": today, "category": CATEGORY_NAMES.get(category, category)})
+    return messages
+
+
+def seen_by_model(message: dict[str, Any]) -> set[str]:
+    from datetime import date
+
+    from propfee.feedback.intents import rule_view
+
+    return rule_view(str(message["text"]), date.fromisoformat(str(message["today"])))
+
+
+def _fit(rows: list[set[str]], labels: list[str], c: float, weights: list[float] | None = None) -> dict[str, Any]:
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from sklearn.linear_model import LogisticRegression
+
+    vocabulary = sorted(set().union(*rows))
+    index = {feature: i for i, feature in enumerate(vocabulary)}
+    indptr, indices = [0], []
+    for row in rows:
+        indices.extend(sorted(index[f] for f in row))
+        indptr.append(len(indices))
+    matrix = csr_matrix((np.ones(len(indices)), indices, indptr), shape=(len(rows), len(vocabulary)))
+    classes = sorted(set(labels))
+    if len(classes) == 1:
+        return {"classes": classes, "bias": [0], "weights": {}}
+    # saga with a fixed seed: deterministic, and a second on this corpus where lbfgs takes ten
+    model = LogisticRegression(C=c, solver="saga", tol=1e-3, max_iter=1000, random_state=0, class_weight="balanced")
+    model.fit(matrix, labels, sample_weight=weights)
+    coef = model.coef_ if len(classes) > 2 else np.vstack([-model.coef_[0] / 2, model.coef_[0] / 2])
+    intercept = model.intercept_ if len(classes) > 2 else np.array([-model.intercept_[0] / 2, model.intercept_[0] / 2])
+    kept: dict[str, list[int]] = {}
+    for j, feature in enumerate(vocabulary):
+        pairs = []
+        for k in range(len(classes)):
+            w = float(coef[k, j])
+            if abs(w) >= MIN_WEIGHT:
+                pairs += [k, round(w * SCALE)]
+        if pairs:
+            kept[feature] = pairs
+    return {"classes": classes, "bias": [round(float(b) * SCALE) for b in intercept], "weights": kept}
+
+
+def without_opt_out_rules(row: set[str]) -> set[str]:
+    """A message as the model would see it had no opt-out rule matched."""
+    return {feature for feature in row if not feature.startswith(OPT_OUT_FINDINGS)}
+
+
+def train(messages: list[dict[str, Any]]) -> str:
+    """The model file's text for these labelled messages (deterministic: sorted, rounded, saga with a seed)."""
+    rows = [seen_by_model(m) for m in messages]
+    labels = [str(m["intent"]) for m in messages]
+    # where an opt-out rule matched, the message is also learnt without that finding (weighing less), so that
+    # the model learns the words of a refusal, not the rules' names, and reads one that no rule foresaw; and
+    # learns too the words of a look-alike the rules took for one ("stop? no, how do I stop autopay")
+    copies = [(without_opt_out_rules(row), label) for row, label in zip(rows, labels, strict=True)]
+    copies = [(copy, label) for (copy, label), row in zip(copies, rows, strict=True) if copy != row]
+    weights = [1.0] * len(rows) + [UNRULED_WEIGHT] * len(copies)
+    intent = _fit(rows + [c for c, _ in copies], labels + [label for _, label in copies], INTENT_C, weights)
+    complaints = [(row, str(m["category"])) for row, m in zip(rows, messages, strict=True) if m.get("category")]
+    category = _fit([r for r, _ in complaints], [c for _, c in complaints], CATEGORY_C)
+    data = {"format": FORMAT, "intent": intent, "category": category}
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m propfee.feedback.intent_training")
+    sub = parser.add_subparsers(dest="command", required=True)
+    command = sub.add_parser("train", help="retrain the shipped model from the training corpora")
+    command.add_argument("--out", type=Path, default=Path(__file__).with_name(MODEL_FILE))
+    command.add_argument("corpora", nargs="*", type=Path, default=list(TRAINING_CORPORA))
+    args = parser.parse_args(argv)
+    text = train(labelled(args.corpora))
+    args.out.write_text(text, encoding="utf-8")
+    logger.info("intent model written", extra={"path": str(args.out), "kib": round(len(text.encode()) / 1024)})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

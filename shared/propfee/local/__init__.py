@@ -1,0 +1,1 @@
+"""What runs only on a workstation: the embedded AWS (sandbox) and the simulated company."""

@@ -1,0 +1,405 @@
+"""The sandbox: moto server + the stack from infra/template.yaml + an event-source emulator.
+
+The emulator delivers what Lambda would: SQS batches from the event source mappings, and asynchronous
+invocations (schedules, S3 notifications, SNS messages to a function's subscription, a function's own
+`lambda:Invoke` with InvocationType Event). An asynchronous event that fails goes to the function's
+DeadLetterQueue with the error, as Lambda does after its retries (the fault injector retries, see faults)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+import warnings
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
+from botocore.config import Config
+
+from propfee.aws import clients
+from propfee.aws.clients import reset_clients
+from propfee.domain import clock
+from propfee.local.sandbox import aws_rules, event_sources, iam, moto_patches, presigned, ses_rules, stack
+from propfee.local.sandbox import template as tpl
+from propfee.local.sandbox.runtime import LambdaFunction, current_function, patched_environ
+from propfee.local.sandbox.schedules import Schedule
+from propfee.local.sandbox.ses_events import MATCHING_TYPE, EventKind, ses_record
+from propfee.local.sandbox.stack import ACCOUNT, PARAMETERS, REGION, STACK_NAME, QueueMapping, SnsMapping
+
+SANDBOX_CREDENTIAL = "sandbox"  # moto on loopback accepts any credentials: no real account's key
+ARTIFACT_BUCKET = "propfee-sandbox-artifacts"
+MAX_DRAIN_ROUNDS = 100_000
+
+
+def default_template_path() -> Path:
+    """infra/template.yaml of the source tree this package runs from."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent / "infra" / "template.yaml"
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError("infra/template.yaml not found above " + str(here))
+
+
+@dataclass(frozen=True)
+class DrainStats:
+    batches: int = 0
+    messages: int = 0
+    failures: int = 0
+
+
+class Sandbox:
+    """Start with `with Sandbox(start=...) as sandbox:`; then `advance(to)` runs the world until then."""
+
+    def __init__(
+        self,
+        start: datetime,
+        template_path: Path | None = None,
+        parameters: dict[str, str] | None = None,
+        port: int = 0,
+    ) -> None:
+        self.template_path = template_path or default_template_path()
+        self.parameters = {**PARAMETERS, **(parameters or {})}
+        self.clock = clock.SimulatedClock(start.astimezone(UTC))
+        self._port = port
+        self._server: Any = None
+        self._previous_clock: clock.Clock | None = None
+        self._undo_presign_time: Callable[[], None] | None = None
+        self._saved_env: Any = None
+        self.endpoint = ""
+        self.functions: dict[str, LambdaFunction] = {}
+        self.schedules: list[Schedule] = []
+        self.mappings: list[QueueMapping] = []
+        self.sns_mappings: list[SnsMapping] = []
+        # function -> URL of the queue its failed asynchronous events go to (its DeadLetterQueue)
+        self.on_failure_queues: dict[str, str] = {}
+        # asynchronous invocations the functions asked for (lambda:Invoke, InvocationType Event), in order
+        self._invocations_pending: deque[tuple[str, dict[str, Any]]] = deque()
+        self.resources: dict[str, str] = {}
+        self.outputs: dict[str, str] = {}
+        self.function_arns: dict[str, str] = {}
+        self._clients: dict[str, Any] = {}
+        # (function logical id, "service:Operation") -> count of the calls the functions made
+        self.function_calls: Counter[tuple[str, str]] = Counter()
+        # SES configuration set -> its SNS event destinations (matching event types, topic ARN): moto has none
+        self.ses_event_destinations: dict[str, list[tuple[frozenset[str], str]]] = {}
+        # what each scheduled invocation returned (the plan's summary, the report's keys), in order
+        self.scheduled_results: list[tuple[str, datetime, Any]] = []
+        # function -> (the ARN its calls are made as, its role's statements): the table calls are checked against
+        # them as IAM does (sandbox.iam), since moto checks neither the table's ARN nor dynamodb:LeadingKeys
+        self.function_roles: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def aws_environment(self) -> dict[str, str]:
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": SANDBOX_CREDENTIAL,
+            "AWS_SECRET_ACCESS_KEY": SANDBOX_CREDENTIAL,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        }
+
+    def start(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        moto_patches.install()
+        ses_rules.install()  # SESv2 SendEmail refuses what SES refuses
+        aws_rules.install()  # refuse what AWS refuses where moto does not
+
+        # moto warns about every resource type its CloudFormation skips (stack.complete creates them)
+        warnings.filterwarnings("ignore", message="Tried to parse", category=UserWarning)
+        warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        logging.getLogger("moto").setLevel(logging.ERROR)
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)
+        self._server.start()
+        # presigned S3 links expire on the simulated clock, as in S3 (moto checks no expiry): see sandbox.presigned.
+        # ThreadedMotoServer keeps werkzeug's server in _server, which reads .app on every request
+        wsgi_server = self._server._server
+        wsgi_server.app = presigned.ExpiringPresignedUrls(wsgi_server.app, self.clock.now)
+        self._undo_presign_time = presigned.sign_presigned_urls_at(self.clock.now)
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        # plain http to the loopback moto server this sandbox started, never to a URL from outside
+        reset = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")  # noqa: S310
+        urllib.request.urlopen(reset)  # noqa: S310  # nosec B310
+        moto_patches.s3_lambda_invocations.clear()
+        ses_rules.sent_emails.clear()
+        self._saved_env = patched_environ(self.aws_environment())
+        self._saved_env.__enter__()
+        reset_clients()
+        clients.client_observers.append(self._observe_client)
+        self._previous_clock = clock.install(self.clock)
+        self._deploy()
+
+    def _observe_client(self, made: Any) -> None:
+        service = made.meta.service_model.service_name
+
+        def count(model: Any, **_: Any) -> None:
+            function = current_function.get()
+            if function is not None:
+                self.function_calls[(function, f"{service}:{model.name}")] += 1
+
+        made.meta.events.register("before-call.*.*", count)
+        aws_rules.check_client(made)  # services moto lacks (End User Messaging SMS) refuse what AWS refuses
+        if service == "dynamodb":
+            made.meta.events.register("before-parameter-build.dynamodb", self._authorize_table_call)
+        if service == "lambda":
+            made.meta.events.register("before-parameter-build.lambda.Invoke", self._note_invoke)
+            made.meta.events.register("before-call.lambda.Invoke", self._accept_event)
+
+    def _authorize_table_call(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        """Refuse, as IAM would, a function's table call that its role does not allow (sandbox.iam)."""
+        role = self.function_roles.get(current_function.get() or "")
+        if role is None:  # the sandbox's own plumbing, a test or the CLI: an operator's credentials
+            return
+        caller, statements = role
+        for request in iam.table_requests(model.name, params, self._table_arn):
+            if not iam.is_allowed(statements, request):
+                raise iam.refuse(model.name, caller, request)
+
+    @staticmethod
+    def _table_arn(name: str) -> str:
+        return name if name.startswith("arn:") else f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+
+    @staticmethod
+    def _note_invoke(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["propfee_invoke"] = dict(params)
+
+    def _accept_event(self, context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        """Lambda's answer to an asynchronous invocation (202, the event queued), without moto, which would
+        need Docker to run it: the sandbox runs the event when it drains."""
+        params = context.get("propfee_invoke", {})
+        if params.get("InvocationType") != "Event":
+            return None
+        name = params["FunctionName"]
+        target = next((f.logical_id for f in self.functions.values() if name in (f.name, f.arn)), None)
+        if target is None:
+            raise RuntimeError(f"the sandbox has no function {name!r} to invoke")
+        payload = params.get("Payload") or b"{}"
+        if aws_rules.async_payload_too_large(payload):
+            return None  # moto's server refuses it as Lambda does (RequestTooLargeException)
+        self._invocations_pending.append((target, json.loads(payload)))
+        return AWSResponse(self.endpoint, 202, HTTPHeaders(), None), {"StatusCode": 202}
+
+    def stop(self) -> None:
+        if self._undo_presign_time is not None:
+            self._undo_presign_time()
+            self._undo_presign_time = None
+        if self._observe_client in clients.client_observers:
+            clients.client_observers.remove(self._observe_client)
+        if self._previous_clock is not None:
+            clock.install(self._previous_clock)
+            self._previous_clock = None
+        if self._saved_env is not None:
+            self._saved_env.__exit__(None, None, None)
+            self._saved_env = None
+        reset_clients()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def client(self, service: str) -> Any:
+        """A boto3 client on the sandbox (for the sandbox's own plumbing, tests and the CLI)."""
+        if service not in self._clients:
+            self._clients[service] = self._new_client(service)
+        return self._clients[service]
+
+    def _new_client(self, service: str) -> Any:
+        made = boto3.session.Session().client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id=SANDBOX_CREDENTIAL,
+            aws_secret_access_key=SANDBOX_CREDENTIAL,
+            config=Config(retries={"mode": "standard", "max_attempts": 3}),
+        )
+        return made
+
+    # ------------------------------------------------------------------ provisioning
+    def _deploy(self) -> None:
+        sam = tpl.load_template(self.template_path)
+        s3 = self.client("s3")
+        s3.create_bucket(Bucket=ARTIFACT_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        code_dirs = tpl.local_code_dirs(sam, self.template_path)
+        uploaded = {}
+        for logical_id, folder in code_dirs.items():
+            key = f"{logical_id}.zip"
+            s3.put_object(Bucket=ARTIFACT_BUCKET, Key=key, Body=tpl.zip_folder(folder))
+            uploaded[logical_id] = key
+        cfn_template = tpl.translate(tpl.with_code_in_s3(sam, ARTIFACT_BUCKET, uploaded), self.parameters, REGION)
+        cloudformation = self.client("cloudformation")
+        cloudformation.create_stack(
+            StackName=STACK_NAME,
+            TemplateBody=json.dumps(cfn_template),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in self.parameters.items()],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+        )
+        deployed = cloudformation.describe_stacks(StackName=STACK_NAME)["Stacks"][0]
+        if deployed["StackStatus"] != "CREATE_COMPLETE":
+            raise RuntimeError(f"sandbox stack ended {deployed['StackStatus']}: {deployed.get('StackStatusReason')}")
+        self.outputs = {o["OutputKey"]: o["OutputValue"] for o in deployed.get("Outputs", [])}
+        for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=STACK_NAME):
+            for summary in page["StackResourceSummaries"]:
+                if summary["LogicalResourceId"]:  # moto lists the types it skipped without a name
+                    self.resources[summary["LogicalResourceId"]] = summary["PhysicalResourceId"]
+        resolver = stack.Resolver(self, cfn_template)
+        self.function_arns = {
+            lid: resolver.get_att(lid, "Arn")
+            for lid, resource in cfn_template["Resources"].items()
+            if resource["Type"] == "AWS::Lambda::Function"
+        }
+        # moto keeps no DeadLetterConfig: read it from the template
+        self.on_failure_queues = {
+            lid: stack.queue_url(self, resolver.resolve(resource["Properties"]["DeadLetterConfig"]["TargetArn"]))
+            for lid, resource in cfn_template["Resources"].items()
+            if resource["Type"] == "AWS::Lambda::Function" and "DeadLetterConfig" in resource.get("Properties", {})
+        }
+        stack.complete(self, cfn_template, resolver)
+        stack.load_functions(self, cfn_template, code_dirs, resolver)
+        stack.load_roles(self)
+        stack.load_mappings(self)
+
+    # ------------------------------------------------------------------ running
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
+        return self.functions[logical_id].invoke(event)
+
+    def advance(self, to: datetime) -> None:
+        """Move the clock to `to`, firing every schedule due on the way and draining the queues."""
+        target = to.astimezone(UTC)
+        while True:
+            now = self.clock.now()
+            due = [(s.next_after(now), s) for s in self.schedules]
+            upcoming = sorted(((t, s.name, s) for t, s in due if t is not None and t <= target), key=lambda x: x[:2])
+            if not upcoming:
+                break
+            fire_time, _, schedule = upcoming[0]
+            self.clock.set(fire_time)
+            result = self.invoke(schedule.target_logical_id, schedule.event_for(fire_time))
+            self.scheduled_results.append((schedule.target_logical_id, fire_time, result))
+            self.drain()
+        if target > self.clock.now():
+            self.clock.set(target)
+        self.drain()
+
+    def drain(self) -> DrainStats:
+        """Deliver queued messages to their functions, as event source mappings do, until all are empty. Each
+        queue is emptied in turn (a real mapping polls all at once): one empty receive per queue and pass, not
+        one per batch of another queue."""
+        sqs = self.client("sqs")
+        batches = messages = failures = 0
+        for _round in range(MAX_DRAIN_ROUNDS):
+            delivered = (
+                event_sources.deliver_s3_notifications(self)
+                + event_sources.deliver_sns(self)
+                + event_sources.run_invocations(self)
+            )
+            for mapping in self.mappings:
+                for _batch in range(MAX_DRAIN_ROUNDS):
+                    received = sqs.receive_message(
+                        QueueUrl=mapping.queue_url,
+                        MaxNumberOfMessages=min(mapping.batch_size, 10),
+                        AttributeNames=["All"],
+                        MessageAttributeNames=["All"],
+                        WaitTimeSeconds=0,
+                    ).get("Messages", [])
+                    if not received:
+                        break
+                    delivered += len(received)
+                    failed = event_sources.deliver(self, mapping, received)
+                    batches += 1
+                    messages += len(received)
+                    failures += len(failed)
+                    event_sources.settle(sqs, mapping, received, failed)
+            if delivered == 0:
+                return DrainStats(batches, messages, failures)
+        raise RuntimeError("queues did not drain; a message may be looping")
+
+    def invoke_async(self, logical_id: str, event: dict[str, Any]) -> None:
+        """An asynchronous invocation: its failure does not reach the caller; the event goes to the function's
+        DeadLetterQueue with the error (under fault injection, after Lambda's two retries)."""
+        try:
+            self.invoke(logical_id, event)
+        except Exception as error:
+            logging.getLogger(__name__).exception("function %s failed an asynchronous event", logical_id)
+            self.dead_letter_event(logical_id, event, error)
+
+    def dead_letter_event(self, logical_id: str, event: dict[str, Any], error: BaseException) -> bool:
+        """Keep a failed asynchronous event as Lambda does: the event as the body, the error in the attributes.
+        False when the function has no DeadLetterQueue (Lambda drops the event)."""
+        queue = self.on_failure_queues.get(logical_id)
+        if queue is None:
+            return False
+        self.client("sqs").send_message(
+            QueueUrl=queue,
+            MessageBody=json.dumps(event),
+            MessageAttributes={
+                "ErrorCode": {"DataType": "String", "StringValue": "200"},  # the invocation ran; the function failed
+                "ErrorMessage": {"DataType": "String", "StringValue": f"{type(error).__name__}: {error}"[:1000]},
+            },
+        )
+        return True
+
+    # ------------------------------------------------------------------ what the providers received
+    def sent_sms(self) -> list[tuple[str, str, str]]:
+        """(message id, phone number, text) of every SMS published, in order."""
+        from moto.sns.models import sns_backends
+
+        return [(mid, phone, text) for mid, (phone, text) in sns_backends[ACCOUNT][REGION].sms_messages.items()]
+
+    def sent_email(self) -> list[tuple[str, list[str], str, str]]:
+        """(message id, to addresses, subject, body) of every email sent."""
+        from moto.ses.models import ses_backends
+
+        return [
+            (m.id, list(m.destinations.get("ToAddresses", [])), m.subject, m.body)
+            for m in ses_backends[ACCOUNT][REGION].sent_messages
+        ]
+
+    def ses_event(
+        self,
+        message_id: str,
+        kind: EventKind,
+        *,
+        recipients: tuple[str, ...] | None = None,
+        bounce_type: str = "Permanent",
+        notification_topic: str | None = None,
+        feedback_id: str | None = None,
+    ) -> int:
+        """What SES publishes when the receiving side reports on a message it accepted (SES event publishing,
+        which moto lacks): a record to each SNS destination of the send's configuration set that matches `kind`,
+        with the message's tags. `notification_topic`: an identity notification there instead (no tags).
+        Returns how many records were published (none for a send without a configuration set)."""
+        sent = ses_rules.sent_emails[message_id]
+        if notification_topic is not None:
+            topics = [notification_topic]
+        else:
+            destinations = self.ses_event_destinations.get(sent.configuration_set or "", [])
+            topics = [topic for types, topic in destinations if MATCHING_TYPE[kind] in types]
+        record = ses_record(sent, kind, self.clock.now(), ACCOUNT, REGION, recipients=recipients,
+                            bounce_type=bounce_type, notification=notification_topic is not None,
+                            feedback_id=feedback_id)  # fmt: skip
+        for topic in topics:
+            self.client("sns").publish(TopicArn=topic, Message=json.dumps(record))
+        return len(topics)
+
+    def function_logs(self) -> str:
+        return "".join(f.log.getvalue() for f in self.functions.values())  # type: ignore[attr-defined]
+
+
+__all__ = ["Sandbox", "default_template_path"]

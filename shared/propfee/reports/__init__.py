@@ -1,0 +1,1 @@
+"""The daily report: its figures, history, formats, delivery and access; the notice board."""

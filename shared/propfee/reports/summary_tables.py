@@ -1,0 +1,400 @@
+"""The report's tables, built once from the summary and the day's records, for every format to render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from propfee.reports.formats import Cell, Column, ReportTable
+from propfee.reports.history import TASK_OUTCOMES
+from propfee.reports.sections import TICKET_FIGURES
+from propfee.reports.summary import CommunityDay
+
+# report_formats renders each table as CSV, as a sheet of the workbook and as a table of the HTML page.
+# Amounts are in yuan (from integer fen, exact to the fen), rates are fractions.
+
+
+def _yuan(fen: int) -> float:
+    return fen / 100
+
+
+COMMUNITY_COLUMNS = (
+    Column("community_id", "小区编号", "Community ID"),
+    Column("community", "小区", "Community"),
+    Column("payments_today", "今日收款笔数", "Payments today", "int"),
+    Column("collected_today_yuan", "今日收款（元）", "Collected today (yuan)", "yuan"),
+    Column("period", "本期", "Period"),
+    Column("billed_yuan", "本期应收（元）", "Billed (yuan)", "yuan"),
+    Column("paid_yuan", "本期实收（元）", "Paid (yuan)", "yuan"),
+    Column("collection_rate", "本期收缴率", "Collection rate", "percent"),
+    Column("back_arrears_outstanding_yuan", "往期欠费（元）", "Back arrears outstanding (yuan)", "yuan"),
+    Column("outstanding_yuan", "欠费合计（元）", "Outstanding (yuan)", "yuan"),
+    Column("sms_sent", "短信已发", "SMS sent", "int"),
+    Column("email_sent", "邮件已发", "Emails sent", "int"),
+    Column("reminders_skipped", "跳过催缴", "Reminders skipped", "int"),
+)
+
+
+def communities_table(summary: dict[str, object]) -> ReportTable:
+    rows = []
+    for c in summary["communities"]:  # type: ignore[attr-defined]
+        sent = c["reminders"]["sent"]
+        rows.append(
+            (
+                c["community_id"],
+                c["name"],
+                c["collections"]["count"],
+                _yuan(c["collections"]["amount_fen"]),
+                c["current_period"]["period"],
+                _yuan(c["current_period"]["billed_fen"]),
+                _yuan(c["current_period"]["paid_fen"]),
+                c["current_period"]["collection_rate"],
+                _yuan(c["back_arrears"]["outstanding_fen"]),
+                _yuan(c["outstanding_fen"]),
+                sent.get("sms", 0),
+                sent.get("email", 0),
+                sum(c["reminders"]["skipped"].values()),
+            )
+        )
+    return ReportTable("communities", "小区汇总", "Communities", COMMUNITY_COLUMNS, tuple(rows))
+
+
+COLLECTION_COLUMNS = (
+    Column("community_id", "小区编号", "Community ID"),
+    Column("unit_id", "房号", "Unit"),
+    Column("paid_at", "付款时间", "Paid at"),
+    Column("amount_yuan", "金额（元）", "Amount (yuan)", "yuan"),
+    Column("amount_fen", "金额（分）", "Amount (fen)", "int"),
+    Column("method", "付款方式", "Method"),
+    Column("reference", "付款流水号", "Reference"),
+)
+
+
+def collections_table(entries: list[CommunityDay]) -> ReportTable:
+    rows = [
+        (
+            entry.community.community_id,
+            p.unit_id,
+            p.paid_at.isoformat(),
+            _yuan(p.amount_fen),
+            p.amount_fen,
+            p.method,
+            p.reference,
+        )
+        for entry in entries
+        for p in sorted(entry.activity.payments, key=lambda p: (p.paid_at, p.reference))
+    ]
+    return ReportTable("collections", "今日收款", "Collections", COLLECTION_COLUMNS, tuple(rows))
+
+
+REMINDER_COLUMNS = (
+    Column("community_id", "小区编号", "Community ID"),
+    Column("unit_id", "房号", "Unit"),
+    Column("at", "时间", "At"),
+    Column("step", "催缴步骤", "Step"),
+    Column("channel", "渠道", "Channel"),
+    Column("status", "状态", "Status"),
+    Column("balance_yuan", "欠费（元）", "Balance (yuan)", "yuan"),
+    Column("skip_reason", "跳过原因", "Skip reason"),
+)
+
+
+def reminders_table(entries: list[CommunityDay]) -> ReportTable:
+    rows: list[tuple[Cell, ...]] = []
+    for entry in entries:
+        community_id = entry.community.community_id
+        for r in sorted(entry.activity.reminders, key=lambda r: (r.claimed_at, r.unit_id, r.step)):
+            rows.append(
+                (
+                    community_id,
+                    r.unit_id,
+                    r.claimed_at.isoformat(),
+                    r.step,
+                    r.channel.value,
+                    r.status.value,
+                    _yuan(r.balance_fen),
+                    None,
+                )
+            )
+        for s in sorted(entry.activity.skips, key=lambda s: (s.at, s.unit_id, s.step)):
+            rows.append((community_id, s.unit_id, s.at.isoformat(), s.step, None, "skipped", None, s.reason))
+    return ReportTable("reminders", "今日催缴", "Reminders", REMINDER_COLUMNS, tuple(rows))
+
+
+_TOTAL = ("", "合计 / Total")  # the company rows of a table, after the communities'
+
+
+def _scopes(summary: dict[str, object]) -> list[tuple[tuple[str, str], dict[str, Any]]]:
+    """(community id, name) and figures of each community, then of the company."""
+    scopes = [((c["community_id"], c["name"]), c) for c in summary["communities"]]  # type: ignore[attr-defined]
+    return [*scopes, (_TOTAL, summary["totals"])]  # type: ignore[list-item]
+
+
+AGING_COLUMNS = (
+    Column("community_id", "小区编号", "Community ID"),
+    Column("community", "小区", "Community"),
+    Column("bucket", "账龄（天）", "Days overdue"),
+    Column("units", "户数", "Units", "int"),
+    Column("overdue_yuan", "欠费（元）", "Overdue (yuan)", "yuan"),
+    Column("overdue_fen", "欠费（分）", "Overdue (fen)", "int"),
+)
+
+
+def aging_table(summary: dict[str, object]) -> ReportTable:
+    rows = [
+        (*scope, b["bucket"], b["units"], _yuan(b["overdue_fen"]), b["overdue_fen"])
+        for scope, figures in _scopes(summary)
+        for b in figures["arrears_aging"]["buckets"]
+    ]
+    return ReportTable("arrears_aging", "欠费账龄", "Arrears aging", AGING_COLUMNS, tuple(rows))
+
+
+DEBTOR_COLUMNS = (
+    Column("community_id", "小区编号", "Community ID"),
+    Column("rank", "排名", "Rank", "int"),
+    Column("unit_id", "房屋编号", "Unit ID"),
+    Column("unit", "房号", "Unit"),
+    Column("overdue_yuan", "逾期欠费（元）", "Overdue (yuan)", "yuan"),
+    Column("overdue_fen", "逾期欠费（分）", "Overdue (fen)", "int"),
+    Column("oldest_due", "最早应缴日", "Oldest due date"),
+    Column("days_overdue", "逾期天数", "Days overdue", "int"),
+    Column("hold", "暂停催缴", "Hold in force"),
+    Column("key_customer", "关键客户", "Key customer"),
+)
+
+
+def top_debtors_table(summary: dict[str, object]) -> ReportTable:
+    rows = [
+        (
+            d["community_id"],
+            rank,
+            d["unit_id"],
+            d["unit"],
+            _yuan(d["overdue_fen"]),
+            d["overdue_fen"],
+            d["oldest_due"],
+            d["days_overdue"],
+            d["hold"],
+            "yes" if d["key_customer"] else "no",
+        )
+        for c in summary["communities"]  # type: ignore[attr-defined]
+        for rank, d in enumerate(c["top_debtors"], start=1)
+    ]
+    return ReportTable("top_debtors", "重点欠费户", "Top debtors", DEBTOR_COLUMNS, tuple(rows))
+
+
+REPLY_COLUMNS = (
+    Column("community_id", "小区编号", "Community ID"),
+    Column("community", "小区", "Community"),
+    Column("intent", "业主回复类型", "Reply intent"),
+    Column("messages", "条数", "Messages", "int"),
+)
+
+
+def replies_table(summary: dict[str, object]) -> ReportTable:
+    rows = [
+        (*scope, intent, count) for scope, figures in _scopes(summary) for intent, count in figures["replies"].items()
+    ]
+    return ReportTable("replies", "今日业主回复", "Owners' replies", REPLY_COLUMNS, tuple(rows))
+
+
+TICKET_COLUMNS = (
+    Column("community_id", "小区编号", "Community ID"),
+    Column("community", "小区", "Community"),
+    Column("department", "部门", "Department"),
+    Column("new_today", "今日新增", "New today", "int"),
+    Column("open", "未办结", "Open", "int"),
+    Column("overdue", "已超时", "Overdue", "int"),
+    Column("resolved_today", "今日办结", "Resolved today", "int"),
+)
+
+
+def tickets_table(summary: dict[str, object]) -> ReportTable:
+    rows = [
+        (*scope, department, *(counts[name] for name in TICKET_FIGURES))
+        for scope, figures in _scopes(summary)
+        for department, counts in figures["tickets"].items()
+    ]
+    return ReportTable("tickets", "工单（按部门）", "Tickets by department", TICKET_COLUMNS, tuple(rows))
+
+
+ISSUE_COLUMNS = (
+    Column("ticket_id", "工单号", "Ticket"),
+    Column("department", "部门", "Department"),
+    Column("intent", "类型", "Intent"),
+    Column("category", "类别", "Category"),
+    Column("community_id", "小区编号", "Community ID"),
+    Column("created_at", "创建时间", "Created"),
+    Column("due_by", "办结期限", "Due"),
+    Column("escalated_at", "升级时间", "Escalated"),
+    Column("unit_ids", "房屋", "Units"),
+    Column("reason", "原因", "Reason"),
+)
+
+
+def leftover_issues_table(summary: dict[str, object]) -> ReportTable:
+    rows = [
+        (
+            i["ticket_id"],
+            i["department"],
+            i["intent"],
+            i["category"],
+            i["community_id"],
+            i["created_at"],
+            i["due_by"],
+            i["escalated_at"],
+            " ".join(i["unit_ids"]),
+            " ".join(reason for reason in ("overdue", "dispute") if i[reason]),
+        )
+        for i in summary["totals"]["leftover_issues"]  # type: ignore[index]
+    ]
+    return ReportTable("leftover_issues", "遗留问题", "Leftover issues", ISSUE_COLUMNS, tuple(rows))
+
+
+DEAD_LETTER_COLUMNS = (
+    Column("queue", "死信队列", "Dead-letter queue"),
+    Column("messages", "积压消息数", "Messages waiting", "int"),
+)
+
+
+def dead_letters_table(summary: dict[str, object]) -> ReportTable:
+    rows = tuple(summary["totals"]["dead_letters"].items())  # type: ignore[index]
+    return ReportTable("dead_letters", "死信队列", "Dead-letter queues", DEAD_LETTER_COLUMNS, rows)
+
+
+TREND_COLUMNS = (
+    Column("community_id", "小区编号", "Community ID"),
+    Column("community", "小区", "Community"),
+    Column("date", "日期", "Date"),
+    Column("payments", "收款笔数", "Payments", "int"),
+    Column("collected_yuan", "收款（元）", "Collected (yuan)", "yuan"),
+    Column("period", "当期", "Period"),
+    Column("collection_rate", "当期收缴率", "Collection rate", "percent"),
+    Column("back_arrears_rate", "清欠率", "Back arrears rate", "percent"),
+)
+
+
+def trend_table(summary: dict[str, object]) -> ReportTable:
+    rows = [
+        (
+            *scope,
+            row["date"],
+            row["payments"],
+            _yuan(row["collected_fen"]),
+            row.get("period"),
+            row["collection_rate"],
+            row["back_arrears_rate"],
+        )
+        for scope, figures in _scopes(summary)
+        for row in figures["trend"]
+    ]
+    return ReportTable("trend", "近30天趋势", "30-day trend", TREND_COLUMNS, tuple(rows))
+
+
+EFFECT_COLUMNS = (
+    Column("community_id", "小区编号", "Community ID"),
+    Column("community", "小区", "Community"),
+    Column("step", "催缴步骤", "Step"),
+    Column("cohort_reminded", "7天前触达户数", "Units reached 7 days ago", "int"),
+    Column("cohort_paid", "其中7天内缴费", "Of them paid within 7 days", "int"),
+    Column("cohort_rate", "7天缴费率", "Paid within 7 days", "percent"),
+    Column("reminded_30d", "30天触达户数", "Units reached (30 days)", "int"),
+    Column("paid_30d", "30天内7天缴费户数", "Paid within 7 days (30 days)", "int"),
+    Column("rate_30d", "30天7天缴费率", "Paid within 7 days (30-day rate)", "percent"),
+)
+
+
+def effectiveness_table(summary: dict[str, object]) -> ReportTable:
+    names = ("cohort_reminded", "cohort_paid", "cohort_rate", "reminded_30d", "paid_30d", "rate_30d")
+    rows = [
+        (*scope, row["step"], *(row[n] for n in names))
+        for scope, figures in _scopes(summary)
+        for row in figures["reminder_effectiveness"]
+    ]
+    return ReportTable("reminder_effectiveness", "催缴效果", "Reminder effectiveness", EFFECT_COLUMNS, tuple(rows))
+
+
+COLLECTOR_COLUMNS = (
+    Column("collector_id", "催缴员编号", "Collector ID"),
+    Column("name", "姓名", "Name"),
+    Column("role", "岗位", "Role"),
+    Column("open", "未完成任务", "Open tasks", "int"),
+    Column("open_overdue", "超时未完成", "Open past deadline", "int"),
+    Column("done_today", "今日完成", "Done today", "int"),
+    *(Column(f"done_{o}", f"结果：{o}", f"Outcome: {o}", "int") for o in TASK_OUTCOMES),
+    Column("promised_yuan", "承诺缴费金额（元）", "Promised (yuan)", "yuan"),
+)
+
+
+def collectors_table(summary: dict[str, object]) -> ReportTable:
+    rows = [
+        (
+            c["collector_id"],
+            c["name"],
+            c["role"],
+            c["open"],
+            c["open_overdue"],
+            sum(c["done"].values()),
+            *(c["done"].get(o, 0) for o in TASK_OUTCOMES),
+            _yuan(c["promised_fen"]),
+        )
+        for c in summary["totals"]["collectors"]  # type: ignore[index]
+    ]
+    return ReportTable("collectors", "催缴人员", "Collectors", COLLECTOR_COLUMNS, tuple(rows))
+
+
+TARGET_COLUMNS = (
+    Column("community_id", "小区编号", "Community ID"),
+    Column("phase", "阶段", "Phase"),
+    Column("end", "截止日", "Ends"),
+    Column("days_left", "剩余天数", "Days left", "int"),
+    Column("measure", "指标", "Measure"),
+    Column("collector_id", "催缴员", "Collector"),
+    Column("target", "目标", "Target"),  # a rate (fraction), yuan or a count, as the measure says
+    Column("actual", "完成", "Actual"),
+    Column("progress", "完成率", "Progress", "percent"),
+)
+
+
+def _progress(target: float | None, actual: float | None) -> float | None:
+    if target is None or actual is None or target <= 0:
+        return None
+    return round(actual / target, 4)
+
+
+def targets_table(summary: dict[str, object]) -> ReportTable:
+    rows: list[tuple[Cell, ...]] = []
+    for c in summary["communities"]:  # type: ignore[attr-defined]
+        t = c["targets"]
+        if t is None:
+            continue
+        head = (c["community_id"], t["phase"], t["end"], t["days_left"])
+        rate_target, rate_actual = t["collection_rate"]["target"], t["collection_rate"]["actual"]
+        rows.append((*head, "collection_rate", None, rate_target, rate_actual, _progress(rate_target, rate_actual)))
+        back = t["back_arrears_collected_fen"]
+        back_target = _yuan(back["target"]) if back["target"] is not None else None
+        rows.append(
+            (*head, "back_arrears_collected_yuan", None, back_target, _yuan(back["actual"]), _progress(*back.values()))
+        )
+        for collector_id, measures in t["collectors"].items():
+            for measure, figures in measures.items():
+                target, actual = figures["target"], figures["actual"]
+                rows.append((*head, measure, collector_id, target, actual, _progress(target, actual)))
+    return ReportTable("targets", "阶段性指标", "Phased targets", TARGET_COLUMNS, tuple(rows))
+
+
+def report_tables(summary: dict[str, object], entries: list[CommunityDay]) -> list[ReportTable]:
+    return [
+        communities_table(summary),
+        collections_table(entries),
+        reminders_table(entries),
+        aging_table(summary),
+        top_debtors_table(summary),
+        replies_table(summary),
+        tickets_table(summary),
+        leftover_issues_table(summary),
+        dead_letters_table(summary),
+        trend_table(summary),
+        effectiveness_table(summary),
+        collectors_table(summary),
+        targets_table(summary),
+    ]

@@ -1,0 +1,1 @@
+"""Tests of propfee.aws: the adapters against moto."""

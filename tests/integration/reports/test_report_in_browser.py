@@ -1,0 +1,181 @@
+"""The daily report's HTML page in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+The page loads from a file:// URL as a manager opens it after downloading it. It must render with no console
+error and no Content Security Policy violation, fetch nothing, draw both charts where they can be seen, and
+show owners' hostile text as text: no dialog, no element of theirs. `make system-deps` installs chromium."""
+
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from propfee.reports.formats import _COLOURS
+from propfee.reports.publishing import report_files
+from tests.support.report_day import DAY, GENERATED_AT, LINK, SCRIPT, hostile_entries
+
+# Debian's launcher script; Playwright's own browser builds are never downloaded
+CHROMIUM = shutil.which("chromium")
+
+# each check runs in the page through DevTools, which the page's policy does not apply to
+_CSP_VIOLATIONS = """
+window.__violations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__violations.push(`${e.violatedDirective} blocked ${e.blockedURI || "inline"}`);
+});
+"""
+# how many of a chart's shapes take room on the screen (a vertical grid line has no width, a 0% bar none either)
+_DRAWN = """(svg) => {
+  const drawn = (selector, seen) =>
+    [...svg.querySelectorAll(selector)].filter((shape) => seen(shape.getBoundingClientRect())).length;
+  return {
+    lines: drawn("line", (box) => box.width > 0 || box.height > 0),
+    rects: drawn("rect", (box) => box.width > 0 && box.height > 0),
+    labels: drawn("text", (box) => box.width > 0 && box.height > 0),
+    texts: svg.querySelectorAll("text").length,
+  };
+}"""
+# whether the middle of each drawn bar shows that bar, not something laid over it
+_BARS_ON_TOP = """(svg) => [...svg.querySelectorAll("g.bar rect")]
+  .map((bar) => bar.getBoundingClientRect())
+  .filter((box) => box.width > 0)
+  .map((box) => document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2).tagName)"""
+_FOREIGN_ELEMENTS = "document.querySelectorAll('script, iframe, object, embed, img, link, base, form').length"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.fail("chromium is not installed: run `make system-deps` (Debian's chromium package)", pytrace=False)
+    with sync_playwright() as playwright:
+        # sRGB, so that a screenshot's pixels are the colours the page asks for
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--force-color-profile=srgb"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("report")
+    for name, content in report_files(DAY, GENERATED_AT, hostile_entries()).items():
+        if name.endswith(".html"):
+            (folder / name).write_bytes(content)
+    return folder
+
+
+class Opened:
+    """A page loaded in a fresh context, with everything it said, asked for and showed on the way."""
+
+    def __init__(self, browser: Browser, path: Path):
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.page: Page = self.context.new_page()
+        self.problems: list[str] = []
+        self.dialogs: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("console", lambda m: m.type in ("error", "warning") and self.problems.append(m.text))
+        self.page.on("pageerror", lambda error: self.problems.append(str(error)))
+        self.page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
+        self.page.on("request", lambda request: self.requests.append(request.url))
+        self.page.add_init_script(_CSP_VIOLATIONS)
+        self.url = path.as_uri()
+        self.page.goto(self.url, wait_until="load")
+
+    def violations(self) -> list[str]:
+        return self.page.evaluate("window.__violations")
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def opened(browser, report_dir, request):
+    page = Opened(browser, report_dir / request.param)
+    yield page
+    page.close()
+
+
+PAGES = pytest.mark.parametrize("opened", ["report.html", "report.en.html"], indirect=True)
+
+
+@PAGES
+def test_the_page_renders_with_no_error_and_no_policy_violation_and_fetches_nothing(opened):
+    assert opened.problems == []
+    assert opened.violations() == []
+    assert opened.requests == [opened.url]
+    assert opened.page.title().startswith(("物业费日报", "Property fee daily report"))
+
+
+def _colours(png: bytes) -> set[tuple[int, int, int]]:
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    return {colour for _, colour in image.getcolors(maxcolors=image.width * image.height)}
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    return (int(hex_colour[1:3], 16), int(hex_colour[3:5], 16), int(hex_colour[5:7], 16))
+
+
+@PAGES
+def test_both_charts_are_drawn_visible_and_in_their_colours(opened):
+    page = opened.page
+    # the rate chart: one bar at 60%, one at 0%; the reminder chart: a legend square per status, and bars
+    for chart, colours, rects in (("chart-rate", ["bar"], 1), ("chart-reminders", ["sent", "failed", "skipped"], 8)):
+        svg = page.locator(f"svg#{chart}")
+        svg.scroll_into_view_if_needed()
+        box = svg.bounding_box()
+        drawn = svg.evaluate(_DRAWN)
+
+        assert svg.is_visible(), chart
+        assert box is not None and box["width"] > 300 and box["height"] > 90, (chart, box)
+        assert drawn["lines"] == 5 and drawn["rects"] == rects, (chart, drawn)  # grid lines, bars
+        assert drawn["labels"] == drawn["texts"] > 5, (chart, drawn)  # every label drawn in a font
+        # what a person sees: the chart's pixels hold the colour of each kind of bar
+        seen = _colours(svg.screenshot())
+        assert {_rgb(_COLOURS[name]) for name in colours} <= seen, chart
+    assert page.locator("svg#chart-rate").evaluate(_BARS_ON_TOP) == ["rect"]  # nothing covers the bar
+
+
+@PAGES
+def test_hostile_owner_text_is_shown_as_text_and_runs_nothing(opened):
+    page = opened.page
+    text = page.inner_text("body")
+
+    assert SCRIPT in text and LINK in text  # as written, visible to the manager
+    assert page.locator("td", has_text=SCRIPT).count() >= 1
+    assert page.evaluate(_FOREIGN_ELEMENTS) == 0  # no element the owner's text could have made
+    assert opened.dialogs == []  # no alert(1)
+    assert opened.problems == [] and opened.violations() == []
+
+
+def test_the_checks_see_a_policy_violation_when_there_is_one(browser, report_dir, tmp_path):
+    # the same page with an inline style the policy does not allow: the checks above must notice
+    page = (report_dir / "report.html").read_text(encoding="utf-8")
+    broken = tmp_path / "broken.html"
+    broken.write_text(page.replace("<main>", '<main style="color:red">', 1), encoding="utf-8")
+
+    opened = Opened(browser, broken)
+    try:
+        assert any("Content Security Policy" in problem for problem in opened.problems)
+        assert opened.violations() == ["style-src-attr blocked inline"]
+    finally:
+        opened.close()
+
+
+def test_a_notice_board_page_renders_with_no_error_and_no_policy_violation(browser, tmp_path):
+    from propfee.reports.notice_board import building_figures, community_figures, notice, notice_html
+    from tests.support.notice_board import HOTLINE, PAY, PERIOD, buildings, community, scenario
+
+    figures = building_figures(PERIOD, buildings(), scenario().entries())
+    text = notice(community(SCRIPT), figures[0], community_figures(community(), figures), PERIOD, DAY, "zh-CN",
+                  HOTLINE, PAY["zh-CN"])  # fmt: skip
+    path = tmp_path / "notice.html"
+    path.write_bytes(notice_html(text))
+
+    opened = Opened(browser, path)
+    try:
+        assert opened.problems == [] and opened.violations() == [] and opened.requests == [opened.url]
+        assert SCRIPT in opened.page.inner_text("body") and opened.page.evaluate(_FOREIGN_ELEMENTS) == 0
+        assert opened.page.locator("table tr").count() == len(text.rows)
+    finally:
+        opened.close()

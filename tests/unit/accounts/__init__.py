@@ -1,0 +1,1 @@
+"""Tests of propfee.accounts: bills, payments, ledger and imports."""

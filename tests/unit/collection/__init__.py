@@ -1,0 +1,1 @@
+"""Tests of propfee.collection: the ladder, policy, planning, sending, letters, tasks, evidence."""

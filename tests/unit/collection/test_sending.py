@@ -1,0 +1,441 @@
+"""The send flow with in-memory ports: exactly once, fresh re-checks, and claims given back on failure."""
+
+from collections import Counter
+from datetime import date, timedelta
+
+import pytest
+
+from propfee.accounts.ledger import allocate, with_bill
+from propfee.collection.ladder import DEFAULT_LADDER, Ladder, Step, decide
+from propfee.collection.planning import job_for, plan_day
+from propfee.collection.sending import CLAIM_TIMEOUT, COLLECTORS_FRESH, ClaimInFlight, Outcome, Sender, parse_job
+from propfee.domain.config import Settings
+from propfee.domain.models import Channel, Collector, Hold, HoldKind, Reminder, ReminderStatus, SendJob, Unit
+from propfee.domain.ports import ClaimResult, ProviderRejected, ProviderUnavailable
+from propfee.rules import load_rules
+from tests.support import SHANGHAI, at, bill, payment, unit
+
+SETTINGS = Settings(table="t")  # type: ignore[call-arg]
+RULES = load_rules()
+
+
+class MemoryStore:
+    """What PropfeeTable does, in a dict: the claim is conditional on version and step."""
+
+    def __init__(self, *units: Unit) -> None:
+        self.units = {u.unit_id: u for u in units}
+        self.claims: dict[tuple[str, str], Reminder] = {}
+        self.status: dict[tuple[str, str], str] = {}
+        self.skips: list[tuple[str, str]] = []
+
+    def get_unit(self, unit_id):
+        return self.units.get(unit_id)
+
+    def collectors(self):
+        return []
+
+    def claim(self, job: SendJob, reminder: Reminder, recent_contacts, task=None) -> ClaimResult:
+        key = (job.unit_id, job.claim_key)
+        if key in self.claims:
+            return ClaimResult.ALREADY_CLAIMED
+        current = self.units[job.unit_id]
+        if current.version != job.unit_version or job.step in current.steps_done:
+            return ClaimResult.UNIT_CHANGED
+        self.claims[key] = reminder
+        self.status[key] = "claimed"
+        self.units[job.unit_id] = current.model_copy(
+            update={
+                "steps_done": current.steps_done | {job.step},
+                "recent_contacts": recent_contacts,
+                "version": current.version + 1,
+            }
+        )
+        return ClaimResult.CLAIMED
+
+    def mark_sent(self, job, provider_message_id, at):
+        self.status[(job.unit_id, job.claim_key)] = f"sent:{provider_message_id}"
+
+    def mark_failed(self, job, reason, at):
+        self.status[(job.unit_id, job.claim_key)] = f"failed:{reason}"
+
+    def reminder(self, unit_id, claim_key):
+        if (unit_id, claim_key) not in self.claims:
+            return None
+        state = self.status[(unit_id, claim_key)].split(":")[0]
+        return self.claims[(unit_id, claim_key)].model_copy(update={"status": ReminderStatus(state)})
+
+    def release(self, job):
+        del self.claims[(job.unit_id, job.claim_key)]
+        del self.status[(job.unit_id, job.claim_key)]
+        current = self.units[job.unit_id]
+        self.units[job.unit_id] = current.model_copy(
+            update={
+                "steps_done": current.steps_done - {job.step},
+                "recent_contacts": job.recent_contacts,
+                "version": current.version + 1,
+            }
+        )
+
+    def record_skip(self, job, reason, at):
+        self.skips.append((job.unit_id, reason))
+
+
+class Provider:
+    def __init__(self, failure: Exception | None = None) -> None:
+        self.sent: list[tuple[str, str]] = []
+        self.contexts: list[dict[str, str] | None] = []
+        self.failure = failure
+
+    def send_sms(self, phone, body, context=None):
+        self.contexts.append(context)
+        if self.failure:
+            raise self.failure
+        self.sent.append((phone, body))
+        return f"sms-{len(self.sent)}"
+
+    def send_email(self, to, subject, body, context=None):
+        if self.failure:
+            raise self.failure
+        self.sent.append((to, subject))
+        return f"email-{len(self.sent)}"
+
+
+TODAY = date(2026, 11, 11)
+NOW = at("2026-11-11 09:30")
+
+
+def overdue_unit(**changes) -> Unit:
+    return with_bill(unit(**changes), bill("C01-B01-0101", "2026-11"))
+
+
+def planned_job(store: MemoryStore, unit_id="C01-B01-0101") -> SendJob:
+    current = store.get_unit(unit_id)
+    return job_for(current, decide(current, TODAY, SHANGHAI, DEFAULT_LADDER).action, TODAY)
+
+
+def sender(store, sms=None, email=None):
+    return Sender(SETTINGS, store, sms or Provider(), email or Provider(), RULES)
+
+
+def test_a_job_is_sent_once_however_often_it_is_delivered():
+    store, sms = MemoryStore(overdue_unit()), Provider()
+    job = planned_job(store)
+    results = [sender(store, sms).send(job, NOW) for _ in range(3)]
+    assert [r.outcome for r in results] == [Outcome.SENT, Outcome.DUPLICATE, Outcome.DUPLICATE]
+    assert len(sms.sent) == 1
+    phone, body = sms.sent[0]
+    assert phone == "+8613812345678" and "250.00" in body
+    assert store.status[("C01-B01-0101", job.claim_key)] == "sent:sms-1"
+    # the provider carries the claim, so that its delivery receipt can find the evidence record
+    assert sms.contexts[0] == {"unit_id": "C01-B01-0101", "claim": "REMINDER#sms_d1#1"}
+
+
+def test_a_payment_after_planning_cancels_the_send_with_a_reason():
+    store, sms = MemoryStore(overdue_unit()), Provider()
+    job = planned_job(store)
+    store.units["C01-B01-0101"] = allocate(
+        store.units["C01-B01-0101"], payment("C01-B01-0101", 25000, "2026-11-11 08:00")
+    ).unit_after
+    result = sender(store, sms).send(job, NOW)
+    assert (result.outcome, result.reason) == (Outcome.SKIPPED, "paid")
+    assert sms.sent == [] and store.skips == [("C01-B01-0101", "paid")]
+
+
+def test_a_partial_payment_after_planning_sends_the_current_balance():
+    store, sms = MemoryStore(overdue_unit()), Provider()
+    job = planned_job(store)
+    store.units["C01-B01-0101"] = allocate(
+        store.units["C01-B01-0101"], payment("C01-B01-0101", 5000, "2026-11-11 08:00")
+    ).unit_after
+    assert sender(store, sms).send(job, NOW).outcome is Outcome.SENT
+    assert "200.00" in sms.sent[0][1]
+
+
+def test_nothing_is_sent_outside_the_contact_window():
+    store, sms = MemoryStore(overdue_unit()), Provider()
+    job = planned_job(store)
+    for late in ("2026-11-11 21:00", "2026-11-12 07:59"):
+        result = sender(store, sms).send(job, at(late))
+        assert (result.outcome, result.reason) == (Outcome.SKIPPED, "outside_contact_window")
+    assert sms.sent == [] and store.claims == {}
+
+
+def test_a_provider_outage_gives_the_claim_back_so_the_retry_sends():
+    store = MemoryStore(overdue_unit())
+    job = planned_job(store)
+    with pytest.raises(ProviderUnavailable):
+        sender(store, Provider(ProviderUnavailable("Throttling"))).send(job, NOW)
+    assert store.claims == {} and store.units["C01-B01-0101"].steps_done == frozenset()
+    sms = Provider()
+    retried = sender(store, sms).send(job, NOW)
+    assert retried.outcome is Outcome.SENT and len(sms.sent) == 1
+
+
+def test_a_refused_number_spends_the_step_and_keeps_the_evidence():
+    store = MemoryStore(overdue_unit())
+    job = planned_job(store)
+    result = sender(store, Provider(ProviderRejected("InvalidParameter"))).send(job, NOW)
+    assert result.outcome is Outcome.FAILED
+    assert store.status[("C01-B01-0101", job.claim_key)] == "failed:InvalidParameter"
+    assert job.step in store.units["C01-B01-0101"].steps_done
+
+
+def test_email_steps_go_by_email_with_a_subject():
+    store, email = MemoryStore(overdue_unit()), Provider()
+    current = store.get_unit("C01-B01-0101").model_copy(update={"steps_done": frozenset({"sms_d1"})})
+    store.units["C01-B01-0101"] = current
+    job = job_for(current, decide(current, date(2026, 11, 17), SHANGHAI).action, date(2026, 11, 17))
+    assert job.channel.value == "email"
+    assert sender(store, email=email).send(job, at("2026-11-17 09:30")).outcome is Outcome.SENT
+    assert email.sent == [("wang@example.net", "物业费缴费提醒：B01-0101")]
+
+
+def test_malformed_jobs_are_explained_without_personal_data():
+    job, reason = parse_job('{"unit_id": "C01", "destination": "+8613812345678"}')
+    assert job is None
+    assert "malformed send job" in reason and "channel" in reason
+    assert "13812345678" not in reason
+    assert parse_job("not json")[0] is None
+
+
+class MemoryQueue:
+    def __init__(self):
+        self.jobs = []
+
+    def enqueue(self, jobs):
+        self.jobs.extend(jobs)
+        return len(jobs)
+
+
+class MemoryArrears:
+    def __init__(self, *units):
+        self.units = units
+
+    def communities(self):
+        from tests.support import community
+
+        return [community("C01")]
+
+    def units_owing(self, community_id, due_before):
+        return iter([u for u in self.units if u.oldest_due and u.oldest_due < due_before])
+
+
+def test_the_plan_enqueues_one_job_per_unit_due_a_step_and_counts_the_rest():
+    due = overdue_unit()
+    done = overdue_unit(unit_id="C01-B01-0102").model_copy(update={"steps_done": frozenset({"sms_d1"})})
+    unreachable = with_bill(unit(unit_id="C01-B01-0103", owners=()), bill("C01-B01-0103", "2026-11"))
+    queue = MemoryQueue()
+    summary = plan_day(TODAY, SHANGHAI, MemoryArrears(due, done, unreachable), queue, RULES)
+    assert [j.unit_id for j in queue.jobs] == ["C01-B01-0101"]
+    assert summary.skipped == {"step_already_sent": 1, "no_reachable_channel": 1}
+    assert summary.units_considered == 3 and summary.jobs_enqueued == 1
+
+
+def test_a_hold_that_arrived_after_planning_cancels_the_send():
+    store, sms = MemoryStore(overdue_unit()), Provider()
+    job = planned_job(store)
+    current = store.units["C01-B01-0101"]
+    dispute = Hold(kind=HoldKind.DISPUTE, reason="面积算错")
+    store.units["C01-B01-0101"] = current.model_copy(update={"holds": (dispute,), "version": current.version + 1})
+    result = sender(store, sms).send(job, NOW)
+    assert (result.outcome, result.reason) == (Outcome.SKIPPED, "on_hold_dispute")
+    assert sms.sent == [] and store.claims == {}
+
+
+@pytest.mark.parametrize(
+    ("moment", "reason"),
+    [("2026-11-11 12:30", "quiet_hours"), ("2026-10-01 10:00", "statutory_holiday"), ("2026-11-11 07:30", None)],
+)
+def test_lawful_hours_are_checked_at_the_moment_of_sending(moment, reason):
+    store, sms = MemoryStore(overdue_unit()), Provider()
+    result = sender(store, sms).send(planned_job(store), at(moment))
+    assert result.reason == (reason or "outside_contact_window")
+    assert sms.sent == []
+
+
+def test_the_claim_records_the_contact_for_the_frequency_caps():
+    store, sms = MemoryStore(overdue_unit()), Provider()
+    assert sender(store, sms).send(planned_job(store), NOW).outcome is Outcome.SENT
+    assert store.units["C01-B01-0101"].recent_contacts == (NOW,)
+    # a ladder whose next step is due the next day: the 1-per-3-days cap holds it back until 11-14
+    quick = Ladder(
+        steps=(
+            *DEFAULT_LADDER.steps[:1],
+            Step(step_id="sms_d2", days_overdue=2, channel=Channel.SMS, template="reminder_notice"),
+        )
+    )
+    later = store.units["C01-B01-0101"]
+    assert decide(later, date(2026, 11, 13), SHANGHAI, quick).reason == "frequency_cap"
+    assert decide(later, date(2026, 11, 14), SHANGHAI, quick).action.step.step_id == "sms_d2"
+
+
+class AcceptsThenTimesOut(Provider):
+    def send_sms(self, phone, body, context=None):
+        super().send_sms(phone, body, context)
+        raise TimeoutError("read timeout: the provider may have accepted the message")
+
+
+def test_an_ambiguous_failure_keeps_the_claim_so_the_retry_does_not_send_again_but_hands_it_to_a_person():
+    store, sms = MemoryStore(overdue_unit()), AcceptsThenTimesOut()
+    job = planned_job(store)
+    with pytest.raises(TimeoutError):
+        sender(store, sms).send(job, NOW)
+    assert store.status[("C01-B01-0101", job.claim_key)] == "claimed"
+    # a copy of the job delivered meanwhile cannot tell a dead attempt from one still sending: it looks later
+    with pytest.raises(ClaimInFlight):
+        sender(store, sms).send(job, NOW)
+    # the redelivery (or any attempt once the claim is older than a send can take) goes to the DLQ, with why
+    for retry in (
+        sender(store, sms).send(job, NOW, redelivered=True),
+        sender(store, sms).send(job, NOW + CLAIM_TIMEOUT),
+    ):
+        assert retry.outcome is Outcome.UNCONFIRMED and "unconfirmed claim" in retry.reason
+    assert len(sms.sent) == 1
+
+
+def test_a_job_already_sent_is_a_duplicate_on_any_delivery():
+    store, sms = MemoryStore(overdue_unit()), Provider()
+    job = planned_job(store)
+    assert sender(store, sms).send(job, NOW).outcome is Outcome.SENT
+    assert sender(store, sms).send(job, NOW, redelivered=True).outcome is Outcome.DUPLICATE
+    assert len(sms.sent) == 1
+
+
+class Bucket:
+    def __init__(self):
+        self.objects = {}
+
+    def put(self, key, body, content_type):
+        self.objects[key] = (body, content_type)
+
+
+def test_a_demand_letter_is_written_for_printing_and_does_not_count_as_an_automated_message():
+    letter_unit = with_bill(unit(), bill("C01-B01-0101", "2026-09", due=date(2026, 9, 20)))
+    store, bucket = MemoryStore(letter_unit), Bucket()
+    job = planned_job(store)
+    assert job.channel is Channel.LETTER and job.periods == ("2026-09",)
+    result = Sender(SETTINGS, store, Provider(), Provider(), RULES, bucket).send(job, NOW)
+    key = "letters/2026-11-11/C01-B01-0101.letter_d45.1.pdf"
+    assert (result.outcome, result.provider_message_id) == (Outcome.SENT, key)
+    body, content_type = bucket.objects[key]
+    assert body.startswith(b"%PDF") and content_type == "application/pdf"
+    assert store.units["C01-B01-0101"].recent_contacts == ()  # the caps count messages only
+
+
+# ------------------------------------------------------------------ richer steps: parts, repetitions, courtesy
+
+
+def jobs_planned(store: MemoryStore, today: date, unit_id="C01-B01-0101") -> list[SendJob]:
+    current = store.get_unit(unit_id)
+    return [job_for(current, action, today) for action in decide(current, today, SHANGHAI, DEFAULT_LADDER).actions]
+
+
+@pytest.mark.parametrize("order", [(0, 1), (1, 0)], ids=["email first", "sms first"])
+def test_the_two_messages_of_a_step_are_both_sent_once_and_count_as_one_contact(order):
+    # 7 days after the due date of 2026-11-10: the notice goes by email and by SMS
+    store = MemoryStore(overdue_unit())
+    today, now = date(2026, 11, 17), at("2026-11-17 10:00")
+    jobs = jobs_planned(store, today)
+    assert sorted(j.step for j in jobs) == ["notice_d7-email", "notice_d7-sms"]
+    sms, email = Provider(), Provider()
+
+    results = [sender(store, sms, email).send(jobs[i], now) for i in order]
+
+    assert [r.outcome for r in results] == [Outcome.SENT, Outcome.SENT]
+    assert len(sms.sent) == len(email.sent) == 1
+    after = store.get_unit("C01-B01-0101")
+    assert after.recent_contacts == (now,)  # one contact for the frequency caps, not two
+    assert {"notice_d7-email", "notice_d7-sms"} <= after.steps_done
+    # redelivered, neither is sent again
+    again = [sender(store, sms, email).send(job, now).outcome for job in jobs]
+    assert again == [Outcome.DUPLICATE, Outcome.DUPLICATE]
+    assert len(sms.sent) == len(email.sent) == 1
+
+
+def test_the_second_message_of_a_step_is_not_held_back_by_the_contact_its_first_message_made():
+    store = MemoryStore(overdue_unit())
+    email_job, _ = sorted(jobs_planned(store, date(2026, 11, 17)), key=lambda j: j.step)
+    sender(store).send(email_job, at("2026-11-17 10:00"))
+
+    # the next morning (the SMS was throttled yesterday): a new plan gives the SMS part alone
+    later = jobs_planned(store, date(2026, 11, 18))
+
+    assert [j.step for j in later] == ["notice_d7-sms"]
+    assert later[0].counts_as_contact is False
+    assert sender(store).send(later[0], at("2026-11-18 10:00")).outcome is Outcome.SENT
+    assert store.get_unit("C01-B01-0101").recent_contacts == (at("2026-11-17 10:00"),)
+
+
+def test_a_repeated_step_is_claimed_once_per_repetition():
+    store = MemoryStore(overdue_unit())
+    first = jobs_planned(store, date(2026, 12, 10))  # 30 days overdue
+    assert [j.step for j in first] == ["sms_d30"]
+    assert sender(store).send(first[0], at("2026-12-10 10:00")).outcome is Outcome.SENT
+    assert jobs_planned(store, date(2026, 12, 12)) == []  # nothing until the repetition is due
+
+    repeat = jobs_planned(store, date(2026, 12, 17))  # 37 days: the repetition
+    assert [j.step for j in repeat] == ["sms_d30-r1"]
+    assert sender(store).send(repeat[0], at("2026-12-17 10:00")).outcome is Outcome.SENT
+    assert sender(store).send(repeat[0], at("2026-12-17 10:05")).outcome is Outcome.DUPLICATE
+
+
+def test_a_courtesy_note_before_the_due_date_is_skipped_as_paid_when_the_owner_pays_first():
+    # the bill falls due on 2026-11-10: the note goes out on the 7th
+    owing = with_bill(unit(), bill("C01-B01-0101", "2026-11"))
+    store = MemoryStore(owing)
+    (job,) = jobs_planned(store, date(2026, 11, 7))
+    assert job.step == "due_soon_sms"
+    assert job.balance_fen == 25000
+    store.units[owing.unit_id] = allocate(owing, payment(owing.unit_id, 25000, "2026-11-07 08:05")).unit_after
+
+    result = sender(store).send(job, at("2026-11-07 09:30"))
+
+    assert (result.outcome, result.reason) == (Outcome.SKIPPED, "paid")
+    assert store.claims == {}
+
+
+class TeamStore(MemoryStore):
+    """Two collectors for the community; counts how often the team is read."""
+
+    def __init__(self, *units: Unit) -> None:
+        super().__init__(*units)
+        self.reads = 0
+        self.team = [Collector(collector_id=f"K{n}", name=f"催缴员{n}", communities=("C01",)) for n in (1, 2)]
+
+        self.assigned: list[str] = []
+
+    def collectors(self):
+        self.reads += 1
+        return list(self.team)
+
+    def claim(self, job, reminder, recent_contacts, task=None):
+        result = super().claim(job, reminder, recent_contacts, task)
+        if result is ClaimResult.CLAIMED and task is not None:
+            self.assigned.append(task.collector_id)
+        return result
+
+
+def test_tasks_given_out_together_are_shared_between_the_collectors_and_the_team_is_read_once_a_minute():
+    ids = [f"C01-B01-01{n:02d}" for n in range(1, 5)]
+    store = TeamStore(*(with_bill(unit(i), bill(i, "2026-10", due=date(2026, 10, 25))) for i in ids))
+    send = sender(store)
+    jobs = []
+    for unit_id in ids:
+        current = store.get_unit(unit_id)
+        [action] = decide(current, TODAY, SHANGHAI, DEFAULT_LADDER).actions
+        jobs.append(job_for(current, action, TODAY))
+    assert {job.channel for job in jobs} == {Channel.CALL}
+
+    results = [send.send(job, NOW) for job in jobs]
+
+    assert [r.outcome for r in results] == [Outcome.ASSIGNED] * 4
+    assert store.reads == 1
+    assert Counter(store.assigned) == {"K1": 2, "K2": 2}  # the loads counted as the tasks went out
+    later = overdue_unit(unit_id="C01-B01-0109")
+    store.units[later.unit_id] = with_bill(
+        unit("C01-B01-0109"), bill("C01-B01-0109", "2026-10", due=date(2026, 10, 25))
+    )
+    current = store.get_unit("C01-B01-0109")
+    [action] = decide(current, TODAY, SHANGHAI, DEFAULT_LADDER).actions
+    send.send(job_for(current, action, TODAY), NOW + COLLECTORS_FRESH + timedelta(seconds=1))
+    assert store.reads == 2  # a minute on, the team and its loads are read again

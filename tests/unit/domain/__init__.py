@@ -1,0 +1,1 @@
+"""Tests of propfee.domain: the shared vocabulary."""

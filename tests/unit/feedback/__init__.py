@@ -1,0 +1,1 @@
+"""Tests of propfee.feedback: owners' replies and tickets."""

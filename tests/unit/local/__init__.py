@@ -1,0 +1,1 @@
+"""Tests of propfee.local: the sandbox and the simulation."""

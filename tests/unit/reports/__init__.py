@@ -1,0 +1,1 @@
+"""Tests of propfee.reports: the daily report and the notice board."""
