@@ -28,3 +28,13 @@ def sandbox():
 
     with Sandbox(start=START) as running:
         yield small_community_in_arrears(running)
+
+
+@pytest.fixture()
+def estate():
+    """The embedded AWS with one billed building, for the imports (see tests/support/sandbox.py)."""
+    from propfee.local.sandbox import Sandbox
+    from tests.support.sandbox import START, billed_estate
+
+    with Sandbox(start=START) as running:
+        yield billed_estate(running)

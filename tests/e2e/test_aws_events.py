@@ -17,9 +17,8 @@ from propfee.aws import keys
 from propfee.aws.feedback import FeedbackTable
 from propfee.local.sandbox import Sandbox
 from propfee.rules import load_rules
-from tests.e2e.test_imports import estate, payments_file  # noqa: F401 - the estate fixture
 from tests.support import ROOT, SHANGHAI, at
-from tests.support.sandbox import START, assert_calls_allowed, job_body
+from tests.support.sandbox import START, assert_calls_allowed, job_body, payments_file
 
 pytestmark = pytest.mark.e2e
 
@@ -296,11 +295,11 @@ def s3_sample_for(bucket: str, key: str, name: str = "s3Event.json") -> dict:
     return event
 
 
-def balances(estate):  # noqa: F811
+def balances(estate):
     return {u: estate.table.get_unit(u).balance_fen for u in ("C01-B01-0101", "C01-B01-0102", "C01-B01-0103")}
 
 
-def test_the_powertools_s3_sample_naming_an_uploaded_payments_file_applies_it(estate):  # noqa: F811
+def test_the_powertools_s3_sample_naming_an_uploaded_payments_file_applies_it(estate):
     bucket = estate.resources["ImportBucket"]
     estate.client("s3").put_object(Bucket=bucket, Key="incoming/payments/C01/2026-11-11.csv", Body=payments_file())
 
@@ -311,7 +310,7 @@ def test_the_powertools_s3_sample_naming_an_uploaded_payments_file_applies_it(es
     assert take_dead_letters(estate, "ImportsFunctionDeadLetterQueue") == []
 
 
-def test_a_url_encoded_key_as_in_the_powertools_sample_is_read_decoded(estate):  # noqa: F811
+def test_a_url_encoded_key_as_in_the_powertools_sample_is_read_decoded(estate):
     bucket = estate.resources["ImportBucket"]
     estate.client("s3").put_object(Bucket=bucket, Key="incoming/payments/C01/Happy Face.csv", Body=payments_file())
     event = s3_sample_for(bucket, "incoming/payments/C01/Happy%20Face.csv", "s3EventDecodedKey.json")
@@ -352,7 +351,7 @@ def _s3_deleted(record):
     ],
     ids=["time", "no object", "not s3", "s3 not a map", "not a creation"],
 )
-def test_a_malformed_upload_record_goes_to_the_imports_dlq_and_the_next_file_is_applied(estate, spoil, field):  # noqa: F811
+def test_a_malformed_upload_record_goes_to_the_imports_dlq_and_the_next_file_is_applied(estate, spoil, field):
     bucket = estate.resources["ImportBucket"]
     estate.client("s3").put_object(Bucket=bucket, Key="incoming/payments/C01/2026-11-11.csv", Body=payments_file())
     event = s3_sample_for(bucket, "incoming/payments/C01/2026-11-11.csv")

@@ -7,46 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from propfee.aws.feedback import FeedbackTable
-from propfee.domain.models import Building
-from propfee.local.sandbox import Sandbox
-from tests.support import SHANGHAI, at, bill, community, unit
-from tests.support.sandbox import START, assert_calls_allowed
+from tests.support import at
+from tests.support.sandbox import UNITS, assert_calls_allowed, payments_file
 
 pytestmark = pytest.mark.e2e
-
-UNITS = [f"C01-B01-01{n:02d}" for n in range(1, 7)]
-
-
-@pytest.fixture()
-def estate():
-    with Sandbox(start=START) as running:
-        table = FeedbackTable(running.resources["PropfeeTable"], SHANGHAI)
-        table.put_community(community())
-        building = Building(community_id="C01", building_id="C01-B01", name="1栋", floors=18)
-        table.put_buildings_and_units([building], [unit(u) for u in UNITS])
-        for unit_id in UNITS:  # as the billing run issued them: the bill items carry what is paid of each
-            table.issue_bill(bill(unit_id, "2026-10"))
-        running.table = table
-        yield running
-
-
-def payments_file() -> bytes:
-    """As a cashier's system exports it: GBK, a title line, Chinese headers, amounts with 元 and separators."""
-    rows = [
-        ["2026年11月收费明细表"],
-        ["楼栋", "房号", "实收金额", "缴费日期", "流水号", "支付方式"],
-        ["1栋", "0101", "250.00元", "2026年11月11日 08:12", "WX202611110001", "微信"],
-        ["1栋", "0102", "￥250", "2026-11-11 08:20", "WX202611110002", "支付宝"],
-        ["1号楼", "0103", "２５０．００", "2026/11/11 08:31", "WX202611110003", "现金"],
-        ["1栋", "0103", "250.00", "2026-11-11", "WX202611110003", "现金"],  # the same serial again
-        ["9栋", "0101", "250.00", "2026-11-11", "WX202611110004", "微信"],  # no such building
-        ["1栋", "0999", "250.00", "2026-11-11", "WX202611110005", "微信"],  # no such room
-        ["1栋", "0104", "abc", "2026-11-11", "WX202611110006", "微信"],
-    ]
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
-    return buffer.getvalue().encode("gbk")
 
 
 def test_an_uploaded_payments_file_stops_that_days_reminders_for_the_units_that_paid(estate):

@@ -1,5 +1,7 @@
 """What the e2e tests share about the sandbox: a small community in arrears, the DLQs, what IAM allows."""
 
+import csv
+import io
 import json
 from datetime import datetime
 
@@ -7,9 +9,10 @@ from propfee.accounts.ledger import with_bill
 from propfee.aws import keys
 from propfee.aws.dynamo import PropfeeTable
 from propfee.aws.dynamo_table import to_attributes
+from propfee.aws.feedback import FeedbackTable
 from propfee.collection.ladder import Ladder, Step, decide
 from propfee.collection.planning import job_for
-from propfee.domain.models import Channel, Owner
+from propfee.domain.models import Building, Channel, Owner
 from propfee.local.sandbox import Sandbox, default_template_path
 from propfee.local.sandbox.template import load_template, local_code_dirs, translate, with_code_in_s3
 from propfee.rules import load_rules
@@ -159,3 +162,36 @@ def delivery_outcomes(sandbox) -> list[str]:
         if isinstance(record, dict) and record.get("message") == "delivery event":
             found.append(record["outcome"])
     return found
+
+
+UNITS = [f"C01-B01-01{n:02d}" for n in range(1, 7)]
+
+
+def billed_estate(running: Sandbox) -> Sandbox:
+    """One building of six units, each billed for October as the billing run issues bills: the imports' estate."""
+    table = FeedbackTable(running.resources["PropfeeTable"], SHANGHAI)
+    table.put_community(community())
+    building = Building(community_id="C01", building_id="C01-B01", name="1栋", floors=18)
+    table.put_buildings_and_units([building], [unit(u) for u in UNITS])
+    for unit_id in UNITS:  # the bill items carry what is paid of each
+        table.issue_bill(bill(unit_id, "2026-10"))
+    running.table = table
+    return running
+
+
+def payments_file() -> bytes:
+    """As a cashier's system exports it: GBK, a title line, Chinese headers, amounts with 元 and separators."""
+    rows = [
+        ["2026年11月收费明细表"],
+        ["楼栋", "房号", "实收金额", "缴费日期", "流水号", "支付方式"],
+        ["1栋", "0101", "250.00元", "2026年11月11日 08:12", "WX202611110001", "微信"],
+        ["1栋", "0102", "￥250", "2026-11-11 08:20", "WX202611110002", "支付宝"],
+        ["1号楼", "0103", "２５０．００", "2026/11/11 08:31", "WX202611110003", "现金"],
+        ["1栋", "0103", "250.00", "2026-11-11", "WX202611110003", "现金"],  # the same serial again
+        ["9栋", "0101", "250.00", "2026-11-11", "WX202611110004", "微信"],  # no such building
+        ["1栋", "0999", "250.00", "2026-11-11", "WX202611110005", "微信"],  # no such room
+        ["1栋", "0104", "abc", "2026-11-11", "WX202611110006", "微信"],
+    ]
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue().encode("gbk")

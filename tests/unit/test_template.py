@@ -245,7 +245,7 @@ def test_every_role_that_writes_the_table_is_bounded_by_leading_keys(cfn):
     }
     for (lid, action), patterns in grants.items():
         assert patterns, f"{lid} may {action} any item of the table"
-        # a named partition family each (adapters/keys.py), never the whole table
+        # a named partition family each (aws/keys.py), never the whole table
         assert all("*" not in p.removesuffix("#*") for p in patterns), (lid, action, patterns)
 
 

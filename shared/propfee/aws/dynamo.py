@@ -9,4 +9,4 @@ from propfee.aws.dynamo_tasks import TaskRecords
 
 
 class PropfeeTable(LedgerRecords, EvidenceRecords, TaskRecords, ReportRecords):
-    """One table, many item types (see adapters/keys.py). Implements the ledger, reminder and report ports."""
+    """One table, many item types (see aws/keys.py). Implements the ledger, reminder and report ports."""

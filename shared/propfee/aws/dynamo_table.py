@@ -51,7 +51,7 @@ def fields_of(model: type[Any], item: dict[str, Any]) -> dict[str, Any]:
 
 
 class TableBase:
-    """One table, many item types (see adapters/keys.py): what every record family's reads and writes go through."""
+    """One table, many item types (see aws/keys.py): what every record family's reads and writes go through."""
 
     def __init__(
         self,

@@ -1,7 +1,8 @@
 """What an owner means by a reply to a reminder: intent, department, complaint category and promised date.
 
 Pure: the rules (propfee.feedback.intent_rules) find what a message says; the model
-(propfee.feedback.intent_model), which sees the text and what the rules found, decides all but an opt-out. The rules' names are importable from here too.
+(propfee.feedback.intent_model), which sees the text and what the rules found, decides all but an opt-out. The
+rules' names are importable from here too.
 """
 
 from __future__ import annotations
