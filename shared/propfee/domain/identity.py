@@ -1,0 +1,58 @@
+"""Who speaks to the owners: the company's registered name, SMS signature, hotline, how to pay, its address and
+seal, as the company (and, where they differ, a community) configures them. Texts, letters and notices read it."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# what a stack says before the company has configured itself: fine in the sandbox and the demo, refused in a
+# deployed stack (carriers require the registered signature, and owners must be able to call back)
+PLACEHOLDERS = {
+    "name": "物业服务中心",
+    "name_en": "Property Service Centre",
+    "sms_signature": "物业服务中心",
+    "hotline": "400-000-0000",
+    "pay_instructions": {"zh-CN": "物业服务中心或物业App", "en": "the property service office or the property app"},
+    "address": "",
+    "address_en": "",
+}
+
+
+class CompanyIdentity(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(default=PLACEHOLDERS["name"], min_length=2, max_length=60)  # registered name (letterhead)
+    name_en: str = Field(default=PLACEHOLDERS["name_en"], min_length=2, max_length=120)
+    # the carrier-registered signature (签名) without its brackets: texts start 【signature】
+    sms_signature: str = Field(default=PLACEHOLDERS["sms_signature"], min_length=2, max_length=20)
+    hotline: str = Field(default=PLACEHOLDERS["hotline"], min_length=3, max_length=30)
+    pay_instructions: dict[str, str] = Field(default_factory=lambda: dict(PLACEHOLDERS["pay_instructions"]))
+    address: str = Field(default="", max_length=200)  # the company's (or the community's office) postal address
+    address_en: str = Field(default="", max_length=300)
+    seal_image: str | None = None  # a PNG of the company seal (公章) for letters, relative to the rules file
+
+    def placeholders(self) -> list[str]:
+        """The fields still at the values a stack has before the company configures it."""
+        return [name for name, value in PLACEHOLDERS.items() if getattr(self, name) == value]
+
+    def merged(self, override: CommunityIdentity | None) -> CompanyIdentity:
+        """This identity with a community's own fields where it sets them."""
+        if override is None:
+            return self
+        return self.model_copy(update=override.model_dump(exclude_none=True))
+
+
+class CommunityIdentity(BaseModel):
+    """What a community says differently from its company (a local office, hotline or address); unset: the
+    company's."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str | None = Field(default=None, min_length=2, max_length=60)
+    name_en: str | None = Field(default=None, min_length=2, max_length=120)
+    sms_signature: str | None = Field(default=None, min_length=2, max_length=20)
+    hotline: str | None = Field(default=None, min_length=3, max_length=30)
+    pay_instructions: dict[str, str] | None = None
+    address: str | None = Field(default=None, max_length=200)
+    address_en: str | None = Field(default=None, max_length=300)
+    seal_image: str | None = None
