@@ -7,12 +7,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 # what a stack says before the company has configured itself: fine in the sandbox and the demo, refused in a
 # deployed stack (carriers require the registered signature, and owners must be able to call back)
-PLACEHOLDERS = {
-    "name": "物业服务中心",
-    "name_en": "Property Service Centre",
-    "sms_signature": "物业服务中心",
-    "hotline": "400-000-0000",
-    "pay_instructions": {"zh-CN": "物业服务中心或物业App", "en": "the property service office or the property app"},
+PLACEHOLDER_NAME = "物业服务中心"
+PLACEHOLDER_NAME_EN = "Property Service Centre"
+PLACEHOLDER_HOTLINE = "400-000-0000"
+PLACEHOLDER_PAY = {"zh-CN": "物业服务中心或物业App", "en": "the property service office or the property app"}
+PLACEHOLDERS: dict[str, object] = {
+    "name": PLACEHOLDER_NAME,
+    "name_en": PLACEHOLDER_NAME_EN,
+    "sms_signature": PLACEHOLDER_NAME,
+    "hotline": PLACEHOLDER_HOTLINE,
+    "pay_instructions": PLACEHOLDER_PAY,
     "address": "",
     "address_en": "",
 }
@@ -21,12 +25,12 @@ PLACEHOLDERS = {
 class CompanyIdentity(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: str = Field(default=PLACEHOLDERS["name"], min_length=2, max_length=60)  # registered name (letterhead)
-    name_en: str = Field(default=PLACEHOLDERS["name_en"], min_length=2, max_length=120)
+    name: str = Field(default=PLACEHOLDER_NAME, min_length=2, max_length=60)  # registered name (letterhead)
+    name_en: str = Field(default=PLACEHOLDER_NAME_EN, min_length=2, max_length=120)
     # the carrier-registered signature (签名) without its brackets: texts start 【signature】
-    sms_signature: str = Field(default=PLACEHOLDERS["sms_signature"], min_length=2, max_length=20)
-    hotline: str = Field(default=PLACEHOLDERS["hotline"], min_length=3, max_length=30)
-    pay_instructions: dict[str, str] = Field(default_factory=lambda: dict(PLACEHOLDERS["pay_instructions"]))
+    sms_signature: str = Field(default=PLACEHOLDER_NAME, min_length=2, max_length=20)
+    hotline: str = Field(default=PLACEHOLDER_HOTLINE, min_length=3, max_length=30)
+    pay_instructions: dict[str, str] = Field(default_factory=lambda: dict(PLACEHOLDER_PAY))
     address: str = Field(default="", max_length=200)  # the company's (or the community's office) postal address
     address_en: str = Field(default="", max_length=300)
     seal_image: str | None = None  # a PNG of the company seal (公章) for letters, relative to the rules file
