@@ -2,18 +2,18 @@
 
 import csv
 import io
-import subprocess
 from datetime import date
 
 import pytest
 from pypdf import PdfReader
 
 from tests.support import at, bill, unit
+from tests.support.pdf import pdf_text
 
 pytestmark = pytest.mark.e2e
 
 
-def test_the_letter_step_writes_a_printable_pdf_and_records_it_as_evidence(sandbox, tmp_path):
+def test_the_letter_step_writes_a_printable_pdf_and_records_it_as_evidence(sandbox):
     sandbox.table.put_buildings_and_units([], [unit("C01-B07-0701")])
     sandbox.table.issue_bill(bill("C01-B07-0701", "2026-09", amount_fen=31_250, due=date(2026, 9, 25)))
     sandbox.advance(at("2026-11-11 09:45"))
@@ -22,9 +22,7 @@ def test_the_letter_step_writes_a_printable_pdf_and_records_it_as_evidence(sandb
     s3 = sandbox.client("s3")
     stored = s3.get_object(Bucket=sandbox.resources["ReportBucket"], Key=key)
     assert stored["ContentType"] == "application/pdf" and stored["ServerSideEncryption"] == "AES256"
-    pdf = tmp_path / "letter.pdf"
-    pdf.write_bytes(stored["Body"].read())
-    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    text = pdf_text(stored["Body"].read())
     assert "物业费催缴函" in text and "312.50" in text and "2026-09" in text
 
     [evidence] = [

@@ -1,12 +1,14 @@
 """Formal demand letters (催缴函) as PDF, for printing and delivery to the unit.
 
 The text comes from the Jinja2 letter templates (lint-checked like every message); the PDF embeds a CJK
-font (WenQuanYi Micro Hei by default: Debian's fonts-wqy-microhei, or the file in the Lambda layer).
+font: Noto Sans SC, from the pylopdf-fonts-zh-cn package on a workstation or its copy in the Lambda layer
+(Debian's WenQuanYi Micro Hei where neither is there).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import io
 import os
 import string
@@ -18,8 +20,22 @@ from typing import Protocol
 
 from fpdf import FPDF
 
+from propfee.collection.font_outlines import truetype_outlines
+
+FONT_PACKAGE, FONT_FILE = "pylopdf_fonts_zh_cn", "NotoSansSC-Regular.otf"  # Noto Sans SC, OFL-1.1
+
+
+def _packaged_font() -> tuple[Path, ...]:
+    """The font of the pylopdf-fonts-zh-cn package (propfee[sandbox]: the CLI, the demo, the tests), if installed."""
+    try:
+        return (Path(str(importlib.resources.files(FONT_PACKAGE) / FONT_FILE)),)  # an installed wheel: a real file
+    except ModuleNotFoundError:
+        return ()
+
+
 FONT_CANDIDATES = (
-    Path("/opt/python/fonts/wqy-microhei.ttc"),  # the Lambda layer, after `make layer-font` (README, "Deploy")
+    *_packaged_font(),
+    Path("/opt/python/fonts") / FONT_FILE,  # the Lambda layer's copy, after `make layer-font` (README, "Deploy")
     Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),  # Debian/Ubuntu: fonts-wqy-microhei
 )
 
@@ -36,7 +52,8 @@ def find_font(configured: Path | None = None) -> Path:
         if candidate is not None and candidate.is_file():
             return candidate
     raise LetterFontMissing(
-        "no CJK font for demand letters: install fonts-wqy-microhei or set PROPFEE_LETTER_FONT to a .ttf/.ttc file"
+        "no CJK font for demand letters: install pylopdf-fonts-zh-cn (pip install 'propfee[sandbox]') or set"
+        " PROPFEE_LETTER_FONT to a .ttf/.otf/.ttc file"
     )
 
 
@@ -62,7 +79,7 @@ def _subset(font: Path, characters: frozenset[str]) -> Path:
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
-    digest = hashlib.sha256(("".join(sorted(characters)) + str(font)).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(("".join(sorted(characters)) + str(font) + "+glyf").encode()).hexdigest()[:16]
     target = Path(tempfile.gettempdir()) / f"propfee-letter-font-{digest}.ttf"
     if target.is_file():
         return target
@@ -72,6 +89,7 @@ def _subset(font: Path, characters: frozenset[str]) -> Path:
     subsetter = subset.Subsetter(options)
     subsetter.populate(text="".join(sorted(characters)))
     subsetter.subset(full)
+    truetype_outlines(full)  # Noto's CFF outlines: fpdf2 embeds them with widths PDF readers misread
     partial = target.with_suffix(f".{os.getpid()}.tmp")  # another process may be writing the same file
     full.save(partial)
     partial.replace(target)
