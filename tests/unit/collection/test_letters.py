@@ -1,11 +1,13 @@
 """Demand letters: lawful wording, the owner's figures, a real PDF with Chinese text."""
 
 import io
+import sys
 from datetime import date, datetime
 
 import pytest
 from pypdf import PdfReader
 
+from propfee.collection import letters
 from propfee.collection.letters import LetterFontMissing, find_font, letter_pdf
 from propfee.collection.messages import lint, render
 from tests.support import SHANGHAI, letter_job
@@ -63,6 +65,12 @@ def test_without_a_setting_the_font_is_the_python_packages_not_a_system_one():
     # `make demo` on a machine without Debian's fonts: the font comes with propfee[sandbox]
     font = find_font(None)
     assert font.name == "NotoSansSC-Regular.otf" and "pylopdf_fonts_zh_cn" in font.parts
+
+
+def test_where_the_fonts_package_is_not_installed_the_next_place_is_tried(monkeypatch):
+    # Lambda: the layer has a copy of the font's file, not the package
+    monkeypatch.setitem(sys.modules, letters.FONT_PACKAGE, None)  # as if not installed
+    assert letters._packaged_font() == ()
 
 
 def test_the_font_is_embedded_with_truetype_outlines_so_readers_get_its_widths():
