@@ -54,9 +54,10 @@ def _svg(chart_id: str, title: str, width: float, height: float, parts: list[str
         _title(title, id=f"{chart_id}-title") + "".join(parts),
         xmlns="http://www.w3.org/2000/svg",
         id=chart_id,
-        width=_n(width),
-        height=_n(height),
+        # as wide as the page lets it be, never wider: the drawing scales with its viewBox
+        width="100%",
         viewBox=f"0 0 {_n(width)} {_n(height)}",
+        preserveAspectRatio="xMinYMin meet",
         role="img",
         aria_labelledby=f"{chart_id}-title",
         font_family=_FONT,
