@@ -386,8 +386,8 @@ def test_the_rate_chart_draws_bars_to_scale_and_never_past_the_axis():
 
     chart = str(rate_chart(summary, "en"))
 
-    widths = [float(w) for w in re.findall(r'<rect x="190" y="[\d.]+" width="([\d.]+)"', chart)]
-    assert widths == [pytest.approx(380 * 0.6), 380]
+    widths = [float(w) for w in re.findall(r'<rect x="180" y="[\d.]+" width="([\d.]+)"', chart)]
+    assert widths == [pytest.approx(240 * 0.6), 240]
     assert ">125.0%</text>" in chart
 
 
