@@ -10,8 +10,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from PIL import Image
 from axe_playwright_python.sync_playwright import Axe
+from PIL import Image
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from propfee.reports.formats import _COLOURS
