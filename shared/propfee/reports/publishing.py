@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -60,6 +61,7 @@ def publish_daily_report(
     tz: ZoneInfo,
     targets: Targets | None = None,
     departments: Mapping[str, DepartmentContact] | None = None,
+    community_departments: Mapping[str, Mapping[str, DepartmentContact]] | None = None,
 ) -> list[str]:
     """Read the day's activity, period totals, debtors (arrears index), owners' messages (activity index),
     each department's open and resolved tickets (inbox index), the collectors' open tasks and the report's
@@ -68,7 +70,8 @@ def publish_daily_report(
 
     Debtors, open tickets and DLQ depths are as read when the report runs (00:15 the next day), aged as of the
     report day: a report re-run later for an old day shows today's debtors aged as of that day, not a snapshot.
-    `departments`: what the rules file calls them (the feedback rules' departments), else the defaults."""
+    `departments`: what the rules file calls them (the feedback rules' departments), else the defaults;
+    `community_departments`: a community's own names, for its own set."""
     tickets: dict[str, list[Ticket]] = {}
     for department in Department:
         for status in TicketStatus:
@@ -122,7 +125,9 @@ def publish_daily_report(
     # each community's own set, so that its manager can be given that set and nothing of the others
     for entry in entries:
         prefix = community_report_prefix(day, entry.community.community_id)
-        written += _put_files(store, prefix, community_report_files(day, generated_at, entry, tz, company))
+        own_names = (community_departments or {}).get(entry.community.community_id)
+        named = replace(company, departments={**company.departments, **own_names}) if own_names else company
+        written += _put_files(store, prefix, community_report_files(day, generated_at, entry, tz, named))
     return written
 
 
