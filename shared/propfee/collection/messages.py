@@ -255,11 +255,26 @@ def check_templates(
     return check_sms_lengths(names, replies, SAMPLE_IDENTITY, max_sms_segments)
 
 
+def _with_samples(identity: CompanyIdentity) -> CompanyIdentity:
+    placeholders = set(identity.placeholders())
+    if not placeholders:
+        return identity
+    pay = {
+        language: (SAMPLE_IDENTITY if f"pay_instructions.{language}" in placeholders else identity).pay_instructions[
+            language
+        ]
+        for language in LANGUAGES
+    }
+    update = {field: getattr(SAMPLE_IDENTITY, field) for field in placeholders if "." not in field}
+    return identity.model_copy(update={**update, "pay_instructions": pay})
+
+
 def check_sms_lengths(
     names: set[str], replies: frozenset[str], identity: CompanyIdentity, max_sms_segments: int = MAX_SMS_SEGMENTS
 ) -> list[SmsLength]:
-    """Every SMS template's worst case with this company's values; refused past max_sms_segments."""
-    lengths = sms_lengths(names, replies, identity)
+    """Every SMS template's worst case with this company's values (the sample's where it still has placeholders:
+    those are refused in a deployed stack anyway); refused past max_sms_segments."""
+    lengths = sms_lengths(names, replies, _with_samples(identity))
     too_long = [length for length in lengths if length.counted_segments > max_sms_segments]
     if too_long:
         raise TemplateRefused("; ".join(f"{length}, more than {max_sms_segments}" for length in too_long))
