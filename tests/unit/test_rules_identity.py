@@ -131,3 +131,16 @@ def test_a_way_to_pay_too_long_for_the_texts_is_refused_at_start(environment):
 def test_a_rules_file_company_with_an_unknown_field_is_refused():
     with pytest.raises(ValueError, match="logo"):
         parse_rules("company: {logo: x.png}")
+
+
+def test_the_templates_command_shows_each_sms_at_its_longest_and_refuses_a_company_that_does_not_fit(tmp_path, capsys):
+    from propfee import cli
+
+    assert cli.main(["templates"]) == 0
+    shown = capsys.readouterr().out
+    assert "reminder_friendly.zh-CN.sms.j2: " in shown and "2 with a 25-character bill link" in shown
+
+    long_pay = tmp_path / "rules.yaml"
+    long_pay.write_text("company: {pay_instructions: {zh-CN: " + "锦" * 30 + "}}\n", encoding="utf-8")
+    assert cli.main(["templates", "--rules", str(long_pay)]) == 1
+    assert "refused: reminder_due_soon.zh-CN.sms.j2" in capsys.readouterr().err
