@@ -186,11 +186,9 @@ def measure(file_name: str, text: str, carries_link: bool = True) -> SmsLength:
 
 
 def _sample_job(name: str, language: str) -> SendJob:
-    from datetime import date as day
-
     return SendJob(
         unit_id="C01-B12-2602", community_id="C01", step="sample", channel=Channel.SMS, destination="+8613800000000",
-        language=language, template=name, overdue_since=day(2026, 12, 31), planned_for=day(2026, 12, 31),
+        language=language, template=name, overdue_since=date(2026, 12, 31), planned_for=date(2026, 12, 31),
         unit_version=0, **_SAMPLE_JOB,  # type: ignore[arg-type]
     )  # fmt: skip
 
