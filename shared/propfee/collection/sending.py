@@ -143,7 +143,7 @@ class Sender:
             action = next((a for a in decision.actions if a.claim_id == job.step), None)
             if action is None:
                 return self._skip(job, decision.reason or "step_changed", now)
-            job = job_for(unit, action, job.planned_for)
+            job = job_for(unit, action, job.planned_for, job.community_name, job.building_name)
         raise UnitKeepsChanging(job.unit_id)
 
     def _collectors_at(self, now: datetime) -> list[Collector]:
@@ -182,7 +182,7 @@ class Sender:
         """What the claim will record: the message (or the task) and the unit's contacts after it."""
         if not job.channel.is_task:
             today = now.astimezone(self._settings.tz).date()
-            message = render(job, today, self._settings.hotline, self._settings.pay_instructions_by_language)
+            message = render(job, today, self._rules.identity_for(job.community_id))
             # only automated messages count against the frequency caps; a formal letter does not
             counted = job.channel.is_message and job.counts_as_contact
             contacts = keep_recent((*job.recent_contacts, now), now, policy) if counted else job.recent_contacts

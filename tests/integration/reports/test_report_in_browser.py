@@ -178,11 +178,11 @@ def test_the_checks_see_a_policy_violation_when_there_is_one(browser, report_dir
 
 def test_a_notice_board_page_renders_with_no_error_and_no_policy_violation(browser, tmp_path):
     from propfee.reports.notice_board import building_figures, community_figures, notice, notice_html
-    from tests.support.notice_board import HOTLINE, PAY, PERIOD, buildings, community, scenario
+    from tests.support.notice_board import IDENTITY, PERIOD, buildings, community, scenario
 
     figures = building_figures(PERIOD, buildings(), scenario().entries())
     text = notice(community(SCRIPT), figures[0], community_figures(community(), figures), PERIOD, DAY, "zh-CN",
-                  HOTLINE, PAY["zh-CN"])  # fmt: skip
+                  IDENTITY)  # fmt: skip
     path = tmp_path / "notice.html"
     path.write_bytes(notice_html(text))
 

@@ -10,10 +10,12 @@ from pypdf import PdfReader
 from propfee.collection import letters
 from propfee.collection.letters import LetterFontMissing, find_font, letter_pdf
 from propfee.collection.messages import lint, render
+from propfee.domain.identity import CompanyIdentity
 from tests.support import SHANGHAI, letter_job
 from tests.support.pdf import pdf_text
 
 PAY = {"zh-CN": "物业App或物业服务中心", "en": "the property app"}
+IDENTITY = CompanyIdentity(hotline="400-000-0000", pay_instructions=PAY)
 
 
 def job(language="zh-CN"):
@@ -31,14 +33,14 @@ def job(language="zh-CN"):
     ],
 )
 def test_the_letter_states_the_contract_the_amount_the_periods_a_deadline_and_the_lawful_remedy(language, expected):
-    text = render(job(language), date(2026, 11, 26), "400-000-0000", PAY).body
+    text = render(job(language), date(2026, 11, 26), IDENTITY).body
     for phrase in expected:
         assert phrase in text
     assert lint(text) == []
 
 
 def test_the_pdf_carries_the_chinese_text_and_is_the_same_for_the_same_letter():
-    body = render(job(), date(2026, 11, 26), "400-000-0000", PAY).body
+    body = render(job(), date(2026, 11, 26), IDENTITY).body
     dated = datetime(2026, 11, 26, 9, 0, tzinfo=SHANGHAI)
     pdf = letter_pdf(body, find_font(), dated)
     assert pdf.startswith(b"%PDF")

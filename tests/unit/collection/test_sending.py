@@ -10,7 +10,7 @@ from propfee.collection.ladder import DEFAULT_LADDER, Ladder, Step, decide
 from propfee.collection.planning import job_for, plan_day
 from propfee.collection.sending import CLAIM_TIMEOUT, COLLECTORS_FRESH, ClaimInFlight, Outcome, Sender, parse_job
 from propfee.domain.config import Settings
-from propfee.domain.models import Channel, Collector, Hold, HoldKind, Reminder, ReminderStatus, SendJob, Unit
+from propfee.domain.models import Building, Channel, Collector, Hold, HoldKind, Reminder, ReminderStatus, SendJob, Unit
 from propfee.domain.ports import ClaimResult, ProviderRejected, ProviderUnavailable
 from propfee.rules import load_rules
 from tests.support import SHANGHAI, at, bill, payment, unit
@@ -216,6 +216,9 @@ class MemoryArrears:
 
         return [community("C01")]
 
+    def buildings(self, community_id):
+        return []  # no names: the texts name the units by their codes
+
     def units_owing(self, community_id, due_before):
         return iter([u for u in self.units if u.oldest_due and u.oldest_due < due_before])
 
@@ -229,6 +232,35 @@ def test_the_plan_enqueues_one_job_per_unit_due_a_step_and_counts_the_rest():
     assert [j.unit_id for j in queue.jobs] == ["C01-B01-0101"]
     assert summary.skipped == {"step_already_sent": 1, "no_reachable_channel": 1}
     assert summary.units_considered == 3 and summary.jobs_enqueued == 1
+
+
+class NamedArrears(MemoryArrears):
+    def buildings(self, community_id):
+        return [Building(community_id="C01", building_id="C01-B01", name="1栋", floors=18)]
+
+
+def test_the_plan_carries_the_names_owners_know_their_unit_by_and_the_send_texts_them():
+    queue = MemoryQueue()
+    plan_day(TODAY, SHANGHAI, NamedArrears(overdue_unit()), queue, RULES)
+    [job] = queue.jobs
+    assert (job.community_name, job.building_name, job.room, job.owner_surname) == ("锦绣花园", "1栋", "0101", "王")
+
+    store, sms = MemoryStore(overdue_unit()), Provider()
+    company = RULES.with_parameters(
+        Settings(table="t", sms_signature="锦绣物业", hotline="0571-8888 6666").identity_parameters
+    )  # type: ignore[call-arg]
+    Sender(SETTINGS, store, sms, Provider(), company).send(job, NOW)
+    [(_, body)] = sms.sent
+    assert body.startswith("【锦绣物业】尊敬的王先生/女士：您的锦绣花园1栋0101室物业费")
+    assert "0571-8888 6666" in body
+
+
+def test_a_job_planned_without_names_texts_the_codes():
+    queue = MemoryQueue()
+    plan_day(TODAY, SHANGHAI, MemoryArrears(overdue_unit()), queue, RULES)
+    store, sms = MemoryStore(overdue_unit()), Provider()
+    sender(store, sms).send(queue.jobs[0], NOW)
+    assert "B01-0101" in sms.sent[0][1]
 
 
 def test_a_hold_that_arrived_after_planning_cancels_the_send():

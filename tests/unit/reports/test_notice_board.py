@@ -25,6 +25,7 @@ from tests.support.notice_board import (
     DAY,
     GENERATED_AT,
     HOTLINE,
+    IDENTITY,
     LINK,
     NAMES,
     PAY,
@@ -41,9 +42,7 @@ from tests.support.pdf import pdf_text
 
 def files(name: str = "锦绣花园", b01: str = "1栋", b02: str = "2栋", book: Ledger | None = None) -> dict[str, bytes]:
     entries = (book or scenario()).entries()
-    return notice_board_files(
-        DAY, community(name), buildings(b01, b02), entries, GENERATED_AT, hotline=HOTLINE, pay_instructions=PAY
-    )
+    return notice_board_files(DAY, community(name), buildings(b01, b02), entries, GENERATED_AT, identity=IDENTITY)
 
 
 class _Tags(HTMLParser):
@@ -244,6 +243,7 @@ def test_the_wording_thanks_tells_how_to_pay_and_threatens_no_one(language):
         assert HOTLINE in text
         assert ("感谢" if language == "zh-CN" else "Thank you") in text
     assert PAY[language] in page
+    assert (IDENTITY.name if language == "zh-CN" else IDENTITY.name_en) in page  # the company signs it
 
 
 # ---------------------------------------------------------------- hostile names
