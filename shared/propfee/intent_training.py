@@ -21,6 +21,9 @@ from propfee.observability import logger
 
 REPO = Path(__file__).resolve().parents[2]
 TRAINING_CORPORA = (REPO / "tests" / "data" / "replies_train.yaml", REPO / "tests" / "data" / "replies_corpus.yaml")
+# replies_train.yaml is built from these hand-written files (one line a message, the text last): each file was
+# written at one sitting, so its messages share phrasings and are held out together in grouped cross-validation
+TRAIN_SOURCES = REPO / "tests" / "data" / "train_src"
 INTENT_C = 4.0
 CATEGORY_C = 4.0
 # what the opt-out rules found (propfee.intent_model.features): the rule ids and the rules' verdict
@@ -48,17 +51,30 @@ CATEGORY_NAMES = {
 
 
 def labelled(paths: Sequence[Path]) -> list[dict[str, Any]]:
-    """The messages of the corpora, each with its corpus's `today` and categories in one vocabulary."""
+    """The messages of the corpora, each with its corpus's `today`, categories in one vocabulary and its
+    `source`: the hand-written file it came from (train_src/*.txt), else its corpus's file name."""
     import yaml
 
+    written_in = _source_files()
     messages = []
     for path in paths:
         corpus = yaml.safe_load(path.read_text(encoding="utf-8"))
         today = str(corpus["today"])
         for m in corpus["messages"]:
             category = m.get("category")
-            messages.append({**m, "today": today, "category": CATEGORY_NAMES.get(category, category)})
+            source = written_in.get(str(m["text"]), path.name)
+            messages.append({**m, "today": today, "category": CATEGORY_NAMES.get(category, category), "source": source})
     return messages
+
+
+def _source_files() -> dict[str, str]:
+    """Each hand-written message's text and the file it was written in (build.py's format: the text last)."""
+    found: dict[str, str] = {}
+    for source in sorted(TRAIN_SOURCES.glob("*.txt")):
+        for line in source.read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("#") and line.count(";") >= 6:
+                found.setdefault(line.split(";", 6)[6].strip(), source.name)
+    return found
 
 
 def seen_by_model(message: dict[str, Any]) -> set[str]:
