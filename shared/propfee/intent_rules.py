@@ -87,7 +87,7 @@ def normalize(text: str) -> str:
 
 # ---------------------------------------------------------------------------------------------- the rules
 
-_ASIDE_REACH = 12  # how far after a match a set-aside cue may stand (a short clause)
+_ASIDE_REACH = 20  # how far after a match a set-aside cue may reach (a short clause)
 _WORD = re.compile(r"[a-z]{6,}")  # only longer English words are matched with a typo: short ones collide
 _LATIN = re.compile(r"[a-z]")
 
@@ -273,8 +273,11 @@ class _Matcher:
                     negated = True
                 found = found.re.search(text, found.start() + 1)  # a later, or overlapping, occurrence may count
         typos = (word for word in reply.words if any(_typo_of(word.group(), target) for target in rule.fuzzy))
-        if any(not rule.negatable or not negation.cancels(text, word.start()) for word in typos):
-            return True
+        for word in typos:
+            if self.set_aside_at(text, word) or (rule.negatable and negation.cancels(text, word.start())):
+                negated = True
+            else:
+                return True
         return None if negated else False
 
 

@@ -401,6 +401,29 @@ def test_only_the_occurrence_set_aside_is_set_aside(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "I'm blocking this number if you text me again. Stop.",  # "text me again" is a threat here, no opt-in
+        "骚扰！！！",
+        "拒接",
+        "✉️❌",
+        "🙅‍♂️短信🙅‍♂️",
+        "再让我收到一条，我就投诉到消协",
+        "又是催费短信，举报了",
+    ],
+)
+def test_refusals_the_grouped_cross_validation_showed_missed_are_opt_outs(text: str) -> None:
+    assert classify(text, WEDNESDAY, model=False).intent is Intent.OPT_OUT
+
+
+@pytest.mark.parametrize(
+    "text", ["If I unsubscribe, how will I know what I owe?", "If I unsubscibe, will I still get the bill by email?"]
+)
+def test_a_question_about_unsubscribing_is_no_opt_out_even_with_a_typo(text: str) -> None:
+    assert classify(text, WEDNESDAY, model=False).intent is not Intent.OPT_OUT
+
+
+@pytest.mark.parametrize(
     ("text", "today", "urgent"),
     [
         ("楼道里一股煤气味", WEDNESDAY, True),  # any smell of gas
