@@ -33,6 +33,7 @@ DESCRIBED = DATA / "replies_heldout.yaml"
 TRAINING = (DATA / "replies_train.yaml", DATA / "replies_corpus.yaml")
 TARGETS = {"intent_accuracy": 0.95, "department_accuracy": 0.92, "opt_out_recall": 0.99}
 FOLDS = 5
+CONFIDENCE_BANDS = {"<40%": 0, "40-60%": 40, "60-80%": 60, "80-95%": 80, ">=95%": 95}
 # the rules' own category names in the judge corpus's vocabulary
 JUDGE_CATEGORY = {"drainage": "water", "garbage": "cleaning", "repair": "other", "collection": "staff",
                   "service": "staff", "greenery": "other", "pests": "other", "legal": "other",
@@ -51,6 +52,8 @@ def classified(messages: list[dict[str, Any]], model: IntentModel | bool = True)
 def score(messages: list[dict[str, Any]], results: list[Classification]) -> dict[str, Any]:
     """Figures for labelled messages and what the classifier said of each."""
     confusion: dict[str, Counter[str]] = {}
+    # how right the model's confidence is, by band: for choosing decide_at (below it a person decides)
+    bands: dict[str, Counter[str]] = {band: Counter() for band in CONFIDENCE_BANDS}
     right = Counter[str]()
     opt_out = Counter[str]()
     refusals = Counter[str]()
@@ -60,6 +63,10 @@ def score(messages: list[dict[str, Any]], results: list[Classification]) -> dict
         right["intent"] += result.intent.value == expected
         right["department"] += (result.department.value if result.department else None) == message.get("department")
         right["person"] += result.decided_by == "person"
+        if result.confidence is not None:
+            band = next(b for b, low in reversed(CONFIDENCE_BANDS.items()) if result.confidence >= low)
+            bands[band]["messages"] += 1
+            bands[band]["right"] += result.intent.value == expected
         if expected == "complaint":
             right["complaints"] += 1
             got = JUDGE_CATEGORY.get(result.category or "other", result.category or "other")
@@ -91,6 +98,9 @@ def score(messages: list[dict[str, Any]], results: list[Classification]) -> dict
         "complaint_urgent_accuracy": round(right["urgent"] / max(1, right["complaints"]), 3),
         "refusals_to_pay": {"found": refusals["tp"], "missed": refusals["fn"], "wrongly_seen": refusals["fp"]},
         "sent_to_a_person": right["person"],
+        "confidence_bands": {
+            band: [c["messages"], round(c["right"] / max(1, c["messages"]), 3)] for band, c in bands.items()
+        },
         "confusion": {e: dict(sorted(confusion[e].items())) for e in order if e in confusion},
     }
 
@@ -246,6 +256,8 @@ def print_report(figures: dict[str, Any], file: TextIO = sys.stdout) -> None:
             f"{part['refusals_to_pay']}"
         )
         print(f"  sent to a person (low confidence): {part['sent_to_a_person']}")
+        bands = ", ".join(f"{band} {n} at {share:.2f}" for band, (n, share) in part["confidence_bands"].items() if n)
+        print(f"  the model's confidence against being right (messages, share right): {bands}")
         print(confusion_table(part["confusion"]))
     print(f"classification: {figures['microseconds_per_message']} µs a message (target < 1000)")
     cold = figures["cold_start"]
