@@ -142,9 +142,8 @@ def train(messages: list[dict[str, Any]]) -> str:
     # learns too the words of a look-alike the rules took for one ("stop? no, how do I stop autopay")
     copies = [(without_opt_out_rules(row), label) for row, label in zip(rows, labels, strict=True)]
     copies = [(copy, label) for (copy, label), row in zip(copies, rows, strict=True) if copy != row]
-    # not the shortest ("T", "TD", "ok"): the rules read those exactly, and their copies would teach that any
-    # short Latin text no rule knows is a refusal
-    # short Latin text no rule knows is a refusal. Nor those no rule matched: they are seen so already
+    # (RULE_FINDINGS above). Not the shortest ("T", "TD", "ok"): the rules read those exactly, and their copies
+    # would teach that any short Latin text no rule knows is a refusal. Nor those no rule matched: seen so already
     blind = [
         (without_rules(row), label)
         for row, label in zip(rows, labels, strict=True)
