@@ -154,7 +154,10 @@ def _decide(read: _Read, rules: IntentRules, model: IntentModel | bool | None) -
         # over what the rules found ("我要投诉", "已经交了"), only when very sure: the words of angry refusals are
         # those of complaints too; below that SMS stops all the same (possible_opt_out) and the ticket opens
         sure = thresholds.override_at if by_rules.intent is Intent.UNKNOWN else thresholds.opt_out_over_rules_at
-        if confidence >= sure and not keeps:
+        # the rules saw the refusal and the operator's precedence ranked another intent first: the model may
+        # not reorder what the rules file decided (SMS still stops: possible_opt_out)
+        ranked_by_operator = Intent.OPT_OUT in read.present
+        if confidence >= sure and not keeps and not ranked_by_operator:
             # the model is sure of a refusal the rules did not see: stopped like any opt-out
             return Classification(intent=Intent.OPT_OUT, decided_by="model", **common)
         # not sure enough to call it an opt-out: SMS stops all the same (possible_opt_out) and the message is
