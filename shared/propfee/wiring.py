@@ -12,6 +12,7 @@ from propfee.aws.queue import DeadLetterDepths, SqsDeadLetters, SqsJobQueue
 from propfee.aws.storage import OriginalMessages, S3Store
 from propfee.collection.sending import Sender
 from propfee.domain.config import Settings
+from propfee.domain.identity import CompanyIdentity
 from propfee.domain.ports import SmsSender
 from propfee.feedback.receiving import Receiver
 from propfee.rules import CollectionRules, load_rules
@@ -60,6 +61,11 @@ class Services:
     @cached_property
     def rules(self) -> CollectionRules:
         return load_rules(self.settings.rules_file)
+
+    @cached_property
+    def identity(self) -> CompanyIdentity:
+        """The company's identity from the rules file once it carries one (issue 16); its placeholders until then."""
+        return getattr(self.rules, "identity", None) or CompanyIdentity()
 
     @cached_property
     def sms(self) -> SmsSender:

@@ -169,3 +169,13 @@ def check_templates(
                         problems.append(f"{file_name}: {parts} SMS segments, more than {max_sms_segments}")
     if problems:
         raise TemplateRefused("; ".join(problems))
+
+
+def render_named(file_name: str, context: dict[str, object]) -> tuple[str, str]:
+    """A template of the folder rendered with a context (staff messages: the collectors' digest), and its version."""
+    return _environment().get_template(file_name).render(context).strip(), _template_version(file_name)
+
+
+def template_source(file_name: str) -> str:
+    source, _, _ = _environment().loader.get_source(_environment(), file_name)  # type: ignore[union-attr]
+    return source

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from propfee.domain.models import (
+    Building,
     Collector,
     Community,
     DayActivity,
@@ -55,6 +56,10 @@ class ReminderStore(Protocol):
     ) -> ClaimResult: ...
 
     def collectors(self) -> list[Collector]: ...
+
+    def communities(self) -> list[Community]: ...  # and buildings: what a task names as its place
+
+    def buildings(self, community_id: str) -> list[Building]: ...
 
     def mark_sent(self, job: SendJob, provider_message_id: str, at: datetime) -> None: ...
 

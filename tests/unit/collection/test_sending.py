@@ -34,6 +34,12 @@ class MemoryStore:
     def collectors(self):
         return []
 
+    def communities(self):
+        return []
+
+    def buildings(self, community_id):
+        return []
+
     def claim(self, job: SendJob, reminder: Reminder, recent_contacts, task=None) -> ClaimResult:
         key = (job.unit_id, job.claim_key)
         if key in self.claims:
