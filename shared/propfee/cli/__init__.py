@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     listing = task_commands.add_parser("list", help="tasks per collector, oldest first")
     listing.add_argument("--collector")
     listing.add_argument("--status", choices=["open", "done"], default="open")
+    listing.add_argument("--full", action="store_true", help="the owners' numbers in full (else the last 4 digits)")
+    listing.add_argument("--json", action="store_true", help="one JSON object a line (ISO times), for scripts")
     listing.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
     listing.set_defaults(run=cmd_task_list)
     done = task_commands.add_parser("done", help="record a task's outcome")
@@ -81,7 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--department", choices=[d.value for d in Department])
     listing.add_argument("--status", choices=["open", "resolved"], default="open")
     listing.add_argument("--community")
-    listing.add_argument("--show-contact", action="store_true", help="print the owner's number unmasked")
+    listing.add_argument(
+        "--show-contact", "--full", action="store_true", help="print the owner's number or address unmasked"
+    )
+    listing.add_argument("--json", action="store_true", help="one JSON object a line (ISO times), for scripts")
     listing.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
     listing.set_defaults(run=cmd_tickets_list)
     resolve = ticket_commands.add_parser("resolve", help="close a ticket; its hold on reminders is released")
@@ -161,8 +166,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pydantic import ValidationError
+
+    from propfee.cli.common import MissingSetting, aws_problem, describe
+
     args = build_parser().parse_args(argv)
     if getattr(args, "households", 1) < 0 or getattr(args, "days", 1) < 1:
         print("households must be >= 0 and days >= 1", file=sys.stderr)
         return 2
-    return int(args.run(args))
+    # a missing or wrong setting is the operator's to fix: one line that names it, exit 2 (as argparse's usage
+    # errors), no traceback
+    try:
+        return int(args.run(args))
+    except MissingSetting as error:
+        problem = str(error)
+    except ValidationError as error:
+        if error.title != "Settings":
+            raise
+        problem = describe(error)
+    except Exception as error:
+        found = aws_problem(error)
+        if found is None:
+            raise
+        problem = found
+    print(f"propfee: {problem}", file=sys.stderr)
+    return 2

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from propfee.cli.common import dead_letter_reason, settings_and_table
+from propfee.cli.tables import Column, last_digits, local, print_rows
 
 if TYPE_CHECKING:
     from propfee.aws.queue import DeadLetterQueues
@@ -76,30 +77,53 @@ def cmd_evidence(args: argparse.Namespace) -> int:
     return 0
 
 
+TASK_COLUMNS = [
+    Column("task_id", "task"),
+    Column("kind", "kind"),
+    Column("collector_name", "collector"),
+    Column("community", "community"),
+    Column("building", "building"),
+    Column("room", "room"),
+    Column("owner", "owner"),
+    Column("call", "phone"),
+    Column("owed_yuan", "owed ¥", "right"),
+    Column("created_at", "given"),
+    Column("due_by", "due by"),
+    Column("status", "status"),
+]
+
+
 def cmd_task_list(args: argparse.Namespace) -> int:
-    """Open (or done) call and visit tasks, per collector, oldest first."""
+    """Open (or done) call and visit tasks, per collector, oldest first: where, whom to ask for, how much."""
     from propfee.domain.money import yuan
 
-    _, table = settings_and_table(args)
-    collectors = [c.collector_id for c in table.collectors()]
-    for collector_id in [args.collector] if args.collector else collectors:
+    settings, table = settings_and_table(args)
+    tz = settings.tz
+    names = {c.collector_id: c.name for c in table.collectors()}
+    rows: list[dict[str, Any]] = []
+    for collector_id in [args.collector] if args.collector else sorted(names):
         for task in table.tasks(collector_id, args.status):
-            print(
-                json.dumps(
-                    {
-                        "task_id": task.task_id,
-                        "collector": task.collector_id,
-                        "kind": task.kind.value,
-                        "unit": task.unit_label,
-                        "call": task.call_number,
-                        "owed_yuan": yuan(task.balance_fen),
-                        "due_by": task.due_by.isoformat(),
-                        "status": task.status,
-                        "outcome": task.outcome,
-                    },
-                    ensure_ascii=False,
-                )
+            rows.append(
+                {
+                    "task_id": task.task_id,
+                    "collector": task.collector_id,
+                    "collector_name": names.get(task.collector_id, task.collector_id),
+                    "kind": task.kind.value,
+                    "unit": task.unit_label,
+                    "community": task.community_name or task.community_id,
+                    "building": task.building_name,
+                    "room": task.room,
+                    "owner": task.owner_name,  # the collector asks for them by name
+                    "call": last_digits(task.call_number, args.full),
+                    "owed_yuan": yuan(task.balance_fen),
+                    "created_at": local(task.created_at, tz),
+                    "due_by": local(task.due_by, tz),
+                    "status": task.status if task.outcome is None else f"{task.status}: {task.outcome.value}",
+                    "outcome": task.outcome.value if task.outcome else None,
+                }
             )
+    title = f"{args.status} tasks ({settings.timezone} time)"
+    print_rows(rows, TASK_COLUMNS, title, args.json, f"no {args.status} tasks")
     return 0
 
 
