@@ -42,6 +42,22 @@ class TaskRecords(UnitRecords):
     def put_collectors(self, collectors: Sequence[Collector]) -> None:
         self.batch_put([{**keys.collector_item(c.collector_id), **c.model_dump(mode="json")} for c in collectors])
 
+    def save_collector(self, collector: Collector) -> None:
+        """Add a collector or change their details (areas, phone, email) without touching the open-task load
+        that the send function keeps with ADD meanwhile (a new collector starts at 0)."""
+        fields = collector.model_dump(mode="json", exclude={"open_tasks"})
+        names = {f"#f{n}": name for n, name in enumerate(fields)}
+        values = {f":v{n}": value for n, value in enumerate(fields.values()) if value is not None}
+        sets = ", ".join(f"#f{n} = :v{n}" for n in range(len(fields)) if f":v{n}" in values)
+        removes = ", ".join(f"#f{n}" for n in range(len(fields)) if f":v{n}" not in values)  # a phone taken away
+        self.db.update_item(
+            TableName=self.name,
+            Key=to_attributes(keys.collector_item(collector.collector_id)),
+            UpdateExpression=f"SET {sets} ADD open_tasks :zero" + (f" REMOVE {removes}" if removes else ""),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=to_attributes({**values, ":zero": 0}),
+        )
+
     def collectors(self) -> list[Collector]:
         items = self._query(
             KeyConditionExpression="pk = :pk", ExpressionAttributeValues=to_attributes({":pk": keys.COLLECTORS})

@@ -10,6 +10,8 @@ from propfee.cli.collection import (
     cmd_claims_list,
     cmd_claims_resolve,
     cmd_claims_settle,
+    cmd_collectors_list,
+    cmd_collectors_set,
     cmd_evidence,
     cmd_plan,
     cmd_task_done,
@@ -70,6 +72,25 @@ def build_parser() -> argparse.ArgumentParser:
     done.add_argument("--note", default="")
     done.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
     done.set_defaults(run=cmd_task_done)
+
+    collectors = commands.add_parser("collectors", help="who takes the call and visit tasks, and their contacts")
+    collector_commands = collectors.add_subparsers(dest="collectors_command", required=True)
+    listing = collector_commands.add_parser("list", help="collectors, areas, loads and how their digest reaches them")
+    listing.add_argument("--full", action="store_true", help="phone numbers and email addresses in full")
+    listing.add_argument("--json", action="store_true", help="one JSON object a line, for scripts")
+    listing.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
+    listing.set_defaults(run=cmd_collectors_list)
+    change = collector_commands.add_parser("set", help="add a collector or change their details")
+    change.add_argument("collector_id")
+    change.add_argument("--name")
+    change.add_argument("--role", choices=["collector", "site_manager"])
+    change.add_argument("--community", action="append", help="a community they work (repeat for more)")
+    change.add_argument("--building", action="append", help="a building assigned to them first (repeat for more)")
+    change.add_argument("--phone", help='for the morning digest by SMS when there is no email ("" removes it)')
+    change.add_argument("--email", help='for the morning digest by email ("" removes it)')
+    change.add_argument("--language", choices=["zh-CN", "en"])
+    change.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
+    change.set_defaults(run=cmd_collectors_set)
 
     route = commands.add_parser("route", help="how an owner's text is understood and where it goes (JSON)")
     route.add_argument("text")

@@ -127,6 +127,79 @@ def cmd_task_list(args: argparse.Namespace) -> int:
     return 0
 
 
+COLLECTOR_COLUMNS = [
+    Column("collector_id", "id"),
+    Column("name", "name"),
+    Column("role", "role"),
+    Column("communities", "communities"),
+    Column("buildings", "buildings"),
+    Column("open_tasks", "open tasks", "right"),
+    Column("phone", "phone"),
+    Column("email", "email"),
+    Column("digest_by", "digest by"),
+]
+
+
+def cmd_collectors_list(args: argparse.Namespace) -> int:
+    """The collectors and site managers, their areas, loads and how the morning digest reaches them."""
+    from propfee.observability import mask_email
+
+    _, table = settings_and_table(args)
+    rows = [
+        {
+            "collector_id": c.collector_id,
+            "name": c.name,
+            "role": c.role,
+            "communities": list(c.communities),
+            "buildings": list(c.buildings),
+            "open_tasks": c.open_tasks,
+            "phone": last_digits(c.phone, args.full),
+            "email": (c.email if args.full else mask_email(c.email)) if c.email else "",
+            "language": c.language,
+            "digest_by": "email" if c.email else "sms" if c.phone else "none",
+        }
+        for c in sorted(table.collectors(), key=lambda c: c.collector_id)
+    ]
+    print_rows(rows, COLLECTOR_COLUMNS, "collectors", args.json, "no collectors")
+    return 0
+
+
+def cmd_collectors_set(args: argparse.Namespace) -> int:
+    """Add a collector, or change what is given (the rest stays as it was); their open-task load is kept."""
+    from pydantic import ValidationError
+
+    from propfee.domain.models import Collector
+
+    _, table = settings_and_table(args)
+    known = next((c for c in table.collectors() if c.collector_id == args.collector_id), None)
+    if known is None and not args.name:
+        print(f"propfee: {args.collector_id} is new: give --name", file=sys.stderr)
+        return 2
+    given = {
+        "name": args.name,
+        "role": args.role,
+        "communities": tuple(args.community) if args.community else None,
+        "buildings": tuple(args.building) if args.building else None,
+        "phone": args.phone,
+        "email": args.email,
+        "language": args.language,
+    }
+    fields = {**(known.model_dump() if known else {"collector_id": args.collector_id}),
+              **{k: v for k, v in given.items() if v is not None}}  # fmt: skip
+    for cleared in ("phone", "email"):
+        if given[cleared] == "":
+            fields[cleared] = None  # `--phone ""` takes the number away
+    try:
+        collector = Collector.model_validate(fields)
+    except ValidationError as error:
+        problems = "; ".join(f"--{e['loc'][0]}: {e['msg']}" for e in error.errors(include_input=False) if e["loc"])
+        print(f"propfee: {problems}", file=sys.stderr)
+        return 2
+    table.save_collector(collector)
+    print(json.dumps({"collector_id": collector.collector_id, "saved": "changed" if known else "added"}))
+    return 0
+
+
 def cmd_task_done(args: argparse.Namespace) -> int:
     from propfee.collection.tasks import TaskError, close_task
     from propfee.domain import clock

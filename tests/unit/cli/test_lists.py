@@ -49,8 +49,14 @@ TICKET = Ticket(
 
 
 class Table:
+    def __init__(self):
+        self.team = [Collector(collector_id="K1", name="张伟", communities=("C01",), buildings=("C01-B01",))]
+
     def collectors(self):
-        return [Collector(collector_id="K1", name="张伟", communities=("C01",))]
+        return list(self.team)
+
+    def save_collector(self, collector):
+        self.team = [c for c in self.team if c.collector_id != collector.collector_id] + [collector]
 
     def tasks(self, collector_id, status="open"):
         return [TASK] if collector_id == "K1" and status == "open" else []
@@ -65,8 +71,10 @@ class Table:
 @pytest.fixture()
 def table(monkeypatch):
     monkeypatch.setenv("COLUMNS", "300")  # one line a row, as on a wide terminal
+    shared = Table()
     for module in (cli_collection, cli_feedback):
-        monkeypatch.setattr(module, "settings_and_table", lambda args: (SETTINGS, Table()))
+        monkeypatch.setattr(module, "settings_and_table", lambda args: (SETTINGS, shared))
+    return shared
 
 
 def test_a_task_list_is_a_table_in_local_time_with_place_owner_collector_and_the_numbers_last_digits(table, capsys):
@@ -171,3 +179,29 @@ def test_deadlines_convert_to_the_companys_timezone(table, capsys, monkeypatch):
     assert cli.main(["task", "list", "--json"]) == 0
     line = json.loads(capsys.readouterr().out)
     assert line["due_by"] == "2026-11-13T10:31:00+09:00"
+
+
+def test_collectors_get_a_phone_and_an_email_for_their_digest_and_keep_what_was_not_given(table, capsys):
+    assert cli.main(["collectors", "set", "K9", "--phone", "13900009999"]) == 2  # new: a name is needed
+    assert capsys.readouterr().err == "propfee: K9 is new: give --name\n"
+    assert cli.main(["collectors", "set", "K1", "--phone", "139 0000 1111", "--email", "zw@staff.example.com"]) == 0
+    capsys.readouterr()
+    [k1] = table.team
+    assert (k1.phone, k1.email, k1.communities, k1.buildings) == ("+8613900001111", "zw@staff.example.com",
+                                                                  ("C01",), ("C01-B01",))  # fmt: skip
+    assert cli.main(["collectors", "set", "K1", "--phone", "12345"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("propfee: --phone: ") and "12345" not in line
+    assert cli.main(["collectors", "set", "K1", "--email", ""]) == 0
+    assert table.team[0].email is None and table.team[0].phone == "+8613900001111"
+
+
+def test_the_collectors_list_masks_their_contacts_and_says_how_the_digest_reaches_them(table, capsys):
+    table.save_collector(table.team[0].model_copy(update={"phone": "+8613900001111", "email": "zw@staff.example.com"}))
+    assert cli.main(["collectors", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "**********1111" in out and "z***@staff.example.com" in out and "email" in out
+    assert "13900001111" not in out
+    assert cli.main(["collectors", "list", "--json", "--full"]) == 0
+    line = json.loads(capsys.readouterr().out)
+    assert (line["phone"], line["email"], line["digest_by"]) == ("+8613900001111", "zw@staff.example.com", "email")
