@@ -134,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("settle", cmd_claims_settle, "drop from the DLQ the claims a provider's receipt has settled"),
     ):
         command = claims_commands.add_parser(name, help=text)
+        if name == "list":
+            command.add_argument("--json", action="store_true", help="one JSON object a line, for scripts")
         command.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
         command.set_defaults(run=run)
     resolve = claims_commands.add_parser("resolve", help="after checking the provider's log: sent, or not sent")
@@ -151,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     dlq_list = dlq_commands.add_parser("list", help="each DLQ, its source queue and depth")
     dlq_list.add_argument("--queue", help="only the queues whose name contains this")
     dlq_list.add_argument("--show", type=int, default=0, metavar="N", help="show up to N messages with reasons")
+    dlq_list.add_argument("--json", action="store_true", help="one JSON object a line, for scripts")
     dlq_list.set_defaults(run=cmd_dlq_list)
     redrive = dlq_commands.add_parser(
         "redrive", help="move a DLQ's messages back to its source queue, or replay a function's DLQ by invoking it"

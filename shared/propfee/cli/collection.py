@@ -250,16 +250,29 @@ def _unconfirmed_claims() -> Iterator[tuple[DeadLetterQueues, str, list[tuple[di
         queues.show_again(url, [m for m in messages if m["ReceiptHandle"] not in gone])
 
 
+CLAIM_COLUMNS = [
+    Column("unit_id", "unit"),
+    Column("claim", "claim"),
+    Column("channel", "channel"),
+    Column("claimed_at", "claimed"),
+    Column("status", "status now"),
+    Column("settled", "settled"),
+]
+
+
 def cmd_claims_list(args: argparse.Namespace) -> int:
     """Each unconfirmed claim in the send DLQ and its evidence record as it stands now."""
-    _, table = settings_and_table(args)
+    settings, table = settings_and_table(args)
+    rows: list[dict[str, Any]] = []
     with _unconfirmed_claims() as (_, _, found):
         for _message, job in found:
             reminder = table.reminder(job.unit_id, job.claim_key)
             status = reminder.status.value if reminder else "no claim"
-            print(json.dumps({"unit_id": job.unit_id, "claim": job.claim_key, "channel": job.channel.value,
-                              "claimed_at": reminder.claimed_at.isoformat() if reminder else None, "status": status,
-                              "settled": status != "claimed"}))  # fmt: skip
+            rows.append({"unit_id": job.unit_id, "claim": job.claim_key, "channel": job.channel.value,
+                         "claimed_at": local(reminder.claimed_at, settings.tz) if reminder else None,
+                         "status": status, "settled": status != "claimed"})  # fmt: skip
+    title = f"unconfirmed claims in the send DLQ ({settings.timezone} time)"
+    print_rows(rows, CLAIM_COLUMNS, title, args.json, "no unconfirmed claims in the send DLQ")
     return 0
 
 

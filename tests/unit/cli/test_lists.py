@@ -205,3 +205,35 @@ def test_the_collectors_list_masks_their_contacts_and_says_how_the_digest_reache
     assert cli.main(["collectors", "list", "--json", "--full"]) == 0
     line = json.loads(capsys.readouterr().out)
     assert (line["phone"], line["email"], line["digest_by"]) == ("+8613900001111", "zw@staff.example.com", "email")
+
+
+class Queues:
+    URL = "http://sqs/123/propfee-SendDeadLetterQueue-X"
+
+    def sources(self):
+        return {self.URL: "http://sqs/123/propfee-SendQueue-X"}
+
+    def function_queues(self):
+        return {}
+
+    def depth(self, url):
+        return 1
+
+    def peek(self, url, count):
+        body = '{"unit_id": "C01-B01-0101", "destination": "+8613812345678"}'
+        return [{"Body": body, "MessageAttributes": {"reason": {"StringValue": "retries exhausted [SMS]"}}}]
+
+
+def test_the_dead_letter_queues_are_a_table_with_reasons_and_numbers_masked_or_json(monkeypatch, capsys):
+    import propfee.aws.queue
+
+    monkeypatch.setenv("COLUMNS", "300")
+    monkeypatch.setattr(propfee.aws.queue, "DeadLetterQueues", Queues)
+    assert cli.main(["dlq", "list", "--show", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "propfee-SendDeadLetterQueue-X" in out and "propfee-SendQueue-X" in out
+    assert "retries exhausted [SMS]" in out and "13812345678" not in out
+    assert cli.main(["dlq", "list", "--json", "--show", "1"]) == 0
+    [line] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (line["messages"], line["samples"][0]["reason"]) == (1, "retries exhausted [SMS]")
+    assert "reasons" not in line
