@@ -64,8 +64,10 @@ class Services:
 
     @cached_property
     def identity(self) -> CompanyIdentity:
-        """The company's identity from the rules file once it carries one (issue 16); its placeholders until then."""
-        return getattr(self.rules, "identity", None) or CompanyIdentity()
+        """The company's own identity (staff messages speak for the company, not one community). The rules file
+        carries it once issue 16's identity lands (`identity_for`); the placeholders until then."""
+        identity_for = getattr(self.rules, "identity_for", None)
+        return identity_for("*") if identity_for is not None else CompanyIdentity()
 
     @cached_property
     def sms(self) -> SmsSender:

@@ -49,7 +49,8 @@ def test_each_collector_is_told_once_of_the_mornings_call_tasks(staffed):
     [(_, _, subject, body)], [text] = _digests(sandbox)
     assert subject.endswith("新增催缴任务1项")
     assert "电话催缴｜锦绣花园5栋0501室｜业主陈静｜欠费250.00元｜期限11-13 09:" in body
-    assert text.startswith("【物业服务中心】李娜您好，新增催缴任务1项：电话催缴锦绣花园6栋0601室(陈静)欠250.00元。")
+    # signed with the company's registered signature, as every SMS the stack sends
+    assert text.startswith("【") and "】李娜您好，新增催缴任务1项：电话催缴锦绣花园6栋0601室(陈静)欠250.00元。" in text
     assert "13812345678" not in body + text  # the owner's number stays in the collector's task list
 
     # a retry of the morning's run (Lambda's, or by hand) finds both digests claimed and sends nothing again
