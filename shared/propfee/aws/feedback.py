@@ -174,21 +174,39 @@ class FeedbackTable(PropfeeTable):
             )
         )
 
-    def claim_ack(self, sender: str, now: datetime, every: timedelta) -> bool:
-        """At most one acknowledgement per sender per period: a bot answering our answers gets one."""
-        try:
+    def claim_ack(self, sender: str, now: datetime, every: timedelta, ticket_id: str | None = None) -> bool:
+        """At most one acknowledgement per sender per period (a bot answering our answers gets one), except
+        that each new ticket gets its own, once: a second, different complaint is answered too (the hourly and
+        daily message limits stop floods before a ticket opens)."""
+        values = {
+            ":now": now.astimezone(UTC).isoformat(),
+            ":since": (now - every).astimezone(UTC).isoformat(),
+            ":expires": int((now + every + timedelta(days=1)).timestamp()),
+        }
+        if ticket_id is not None:
+            if not self._claim_once(keys.ticket_ack_item(sender, ticket_id), values):
+                return False
+            # and the period starts again, so that a non-ticket answer does not follow within it
             self.db.update_item(
                 TableName=self.name,
                 Key=to_attributes(keys.sender_ack_item(sender)),
                 UpdateExpression="SET acked_at = :now, expires_at = :expires",
-                ConditionExpression="attribute_not_exists(acked_at) OR acked_at < :since",
-                ExpressionAttributeValues=to_attributes(
-                    {
-                        ":now": now.astimezone(UTC).isoformat(),
-                        ":since": (now - every).astimezone(UTC).isoformat(),
-                        ":expires": int((now + every + timedelta(days=1)).timestamp()),
-                    }
-                ),
+                ExpressionAttributeValues=to_attributes({":now": values[":now"], ":expires": values[":expires"]}),
+            )
+            return True
+        return self._claim_once(
+            keys.sender_ack_item(sender), values, "attribute_not_exists(acked_at) OR acked_at < :since"
+        )
+
+    def _claim_once(self, key: dict[str, str], values: dict[str, Any], condition: str | None = None) -> bool:
+        names = values if condition else {k: v for k, v in values.items() if k != ":since"}
+        try:
+            self.db.update_item(
+                TableName=self.name,
+                Key=to_attributes(key),
+                UpdateExpression="SET acked_at = :now, expires_at = :expires",
+                ConditionExpression=condition or "attribute_not_exists(acked_at)",
+                ExpressionAttributeValues=to_attributes(names),
             )
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":

@@ -119,6 +119,10 @@ def sender_ack_item(sender: str) -> dict[str, str]:
     return {"pk": f"SENDER#{sender}", "sk": "ACK"}
 
 
+def ticket_ack_item(sender: str, ticket_id: str) -> dict[str, str]:
+    return {"pk": f"SENDER#{sender}", "sk": f"ACK#TICKET#{ticket_id}"}
+
+
 def ticket_item(ticket_id: str) -> dict[str, str]:
     return {"pk": f"TICKET#{ticket_id}", "sk": "TICKET"}
 

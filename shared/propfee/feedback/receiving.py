@@ -31,6 +31,7 @@ from propfee.domain.models import E164, InboundMessage, Ticket, Unit
 from propfee.domain.ports import EmailSender, ProviderRejected, ProviderUnavailable, SmsSender
 from propfee.feedback.intents import Department, Intent, classify
 from propfee.feedback.responses import (
+    TICKET_ACK,
     UNKNOWN_COMMUNITY,
     DepartmentContact,
     RepliesRules,
@@ -217,7 +218,7 @@ class FeedbackStore(Protocol):
 
     def defer_ack(self, source_id: str, received_at: datetime) -> None: ...
 
-    def claim_ack(self, sender: str, now: datetime, every: timedelta) -> bool: ...
+    def claim_ack(self, sender: str, now: datetime, every: timedelta, ticket_id: str | None = None) -> bool: ...
 
 
 class TicketRouter(Protocol):
@@ -312,7 +313,10 @@ class Receiver:
                 self._store.defer_ack(source_id, datetime.fromisoformat(str(record["received_at"])))
             return "deferred"
         every = timedelta(minutes=self._rules.feedback.ack_every_minutes)
-        if not self._store.claim_ack(sender, now, every):
+        # a new ticket is answered once whatever the period: two different complaints get two answers
+        ticket_ack = record.get("ticket_id") and record["ack"]["template"] == TICKET_ACK
+        opened = str(record["ticket_id"]) if ticket_ack else None
+        if not self._store.claim_ack(sender, now, every, opened):
             self._store.finish_step(source_id, "ack", ack_outcome="cooldown")
             return "cooldown"
         ack = record["ack"]

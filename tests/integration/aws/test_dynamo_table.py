@@ -1,6 +1,6 @@
 """The DynamoDB adapter against moto, on the table the template declares."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import boto3
 import pytest
@@ -9,6 +9,7 @@ from moto import mock_aws
 from propfee.aws import keys
 from propfee.aws.dynamo import PropfeeTable
 from propfee.aws.dynamo_table import to_attributes
+from propfee.aws.feedback import FeedbackTable
 from propfee.collection.delivery import DeliveryEvent, Disabled, Recorded
 from propfee.collection.ladder import DEFAULT_LADDER, decide
 from propfee.collection.messages import render
@@ -403,3 +404,18 @@ def test_a_digest_is_claimed_once_a_day_and_a_released_claim_can_be_claimed_agai
     table.digest_sent("K1", day, "m-1", 4, at("2026-11-11 10:32"))
     item = table.db.get_item(TableName=table.name, Key=to_attributes(keys.digest_item(day, "K1")))["Item"]
     assert (item["status"]["S"], item["provider_message_id"]["S"], item["tasks"]["N"]) == ("sent", "m-1", "4")
+
+
+def test_each_new_ticket_is_answered_once_and_other_answers_wait_for_the_period():
+    with mock_aws():
+        client = boto3.client("dynamodb")
+        store = FeedbackTable(create_table_from_template(client), SHANGHAI, client)
+        hour, sender, now = timedelta(hours=1), "+8613812345678", at("2026-11-11 09:00")
+
+        assert store.claim_ack(sender, now, hour, "T-leak")
+        # a different complaint 35 minutes later is answered; the same ticket never twice
+        assert store.claim_ack(sender, now + timedelta(minutes=35), hour, "T-lift")
+        assert not store.claim_ack(sender, now + timedelta(hours=5), hour, "T-leak")
+        # an answer that opens no ticket counts the hour from the last answer of any kind
+        assert not store.claim_ack(sender, now + timedelta(minutes=50), hour)
+        assert store.claim_ack(sender, now + timedelta(minutes=35 + 61), hour)

@@ -120,7 +120,12 @@ class MemoryFeedback:
     def deferred_acks(self):
         return [copy.deepcopy(r) for r in self.inbound.values() if r.get("inbox_pk")]
 
-    def claim_ack(self, sender, now, every):
+    def claim_ack(self, sender, now, every, ticket_id=None):
+        if ticket_id is not None:
+            if (sender, ticket_id) in self.acked_at:
+                return False
+            self.acked_at[(sender, ticket_id)] = self.acked_at[sender] = now
+            return True
         last = self.acked_at.get(sender)
         if last is not None and not last < now - every:
             return False
@@ -432,18 +437,21 @@ def test_an_acknowledgement_never_promises_an_answer_by_a_time_already_past():
         assert deadline > when
 
 
-def test_a_sender_gets_one_acknowledgement_an_hour_however_much_they_write():
+def test_each_new_ticket_is_answered_and_the_rest_share_one_answer_an_hour():
     flow = Flow()
 
-    first = flow.receive(sms(LEAK, "in-1"))
-    second = flow.receive(sms(PAID, "in-2", received_at=NOW + timedelta(minutes=20)))
-    third = flow.receive(sms("账单不对，面积算错了", "in-3", received_at=NOW + timedelta(minutes=61)))
+    leak = flow.receive(sms(LEAK, "in-1"))
+    # 35 minutes later a different complaint: a ticket of its own, answered too (the hour does not swallow it)
+    lift = flow.receive(sms("电梯坏了，困了人！", "in-2", received_at=NOW + timedelta(minutes=35)))
+    # a question opens no ticket: within the hour of the last answer it waits for none
+    question = flow.receive(sms("怎么交物业费？", "in-3", received_at=NOW + timedelta(minutes=50)))
+    later = flow.receive(sms("在哪里交费？", "in-4", received_at=NOW + timedelta(minutes=35 + 61)))
 
-    assert [r.acknowledged for r in (first, second, third)] == ["sent", "cooldown", "sent"]
-    assert [to for to, _ in flow.phone.sent] == [PHONE, PHONE]
-    assert flow.store.inbound["in-2"]["ack_outcome"] == "cooldown" and flow.store.inbound["in-2"]["pending"] == []
-    # what the owner wrote is acted on all the same: every department hears of its ticket
-    assert [r.department for r in flow.router.routed] == ["engineering", "finance", "finance"]
+    assert [r.acknowledged for r in (leak, lift, question, later)] == ["sent", "sent", "cooldown", "sent"]
+    assert leak.ticket_id != lift.ticket_id
+    assert [to for to, _ in flow.phone.sent] == [PHONE, PHONE, PHONE]
+    assert flow.store.inbound["in-3"]["ack_outcome"] == "cooldown" and flow.store.inbound["in-3"]["pending"] == []
+    assert [r.department for r in flow.router.routed] == ["engineering", "engineering"]
 
 
 def test_thanks_is_not_answered_and_does_not_use_up_the_hours_acknowledgement():
