@@ -76,7 +76,7 @@ class Services:
     @cached_property
     def sender(self) -> Sender:
         letters = self.reports if self.settings.report_bucket else None
-        return Sender(self.settings, self.table, self.sms, self.email, self.rules, letters)
+        return Sender(self.settings, self.table, self.sms, self.email, self.rules, letters, addresses=self.table)
 
     @cached_property
     def ticket_inboxes(self) -> TicketInboxes:

@@ -10,11 +10,13 @@ from pydantic import ValidationError
 
 from propfee.collection import messages
 from propfee.collection.ladder import DEFAULT_LADDER, Ladder, Repeat
+from propfee.collection.letters import compose_letter
 from propfee.collection.messages import LANGUAGES, TemplateRefused, check_templates, lint, render, sms_segments
 from propfee.collection.policy import ContactPolicy, FrequencyCap, TimeRange
-from propfee.domain.models import Channel, SendJob
+from propfee.domain.identity import CompanyIdentity
+from propfee.domain.models import Channel, OpenBill, SendJob
 from propfee.rules import CollectionRules, load_rules, parse_rules
-from tests.support import letter_job
+from tests.support import letter_job, unit
 
 TEMPLATES = ("reminder_due_soon", "reminder_friendly", "reminder_notice", "reminder_firm")
 LETTERS = ("demand_letter",)
@@ -506,14 +508,20 @@ def test_the_rendered_packaged_letters_pass_the_lint(name, language):
         periods=("2026-01", "2026-02"),
     )
     pay = {"zh-CN": "物业App或前台", "en": "the property app or the front desk"}
+    open_bills = {
+        "2026-01": OpenBill(due=date(2026, 1, 15), outstanding_fen=49_999_999),
+        "2026-02": OpenBill(due=date(2026, 2, 15), outstanding_fen=50_000_000),
+    }
+    owner = unit("C01-B03-1502", open_bills=open_bills, language=language)
 
-    letter = render(job, date(2026, 3, 10), "400-820-8820", pay)
+    letter = compose_letter(job, owner, CompanyIdentity(pay_instructions=pay)).message()
 
     assert letter.subject is None
-    assert "B03-1502" in letter.body
+    # no community or building names known: the codes
+    assert ("B031502室" if language == "zh-CN" else "Room 1502, B03") in letter.body
     assert "999,999.99" in letter.body
-    assert "2026-01" in letter.body
-    assert "2026-02" in letter.body
+    assert ("2026年1月" if language == "zh-CN" else "January 2026") in letter.body
+    assert ("2026年2月" if language == "zh-CN" else "February 2026") in letter.body
     assert lint(letter.body) == []
 
 

@@ -43,6 +43,16 @@ def _template_version(name: str) -> str:
     return hashlib.sha256(source.encode()).hexdigest()[:12]
 
 
+def template_environment() -> Environment:
+    """The templates' environment (plain text), for the letters that render their templates block by block."""
+    return _environment()
+
+
+def template_version(name: str) -> str:
+    """The first 12 hex digits of the SHA-256 of a template's source: which wording a message was sent in."""
+    return _template_version(name)
+
+
 def render(job: SendJob, today: date, hotline: str, pay_instructions: dict[str, str]) -> RenderedMessage:
     """The message for a job, in the owner's language; pay_instructions has one text per language."""
     env = _environment()

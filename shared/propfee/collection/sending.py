@@ -9,13 +9,22 @@ from enum import StrEnum
 from pydantic import ValidationError
 
 from propfee.collection.ladder import LadderRules, SkipReason, decide
-from propfee.collection.letters import find_font, letter_key, letter_pdf
+from propfee.collection.letters import (
+    AddressBook,
+    LetterMessage,
+    compose_letter,
+    find_font,
+    letter_key,
+    letter_pdf,
+    seal_file,
+)
 from propfee.collection.messages import RenderedMessage, render
 from propfee.collection.planning import job_for
 from propfee.collection.policy import ContactPolicy, keep_recent, time_blocked
 from propfee.collection.tasks import TASK_DEADLINES, brief, choose_collector, task_id_for
 from propfee.domain.config import Settings
-from propfee.domain.models import Channel, Collector, Reminder, ReminderStatus, SendJob, Task
+from propfee.domain.identity import CompanyIdentity
+from propfee.domain.models import Building, Channel, Collector, Community, Reminder, ReminderStatus, SendJob, Task
 from propfee.domain.ports import (
     ClaimResult,
     EmailSender,
@@ -80,14 +89,19 @@ class Sender:
         email: EmailSender,
         rules: LadderRules,
         letters: ObjectStore | None = None,
+        addresses: AddressBook | None = None,
     ) -> None:
+        """`addresses`: the names of communities and buildings, for the address a letter is sent to (the
+        codes without it)."""
         self._settings = settings
         self._store = store
         self._sms = sms
         self._email = email
         self._rules = rules
         self._letters = letters
+        self._addresses = addresses
         self._collectors: tuple[datetime, list[Collector]] | None = None
+        self._places: dict[str, tuple[Community | None, dict[str, Building]]] = {}
 
     def send(self, job: SendJob, now: datetime, redelivered: bool = False) -> SendResult:
         """`redelivered`: SQS delivered this message before (an earlier attempt failed or died)."""
@@ -180,6 +194,11 @@ class Sender:
         self, job: SendJob, now: datetime, policy: ContactPolicy
     ) -> tuple[RenderedMessage, Reminder, tuple[datetime, ...], Task | None] | SendResult:
         """What the claim will record: the message (or the task) and the unit's contacts after it."""
+        if job.channel is Channel.LETTER:
+            letter = self._compose_letter(job, now)
+            if isinstance(letter, SendResult):
+                return letter
+            return letter, evidence_for(job, letter, now), job.recent_contacts, None
         if not job.channel.is_task:
             today = now.astimezone(self._settings.tz).date()
             message = render(job, today, self._settings.hotline, self._settings.pay_instructions_by_language)
@@ -223,14 +242,45 @@ class Sender:
         assert message.subject is not None
         return self._email.send_email(job.destination, message.subject, message.body, context)
 
+    def identity(self, community_id: str) -> CompanyIdentity:
+        """Who signs a community's letters."""
+        # identity from the rules file: issue 16 item 1 (until then the settings' hotline and pay text)
+        return CompanyIdentity(
+            hotline=self._settings.hotline, pay_instructions=self._settings.pay_instructions_by_language
+        )
+
+    def _place(self, community_id: str, building_id: str) -> tuple[Community | None, Building | None]:
+        """A community's and a building's names, read once per container (they change about never)."""
+        if self._addresses is None:
+            return None, None
+        if community_id not in self._places:
+            community = next((c for c in self._addresses.communities() if c.community_id == community_id), None)
+            buildings = {b.building_id: b for b in self._addresses.buildings(community_id)}
+            self._places[community_id] = (community, buildings)
+        community, buildings = self._places[community_id]
+        return community, buildings.get(building_id)
+
+    def _compose_letter(self, job: SendJob, now: datetime) -> LetterMessage | SendResult:
+        """The letter with the unit's owners, address and unpaid periods as the records have them now."""
+        unit = self._store.get_unit(job.unit_id)
+        if unit is None:  # as when its claim finds it gone: nothing is owed any more
+            return self._skip(job, SkipReason.PAID, now)
+        community, building = self._place(job.community_id, unit.building_id)
+        letter = compose_letter(job, unit, self.identity(job.community_id), community, building)
+        message = letter.message()
+        assert isinstance(message, LetterMessage)
+        return message
+
     def _write_letter(self, job: SendJob, message: RenderedMessage) -> str:
         """The letter's PDF in the bucket (for printing); its key is the evidence's reference."""
         if self._letters is None:
             raise ProviderUnavailable("no bucket for demand letters is configured")
+        assert isinstance(message, LetterMessage) and message.letter is not None, "a letter job composes a letter"
         key = letter_key(job.planned_for.isoformat(), job.unit_id, job.step, job.occurrence)
         font = find_font(self._settings.letter_font)
         dated = datetime.combine(job.planned_for, time(9, 0), self._settings.tz)
-        self._letters.put(key, letter_pdf(message.body, font, dated), "application/pdf")
+        seal = seal_file(message.letter.identity, self._settings.rules_file)
+        self._letters.put(key, letter_pdf(message.letter, font, dated, seal), "application/pdf")
         return key
 
     def _skip(self, job: SendJob, reason: str, now: datetime) -> SendResult:
@@ -253,4 +303,7 @@ def evidence_for(job: SendJob, message: RenderedMessage, now: datetime) -> Remin
         balance_fen=job.balance_fen,
         status=ReminderStatus.CLAIMED,
         claimed_at=now,
+        # the text itself, as sent (the evidence of what the owner was told); a task's brief is for staff
+        subject=None if job.channel.is_task else message.subject,
+        text=None if job.channel.is_task else message.body,
     )
