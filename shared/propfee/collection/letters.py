@@ -24,6 +24,7 @@ from typing import Protocol
 from fpdf import FPDF
 
 from propfee.collection.messages import RenderedMessage, template_environment, template_version
+from propfee.domain.config import Settings
 from propfee.domain.identity import CompanyIdentity
 from propfee.domain.models import Building, Community, SendJob, Unit
 from propfee.domain.money import yuan
@@ -263,6 +264,11 @@ def compose_letter(
         overdue_since=job.overdue_since,
         template=job.template,
     )
+
+
+def identity_from_settings(settings: Settings) -> CompanyIdentity:
+    """The company as the settings know it today (the hotline and the pay text); the rest at its defaults."""
+    return CompanyIdentity(hotline=settings.hotline, pay_instructions=settings.pay_instructions_by_language)
 
 
 def seal_file(identity: CompanyIdentity, rules_file: Path | None) -> Path | None:

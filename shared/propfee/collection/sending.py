@@ -14,6 +14,7 @@ from propfee.collection.letters import (
     LetterMessage,
     compose_letter,
     find_font,
+    identity_from_settings,
     letter_key,
     letter_pdf,
     seal_file,
@@ -245,9 +246,7 @@ class Sender:
     def identity(self, community_id: str) -> CompanyIdentity:
         """Who signs a community's letters."""
         # identity from the rules file: issue 16 item 1 (until then the settings' hotline and pay text)
-        return CompanyIdentity(
-            hotline=self._settings.hotline, pay_instructions=self._settings.pay_instructions_by_language
-        )
+        return identity_from_settings(self._settings)
 
     def _place(self, community_id: str, building_id: str) -> tuple[Community | None, Building | None]:
         """A community's and a building's names, read once per container (they change about never)."""
