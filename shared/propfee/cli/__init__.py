@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     letter_commands = letters.add_subparsers(dest="letters_command", required=True)
     get_letter = letter_commands.add_parser("get", help="a unit's letter as delivered (PDF), or a preview of one")
     get_letter.add_argument("unit")
-    get_letter.add_argument("--out", required=True, help="the PDF file to write, or a folder to write it into")
+    get_letter.add_argument("--out", required=True, help="the PDF file to write (….pdf), or a folder to write it into")
     get_letter.add_argument("--date", type=date.fromisoformat, help="the letter of that day (a preview: dated then)")
     get_letter.add_argument(
         "--preview", action="store_true", help="compose the letter from the unit's records now: not sent, not recorded"

@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 
 
 def _target(out: str, name: str) -> Path:
-    """--out names the file, or a folder to put it in."""
+    """--out names the file (….pdf), or a folder to put it in."""
     path = Path(out)
-    if out.endswith(("/", "\\")) or path.is_dir():
+    if path.suffix.lower() != ".pdf" or path.is_dir():
         path = path / name
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
