@@ -55,6 +55,8 @@ def template_version(name: str) -> str:
 
 def render(job: SendJob, today: date, hotline: str, pay_instructions: dict[str, str]) -> RenderedMessage:
     """The message for a job, in the owner's language; pay_instructions has one text per language."""
+    if job.channel is Channel.LETTER:
+        raise ValueError("a demand letter is composed from the unit's records: propfee.collection.letters")
     env = _environment()
     context: dict[str, object] = {
         "unit_label": job.unit_label,

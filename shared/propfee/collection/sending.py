@@ -266,6 +266,9 @@ class Sender:
             return self._skip(job, SkipReason.PAID, now)
         community, building = self._place(job.community_id, unit.building_id)
         letter = compose_letter(job, unit, self.identity(job.community_id), community, building)
+        # a missing font or seal is found before the claim: the job waits for the fix instead of a claim that dies
+        find_font(self._settings.letter_font)
+        seal_file(letter.identity, self._settings.rules_file)
         message = letter.message()
         assert isinstance(message, LetterMessage)
         return message
