@@ -23,7 +23,15 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     generated_at = request.scheduled_time or clock.now()
     day = request.local_day(svc.settings.tz, generated_at)
     keys = publish_daily_report(
-        day, generated_at, svc.table, svc.reports, svc.dead_letter_depths, svc.settings.tz, svc.rules.targets
+        day,
+        generated_at,
+        svc.table,
+        svc.reports,
+        svc.dead_letter_depths,
+        svc.settings.tz,
+        svc.rules.targets,
+        svc.rules.feedback.departments,
+        {community_id: svc.rules.feedback_for(community_id).departments for community_id in svc.rules.communities},
     )
     logger.info("daily report written", extra={"date": day.isoformat(), "files": len(keys)})
     access, expiry = svc.rules.report_access, svc.settings.report_link_expiry_seconds

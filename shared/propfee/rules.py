@@ -10,18 +10,24 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from propfee.accounts.billing import BillingRules
-from propfee.collection.ladder import DEFAULT_LADDER, Ladder
+from propfee.collection.ladder import DEFAULT_LADDER, Ladder, Step
 from propfee.collection.policy import ContactPolicy
+from propfee.domain.config import Settings
+from propfee.domain.identity import CommunityIdentity, CompanyIdentity
 from propfee.domain.models import Channel
 from propfee.feedback.intents import Department
 from propfee.feedback.responses import REPLY_TEMPLATES, DepartmentContact, FeedbackRules
 from propfee.reports.access import ReportAccess
 from propfee.reports.history import Targets
+
+if TYPE_CHECKING:
+    from propfee.collection.messages import SmsLength
 
 
 class CommunityRules(BaseModel):
@@ -30,6 +36,7 @@ class CommunityRules(BaseModel):
     ladder: Ladder | None = None
     contact_policy: ContactPolicy | None = None
     departments: dict[Department, DepartmentContact] = {}  # names and inboxes of this community's departments
+    company: CommunityIdentity | None = None  # what this community says differently (its office, hotline)
 
 
 class CollectionRules(BaseModel):
@@ -41,20 +48,38 @@ class CollectionRules(BaseModel):
     billing: BillingRules = BillingRules()
     report_access: ReportAccess = ReportAccess()  # managers: the daily links by email, and who reads what
     targets: Targets = Targets()  # phased targets per community and collector (阶段性催缴指标)
+    # who speaks to the owners; the fields set here win over the template's parameters (with_parameters)
+    company: CommunityIdentity = CommunityIdentity()
     communities: dict[str, CommunityRules] = {}
 
     @model_validator(mode="after")
     def _templates_exist_and_pass_the_lint(self) -> CollectionRules:
         from propfee.collection.messages import check_templates
 
-        ladders = [self.ladder, *(c.ladder for c in self.communities.values() if c.ladder)]
-        steps = [step for ladder in ladders for step in ladder.steps if step.template]
         check_templates(
-            {s.template for s in steps if s.channel.is_message},
-            letters=frozenset(s.template for s in steps if s.channel is Channel.LETTER),
+            self.message_templates(),
+            letters=frozenset(s.template for s in self._steps() if s.channel is Channel.LETTER),
             replies=REPLY_TEMPLATES,
         )
         return self
+
+    def _steps(self) -> list[Step]:
+        ladders = [self.ladder, *(c.ladder for c in self.communities.values() if c.ladder)]
+        return [step for ladder in ladders for step in ladder.steps if step.template]
+
+    def message_templates(self) -> set[str]:
+        """The SMS and email templates the ladders name."""
+        return {s.template for s in self._steps() if s.channel.is_message}
+
+    def sms_lengths(self) -> dict[str, list[SmsLength]]:
+        """Each SMS template's worst case with the company's own values (and each community's that has its own),
+        refused (TemplateRefused) where one passes two parts with the bill link reserved."""
+        from propfee.collection.messages import check_sms_lengths
+
+        where = ["*", *sorted(cid for cid, c in self.communities.items() if c.company)]
+        return {
+            cid: check_sms_lengths(self.message_templates(), REPLY_TEMPLATES, self.identity_for(cid)) for cid in where
+        }
 
     def ladder_for(self, community_id: str) -> Ladder:
         """A community's own ladder replaces the company's whole (steps only make sense together)."""
@@ -75,6 +100,71 @@ class CollectionRules(BaseModel):
             return self.contact_policy
         named = override.contact_policy.model_fields_set
         return self.contact_policy.model_copy(update={k: getattr(override.contact_policy, k) for k in named})
+
+    def identity_for(self, community_id: str) -> CompanyIdentity:
+        """The company's identity with this community's own fields (unset fields: the placeholders)."""
+        override = self.communities.get(community_id)
+        return CompanyIdentity().merged(self.company).merged(override.company if override else None)
+
+    def with_parameters(self, parameters: CommunityIdentity) -> CollectionRules:
+        """The one place the identity's sources meet: a field of the rules file's `company:` where set, else the
+        template's parameter (the function's environment), else the placeholder; a community's own `company:`
+        fields over all of them."""
+        file = self.company.model_dump(exclude_none=True)
+        merged = {**parameters.model_dump(exclude_none=True), **file}
+        if parameters.pay_instructions and self.company.pay_instructions:
+            merged["pay_instructions"] = {**parameters.pay_instructions, **self.company.pay_instructions}
+        return self.model_copy(update={"company": CommunityIdentity(**merged)})
+
+    def identity_placeholders(self) -> dict[str, list[str]]:
+        """The identity fields still at their placeholders: for the company ('*') and each community the file
+        names (other communities speak as the company)."""
+        found = {"*": self.identity_for("*").placeholders()}
+        found |= {cid: self.identity_for(cid).placeholders() for cid in sorted(self.communities)}
+        return {where: fields for where, fields in found.items() if fields}
+
+
+class PlaceholderIdentity(RuntimeError):
+    """A deployed stack that would text owners in a placeholder's name: refused before any owner is contacted."""
+
+
+# where each identity field is configured: the template's parameter and the rules file's key
+IDENTITY_SOURCES = {
+    "name": "CompanyName",
+    "name_en": "CompanyNameEn",
+    "sms_signature": "SmsSignature",
+    "hotline": "Hotline",
+    "pay_instructions.zh-CN": "PayInstructions",
+    "pay_instructions.en": "PayInstructionsEn",
+    "address": "CompanyAddress",
+    "address_en": "CompanyAddressEn",
+}
+
+
+def refuse_placeholders(rules: CollectionRules) -> None:
+    placeholders = rules.identity_placeholders()
+    if not placeholders:
+        return
+    parts = []
+    for where, fields in placeholders.items():
+        named = ", ".join(f"{f} (parameter {IDENTITY_SOURCES.get(f, '-')})" for f in fields)
+        parts.append(f"{'the company' if where == '*' else 'community ' + where}: {named}")
+    raise PlaceholderIdentity(
+        "the company's identity still has placeholders, and a deployed stack does not text owners in a "
+        "placeholder's name; set them as the template's parameters or in the rules file's company: section "
+        "(communities.<id>.company: for one community) - " + "; ".join(parts)
+    )
+
+
+def rules_for(settings: Settings) -> CollectionRules:
+    """The rules a function runs with: the rules file, the template's identity parameters under it, and, in a
+    deployed stack, refused while the identity has placeholders; refused too where the company's values make
+    an SMS too long."""
+    rules = load_rules(settings.rules_file).with_parameters(settings.identity_parameters)
+    if settings.deployed:
+        refuse_placeholders(rules)
+    rules.sms_lengths()  # the company's own signature, hotline and way to pay fit the texts
+    return rules
 
 
 def parse_rules(text: str) -> CollectionRules:

@@ -14,7 +14,7 @@ from propfee.collection.sending import Sender
 from propfee.domain.config import Settings
 from propfee.domain.ports import SmsSender
 from propfee.feedback.receiving import Receiver
-from propfee.rules import CollectionRules, load_rules
+from propfee.rules import CollectionRules, rules_for
 
 
 @dataclass
@@ -59,7 +59,7 @@ class Services:
 
     @cached_property
     def rules(self) -> CollectionRules:
-        return load_rules(self.settings.rules_file)
+        return rules_for(self.settings)  # refused in a deployed stack while the identity has placeholders
 
     @cached_property
     def sms(self) -> SmsSender:
@@ -76,7 +76,7 @@ class Services:
     @cached_property
     def sender(self) -> Sender:
         letters = self.reports if self.settings.report_bucket else None
-        return Sender(self.settings, self.table, self.sms, self.email, self.rules, letters, addresses=self.table)
+        return Sender(self.settings, self.table, self.sms, self.email, self.rules, letters)
 
     @cached_property
     def ticket_inboxes(self) -> TicketInboxes:

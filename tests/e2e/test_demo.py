@@ -98,6 +98,13 @@ def test_payments_reduce_arrears_and_every_balance_equals_bills_minus_payments(m
     items = captured["items"]
     assert summary["payments"]["count"] > 50
     assert summary["standing_at_end"]["outstanding_fen"] < summary["standing_at_start"]["outstanding_fen"]
+    start, end = summary["standing_at_start"], summary["standing_at_end"]
+    # the headline adds up: at start + billed during the run - collected (net of refunds) = at end
+    billed_in_run, paid_in_run = (
+        end["all_billed_fen"] - start["all_billed_fen"],
+        end["all_paid_fen"] - start["all_paid_fen"],
+    )
+    assert start["outstanding_fen"] + billed_in_run - paid_in_run == end["outstanding_fen"]
     billed, paid = Counter(), Counter()
     for b in _kind(items, "bill"):
         billed[b["unit_id"]] += b["amount_fen"]

@@ -4,7 +4,6 @@ and `propfee letters get` fetches it (or previews one)."""
 import csv
 import io
 import re
-import subprocess
 from datetime import date
 
 import pytest
@@ -13,17 +12,12 @@ from pypdf import PdfReader
 from propfee import cli
 from propfee.domain.models import Building
 from tests.support import at, bill, unit
+from tests.support.pdf import pdf_text
 
 pytestmark = pytest.mark.e2e
 
 
 SEVEN = Building(community_id="C01", building_id="C01-B07", name="7栋", floors=18)
-
-
-def pdf_text(pdf: bytes) -> str:
-    return subprocess.run(
-        ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
-    ).stdout.decode()
 
 
 def test_the_letter_step_writes_a_printable_pdf_and_records_it_as_evidence(sandbox):

@@ -134,9 +134,16 @@ def test_the_report_shows_aging_top_debtors_replies_tickets_and_dead_letters(est
         Bucket=estate.resources["ReportBucket"], Key="reports/2026-11-11/summary.json"
     )
     summary = json.loads(body["Body"].read())
-    assert summary["schema_version"] == 3
+    assert summary["schema_version"] == 4
     [c01] = summary["communities"]
     totals = summary["totals"]
+    # the headline's balance adds up: opening + new bills - collected + adjustments = closing
+    balance = totals["balance"]
+    assert balance["closing_fen"] == totals["outstanding_fen"]
+    assert balance["collected_fen"] == totals["collections"]["amount_fen"]
+    if balance["opening_fen"] is not None:
+        moved = balance["new_bills_fen"] - balance["collected_fen"] + balance["adjustments_fen"]
+        assert balance["opening_fen"] + moved == balance["closing_fen"]
 
     aging = {b["bucket"]: (b["units"], b["overdue_fen"]) for b in c01["arrears_aging"]["buckets"]}
     assert aging == _expected_aging()

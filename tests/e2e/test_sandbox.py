@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.data_classes import SNSEvent
 
 from propfee import cli
 from propfee.aws.dynamo_units import unit_to_item
-from propfee.domain.models import Hold, HoldKind
+from propfee.domain.models import Building, Hold, HoldKind
 from propfee.local.sandbox import Sandbox, default_template_path
 from propfee.local.sandbox.template import load_template
 from tests.support import at
@@ -78,6 +78,21 @@ def test_schedules_fire_from_the_simulated_clock_in_the_companys_timezone(sandbo
     assert len(sandbox.sent_sms()) == 7
     keys = sandbox.client("s3").list_objects_v2(Bucket=sandbox.resources["ReportBucket"], Prefix="reports/2026-11-11/")
     assert {o["Key"].rsplit("/", 1)[1] for o in keys["Contents"]} >= {"summary.json", "communities.csv"}
+
+
+def test_the_texts_speak_for_the_configured_company_and_name_the_unit_as_its_owner_does(sandbox):
+    # the sandbox deploys the template with a fictional company (COMPANY_PARAMETERS): a placeholder would stop it
+    sandbox.table.put_buildings_and_units(
+        [Building(community_id="C01", building_id="C01-B01", name="1栋", floors=6)], []
+    )
+    sandbox.advance(at("2026-11-11 10:00"))
+
+    texts = sorted(text for _, _, text in sandbox.sent_sms())
+    assert len(texts) == 7
+    for n, text in enumerate(texts, start=1):
+        assert text.startswith(f"【锦绣物业】尊敬的王先生/女士：您的锦绣花园1栋01{n:02d}室物业费"), text
+        assert "0571-8888 0000" in text  # the hotline of the parameters
+        assert "物业服务中心】" not in text and "400-000-0000" not in text
 
 
 def test_the_sandbox_follows_a_changed_template(tmp_path: Path):

@@ -8,11 +8,22 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from propfee.domain.identity import CompanyIdentity
 from propfee.domain.models import Bill, Channel, Community, Owner, Payment, SendJob, Unit
 from propfee.local.sandbox import default_template_path
 from propfee.local.sandbox.template import load_template
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# a configured company (fictional): what the texts sign with and tell owners
+COMPANY = CompanyIdentity(
+    name="锦绣物业服务有限公司",
+    name_en="Jinxiu Property Services Co., Ltd.",
+    sms_signature="锦绣物业",
+    hotline="0571-8888 6666",
+    pay_instructions={"zh-CN": "锦绣物业App或小区物业服务中心", "en": "the Jinxiu app or the estate office"},
+    address="杭州市西湖区文三路100号",
+    address_en="100 Wensan Road, Xihu District, Hangzhou",
+)
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -13,6 +13,7 @@ PERIOD = "2025-03"
 GENERATED_AT = datetime(2025, 3, 21, 0, 15, tzinfo=SHANGHAI)
 HOTLINE = "400-123-4567"
 PAY = {"zh-CN": "物业App或物业服务中心", "en": "the property app or the service office"}
+IDENTITY = support.COMPANY.model_copy(update={"hotline": HOTLINE, "pay_instructions": PAY})
 SCRIPT = "<script>alert(1)</script>"
 LINK = '=HYPERLINK("http://x","y")'
 NAMES = ("欧阳娜娜", "Zhang Wei")

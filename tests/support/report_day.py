@@ -335,3 +335,41 @@ def hostile_entries() -> list[CommunityDay]:
         tickets=(hostile_ticket,),
     )
     return days
+
+
+def with_a_month_of_history(days: list[CommunityDay]) -> list[CommunityDay]:
+    """The same day after 30 days of reports: each community's snapshots from its period totals as they stood,
+    the current period billed on the 1st and paid a little each day (so the trend table is long, and the
+    day's balance has the previous day to open from)."""
+    from propfee.reports.history import day_snapshot
+
+    result = []
+    for entry in days:
+        snapshots = []
+        collected = sum(p.amount_fen for p in entry.activity.payments)
+        for back in range(29, -1, -1):
+            moment = DAY - timedelta(days=back)
+            # the totals of that day: bills of a later month not issued yet, and what was paid since (the day's
+            # payments, 10 yuan each day before) taken off the latest period again
+            periods = sorted(
+                (p for p in entry.periods if p.period <= f"{moment.year:04d}-{moment.month:02d}"),
+                key=lambda p: p.period,
+            )
+            paid_since = (collected if back else 0) + 1_000 * max(back - 1, 0)
+            if periods:
+                latest = periods[-1]
+                periods[-1] = latest.model_copy(update={"paid_fen": max(latest.paid_fen - paid_since, 0)})
+            activity = entry.activity if back == 0 else DayActivity()
+            snapshots.append(day_snapshot(entry.community.community_id, moment, activity, periods, (), ()))
+        result.append(
+            CommunityDay(
+                entry.community,
+                entry.activity,
+                entry.periods,
+                owing=entry.owing,
+                reply_intents=entry.reply_intents,
+                tickets=entry.tickets,
+                history=tuple(snapshots),
+            )
+        )
+    return result

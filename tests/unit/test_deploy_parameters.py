@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from propfee.local.sandbox import default_template_path
-from propfee.local.sandbox.stack import PARAMETERS, Resolver
+from propfee.local.sandbox.stack import ADDRESS_PARAMETERS, COMPANY_PARAMETERS, PARAMETERS, Resolver
 from propfee.local.sandbox.template import load_template, local_code_dirs, translate, with_code_in_s3
 
 TEMPLATE = default_template_path()
@@ -68,7 +68,7 @@ def test_a_placeholder_or_malformed_address_is_refused(address_pattern, address)
         "billing@notexample.com",
         "billing@example.company.cn",
         "billing@xn--fiq228c.com",
-        *PARAMETERS.values(),  # the sandbox deploys the same template with these
+        *ADDRESS_PARAMETERS.values(),  # the sandbox deploys the same template with these
     ],
 )
 def test_a_real_address_passes(address_pattern, address):
@@ -102,3 +102,57 @@ def test_the_sandbox_creates_the_identity_as_the_stack_would(sam, choice, create
     resolver = Resolver(SimpleNamespace(parameters=parameters, resources={}), cfn)  # type: ignore[arg-type]
     assert resolver.condition_holds(cfn["Resources"]["SenderIdentity"]["Condition"]) is created
     assert resolver.condition_holds(None)
+
+
+# ---------------------------------------------------------------- the company's identity
+
+IDENTITY = ("CompanyName", "CompanyNameEn", "SmsSignature", "Hotline", "PayInstructions", "PayInstructionsEn",
+            "CompanyAddress", "CompanyAddressEn")  # fmt: skip
+
+
+def _allows(parameter: dict, value: str) -> bool:
+    # CloudFormation checks the pattern against the whole value and MaxLength in characters
+    return re.fullmatch(parameter["AllowedPattern"], value) is not None and len(value) <= parameter["MaxLength"]
+
+
+def test_the_identity_parameters_default_to_unset_and_reach_every_function(sam):
+    environment = sam["Globals"]["Function"]["Environment"]["Variables"]
+    for name in IDENTITY:
+        assert sam["Parameters"][name]["Default"] == "", name  # no default that looks real
+        assert _allows(sam["Parameters"][name], ""), name  # unset: the rules file says it
+        assert {"Ref": name} in environment.values(), name
+
+
+@pytest.mark.parametrize(
+    ("name", "placeholder"),
+    [
+        ("CompanyName", "物业服务中心"),
+        ("CompanyNameEn", "Property Service Centre"),
+        ("SmsSignature", "物业服务中心"),
+        ("Hotline", "400-000-0000"),
+        ("PayInstructions", "物业服务中心或物业App"),
+        ("PayInstructionsEn", "the property service office or the property app"),
+    ],
+)
+def test_a_placeholder_identity_is_refused_at_deploy(sam, name, placeholder):
+    assert not _allows(sam["Parameters"][name], placeholder)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SmsSignature", "【锦绣物业】"),  # the texts add the brackets
+        ("SmsSignature", "锦绣 物业"),
+        ("SmsSignature", "锦绣物业服务有限公司杭州分"),  # 13: carriers register at most 12
+        ("Hotline", "call us"),
+        ("CompanyName", "锦"),
+        ("PayInstructions", "锦绣物业App\n或前台"),
+    ],
+)
+def test_malformed_identity_values_are_refused(sam, name, value):
+    assert not _allows(sam["Parameters"][name], value)
+
+
+def test_the_sandbox_speaks_for_a_fictional_company_the_patterns_accept(sam):
+    for name in IDENTITY:
+        assert _allows(sam["Parameters"][name], COMPANY_PARAMETERS[name]), name

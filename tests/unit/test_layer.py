@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from propfee.collection import letters
 from propfee.local.sandbox.template import load_template
 from tests.support import ROOT
 
@@ -73,9 +74,9 @@ def test_the_layer_leaves_out_the_sandbox_the_simulation_and_the_cli(packaged):
     assert (packaged / "propfee" / "rules.yaml").is_file() and (
         packaged / "propfee" / "feedback" / "intents.yaml"
     ).is_file()
-    assert (
-        packaged / "fonts" / layer_build.FONT
-    ).is_file()  # /opt/python/fonts/, where propfee.collection.letters looks
+    assert (packaged / "fonts" / layer_build.FONT).is_file()
+    # /opt/python/fonts/, where propfee.collection.letters looks when the font's package is not installed (Lambda)
+    assert Path("/opt/python/fonts") / layer_build.FONT in letters.FONT_CANDIDATES
 
 
 def test_every_propfee_module_a_handler_can_import_is_in_the_layer(packaged):

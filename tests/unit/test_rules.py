@@ -11,11 +11,21 @@ from pydantic import ValidationError
 from propfee.collection import messages
 from propfee.collection.ladder import DEFAULT_LADDER, Ladder, Repeat
 from propfee.collection.letters import compose_letter
-from propfee.collection.messages import LANGUAGES, TemplateRefused, check_templates, lint, render, sms_segments
+from propfee.collection.messages import (
+    BILL_LINK_CHARS,
+    LANGUAGES,
+    TemplateRefused,
+    check_sms_lengths,
+    check_templates,
+    lint,
+    render,
+    sms_segments,
+)
 from propfee.collection.policy import ContactPolicy, FrequencyCap, TimeRange
-from propfee.domain.identity import CompanyIdentity
 from propfee.domain.models import Channel, OpenBill, SendJob
+from propfee.feedback.responses import REPLY_TEMPLATES
 from propfee.rules import CollectionRules, load_rules, parse_rules
+from tests.support import COMPANY as IDENTITY
 from tests.support import letter_job, unit
 
 TEMPLATES = ("reminder_due_soon", "reminder_friendly", "reminder_notice", "reminder_firm")
@@ -470,7 +480,7 @@ def test_the_packaged_letter_template_sources_pass_the_lint(name, language):
 @pytest.mark.parametrize("name", TEMPLATES)
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("channel", [channel for channel in Channel if channel.is_message])  # SMS and email only
-def test_the_rendered_packaged_templates_pass_the_lint_and_fit_three_sms(name, language, channel):
+def test_the_rendered_packaged_templates_pass_the_lint_and_fit_two_sms(name, language, channel):
     job = SendJob(
         unit_id="C01-B03-1502",
         community_id="C01",
@@ -480,19 +490,22 @@ def test_the_rendered_packaged_templates_pass_the_lint_and_fit_three_sms(name, l
         language=language,
         template=name,
         unit_label="B03-1502",
-        balance_fen=99_999_999,
+        balance_fen=9_999_999,
         overdue_since=date(2026, 2, 15),
         planned_for=date(2026, 3, 10),
         unit_version=1,
+        community_name="锦绣花园",
+        building_name="1栋",
+        room="1502",
+        owner_surname="欧阳",
     )
-    pay = {"zh-CN": "物业App或前台", "en": "the property app or the front desk"}
 
-    message = render(job, date(2026, 3, 10), "400-820-8820", pay)
+    message = render(job, date(2026, 3, 10), IDENTITY)
 
     assert lint(message.body) == []
     assert lint(message.subject or "") == []
     if channel is Channel.SMS:
-        assert 1 <= sms_segments(message.body) <= 3
+        assert 1 <= sms_segments(message.body, reserved=BILL_LINK_CHARS) <= 2
 
 
 @pytest.mark.parametrize("name", LETTERS)
@@ -507,18 +520,17 @@ def test_the_rendered_packaged_letters_pass_the_lint(name, language):
         unit_version=1,
         periods=("2026-01", "2026-02"),
     )
-    pay = {"zh-CN": "物业App或前台", "en": "the property app or the front desk"}
     open_bills = {
         "2026-01": OpenBill(due=date(2026, 1, 15), outstanding_fen=49_999_999),
         "2026-02": OpenBill(due=date(2026, 2, 15), outstanding_fen=50_000_000),
     }
     owner = unit("C01-B03-1502", open_bills=open_bills, language=language)
 
-    letter = compose_letter(job, owner, CompanyIdentity(pay_instructions=pay)).message()
+    letter = compose_letter(job, owner, IDENTITY).message()
 
     assert letter.subject is None
     # no community or building names known: the codes
-    assert ("B031502室" if language == "zh-CN" else "Room 1502, B03") in letter.body
+    assert "B03-1502" in letter.body
     assert "999,999.99" in letter.body
     assert ("2026年1月" if language == "zh-CN" else "January 2026") in letter.body
     assert ("2026年2月" if language == "zh-CN" else "February 2026") in letter.body
@@ -570,8 +582,28 @@ def test_the_packaged_templates_pass_the_check():
 
 
 def test_templates_longer_than_one_sms_are_refused_when_one_is_the_limit():
-    with pytest.raises(TemplateRefused, match=r"reminder_friendly\.zh-CN\.sms\.j2: 2 SMS segments, more than 1"):
+    with pytest.raises(TemplateRefused, match=r"reminder_friendly\.zh-CN\.sms\.j2: \d+ characters, UCS-2, 2 segm"):
         check_templates({"reminder_friendly"}, max_sms_segments=1)
+
+
+def test_the_check_shows_each_sms_length_at_its_longest_with_the_bill_link_reserved():
+    lengths = {length.template: length for length in check_templates(set(TEMPLATES), replies=REPLY_TEMPLATES)}
+
+    assert set(lengths) == {f"{n}.{lang}.sms.j2" for n in {*TEMPLATES, *REPLY_TEMPLATES} for lang in LANGUAGES}
+    friendly = lengths["reminder_friendly.zh-CN.sms.j2"]
+    # the longest sample: a 6-character signature, an 8-character community, a compound surname, 99,999.99 yuan
+    assert 95 <= friendly.characters <= 134 - BILL_LINK_CHARS and friendly.encoding == "UCS-2"
+    assert (friendly.segments, friendly.segments_with_link) == (2, 2)
+    assert "characters, UCS-2, 2 segment(s), 2 with a 25-character bill link" in str(friendly)
+    assert all(length.counted_segments <= 2 for length in lengths.values())
+    assert not lengths["reply_ticket.en.sms.j2"].carries_link  # an answer to the owner carries no bill link
+
+
+def test_a_reminder_that_leaves_no_room_for_the_bill_link_is_refused(tmp_path):
+    # a long way to pay: fits two parts as it is, not with the link (the function would not start)
+    long_pay = IDENTITY.model_copy(update={"pay_instructions": {"zh-CN": "锦" * 20, "en": "x"}})
+    with pytest.raises(TemplateRefused, match=r"reminder_due_soon\.zh-CN\.sms\.j2: \d+ characters.*3 with a 25"):
+        check_sms_lengths({"reminder_due_soon"}, frozenset(), long_pay)
 
 
 def test_a_missing_template_is_refused_for_every_language_and_kind():

@@ -20,6 +20,7 @@ from propfee.cli.imports import cmd_import
 from propfee.cli.letters import cmd_letters_get
 from propfee.cli.operations import cmd_demo, cmd_dlq_list, cmd_dlq_redrive, cmd_sandbox_up
 from propfee.cli.reports import cmd_report_get, cmd_report_notice_board
+from propfee.cli.templates import cmd_templates
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     route.add_argument("--today", type=date.fromisoformat, help="resolve dates like 下周五 from this day")
     route.add_argument("--rules", help="an intents YAML file to try (default: the packaged intents.yaml)")
     route.set_defaults(run=cmd_route)
+
+    templates = commands.add_parser("templates", help="each SMS template's length at its longest, and its segments")
+    templates.add_argument("--rules", help="a rules file (default: the packaged rules.yaml)")
+    templates.set_defaults(run=cmd_templates)
 
     tickets = commands.add_parser("tickets", help="department tickets from owners' replies")
     ticket_commands = tickets.add_subparsers(dest="tickets_command", required=True)

@@ -53,18 +53,19 @@ def cmd_letters_get(args: argparse.Namespace) -> int:
 
 def _preview(args: argparse.Namespace, settings: Settings, table: FeedbackTable) -> int:
     from propfee.collection.ladder import Action
-    from propfee.collection.letters import compose_letter, find_font, identity_from_settings, letter_pdf, seal_file
+    from propfee.collection.letters import compose_letter, find_font, letter_pdf, seal_file
     from propfee.collection.planning import job_for
     from propfee.domain import clock
     from propfee.domain.models import Channel
-    from propfee.rules import load_rules
+    from propfee.rules import rules_for
 
     unit = table.get_unit(args.unit)
     if unit is None:
         print(f"no unit {args.unit} in {settings.table}", file=sys.stderr)
         return 1
     day = args.date or clock.now().astimezone(settings.tz).date()
-    ladder = load_rules(settings.rules_file).ladder_for(unit.community_id)
+    rules = rules_for(settings)  # the rules file with the template's identity parameters, as the functions run
+    ladder = rules.ladder_for(unit.community_id)
     step = next((s for s in ladder.steps if s.channel is Channel.LETTER), None)
     if step is None:
         print(f"the ladder of {unit.community_id} sends no letter", file=sys.stderr)
@@ -72,11 +73,11 @@ def _preview(args: argparse.Namespace, settings: Settings, table: FeedbackTable)
     if unit.owed_fen(step.cutoff(day)) <= 0:
         print(f"{args.unit} owes nothing overdue on {day}: no letter to compose", file=sys.stderr)
         return 1
-    job = job_for(unit, Action(step, Channel.LETTER, unit.label), day)
-    community = next((c for c in table.communities() if c.community_id == unit.community_id), None)
-    building = next((b for b in table.buildings(unit.community_id) if b.building_id == unit.building_id), None)
-    identity = identity_from_settings(settings)  # identity from the rules file: issue 16 item 1
-    letter = compose_letter(job, unit, identity, community, building)
+    community = next((c.name for c in table.communities() if c.community_id == unit.community_id), "")
+    building = next((b.name for b in table.buildings(unit.community_id) if b.building_id == unit.building_id), "")
+    job = job_for(unit, Action(step, Channel.LETTER, unit.label), day, community, building)
+    identity = rules.identity_for(unit.community_id)
+    letter = compose_letter(job, unit, identity)
     pdf = letter_pdf(
         letter,
         find_font(settings.letter_font),

@@ -46,8 +46,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     table.add_row("households / communities", f"{summary['households']} / {summary['communities']}")
     table.add_row(f"collection rate {start['period']} at start", _pct(start["collection_rate"]))
     table.add_row(f"collection rate {end['period']} at end", _pct(end["collection_rate"]))
+    # the outstanding figures add up: the bills issued during the run (a new month's) are shown, not hidden
     table.add_row("outstanding at start (yuan)", yuan(start["outstanding_fen"]))
-    table.add_row("outstanding at end (yuan)", yuan(end["outstanding_fen"]))
+    table.add_row("+ billed during the run (yuan)", yuan(end["all_billed_fen"] - start["all_billed_fen"]))
+    table.add_row("- collected, net of refunds (yuan)", yuan(end["all_paid_fen"] - start["all_paid_fen"]))
+    table.add_row("= outstanding at end (yuan)", yuan(end["outstanding_fen"]))
     actions = summary["actions"]
     table.add_row("SMS reminders", str(summary["reminders"]["sms"]))
     table.add_row("email reminders", str(summary["reminders"]["email"]))

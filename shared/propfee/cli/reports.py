@@ -34,6 +34,7 @@ def cmd_report_notice_board(args: argparse.Namespace) -> int:
     """A printable notice per building (宣传栏公告) for a period: counts and amounts, never a name or a room."""
     from propfee.domain import clock
     from propfee.reports.notice_board import notice_board_files
+    from propfee.rules import rules_for
 
     settings, table = settings_and_table(args)
     community = next((c for c in table.communities() if c.community_id == args.community), None)
@@ -51,8 +52,7 @@ def cmd_report_notice_board(args: argparse.Namespace) -> int:
         table.buildings(community.community_id),
         units,
         clock.now(),
-        hotline=settings.hotline,
-        pay_instructions=settings.pay_instructions_by_language,
+        identity=rules_for(settings).identity_for(community.community_id),
         font=settings.letter_font,
     )
     out = Path(args.out)

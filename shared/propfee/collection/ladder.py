@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from propfee.collection.policy import Blocked, ContactPolicy, active_hold, day_blocked, frequency_blocked
+from propfee.domain.identity import CompanyIdentity
 from propfee.domain.models import Channel, Owner, Unit
 
 
@@ -152,6 +153,8 @@ class LadderRules(Protocol):
     def ladder_for(self, community_id: str) -> Ladder: ...
 
     def policy_for(self, community_id: str) -> ContactPolicy: ...
+
+    def identity_for(self, community_id: str) -> CompanyIdentity: ...
 
 
 class SkipReason(StrEnum):

@@ -1,14 +1,16 @@
 """Formal demand letters (催缴函) as PDF, for printing and delivery to the unit, and kept as evidence.
 
 The words come from the Jinja2 letter templates (lint-checked like every message), one block per part of the
-letter; the figures (owner, address, periods and amounts, dates) from the records. The PDF embeds a CJK font
-(WenQuanYi Micro Hei by default: Debian's fonts-wqy-microhei, or the file in the Lambda layer) and breaks lines
-only between units it may break: never inside a date or an amount.
+letter; the figures (owners, address, periods and amounts, dates) from the records. The PDF embeds a CJK font:
+Noto Sans SC, from the pylopdf-fonts-zh-cn package on a workstation or its copy in the Lambda layer (Debian's
+WenQuanYi Micro Hei where neither is there), and breaks lines only between units it may break: never inside a
+date or an amount.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import io
 import os
 import re
@@ -23,14 +25,27 @@ from typing import Protocol
 
 from fpdf import FPDF
 
-from propfee.collection.messages import RenderedMessage, template_environment, template_version
-from propfee.domain.config import Settings
+from propfee.collection.addressing import owner_names, salutation, unit_address
+from propfee.collection.font_outlines import truetype_outlines
+from propfee.collection.messages import RenderedMessage, identity_context, template_environment, template_version
 from propfee.domain.identity import CompanyIdentity
-from propfee.domain.models import Building, Community, SendJob, Unit
+from propfee.domain.models import SendJob, Unit
 from propfee.domain.money import yuan
 
+FONT_PACKAGE, FONT_FILE = "pylopdf_fonts_zh_cn", "NotoSansSC-Regular.otf"  # Noto Sans SC, OFL-1.1
+
+
+def _packaged_font() -> tuple[Path, ...]:
+    """The font of the pylopdf-fonts-zh-cn package (propfee[sandbox]: the CLI, the demo, the tests), if installed."""
+    try:
+        return (Path(str(importlib.resources.files(FONT_PACKAGE) / FONT_FILE)),)  # an installed wheel: a real file
+    except ModuleNotFoundError:
+        return ()
+
+
 FONT_CANDIDATES = (
-    Path("/opt/python/fonts/wqy-microhei.ttc"),  # the Lambda layer, after `make layer-font` (README, "Deploy")
+    *_packaged_font(),
+    Path("/opt/python/fonts") / FONT_FILE,  # the Lambda layer's copy, after `make layer-font` (README, "Deploy")
     Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),  # Debian/Ubuntu: fonts-wqy-microhei
 )
 
@@ -47,7 +62,8 @@ def find_font(configured: Path | None = None) -> Path:
         if candidate is not None and candidate.is_file():
             return candidate
     raise LetterFontMissing(
-        "no CJK font for demand letters: install fonts-wqy-microhei or set PROPFEE_LETTER_FONT to a .ttf/.ttc file"
+        "no CJK font for demand letters: install pylopdf-fonts-zh-cn (pip install 'propfee[sandbox]') or set"
+        " PROPFEE_LETTER_FONT to a .ttf/.otf/.ttc file"
     )
 
 
@@ -73,7 +89,7 @@ def _subset(font: Path, characters: frozenset[str]) -> Path:
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
-    digest = hashlib.sha256(("".join(sorted(characters)) + str(font)).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(("".join(sorted(characters)) + str(font) + "+glyf").encode()).hexdigest()[:16]
     target = Path(tempfile.gettempdir()) / f"propfee-letter-font-{digest}.ttf"
     if target.is_file():
         return target
@@ -83,6 +99,7 @@ def _subset(font: Path, characters: frozenset[str]) -> Path:
     subsetter = subset.Subsetter(options)
     subsetter.populate(text="".join(sorted(characters)))
     subsetter.subset(full)
+    truetype_outlines(full)  # Noto's CFF outlines: fpdf2 embeds them with widths PDF readers misread
     partial = target.with_suffix(f".{os.getpid()}.tmp")  # another process may be writing the same file
     full.save(partial)
     partial.replace(target)
@@ -146,11 +163,12 @@ class DemandLetter:
     identity: CompanyIdentity
     owner: str  # the owners' names (the unit when the records have none)
     community: str
-    address: str  # community, building and room, as owners write them
+    address: str  # community, building and room, as owners write them (propfee.collection.addressing)
     lines: tuple[LetterLine, ...]
     dated: date
     overdue_since: date
     template: str = LETTER_TEMPLATE
+    salutation: str = ""  # as the texts greet the person written to (尊敬的王先生/女士); the letter names all owners
 
     @property
     def total_fen(self) -> int:
@@ -165,16 +183,13 @@ class DemandLetter:
         return f"{self.template}.{self.language}.letter.j2"
 
     def context(self) -> dict[str, object]:
-        zh = self.language == "zh-CN"
         return {
-            "company": self.identity.name if zh else self.identity.name_en,
-            "company_address": self.identity.address if zh else (self.identity.address_en or self.identity.address),
-            "hotline": self.identity.hotline,
-            "pay_instructions": self.identity.pay_instructions.get(self.language, ""),
+            **identity_context(self.identity, self.language),  # company_name, company_address, hotline, ...
             "number": self.number,
             "owner": self.owner,
+            "salutation": self.salutation,
             "community": self.community,
-            "address": self.address,
+            "unit_address": self.address,
             "today": long_date(self.dated, self.language),
             "deadline": long_date(self.deadline, self.language),
             "overdue_since": long_date(self.overdue_since, self.language),
@@ -210,43 +225,15 @@ class LetterMessage(RenderedMessage):
     letter: DemandLetter | None = None
 
 
-class AddressBook(Protocol):
-    """Where the names of communities and buildings come from (the table)."""
-
-    def communities(self) -> list[Community]: ...
-
-    def buildings(self, community_id: str) -> list[Building]: ...
-
-
-def unit_address(unit: Unit, community: Community | None, building: Building | None, language: str) -> str:
-    """锦绣花园1栋2304室 / Room 2304, 1栋, 锦绣花园: the names where the records have them, else the codes."""
-    building_name = building.name if building is not None else unit.building_id.split("-")[-1]
-    if language == "zh-CN":
-        return f"{community.name if community else ''}{building_name}{unit.room}室"
-    return ", ".join(part for part in (f"Room {unit.room}", building_name, community.name if community else "") if part)
-
-
-def owner_names(unit: Unit, language: str) -> str:
-    """The owners (not household members or tenants) by name; the unit itself when none is recorded."""
-    names = [o.name for o in unit.owners if o.relation in ("owner", "co_owner") and o.name.strip()]
-    if not names:
-        return unit.label
-    return "、".join(names) if language == "zh-CN" else " and ".join(names)
-
-
 def letter_number(job: SendJob) -> str:
     return f"{job.planned_for:%Y%m%d}-{job.unit_id}-{job.step}-{job.occurrence}"
 
 
-def compose_letter(
-    job: SendJob,
-    unit: Unit,
-    identity: CompanyIdentity,
-    community: Community | None = None,
-    building: Building | None = None,
-) -> DemandLetter:
-    """The letter a job asks for, with the unit's owners and, for each period the job names, what is unpaid of
-    it (the total is the job's balance while the unit is as planned: the claim holds only then)."""
+def compose_letter(job: SendJob, unit: Unit, identity: CompanyIdentity) -> DemandLetter:
+    """The letter a job asks for, in the name of `identity` (the rules' identity_for the unit's community), with
+    the unit's owners, its address as the job names it (community, building, room) and, for each period the job
+    names, what is unpaid of it (the total is the job's balance while the unit is as planned: the claim holds
+    only then)."""
     lines = tuple(
         LetterLine(period, unit.open_bills[period].due, unit.open_bills[period].outstanding_fen)
         for period in job.periods
@@ -257,18 +244,14 @@ def compose_letter(
         language=job.language,
         identity=identity,
         owner=owner_names(unit, job.language),
-        community=community.name if community is not None else unit.community_id,
-        address=unit_address(unit, community, building, job.language),
+        community=job.community_name or unit.community_id,
+        address=unit_address(job, job.language),
         lines=lines,
         dated=job.planned_for,
         overdue_since=job.overdue_since,
         template=job.template,
+        salutation=salutation(job, job.language),
     )
-
-
-def identity_from_settings(settings: Settings) -> CompanyIdentity:
-    """The company as the settings know it today (the hotline and the pay text); the rest at its defaults."""
-    return CompanyIdentity(hotline=settings.hotline, pay_instructions=settings.pay_instructions_by_language)
 
 
 def seal_file(identity: CompanyIdentity, rules_file: Path | None) -> Path | None:

@@ -10,6 +10,8 @@ from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound
 
+from propfee.collection.addressing import salutation, unit_address
+from propfee.domain.identity import CompanyIdentity
 from propfee.domain.models import Channel, SendJob
 from propfee.domain.money import yuan
 
@@ -53,18 +55,30 @@ def template_version(name: str) -> str:
     return _template_version(name)
 
 
-def render(job: SendJob, today: date, hotline: str, pay_instructions: dict[str, str]) -> RenderedMessage:
-    """The message for a job, in the owner's language; pay_instructions has one text per language."""
+def identity_context(identity: CompanyIdentity, language: str) -> dict[str, str]:
+    """Who speaks, in the owner's language: every text is signed 【sms_signature】 and names the hotline."""
+    return {
+        "sms_signature": identity.sms_signature,
+        "company_name": identity.name if language == "zh-CN" else identity.name_en,
+        "company_address": identity.address if language == "zh-CN" else identity.address_en,
+        "hotline": identity.hotline,
+        "pay_instructions": identity.pay_instructions[language],
+    }
+
+
+def render(job: SendJob, today: date, identity: CompanyIdentity) -> RenderedMessage:
+    """The message for a job, in the owner's language, in the name of the unit's company (or community)."""
     if job.channel is Channel.LETTER:
         raise ValueError("a demand letter is composed from the unit's records: propfee.collection.letters")
     env = _environment()
     context: dict[str, object] = {
+        **identity_context(identity, job.language),
         "unit_label": job.unit_label,
+        "unit_address": unit_address(job, job.language),
+        "salutation": salutation(job, job.language),
         "amount": yuan(job.balance_fen),
         "overdue_since": job.overdue_since.isoformat(),
         "today": today.isoformat(),
-        "hotline": hotline,
-        "pay_instructions": pay_instructions[job.language],
         "periods": job.periods,
     }
     body_name = f"{job.template}.{job.language}.{job.channel.value}.j2"
@@ -79,12 +93,17 @@ def render(job: SendJob, today: date, hotline: str, pay_instructions: dict[str, 
 
 
 def render_reply(
-    name: str, language: str, context: dict[str, str], hotline: str, pay_instructions: str, channel: str = "sms"
+    name: str, language: str, context: dict[str, str], identity: CompanyIdentity, channel: str = "sms"
 ) -> str:
     """An answer to an owner's message (an acknowledgement, help), in their language, on the channel they
     wrote on (an opt-out by email is confirmed as one)."""
-    full = {**context, "hotline": hotline, "pay_instructions": pay_instructions}
+    full = {**context, **identity_context(identity, language)}
     return _environment().get_template(f"{name}.{language}.{channel}.j2").render(full).strip()
+
+
+def reply_subject(identity: CompanyIdentity, language: str) -> str:
+    """The subject of an emailed answer: the company's name, as the owner knows it."""
+    return f"Re: {identity.name if language == 'zh-CN' else identity.name_en}"
 
 
 # -------------------------------------------------------------------------------------------- compliance
@@ -107,30 +126,101 @@ FORBIDDEN = {
     ),
 }
 LANGUAGES = ("zh-CN", "en")
-MAX_SMS_SEGMENTS = 3
+# an SMS may take two segments at most, with room kept for the bill link the payments capability adds
+MAX_SMS_SEGMENTS = 2
+BILL_LINK_CHARS = 25
 _GSM7_BASIC = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
     "¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 _GSM7_EXTENDED = set("^{}\\[~]|€")
-# long values, so that the longest real message is what gets measured
-_SAMPLE = {"unit_label": "B12-2602", "amount": yuan(99_999_999), "overdue_since": "2026-12-31",
-           "today": "2026-12-31", "hotline": "400-000-0000"}  # fmt: skip
+# the longest values a real message carries, so that the check measures the worst case: a registered signature of
+# 6 characters, an 8-character community with a compound surname, 99,999.99 yuan (a large unit, years
+# unpaid), a landline with its area code. Chinese names make every SMS UCS-2, English ones too.
+_SAMPLE_JOB = {"unit_label": "B12-2602", "community_name": "滨江锦绣花园二期", "building_name": "12栋",
+               "room": "2602", "owner_surname": "欧阳", "balance_fen": 9_999_999}  # fmt: skip
+_SAMPLE = {"amount": yuan(9_999_999), "overdue_since": "2026-12-31", "today": "2026-12-31"}
 _SAMPLE_REPLY = {"ticket_id": "T20261231-ABCDEF", "department": "cleaning and landscaping", "due_by": "12-31 23:59"}
-_SAMPLE_PAY = {"zh-CN": "物业服务中心或物业App缴费", "en": "the property office or the property app"}
+SAMPLE_IDENTITY = CompanyIdentity(
+    name="杭州锦绣物业服务有限公司",
+    name_en="Hangzhou Jinxiu Property Services Co., Ltd.",
+    sms_signature="锦绣物业服务",
+    hotline="0571-88886666",
+    pay_instructions={"zh-CN": "锦绣物业App或物业服务中心", "en": "the Jinxiu app or the estate office"},
+)
 
 
 class TemplateRefused(ValueError):
     pass
 
 
-def sms_segments(text: str) -> int:
-    """How many SMS parts a text takes: GSM-7 160 (153 per part), otherwise UCS-2 70 (67 per part)."""
+def sms_units(text: str) -> tuple[int, bool]:
+    """The text's length in SMS units and whether it fits GSM-7 (else UCS-2: Chinese always)."""
     if all(ch in _GSM7_BASIC or ch in _GSM7_EXTENDED for ch in text):
-        units, single, part = sum(2 if ch in _GSM7_EXTENDED else 1 for ch in text), 160, 153
-    else:
-        units, single, part = sum(2 if ord(ch) > 0xFFFF else 1 for ch in text), 70, 67
+        return sum(2 if ch in _GSM7_EXTENDED else 1 for ch in text), True
+    return sum(2 if ord(ch) > 0xFFFF else 1 for ch in text), False
+
+
+def sms_segments(text: str, reserved: int = 0) -> int:
+    """How many SMS parts a text takes (with `reserved` more characters to come): GSM-7 160 (153 per part),
+    otherwise UCS-2 70 (67 per part)."""
+    units, gsm7 = sms_units(text)
+    units += reserved
+    single, part = (160, 153) if gsm7 else (70, 67)
     return 1 if units <= single else -(-units // part)
+
+
+@dataclass(frozen=True)
+class SmsLength:
+    """One SMS template's worst case, as the template check measures it."""
+
+    template: str
+    characters: int
+    encoding: str  # GSM-7 or UCS-2
+    segments: int  # as it is
+    segments_with_link: int  # with BILL_LINK_CHARS more for the bill link
+    carries_link: bool  # a reminder (the payments capability adds its bill link); an answer to a message does not
+
+    @property
+    def counted_segments(self) -> int:
+        """What the limit applies to."""
+        return self.segments_with_link if self.carries_link else self.segments
+
+    def __str__(self) -> str:
+        link = f", {self.segments_with_link} with a {BILL_LINK_CHARS}-character bill link" if self.carries_link else ""
+        return f"{self.template}: {self.characters} characters, {self.encoding}, {self.segments} segment(s){link}"
+
+
+def measure(file_name: str, text: str, carries_link: bool = True) -> SmsLength:
+    units, gsm7 = sms_units(text)
+    with_link = sms_segments(text, BILL_LINK_CHARS)
+    return SmsLength(file_name, units, "GSM-7" if gsm7 else "UCS-2", sms_segments(text), with_link, carries_link)
+
+
+def _sample_job(name: str, language: str) -> SendJob:
+    return SendJob(
+        unit_id="C01-B12-2602", community_id="C01", step="sample", channel=Channel.SMS, destination="+8613800000000",
+        language=language, template=name, overdue_since=date(2026, 12, 31), planned_for=date(2026, 12, 31),
+        unit_version=0, **_SAMPLE_JOB,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def sms_lengths(
+    names: set[str], replies: frozenset[str] = frozenset(), identity: CompanyIdentity = SAMPLE_IDENTITY
+) -> list[SmsLength]:
+    """The worst-case length of every SMS template: reminders rendered for the longest sample unit (and counted
+    with the bill link to come), replies with the longest ticket context (an opt-out that also names a ticket);
+    the company's values are `identity`'s (by default a long signature, hotline and way to pay)."""
+    lengths = []
+    for language in LANGUAGES:
+        for name in sorted(replies):
+            file_name = f"{name}.{language}.sms.j2"
+            sample = {**_SAMPLE, **_SAMPLE_REPLY, "opted_out": "email"}
+            lengths.append(measure(file_name, render_reply(name, language, sample, identity), False))
+        for name in sorted(names):
+            job = _sample_job(name, language)
+            lengths.append(measure(f"{name}.{language}.sms.j2", render(job, job.planned_for, identity).body))
+    return lengths
 
 
 def lint(text: str) -> list[str]:
@@ -143,10 +233,11 @@ def check_templates(
     max_sms_segments: int = MAX_SMS_SEGMENTS,
     letters: frozenset[str] = frozenset(),
     replies: frozenset[str] = frozenset(),
-) -> None:
+) -> list[SmsLength]:
     """Every message template exists for every language and channel (SMS and email fall back to each
     other), every letter template for every language, every SMS reply to owners' messages; all pass the
-    lint; SMS fit the segment limit."""
+    lint; every SMS at its longest fits max_sms_segments (a reminder with the bill link's characters reserved).
+    Returns the SMS lengths measured."""
     env = _environment()
     problems: list[str] = []
 
@@ -165,19 +256,36 @@ def check_templates(
             linted(f"{name}.{language}.letter.j2")
         for name in sorted(replies):
             linted(f"{name}.{language}.email.j2")
-            file_name = f"{name}.{language}.sms.j2"
-            if linted(file_name):
-                sample = {**_SAMPLE, **_SAMPLE_REPLY, "pay_instructions": _SAMPLE_PAY[language]}
-                parts = sms_segments(env.get_template(file_name).render(sample).strip())
-                if parts > max_sms_segments:
-                    problems.append(f"{file_name}: {parts} SMS segments, more than {max_sms_segments}")
+            linted(f"{name}.{language}.sms.j2")
         for name in sorted(names):
             for kind in ("sms", "email", "subject"):
-                file_name = f"{name}.{language}.{kind}.j2"
-                if linted(file_name) and kind == "sms":
-                    sample = {**_SAMPLE, "pay_instructions": _SAMPLE_PAY[language]}
-                    parts = sms_segments(env.get_template(file_name).render(sample).strip())
-                    if parts > max_sms_segments:
-                        problems.append(f"{file_name}: {parts} SMS segments, more than {max_sms_segments}")
+                linted(f"{name}.{language}.{kind}.j2")
     if problems:
         raise TemplateRefused("; ".join(problems))
+    return check_sms_lengths(names, replies, SAMPLE_IDENTITY, max_sms_segments)
+
+
+def _with_samples(identity: CompanyIdentity) -> CompanyIdentity:
+    placeholders = set(identity.placeholders())
+    if not placeholders:
+        return identity
+    pay = {
+        language: (SAMPLE_IDENTITY if f"pay_instructions.{language}" in placeholders else identity).pay_instructions[
+            language
+        ]
+        for language in LANGUAGES
+    }
+    update = {field: getattr(SAMPLE_IDENTITY, field) for field in placeholders if "." not in field}
+    return identity.model_copy(update={**update, "pay_instructions": pay})
+
+
+def check_sms_lengths(
+    names: set[str], replies: frozenset[str], identity: CompanyIdentity, max_sms_segments: int = MAX_SMS_SEGMENTS
+) -> list[SmsLength]:
+    """Every SMS template's worst case with this company's values (the sample's where it still has placeholders:
+    those are refused in a deployed stack anyway); refused past max_sms_segments."""
+    lengths = sms_lengths(names, replies, _with_samples(identity))
+    too_long = [length for length in lengths if length.counted_segments > max_sms_segments]
+    if too_long:
+        raise TemplateRefused("; ".join(f"{length}, more than {max_sms_segments}" for length in too_long))
+    return lengths

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
 
+from propfee.collection.addressing import surname_of_recipient
 from propfee.collection.ladder import Action, Decision, LadderRules, amount_for, decide
 from propfee.domain.models import SendJob, Unit
 from propfee.domain.ports import ArrearsReader, JobQueue
@@ -31,7 +32,9 @@ class PlanSummary:
         }
 
 
-def job_for(unit: Unit, action: Action, today: date) -> SendJob:
+def job_for(unit: Unit, action: Action, today: date, community_name: str = "", building_name: str = "") -> SendJob:
+    """The job for one action; the names are the community's and the building's (the texts name the unit by
+    them, and by its codes when they are missing)."""
     oldest = unit.oldest_due
     assert oldest is not None, "only units that owe money get jobs"
     cutoff = action.step.cutoff(today)
@@ -56,6 +59,10 @@ def job_for(unit: Unit, action: Action, today: date) -> SendJob:
         ),
         assignee_role=action.assignee_role,
         counts_as_contact=action.counts_as_contact,
+        community_name=community_name,
+        building_name=building_name,
+        room=unit.room,
+        owner_surname=surname_of_recipient(unit, action.destination),
     )
 
 
@@ -85,12 +92,20 @@ def plan_day(
 ) -> PlanSummary:
     summary = PlanSummary(day=today)
     pending: list[SendJob] = []
+    community_names = {c.community_id: c.name for c in arrears.communities()}
+    building_names: dict[str, dict[str, str]] = {}  # community -> building -> name, read once per community
     for unit, decision in decisions(today, tz, arrears, rules, community_ids):
         summary.units_considered += 1
         if not decision.actions:
             summary.skipped[str(decision.reason)] += 1
             continue
-        pending.extend(job_for(unit, action, today) for action in decision.actions)
+        if unit.community_id not in building_names:
+            building_names[unit.community_id] = {b.building_id: b.name for b in arrears.buildings(unit.community_id)}
+        names = (
+            community_names.get(unit.community_id, ""),
+            building_names[unit.community_id].get(unit.building_id, ""),
+        )
+        pending.extend(job_for(unit, action, today, *names) for action in decision.actions)
         if len(pending) >= ENQUEUE_CHUNK:
             summary.jobs_enqueued += queue.enqueue(pending)
             pending.clear()

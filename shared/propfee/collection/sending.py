@@ -9,23 +9,13 @@ from enum import StrEnum
 from pydantic import ValidationError
 
 from propfee.collection.ladder import LadderRules, SkipReason, decide
-from propfee.collection.letters import (
-    AddressBook,
-    LetterMessage,
-    compose_letter,
-    find_font,
-    identity_from_settings,
-    letter_key,
-    letter_pdf,
-    seal_file,
-)
+from propfee.collection.letters import LetterMessage, compose_letter, find_font, letter_key, letter_pdf, seal_file
 from propfee.collection.messages import RenderedMessage, render
 from propfee.collection.planning import job_for
 from propfee.collection.policy import ContactPolicy, keep_recent, time_blocked
 from propfee.collection.tasks import TASK_DEADLINES, brief, choose_collector, task_id_for
 from propfee.domain.config import Settings
-from propfee.domain.identity import CompanyIdentity
-from propfee.domain.models import Building, Channel, Collector, Community, Reminder, ReminderStatus, SendJob, Task
+from propfee.domain.models import Channel, Collector, Reminder, ReminderStatus, SendJob, Task
 from propfee.domain.ports import (
     ClaimResult,
     EmailSender,
@@ -90,19 +80,14 @@ class Sender:
         email: EmailSender,
         rules: LadderRules,
         letters: ObjectStore | None = None,
-        addresses: AddressBook | None = None,
     ) -> None:
-        """`addresses`: the names of communities and buildings, for the address a letter is sent to (the
-        codes without it)."""
         self._settings = settings
         self._store = store
         self._sms = sms
         self._email = email
         self._rules = rules
         self._letters = letters
-        self._addresses = addresses
         self._collectors: tuple[datetime, list[Collector]] | None = None
-        self._places: dict[str, tuple[Community | None, dict[str, Building]]] = {}
 
     def send(self, job: SendJob, now: datetime, redelivered: bool = False) -> SendResult:
         """`redelivered`: SQS delivered this message before (an earlier attempt failed or died)."""
@@ -158,7 +143,7 @@ class Sender:
             action = next((a for a in decision.actions if a.claim_id == job.step), None)
             if action is None:
                 return self._skip(job, decision.reason or "step_changed", now)
-            job = job_for(unit, action, job.planned_for)
+            job = job_for(unit, action, job.planned_for, job.community_name, job.building_name)
         raise UnitKeepsChanging(job.unit_id)
 
     def _collectors_at(self, now: datetime) -> list[Collector]:
@@ -202,7 +187,7 @@ class Sender:
             return letter, evidence_for(job, letter, now), job.recent_contacts, None
         if not job.channel.is_task:
             today = now.astimezone(self._settings.tz).date()
-            message = render(job, today, self._settings.hotline, self._settings.pay_instructions_by_language)
+            message = render(job, today, self._rules.identity_for(job.community_id))
             # only automated messages count against the frequency caps; a formal letter does not
             counted = job.channel.is_message and job.counts_as_contact
             contacts = keep_recent((*job.recent_contacts, now), now, policy) if counted else job.recent_contacts
@@ -243,29 +228,13 @@ class Sender:
         assert message.subject is not None
         return self._email.send_email(job.destination, message.subject, message.body, context)
 
-    def identity(self, community_id: str) -> CompanyIdentity:
-        """Who signs a community's letters."""
-        # identity from the rules file: issue 16 item 1 (until then the settings' hotline and pay text)
-        return identity_from_settings(self._settings)
-
-    def _place(self, community_id: str, building_id: str) -> tuple[Community | None, Building | None]:
-        """A community's and a building's names, read once per container (they change about never)."""
-        if self._addresses is None:
-            return None, None
-        if community_id not in self._places:
-            community = next((c for c in self._addresses.communities() if c.community_id == community_id), None)
-            buildings = {b.building_id: b for b in self._addresses.buildings(community_id)}
-            self._places[community_id] = (community, buildings)
-        community, buildings = self._places[community_id]
-        return community, buildings.get(building_id)
-
     def _compose_letter(self, job: SendJob, now: datetime) -> LetterMessage | SendResult:
-        """The letter with the unit's owners, address and unpaid periods as the records have them now."""
+        """The letter with the unit's owners and unpaid periods as the records have them now, its address as the
+        job names it, signed by the community's company (the rules' identity)."""
         unit = self._store.get_unit(job.unit_id)
         if unit is None:  # as when its claim finds it gone: nothing is owed any more
             return self._skip(job, SkipReason.PAID, now)
-        community, building = self._place(job.community_id, unit.building_id)
-        letter = compose_letter(job, unit, self.identity(job.community_id), community, building)
+        letter = compose_letter(job, unit, self._rules.identity_for(job.community_id))
         # a missing font or seal is found before the claim: the job waits for the fix instead of a claim that dies
         find_font(self._settings.letter_font)
         seal_file(letter.identity, self._settings.rules_file)

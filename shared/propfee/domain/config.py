@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from propfee.domain.identity import CommunityIdentity
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PROPFEE_", frozen=True, extra="ignore")
@@ -35,9 +37,16 @@ class Settings(BaseSettings):
     sms_configuration_set: str | None = None
     rules_file: Path | None = None  # the packaged rules.yaml when unset
     letter_font: Path | None = None  # a CJK .ttf/.ttc for demand letters; see propfee.collection.letters for defaults
-    hotline: str = "400-000-0000"
-    pay_instructions: str = "物业服务中心或物业App"
-    pay_instructions_en: str = "the property service office or the property app"
+    # the company's identity as the template's parameters give it (CompanyName, SmsSignature, ...); empty: not
+    # set there. The rules file's `company:` fields win over these (propfee.rules.CollectionRules.with_parameters)
+    company_name: str = ""
+    company_name_en: str = ""
+    sms_signature: str = ""
+    hotline: str = ""
+    pay_instructions: str = ""
+    pay_instructions_en: str = ""
+    company_address: str = ""
+    company_address_en: str = ""
 
     @field_validator("timezone")
     @classmethod
@@ -53,8 +62,26 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
     @property
-    def pay_instructions_by_language(self) -> dict[str, str]:
-        return {"zh-CN": self.pay_instructions, "en": self.pay_instructions_en}
+    def deployed(self) -> bool:
+        """Running as a function of a stack (Lambda sets its name; the sandbox, which deploys the same template,
+        too): the company must have configured itself. The CLI, the tests and the simulation do not count."""
+        return bool(self.function_name)
+
+    @property
+    def identity_parameters(self) -> CommunityIdentity:
+        """The identity fields the template's parameters set (the empty ones left unset)."""
+        pay = {
+            lang: text for lang, text in (("zh-CN", self.pay_instructions), ("en", self.pay_instructions_en)) if text
+        }
+        fields = {
+            "name": self.company_name,
+            "name_en": self.company_name_en,
+            "sms_signature": self.sms_signature,
+            "hotline": self.hotline,
+            "address": self.company_address,
+            "address_en": self.company_address_en,
+        }
+        return CommunityIdentity(**{k: v for k, v in fields.items() if v}, pay_instructions=pay or None)
 
     def require(self, name: str) -> str:
         """A setting this function cannot work without (e.g. the queue URL for plan)."""

@@ -3,7 +3,7 @@ seal, as the company (and, where they differ, a community) configures them. Text
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # what a stack says before the company has configured itself: fine in the sandbox and the demo, refused in a
 # deployed stack (carriers require the registered signature, and owners must be able to call back)
@@ -35,15 +35,31 @@ class CompanyIdentity(BaseModel):
     address_en: str = Field(default="", max_length=300)
     seal_image: str | None = None  # a PNG of the company seal (公章) for letters, relative to the rules file
 
+    @field_validator("pay_instructions")
+    @classmethod
+    def _every_language(cls, value: dict[str, str]) -> dict[str, str]:
+        # a text in one language only keeps the placeholder in the other (and placeholders() names it)
+        return {**PLACEHOLDER_PAY, **value}
+
     def placeholders(self) -> list[str]:
-        """The fields still at the values a stack has before the company configures it."""
-        return [name for name, value in PLACEHOLDERS.items() if getattr(self, name) == value]
+        """The fields still at the values a stack has before the company configures it (pay_instructions per
+        language: 'pay_instructions.en')."""
+        found = [
+            name for name, value in PLACEHOLDERS.items() if name != "pay_instructions" and getattr(self, name) == value
+        ]
+        found += [
+            f"pay_instructions.{lang}" for lang, text in PLACEHOLDER_PAY.items() if self.pay_instructions[lang] == text
+        ]
+        return found
 
     def merged(self, override: CommunityIdentity | None) -> CompanyIdentity:
-        """This identity with a community's own fields where it sets them."""
+        """This identity with a community's own fields where it sets them (pay_instructions per language)."""
         if override is None:
             return self
-        return self.model_copy(update=override.model_dump(exclude_none=True))
+        update = override.model_dump(exclude_none=True)
+        if "pay_instructions" in update:
+            update["pay_instructions"] = {**self.pay_instructions, **update["pay_instructions"]}
+        return self.model_copy(update=update)
 
 
 class CommunityIdentity(BaseModel):

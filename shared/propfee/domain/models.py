@@ -218,6 +218,12 @@ class SendJob(Record):
     recent_contacts: tuple[AwareDatetime, ...] = ()  # as planned; the claim adds to it, a release restores it
     counts_as_contact: bool = True  # False for the second message of a step that sends two together
     periods: tuple[str, ...] = ()  # the unpaid billing periods, oldest first (a demand letter lists them)
+    # how owners name their unit ("锦绣花园1栋2304室"), from the community and building records; empty: the
+    # texts fall back to unit_label (the codes)
+    community_name: str = ""
+    building_name: str = ""
+    room: str = ""
+    owner_surname: str = ""  # of the person written to, for the salutation (the surname only, never the name)
 
     @property
     def claim_key(self) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from propfee.domain.models import (
+    Building,
     Collector,
     Community,
     DayActivity,
@@ -39,6 +40,8 @@ class ProviderUnavailable(Exception):
 
 class ArrearsReader(Protocol):
     def communities(self) -> list[Community]: ...
+
+    def buildings(self, community_id: str) -> list[Building]: ...  # their names address the owners
 
     def units_owing(self, community_id: str, due_before: date) -> Iterator[Unit]: ...
 

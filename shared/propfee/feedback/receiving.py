@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from propfee.collection.messages import render_reply
+from propfee.collection.messages import render_reply, reply_subject
 from propfee.collection.policy import time_blocked
 from propfee.domain.config import Settings
 from propfee.domain.models import E164, InboundMessage, Ticket, Unit
@@ -317,13 +317,15 @@ class Receiver:
             return "cooldown"
         ack = record["ack"]
         language, channel = str(ack["language"]), str(record.get("channel") or "sms")
-        pay = self._settings.pay_instructions_by_language[language]
+        identity = self._rules.identity_for(str(record.get("community_id") or UNKNOWN_COMMUNITY))
         context = ack_context(dict(ack["context"]), now)
-        text = render_reply(str(ack["template"]), language, context, self._settings.hotline, pay, channel)
+        text = render_reply(str(ack["template"]), language, context, identity, channel)
         self._store.finish_step(source_id, "ack", ack_outcome="sending", acked_at=now.isoformat())
         try:
             if record.get("channel") == "email":
-                provider_id = self._email.send_email(sender, "Re: 物业服务中心", text, {"reply_to": source_id[:200]})
+                provider_id = self._email.send_email(
+                    sender, reply_subject(identity, language), text, {"reply_to": source_id[:200]}
+                )
             else:
                 provider_id = self._sms.send_sms(sender, text, {"reply_to": source_id[:200]})
         except (ProviderRejected, ProviderUnavailable) as error:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 
 from propfee.collection.policy import ContactPolicy
+from propfee.domain.identity import CompanyIdentity
 from propfee.domain.models import Hold, HoldKind, InboundMessage, Ticket, Unit
 from propfee.feedback.intents import Classification, Department, Intent
 
@@ -90,6 +91,8 @@ class RepliesRules(Protocol):
     def feedback_for(self, community_id: str) -> FeedbackRules: ...
 
     def policy_for(self, community_id: str) -> ContactPolicy: ...
+
+    def identity_for(self, community_id: str) -> CompanyIdentity: ...
 
 
 HOLD_FOR = {

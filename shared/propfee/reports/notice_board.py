@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from propfee.accounts.ledger import PaidBill
 from propfee.collection.letters import cjk_document, find_font
+from propfee.domain.identity import CompanyIdentity
 from propfee.domain.models import Building, Community, Language, Unit
 from propfee.domain.money import rate, yuan
 from propfee.reports.formats import _environment as _html_environment  # the report page's: autoescape, csp_hash
@@ -165,7 +166,7 @@ _WORDS: dict[Language, dict[str, str]] = {
         "pay": "尚未缴纳的业主，请通过{pay}缴纳。如对账单有疑问，或有需要我们改进的服务问题，"
         "请致电{hotline}，我们将及时核实处理。",
         "privacy": "本通告仅含统计数字，不含任何业主的姓名、房号或联系方式。",
-        "sign": "{community}物业服务中心",
+        "sign": "{company} {community}物业服务中心",
     },
     "en": {
         "title": "Property fee collection notice",
@@ -188,7 +189,7 @@ _WORDS: dict[Language, dict[str, str]] = {
         "pay": "If you have not paid yet, please pay via {pay}. If you have a question about your bill, or a "
         "service problem you would like us to fix, please call {hotline} and we will look into it promptly.",
         "privacy": "This notice shows totals only: no owner's name, unit number or contact details.",
-        "sign": "{community} property service office",
+        "sign": "{company}, {community} property service office",
     },
 }
 
@@ -274,8 +275,7 @@ def notice(
     period: str,
     as_of: date,
     language: Language,
-    hotline: str,
-    pay_instructions: str,
+    identity: CompanyIdentity,
 ) -> Notice:
     words = _WORDS[language]
     rows, withheld = shown_figures(building, whole, language)
@@ -290,8 +290,10 @@ def notice(
         rows=rows,
         withheld=words["withheld"] if withheld else "",
         thanks=words["thanks"],
-        pay=words["pay"].format(pay=pay_instructions, hotline=hotline),
-        sign=words["sign"].format(community=community.name),
+        pay=words["pay"].format(pay=identity.pay_instructions[language], hotline=identity.hotline),
+        sign=words["sign"].format(
+            company=identity.name if language == "zh-CN" else identity.name_en, community=community.name
+        ),
         dated=_date_label(as_of, language),
         privacy=words["privacy"],
     )
@@ -352,15 +354,15 @@ def notice_board_files(
     units: Iterable[tuple[Unit, Sequence[PaidBill]]],
     generated_at: datetime,
     *,
-    hotline: str,
-    pay_instructions: Mapping[str, str],
+    identity: CompanyIdentity,
     font: Path | None = None,
 ) -> dict[str, bytes]:
     """notice-board/<building_id>.<zh-CN|en>.<html|pdf> for each building of the community.
 
     `units`: every unit of the community with its bills as the ledger holds them (each with what has been paid
     of it, refunds taken off). `day_or_period`: the report day (its month is the period, the notice is dated
-    that day) or a period 'YYYY-MM' (dated when generated). `pay_instructions`: one text per language.
+    that day) or a period 'YYYY-MM' (dated when generated). `identity`: the community's (its hotline, how to pay,
+    the company's name signs the notice).
     The same inputs give the same bytes: the PDFs are dated `generated_at`, not by the clock."""
     period = period_of(day_or_period)
     as_of = (
@@ -374,7 +376,7 @@ def notice_board_files(
     files: dict[str, bytes] = {}
     for building in figures:
         for language in LANGUAGES:
-            text = notice(community, building, whole, period, as_of, language, hotline, pay_instructions[language])
+            text = notice(community, building, whole, period, as_of, language, identity)
             stem = f"notice-board/{_key(building.building_id)}.{language}"
             files[f"{stem}.html"] = notice_html(text)
             files[f"{stem}.pdf"] = notice_pdf(text, font_file, generated_at)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,8 +12,10 @@ from zoneinfo import ZoneInfo
 from propfee.domain.models import Language, Ticket, TicketStatus
 from propfee.domain.ports import DeadLetterCounter, ObjectStore, ReportReader
 from propfee.feedback.intents import Department
+from propfee.feedback.responses import DEFAULT_DEPARTMENTS, DepartmentContact
 from propfee.reports.access import community_report_prefix
 from propfee.reports.formats import CONTENT_TYPES, csv_bytes, html_page, workbook
+from propfee.reports.formats.words import vocabulary
 from propfee.reports.history import EFFECT_DAYS, Targets, day_snapshot, history_window
 from propfee.reports.summary import CommunityDay, CompanyDay, build_summary
 from propfee.reports.summary_tables import report_tables
@@ -32,9 +35,11 @@ def report_files(
     tables = report_tables(summary, entries)
     files = {"summary.json": json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")}
     files.update({f"{table.stem}.csv": csv_bytes(table) for table in tables})
+    departments = (company or CompanyDay()).departments
     for language, suffix in REPORT_LANGUAGES:
-        files[f"report{suffix}.xlsx"] = workbook(tables, language, generated_at=generated_at)
-        files[f"report{suffix}.html"] = html_page(summary, tables, language)
+        codes = vocabulary(language, departments)
+        files[f"report{suffix}.xlsx"] = workbook(tables, language, generated_at=generated_at, codes=codes)
+        files[f"report{suffix}.html"] = html_page(summary, tables, language, codes)
     return files
 
 
@@ -55,6 +60,8 @@ def publish_daily_report(
     dead_letters: DeadLetterCounter,
     tz: ZoneInfo,
     targets: Targets | None = None,
+    departments: Mapping[str, DepartmentContact] | None = None,
+    community_departments: Mapping[str, Mapping[str, DepartmentContact]] | None = None,
 ) -> list[str]:
     """Read the day's activity, period totals, debtors (arrears index), owners' messages (activity index),
     each department's open and resolved tickets (inbox index), the collectors' open tasks and the report's
@@ -62,7 +69,9 @@ def publish_daily_report(
     files under reports/<date>/ and each community's own set under reports/<date>/communities/<id>/.
 
     Debtors, open tickets and DLQ depths are as read when the report runs (00:15 the next day), aged as of the
-    report day: a report re-run later for an old day shows today's debtors aged as of that day, not a snapshot."""
+    report day: a report re-run later for an old day shows today's debtors aged as of that day, not a snapshot.
+    `departments`: what the rules file calls them (the feedback rules' departments), else the defaults;
+    `community_departments`: a community's own names, for its own set."""
     tickets: dict[str, list[Ticket]] = {}
     for department in Department:
         for status in TicketStatus:
@@ -110,12 +119,15 @@ def publish_daily_report(
         dead_letters=dead_letters.depths(),
         collectors=collectors,
         open_tasks={c.collector_id: tuple(reader.tasks(c.collector_id, "open")) for c in collectors},
+        departments={str(k): v for k, v in (departments if departments is not None else DEFAULT_DEPARTMENTS).items()},
     )
     written = _put_files(store, report_prefix(day), report_files(day, generated_at, entries, company))
     # each community's own set, so that its manager can be given that set and nothing of the others
     for entry in entries:
         prefix = community_report_prefix(day, entry.community.community_id)
-        written += _put_files(store, prefix, community_report_files(day, generated_at, entry, tz, company))
+        own_names = (community_departments or {}).get(entry.community.community_id)
+        named = replace(company, departments={**company.departments, **own_names}) if own_names else company
+        written += _put_files(store, prefix, community_report_files(day, generated_at, entry, tz, named))
     return written
 
 
@@ -138,6 +150,7 @@ def community_report_files(
             for cid, tasks in company.open_tasks.items()
             if cid in working_here
         },
+        departments=company.departments,
     )
     return report_files(day, generated_at, [entry], own)
 

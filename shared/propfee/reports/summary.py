@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from propfee.domain.models import (
@@ -20,6 +21,7 @@ from propfee.domain.models import (
     Unit,
 )
 from propfee.domain.money import rate
+from propfee.feedback.responses import DEFAULT_DEPARTMENTS, DepartmentContact
 from propfee.reports.history import Phase, collectors_today, effectiveness, phase_progress, trend
 from propfee.reports.sections import (
     arrears_aging,
@@ -32,7 +34,8 @@ from propfee.reports.sections import (
 
 # 2: arrears aging, top debtors, replies, tickets, leftover issues, dead-letter depths
 # 3: 30-day trend, reminder effectiveness, collectors' day, progress against phased targets
-SCHEMA_VERSION = 3
+# 4: the day's balance (opening + new bills - collected + adjustments = closing), the company's time zone
+SCHEMA_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,49 @@ class CompanyDay:
     dead_letters: Mapping[str, int] = field(default_factory=dict)
     collectors: tuple[Collector, ...] = ()
     open_tasks: Mapping[str, tuple[Task, ...]] = field(default_factory=dict)  # by collector id
+    # what the rules file calls each department: the page and the workbook name them so
+    departments: Mapping[str, DepartmentContact] = field(
+        default_factory=lambda: {str(k): v for k, v in DEFAULT_DEPARTMENTS.items()}
+    )
+
+
+def balance(
+    day: date, history: tuple[DaySnapshot, ...], billed_fen: int, closing_fen: int, collected_fen: int
+) -> dict[str, object]:
+    """How the outstanding balance moved over the day: opening (the previous day's closing, from its snapshot)
+    + new bills (what the period totals billed since) - collected (the day's payments, net of refunds)
+    + adjustments = closing. Adjustments are what the totals moved by other than those (money towards a later
+    period, corrections). Without the previous day's snapshot the opening, new bills and adjustments are
+    unknown (None)."""
+    before = next((s for s in history if s.day == day - timedelta(days=1)), None)
+    opening = new_bills = adjustments = None
+    if before is not None:
+        opening = before.billed_fen + before.back_billed_fen - before.paid_fen - before.back_paid_fen
+        new_bills = billed_fen - before.billed_fen - before.back_billed_fen
+        adjustments = closing_fen - opening - new_bills + collected_fen
+    return {
+        "opening_fen": opening,
+        "new_bills_fen": new_bills,
+        "collected_fen": collected_fen,
+        "adjustments_fen": adjustments,
+        "closing_fen": closing_fen,
+    }
+
+
+def _company_balance(communities: list[dict[str, Any]], closing_fen: int, collected_fen: int) -> dict[str, object]:
+    parts = [c["balance"] for c in communities]
+    known = all(p["opening_fen"] is not None for p in parts)
+
+    def total(name: str) -> int | None:
+        return sum(p[name] for p in parts) if known else None
+
+    return {
+        "opening_fen": total("opening_fen"),
+        "new_bills_fen": total("new_bills_fen"),
+        "collected_fen": collected_fen,
+        "adjustments_fen": total("adjustments_fen"),
+        "closing_fen": closing_fen,
+    }
 
 
 def _community_figures(day: date, generated_at: datetime, entry: CommunityDay, tz: ZoneInfo) -> dict[str, object]:
@@ -92,7 +138,10 @@ def _community_figures(day: date, generated_at: datetime, entry: CommunityDay, t
             "outstanding_fen": billed_back - paid_back,
             "collection_rate": rate(paid_back, billed_back),
         },
-        "outstanding_fen": billed_current + billed_back - paid_current - paid_back,
+        "outstanding_fen": (closing := billed_current + billed_back - paid_current - paid_back),
+        "balance": balance(
+            day, entry.history, billed_current + billed_back, closing, sum(p.amount_fen for p in payments)
+        ),
         "reminders": {
             "sent": dict(sorted(sent.items())),
             "failed": dict(sorted(failed.items())),
@@ -148,6 +197,7 @@ def build_summary(
             "collection_rate": rate(back_paid, back_billed),
         },
         "outstanding_fen": billed + back_billed - paid - back_paid,
+        "balance": _company_balance(communities, billed + back_billed - paid - back_paid, amount),
         "reminders": reminder_totals,
         # the company: every community's debtors, and messages and tickets with or without a community
         "arrears_aging": arrears_aging(day, (u for entry in entries for u in entry.owing)),
@@ -168,6 +218,7 @@ def build_summary(
         "schema_version": SCHEMA_VERSION,
         "date": day.isoformat(),
         "generated_at": generated_at.isoformat(),
+        "timezone": company.timezone,  # the report's local times are in it
         "totals": totals,
         "communities": communities,
         "unmatched": unmatched,  # owners' messages and tickets from senders no unit matched (in the totals)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from propfee.reports.formats import Cell, Column, ReportTable
+from propfee.reports.formats.words import code_words
 from propfee.reports.history import TASK_OUTCOMES
 from propfee.reports.sections import TICKET_FIGURES
-from propfee.reports.summary import CommunityDay
+from propfee.reports.summary import CommunityDay, CompanyDay
 
 # report_formats renders each table as CSV, as a sheet of the workbook and as a table of the HTML page.
 # Amounts are in yuan (from integer fen, exact to the fen), rates are fractions.
@@ -15,6 +18,25 @@ from propfee.reports.summary import CommunityDay
 
 def _yuan(fen: int) -> float:
     return fen / 100
+
+
+def _local(moment: datetime | str | None, tz: ZoneInfo) -> str | None:
+    """A time as the company reads it: in its own time zone (the records keep UTC or any offset)."""
+    if moment is None:
+        return None
+    at = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return at.astimezone(tz).isoformat()
+
+
+_DEFAULT_TZ = ZoneInfo(CompanyDay().timezone)
+
+
+def _timezone(summary: dict[str, object]) -> ZoneInfo:
+    return ZoneInfo(str(summary.get("timezone") or _DEFAULT_TZ.key))
+
+
+# the page shows the trend's last days; the workbook and the CSV every day
+PAGE_TREND_DAYS = 14
 
 
 COMMUNITY_COLUMNS = (
@@ -61,20 +83,20 @@ def communities_table(summary: dict[str, object]) -> ReportTable:
 COLLECTION_COLUMNS = (
     Column("community_id", "小区编号", "Community ID"),
     Column("unit_id", "房号", "Unit"),
-    Column("paid_at", "付款时间", "Paid at"),
+    Column("paid_at", "付款时间", "Paid at", "datetime"),
     Column("amount_yuan", "金额（元）", "Amount (yuan)", "yuan"),
     Column("amount_fen", "金额（分）", "Amount (fen)", "int"),
-    Column("method", "付款方式", "Method"),
+    Column("method", "付款方式", "Method", "code"),
     Column("reference", "付款流水号", "Reference"),
 )
 
 
-def collections_table(entries: list[CommunityDay]) -> ReportTable:
+def collections_table(entries: list[CommunityDay], tz: ZoneInfo = _DEFAULT_TZ) -> ReportTable:
     rows = [
         (
             entry.community.community_id,
             p.unit_id,
-            p.paid_at.isoformat(),
+            _local(p.paid_at, tz),
             _yuan(p.amount_fen),
             p.amount_fen,
             p.method,
@@ -89,16 +111,16 @@ def collections_table(entries: list[CommunityDay]) -> ReportTable:
 REMINDER_COLUMNS = (
     Column("community_id", "小区编号", "Community ID"),
     Column("unit_id", "房号", "Unit"),
-    Column("at", "时间", "At"),
-    Column("step", "催缴步骤", "Step"),
-    Column("channel", "渠道", "Channel"),
-    Column("status", "状态", "Status"),
+    Column("at", "时间", "At", "datetime"),
+    Column("step", "催缴步骤", "Step", "code"),
+    Column("channel", "渠道", "Channel", "code"),
+    Column("status", "状态", "Status", "code"),
     Column("balance_yuan", "欠费（元）", "Balance (yuan)", "yuan"),
-    Column("skip_reason", "跳过原因", "Skip reason"),
+    Column("skip_reason", "跳过原因", "Skip reason", "code"),
 )
 
 
-def reminders_table(entries: list[CommunityDay]) -> ReportTable:
+def reminders_table(entries: list[CommunityDay], tz: ZoneInfo = _DEFAULT_TZ) -> ReportTable:
     rows: list[tuple[Cell, ...]] = []
     for entry in entries:
         community_id = entry.community.community_id
@@ -107,7 +129,7 @@ def reminders_table(entries: list[CommunityDay]) -> ReportTable:
                 (
                     community_id,
                     r.unit_id,
-                    r.claimed_at.isoformat(),
+                    _local(r.claimed_at, tz),
                     r.step,
                     r.channel.value,
                     r.status.value,
@@ -116,7 +138,7 @@ def reminders_table(entries: list[CommunityDay]) -> ReportTable:
                 )
             )
         for s in sorted(entry.activity.skips, key=lambda s: (s.at, s.unit_id, s.step)):
-            rows.append((community_id, s.unit_id, s.at.isoformat(), s.step, None, "skipped", None, s.reason))
+            rows.append((community_id, s.unit_id, _local(s.at, tz), s.step, None, "skipped", None, s.reason))
     return ReportTable("reminders", "今日催缴", "Reminders", REMINDER_COLUMNS, tuple(rows))
 
 
@@ -132,7 +154,7 @@ def _scopes(summary: dict[str, object]) -> list[tuple[tuple[str, str], dict[str,
 AGING_COLUMNS = (
     Column("community_id", "小区编号", "Community ID"),
     Column("community", "小区", "Community"),
-    Column("bucket", "账龄（天）", "Days overdue"),
+    Column("bucket", "账龄", "Days overdue", "code"),
     Column("units", "户数", "Units", "int"),
     Column("overdue_yuan", "欠费（元）", "Overdue (yuan)", "yuan"),
     Column("overdue_fen", "欠费（分）", "Overdue (fen)", "int"),
@@ -155,10 +177,10 @@ DEBTOR_COLUMNS = (
     Column("unit", "房号", "Unit"),
     Column("overdue_yuan", "逾期欠费（元）", "Overdue (yuan)", "yuan"),
     Column("overdue_fen", "逾期欠费（分）", "Overdue (fen)", "int"),
-    Column("oldest_due", "最早应缴日", "Oldest due date"),
+    Column("oldest_due", "最早应缴日", "Oldest due date", "date"),
     Column("days_overdue", "逾期天数", "Days overdue", "int"),
-    Column("hold", "暂停催缴", "Hold in force"),
-    Column("key_customer", "关键客户", "Key customer"),
+    Column("hold", "暂停催缴", "Hold in force", "code"),
+    Column("key_customer", "关键客户", "Key customer", "code"),
 )
 
 
@@ -185,7 +207,7 @@ def top_debtors_table(summary: dict[str, object]) -> ReportTable:
 REPLY_COLUMNS = (
     Column("community_id", "小区编号", "Community ID"),
     Column("community", "小区", "Community"),
-    Column("intent", "业主回复类型", "Reply intent"),
+    Column("intent", "业主回复类型", "Reply intent", "code"),
     Column("messages", "条数", "Messages", "int"),
 )
 
@@ -200,7 +222,7 @@ def replies_table(summary: dict[str, object]) -> ReportTable:
 TICKET_COLUMNS = (
     Column("community_id", "小区编号", "Community ID"),
     Column("community", "小区", "Community"),
-    Column("department", "部门", "Department"),
+    Column("department", "部门", "Department", "code"),
     Column("new_today", "今日新增", "New today", "int"),
     Column("open", "未办结", "Open", "int"),
     Column("overdue", "已超时", "Overdue", "int"),
@@ -219,19 +241,20 @@ def tickets_table(summary: dict[str, object]) -> ReportTable:
 
 ISSUE_COLUMNS = (
     Column("ticket_id", "工单号", "Ticket"),
-    Column("department", "部门", "Department"),
-    Column("intent", "类型", "Intent"),
-    Column("category", "类别", "Category"),
+    Column("department", "部门", "Department", "code"),
+    Column("intent", "类型", "Intent", "code"),
+    Column("category", "类别", "Category", "code"),
     Column("community_id", "小区编号", "Community ID"),
-    Column("created_at", "创建时间", "Created"),
-    Column("due_by", "办结期限", "Due"),
-    Column("escalated_at", "升级时间", "Escalated"),
+    Column("created_at", "创建时间", "Created", "datetime"),
+    Column("due_by", "办结期限", "Due", "datetime"),
+    Column("escalated_at", "升级时间", "Escalated", "datetime"),
     Column("unit_ids", "房屋", "Units"),
-    Column("reason", "原因", "Reason"),
+    Column("reason", "原因", "Reason", "code"),
 )
 
 
 def leftover_issues_table(summary: dict[str, object]) -> ReportTable:
+    tz = _timezone(summary)
     rows = [
         (
             i["ticket_id"],
@@ -239,9 +262,9 @@ def leftover_issues_table(summary: dict[str, object]) -> ReportTable:
             i["intent"],
             i["category"],
             i["community_id"],
-            i["created_at"],
-            i["due_by"],
-            i["escalated_at"],
+            _local(i["created_at"], tz),
+            _local(i["due_by"], tz),
+            _local(i["escalated_at"], tz),
             " ".join(i["unit_ids"]),
             " ".join(reason for reason in ("overdue", "dispute") if i[reason]),
         )
@@ -251,7 +274,7 @@ def leftover_issues_table(summary: dict[str, object]) -> ReportTable:
 
 
 DEAD_LETTER_COLUMNS = (
-    Column("queue", "死信队列", "Dead-letter queue"),
+    Column("queue", "死信队列", "Dead-letter queue", "code"),
     Column("messages", "积压消息数", "Messages waiting", "int"),
 )
 
@@ -264,7 +287,7 @@ def dead_letters_table(summary: dict[str, object]) -> ReportTable:
 TREND_COLUMNS = (
     Column("community_id", "小区编号", "Community ID"),
     Column("community", "小区", "Community"),
-    Column("date", "日期", "Date"),
+    Column("date", "日期", "Date", "date"),
     Column("payments", "收款笔数", "Payments", "int"),
     Column("collected_yuan", "收款（元）", "Collected (yuan)", "yuan"),
     Column("period", "当期", "Period"),
@@ -287,13 +310,17 @@ def trend_table(summary: dict[str, object]) -> ReportTable:
         for scope, figures in _scopes(summary)
         for row in figures["trend"]
     ]
-    return ReportTable("trend", "近30天趋势", "30-day trend", TREND_COLUMNS, tuple(rows))
+    since = (date.fromisoformat(str(summary["date"])) - timedelta(days=PAGE_TREND_DAYS - 1)).isoformat()
+    recent = tuple(row for row in rows if str(row[2]) >= since)
+    return ReportTable(
+        "trend", "近30天趋势", "30-day trend", TREND_COLUMNS, tuple(rows), recent if recent != tuple(rows) else None
+    )
 
 
 EFFECT_COLUMNS = (
     Column("community_id", "小区编号", "Community ID"),
     Column("community", "小区", "Community"),
-    Column("step", "催缴步骤", "Step"),
+    Column("step", "催缴步骤", "Step", "code"),
     Column("cohort_reminded", "7天前触达户数", "Units reached 7 days ago", "int"),
     Column("cohort_paid", "其中7天内缴费", "Of them paid within 7 days", "int"),
     Column("cohort_rate", "7天缴费率", "Paid within 7 days", "percent"),
@@ -313,14 +340,15 @@ def effectiveness_table(summary: dict[str, object]) -> ReportTable:
     return ReportTable("reminder_effectiveness", "催缴效果", "Reminder effectiveness", EFFECT_COLUMNS, tuple(rows))
 
 
+_ZH, _EN = code_words("zh-CN"), code_words("en")
 COLLECTOR_COLUMNS = (
     Column("collector_id", "催缴员编号", "Collector ID"),
     Column("name", "姓名", "Name"),
-    Column("role", "岗位", "Role"),
+    Column("role", "岗位", "Role", "code"),
     Column("open", "未完成任务", "Open tasks", "int"),
     Column("open_overdue", "超时未完成", "Open past deadline", "int"),
     Column("done_today", "今日完成", "Done today", "int"),
-    *(Column(f"done_{o}", f"结果：{o}", f"Outcome: {o}", "int") for o in TASK_OUTCOMES),
+    *(Column(f"done_{o}", f"结果：{_ZH[o]}", f"Outcome: {_EN[o]}", "int") for o in TASK_OUTCOMES),
     Column("promised_yuan", "承诺缴费金额（元）", "Promised (yuan)", "yuan"),
 )
 
@@ -345,9 +373,9 @@ def collectors_table(summary: dict[str, object]) -> ReportTable:
 TARGET_COLUMNS = (
     Column("community_id", "小区编号", "Community ID"),
     Column("phase", "阶段", "Phase"),
-    Column("end", "截止日", "Ends"),
+    Column("end", "截止日", "Ends", "date"),
     Column("days_left", "剩余天数", "Days left", "int"),
-    Column("measure", "指标", "Measure"),
+    Column("measure", "指标", "Measure", "code"),
     Column("collector_id", "催缴员", "Collector"),
     Column("target", "目标", "Target"),  # a rate (fraction), yuan or a count, as the measure says
     Column("actual", "完成", "Actual"),
@@ -385,8 +413,8 @@ def targets_table(summary: dict[str, object]) -> ReportTable:
 def report_tables(summary: dict[str, object], entries: list[CommunityDay]) -> list[ReportTable]:
     return [
         communities_table(summary),
-        collections_table(entries),
-        reminders_table(entries),
+        collections_table(entries, _timezone(summary)),
+        reminders_table(entries, _timezone(summary)),
         aging_table(summary),
         top_debtors_table(summary),
         replies_table(summary),

@@ -17,7 +17,7 @@ from propfee.collection.sending import evidence_for
 from propfee.domain.models import Building, Channel, Hold, HoldKind, ReminderStatus
 from propfee.domain.ports import ClaimResult
 from propfee.local.sandbox import moto_patches
-from tests.support import SHANGHAI, at, bill, community, create_table_from_template, payment, unit
+from tests.support import COMPANY, SHANGHAI, at, bill, community, create_table_from_template, payment, unit
 
 
 @pytest.fixture(params=["moto as shipped", "sandbox transaction patch"])
@@ -85,9 +85,7 @@ def _job(table, unit_id="C01-B01-0101", today=date(2026, 10, 12)):
 
 
 def _evidence(job, when="2026-10-12 09:30"):
-    return evidence_for(
-        job, render(job, job.planned_for, "400-000-0000", {"zh-CN": "物业App", "en": "the app"}), at(when)
-    )
+    return evidence_for(job, render(job, job.planned_for, COMPANY), at(when))
 
 
 def test_a_step_is_claimed_once_and_a_changed_unit_is_detected(table):

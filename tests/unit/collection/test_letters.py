@@ -3,13 +3,14 @@ back whole (no date broken across lines), a delivery slip to sign, and a print b
 
 import io
 import re
-import subprocess
+import sys
 from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
 from pypdf import PdfReader
 
+from propfee.collection import letters
 from propfee.collection.letters import (
     LetterFontMissing,
     LetterSealMissing,
@@ -22,8 +23,9 @@ from propfee.collection.letters import (
 )
 from propfee.collection.messages import lint
 from propfee.domain.identity import CompanyIdentity
-from propfee.domain.models import Building, Community, OpenBill, Owner, Unit
+from propfee.domain.models import OpenBill, Owner, Unit
 from tests.support import SHANGHAI, letter_job
+from tests.support.pdf import pdf_text
 
 DATED = datetime(2026, 11, 26, 9, 0, tzinfo=SHANGHAI)
 IDENTITY = CompanyIdentity(
@@ -34,19 +36,12 @@ IDENTITY = CompanyIdentity(
     address_en="100 Jinxiu Road, Pudong, Shanghai",
     pay_instructions={"zh-CN": "物业App或物业服务中心前台", "en": "the property app or the front desk"},
 )
-COMMUNITY = Community(community_id="C01", name="锦绣花园")
-BUILDING = Building(community_id="C01", building_id="C01-B03", name="3栋", floors=20)
+# the names the planner puts on the job (propfee.collection.addressing makes the address of them)
+NAMES = {"community_name": "锦绣花园", "building_name": "3栋", "room": "1502"}
 CHINESE_DATE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 ENGLISH_DATE = re.compile(r"\d{1,2} (?:January|February|March|April|May|June|July|August|September|October|November"
                           r"|December) \d{4}")  # fmt: skip
-
-
-def pdf_text(pdf: bytes) -> str:
-    """The PDF's text as a reader sees it, laid out line by line (the one place a letter is read back)."""
-    return subprocess.run(
-        ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
-    ).stdout.decode()
 
 
 def the_unit(language="zh-CN", owners=None, **changes) -> Unit:
@@ -74,7 +69,7 @@ def the_unit(language="zh-CN", owners=None, **changes) -> Unit:
 
 
 def the_letter(language="zh-CN", **unit_changes):
-    return compose_letter(letter_job(language), the_unit(language, **unit_changes), IDENTITY, COMMUNITY, BUILDING)
+    return compose_letter(letter_job(language, **NAMES), the_unit(language, **unit_changes), IDENTITY)
 
 
 def dates_on_one_line(text: str, pattern: re.Pattern[str]) -> tuple[int, int]:
@@ -95,7 +90,7 @@ def dates_on_one_line(text: str, pattern: re.Pattern[str]) -> tuple[int, int]:
         (
             "en",
             ["Demand for Payment", "Jinxiu Property Services Co., Ltd.", "Dear 王建国 and 李秀英,",
-             "Room 1502, 3栋, 锦绣花园", "CNY 12,630.00", "June 2026", "10 August 2026", "Article 944",
+             "Rm 1502, 3栋, 锦绣花园", "CNY 12,630.00", "June 2026", "10 August 2026", "Article 944",
              "by 11 December 2026", "litigation or arbitration", "the property app or the front desk",
              "Acknowledgement of Delivery", "Received by (signature)"],
         ),
@@ -138,8 +133,8 @@ def test_the_pdf_reads_back_with_every_part_of_the_letter_and_the_slip():
 @pytest.mark.parametrize("name_length", range(1, 9))
 def test_no_date_is_split_across_lines_wherever_the_text_puts_it(name_length):
     # the owner's name moves the community's name, and every date after it, along the line
-    community = Community(community_id="C01", name="锦" * name_length + "花园")
-    letter = compose_letter(letter_job(), the_unit(), IDENTITY, community, BUILDING)
+    job = letter_job(**{**NAMES, "community_name": "锦" * name_length + "花园"})
+    letter = compose_letter(job, the_unit(), IDENTITY)
     text = pdf_text(letter_pdf(letter, find_font(), DATED))
     found, whole = dates_on_one_line(text, CHINESE_DATE)
     assert found == whole and found >= 8  # as of, overdue since, 3 due dates, deadline, dated, slip
@@ -174,7 +169,7 @@ def test_the_same_letter_gives_the_same_bytes():
 
 def test_without_the_names_of_community_and_building_the_codes_stand_in():
     letter = compose_letter(letter_job(), the_unit(owners=(Owner(name=" ", relation="owner"),)), IDENTITY)
-    assert (letter.owner, letter.address) == ("B03-1502", "B031502室")
+    assert (letter.owner, letter.address) == ("B03-1502", "B03-1502")
 
 
 def test_the_seal_image_is_printed_when_configured_and_its_absence_is_a_clear_error(tmp_path):
@@ -194,7 +189,7 @@ def test_the_seal_image_is_printed_when_configured_and_its_absence_is_a_clear_er
 
 def test_a_missing_font_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr("propfee.collection.letters.FONT_CANDIDATES", (tmp_path / "none.ttc",))
-    with pytest.raises(LetterFontMissing, match="fonts-wqy-microhei"):
+    with pytest.raises(LetterFontMissing, match="pylopdf-fonts-zh-cn"):
         find_font(None)
 
 
@@ -203,6 +198,28 @@ def test_a_name_with_a_character_beyond_gb2312_is_printed_too():
     letter = the_letter(owners=(Owner(name="王堃"), Owner(name="李喆", relation="co_owner")))
     text = pdf_text(letter_pdf(letter, find_font(), DATED))
     assert "王堃、李喆业主" in text
+
+
+def test_without_a_setting_the_font_is_the_python_packages_not_a_system_one():
+    # `make demo` on a machine without Debian's fonts: the font comes with propfee[sandbox]
+    font = find_font(None)
+    assert font.name == "NotoSansSC-Regular.otf" and "pylopdf_fonts_zh_cn" in font.parts
+
+
+def test_where_the_fonts_package_is_not_installed_the_next_place_is_tried(monkeypatch):
+    # Lambda: the layer has a copy of the font's file, not the package
+    monkeypatch.setitem(sys.modules, letters.FONT_PACKAGE, None)  # as if not installed
+    assert letters._packaged_font() == ()
+
+
+def test_the_font_is_embedded_with_truetype_outlines_so_readers_get_its_widths():
+    # fpdf2 embeds Noto's CFF outlines with a width table readers misapply (a space read between every character)
+    pdf = letter_pdf(the_letter(), find_font(), DATED)
+    [font] = PdfReader(io.BytesIO(pdf)).pages[0]["/Resources"]["/Font"].values()
+    embedded = font.get_object()["/DescendantFonts"][0].get_object()
+    assert embedded["/Subtype"] == "/CIDFontType2" and "/FontFile2" in embedded["/FontDescriptor"]
+    text = pdf_text(pdf)  # hanzi, digits and Latin letters side by side, read back without gaps
+    assert "房屋地址：锦绣花园3栋1502室" in text and "函件编号：20261126-C01-B03-1502-letter_d45-1" in text
 
 
 class Letters:

@@ -7,15 +7,17 @@ import pytest
 
 from propfee.collection.messages import render
 from propfee.domain.models import Channel, SendJob
+from tests.support import COMPANY
 
-TEMPLATES = ["reminder_friendly", "reminder_notice", "reminder_firm"]
+TEMPLATES = ["reminder_due_soon", "reminder_friendly", "reminder_notice", "reminder_firm"]
 LANGUAGES = ["zh-CN", "en"]
 CHANNELS = [Channel.SMS, Channel.EMAIL]
 ALL = [(t, lang, ch) for t in TEMPLATES for lang in LANGUAGES for ch in CHANNELS]
 
 TODAY = date(2025, 3, 20)
-HOTLINE = "400-820-8820"
-PAY = {"zh-CN": "物业App或前台", "en": "the property app"}
+HOTLINE = COMPANY.hotline
+# the unit as the plan names it from the community and building records
+NAMED = {"community_name": "锦绣花园", "building_name": "1栋", "room": "2304", "owner_surname": "王"}
 THREATS = ["停水", "停电", "断水", "断电", "停暖", "停气", "cut off"]
 
 
@@ -45,7 +47,7 @@ def job(
 
 
 def _render(**kwargs):
-    return render(job(**kwargs), TODAY, HOTLINE, PAY)
+    return render(job(**kwargs), TODAY, COMPANY)
 
 
 @pytest.mark.parametrize(("template", "language", "channel"), ALL)
@@ -57,8 +59,9 @@ def test_every_template_renders_completely(template, language, channel):
         assert text.strip() == text and text
         assert "{{" not in text and "}}" not in text and "{%" not in text
     assert "1,234.56" in message.body
-    assert "B03-1502" in message.body
-    assert "2025-02-15" in message.body
+    assert "B03-1502" in message.body  # no names on the job: the codes
+    if channel is Channel.EMAIL:  # an SMS keeps to two parts: the date only where it is the news
+        assert "2025-02-15" in message.body
     assert HOTLINE in message.body
 
 
@@ -73,16 +76,64 @@ def test_email_has_a_subject_naming_the_unit_and_sms_has_none(template, language
     assert sms.subject is None
 
 
-@pytest.mark.parametrize("template", TEMPLATES)
-def test_the_text_is_in_the_owners_language(template):
+@pytest.mark.parametrize(("template", "channel"), [(t, ch) for t in TEMPLATES for ch in CHANNELS])
+def test_the_text_is_in_the_owners_language(template, channel):
     chinese = re.compile(r"[\u4e00-\u9fff]")
-    zh = _render(template=template, language="zh-CN")
-    en = _render(template=template, language="en")
+    zh = _render(template=template, language="zh-CN", channel=channel)
+    en = _render(template=template, language="en", channel=channel)
 
     assert chinese.search(zh.body)
     assert "元" in zh.body
-    assert not chinese.search(en.body)
+    # the Chinese in an English text is the company's signature and name, nothing else
+    english = en.body.replace(f"【{COMPANY.sms_signature}】", "")
+    assert not chinese.search(english)
     assert "CNY 1,234.56" in en.body
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_a_chinese_sms_is_signed_with_the_registered_signature_and_names_the_unit_and_the_owner(template):
+    body = _render(template=template, **NAMED).body
+
+    assert body.startswith("【锦绣物业】尊敬的王先生/女士：您的锦绣花园1栋2304室物业费")
+    assert "B03-1502" not in body and "物业服务中心】" not in body
+    assert body.endswith("回TD退订")
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_an_english_sms_is_signed_and_names_the_unit_by_its_names(template):
+    body = _render(template=template, language="en", **NAMED).body
+
+    assert body.startswith("【锦绣物业】")
+    assert "Rm 2304, 1栋, 锦绣花园" in body
+    assert body.endswith("STOP to opt out")
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_an_email_greets_the_owner_by_surname_and_is_signed_by_the_company(template):
+    zh = _render(template=template, channel=Channel.EMAIL, **NAMED)
+    en = _render(template=template, language="en", channel=Channel.EMAIL, **{**NAMED, "owner_surname": "Smith"})
+
+    assert zh.body.startswith("尊敬的王先生/女士：")
+    assert "锦绣花园1栋2304室" in zh.body and "锦绣花园1栋2304室" in (zh.subject or "")
+    assert zh.body.endswith(COMPANY.name)
+    assert en.body.startswith("Dear Mr/Ms Smith,")
+    assert "Rm 2304, 1栋, 锦绣花园" in en.body
+    assert en.body.endswith(COMPANY.name_en)
+    assert COMPANY.pay_instructions["en"] in en.body
+
+
+def test_without_a_surname_the_owner_of_the_unit_is_greeted():
+    zh = _render(channel=Channel.EMAIL, **{**NAMED, "owner_surname": ""})
+    en = _render(language="en", channel=Channel.EMAIL, **NAMED)  # a Chinese surname is not romanised
+
+    assert zh.body.startswith("尊敬的业主：")
+    assert en.body.startswith("Dear owner,")
+
+
+def test_a_community_with_its_own_office_speaks_with_its_hotline():
+    local = COMPANY.model_copy(update={"hotline": "0571-8888 7777"})
+    body = render(job(**NAMED), TODAY, local).body
+    assert "0571-8888 7777" in body and COMPANY.hotline not in body
 
 
 @pytest.mark.parametrize(("template", "language", "channel"), ALL)

@@ -11,18 +11,8 @@ from propfee.collection.ladder import DEFAULT_LADDER, Ladder, Step, decide
 from propfee.collection.planning import job_for, plan_day
 from propfee.collection.sending import CLAIM_TIMEOUT, COLLECTORS_FRESH, ClaimInFlight, Outcome, Sender, parse_job
 from propfee.domain.config import Settings
-from propfee.domain.models import (
-    Building,
-    Channel,
-    Collector,
-    Community,
-    Hold,
-    HoldKind,
-    Reminder,
-    ReminderStatus,
-    SendJob,
-    Unit,
-)
+from propfee.domain.identity import CommunityIdentity
+from propfee.domain.models import Building, Channel, Collector, Hold, HoldKind, Reminder, ReminderStatus, SendJob, Unit
 from propfee.domain.ports import ClaimResult, ProviderRejected, ProviderUnavailable
 from propfee.rules import load_rules
 from tests.support import SHANGHAI, at, bill, payment, unit
@@ -228,6 +218,9 @@ class MemoryArrears:
 
         return [community("C01")]
 
+    def buildings(self, community_id):
+        return []  # no names: the texts name the units by their codes
+
     def units_owing(self, community_id, due_before):
         return iter([u for u in self.units if u.oldest_due and u.oldest_due < due_before])
 
@@ -241,6 +234,35 @@ def test_the_plan_enqueues_one_job_per_unit_due_a_step_and_counts_the_rest():
     assert [j.unit_id for j in queue.jobs] == ["C01-B01-0101"]
     assert summary.skipped == {"step_already_sent": 1, "no_reachable_channel": 1}
     assert summary.units_considered == 3 and summary.jobs_enqueued == 1
+
+
+class NamedArrears(MemoryArrears):
+    def buildings(self, community_id):
+        return [Building(community_id="C01", building_id="C01-B01", name="1栋", floors=18)]
+
+
+def test_the_plan_carries_the_names_owners_know_their_unit_by_and_the_send_texts_them():
+    queue = MemoryQueue()
+    plan_day(TODAY, SHANGHAI, NamedArrears(overdue_unit()), queue, RULES)
+    [job] = queue.jobs
+    assert (job.community_name, job.building_name, job.room, job.owner_surname) == ("锦绣花园", "1栋", "0101", "王")
+
+    store, sms = MemoryStore(overdue_unit()), Provider()
+    company = RULES.with_parameters(
+        Settings(table="t", sms_signature="锦绣物业", hotline="0571-8888 6666").identity_parameters
+    )  # type: ignore[call-arg]
+    Sender(SETTINGS, store, sms, Provider(), company).send(job, NOW)
+    [(_, body)] = sms.sent
+    assert body.startswith("【锦绣物业】尊敬的王先生/女士：您的锦绣花园1栋0101室物业费")
+    assert "0571-8888 6666" in body
+
+
+def test_a_job_planned_without_names_texts_the_codes():
+    queue = MemoryQueue()
+    plan_day(TODAY, SHANGHAI, MemoryArrears(overdue_unit()), queue, RULES)
+    store, sms = MemoryStore(overdue_unit()), Provider()
+    sender(store, sms).send(queue.jobs[0], NOW)
+    assert "B01-0101" in sms.sent[0][1]
 
 
 def test_a_hold_that_arrived_after_planning_cancels_the_send():
@@ -334,23 +356,27 @@ def test_a_demand_letter_is_written_for_printing_and_does_not_count_as_an_automa
     assert store.units["C01-B01-0101"].recent_contacts == ()  # the caps count messages only
 
 
-class Places:
-    def communities(self):
-        return [Community(community_id="C01", name="锦绣花园")]
-
-    def buildings(self, community_id):
-        return [Building(community_id=community_id, building_id="C01-B01", name="1栋", floors=20)]
-
-
 def test_a_letter_is_addressed_to_the_owner_at_the_named_address_and_its_text_is_the_evidence():
     letter_unit = with_bill(unit(), bill("C01-B01-0101", "2026-09", due=date(2026, 9, 20)))
     store, bucket = MemoryStore(letter_unit), Bucket()
-    job = planned_job(store)
-    Sender(SETTINGS, store, Provider(), Provider(), RULES, bucket, addresses=Places()).send(job, NOW)
+    current = store.get_unit("C01-B01-0101")
+    action = decide(current, TODAY, SHANGHAI, DEFAULT_LADDER).action
+    job = job_for(current, action, TODAY, "锦绣花园", "1栋")  # the names, as the planner puts them on the job
+    Sender(SETTINGS, store, Provider(), Provider(), RULES, bucket).send(job, NOW)
     evidence = store.claims[("C01-B01-0101", job.claim_key)]
     assert evidence.subject is None and evidence.text is not None
     assert "王芳业主" in evidence.text and "锦绣花园1栋0101室" in evidence.text and "250.00元" in evidence.text
     assert evidence.content_sha256 == hashlib.sha256(f"\n{evidence.text}".encode()).hexdigest()
+
+
+def test_a_letter_is_signed_by_the_company_the_rules_name_for_its_community():
+    letter_unit = with_bill(unit(), bill("C01-B01-0101", "2026-09", due=date(2026, 9, 20)))
+    store, bucket = MemoryStore(letter_unit), Bucket()
+    rules = RULES.with_parameters(CommunityIdentity(name="锦绣物业服务有限公司", hotline="021-5555-0101"))
+    job = planned_job(store)
+    Sender(SETTINGS, store, Provider(), Provider(), rules, bucket).send(job, NOW)
+    text = store.claims[("C01-B01-0101", job.claim_key)].text
+    assert text is not None and "锦绣物业服务有限公司" in text and "021-5555-0101" in text
 
 
 def test_the_evidence_keeps_the_text_of_an_sms_and_of_an_email_as_sent():

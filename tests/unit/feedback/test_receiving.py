@@ -23,7 +23,7 @@ from propfee.feedback.receiving import (
     ticket_email,
 )
 from propfee.feedback.responses import DepartmentContact
-from propfee.rules import CollectionRules, CommunityRules, load_rules
+from propfee.rules import CollectionRules, CommunityRules, load_rules, parse_rules
 from tests.support import SHANGHAI, at, unit
 from tests.support.inboxes import Inboxes
 
@@ -590,6 +590,23 @@ def test_a_ticket_goes_to_its_communitys_own_department_inbox():
     [routed] = flow.router.routed
     assert routed.contact == phase2 and "工程部(二期)" in routed.subject
     assert "工程部(二期)" in flow.phone.sent[0][1]
+
+
+def test_the_acknowledgement_speaks_for_the_owners_community_and_an_email_names_the_company():
+    rules = parse_rules(
+        "company: {name: 锦绣物业服务有限公司, sms_signature: 锦绣物业, hotline: 0571-8888 6666}\n"
+        "communities: {C02: {company: {hotline: 0571-8888 7777}}}\n"
+    )
+    flow = Flow(owner_unit("C02-B01-0101"), rules=rules)
+    flow.receive(sms(LEAK))
+    [(_, text)] = flow.phone.sent
+    assert text.startswith("【锦绣物业】") and text.endswith("0571-8888 7777")
+
+    flow = Flow(rules=rules)
+    flow.receive(InboundMessage(source_id="mail-1", channel="email", sender=EMAIL, body=PAID, received_at=NOW))
+    [(_, subject, body)] = flow.mail.sent
+    assert subject == "Re: 锦绣物业服务有限公司" and body.endswith("锦绣物业服务有限公司")
+    assert "0571-8888 6666" in body
 
 
 # ---------------------------------------------------------------------------------------------- the department's email

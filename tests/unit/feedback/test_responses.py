@@ -20,7 +20,7 @@ from propfee.feedback.responses import (
     ticket_id_for,
 )
 from propfee.rules import CollectionRules, CommunityRules, load_rules
-from tests.support import SHANGHAI, at, unit
+from tests.support import COMPANY, SHANGHAI, at, unit
 
 PHONE, SPOUSE, STRANGER = "+8613812345678", "+8613912345678", "+8613700000999"
 EMAIL, SPOUSE_EMAIL = "wang.fang@example.net", "li.lei@example.net"
@@ -132,7 +132,7 @@ def test_an_email_opt_out_is_confirmed_as_an_email_opt_out(language):
     response = respond(message(sender=EMAIL, channel="email"), said(Intent.OPT_OUT), units, RULES, SHANGHAI)
     ack = response.acknowledgement
 
-    text = render_reply(ack.template, ack.language, ack.context, "400-000-0000", "物业App", "email")
+    text = render_reply(ack.template, ack.language, ack.context, COMPANY, "email")
 
     assert "短信" not in text and "SMS" not in text
 
@@ -542,7 +542,9 @@ def test_a_person_decides_what_the_classifier_was_unsure_of_with_its_two_best_gu
 @pytest.mark.parametrize("language", ["zh-CN", "en"])
 @pytest.mark.parametrize("channel", ["sms", "email"])
 def test_the_confirmation_question_tells_the_owner_how_to_resume(language, channel):
-    text = render_reply("reply_opt_out_confirm", language, {}, "400-000-0000", "", channel)
+    text = render_reply(
+        "reply_opt_out_confirm", language, {}, COMPANY.model_copy(update={"hotline": "400-000-0000"}), channel
+    )
 
     assert ('回复"恢复"' if language == "zh-CN" else "reply START") in text
     assert "400-000-0000" in text

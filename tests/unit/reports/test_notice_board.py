@@ -2,10 +2,8 @@
 the same bytes for the same inputs."""
 
 import re
-import subprocess
 import time
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -27,6 +25,7 @@ from tests.support.notice_board import (
     DAY,
     GENERATED_AT,
     HOTLINE,
+    IDENTITY,
     LINK,
     NAMES,
     PAY,
@@ -38,19 +37,12 @@ from tests.support.notice_board import (
     community,
     scenario,
 )
+from tests.support.pdf import pdf_text
 
 
 def files(name: str = "锦绣花园", b01: str = "1栋", b02: str = "2栋", book: Ledger | None = None) -> dict[str, bytes]:
     entries = (book or scenario()).entries()
-    return notice_board_files(
-        DAY, community(name), buildings(b01, b02), entries, GENERATED_AT, hotline=HOTLINE, pay_instructions=PAY
-    )
-
-
-def pdf_text(pdf: bytes, tmp_path: Path) -> str:
-    path = tmp_path / "notice.pdf"
-    path.write_bytes(pdf)
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return notice_board_files(DAY, community(name), buildings(b01, b02), entries, GENERATED_AT, identity=IDENTITY)
 
 
 class _Tags(HTMLParser):
@@ -185,11 +177,11 @@ def test_the_page_posts_the_buildings_totals_and_the_communitys_rate():
     assert "不予公布" not in text  # nothing withheld: three households owe
 
 
-def test_the_pdf_posts_the_same_figures_as_the_page(tmp_path):
+def test_the_pdf_posts_the_same_figures_as_the_page():
     pages = files()
     for building in ("C01-B01", "C01-B02"):
         for language in ("zh-CN", "en"):
-            text = pdf_text(pages[f"notice-board/{building}.{language}.pdf"], tmp_path)
+            text = pdf_text(pages[f"notice-board/{building}.{language}.pdf"])
             for label, value in shown(pages[f"notice-board/{building}.{language}.html"]).items():
                 assert re.search(re.escape(label) + r"\s+" + re.escape(value), text), (building, language, label)
 
@@ -229,34 +221,35 @@ def test_figures_about_fewer_than_three_households_are_withheld(billed, paid, ba
     assert (figures.shows_breakdown, figures.shows_rate, figures.shows_back_arrears) == (breakdown, rate, back_shown)
 
 
-def test_no_unit_room_name_or_phone_reaches_a_notice(tmp_path):
+def test_no_unit_room_name_or_phone_reaches_a_notice():
     book = scenario()
     secrets = {PHONE, PHONE.removeprefix("+86"), "owner@example.net", *NAMES}
     for unit in book.units.values():
         secrets |= {unit.unit_id, unit.room, unit.label}
 
     for name, content in files(book=book).items():
-        text = pdf_text(content, tmp_path) if name.endswith(".pdf") else content.decode("utf-8")
+        text = pdf_text(content) if name.endswith(".pdf") else content.decode("utf-8")
         assert not [secret for secret in secrets if secret in text], name
 
 
 @pytest.mark.parametrize("language", ["zh-CN", "en"])
-def test_the_wording_thanks_tells_how_to_pay_and_threatens_no_one(language, tmp_path):
+def test_the_wording_thanks_tells_how_to_pay_and_threatens_no_one(language):
     pages = files()
     page = "".join(parsed(pages[f"notice-board/C01-B01.{language}.html"]).text)
-    pdf = pdf_text(pages[f"notice-board/C01-B01.{language}.pdf"], tmp_path)
+    pdf = pdf_text(pages[f"notice-board/C01-B01.{language}.pdf"])
 
     for text in (page, pdf):
         assert lint(text) == []
         assert HOTLINE in text
         assert ("感谢" if language == "zh-CN" else "Thank you") in text
     assert PAY[language] in page
+    assert (IDENTITY.name if language == "zh-CN" else IDENTITY.name_en) in page  # the company signs it
 
 
 # ---------------------------------------------------------------- hostile names
 
 
-def test_hostile_community_and_building_names_are_text_on_the_page(tmp_path):
+def test_hostile_community_and_building_names_are_text_on_the_page():
     pages = files(name=SCRIPT, b01=LINK, b02="2栋</td><td>")
 
     for name, content in pages.items():
@@ -269,7 +262,7 @@ def test_hostile_community_and_building_names_are_text_on_the_page(tmp_path):
             assert not [attrs for _, attrs in tags.tags if {"src", "href", "srcset", "style"} & set(attrs)]
     assert "=HYPERLINK(&#34;http://x&#34;,&#34;y&#34;)" in pages["notice-board/C01-B01.zh-CN.html"].decode()
     assert "2栋&lt;/td&gt;&lt;td&gt;" in pages["notice-board/C01-B02.zh-CN.html"].decode()
-    assert SCRIPT in pdf_text(pages["notice-board/C01-B01.zh-CN.pdf"], tmp_path)  # drawn as text in the PDF
+    assert SCRIPT in pdf_text(pages["notice-board/C01-B01.zh-CN.pdf"])  # drawn as text in the PDF
 
 
 # ---------------------------------------------------------------- the same bytes

@@ -26,6 +26,7 @@ from propfee.reports.formats import (
     trend_chart,
     workbook,
 )
+from propfee.reports.formats.html_format import PAGE_ROWS
 from propfee.reports.publishing import report_files
 from propfee.reports.summary import CommunityDay, build_summary
 from propfee.reports.summary_tables import report_tables
@@ -154,7 +155,7 @@ def test_workbook_payments_keep_amounts_in_yuan_and_fen(tables):
 def test_a_missing_value_is_an_empty_cell(tables):
     sheet = _book(workbook(tables, generated_at=GENERATED_AT))["今日催缴"]
 
-    skipped = [row for row in _values(sheet)[1:] if row[5] == "skipped"]
+    skipped = [row for row in _values(sheet)[1:] if row[5] == "已跳过"]  # the status in words
     assert skipped and all(row[4] is None and row[6] is None for row in skipped)
 
 
@@ -330,7 +331,9 @@ def test_the_page_is_well_formed_self_contained_and_runs_nothing(summary, tables
 
     names = [tag for tag, _ in parsed.tags]
     assert names.count("svg") == 3  # one per chart
-    assert names.count("table") == len(tables)
+    assert names.count("section") == len(tables)
+    # each table, the rest of each long one behind a <details>, and the day's balance
+    assert names.count("table") == len(tables) + names.count("details") + 1
     assert "script" not in names
     assert ("meta", {"charset": "utf-8"}) in parsed.tags
     policy = dict(part.strip().split(" ", 1) for part in _csp(page).split(";"))
@@ -359,8 +362,12 @@ def test_the_page_shows_every_row_of_every_table(summary, tables):
     parsed = _parsed(html_page(summary, tables).decode())
 
     rows = [tag for tag, _ in parsed.tags].count("tr")
-    # a header row each, and an "empty" row for a table without rows (no dead-letter depths in this summary)
-    assert rows == sum(max(len(table.rows), 1) + 1 for table in tables)
+    # a header row each (two for a long table: the first rows, then the rest behind a <details>), an "empty"
+    # row for a table without rows (no dead-letter depths in this summary), and the balance's rows
+    long = [table for table in tables if len(table.rows) > PAGE_ROWS]
+    assert long and [tag for tag, _ in parsed.tags].count("details") == len(long)
+    balance = 4  # opening, new bills, collected, closing
+    assert rows == sum(max(len(table.rows), 1) + 1 for table in tables) + len(long) + balance
 
 
 def test_an_empty_day_still_gives_every_chart_and_every_table():
@@ -379,8 +386,8 @@ def test_the_rate_chart_draws_bars_to_scale_and_never_past_the_axis():
 
     chart = str(rate_chart(summary, "en"))
 
-    widths = [float(w) for w in re.findall(r'<rect x="190" y="[\d.]+" width="([\d.]+)"', chart)]
-    assert widths == [pytest.approx(380 * 0.6), 380]
+    widths = [float(w) for w in re.findall(r'<rect x="180" y="[\d.]+" width="([\d.]+)"', chart)]
+    assert widths == [pytest.approx(240 * 0.6), 240]
     assert ">125.0%</text>" in chart
 
 

@@ -918,3 +918,29 @@ def test_a_published_phase_that_began_long_ago_still_measures_from_the_last_repo
     assert progress["since"] == "2025-02-08"
     assert progress["back_arrears_collected_fen"]["actual"] == 58_000 - 8_000
     assert progress == phase_progress(long_ago, list(reader.snapshots.values()), LAST_DAY)
+
+
+def test_the_company_set_and_each_community_set_name_departments_as_the_rules_do():
+    from propfee.feedback.responses import DepartmentContact
+    from tests.support.report_day import ticket
+
+    class _WithATicket(_Memory):
+        def tickets(self, department: str, status: str = "open", due_before: datetime | None = None) -> list:
+            if (department, status) != ("finance", "open"):
+                return []
+            return [ticket(1, C, "finance", "bill_dispute", "2025-03-01 09:00", "2025-03-08 09:00")]
+
+    day = date(2025, 3, 5)
+    reader = _WithATicket({}, {})
+    reader.today = day
+    store = _Store()
+    company = {"finance": DepartmentContact(name="财务部", name_en="finance")}
+    own = {C: {"finance": DepartmentContact(name="二期财务室", name_en="phase 2 billing office")}}
+
+    publish_daily_report(day, local("2025-03-06 00:15"), reader, store, _Depths(), SHANGHAI, None, company, own)
+
+    prefix = f"reports/{day.isoformat()}/"
+    assert "<td>财务部</td>" in store.objects[prefix + "report.html"].decode()
+    assert "<td>二期财务室</td>" in store.objects[f"{prefix}communities/{C}/report.html"].decode()
+    assert "<td>phase 2 billing office</td>" in store.objects[f"{prefix}communities/{C}/report.en.html"].decode()
+    assert "二期财务室" not in store.objects[prefix + "report.html"].decode()

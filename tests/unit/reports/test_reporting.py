@@ -62,7 +62,8 @@ def summary():
 
 
 def test_summary_header(summary):
-    assert summary["schema_version"] == 3
+    assert summary["schema_version"] == 4
+    assert summary["timezone"] == "Asia/Shanghai"
     assert summary["date"] == "2025-03-05"
     assert summary["generated_at"] == GENERATED_AT.isoformat()
     assert [c["community_id"] for c in summary["communities"]] == ["C01", "C02"]
@@ -350,14 +351,16 @@ def test_dead_letter_depths_in_the_totals():
     assert build_summary(DAY, GENERATED_AT, entries())["totals"]["dead_letters"] == {}
 
 
-def test_version_3_keeps_every_key_of_versions_1_and_2(summary):
+def test_version_4_keeps_every_key_of_versions_1_to_3(summary):
     version_1 = {"collections", "current_period", "back_arrears", "outstanding_fen", "reminders"}
     version_2 = {"arrears_aging", "top_debtors", "replies", "tickets", "leftover_issues"}
     version_3 = {"trend", "reminder_effectiveness"}
-    earlier = version_1 | version_2 | version_3
+    version_4 = {"balance"}
+    earlier = version_1 | version_2 | version_3 | version_4
     assert earlier | {"community_id", "name", "targets"} == set(summary["communities"][0])
     assert earlier | {"dead_letters", "collectors"} == set(summary["totals"])
-    assert {"schema_version", "date", "generated_at", "totals", "communities", "unmatched"} == set(summary)
+    header = {"schema_version", "date", "generated_at", "timezone"}
+    assert header | {"totals", "communities", "unmatched"} == set(summary)
 
 
 def test_the_owners_words_and_contacts_never_reach_a_report_file():

@@ -24,7 +24,23 @@ STACK_NAME = "propfee"
 # The template's parameters without a default, given values its AllowedPattern accepts: `.internal` is reserved
 # for private use (ICANN, 2024) and never delegated, so these are no one's addresses either. The stack creates the
 # sender's identity (CreateSenderIdentity's default), which the sandbox's mail server treats as verified.
-PARAMETERS = {"SenderEmail": "billing@propfee-sandbox.internal", "FeedbackEmail": "feedback@propfee-sandbox.internal"}
+ADDRESS_PARAMETERS = {
+    "SenderEmail": "billing@propfee-sandbox.internal",
+    "FeedbackEmail": "feedback@propfee-sandbox.internal",
+}
+# The sandbox's functions run as a deployed stack's do, and refuse a placeholder identity: the sandbox (and the
+# demo) speak for a fictional company. 0571-8888 0000 is Hangzhou's format; the number is made up.
+COMPANY_PARAMETERS = {
+    "CompanyName": "锦绣物业服务有限公司",
+    "CompanyNameEn": "Jinxiu Property Services Co., Ltd.",
+    "SmsSignature": "锦绣物业",
+    "Hotline": "0571-8888 0000",
+    "PayInstructions": "锦绣物业App或小区物业服务中心",
+    "PayInstructionsEn": "the Jinxiu app or the estate office",
+    "CompanyAddress": "杭州市西湖区文三路100号锦绣大厦3楼",
+    "CompanyAddressEn": "3/F Jinxiu Building, 100 Wensan Road, Xihu District, Hangzhou",
+}
+PARAMETERS = {**ADDRESS_PARAMETERS, **COMPANY_PARAMETERS}
 
 
 @dataclass(frozen=True)

@@ -278,12 +278,14 @@ class Demo:
         return {"by_department": departments, "escalated": escalated, "resolved_by_staff": self.totals.tickets_resolved}
 
     def standing(self, day: date) -> dict[str, Any]:
-        """The collection rate of the day's billing period and what is owed, from the maintained totals."""
+        """The collection rate of the day's billing period and what is owed, from the maintained totals; with
+        everything billed and paid so far, so that start + billed - paid between two standings = end."""
         period = period_of(day)
-        billed = paid = owed = 0
+        billed = paid = all_billed = all_paid = 0
         for community in self.table.communities():
             for total in self.table.period_totals(community.community_id):
-                owed += total.billed_fen - total.paid_fen
+                all_billed += total.billed_fen
+                all_paid += total.paid_fen
                 if total.period == period:
                     billed += total.billed_fen
                     paid += total.paid_fen
@@ -292,7 +294,9 @@ class Demo:
             "billed_fen": billed,
             "paid_fen": paid,
             "collection_rate": rate(paid, billed),
-            "outstanding_fen": owed,
+            "outstanding_fen": all_billed - all_paid,
+            "all_billed_fen": all_billed,
+            "all_paid_fen": all_paid,
         }
 
 

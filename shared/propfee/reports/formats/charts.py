@@ -54,9 +54,10 @@ def _svg(chart_id: str, title: str, width: float, height: float, parts: list[str
         _title(title, id=f"{chart_id}-title") + "".join(parts),
         xmlns="http://www.w3.org/2000/svg",
         id=chart_id,
-        width=_n(width),
-        height=_n(height),
+        # as wide as the page lets it be, never wider: the drawing scales with its viewBox
+        width="100%",
         viewBox=f"0 0 {_n(width)} {_n(height)}",
+        preserveAspectRatio="xMinYMin meet",
         role="img",
         aria_labelledby=f"{chart_id}-title",
         font_family=_FONT,
@@ -70,8 +71,9 @@ def rate_chart(summary: Mapping[str, Any], language: Language = "zh-CN") -> Mark
     """Horizontal bars: each community's collection rate of the current period, 0-100%."""
     words = _WORDS[language]
     communities = list(summary["communities"])
-    label_width, left, plot, row_height, top = 26, 190.0, 380.0, 24.0, 28.0
-    width = left + plot + 70
+    # narrow enough that a phone shows it near its own size (it scales to the width)
+    label_width, left, plot, row_height, top = 26, 180.0, 240.0, 24.0, 28.0
+    width = left + plot + 60
     height = top + row_height * max(len(communities), 1) + 26
     bottom = height - 22
     parts = []
@@ -185,7 +187,7 @@ def trend_chart(summary: Mapping[str, Any], language: Language = "zh-CN") -> Mar
     """Two lines over the days of the trend: the current period's collection rate and the back arrears'."""
     words = _WORDS[language]
     rows = list(summary["totals"].get("trend", ()))
-    left, top, plot_width, plot_height = 48.0, 34.0, 540.0, 170.0
+    left, top, plot_width, plot_height = 48.0, 34.0, 340.0, 170.0
     width, bottom = left + plot_width + 20, top + plot_height
     height = bottom + 40
     parts = []
@@ -195,7 +197,7 @@ def trend_chart(summary: Mapping[str, Any], language: Language = "zh-CN") -> Mar
         parts.append(_text(f"{tick}%", x=_n(left - 6), y=_n(y + 4), text_anchor="end", fill="#555"))
     lines = (("collection_rate", words["current_rate"], "bar"), ("back_arrears_rate", words["back_rate"], "back"))
     for index, (_, label, colour) in enumerate(lines):
-        x = left + 230 * index
+        x = left + 150 * index
         parts.append(_tag("rect", x=_n(x), y="8", width="12", height="12", fill=_COLOURS[colour]))
         parts.append(_text(label, x=_n(x + 16), y="18"))
     step = plot_width / max(len(rows) - 1, 1)
@@ -212,7 +214,9 @@ def trend_chart(summary: Mapping[str, Any], language: Language = "zh-CN") -> Mar
             tip = f"{row['date']} {label}: {_percent(row[key], words)}"
             parts.append(_tag("circle", _title(tip), cx=_n(x), cy=_n(y), r="3", fill=_COLOURS[colour]))
     for i, row in enumerate(rows):
-        if i in (0, len(rows) - 1) or i % 7 == 0:  # a few dates along the axis, always the first and last
+        last = len(rows) - 1
+        # a few dates along the axis, always the first and the last (and none close enough to overlap it)
+        if i in (0, last) or (i % 7 == 0 and last - i >= 4):
             parts.append(_text(row["date"][5:], x=_n(left + step * i), y=_n(bottom + 18), text_anchor="middle"))
     if not rows:
         parts.append(_text(words["no_trend"], x=_n(left + plot_width / 2), y=_n(top + 60), text_anchor="middle"))

@@ -15,8 +15,10 @@ CONTENT_TYPES = {
 }
 
 Cell = str | int | float | None
-# text: as is; int: a count; yuan: an amount in yuan (a float from integer fen); percent: a fraction (0.6 = 60%)
-ColumnKind = Literal["text", "int", "yuan", "percent"]
+# text: as is; code: a code the page and the workbook show in words (formats.words), the CSV as is; int: a
+# count; yuan: an amount in yuan (a float from integer fen); percent: a fraction (0.6 = 60%); date: an ISO date;
+# datetime: an ISO time with its offset, already in the company's time zone
+ColumnKind = Literal["text", "code", "int", "yuan", "percent", "date", "datetime"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class ReportTable:
     title_en: str
     columns: tuple[Column, ...]
     rows: tuple[tuple[Cell, ...], ...]
+    # the rows the page shows when it shows fewer (the last days of a long trend): the workbook has them all
+    page_rows: tuple[tuple[Cell, ...], ...] | None = None
 
     def __post_init__(self) -> None:
         width = len(self.columns)

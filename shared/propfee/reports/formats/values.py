@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from datetime import datetime
 
 from propfee.reports.formats.tables import Cell, ColumnKind
 
@@ -20,6 +21,8 @@ def _shown(value: Cell, kind: ColumnKind, grouped: bool = False) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
+        if kind == "datetime":  # the minute is enough to read, the CSV and the workbook keep the seconds
+            return f"{datetime.fromisoformat(value):%Y-%m-%d %H:%M}"
         return value
     if kind == "yuan":
         return f"{value:,.2f}" if grouped else f"{value:.2f}"

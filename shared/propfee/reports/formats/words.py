@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from typing import Protocol
+
 _WORDS: dict[str, dict[str, str]] = {
     "zh-CN": {
         "title": "物业费日报",
@@ -29,6 +33,16 @@ _WORDS: dict[str, dict[str, str]] = {
         "call": "电话",
         "visit": "上门",
         "legal_review": "法务审核",
+        "outstanding_note": "本期及往期，截至当日",
+        "balance": "今日欠费变动",
+        "opening": "期初欠费（前日日终）",
+        "new_bills": "新增账单",
+        "collected_net": "今日实收（扣除退款）",
+        "adjustments": "其他调整（预收、更正）",
+        "closing": "期末欠费",
+        "unknown": "未知（无前日日报）",
+        "more_rows": "其余 {count} 行",
+        "partial": "显示 {shown} / {count} 行，全部见 XLSX 文件",
     },
     "en": {
         "title": "Property fee daily report",
@@ -56,5 +70,310 @@ _WORDS: dict[str, dict[str, str]] = {
         "call": "Call",
         "visit": "Visit",
         "legal_review": "Legal review",
+        "outstanding_note": "current and back periods, at the end of the day",
+        "balance": "Outstanding over the day",
+        "opening": "Opening (end of the previous day)",
+        "new_bills": "New bills",
+        "collected_net": "Collected today (net of refunds)",
+        "adjustments": "Other adjustments (prepayments, corrections)",
+        "closing": "Closing",
+        "unknown": "unknown (no report of the previous day)",
+        "more_rows": "{count} more rows",
+        "partial": "{shown} of {count} rows shown; all of them in the XLSX file",
     },
 }
+
+
+# ------------------------------------------------------------------------------------------------ the codes
+# What the records store as codes (payment methods, aging buckets, departments, intents, skip reasons, statuses,
+# holds, task outcomes, figures, queues) in the words of each language: one vocabulary per language. Departments
+# take the names the rules file gives (`vocabulary(language, departments)`); these are the defaults.
+_CODES: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        # payment methods (the billing imports' and the payment providers' codes)
+        "wechat": "微信支付",
+        "wechat_pay": "微信支付",
+        "alipay": "支付宝",
+        "cash": "现金",
+        "bank_transfer": "银行转账",
+        "card": "刷卡",
+        "import": "导入",
+        "unknown": "未知",
+        # arrears aging buckets (days overdue)
+        "1-30": "1-30天",
+        "31-90": "31-90天",
+        "91-180": "91-180天",
+        "181-365": "181-365天",
+        "over_365": "365天以上",
+        # departments
+        "customer_service": "客服中心",
+        "engineering": "工程维修部",
+        "security": "秩序维护部",
+        "environment": "环境部",
+        "finance": "财务部",
+        "legal": "法务",
+        "site_manager": "项目经理",
+        "collector": "催缴员",
+        # owners' reply intents
+        "opt_out": "退订",
+        "opt_in": "恢复接收",
+        "help": "咨询",
+        "paid_claim": "声称已缴",
+        "payment_plan": "分期/缓缴",
+        "bill_dispute": "账单异议",
+        "complaint": "投诉报修",
+        "wrong_number": "号码有误",
+        "thanks": "致谢",
+        "not_classified": "未识别",
+        # ticket categories
+        "cleaning": "保洁",
+        "drainage": "排水",
+        "escalation": "升级投诉",
+        "facade": "外立面",
+        "garbage": "垃圾",
+        "gas": "燃气",
+        "greenery": "绿化",
+        "heating": "供暖",
+        "leak": "漏水",
+        "lift": "电梯",
+        "noise": "噪音",
+        "parking": "停车",
+        "pests": "虫害",
+        "pets": "宠物",
+        "power": "停电",
+        "repair": "维修",
+        "service": "服务",
+        "water": "供水",
+        "collection": "催缴",
+        "staff": "员工服务",
+        "other": "其他",
+        # why a reminder was skipped
+        "not_overdue": "未逾期",
+        "below_minimum": "低于起催金额",
+        "step_already_sent": "本步骤已发送",
+        "key_customer": "重点客户",
+        "no_reachable_channel": "无可用联系方式",
+        "paid": "已缴清",
+        "duplicate": "重复",
+        "no_collector": "无催缴员",
+        "step_changed": "催缴步骤已变",
+        "outside_contact_window": "不在联系时段",
+        "quiet_hours": "午休时段",
+        "statutory_holiday": "法定节假日",
+        "weekend": "周末",
+        "holiday_calendar_unknown": "节假日日历未知",
+        "frequency_cap": "超出频次上限",
+        "on_hold": "暂停催缴",
+        # reminder and ticket statuses, leftover reasons
+        "claimed": "已认领未确认",
+        "sent": "已发送",
+        "delivered": "已送达",
+        "failed": "发送失败",
+        "complained": "被投诉",
+        "assigned": "已派单",
+        "skipped": "已跳过",
+        "open": "未办结",
+        "resolved": "已办结",
+        "overdue": "已超时",
+        "dispute": "争议",
+        "yes": "是",
+        "no": "否",
+        # holds
+        "promise_to_pay": "承诺缴费",
+        "manual": "人工暂停",
+        # task outcomes
+        "promised": "承诺缴费",
+        "refused": "拒绝缴费",
+        "unreachable": "联系不上",
+        "referred": "转法务",
+        "not_referred": "不转法务",
+        # channels (the ladder's step ids are made of them)
+        "sms": "短信",
+        "email": "邮件",
+        "letter": "催缴函",
+        "call": "电话",
+        "visit": "上门",
+        "legal_review": "法务审核",
+        "notice": "通知",
+        "review": "审核",
+        "due_soon": "到期提醒",
+        "due_soon_sms": "到期前短信",
+        # figures (the phased targets' measures)
+        "collection_rate": "收缴率",
+        "back_arrears_rate": "清欠率",
+        "back_arrears_collected_yuan": "清欠金额（元）",
+        "back_arrears_collected_fen": "清欠金额（分）",
+        "calls": "电话数",
+        "visits": "上门数",
+        "tasks_done": "完成任务数",
+        "promises": "承诺缴费户数",
+        "promised_yuan": "承诺缴费金额（元）",
+        # dead-letter queues
+        "send": "发送",
+        "inbound_sms": "短信回复",
+        "delivery_events": "送达回执",
+        "tickets": "工单",
+        "plan_runs": "催缴计划运行",
+        "billing_runs": "账单运行",
+        "print_batch_runs": "打印批次运行",
+        "daily_report_runs": "日报运行",
+        "tickets_runs": "工单运行",
+        "imports_runs": "导入运行",
+        "feedback_mail_runs": "反馈邮件运行",
+    },
+    "en": {
+        "wechat": "WeChat Pay",
+        "wechat_pay": "WeChat Pay",
+        "alipay": "Alipay",
+        "cash": "cash",
+        "bank_transfer": "bank transfer",
+        "card": "card",
+        "import": "imported",
+        "unknown": "unknown",
+        "1-30": "1-30 days",
+        "31-90": "31-90 days",
+        "91-180": "91-180 days",
+        "181-365": "181-365 days",
+        "over_365": "over 365 days",
+        "customer_service": "customer service",
+        "engineering": "engineering and maintenance",
+        "security": "security",
+        "environment": "cleaning and landscaping",
+        "finance": "finance",
+        "legal": "legal",
+        "site_manager": "site manager",
+        "collector": "collector",
+        "opt_out": "opt-out",
+        "opt_in": "opt back in",
+        "help": "question",
+        "paid_claim": "says paid",
+        "payment_plan": "payment plan",
+        "bill_dispute": "bill dispute",
+        "complaint": "complaint or repair",
+        "wrong_number": "wrong number",
+        "thanks": "thanks",
+        "not_classified": "not classified",
+        "cleaning": "cleaning",
+        "drainage": "drainage",
+        "escalation": "escalation",
+        "facade": "facade",
+        "garbage": "garbage",
+        "gas": "gas",
+        "greenery": "greenery",
+        "heating": "heating",
+        "leak": "leak",
+        "lift": "lift",
+        "noise": "noise",
+        "parking": "parking",
+        "pests": "pests",
+        "pets": "pets",
+        "power": "power cut",
+        "repair": "repair",
+        "service": "service",
+        "water": "water supply",
+        "collection": "collection",
+        "staff": "staff",
+        "other": "other",
+        "not_overdue": "not overdue",
+        "below_minimum": "below the minimum amount",
+        "step_already_sent": "step already sent",
+        "key_customer": "key customer",
+        "no_reachable_channel": "no way to reach the owner",
+        "paid": "paid",
+        "duplicate": "duplicate",
+        "no_collector": "no collector assigned",
+        "step_changed": "step changed",
+        "outside_contact_window": "outside contact hours",
+        "quiet_hours": "quiet hours",
+        "statutory_holiday": "public holiday",
+        "weekend": "weekend",
+        "holiday_calendar_unknown": "holiday calendar unknown",
+        "frequency_cap": "frequency cap reached",
+        "on_hold": "on hold",
+        "claimed": "claimed, unconfirmed",
+        "sent": "sent",
+        "delivered": "delivered",
+        "failed": "failed",
+        "complained": "marked as spam",
+        "assigned": "assigned",
+        "skipped": "skipped",
+        "open": "open",
+        "resolved": "resolved",
+        "overdue": "overdue",
+        "dispute": "dispute",
+        "yes": "yes",
+        "no": "no",
+        "promise_to_pay": "promise to pay",
+        "manual": "paused by staff",
+        "promised": "promised",
+        "refused": "refused",
+        "unreachable": "unreachable",
+        "referred": "referred to the lawyers",
+        "not_referred": "not referred",
+        "sms": "SMS",
+        "email": "Email",
+        "letter": "Letter",
+        "call": "Call",
+        "visit": "Visit",
+        "legal_review": "Legal review",
+        "notice": "Notice",
+        "review": "Review",
+        "due_soon": "Due soon",
+        "due_soon_sms": "SMS before the due date",
+        "collection_rate": "collection rate",
+        "back_arrears_rate": "back arrears rate",
+        "back_arrears_collected_yuan": "back arrears collected (yuan)",
+        "back_arrears_collected_fen": "back arrears collected (fen)",
+        "calls": "calls",
+        "visits": "visits",
+        "tasks_done": "tasks done",
+        "promises": "promises",
+        "promised_yuan": "promised (yuan)",
+        "send": "sending",
+        "inbound_sms": "SMS replies",
+        "delivery_events": "delivery receipts",
+        "tickets": "tickets",
+        "plan_runs": "planning runs",
+        "billing_runs": "billing runs",
+        "print_batch_runs": "print batch runs",
+        "daily_report_runs": "daily report runs",
+        "tickets_runs": "ticket runs",
+        "imports_runs": "import runs",
+        "feedback_mail_runs": "feedback mail runs",
+    },
+}
+
+# a ladder step id names its channel and its day: sms_d30 -> 短信（逾期第30天）
+_STEP = re.compile(r"^(?P<kind>[a-z_]+?)_d(?P<days>\d+)$")
+_STEP_FORMS = {"zh-CN": "{kind}（逾期第{days}天）", "en": "{kind} (day {days})"}
+_OUTCOME = re.compile(r"^done_(?P<outcome>[a-z_]+)$")
+
+
+class DepartmentName(Protocol):
+    def name_in(self, language: str) -> str: ...
+
+
+def code_words(language: str) -> dict[str, str]:
+    """The default vocabulary of `language` (departments by their default names)."""
+    return dict(_CODES[language])
+
+
+def vocabulary(language: str, departments: Mapping[str, DepartmentName] | None = None) -> dict[str, str]:
+    """Code -> word in `language`, with the departments called what the rules file calls them."""
+    words = dict(_CODES[language])
+    for code, department in (departments or {}).items():
+        words[str(code)] = department.name_in(language)
+    return words
+
+
+def translated(code: str, words: Mapping[str, str], language: str) -> str:
+    """A code in words: from the vocabulary, a ladder step by its channel and day, else as written (an owner's
+    or a billing system's own text, shown as is)."""
+    if code in words:
+        return words[code]
+    if " " in code and all(part in words for part in code.split()):  # several codes: "overdue dispute"
+        return ("、" if language == "zh-CN" else ", ").join(words[part] for part in code.split())
+    step = _STEP.match(code)
+    if step and step["kind"] in words:
+        return _STEP_FORMS[language].format(kind=words[step["kind"]], days=step["days"])
+    return code

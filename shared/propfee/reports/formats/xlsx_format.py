@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
 from openpyxl import Workbook
@@ -19,9 +19,15 @@ from propfee.domain.cells import FORMULA_START
 from propfee.domain.models import Language
 from propfee.reports.formats.tables import Cell, ColumnKind, ReportTable
 from propfee.reports.formats.values import _display_width, _shown
-from propfee.reports.formats.words import _WORDS
+from propfee.reports.formats.words import _WORDS, translated, vocabulary
 
-_NUMBER_FORMATS: dict[ColumnKind, str] = {"int": "0", "yuan": "0.00", "percent": "0.00%"}
+_NUMBER_FORMATS: dict[ColumnKind, str] = {
+    "int": "0",
+    "yuan": "0.00",
+    "percent": "0.00%",
+    "date": "yyyy-mm-dd",
+    "datetime": "yyyy-mm-dd hh:mm:ss",
+}
 _SHEET_TITLE_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 _HEADER_FONT = Font(bold=True)
 _HEADER_FILL = PatternFill(fill_type="solid", start_color="FFE8EEF4", end_color="FFE8EEF4")
@@ -48,9 +54,25 @@ def _xlsx_text(value: str) -> str:
     return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
 
 
+def _moment(value: str, kind: ColumnKind) -> date | datetime | None:
+    """A date or a local time as the workbook's own value (Excel has no time zones: the company's wall clock,
+    which the tables already give), or None when the text is not one."""
+    try:
+        if kind == "date":
+            return date.fromisoformat(value)
+        return datetime.fromisoformat(value).replace(tzinfo=None)
+    except ValueError:
+        return None
+
+
 def _put(sheet: Any, row: int, column: int, value: Cell, kind: ColumnKind) -> None:
     cell = sheet.cell(row=row, column=column)
     if value is None:
+        return
+    moment = _moment(value, kind) if isinstance(value, str) and kind in ("date", "datetime") else None
+    if moment is not None:
+        cell.value = moment
+        cell.number_format = _NUMBER_FORMATS[kind]
         return
     if isinstance(value, str):
         cell.value = _xlsx_text(value)
@@ -69,23 +91,42 @@ def _utc_naive(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
-def workbook(tables: Sequence[ReportTable], language: Language = "zh-CN", *, generated_at: datetime) -> bytes:
+def _in_words(table: ReportTable, codes: Mapping[str, str], language: Language) -> list[tuple[Cell, ...]]:
+    return [
+        tuple(
+            translated(value, codes, language) if column.kind == "code" and isinstance(value, str) else value
+            for column, value in zip(table.columns, row, strict=True)
+        )
+        for row in table.rows
+    ]
+
+
+def workbook(
+    tables: Sequence[ReportTable],
+    language: Language = "zh-CN",
+    *,
+    generated_at: datetime,
+    codes: Mapping[str, str] | None = None,
+) -> bytes:
     """One sheet per table: a bold frozen header row, numbers as numbers (yuan 0.00, rates as percentages),
-    text always as text. The same inputs give the same bytes: the document times are generated_at, and so are
-    the times of the entries in the zip (openpyxl would use the wall clock)."""
+    dates and times as dates and times (the company's local time), codes in words (`codes`, by default
+    formats.words'), text always as text. The same inputs give the same bytes: the document times are
+    generated_at, and so are the times of the entries in the zip (openpyxl would use the wall clock)."""
+    codes = codes if codes is not None else vocabulary(language)
     book = Workbook()
     book.remove(book.active)
     for table, title in zip(tables, _sheet_titles([t.title(language) for t in tables]), strict=True):
         sheet = book.create_sheet(title)
+        rows = _in_words(table, codes, language)
         widths = []
         for number, column in enumerate(table.columns, start=1):
             header = sheet.cell(row=1, column=number)
             _put(sheet, 1, number, column.header(language), "text")
             header.font = _HEADER_FONT
             header.fill = _HEADER_FILL
-            widest = max([_display_width(_shown(row[number - 1], column.kind)) for row in table.rows], default=0)
+            widest = max([_display_width(_shown(row[number - 1], column.kind)) for row in rows], default=0)
             widths.append(max(_display_width(column.header(language)), widest))
-        for row_number, row in enumerate(table.rows, start=2):
+        for row_number, row in enumerate(rows, start=2):
             for number, (column, value) in enumerate(zip(table.columns, row, strict=True), start=1):
                 _put(sheet, row_number, number, value, column.kind)
         for number, width in enumerate(widths, start=1):
