@@ -82,7 +82,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
-# the replies section alone (a minute): on the held-out judge corpus, and the training corpora cross-validated
+# the replies section alone (a few minutes): on the held-out judge corpus, and the training corpora cross-validated
+# (by fold, and holding out each hand-written file and each voice in turn)
 bench-replies: $(STAMP)
 	$(BIN)/python bench/run.py --only replies
 

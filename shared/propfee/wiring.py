@@ -12,6 +12,7 @@ from propfee.aws.queue import DeadLetterDepths, SqsDeadLetters, SqsJobQueue
 from propfee.aws.storage import OriginalMessages, S3Store
 from propfee.collection.sending import Sender
 from propfee.domain.config import Settings
+from propfee.domain.identity import CompanyIdentity
 from propfee.domain.ports import SmsSender
 from propfee.feedback.receiving import Receiver
 from propfee.rules import CollectionRules, rules_for
@@ -60,6 +61,13 @@ class Services:
     @cached_property
     def rules(self) -> CollectionRules:
         return rules_for(self.settings)  # refused in a deployed stack while the identity has placeholders
+
+    @cached_property
+    def identity(self) -> CompanyIdentity:
+        """The company's own identity (staff messages speak for the company, not one community). The rules file
+        carries it once issue 16's identity lands (`identity_for`); the placeholders until then."""
+        identity_for = getattr(self.rules, "identity_for", None)
+        return identity_for("*") if identity_for is not None else CompanyIdentity()
 
     @cached_property
     def sms(self) -> SmsSender:

@@ -25,7 +25,7 @@ def test_dlq_list_shows_each_queue_its_source_and_reasons_and_redrive_sends_what
     )
     sandbox.advance(START.replace(hour=1))  # night: the plan has not run yet
 
-    assert cli.main(["dlq", "list", "--show", "5"]) == 0
+    assert cli.main(["dlq", "list", "--json", "--show", "5"]) == 0
     listed = {line["queue"].split("-")[1]: line for line in lines(capsys) if line["messages"]}
     assert listed.keys() == {"ReceiveFunctionDeadLetterQueue", "SendDeadLetterQueue"}
     assert listed["SendDeadLetterQueue"]["source"].split("-")[1] == "SendQueue"
@@ -43,7 +43,7 @@ def test_dlq_list_shows_each_queue_its_source_and_reasons_and_redrive_sends_what
     # the morning plan had sent that reminder meanwhile: the redriven job finds the claim and sends nothing twice
     reminders_to_0101 = [text for _, _, text in sandbox.sent_sms() if "B01-0101" in text]
     assert len(reminders_to_0101) == 1
-    assert cli.main(["dlq", "list", "--queue", "SendDeadLetterQueue"]) == 0
+    assert cli.main(["dlq", "list", "--json", "--queue", "SendDeadLetterQueue"]) == 0
     assert [line["messages"] for line in lines(capsys)] == [0]
     assert cli.main(["dlq", "redrive", "DeadLetterQueue"]) == 2  # ambiguous: names every DLQ
 
@@ -63,7 +63,7 @@ def test_a_functions_dlq_shows_lambdas_error_and_redrive_replays_its_events_but_
     sandbox.client("sns").publish(TopicArn=sandbox.resources["InboundSmsTopic"], Message="not a reply")
     sandbox.drain()
 
-    assert cli.main(["dlq", "list", "--show", "1"]) == 0
+    assert cli.main(["dlq", "list", "--json", "--show", "1"]) == 0
     listed = {line["source"]: line for line in lines(capsys) if line["messages"]}
     [sample] = listed["function PlanFunction (its events)"]["samples"]
     assert sample == {"reason": "ConnectionError: table unreachable", "body": json.dumps(request)}

@@ -153,7 +153,7 @@ def test_a_person_settles_unconfirmed_claims_from_the_providers_word_and_nothing
         code = cli.main(["claims", *args, "--table", sandbox.table.name])
         return code, [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
-    code, listed = claims("list")
+    code, listed = claims("list", "--json")
     assert code == 0 and [c["status"] for c in listed] == ["claimed"] * 3
     by_unit = {c["unit_id"]: c for c in listed}
     published = {text for _, _, text in sandbox.sent_sms()}

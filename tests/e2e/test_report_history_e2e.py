@@ -102,7 +102,7 @@ def recount(items: list[dict], cohort_day: date) -> dict[str, tuple[int, int]]:
 def test_effectiveness_and_trend_over_ten_days_equal_a_recount_from_the_records(estate, capsys):
     estate.advance(at("2026-11-11 10:30"))  # the plan ran at 09:30 and the sends drained
     capsys.readouterr()
-    assert cli.main(["task", "list", "--table", estate.table.name]) == 0
+    assert cli.main(["task", "list", "--json", "--table", estate.table.name]) == 0
     [listed] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert (listed["unit"], listed["collector"], listed["kind"]) == ("B01-0103", "K1", "call")
     estate.advance(at("2026-11-12 15:00"))

@@ -39,7 +39,7 @@ def test_a_call_step_becomes_a_task_for_the_right_collector_and_a_promise_pauses
     sandbox = staffed
     sandbox.advance(at("2026-11-11 09:45"))
     table = sandbox.table.name
-    assert cli.main(["task", "list", "--table", table]) == 0
+    assert cli.main(["task", "list", "--json", "--full", "--table", table]) == 0
     tasks = {t["unit"]: t for t in _lines(capsys)}
     assert tasks["B05-0501"]["collector"] == "K1" and tasks["B05-0501"]["kind"] == "call"
     assert tasks["B06-0601"]["collector"] == "K2" and tasks["B06-0601"]["call"] == "+8613812345678"

@@ -4,7 +4,7 @@ import fnmatch
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -242,6 +242,7 @@ def test_every_role_that_writes_the_table_is_bounded_by_leading_keys(cfn):
         "ImportsFunctionRole",
         "BillingFunctionRole",
         "DailyReportFunctionRole",
+        "TaskDigestFunctionRole",
     }
     for (lid, action), patterns in grants.items():
         assert patterns, f"{lid} may {action} any item of the table"
@@ -269,6 +270,19 @@ def test_only_the_send_role_may_put_evidence_delivery_events_only_update_it_and_
     for role in ("ImportsFunctionRole", "BillingFunctionRole"):
         assert _may(grants, role, "dynamodb:PutItem", unit) and _may(grants, role, "dynamodb:PutItem", bill)
         assert _may(grants, role, "dynamodb:UpdateItem", keys.period_total("C01", "2026-11")["pk"])
+
+
+def test_the_task_digest_writes_only_its_daily_claims_and_reads_the_inbox_index(cfn):
+    grants = _table_writes(cfn)
+    claim = keys.digest_item(date(2026, 11, 26), "K1")["pk"]
+    for action in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"):
+        assert grants[("TaskDigestFunctionRole", action)] == ["DIGEST#*"]
+        assert _may(grants, "TaskDigestFunctionRole", action, claim)
+    # nobody else writes the claims: a second writer could make a digest go out twice
+    assert {role for role, action in grants if _may(grants, role, action, claim)} == {"TaskDigestFunctionRole"}
+    statements = cfn["Resources"]["TaskDigestFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    [query] = [s for s in statements if s.get("Action") == ["dynamodb:Query"]]
+    assert {"Fn::Sub": "${PropfeeTable.Arn}/index/inbox"} in query["Resource"]
 
 
 @pytest.mark.parametrize("bucket_id", ["ReportBucket", "InboundMailBucket", "ImportBucket", "AccessLogBucket"])

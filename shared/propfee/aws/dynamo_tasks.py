@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from botocore.exceptions import ClientError
+
 from propfee.aws import keys
+from propfee.aws.clients import error_code
 from propfee.aws.dynamo_table import fields_of, from_attributes, to_attributes
 from propfee.aws.dynamo_units import UnitRecords
 from propfee.domain.models import Collector, Task, Unit
@@ -37,6 +41,22 @@ class TaskRecords(UnitRecords):
 
     def put_collectors(self, collectors: Sequence[Collector]) -> None:
         self.batch_put([{**keys.collector_item(c.collector_id), **c.model_dump(mode="json")} for c in collectors])
+
+    def save_collector(self, collector: Collector) -> None:
+        """Add a collector or change their details (areas, phone, email) without touching the open-task load
+        that the send function keeps with ADD meanwhile (a new collector starts at 0)."""
+        fields = collector.model_dump(mode="json", exclude={"open_tasks"})
+        names = {f"#f{n}": name for n, name in enumerate(fields)}
+        values = {f":v{n}": value for n, value in enumerate(fields.values()) if value is not None}
+        sets = ", ".join(f"#f{n} = :v{n}" for n in range(len(fields)) if f":v{n}" in values)
+        removes = ", ".join(f"#f{n}" for n in range(len(fields)) if f":v{n}" not in values)  # a phone taken away
+        self.db.update_item(
+            TableName=self.name,
+            Key=to_attributes(keys.collector_item(collector.collector_id)),
+            UpdateExpression=f"SET {sets} ADD open_tasks :zero" + (f" REMOVE {removes}" if removes else ""),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=to_attributes({**values, ":zero": 0}),
+        )
 
     def collectors(self) -> list[Collector]:
         items = self._query(
@@ -84,3 +104,37 @@ class TaskRecords(UnitRecords):
         if unit_after is not None:
             operations.append(self._put_unit_op(unit_after, unit_version))
         return self._transact(operations) is None
+
+    # ------------------------------------------------------------------ the collectors' morning digest
+    def claim_digest(self, collector_id: str, day: date, at: datetime) -> bool:
+        """Claim a collector's digest of a day; False when it was claimed already (sent, or being sent)."""
+        item = {
+            **keys.digest_item(day, collector_id),
+            "kind": "digest",
+            "status": "claimed",
+            "claimed_at": at.isoformat(),
+        }
+        try:
+            self.db.put_item(
+                TableName=self.name, Item=to_attributes(item), ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def digest_sent(self, collector_id: str, day: date, provider_message_id: str, tasks: int, at: datetime) -> None:
+        self.db.update_item(
+            TableName=self.name,
+            Key=to_attributes(keys.digest_item(day, collector_id)),
+            UpdateExpression="SET #status = :sent, provider_message_id = :id, tasks = :tasks, sent_at = :at",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=to_attributes(
+                {":sent": "sent", ":id": provider_message_id, ":tasks": tasks, ":at": at.isoformat()}
+            ),
+        )
+
+    def release_digest(self, collector_id: str, day: date) -> None:
+        """Give the claim back: the provider did not take the message, the retry may send it."""
+        self.db.delete_item(TableName=self.name, Key=to_attributes(keys.digest_item(day, collector_id)))

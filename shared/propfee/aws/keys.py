@@ -137,3 +137,8 @@ def report_snapshot_item(community_id: str, day: date) -> dict[str, str]:
 
 def report_snapshots_pk(community_id: str) -> str:
     return f"REPORT#{community_id}"
+
+
+def digest_item(day: date, collector_id: str) -> dict[str, str]:
+    """Claims a collector's morning digest of new tasks for a day: it goes out once, whatever retries happen."""
+    return {"pk": f"DIGEST#{day.isoformat()}", "sk": f"COLLECTOR#{collector_id}"}

@@ -10,6 +10,8 @@ from propfee.cli.collection import (
     cmd_claims_list,
     cmd_claims_resolve,
     cmd_claims_settle,
+    cmd_collectors_list,
+    cmd_collectors_set,
     cmd_evidence,
     cmd_plan,
     cmd_task_done,
@@ -75,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     listing = task_commands.add_parser("list", help="tasks per collector, oldest first")
     listing.add_argument("--collector")
     listing.add_argument("--status", choices=["open", "done"], default="open")
+    listing.add_argument("--full", action="store_true", help="the owners' numbers in full (else the last 4 digits)")
+    listing.add_argument("--json", action="store_true", help="one JSON object a line (ISO times), for scripts")
     listing.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
     listing.set_defaults(run=cmd_task_list)
     done = task_commands.add_parser("done", help="record a task's outcome")
@@ -84,6 +88,25 @@ def build_parser() -> argparse.ArgumentParser:
     done.add_argument("--note", default="")
     done.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
     done.set_defaults(run=cmd_task_done)
+
+    collectors = commands.add_parser("collectors", help="who takes the call and visit tasks, and their contacts")
+    collector_commands = collectors.add_subparsers(dest="collectors_command", required=True)
+    listing = collector_commands.add_parser("list", help="collectors, areas, loads and how their digest reaches them")
+    listing.add_argument("--full", action="store_true", help="phone numbers and email addresses in full")
+    listing.add_argument("--json", action="store_true", help="one JSON object a line, for scripts")
+    listing.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
+    listing.set_defaults(run=cmd_collectors_list)
+    change = collector_commands.add_parser("set", help="add a collector or change their details")
+    change.add_argument("collector_id")
+    change.add_argument("--name")
+    change.add_argument("--role", choices=["collector", "site_manager"])
+    change.add_argument("--community", action="append", help="a community they work (repeat for more)")
+    change.add_argument("--building", action="append", help="a building assigned to them first (repeat for more)")
+    change.add_argument("--phone", help='for the morning digest by SMS when there is no email ("" removes it)')
+    change.add_argument("--email", help='for the morning digest by email ("" removes it)')
+    change.add_argument("--language", choices=["zh-CN", "en"])
+    change.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
+    change.set_defaults(run=cmd_collectors_set)
 
     route = commands.add_parser("route", help="how an owner's text is understood and where it goes (JSON)")
     route.add_argument("text")
@@ -101,7 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--department", choices=[d.value for d in Department])
     listing.add_argument("--status", choices=["open", "resolved"], default="open")
     listing.add_argument("--community")
-    listing.add_argument("--show-contact", action="store_true", help="print the owner's number unmasked")
+    listing.add_argument(
+        "--show-contact", "--full", action="store_true", help="print the owner's number or address unmasked"
+    )
+    listing.add_argument("--json", action="store_true", help="one JSON object a line (ISO times), for scripts")
     listing.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
     listing.set_defaults(run=cmd_tickets_list)
     resolve = ticket_commands.add_parser("resolve", help="close a ticket; its hold on reminders is released")
@@ -128,6 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("settle", cmd_claims_settle, "drop from the DLQ the claims a provider's receipt has settled"),
     ):
         command = claims_commands.add_parser(name, help=text)
+        if name == "list":
+            command.add_argument("--json", action="store_true", help="one JSON object a line, for scripts")
         command.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
         command.set_defaults(run=run)
     resolve = claims_commands.add_parser("resolve", help="after checking the provider's log: sent, or not sent")
@@ -145,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     dlq_list = dlq_commands.add_parser("list", help="each DLQ, its source queue and depth")
     dlq_list.add_argument("--queue", help="only the queues whose name contains this")
     dlq_list.add_argument("--show", type=int, default=0, metavar="N", help="show up to N messages with reasons")
+    dlq_list.add_argument("--json", action="store_true", help="one JSON object a line, for scripts")
     dlq_list.set_defaults(run=cmd_dlq_list)
     redrive = dlq_commands.add_parser(
         "redrive", help="move a DLQ's messages back to its source queue, or replay a function's DLQ by invoking it"
@@ -181,8 +210,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pydantic import ValidationError
+
+    from propfee.cli.common import MissingSetting, aws_problem, describe
+
     args = build_parser().parse_args(argv)
     if getattr(args, "households", 1) < 0 or getattr(args, "days", 1) < 1:
         print("households must be >= 0 and days >= 1", file=sys.stderr)
         return 2
-    return int(args.run(args))
+    # a missing or wrong setting is the operator's to fix: one line that names it, exit 2 (as argparse's usage
+    # errors), no traceback
+    try:
+        return int(args.run(args))
+    except MissingSetting as error:
+        problem = str(error)
+    except ValidationError as error:
+        if error.title != "Settings":
+            raise
+        problem = describe(error)
+    except Exception as error:
+        found = aws_problem(error)
+        if found is None:
+            raise
+        problem = found
+    print(f"propfee: {problem}", file=sys.stderr)
+    return 2

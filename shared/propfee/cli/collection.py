@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from propfee.cli.common import dead_letter_reason, settings_and_table
+from propfee.cli.tables import Column, last_digits, local, print_rows
 
 if TYPE_CHECKING:
     from propfee.aws.queue import DeadLetterQueues
@@ -84,30 +85,126 @@ def cmd_evidence(args: argparse.Namespace) -> int:
     return 0
 
 
+TASK_COLUMNS = [
+    Column("task_id", "task"),
+    Column("kind", "kind"),
+    Column("collector_name", "collector"),
+    Column("community", "community"),
+    Column("building", "building"),
+    Column("room", "room"),
+    Column("owner", "owner"),
+    Column("call", "phone"),
+    Column("owed_yuan", "owed ¥", "right"),
+    Column("created_at", "given"),
+    Column("due_by", "due by"),
+    Column("status", "status"),
+]
+
+
 def cmd_task_list(args: argparse.Namespace) -> int:
-    """Open (or done) call and visit tasks, per collector, oldest first."""
+    """Open (or done) call and visit tasks, per collector, oldest first: where, whom to ask for, how much."""
     from propfee.domain.money import yuan
 
-    _, table = settings_and_table(args)
-    collectors = [c.collector_id for c in table.collectors()]
-    for collector_id in [args.collector] if args.collector else collectors:
+    settings, table = settings_and_table(args)
+    tz = settings.tz
+    names = {c.collector_id: c.name for c in table.collectors()}
+    rows: list[dict[str, Any]] = []
+    for collector_id in [args.collector] if args.collector else sorted(names):
         for task in table.tasks(collector_id, args.status):
-            print(
-                json.dumps(
-                    {
-                        "task_id": task.task_id,
-                        "collector": task.collector_id,
-                        "kind": task.kind.value,
-                        "unit": task.unit_label,
-                        "call": task.call_number,
-                        "owed_yuan": yuan(task.balance_fen),
-                        "due_by": task.due_by.isoformat(),
-                        "status": task.status,
-                        "outcome": task.outcome,
-                    },
-                    ensure_ascii=False,
-                )
+            rows.append(
+                {
+                    "task_id": task.task_id,
+                    "collector": task.collector_id,
+                    "collector_name": names.get(task.collector_id, task.collector_id),
+                    "kind": task.kind.value,
+                    "unit": task.unit_label,
+                    "community": task.community_name or task.community_id,
+                    "building": task.building_name,
+                    "room": task.room,
+                    "owner": task.owner_name,  # the collector asks for them by name
+                    "call": last_digits(task.call_number, args.full),
+                    "owed_yuan": yuan(task.balance_fen),
+                    "created_at": local(task.created_at, tz),
+                    "due_by": local(task.due_by, tz),
+                    "status": task.status if task.outcome is None else f"{task.status}: {task.outcome.value}",
+                    "outcome": task.outcome.value if task.outcome else None,
+                }
             )
+    title = f"{args.status} tasks ({settings.timezone} time)"
+    print_rows(rows, TASK_COLUMNS, title, args.json, f"no {args.status} tasks")
+    return 0
+
+
+COLLECTOR_COLUMNS = [
+    Column("collector_id", "id"),
+    Column("name", "name"),
+    Column("role", "role"),
+    Column("communities", "communities"),
+    Column("buildings", "buildings"),
+    Column("open_tasks", "open tasks", "right"),
+    Column("phone", "phone"),
+    Column("email", "email"),
+    Column("digest_by", "digest by"),
+]
+
+
+def cmd_collectors_list(args: argparse.Namespace) -> int:
+    """The collectors and site managers, their areas, loads and how the morning digest reaches them."""
+    from propfee.observability import mask_email
+
+    _, table = settings_and_table(args)
+    rows = [
+        {
+            "collector_id": c.collector_id,
+            "name": c.name,
+            "role": c.role,
+            "communities": list(c.communities),
+            "buildings": list(c.buildings),
+            "open_tasks": c.open_tasks,
+            "phone": last_digits(c.phone, args.full),
+            "email": (c.email if args.full else mask_email(c.email)) if c.email else "",
+            "language": c.language,
+            "digest_by": "email" if c.email else "sms" if c.phone else "none",
+        }
+        for c in sorted(table.collectors(), key=lambda c: c.collector_id)
+    ]
+    print_rows(rows, COLLECTOR_COLUMNS, "collectors", args.json, "no collectors")
+    return 0
+
+
+def cmd_collectors_set(args: argparse.Namespace) -> int:
+    """Add a collector, or change what is given (the rest stays as it was); their open-task load is kept."""
+    from pydantic import ValidationError
+
+    from propfee.domain.models import Collector
+
+    _, table = settings_and_table(args)
+    known = next((c for c in table.collectors() if c.collector_id == args.collector_id), None)
+    if known is None and not args.name:
+        print(f"propfee: {args.collector_id} is new: give --name", file=sys.stderr)
+        return 2
+    given = {
+        "name": args.name,
+        "role": args.role,
+        "communities": tuple(args.community) if args.community else None,
+        "buildings": tuple(args.building) if args.building else None,
+        "phone": args.phone,
+        "email": args.email,
+        "language": args.language,
+    }
+    fields = {**(known.model_dump() if known else {"collector_id": args.collector_id}),
+              **{k: v for k, v in given.items() if v is not None}}  # fmt: skip
+    for cleared in ("phone", "email"):
+        if given[cleared] == "":
+            fields[cleared] = None  # `--phone ""` takes the number away
+    try:
+        collector = Collector.model_validate(fields)
+    except ValidationError as error:
+        problems = "; ".join(f"--{e['loc'][0]}: {e['msg']}" for e in error.errors(include_input=False) if e["loc"])
+        print(f"propfee: {problems}", file=sys.stderr)
+        return 2
+    table.save_collector(collector)
+    print(json.dumps({"collector_id": collector.collector_id, "saved": "changed" if known else "added"}))
     return 0
 
 
@@ -161,16 +258,29 @@ def _unconfirmed_claims() -> Iterator[tuple[DeadLetterQueues, str, list[tuple[di
         queues.show_again(url, [m for m in messages if m["ReceiptHandle"] not in gone])
 
 
+CLAIM_COLUMNS = [
+    Column("unit_id", "unit"),
+    Column("claim", "claim"),
+    Column("channel", "channel"),
+    Column("claimed_at", "claimed"),
+    Column("status", "status now"),
+    Column("settled", "settled"),
+]
+
+
 def cmd_claims_list(args: argparse.Namespace) -> int:
     """Each unconfirmed claim in the send DLQ and its evidence record as it stands now."""
-    _, table = settings_and_table(args)
+    settings, table = settings_and_table(args)
+    rows: list[dict[str, Any]] = []
     with _unconfirmed_claims() as (_, _, found):
         for _message, job in found:
             reminder = table.reminder(job.unit_id, job.claim_key)
             status = reminder.status.value if reminder else "no claim"
-            print(json.dumps({"unit_id": job.unit_id, "claim": job.claim_key, "channel": job.channel.value,
-                              "claimed_at": reminder.claimed_at.isoformat() if reminder else None, "status": status,
-                              "settled": status != "claimed"}))  # fmt: skip
+            rows.append({"unit_id": job.unit_id, "claim": job.claim_key, "channel": job.channel.value,
+                         "claimed_at": local(reminder.claimed_at, settings.tz) if reminder else None,
+                         "status": status, "settled": status != "claimed"})  # fmt: skip
+    title = f"unconfirmed claims in the send DLQ ({settings.timezone} time)"
+    print_rows(rows, CLAIM_COLUMNS, title, args.json, "no unconfirmed claims in the send DLQ")
     return 0
 
 

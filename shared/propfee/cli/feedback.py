@@ -6,8 +6,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from propfee.cli.common import settings_and_table
+from propfee.cli.tables import Column, local, print_rows
 
 
 def cmd_route(args: argparse.Namespace) -> int:
@@ -37,31 +39,55 @@ def cmd_route(args: argparse.Namespace) -> int:
     return 0
 
 
+TICKET_COLUMNS = [
+    Column("ticket_id", "ticket"),
+    Column("department", "department"),
+    Column("priority", "priority"),
+    Column("community", "community"),
+    Column("rooms", "units"),
+    Column("contact", "contact"),
+    Column("created_at", "received"),
+    Column("due_by", "due by"),
+    Column("category", "about"),
+    Column("message", "message"),
+]
+
+
 def cmd_tickets_list(args: argparse.Namespace) -> int:
     """A department's tickets (or every department's), the nearest deadline first."""
     from propfee.feedback.intents import Department
     from propfee.observability import mask_destination
 
-    _, table = settings_and_table(args)
+    settings, table = settings_and_table(args)
+    tz = settings.tz
+    community_names = {c.community_id: c.name for c in table.communities()}
+    rows: list[dict[str, Any]] = []
     for department in [args.department] if args.department else [d.value for d in Department]:
         for ticket in table.tickets(department, args.status):
             if args.community and ticket.community_id != args.community:
                 continue
-            line = {
-                "ticket_id": ticket.ticket_id,
-                "department": ticket.department,
-                "intent": ticket.intent,
-                "category": ticket.category,
-                "priority": ticket.priority,
-                "community": ticket.community_id,
-                "units": list(ticket.unit_ids),
-                "contact": ticket.contact if args.show_contact else mask_destination(ticket.contact),
-                "due_by": ticket.due_by.isoformat(),
-                "escalated": ticket.escalated_at is not None,
-                "hold": ticket.hold.value if ticket.hold else None,
-                "message": ticket.message,
-            }
-            print(json.dumps(line, ensure_ascii=False))
+            rows.append(
+                {
+                    "ticket_id": ticket.ticket_id,
+                    "department": ticket.department,
+                    "intent": ticket.intent,
+                    "category": ticket.category,
+                    "priority": ticket.priority,
+                    "community_id": ticket.community_id,
+                    "community": community_names.get(ticket.community_id, ticket.community_id),
+                    "units": list(ticket.unit_ids),
+                    "rooms": [unit_id.split("-", 1)[-1] for unit_id in ticket.unit_ids],
+                    "contact": ticket.contact if args.show_contact else mask_destination(ticket.contact),
+                    "created_at": local(ticket.created_at, tz),
+                    "due_by": local(ticket.due_by, tz),
+                    "escalated": ticket.escalated_at is not None,
+                    "hold": ticket.hold.value if ticket.hold else None,
+                    "message": ticket.message,
+                }
+            )
+    rows.sort(key=lambda row: row["due_by"])
+    title = f"{args.status} tickets ({settings.timezone} time)"
+    print_rows(rows, TICKET_COLUMNS, title, args.json, f"no {args.status} tickets")
     return 0
 
 

@@ -9,9 +9,11 @@ import sys
 import time as wallclock
 from datetime import datetime, time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from propfee.cli.common import dead_letter_reason
+from propfee.cli.tables import Column
 from propfee.domain.money import yuan
 
 
@@ -96,19 +98,29 @@ def cmd_sandbox_up(args: argparse.Namespace) -> int:
     return 0
 
 
+DLQ_COLUMNS = [
+    Column("queue", "dead-letter queue"),
+    Column("source", "source"),
+    Column("messages", "messages", "right"),
+    Column("reasons", "reasons (numbers masked)"),
+]
+
+
 def cmd_dlq_list(args: argparse.Namespace) -> int:
     """Each dead-letter queue: its source, how many messages wait, and (with --show) why, numbers masked."""
     from propfee.aws.queue import DeadLetterQueues
+    from propfee.cli.tables import print_rows
     from propfee.observability import mask_text
 
     queues = DeadLetterQueues()
     sources = {url: source.rsplit("/", 1)[-1] for url, source in queues.sources().items()}
     # a function's own DLQ keeps the scheduled or S3 events it failed: re-run them by invoking the function
     sources.update({url: f"function {name} (its events)" for url, name in queues.function_queues().items()})
+    rows: list[dict[str, Any]] = []
     for url, source in sorted(sources.items()):
         if args.queue and args.queue not in url:
             continue
-        line: dict[str, object] = {"queue": url.rsplit("/", 1)[-1], "source": source}
+        line: dict[str, Any] = {"queue": url.rsplit("/", 1)[-1], "source": source}
         line["messages"] = queues.depth(url)
         if args.show:
             line["samples"] = [
@@ -118,7 +130,13 @@ def cmd_dlq_list(args: argparse.Namespace) -> int:
                 }
                 for m in queues.peek(url, args.show)
             ]
-        print(json.dumps(line, ensure_ascii=False))
+        rows.append(line)
+    if args.json:
+        print_rows(rows, DLQ_COLUMNS, "", True, "")
+        return 0
+    for row in rows:  # the table shows each sample's reason and the start of its body
+        row["reasons"] = "\n".join(f"{s['reason']}: {s['body'][:80]}" for s in row.get("samples", []))
+    print_rows(rows, DLQ_COLUMNS, "dead-letter queues", False, "no dead-letter queues")
     return 0
 
 

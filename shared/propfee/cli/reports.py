@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from propfee.cli.common import settings_and_table
+from propfee.cli.common import SETTING_HINTS, MissingSetting, settings_and_table
 
 
 def cmd_report_get(args: argparse.Namespace) -> int:
@@ -18,8 +18,7 @@ def cmd_report_get(args: argparse.Namespace) -> int:
 
     bucket = args.bucket or Settings(table="-").report_bucket  # type: ignore[call-arg]
     if not bucket:
-        print("which bucket? --bucket or PROPFEE_REPORT_BUCKET (`propfee sandbox up` prints it)", file=sys.stderr)
-        return 2
+        raise MissingSetting(SETTING_HINTS["report_bucket"])
     try:
         written = download_report(S3Store(bucket), args.date, args.community, Path(args.out))
     except ReportNotFound as error:

@@ -289,3 +289,13 @@ def check_sms_lengths(
     if too_long:
         raise TemplateRefused("; ".join(f"{length}, more than {max_sms_segments}" for length in too_long))
     return lengths
+
+
+def render_named(file_name: str, context: dict[str, object]) -> tuple[str, str]:
+    """A template of the folder rendered with a context (staff messages: the collectors' digest), and its version."""
+    return _environment().get_template(file_name).render(context).strip(), _template_version(file_name)
+
+
+def template_source(file_name: str) -> str:
+    source, _, _ = _environment().loader.get_source(_environment(), file_name)  # type: ignore[union-attr]
+    return source

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from propfee.domain.models import Channel, Collector, Hold, HoldKind, Task, TaskOutcome, Unit
+from propfee.domain.models import Building, Channel, Collector, Community, Hold, HoldKind, Task, TaskOutcome, Unit
 from propfee.domain.money import yuan
 
 # a call or visit is due soon; a decision on going to court deserves a week
@@ -34,6 +34,54 @@ def choose_collector(
         if eligible:
             return min(eligible, key=lambda c: (c.open_tasks, c.collector_id))
     return None
+
+
+class PlaceDirectory(Protocol):
+    """Where the names of communities and buildings are kept (the table's COMMUNITY partitions)."""
+
+    def communities(self) -> list[Community]: ...
+
+    def buildings(self, community_id: str) -> list[Building]: ...
+
+
+def place_names(directory: PlaceDirectory, community_id: str) -> dict[str, str]:
+    """The community's name (under its id) and each of its buildings' names (under theirs)."""
+    names = {c.community_id: c.name for c in directory.communities() if c.community_id == community_id}
+    names.update({b.building_id: b.name for b in directory.buildings(community_id)})
+    return names
+
+
+def owner_to_ask_for(unit: Unit) -> str:
+    """The name a collector asks for: the owner of record first, then a co-owner, then whoever is listed."""
+    for relations in (("owner",), ("co_owner",), ("household", "tenant")):
+        for owner in unit.owners:
+            if owner.relation in relations and owner.name:
+                return owner.name
+    return ""
+
+
+def task_place(unit: Unit | None, names: dict[str, str], community_id: str, building_id: str) -> dict[str, str]:
+    """What a task carries about where it is and whom to ask for; the ids stand in for names nobody entered."""
+    building = unit.building_id if unit is not None else building_id
+    return {
+        "owner_name": owner_to_ask_for(unit) if unit is not None else "",
+        "community_name": names.get(community_id, community_id),
+        "building_name": names.get(building, building.split("-")[-1]),
+        "room": unit.room if unit is not None else "",
+    }
+
+
+def address_of(task: Task, language: str = "zh-CN") -> str:
+    """'锦绣花园1栋2304室', or 'Jinxiu Garden 1栋, room 2304' (the names as the company entered them)."""
+    if not task.room:
+        return (
+            f"{task.community_name}{task.unit_label}"
+            if language == "zh-CN"
+            else f"{task.community_name} {task.unit_label}"
+        )
+    if language == "zh-CN":
+        return f"{task.community_name}{task.building_name}{task.room}室"
+    return f"{task.community_name} {task.building_name}, room {task.room}"
 
 
 def task_id_for(unit_id: str, step: str, occurrence: int) -> str:

@@ -271,6 +271,10 @@ class Collector(Record):
     communities: tuple[str, ...] = ()
     buildings: tuple[str, ...] = ()
     open_tasks: NonNegativeInt = 0
+    # how the morning digest of new tasks reaches them: email when they have one on record, else SMS
+    phone: E164 | None = None
+    email: str | None = None
+    language: Language = "zh-CN"
 
 
 class TaskOutcome(StrEnum):
@@ -294,6 +298,11 @@ class Task(Record):
     created_at: AwareDatetime
     due_by: AwareDatetime
     unit_label: str
+    # where the collector goes and whom they ask for, copied when the task is made so that a list needs no reads
+    owner_name: str = ""
+    community_name: str = ""
+    building_name: str = ""
+    room: str = ""
     call_number: str | None = None
     balance_fen: int
     overdue_since: date | None = None  # the oldest unpaid bill's due date

@@ -20,28 +20,43 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 __all__ = ["IntentModel", "Prediction", "features", "load_intent_model"]
 
 MODEL_FILE = "intent_model.json"
-FORMAT = 1
+FORMAT = 2  # 2: numbers by their shape, English word pairs
 NGRAMS = (1, 2, 3)
 SCALE = 1000  # weights are stored as integers: thousandths
 _LATIN_WORD = re.compile(r"[a-z]+")
+DIGIT_SHAPES = True  # "12月10号", "13812345678", "¥1280": the shape of a number, not its digits
+WORD_NGRAMS = 2  # English words, and pairs of them ("stop sending", "not paid")
+_DIGITS = re.compile(r"\d+")
+
+
+def _digit_shape(found: re.Match[str]) -> str:
+    """A run of digits as its length class: a day or a count, a year or an amount, a phone or an account."""
+    n = len(found.group())
+    return "0" if n <= 2 else "00" if n <= 4 else "000"
 
 
 def features(
     normalized: str, rule_ids: Iterable[str], first_intent: str | None, date_facts: Iterable[str], raw: str = ""
 ) -> set[str]:
-    """What the model sees of a reply: its character 1-3-grams (with the message's start and end marked),
-    its English words, its emoji (normalising drops them), and what the rules found (each rule that matched,
-    the rules' own verdict, the dates)."""
-    text = f"^{normalized}$"
+    """What the model sees of a reply: its character 1-3-grams (with the message's start and end marked, and
+    numbers by their shape), its English words and pairs of words, its emoji (normalising drops them), and what
+    the rules found (each rule that matched, the rules' own verdict, the dates). The text is the rules' own
+    normalised text: full-width -> half-width, traditional -> simplified, lower case (propfee.feedback.intent_rules)."""
+    shaped = _DIGITS.sub(_digit_shape, normalized) if DIGIT_SHAPES and len(normalized) > 4 else normalized
+    text = f"^{shaped}$"
     found = {text[i : i + n] for n in NGRAMS for i in range(len(text) - n + 1)}
     found.update(f"e:{ch}" for ch in raw if unicodedata.category(ch) == "So")
-    found.update(f"w:{word}" for word in _LATIN_WORD.findall(normalized))
+    words = _LATIN_WORD.findall(normalized)
+    found.update(f"w:{word}" for word in words)
+    if WORD_NGRAMS >= 2:
+        found.update(f"w:{a} {b}" for a, b in pairwise(words))
     found.update(f"r:{rule_id}" for rule_id in rule_ids)
     found.add(f"R:{first_intent or 'none'}")
     found.update(f"d:{fact}" for fact in date_facts)

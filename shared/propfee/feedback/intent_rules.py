@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from functools import cache
 from importlib import resources
@@ -29,6 +30,7 @@ __all__ = [
     "Negation",
     "Rule",
     "Signal",
+    "Urgency",
     "load_intent_rules",
     "normalize",
     "parse_intent_rules",
@@ -85,6 +87,7 @@ def normalize(text: str) -> str:
 
 # ---------------------------------------------------------------------------------------------- the rules
 
+_ASIDE_REACH = 20  # how far after a match a set-aside cue may reach (a short clause)
 _WORD = re.compile(r"[a-z]{6,}")  # only longer English words are matched with a typo: short ones collide
 _LATIN = re.compile(r"[a-z]")
 
@@ -149,6 +152,18 @@ class Signal(BaseModel):
     negatable: bool = True
 
 
+class Urgency(BaseModel):
+    """Which complaints are emergencies: decided per message, not by the category alone ("电梯里困了人" is, a
+    lift that is merely slow is not)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    always: frozenset[str] = frozenset()  # categories urgent whatever is said: any smell of gas
+    seasonal: dict[str, frozenset[int]] = {}  # urgent in these months: heating off in winter
+    said: dict[str, Signal] = {}  # urgent in any category when the message says it: someone trapped, an outage
+    mild: Signal = Signal()  # what makes an `always` or `seasonal` category no emergency ("暖气不够热")
+
+
 class ModelThresholds(BaseModel):
     """When the statistical model (propfee.feedback.intent_model) decides and when a person must."""
 
@@ -158,6 +173,7 @@ class ModelThresholds(BaseModel):
     decide_at: float = Field(default=0.5, gt=0, le=1)  # below: unknown, to a person with the two best guesses
     override_at: float = Field(default=0.5, gt=0, le=1)  # the model overrules what the rules found only above
     possible_opt_out_at: float = Field(default=0.2, gt=0, le=1)  # the model's opt-out probability that stops SMS
+    opt_out_over_rules_at: float = Field(default=0.8, gt=0, le=1)  # a model's opt-out over the rules' other intent
     category_at: float = Field(default=0.2, gt=0, le=1)  # a complaint category the rules did not name
 
 
@@ -176,6 +192,7 @@ class Rule(BaseModel):
     unless: tuple[Intent, ...] = ()
     overrides: tuple[Intent, ...] = ()
     negatable: bool = True
+    set_aside: tuple[str, ...] = ()  # a match read on: the words are not meant ("退订?我只是问问")
     category: str | None = None
     department: Department | None = None
 
@@ -192,7 +209,7 @@ class Rule(BaseModel):
         for word in self.fuzzy:
             if not re.fullmatch(r"[a-z]{6,}", word):
                 raise ValueError(f"rule {self.id}: fuzzy words are lower-case English words of 6+ letters: {word!r}")
-        for pattern in (*self.zh, *self.en):
+        for pattern in (*self.zh, *self.en, *self.set_aside):
             try:
                 re.compile(pattern)
             except re.error as error:
@@ -219,13 +236,22 @@ class _Matcher:
     rule: Rule
     zh: re.Pattern[str] | None
     en: re.Pattern[str] | None
+    set_aside: re.Pattern[str] | None
 
     @classmethod
     def of(cls, rule: Rule) -> _Matcher:
         zh = re.compile("|".join(f"(?:{p})" for p in rule.zh)) if rule.zh else None
         # English patterns must stand as words, even inside Chinese text ("已经paid了")
         en = re.compile(rf"(?<![a-z])(?:{'|'.join(f'(?:{p})' for p in rule.en)})(?![a-z])") if rule.en else None
-        return cls(rule, zh, en)
+        aside = re.compile("|".join(f"(?:{p})" for p in rule.set_aside)) if rule.set_aside else None
+        return cls(rule, zh, en, aside)
+
+    def set_aside_at(self, text: str, found: re.Match[str]) -> bool:
+        """Whether the words matched, read on a little, say they are not meant: "退订?我只是问问",
+        "别烦我,我在开会". A cue is matched where the match starts; only that occurrence is set aside, another
+        one elsewhere in the reply still counts."""
+        cue = self.set_aside
+        return cue is not None and cue.match(text, found.start(), found.end() + _ASIDE_REACH) is not None
 
     def matches(self, reply: _Reply, negation: _Negation) -> bool:
         return self.reads(reply, negation) is True
@@ -239,13 +265,19 @@ class _Matcher:
         for pattern in (self.zh, self.en if reply.latin else None):
             found = pattern.search(text) if pattern is not None else None
             while found is not None:
-                if not rule.negatable or not negation.cancels(text, found.start()):
+                if self.set_aside_at(text, found):
+                    negated = True
+                elif not rule.negatable or not negation.cancels(text, found.start()):
                     return True
-                negated = True
+                else:
+                    negated = True
                 found = found.re.search(text, found.start() + 1)  # a later, or overlapping, occurrence may count
         typos = (word for word in reply.words if any(_typo_of(word.group(), target) for target in rule.fuzzy))
-        if any(not rule.negatable or not negation.cancels(text, word.start()) for word in typos):
-            return True
+        for word in typos:
+            if self.set_aside_at(text, word) or (rule.negatable and negation.cancels(text, word.start())):
+                negated = True
+            else:
+                return True
         return None if negated else False
 
 
@@ -260,6 +292,7 @@ class IntentRules(BaseModel):
     date_fillers: tuple[str, ...] = ()
     rules: tuple[Rule, ...]
     signals: dict[str, Signal] = {}
+    urgency: Urgency = Urgency()
     categories: dict[str, Department] = {}
     model: ModelThresholds = ModelThresholds()
     _compiled: tuple[tuple[_Matcher, ...], _Negation, re.Pattern[str], tuple[_Matcher, ...]] = PrivateAttr()
@@ -267,9 +300,16 @@ class IntentRules(BaseModel):
     def model_post_init(self, context: Any, /) -> None:
         fillers = re.compile(f"(?:{'|'.join(self.date_fillers)})*") if self.date_fillers else re.compile("")
         # a signal is matched as a rule is; the rule's intent is a placeholder, never reported
+        # the urgency cues are signals too, named urgent.<name> and urgent.mild
+        said = {
+            **self.signals,
+            **{f"urgent.{name}": signal for name, signal in self.urgency.said.items()},
+            "urgent.mild": self.urgency.mild,
+        }
         signals = tuple(
             _Matcher.of(Rule(id=f"signal.{name}", intent=Intent.COMPLAINT, **signal.model_dump()))
-            for name, signal in self.signals.items()
+            for name, signal in said.items()
+            if signal.zh or signal.en
         )
         self._compiled = (
             tuple(_Matcher.of(rule) for rule in self.rules),
@@ -295,6 +335,14 @@ class IntentRules(BaseModel):
             except re.error as error:
                 raise ValueError(f"date_fillers: bad pattern {filler!r}: {error}") from error
         return self
+
+    def urgent(self, category: str | None, said: frozenset[str], today: date) -> bool:
+        """Whether a complaint is an emergency now: what it says, else its category (gas; heating in winter)."""
+        if any(signal.startswith("urgent.") and signal != "urgent.mild" for signal in said):
+            return True
+        if category is None or "urgent.mild" in said:
+            return False
+        return category in self.urgency.always or today.month in self.urgency.seasonal.get(category, ())
 
     def prepare(self, text: str) -> str:
         """Cut a long message, keeping its beginning and its end (where "退订" often stands); spell out

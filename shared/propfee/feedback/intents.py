@@ -50,6 +50,9 @@ class Classification(BaseModel):
     matched_rule: str | None = None  # the rule that decided; None when nothing matched (unknown)
     also_detected: tuple[Intent, ...] = ()  # the other intents present, in precedence order
     refuses_to_pay: bool = False  # "修好再交", "一分钱都不交": recorded on the ticket of what it is about
+    # a complaint about an emergency now (a smell of gas, someone trapped, a total outage, no heating in winter,
+    # a break-in under way): decided per message (intents.yaml `urgency`), not by the category alone
+    urgent: bool = False
     # the model thinks this may be a refusal of messages the rules did not recognise: SMS to the number stops
     # and the owner is asked once to confirm (doubt resolves to stopping, never to sending)
     possible_opt_out: bool = False
@@ -125,6 +128,13 @@ def classify(
     `model=False` classifies by the rules alone; `True` uses the packaged model."""
     rules = rules or load_intent_rules()
     read = _read(text, today, rules)
+    result = _decide(read, rules, model)
+    if result.intent is Intent.COMPLAINT and rules.urgent(result.category, read.signals, today):
+        return result.model_copy(update={"urgent": True})
+    return result
+
+
+def _decide(read: _Read, rules: IntentRules, model: IntentModel | bool | None) -> Classification:
     by_rules = _by_rules(read, rules)
     if by_rules.intent is Intent.OPT_OUT or model is False or not rules.model.enabled:
         return by_rules
@@ -141,7 +151,13 @@ def classify(
     possible_opt_out = opt_out_p >= thresholds.possible_opt_out_at and not keeps
     common = {"confidence": round(confidence * 100), "refuses_to_pay": by_rules.refuses_to_pay}
     if best is Intent.OPT_OUT:
-        if confidence >= thresholds.override_at and not keeps:
+        # over what the rules found ("我要投诉", "已经交了"), only when very sure: the words of angry refusals are
+        # those of complaints too; below that SMS stops all the same (possible_opt_out) and the ticket opens
+        sure = thresholds.override_at if by_rules.intent is Intent.UNKNOWN else thresholds.opt_out_over_rules_at
+        # the rules saw the refusal and the operator's precedence ranked another intent first: the model may
+        # not reorder what the rules file decided (SMS still stops: possible_opt_out)
+        ranked_by_operator = Intent.OPT_OUT in read.present
+        if confidence >= sure and not keeps and not ranked_by_operator:
             # the model is sure of a refusal the rules did not see: stopped like any opt-out
             return Classification(intent=Intent.OPT_OUT, decided_by="model", **common)
         # not sure enough to call it an opt-out: SMS stops all the same (possible_opt_out) and the message is

@@ -315,7 +315,7 @@ def _ticket(
         department=department.value,
         intent=intent.value,
         category=category,
-        priority="urgent" if category in rules.deadlines.urgent_categories else "normal",
+        priority="urgent" if intent is Intent.COMPLAINT and classification.urgent else "normal",  # per message
         channel=message.channel,
         contact=message.sender,
         message=message.body,

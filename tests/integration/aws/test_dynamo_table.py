@@ -376,3 +376,30 @@ def test_a_large_payment_cut_short_is_finished_when_it_comes_again_and_each_peri
     assert _settled(table) == ({p: 25000 for p in FIVE_YEARS}, {p: 25000 for p in FIVE_YEARS})
     assert table.record_payment(arrears) is None
     assert _settled(table)[0] == {p: 25000 for p in FIVE_YEARS}
+
+
+def test_saving_a_collectors_details_keeps_the_open_task_load_and_a_removed_phone_is_gone(table):
+    from propfee.domain.models import Collector
+
+    table.save_collector(Collector(collector_id="K1", name="张伟", communities=("C01",), phone="13900001111"))
+    table.db.update_item(  # the send function gives K1 three tasks meanwhile
+        TableName=table.name,
+        Key=to_attributes(keys.collector_item("K1")),
+        UpdateExpression="ADD open_tasks :n",
+        ExpressionAttributeValues=to_attributes({":n": 3}),
+    )
+    table.save_collector(Collector(collector_id="K1", name="张伟", communities=("C01",), email="zw@staff.example.com"))
+    [k1] = table.collectors()
+    assert (k1.open_tasks, k1.phone, k1.email) == (3, None, "zw@staff.example.com")
+
+
+def test_a_digest_is_claimed_once_a_day_and_a_released_claim_can_be_claimed_again(table):
+    day = date(2026, 11, 11)
+    assert table.claim_digest("K1", day, at("2026-11-11 10:30"))
+    assert not table.claim_digest("K1", day, at("2026-11-11 10:31"))
+    assert table.claim_digest("K1", date(2026, 11, 12), at("2026-11-12 10:30"))
+    table.release_digest("K1", day)
+    assert table.claim_digest("K1", day, at("2026-11-11 10:32"))
+    table.digest_sent("K1", day, "m-1", 4, at("2026-11-11 10:32"))
+    item = table.db.get_item(TableName=table.name, Key=to_attributes(keys.digest_item(day, "K1")))["Item"]
+    assert (item["status"]["S"], item["provider_message_id"]["S"], item["tasks"]["N"]) == ("sent", "m-1", "4")

@@ -10,9 +10,22 @@ from propfee.accounts.ledger import allocate, with_bill
 from propfee.collection.ladder import DEFAULT_LADDER, Ladder, Step, decide
 from propfee.collection.planning import job_for, plan_day
 from propfee.collection.sending import CLAIM_TIMEOUT, COLLECTORS_FRESH, ClaimInFlight, Outcome, Sender, parse_job
+from propfee.collection.tasks import address_of
 from propfee.domain.config import Settings
 from propfee.domain.identity import CommunityIdentity
-from propfee.domain.models import Building, Channel, Collector, Hold, HoldKind, Reminder, ReminderStatus, SendJob, Unit
+from propfee.domain.models import (
+    Building,
+    Channel,
+    Collector,
+    Community,
+    Hold,
+    HoldKind,
+    Owner,
+    Reminder,
+    ReminderStatus,
+    SendJob,
+    Unit,
+)
 from propfee.domain.ports import ClaimResult, ProviderRejected, ProviderUnavailable
 from propfee.rules import load_rules
 from tests.support import SHANGHAI, at, bill, payment, unit
@@ -34,6 +47,12 @@ class MemoryStore:
         return self.units.get(unit_id)
 
     def collectors(self):
+        return []
+
+    def communities(self):
+        return []
+
+    def buildings(self, community_id):
         return []
 
     def claim(self, job: SendJob, reminder: Reminder, recent_contacts, task=None) -> ClaimResult:
@@ -473,6 +492,7 @@ class TeamStore(MemoryStore):
         self.team = [Collector(collector_id=f"K{n}", name=f"催缴员{n}", communities=("C01",)) for n in (1, 2)]
 
         self.assigned: list[str] = []
+        self.tasks: list = []
 
     def collectors(self):
         self.reads += 1
@@ -482,7 +502,41 @@ class TeamStore(MemoryStore):
         result = super().claim(job, reminder, recent_contacts, task)
         if result is ClaimResult.CLAIMED and task is not None:
             self.assigned.append(task.collector_id)
+            self.tasks.append(task)
         return result
+
+
+class NamedPlaces(TeamStore):
+    """The community and one of its buildings have names; the other building was never given one."""
+
+    def communities(self):
+        return [Community(community_id="C01", name="锦绣花园")]
+
+    def buildings(self, community_id):
+        return [Building(community_id="C01", building_id="C01-B01", name="1栋", floors=30)]
+
+
+def test_a_task_carries_the_owners_name_community_building_and_room_so_a_list_needs_no_reads():
+    named = unit(
+        "C01-B01-2304", owners=(Owner(name="陈静", relation="household"), Owner(name="王芳", phone="+8613812345678"))
+    )
+    nameless = unit("C01-B07-0101")
+    store = NamedPlaces(*(with_bill(u, bill(u.unit_id, "2026-10", due=date(2026, 10, 25))) for u in (named, nameless)))
+    send = sender(store)
+    for unit_id in ("C01-B01-2304", "C01-B07-0101"):
+        current = store.get_unit(unit_id)
+        [action] = decide(current, TODAY, SHANGHAI, DEFAULT_LADDER).actions
+        assert send.send(job_for(current, action, TODAY), NOW).outcome is Outcome.ASSIGNED
+    first, second = store.tasks
+    # the owner of record, not the first person listed
+    assert (first.owner_name, first.community_name, first.building_name, first.room) == (
+        "王芳",
+        "锦绣花园",
+        "1栋",
+        "2304",
+    )
+    assert address_of(first) == "锦绣花园1栋2304室"
+    assert (second.community_name, second.building_name, second.room) == ("锦绣花园", "B07", "0101")
 
 
 def test_tasks_given_out_together_are_shared_between_the_collectors_and_the_team_is_read_once_a_minute():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from propfee.feedback.intent_model import MODEL_FILE, IntentModel
+from propfee.feedback.intent_model import FORMAT, MODEL_FILE, IntentModel
 from propfee.feedback.intent_training import TRAINING_CORPORA, labelled, train
 from propfee.feedback.intents import Department, Intent, classify
 
@@ -22,7 +22,7 @@ def uniform_model(**leaning: int) -> IntentModel:
     classes = sorted(i.value for i in Intent)
     intent = {"classes": classes, "bias": [leaning.get(c, 0) for c in classes], "weights": {}}
     category = {"classes": ["leak", "other"], "bias": [0, 0], "weights": {}}
-    return IntentModel.parse(json.dumps({"format": 1, "intent": intent, "category": category}))
+    return IntentModel.parse(json.dumps({"format": FORMAT, "intent": intent, "category": category}))
 
 
 def test_training_from_the_corpora_gives_the_shipped_file_byte_for_byte():
@@ -31,7 +31,22 @@ def test_training_from_the_corpora_gives_the_shipped_file_byte_for_byte():
 
 
 def test_the_shipped_model_is_small():
-    assert SHIPPED.stat().st_size < 300_000
+    assert SHIPPED.stat().st_size < 600_000
+
+
+def test_each_training_message_knows_the_file_it_was_written_in():
+    # grouped cross-validation (bench/replies.py) holds out a file at a time: a phrasing family stays on one side
+    messages = labelled(TRAINING_CORPORA)
+    train_src = [m for m in messages if m["source"].endswith(".txt")]
+    assert {m["source"] for m in messages} - {m["source"] for m in train_src} == {"replies_corpus.yaml"}
+    assert all(m["source"].endswith(".txt") for m in messages if m.get("voice"))  # only train_src names voices
+    assert len({m["source"] for m in train_src}) > 5
+
+
+def test_the_model_reads_a_message_no_rule_matched():
+    # learnt also as if no rule had matched: on text written apart the rules miss more often than on the corpora
+    assert classify("外强掉砖了，砸到车了", TODAY).intent is Intent.COMPLAINT  # typos no rule foresaw
+    assert classify("前天用云闪付弄好了", TODAY).intent is Intent.PAID_CLAIM
 
 
 def test_the_model_is_read_and_used_without_numpy_or_scikit_learn():
@@ -125,7 +140,7 @@ def test_low_confidence_goes_to_a_person_with_the_two_best_guesses():
 
 
 def test_a_possible_opt_out_is_flagged_when_the_model_leans_that_way():
-    leaning = uniform_model(opt_out=1700, thanks=1800)
+    leaning = uniform_model(opt_out=2000, thanks=2100)  # opt-out 31%
 
     result = classify("好的吧", TODAY, model=leaning)
 

@@ -372,6 +372,104 @@ def test_what_only_looks_like_a_refusal_keeps_the_messages(text: str, intent: In
 @pytest.mark.parametrize(
     ("text", "intent"),
     [
+        ("已经交了，别再提醒我交钱了", Intent.PAID_CLAIM),  # chased for money, no request to stop messages
+        ("别烦我，我在开会", Intent.UNKNOWN),  # busy now
+        ("怎么退订？我只是问问", Intent.HELP),  # a question about it
+        ("请问怎么退订？我只是问问，暂时不退", Intent.HELP),
+    ],
+)
+def test_words_of_a_refusal_set_aside_by_what_follows_stop_nothing(text: str, intent: Intent) -> None:
+    # the corpus's convention: an opt-out is an explicit request to stop messages on this channel
+    assert classify(text, WEDNESDAY, model=False).intent is intent
+    result = classify(text, WEDNESDAY)
+    assert result.intent is not Intent.OPT_OUT and not result.possible_opt_out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "怎么退订？我只是问问。算了，还是退订吧",  # a second occurrence that is meant
+        "别烦我，我在开会，以后别发短信了",
+        "不要烦我了",
+        "交了，别烦我，退订",
+        "不要再发短信提醒我交费了",
+        "退订，我先不交了",
+    ],
+)
+def test_only_the_occurrence_set_aside_is_set_aside(text: str) -> None:
+    assert classify(text, WEDNESDAY, model=False).intent is Intent.OPT_OUT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm blocking this number if you text me again. Stop.",  # "text me again" is a threat here, no opt-in
+        "骚扰！！！",
+        "拒接",
+        "✉️❌",
+        "🙅‍♂️短信🙅‍♂️",
+        "再让我收到一条，我就投诉到消协",
+        "又是催费短信，举报了",
+    ],
+)
+def test_refusals_the_grouped_cross_validation_showed_missed_are_opt_outs(text: str) -> None:
+    assert classify(text, WEDNESDAY, model=False).intent is Intent.OPT_OUT
+
+
+@pytest.mark.parametrize(
+    "text", ["If I unsubscribe, how will I know what I owe?", "If I unsubscibe, will I still get the bill by email?"]
+)
+def test_a_question_about_unsubscribing_is_no_opt_out_even_with_a_typo(text: str) -> None:
+    assert classify(text, WEDNESDAY, model=False).intent is not Intent.OPT_OUT
+
+
+@pytest.mark.parametrize(
+    ("text", "today", "urgent"),
+    [
+        ("楼道里一股煤气味", WEDNESDAY, True),  # any smell of gas
+        ("电梯里困了人，快来", WEDNESDAY, True),  # someone trapped
+        ("电梯按钮坏了一个", WEDNESDAY, False),  # a lift fault, nobody inside
+        ("整栋楼断电了", WEDNESDAY, True),  # a total outage
+        ("楼道灯坏了好几天", WEDNESDAY, False),  # the lights, not the power
+        ("停水了，一滴水都没有", WEDNESDAY, True),
+        ("水压太小了", WEDNESDAY, False),
+        ("家里没有热水好几天了", WEDNESDAY, False),  # hot water, not an outage
+        ("暖气片是凉的", date(2026, 12, 2), True),  # heating off in winter
+        ("暖气片是凉的", date(2026, 7, 1), False),
+        ("暖气不够热", date(2026, 12, 2), False),  # lukewarm is a complaint, no emergency
+        ("昨晚家里被偷了", WEDNESDAY, False),  # over
+        ("有小偷正在撬我家门，快来人", WEDNESDAY, True),  # under way
+        ("The water got cut off again", WEDNESDAY, True),
+        ("Someone is stuck in the lift!", WEDNESDAY, True),
+        ("The lift is very slow", WEDNESDAY, False),
+    ],
+)
+def test_a_complaint_is_urgent_for_what_it_says_not_its_category_alone(text: str, today: date, urgent: bool) -> None:
+    result = classify(text, today, model=False)
+    assert result.intent is Intent.COMPLAINT
+    assert result.urgent is urgent
+
+
+def test_only_a_complaint_is_urgent() -> None:
+    assert not classify("煤气费怎么交？", WEDNESDAY).urgent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "电梯问题解决之前，我们这个单元都不打算交了",
+        "楼上漏水不修好，一分钱都别想拿到",
+        "Fix the leak first, you won't get a penny until then",
+        "暂停交物业费，直到电梯修好",
+    ],
+)
+def test_a_refusal_to_pay_joined_to_a_complaint_is_recorded(text: str) -> None:
+    assert classify(text, WEDNESDAY, model=False).refuses_to_pay
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
         ("等我过完年回来马上就交了", Intent.PAYMENT_PLAN),  # "就交了" after a condition is future
         ("xia zhou yi jiao", Intent.PAYMENT_PLAN),  # "yi" is Monday here, not "already"
         ("neng bu neng fenqi", Intent.PAYMENT_PLAN),
@@ -484,6 +582,7 @@ def test_the_result_as_propfee_route_prints_it() -> None:
         "matched_rule": "complaint.lift",
         "also_detected": ["payment_plan"],
         "refuses_to_pay": False,
+        "urgent": False,  # a broken lift, nobody trapped
         "possible_opt_out": False,
         "decided_by": "rules",
         "guesses": [],

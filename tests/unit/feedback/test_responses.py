@@ -233,17 +233,20 @@ def test_a_bill_dispute_goes_to_finance_and_holds_until_the_ticket_is_resolved()
 
 
 @pytest.mark.parametrize(
-    ("department", "category", "hours", "priority"),
+    ("department", "category", "urgent", "hours", "priority"),
     [
-        (Department.ENGINEERING, "lift", 4, "urgent"),  # by category, and urgent
-        (Department.ENGINEERING, "leak", 20, "normal"),  # by category
-        (Department.SECURITY, "noise", 30, "normal"),  # no category deadline: by intent
+        (Department.ENGINEERING, "lift", True, 4, "urgent"),  # someone trapped: the message is urgent
+        (Department.ENGINEERING, "lift", False, 4, "normal"),  # a slow lift: the lift's deadline, not urgent
+        (Department.ENGINEERING, "leak", False, 20, "normal"),  # by category
+        (Department.SECURITY, "noise", False, 30, "normal"),  # no category deadline: by intent
     ],
 )
 def test_a_complaint_goes_to_the_department_the_classifier_named_with_its_deadline(
-    department, category, hours, priority
+    department, category, urgent, hours, priority
 ):
-    classification = said(Intent.COMPLAINT, department=department, category=category)
+    classification = said(Intent.COMPLAINT, department=department, category=category).model_copy(
+        update={"urgent": urgent}
+    )
 
     response = respond(message(body="..."), classification, [owing()], RULES, SHANGHAI)
 

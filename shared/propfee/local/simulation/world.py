@@ -165,6 +165,7 @@ def _staff(communities: list[Community], buildings: list[Building]) -> list[Coll
                     name=fake.name(),
                     communities=(community.community_id,),
                     buildings=tuple(ids[n - 1 :: 2]),
+                    email=f"{community.community_id.lower()}-k{n}@staff.example.com",  # the morning digest
                 )
             )
         staff.append(
@@ -173,6 +174,7 @@ def _staff(communities: list[Community], buildings: list[Building]) -> list[Coll
                 name=fake.name(),
                 role="site_manager",
                 communities=(community.community_id,),
+                email=f"{community.community_id.lower()}-pm@staff.example.com",
             )
         )
     return staff
