@@ -163,6 +163,11 @@ def test_messages_jsonl_lists_every_outbound_message_from_the_evidence(month):
     assert [line["sent_at"] for line in lines] == sorted(line["sent_at"] for line in lines)
     assert all(line["sent_at"].endswith("+08:00") and line["balance_fen"] > 0 for line in lines)
     assert {(line["unit_id"], line["step"]) for line in lines} == {(r["unit_id"], r["step"]) for r in reminders}
+    # each message's text as sent: an SMS word for word as the provider got it, an email with its subject
+    texts = {text for _, _, text in captured["sms"]}
+    assert all(line["text"] for line in lines)
+    assert {line["text"] for line in lines if line["channel"] == "sms"} <= texts
+    assert all(line["subject"] for line in lines if line["channel"] == "email")
 
 
 def test_no_reminder_went_out_in_quiet_hours_or_on_a_holiday(month):

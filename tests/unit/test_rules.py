@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from propfee.collection import messages
 from propfee.collection.ladder import DEFAULT_LADDER, Ladder, Repeat
+from propfee.collection.letters import compose_letter
 from propfee.collection.messages import (
     BILL_LINK_CHARS,
     LANGUAGES,
@@ -21,11 +22,11 @@ from propfee.collection.messages import (
     sms_segments,
 )
 from propfee.collection.policy import ContactPolicy, FrequencyCap, TimeRange
-from propfee.domain.models import Channel, SendJob
+from propfee.domain.models import Channel, OpenBill, SendJob
 from propfee.feedback.responses import REPLY_TEMPLATES
 from propfee.rules import CollectionRules, load_rules, parse_rules
 from tests.support import COMPANY as IDENTITY
-from tests.support import letter_job
+from tests.support import letter_job, unit
 
 TEMPLATES = ("reminder_due_soon", "reminder_friendly", "reminder_notice", "reminder_firm")
 LETTERS = ("demand_letter",)
@@ -519,13 +520,20 @@ def test_the_rendered_packaged_letters_pass_the_lint(name, language):
         unit_version=1,
         periods=("2026-01", "2026-02"),
     )
-    letter = render(job, date(2026, 3, 10), IDENTITY)
+    open_bills = {
+        "2026-01": OpenBill(due=date(2026, 1, 15), outstanding_fen=49_999_999),
+        "2026-02": OpenBill(due=date(2026, 2, 15), outstanding_fen=50_000_000),
+    }
+    owner = unit("C01-B03-1502", open_bills=open_bills, language=language)
+
+    letter = compose_letter(job, owner, IDENTITY).message()
 
     assert letter.subject is None
+    # no community or building names known: the codes
     assert "B03-1502" in letter.body
     assert "999,999.99" in letter.body
-    assert "2026-01" in letter.body
-    assert "2026-02" in letter.body
+    assert ("2026年1月" if language == "zh-CN" else "January 2026") in letter.body
+    assert ("2026年2月" if language == "zh-CN" else "February 2026") in letter.body
     assert lint(letter.body) == []
 
 

@@ -19,6 +19,7 @@ from propfee.cli.collection import (
 )
 from propfee.cli.feedback import cmd_route, cmd_tickets_list, cmd_tickets_resolve
 from propfee.cli.imports import cmd_import
+from propfee.cli.letters import cmd_letters_get
 from propfee.cli.operations import cmd_demo, cmd_dlq_list, cmd_dlq_redrive, cmd_sandbox_up
 from propfee.cli.reports import cmd_report_get, cmd_report_notice_board
 from propfee.cli.templates import cmd_templates
@@ -55,7 +56,21 @@ def build_parser() -> argparse.ArgumentParser:
     evidence.add_argument("unit")
     evidence.add_argument("--out", default="out/evidence")
     evidence.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
+    evidence.add_argument("--bucket", help="the reports bucket, where the letters are (default: PROPFEE_REPORT_BUCKET)")
     evidence.set_defaults(run=cmd_evidence)
+
+    letters = commands.add_parser("letters", help="demand letters (催缴函)")
+    letter_commands = letters.add_subparsers(dest="letters_command", required=True)
+    get_letter = letter_commands.add_parser("get", help="a unit's letter as delivered (PDF), or a preview of one")
+    get_letter.add_argument("unit")
+    get_letter.add_argument("--out", required=True, help="the PDF file to write (….pdf), or a folder to write it into")
+    get_letter.add_argument("--date", type=date.fromisoformat, help="the letter of that day (a preview: dated then)")
+    get_letter.add_argument(
+        "--preview", action="store_true", help="compose the letter from the unit's records now: not sent, not recorded"
+    )
+    get_letter.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
+    get_letter.add_argument("--bucket", help="the reports bucket (default: PROPFEE_REPORT_BUCKET)")
+    get_letter.set_defaults(run=cmd_letters_get)
 
     task = commands.add_parser("task", help="collectors' call and visit tasks")
     task_commands = task.add_subparsers(dest="task_command", required=True)

@@ -55,8 +55,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_evidence(args: argparse.Namespace) -> int:
     """A zip of everything about a unit, with a SHA-256 manifest, for a lawyer."""
-    from propfee.aws.storage import OriginalMessages
-    from propfee.collection.evidence import bundle_files, zip_bundle
+    from propfee.aws.storage import OriginalMessages, S3Store
+    from propfee.collection.evidence import bundle_files, letter_keys, zip_bundle
     from propfee.domain import clock
 
     settings, table = settings_and_table(args)
@@ -68,7 +68,15 @@ def cmd_evidence(args: argparse.Namespace) -> int:
     history = table.unit_history(args.unit)
     # the owners' messages kept whole in S3 (the records hold their first 2,000 characters)
     kept = {str(r["original"]) for r in history if r.get("kind") == "inbound" and r.get("original")}
-    files = bundle_files(unit, history, exported_at, {uri: OriginalMessages.read(uri) for uri in sorted(kept)})
+    # the demand letters as printed, from the reports bucket (the records name each by its key)
+    keys, bucket = letter_keys(history), args.bucket or settings.report_bucket
+    if keys and not bucket:
+        print(
+            f"{len(keys)} letters not in the bundle: which bucket? --bucket or PROPFEE_REPORT_BUCKET", file=sys.stderr
+        )
+    letters = {key: S3Store(bucket).get(key) for key in keys} if keys and bucket else {}
+    originals = {uri: OriginalMessages.read(uri) for uri in sorted(kept)}
+    files = bundle_files(unit, history, exported_at, originals, letters)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     target = out / f"evidence-{args.unit}-{exported_at:%Y%m%dT%H%M%S}.zip"

@@ -1,5 +1,6 @@
-"""How the texts address an owner: their unit by community, building and room ("锦绣花园1栋2304室"), and the
-person by surname where it is known (尊敬的王先生/女士, Dear Mr/Ms Smith)."""
+"""How the texts address an owner: their unit by community, building and room ("锦绣花园1栋2304室"), the
+person by surname where it is known (尊敬的王先生/女士, Dear Mr/Ms Smith), and, on a demand letter, every owner
+by name."""
 
 from __future__ import annotations
 
@@ -47,6 +48,15 @@ def unit_address(job: SendJob, language: str) -> str:
         return f"{job.community_name}{job.building_name}{room}"
     room_en = f"Rm {job.room}" if job.room.isdigit() else job.room
     return ", ".join(part for part in (room_en, job.building_name, job.community_name) if part)
+
+
+def owner_names(unit: Unit, language: str) -> str:
+    """All the owners (not household members or tenants) by their full names, as a demand letter addresses
+    them (张伟、李娜 / Wei Zhang and Na Li); the unit itself when none is recorded."""
+    names = [o.name.strip() for o in unit.owners if o.relation in ("owner", "co_owner") and o.name.strip()]
+    if not names:
+        return unit.label
+    return "、".join(names) if language == "zh-CN" else " and ".join(names)
 
 
 def salutation(job: SendJob, language: str) -> str:

@@ -34,6 +34,11 @@ received.csv      what the owner (or anyone from their number) sent, how it was 
                   a long text is classified on its first 2,000 characters
 originals/        each of those messages whole, as it came (SMS payload .json, email .eml), named in
                   received.csv
+sent/             each text sent to the unit word for word, one file per reminder (named in reminders.csv):
+                  the first line is the email's subject (empty for an SMS or a letter), the rest the text;
+                  the file's SHA-256 is the reminder's content_sha256
+letters/          each demand letter as printed and delivered (PDF, named in reminders.csv), with its
+                  signed delivery slip kept on paper
 manifest.json     the SHA-256 of each file above
 
 Amounts are in fen (1/100 yuan). Times are ISO 8601 with their offset.
@@ -60,11 +65,36 @@ def original_name(record: dict[str, Any]) -> str:
     return f"originals/{re.sub(r'[^A-Za-z0-9._-]', '_', str(record.get('source_id')))}{suffix}"
 
 
+def sent_name(record: dict[str, Any]) -> str:
+    """The bundle's file for the text of one reminder."""
+    name = f"{record.get('step')}.{record.get('occurrence')}"
+    return f"sent/{re.sub(r'[^A-Za-z0-9._-]', '_', name)}.txt"
+
+
+def letter_name(record: dict[str, Any]) -> str:
+    """The bundle's file for a letter: its key in the bucket (letters/<day>/<unit>.<step>.<occurrence>.pdf)."""
+    return re.sub(r"[^A-Za-z0-9._/-]", "_", str(record.get("provider_message_id")))
+
+
+def letter_keys(history: list[dict[str, Any]]) -> list[str]:
+    """The bucket keys of the letters a unit's records name."""
+    return sorted(
+        str(r["provider_message_id"])
+        for r in history
+        if r.get("kind") == "reminder" and r.get("channel") == "letter" and r.get("provider_message_id")
+    )
+
+
 def bundle_files(
-    unit: Unit, history: list[dict[str, Any]], exported_at: datetime, originals: dict[str, bytes] | None = None
+    unit: Unit,
+    history: list[dict[str, Any]],
+    exported_at: datetime,
+    originals: dict[str, bytes] | None = None,
+    letters: dict[str, bytes] | None = None,
 ) -> dict[str, bytes]:
-    """`originals`: the messages kept whole, by their s3:// address (the records' `original`)."""
-    originals = originals or {}
+    """`originals`: the messages kept whole, by their s3:// address (the records' `original`); `letters`: the
+    letters' PDFs, by their key in the bucket (the letter reminders' provider message id)."""
+    originals, letters = originals or {}, letters or {}
     records = sorted(history, key=lambda r: (str(r.get("at", "")), str(r.get("sk", ""))))
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for record in records:
@@ -87,6 +117,8 @@ def bundle_files(
                 f"{e.get('status')}@{e.get('at')}" + (f" ({e['conflict']})" if e.get("conflict") else "")
                 for e in r.get("timeline", [])
             ),
+            sent_name(r) if r.get("text") is not None else "",
+            letter_name(r) if r.get("provider_message_id") in letters else "",
         ]
         for r in by_kind.get("reminder", [])
     ]
@@ -138,6 +170,8 @@ def bundle_files(
                 "provider_message_id",
                 "status",
                 "history",
+                "text_file",
+                "letter_file",
             ],
             reminders,
         ),
@@ -151,6 +185,11 @@ def bundle_files(
     for message in by_kind.get("inbound", []):
         if message.get("original") in originals:
             files[original_name(message)] = originals[str(message["original"])]
+    for reminder in by_kind.get("reminder", []):
+        if reminder.get("text") is not None:  # as hashed: subject, newline, text (RenderedMessage.content_sha256)
+            files[sent_name(reminder)] = f"{reminder.get('subject') or ''}\n{reminder['text']}".encode()
+        if reminder.get("provider_message_id") in letters:
+            files[letter_name(reminder)] = letters[str(reminder["provider_message_id"])]
     manifest = {
         "unit_id": unit.unit_id,
         "exported_at": exported_at.isoformat(),

@@ -45,6 +45,16 @@ def _template_version(name: str) -> str:
     return hashlib.sha256(source.encode()).hexdigest()[:12]
 
 
+def template_environment() -> Environment:
+    """The templates' environment (plain text), for the letters that render their templates block by block."""
+    return _environment()
+
+
+def template_version(name: str) -> str:
+    """The first 12 hex digits of the SHA-256 of a template's source: which wording a message was sent in."""
+    return _template_version(name)
+
+
 def identity_context(identity: CompanyIdentity, language: str) -> dict[str, str]:
     """Who speaks, in the owner's language: every text is signed 【sms_signature】 and names the hotline."""
     return {
@@ -58,6 +68,8 @@ def identity_context(identity: CompanyIdentity, language: str) -> dict[str, str]
 
 def render(job: SendJob, today: date, identity: CompanyIdentity) -> RenderedMessage:
     """The message for a job, in the owner's language, in the name of the unit's company (or community)."""
+    if job.channel is Channel.LETTER:
+        raise ValueError("a demand letter is composed from the unit's records: propfee.collection.letters")
     env = _environment()
     context: dict[str, object] = {
         **identity_context(identity, job.language),

@@ -9,7 +9,7 @@ from enum import StrEnum
 from pydantic import ValidationError
 
 from propfee.collection.ladder import LadderRules, SkipReason, decide
-from propfee.collection.letters import find_font, letter_key, letter_pdf
+from propfee.collection.letters import LetterMessage, compose_letter, find_font, letter_key, letter_pdf, seal_file
 from propfee.collection.messages import RenderedMessage, render
 from propfee.collection.planning import job_for
 from propfee.collection.policy import ContactPolicy, keep_recent, time_blocked
@@ -189,6 +189,11 @@ class Sender:
         self, job: SendJob, now: datetime, policy: ContactPolicy
     ) -> tuple[RenderedMessage, Reminder, tuple[datetime, ...], Task | None] | SendResult:
         """What the claim will record: the message (or the task) and the unit's contacts after it."""
+        if job.channel is Channel.LETTER:
+            letter = self._compose_letter(job, now)
+            if isinstance(letter, SendResult):
+                return letter
+            return letter, evidence_for(job, letter, now), job.recent_contacts, None
         if not job.channel.is_task:
             today = now.astimezone(self._settings.tz).date()
             message = render(job, today, self._rules.identity_for(job.community_id))
@@ -240,14 +245,30 @@ class Sender:
         assert message.subject is not None
         return self._email.send_email(job.destination, message.subject, message.body, context)
 
+    def _compose_letter(self, job: SendJob, now: datetime) -> LetterMessage | SendResult:
+        """The letter with the unit's owners and unpaid periods as the records have them now, its address as the
+        job names it, signed by the community's company (the rules' identity)."""
+        unit = self._store.get_unit(job.unit_id)
+        if unit is None:  # as when its claim finds it gone: nothing is owed any more
+            return self._skip(job, SkipReason.PAID, now)
+        letter = compose_letter(job, unit, self._rules.identity_for(job.community_id))
+        # a missing font or seal is found before the claim: the job waits for the fix instead of a claim that dies
+        find_font(self._settings.letter_font)
+        seal_file(letter.identity, self._settings.rules_file)
+        message = letter.message()
+        assert isinstance(message, LetterMessage)
+        return message
+
     def _write_letter(self, job: SendJob, message: RenderedMessage) -> str:
         """The letter's PDF in the bucket (for printing); its key is the evidence's reference."""
         if self._letters is None:
             raise ProviderUnavailable("no bucket for demand letters is configured")
+        assert isinstance(message, LetterMessage) and message.letter is not None, "a letter job composes a letter"
         key = letter_key(job.planned_for.isoformat(), job.unit_id, job.step, job.occurrence)
         font = find_font(self._settings.letter_font)
         dated = datetime.combine(job.planned_for, time(9, 0), self._settings.tz)
-        self._letters.put(key, letter_pdf(message.body, font, dated), "application/pdf")
+        seal = seal_file(message.letter.identity, self._settings.rules_file)
+        self._letters.put(key, letter_pdf(message.letter, font, dated, seal), "application/pdf")
         return key
 
     def _skip(self, job: SendJob, reason: str, now: datetime) -> SendResult:
@@ -270,4 +291,7 @@ def evidence_for(job: SendJob, message: RenderedMessage, now: datetime) -> Remin
         balance_fen=job.balance_fen,
         status=ReminderStatus.CLAIMED,
         claimed_at=now,
+        # the text itself, as sent (the evidence of what the owner was told); a task's brief is for staff
+        subject=None if job.channel.is_task else message.subject,
+        text=None if job.channel.is_task else message.body,
     )

@@ -256,6 +256,10 @@ class Reminder(Record):
     claimed_at: AwareDatetime
     sent_at: AwareDatetime | None = None
     provider_message_id: str | None = None
+    # what was sent, word for word: the email's subject and the text of the SMS, email or letter (personal: the
+    # evidence export and the owner's own records carry it, never a log)
+    subject: str | None = None
+    text: str | None = None
 
 
 class Collector(Record):

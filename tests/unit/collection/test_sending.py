@@ -1,5 +1,6 @@
 """The send flow with in-memory ports: exactly once, fresh re-checks, and claims given back on failure."""
 
+import hashlib
 from collections import Counter
 from datetime import date, timedelta
 
@@ -11,6 +12,7 @@ from propfee.collection.planning import job_for, plan_day
 from propfee.collection.sending import CLAIM_TIMEOUT, COLLECTORS_FRESH, ClaimInFlight, Outcome, Sender, parse_job
 from propfee.collection.tasks import address_of
 from propfee.domain.config import Settings
+from propfee.domain.identity import CommunityIdentity
 from propfee.domain.models import (
     Building,
     Channel,
@@ -371,6 +373,42 @@ def test_a_demand_letter_is_written_for_printing_and_does_not_count_as_an_automa
     body, content_type = bucket.objects[key]
     assert body.startswith(b"%PDF") and content_type == "application/pdf"
     assert store.units["C01-B01-0101"].recent_contacts == ()  # the caps count messages only
+
+
+def test_a_letter_is_addressed_to_the_owner_at_the_named_address_and_its_text_is_the_evidence():
+    letter_unit = with_bill(unit(), bill("C01-B01-0101", "2026-09", due=date(2026, 9, 20)))
+    store, bucket = MemoryStore(letter_unit), Bucket()
+    current = store.get_unit("C01-B01-0101")
+    action = decide(current, TODAY, SHANGHAI, DEFAULT_LADDER).action
+    job = job_for(current, action, TODAY, "锦绣花园", "1栋")  # the names, as the planner puts them on the job
+    Sender(SETTINGS, store, Provider(), Provider(), RULES, bucket).send(job, NOW)
+    evidence = store.claims[("C01-B01-0101", job.claim_key)]
+    assert evidence.subject is None and evidence.text is not None
+    assert "王芳业主" in evidence.text and "锦绣花园1栋0101室" in evidence.text and "250.00元" in evidence.text
+    assert evidence.content_sha256 == hashlib.sha256(f"\n{evidence.text}".encode()).hexdigest()
+
+
+def test_a_letter_is_signed_by_the_company_the_rules_name_for_its_community():
+    letter_unit = with_bill(unit(), bill("C01-B01-0101", "2026-09", due=date(2026, 9, 20)))
+    store, bucket = MemoryStore(letter_unit), Bucket()
+    rules = RULES.with_parameters(CommunityIdentity(name="锦绣物业服务有限公司", hotline="021-5555-0101"))
+    job = planned_job(store)
+    Sender(SETTINGS, store, Provider(), Provider(), rules, bucket).send(job, NOW)
+    text = store.claims[("C01-B01-0101", job.claim_key)].text
+    assert text is not None and "锦绣物业服务有限公司" in text and "021-5555-0101" in text
+
+
+def test_the_evidence_keeps_the_text_of_an_sms_and_of_an_email_as_sent():
+    sms, email = Provider(), Provider()
+    store = MemoryStore(overdue_unit())
+    today, now = date(2026, 11, 17), at("2026-11-17 10:00")
+    for job in jobs_planned(store, today):
+        sender(store, sms, email).send(job, now)
+    kept = {key[1]: reminder for key, reminder in store.claims.items()}
+    [(_, sms_text)] = sms.sent
+    [(_, subject)] = email.sent
+    assert kept["REMINDER#notice_d7-sms#1"].text == sms_text
+    assert kept["REMINDER#notice_d7-email#1"].subject == subject and kept["REMINDER#notice_d7-email#1"].text
 
 
 # ------------------------------------------------------------------ richer steps: parts, repetitions, courtesy

@@ -234,6 +234,9 @@ class Demo:
                             "template_version": r.template_version,
                             "balance_fen": r.balance_fen,
                             "status": r.status.value,
+                            # what the owner received, word for word (a letter: its text; the PDF is in letters/)
+                            "subject": r.subject,
+                            "text": r.text,
                         }
                     )
         lines.sort(key=lambda line: (line["sent_at"], line["unit_id"], line["step"]))
