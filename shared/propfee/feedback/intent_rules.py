@@ -174,6 +174,7 @@ class ModelThresholds(BaseModel):
     override_at: float = Field(default=0.5, gt=0, le=1)  # the model overrules what the rules found only above
     possible_opt_out_at: float = Field(default=0.2, gt=0, le=1)  # the model's opt-out probability that stops SMS
     opt_out_over_rules_at: float = Field(default=0.8, gt=0, le=1)  # a model's opt-out over the rules' other intent
+    opt_out_alone_at: float = Field(default=0.7, gt=0, le=1)  # a model's opt-out where the rules found nothing
     category_at: float = Field(default=0.2, gt=0, le=1)  # a complaint category the rules did not name
 
 

@@ -153,7 +153,7 @@ def _decide(read: _Read, rules: IntentRules, model: IntentModel | bool | None) -
     if best is Intent.OPT_OUT:
         # over what the rules found ("我要投诉", "已经交了"), only when very sure: the words of angry refusals are
         # those of complaints too; below that SMS stops all the same (possible_opt_out) and the ticket opens
-        sure = thresholds.override_at if by_rules.intent is Intent.UNKNOWN else thresholds.opt_out_over_rules_at
+        sure = thresholds.opt_out_alone_at if by_rules.intent is Intent.UNKNOWN else thresholds.opt_out_over_rules_at
         # the rules saw the refusal and the operator's precedence ranked another intent first: the model may
         # not reorder what the rules file decided (SMS still stops: possible_opt_out)
         ranked_by_operator = Intent.OPT_OUT in read.present
