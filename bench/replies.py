@@ -25,11 +25,16 @@ from propfee.feedback.intent_training import labelled, train
 from propfee.feedback.intents import Classification, Intent, classify
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
-# the judge corpora, written apart from the rules, the model and their training corpora. The second is the
-# measure: nobody tuning the classifier has read it or its misses. The first one's misses were described (kinds of
-# messages, not their texts) to the rules' author after the first round, so it is no longer blind.
-HELDOUT = DATA / "replies_heldout2.yaml"
-DESCRIBED = DATA / "replies_heldout.yaml"
+# the judge corpora, each written apart from the rules, the model, their training corpora and the other judges.
+# The newest is the measure: nobody tuning the classifier has read it, and its figures were first taken after the
+# last change. The older ones are printed too, marked with how far they were seen: only their figures (judges 2
+# and 3: nobody read their messages or misses), or their misses described as kinds of messages (judge 1).
+HELDOUT = DATA / "replies_heldout4.yaml"
+EARLIER = (
+    (DATA / "replies_heldout3.yaml", "third judge: its figures (never its messages) were seen in the last round"),
+    (DATA / "replies_heldout2.yaml", "second judge: its figures (never its messages) were seen over two rounds"),
+    (DATA / "replies_heldout.yaml", "first judge: its misses were described to the rules' author, so no longer blind"),
+)
 TRAINING = (DATA / "replies_train.yaml", DATA / "replies_corpus.yaml")
 TARGETS = {"intent_accuracy": 0.95, "department_accuracy": 0.92, "opt_out_recall": 0.99}
 FOLDS = 5
@@ -199,7 +204,7 @@ def _judge_messages(path: Path) -> list[dict[str, Any]]:
 
 
 def replies_figures(
-    cross_validate: bool = True, heldout: Path = HELDOUT, described: Path | None = DESCRIBED
+    cross_validate: bool = True, heldout: Path = HELDOUT, earlier: tuple[tuple[Path, str], ...] = EARLIER
 ) -> dict[str, Any]:
     figures: dict[str, Any] = {"targets": TARGETS}
     if heldout.exists():
@@ -209,13 +214,11 @@ def replies_figures(
     else:
         figures["heldout"] = f"missing: {heldout} (the judge corpus is not merged yet)"
         figures["microseconds_per_message"] = per_message_microseconds(labelled(list(TRAINING)))
-    if described is not None and described.exists():
-        messages = _judge_messages(described)
-        figures["heldout_described"] = {
-            "corpus": described.name,
-            "note": "first judge corpus: its misses were described to the rules' author, so no longer blind",
-            **score(messages, classified(messages)),
-        }
+    for path, note in earlier:
+        if path.exists():
+            messages = _judge_messages(path)
+            scored = score(messages, classified(messages))
+            figures[f"earlier_{path.stem}"] = {"corpus": path.name, "note": note, **scored}
     figures["cold_start"] = cold_start_ms()
     if cross_validate:
         figures["training_corpora_cross_validated"] = {
@@ -237,7 +240,7 @@ def print_report(figures: dict[str, Any], file: TextIO = sys.stdout) -> None:
     """The figures as a person reads them (run.py prints the JSON as well)."""
     print = functools.partial(builtins.print, file=file)
     titles = {"heldout": "held-out judge corpus, unseen by anyone tuning the classifier"}
-    names = ("heldout", "heldout_described", "training_corpora_cross_validated")
+    names = ("heldout", *(f"earlier_{path.stem}" for path, _ in EARLIER), "training_corpora_cross_validated")
     for name in (*names, "training_corpora_cross_validated_by_source", "training_corpora_cross_validated_by_voice"):
         part = figures.get(name)
         if part is None:
