@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 from propfee.collection.addressing import surname_of_recipient
 from propfee.collection.ladder import Action, Decision, LadderRules, amount_for, decide
-from propfee.domain.models import SendJob, Unit
+from propfee.collection.tasks import owner_to_ask_for
+from propfee.domain.models import Channel, SendJob, Unit
 from propfee.domain.ports import ArrearsReader, JobQueue
 
 ENQUEUE_CHUNK = 500  # jobs held in memory before they go to the queue
@@ -63,6 +64,7 @@ def job_for(unit: Unit, action: Action, today: date, community_name: str = "", b
         building_name=building_name,
         room=unit.room,
         owner_surname=surname_of_recipient(unit, action.destination),
+        owner_name=owner_to_ask_for(unit) if action.channel in (Channel.CALL, Channel.VISIT) else "",
     )
 
 

@@ -13,7 +13,7 @@ from propfee.collection.letters import LetterMessage, compose_letter, find_font,
 from propfee.collection.messages import RenderedMessage, render
 from propfee.collection.planning import job_for
 from propfee.collection.policy import ContactPolicy, keep_recent, time_blocked
-from propfee.collection.tasks import TASK_DEADLINES, brief, choose_collector, place_names, task_id_for, task_place
+from propfee.collection.tasks import TASK_DEADLINES, brief, choose_collector, task_id_for, task_place
 from propfee.domain.config import Settings
 from propfee.domain.models import Channel, Collector, Reminder, ReminderStatus, SendJob, Task
 from propfee.domain.ports import (
@@ -88,7 +88,6 @@ class Sender:
         self._rules = rules
         self._letters = letters
         self._collectors: tuple[datetime, list[Collector]] | None = None
-        self._places: dict[str, tuple[datetime, dict[str, str]]] = {}
 
     def send(self, job: SendJob, now: datetime, redelivered: bool = False) -> SendResult:
         """`redelivered`: SQS delivered this message before (an earlier attempt failed or died)."""
@@ -154,14 +153,6 @@ class Sender:
             self._collectors = (now, self._store.collectors())
         return self._collectors[1]
 
-    def _place_names_at(self, now: datetime, community_id: str) -> dict[str, str]:
-        """The community's and its buildings' names, read once a minute per community like the collectors."""
-        cached = self._places.get(community_id)
-        if cached is None or now - cached[0] > COLLECTORS_FRESH:
-            cached = (now, place_names(self._store, community_id))
-            self._places[community_id] = cached
-        return cached[1]
-
     def _assigned(self, collector_id: str) -> None:
         if self._collectors is not None:
             read_at, collectors = self._collectors
@@ -205,13 +196,8 @@ class Sender:
         collector = choose_collector(collectors, job.community_id, job.building_id, job.assignee_role)
         if collector is None:
             return self._skip(job, SkipReason.NO_COLLECTOR, now)
-        # the owner's name and room as the unit has them now: the collector's list shows them without reads
-        place = task_place(
-            self._store.get_unit(job.unit_id),
-            self._place_names_at(now, job.community_id),
-            job.community_id,
-            job.building_id,
-        )
+        # the owner's name and the place as the plan read them: the collector's list shows them without reads
+        place = task_place(job)
         task = Task(
             task_id=task_id_for(job.unit_id, job.step, job.occurrence),
             unit_id=job.unit_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from propfee.domain.models import Building, Channel, Collector, Community, Hold, HoldKind, Task, TaskOutcome, Unit
+from propfee.domain.models import Channel, Collector, Hold, HoldKind, SendJob, Task, TaskOutcome, Unit
 from propfee.domain.money import yuan
 
 # a call or visit is due soon; a decision on going to court deserves a week
@@ -36,21 +36,6 @@ def choose_collector(
     return None
 
 
-class PlaceDirectory(Protocol):
-    """Where the names of communities and buildings are kept (the table's COMMUNITY partitions)."""
-
-    def communities(self) -> list[Community]: ...
-
-    def buildings(self, community_id: str) -> list[Building]: ...
-
-
-def place_names(directory: PlaceDirectory, community_id: str) -> dict[str, str]:
-    """The community's name (under its id) and each of its buildings' names (under theirs)."""
-    names = {c.community_id: c.name for c in directory.communities() if c.community_id == community_id}
-    names.update({b.building_id: b.name for b in directory.buildings(community_id)})
-    return names
-
-
 def owner_to_ask_for(unit: Unit) -> str:
     """The name a collector asks for: the owner of record first, then a co-owner, then whoever is listed."""
     for relations in (("owner",), ("co_owner",), ("household", "tenant")):
@@ -60,14 +45,13 @@ def owner_to_ask_for(unit: Unit) -> str:
     return ""
 
 
-def task_place(unit: Unit | None, names: dict[str, str], community_id: str, building_id: str) -> dict[str, str]:
+def task_place(job: SendJob) -> dict[str, str]:
     """What a task carries about where it is and whom to ask for; the ids stand in for names nobody entered."""
-    building = unit.building_id if unit is not None else building_id
     return {
-        "owner_name": owner_to_ask_for(unit) if unit is not None else "",
-        "community_name": names.get(community_id, community_id),
-        "building_name": names.get(building, building.split("-")[-1]),
-        "room": unit.room if unit is not None else "",
+        "owner_name": job.owner_name,
+        "community_name": job.community_name or job.community_id,
+        "building_name": job.building_name or job.building_id.split("-")[-1],
+        "room": job.room,
     }
 
 

@@ -224,6 +224,7 @@ class SendJob(Record):
     building_name: str = ""
     room: str = ""
     owner_surname: str = ""  # of the person written to, for the salutation (the surname only, never the name)
+    owner_name: str = ""  # call and visit jobs only: whom the collector asks for (the task shows it without a read)
 
     @property
     def claim_key(self) -> str:

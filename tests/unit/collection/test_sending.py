@@ -17,7 +17,6 @@ from propfee.domain.models import (
     Building,
     Channel,
     Collector,
-    Community,
     Hold,
     HoldKind,
     Owner,
@@ -506,27 +505,19 @@ class TeamStore(MemoryStore):
         return result
 
 
-class NamedPlaces(TeamStore):
-    """The community and one of its buildings have names; the other building was never given one."""
-
-    def communities(self):
-        return [Community(community_id="C01", name="锦绣花园")]
-
-    def buildings(self, community_id):
-        return [Building(community_id="C01", building_id="C01-B01", name="1栋", floors=30)]
-
-
 def test_a_task_carries_the_owners_name_community_building_and_room_so_a_list_needs_no_reads():
     named = unit(
         "C01-B01-2304", owners=(Owner(name="陈静", relation="household"), Owner(name="王芳", phone="+8613812345678"))
     )
     nameless = unit("C01-B07-0101")
-    store = NamedPlaces(*(with_bill(u, bill(u.unit_id, "2026-10", due=date(2026, 10, 25))) for u in (named, nameless)))
+    store = TeamStore(*(with_bill(u, bill(u.unit_id, "2026-10", due=date(2026, 10, 25))) for u in (named, nameless)))
     send = sender(store)
-    for unit_id in ("C01-B01-2304", "C01-B07-0101"):
+    # the plan names the places it read (one building was never given a name)
+    for unit_id, building_name in (("C01-B01-2304", "1栋"), ("C01-B07-0101", "")):
         current = store.get_unit(unit_id)
         [action] = decide(current, TODAY, SHANGHAI, DEFAULT_LADDER).actions
-        assert send.send(job_for(current, action, TODAY), NOW).outcome is Outcome.ASSIGNED
+        job = job_for(current, action, TODAY, "锦绣花园", building_name)
+        assert send.send(job, NOW).outcome is Outcome.ASSIGNED
     first, second = store.tasks
     # the owner of record, not the first person listed
     assert (first.owner_name, first.community_name, first.building_name, first.room) == (
