@@ -33,7 +33,7 @@ HELDOUT = DATA / "replies_heldout5.yaml"
 EARLIER = (
     (
         DATA / "replies_heldout4.yaml",
-        "fourth judge: its figures (never its messages) were seen once, before the last data",
+        "fourth judge: its figures (never its messages) seen once, before the last round",
     ),
     (DATA / "replies_heldout3.yaml", "third judge: its figures (never its messages) were seen in the last round"),
     (DATA / "replies_heldout2.yaml", "second judge: its figures (never its messages) were seen over two rounds"),
