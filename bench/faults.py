@@ -46,7 +46,7 @@ from propfee.aws.dynamo import PropfeeTable
 from propfee.collection.letters import letter_key
 from propfee.collection.planning import plan_day
 from propfee.collection.tasks import task_id_for
-from propfee.domain.models import Community, PlanRequest, ReminderStatus, SendJob, Unit
+from propfee.domain.models import Building, Community, PlanRequest, ReminderStatus, SendJob, Unit
 from propfee.local.sandbox import Sandbox
 from propfee.local.sandbox.faults import FaultInjector, poison_marker, put_poison
 from propfee.local.simulation.world import World, build_world
@@ -92,6 +92,9 @@ class _WorldArrears:
 
     def communities(self) -> list[Community]:
         return list(self._world.snapshot.communities)
+
+    def buildings(self, community_id: str) -> list[Building]:
+        return [b for b in self._world.snapshot.buildings if b.community_id == community_id]
 
     def units_owing(self, community_id: str, due_before: date) -> Iterator[Unit]:
         owing = [

@@ -313,8 +313,10 @@ class Receiver:
                 self._store.defer_ack(source_id, datetime.fromisoformat(str(record["received_at"])))
             return "deferred"
         every = timedelta(minutes=self._rules.feedback.ack_every_minutes)
-        # a new ticket is answered once whatever the period: two different complaints get two answers
-        ticket_ack = record.get("ticket_id") and record["ack"]["template"] == TICKET_ACK
+        # a new complaint is answered once whatever the period: two different complaints get two answers (an
+        # auto-responder's "收到" opens unknown tickets, which still share the one answer an hour)
+        complaint = (record.get("classification") or {}).get("intent") == Intent.COMPLAINT.value
+        ticket_ack = complaint and record.get("ticket_id") and record["ack"]["template"] == TICKET_ACK
         opened = str(record["ticket_id"]) if ticket_ack else None
         if not self._store.claim_ack(sender, now, every, opened):
             self._store.finish_step(source_id, "ack", ack_outcome="cooldown")
