@@ -96,7 +96,7 @@ sandbox: $(STAMP)
 	$(BIN)/propfee sandbox up
 
 # the demand letters' font goes into the layer (at /opt/python/fonts/ in Lambda): the one file of .venv's
-# pylopdf-fonts-zh-cn (propfee[sandbox]) that propfee.collection.letters uses, not the whole package (20 MB)
+# pylopdf-fonts-zh-cn (propfee[sandbox]) that propfee.collection.cjk_pdf uses, not the whole package (20 MB)
 layer-font: $(STAMP)
 	@mkdir -p shared/fonts
 	$(BIN)/python -c 'import importlib.resources as r, shutil; shutil.copy2(r.files("pylopdf_fonts_zh_cn") / "NotoSansSC-Regular.otf", "shared/fonts/")'

@@ -31,7 +31,7 @@ SKIPPED = ("__pycache__", "*.pyc")
 # Powertools' tracer needs, asks for botocore: the runtime's one serves it, the layer ships none of these.
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"})
 
-# Noto Sans SC, of the pylopdf-fonts-zh-cn package: propfee.collection.letters looks for it at /opt/python/fonts/
+# Noto Sans SC, of the pylopdf-fonts-zh-cn package: propfee.collection.cjk_pdf looks for it at /opt/python/fonts/
 # (`make layer-font` copies it into shared/fonts/)
 FONT = "NotoSansSC-Regular.otf"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from propfee.collection import letters
+from propfee.collection import cjk_pdf
 from propfee.local.sandbox.template import load_template
 from tests.support import ROOT
 
@@ -76,7 +76,7 @@ def test_the_layer_leaves_out_the_sandbox_the_simulation_and_the_cli(packaged):
     ).is_file()
     assert (packaged / "fonts" / layer_build.FONT).is_file()
     # /opt/python/fonts/, where propfee.collection.letters looks when the font's package is not installed (Lambda)
-    assert Path("/opt/python/fonts") / layer_build.FONT in letters.FONT_CANDIDATES
+    assert Path("/opt/python/fonts") / layer_build.FONT in cjk_pdf.FONT_CANDIDATES
 
 
 def test_every_propfee_module_a_handler_can_import_is_in_the_layer(packaged):

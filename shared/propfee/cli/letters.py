@@ -52,8 +52,9 @@ def cmd_letters_get(args: argparse.Namespace) -> int:
 
 
 def _preview(args: argparse.Namespace, settings: Settings, table: FeedbackTable) -> int:
+    from propfee.collection.cjk_pdf import find_font
     from propfee.collection.ladder import Action
-    from propfee.collection.letters import compose_letter, find_font, letter_pdf, seal_file
+    from propfee.collection.letters import compose_letter, letter_pdf, seal_file
     from propfee.collection.planning import job_for
     from propfee.domain import clock
     from propfee.domain.models import Channel

@@ -8,8 +8,9 @@ from enum import StrEnum
 
 from pydantic import ValidationError
 
+from propfee.collection.cjk_pdf import find_font
 from propfee.collection.ladder import LadderRules, SkipReason, decide
-from propfee.collection.letters import LetterMessage, compose_letter, find_font, letter_key, letter_pdf, seal_file
+from propfee.collection.letters import LetterMessage, compose_letter, letter_key, letter_pdf, seal_file
 from propfee.collection.messages import RenderedMessage, render
 from propfee.collection.planning import job_for
 from propfee.collection.policy import ContactPolicy, keep_recent, time_blocked

@@ -18,7 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from propfee.accounts.ledger import PaidBill
-from propfee.collection.letters import cjk_document, find_font
+from propfee.collection.cjk_pdf import cjk_document, find_font
 from propfee.domain.identity import CompanyIdentity
 from propfee.domain.models import Building, Community, Language, Unit
 from propfee.domain.money import rate, yuan

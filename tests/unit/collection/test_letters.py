@@ -10,12 +10,11 @@ from decimal import Decimal
 import pytest
 from pypdf import PdfReader
 
-from propfee.collection import letters
+from propfee.collection import cjk_pdf
+from propfee.collection.cjk_pdf import LetterFontMissing, find_font
 from propfee.collection.letters import (
-    LetterFontMissing,
     LetterSealMissing,
     compose_letter,
-    find_font,
     letter_pdf,
     publish_print_batch,
     seal_file,
@@ -188,7 +187,7 @@ def test_the_seal_image_is_printed_when_configured_and_its_absence_is_a_clear_er
 
 
 def test_a_missing_font_is_a_clear_error(monkeypatch, tmp_path):
-    monkeypatch.setattr("propfee.collection.letters.FONT_CANDIDATES", (tmp_path / "none.ttc",))
+    monkeypatch.setattr("propfee.collection.cjk_pdf.FONT_CANDIDATES", (tmp_path / "none.ttc",))
     with pytest.raises(LetterFontMissing, match="pylopdf-fonts-zh-cn"):
         find_font(None)
 
@@ -208,8 +207,8 @@ def test_without_a_setting_the_font_is_the_python_packages_not_a_system_one():
 
 def test_where_the_fonts_package_is_not_installed_the_next_place_is_tried(monkeypatch):
     # Lambda: the layer has a copy of the font's file, not the package
-    monkeypatch.setitem(sys.modules, letters.FONT_PACKAGE, None)  # as if not installed
-    assert letters._packaged_font() == ()
+    monkeypatch.setitem(sys.modules, cjk_pdf.FONT_PACKAGE, None)  # as if not installed
+    assert cjk_pdf._packaged_font() == ()
 
 
 def test_the_font_is_embedded_with_truetype_outlines_so_readers_get_its_widths():

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from propfee.collection import letters
+from propfee.collection import cjk_pdf
 from propfee.collection.messages import lint
 from propfee.reports.notice_board import (
     MIN_GROUP,
@@ -272,7 +272,7 @@ def test_the_same_inputs_give_the_same_bytes_even_an_hour_later_with_a_new_font_
     first = files()
     # a new process subsets the font again: fontTools would stamp the subset with the clock's time
     real = time.time
-    letters._subset.cache_clear()
+    cjk_pdf._subset.cache_clear()
     monkeypatch.setattr(time, "time", lambda: real() + 3600)
     again = files()
 
