@@ -32,7 +32,17 @@ from propfee.accounts.imports.report import check
 from propfee.aws.dynamo import PropfeeTable
 from propfee.collection.ladder import decide
 from propfee.collection.planning import plan_day
-from propfee.domain.models import Channel, Community, DayActivity, Payment, PeriodTotal, Reminder, ReminderStatus, Unit
+from propfee.domain.models import (
+    Building,
+    Channel,
+    Community,
+    DayActivity,
+    Payment,
+    PeriodTotal,
+    Reminder,
+    ReminderStatus,
+    Unit,
+)
 from propfee.local.sandbox import Sandbox
 from propfee.local.simulation.run import DemoOptions, run_demo
 from propfee.local.simulation.world import build_world
@@ -70,6 +80,9 @@ class _GeneratedArrears:
 
     def communities(self) -> list[Community]:
         return [Community(community_id="C01", name="bench")]
+
+    def buildings(self, community_id: str) -> list[Building]:
+        return []  # the texts fall back to the units' codes
 
     def units_owing(self, community_id: str, due_before: date) -> Iterator[Unit]:
         for n in range(self._households):
