@@ -31,7 +31,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         svc.settings.tz,
         svc.rules.targets,
         svc.rules.feedback.departments,
-        {community_id: svc.rules.feedback_for(community_id).departments for community_id in svc.rules.communities},
+        svc.rules.department_names(),
     )
     logger.info("daily report written", extra={"date": day.isoformat(), "files": len(keys)})
     access, expiry = svc.rules.report_access, svc.settings.report_link_expiry_seconds

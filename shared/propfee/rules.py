@@ -93,6 +93,10 @@ class CollectionRules(BaseModel):
             return self.feedback
         return self.feedback.with_departments(override.departments)
 
+    def department_names(self) -> dict[str, dict[Department, DepartmentContact]]:
+        """Each community's departments as its own rules name them (the daily report's words)."""
+        return {community_id: self.feedback_for(community_id).departments for community_id in self.communities}
+
     def policy_for(self, community_id: str) -> ContactPolicy:
         """The company policy with the settings the community names replaced (the rest is kept)."""
         override = self.communities.get(community_id)

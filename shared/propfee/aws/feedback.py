@@ -178,36 +178,27 @@ class FeedbackTable(PropfeeTable):
         """At most one acknowledgement per sender per period (a bot answering our answers gets one), except
         that each new ticket gets its own, once: a second, different complaint is answered too (the hourly and
         daily message limits stop floods before a ticket opens)."""
-        values = {
-            ":now": now.astimezone(UTC).isoformat(),
-            ":since": (now - every).astimezone(UTC).isoformat(),
-            ":expires": int((now + every + timedelta(days=1)).timestamp()),
-        }
-        if ticket_id is not None:
-            if not self._claim_once(keys.ticket_ack_item(sender, ticket_id), values):
-                return False
-            # and the period starts again, so that a non-ticket answer does not follow within it
-            self.db.update_item(
-                TableName=self.name,
-                Key=to_attributes(keys.sender_ack_item(sender)),
-                UpdateExpression="SET acked_at = :now, expires_at = :expires",
-                ExpressionAttributeValues=to_attributes({":now": values[":now"], ":expires": values[":expires"]}),
-            )
-            return True
-        return self._claim_once(
-            keys.sender_ack_item(sender), values, "attribute_not_exists(acked_at) OR acked_at < :since"
-        )
+        expires = int((now + every + timedelta(days=1)).timestamp())
+        stamp = {":now": now.astimezone(UTC).isoformat(), ":expires": expires}
+        sender_item = keys.sender_ack_item(sender)
+        if ticket_id is None:
+            since = {":since": (now - every).astimezone(UTC).isoformat()}
+            return self._stamp_ack(sender_item, stamp | since, "attribute_not_exists(acked_at) OR acked_at < :since")
+        if not self._stamp_ack(keys.ticket_ack_item(sender, ticket_id), stamp, "attribute_not_exists(acked_at)"):
+            return False
+        # and the period starts again, so that a non-ticket answer does not follow within it
+        return self._stamp_ack(sender_item, stamp)
 
-    def _claim_once(self, key: dict[str, str], values: dict[str, Any], condition: str | None = None) -> bool:
-        names = values if condition else {k: v for k, v in values.items() if k != ":since"}
+    def _stamp_ack(self, key: dict[str, str], values: dict[str, Any], condition: str | None = None) -> bool:
+        """Stamp an acknowledgement item; False when the condition (if any) refuses it."""
+        request: dict[str, Any] = {
+            "TableName": self.name,
+            "Key": to_attributes(key),
+            "UpdateExpression": "SET acked_at = :now, expires_at = :expires",
+            "ExpressionAttributeValues": to_attributes(values),
+        }
         try:
-            self.db.update_item(
-                TableName=self.name,
-                Key=to_attributes(key),
-                UpdateExpression="SET acked_at = :now, expires_at = :expires",
-                ConditionExpression=condition or "attribute_not_exists(acked_at)",
-                ExpressionAttributeValues=to_attributes(names),
-            )
+            self.db.update_item(**request, **({"ConditionExpression": condition} if condition else {}))
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
                 return False
