@@ -1,0 +1,1 @@
+"""Owners paying online: bill links, orders, provider notifications, receipts, reconciliation (provider-neutral)."""
