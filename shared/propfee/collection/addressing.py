@@ -41,13 +41,19 @@ def surname_of_recipient(unit: Unit, destination: str) -> str:
 
 def unit_address(job: SendJob, language: str) -> str:
     """The unit as its owner names it; the codes (unit_label) when the building's name is not known."""
-    if not (job.building_name and job.room):
-        return job.unit_label
-    room = f"{job.room}室" if job.room.isdigit() else job.room
+    return place(job.community_name, job.building_name, job.room, job.unit_label, language)
+
+
+def place(community: str, building: str | None, room: str | None, unit_label: str, language: str) -> str:
+    """'锦绣花园1栋2304室' / 'Rm 2304, 1栋, Jinxiu Garden' (the names as the company entered them); the unit's
+    codes when the building or room is not known. Texts, letters, task digests and the CLI all say it so."""
+    if not (building and room):
+        return unit_label
+    room_zh = f"{room}室" if room.isdigit() else room
     if language == "zh-CN":
-        return f"{job.community_name}{job.building_name}{room}"
-    room_en = f"Rm {job.room}" if job.room.isdigit() else job.room
-    return ", ".join(part for part in (room_en, job.building_name, job.community_name) if part)
+        return f"{community}{building}{room_zh}"
+    room_en = f"Rm {room}" if room.isdigit() else room
+    return ", ".join(part for part in (room_en, building, community) if part)
 
 
 def owner_names(unit: Unit, language: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
+from propfee.collection.addressing import place
 from propfee.domain.models import Channel, Collector, Hold, HoldKind, SendJob, Task, TaskOutcome, Unit
 from propfee.domain.money import yuan
 
@@ -56,16 +57,8 @@ def task_place(job: SendJob) -> dict[str, str]:
 
 
 def address_of(task: Task, language: str = "zh-CN") -> str:
-    """'锦绣花园1栋2304室', or 'Jinxiu Garden 1栋, room 2304' (the names as the company entered them)."""
-    if not task.room:
-        return (
-            f"{task.community_name}{task.unit_label}"
-            if language == "zh-CN"
-            else f"{task.community_name} {task.unit_label}"
-        )
-    if language == "zh-CN":
-        return f"{task.community_name}{task.building_name}{task.room}室"
-    return f"{task.community_name} {task.building_name}, room {task.room}"
+    """Where the collector goes: the unit as its owner names it (collection.addressing.place)."""
+    return place(task.community_name, task.building_name, task.room, task.unit_label, language)
 
 
 def task_id_for(unit_id: str, step: str, occurrence: int) -> str:

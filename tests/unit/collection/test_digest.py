@@ -69,7 +69,7 @@ def test_without_an_email_a_short_sms_names_the_first_tasks_and_fits_the_segment
 
 def test_in_english_for_a_collector_who_reads_english():
     digest = digest_for(BY_SMS.model_copy(update={"language": "en"}), [task("0101")], RUN, SHANGHAI, "Jinxiu PM")
-    assert digest.body.startswith("[Jinxiu PM] 李娜: 1 new task: call 锦绣花园 1栋, room 0101 (陈静) ¥250")
+    assert digest.body.startswith("[Jinxiu PM] 李娜: 1 new task: call Rm 0101, 1栋, 锦绣花园 (陈静) ¥250")
 
 
 def test_nothing_new_or_nobody_to_tell_is_no_digest():
