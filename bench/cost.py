@@ -21,9 +21,11 @@ from typing import Any
 import yaml
 
 from propfee.aws import clients
+from propfee.collection.messages import sms_segments
 from propfee.local.sandbox.template import load_template
 
 PRICES = Path(__file__).with_name("aws_prices.yaml")
+MESSAGING_PRICES = Path(__file__).with_name("messaging_prices.yaml")
 # Lambda polls each SQS event source with long polls (20 s) from about five pollers while idle
 IDLE_POLLS_PER_QUEUE_MONTH = 5 * 3 * 60 * 24 * 30
 HOURS_A_MONTH = 730  # AWS's month for prorating hourly charges
@@ -69,6 +71,7 @@ class UsageMeter:
     read_units: float = 0.0
     requests: Counter[str] = field(default_factory=Counter)  # "service:Operation"
     sms: int = 0
+    sms_segments: int = 0  # what carriers bill: 70 characters a segment (67 in a long message)
     emails: int = 0
 
     def _before(self, service: str, operation: str, params: dict[str, Any]) -> None:
@@ -91,6 +94,7 @@ class UsageMeter:
             "SendTextMessage",
         ):
             self.sms += 1
+            self.sms_segments += sms_segments(str(params.get("Message") or params.get("MessageBody") or ""))
         elif (service, operation) == ("sesv2", "SendEmail"):
             self.emails += 1
 
@@ -229,6 +233,38 @@ def monthly_cost(
             " for the two topics, USD 0.16)",
             "communities grow with households (the simulated company has about 330 households a community)",
         ],
+    }
+
+
+def messaging_cost(
+    meter: UsageMeter, days: int, households: int, per_households: int = 10_000, prices_file: Path = MESSAGING_PRICES
+) -> dict[str, Any]:
+    """What owners' messages cost a month for `per_households`, through each SMS provider: the run's SMS segments
+    (every reminder and acknowledgement as sent, signature included) times each provider's price, plus SES for the
+    emails. The same texts through every provider: a mainland template is the approved wording of the same text."""
+    prices = yaml.safe_load(prices_file.read_text(encoding="utf-8"))
+    scale = (30 / days) * (per_households / households)
+    segments = meter.sms_segments * scale
+    email_usd = meter.emails * scale / 1e3 * prices["ses_per_thousand_emails_usd"]
+    by_provider = {}
+    for provider, price in prices["sms_per_segment"].items():
+        usd = price["usd"] if "usd" in price else price["cny"] / prices["cny_per_usd"]
+        by_provider[provider] = {
+            "sms_usd": round(segments * usd, 2),
+            "sms_cny": round(segments * usd * prices["cny_per_usd"], 2),
+            "with_email_usd": round(segments * usd + email_usd, 2),
+            "note": price["note"],
+        }
+    return {
+        "prices_as_of": prices["as_of"],
+        "cny_per_usd": prices["cny_per_usd"],
+        f"per_{per_households}_households_a_month": {
+            "sms": round(meter.sms * scale),
+            "sms_segments": round(segments),
+            "emails": round(meter.emails * scale),
+            "email_usd": round(email_usd, 2),
+        },
+        "by_sms_provider": by_provider,
     }
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cost import custom_metrics, metered, monthly_cost
+from cost import custom_metrics, messaging_cost, metered, monthly_cost
 from faults import faulty_day
 from floor import io_floor
 from replies import print_report, replies_figures
@@ -283,12 +283,14 @@ def month_cost(households: int, days: int = 30) -> dict[str, object]:
     def price(demo: Any) -> None:
         metrics = custom_metrics(demo.sandbox)
         seen["cost"] = monthly_cost(meter, demo.sandbox, days, households, metric_hours=sum(metrics.values()))
+        seen["messaging"] = messaging_cost(meter, days, households)
         seen["metrics"] = metrics
 
     with tempfile.TemporaryDirectory() as out, metered() as meter:
         run_demo(DemoOptions(households=households, days=days, seed=3, start=START, out=Path(out)), on_finish=price)
     cost = dict(seen["cost"])  # type: ignore[call-overload]
     cost["custom_metric_hours"] = seen["metrics"]  # type: ignore[call-overload]
+    cost["messaging"] = seen["messaging"]  # type: ignore[call-overload]
     return cost
 
 

@@ -91,3 +91,25 @@ def test_each_customer_managed_key_of_the_template_costs_its_monthly_price_in_wh
     changed.write_text(yaml.safe_dump(template), encoding="utf-8")
     more = monthly_cost(UsageMeter(), SimpleNamespace(**{**vars(idle), "template_path": changed}), 30, 1, 0)
     assert more["fixed_usd_by_item"]["kms_keys"] == (len(keys) + 1) * price
+
+
+def test_sms_are_priced_by_the_segments_carriers_bill_through_each_provider(tmp_path):
+    from cost import MESSAGING_PRICES, messaging_cost
+
+    meter = UsageMeter()
+    short, long = "【锦绣物业】" + "缴" * 60, "【锦绣物业】" + "缴" * 100  # one segment; 106 characters: two
+    meter._before("sns", "Publish", {"PhoneNumber": "+8613800138000", "Message": short})
+    meter._before("pinpoint-sms-voice-v2", "SendTextMessage", {"MessageBody": long})
+    meter._before("sesv2", "SendEmail", {})
+    assert (meter.sms, meter.sms_segments, meter.emails) == (2, 3, 1)
+
+    prices = yaml.safe_load(MESSAGING_PRICES.read_text(encoding="utf-8"))
+    # a 10-day run of 1,000 households is a month of 10,000 at 30x
+    cost = messaging_cost(meter, days=10, households=1000)
+    month = cost["per_10000_households_a_month"]
+    assert (month["sms"], month["sms_segments"], month["emails"]) == (60, 90, 30)
+    aliyun = cost["by_sms_provider"]["aliyun"]
+    assert aliyun["sms_cny"] == round(90 * prices["sms_per_segment"]["aliyun"]["cny"], 2)
+    assert cost["by_sms_provider"]["aws"]["sms_usd"] == round(90 * prices["sms_per_segment"]["aws"]["usd"], 2)
+    assert set(cost["by_sms_provider"]) == {"aws", "aliyun", "tencent"}
+    assert cost["prices_as_of"] == prices["as_of"]
