@@ -37,6 +37,7 @@ def world():
     endpoint = f"http://{host}:{port}"
     previous = clock.install(clock.SimulatedClock(START))
     cognito.date_tokens_by_simulated_clock()
+    cognito.refuse_auth_flows_the_client_does_not_allow()
     clients: dict[str, object] = {}
 
     def client(service: str):
@@ -156,7 +157,9 @@ def test_a_token_for_another_client_is_refused(pool, seeded):
 def test_a_token_of_another_pool_is_refused_though_moto_signs_it_with_the_same_key(pool):
     idp = pool.client("cognito-idp")
     other_pool = idp.create_user_pool(PoolName="elsewhere", UsernameAttributes=["email"])["UserPool"]["Id"]
-    other_client = idp.create_user_pool_client(UserPoolId=other_pool, ClientName="x")["UserPoolClient"]["ClientId"]
+    other_client = idp.create_user_pool_client(
+        UserPoolId=other_pool, ClientName="x", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
+    )["UserPoolClient"]["ClientId"]
     idp.admin_create_user(UserPoolId=other_pool, Username="x@example.com", MessageAction="SUPPRESS")
     idp.admin_set_user_password(
         UserPoolId=other_pool, Username="x@example.com", Password="Aa1!aaaaaaaaaa", Permanent=True
@@ -165,6 +168,14 @@ def test_a_token_of_another_pool_is_refused_though_moto_signs_it_with_the_same_k
     # the same client id as ours would not help: the issuer names the other pool
     authorizer = JwtAuthorizer.for_sandbox(pool, audience=[other_client])
     assert authorizer.authorize(request(token)) == UNAUTHORIZED
+
+
+def test_a_sign_in_flow_the_client_does_not_allow_is_refused_as_cognito_refuses_it(pool, seeded):
+    idp = pool.client("cognito-idp")
+    srp_only = idp.create_user_pool_client(UserPoolId=pool.outputs["StaffUserPoolId"], ClientName="srp")
+    admin = seeded[Role.COMPANY_ADMIN]
+    with pytest.raises(idp.exceptions.InvalidParameterException, match="USER_PASSWORD_AUTH flow not enabled"):
+        sign_in(pool, admin.email, admin.password, client_id=srp_only["UserPoolClient"]["ClientId"])
 
 
 def test_a_tampered_token_and_no_token_are_refused(pool, seeded):

@@ -51,3 +51,31 @@ def date_tokens_by_simulated_clock() -> None:
     shim.time = lambda: clock.now().timestamp()
     shim.propfee_simulated = True
     models.time = shim  # type: ignore[assignment]
+
+
+# Cognito API reference, CreateUserPoolClient, ExplicitAuthFlows: "If you don't specify a value, your user client
+# supports ALLOW_REFRESH_TOKEN_AUTH, ALLOW_USER_SRP_AUTH, and ALLOW_CUSTOM_AUTH."
+DEFAULT_AUTH_FLOWS = ("ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_CUSTOM_AUTH")
+
+
+def refuse_auth_flows_the_client_does_not_allow() -> None:
+    """moto signs in with any flow; Cognito answers InvalidParameterException "<flow> flow not enabled for this
+    client" unless the client's ExplicitAuthFlows allow it (so a sign-in that works here works in the cloud)."""
+    from moto.cognitoidp.exceptions import InvalidParameterException
+    from moto.cognitoidp.models import CognitoIdpBackend
+
+    if getattr(CognitoIdpBackend.initiate_auth, "propfee_checked", False):
+        return
+    original = CognitoIdpBackend.initiate_auth
+
+    def initiate_auth(self: Any, client_id: str, auth_flow: str, auth_parameters: dict[str, str]) -> Any:
+        client = next((p.clients[client_id] for p in self.user_pools.values() if client_id in p.clients), None)
+        if client is not None:
+            allowed = client.extended_config.get("ExplicitAuthFlows") or DEFAULT_AUTH_FLOWS
+            wanted = "ALLOW_REFRESH_TOKEN_AUTH" if auth_flow == "REFRESH_TOKEN" else f"ALLOW_{auth_flow}"
+            if wanted not in allowed:
+                raise InvalidParameterException(f"{auth_flow} flow not enabled for this client")
+        return original(self, client_id, auth_flow, auth_parameters)
+
+    initiate_auth.propfee_checked = True  # type: ignore[attr-defined]
+    CognitoIdpBackend.initiate_auth = initiate_auth  # type: ignore[method-assign]

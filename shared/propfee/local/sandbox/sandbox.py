@@ -121,6 +121,7 @@ class Sandbox:
         ses_rules.install()  # SESv2 SendEmail refuses what SES refuses
         aws_rules.install()  # refuse what AWS refuses where moto does not
         cognito.date_tokens_by_simulated_clock()  # staff tokens expire in the sandbox's time
+        cognito.refuse_auth_flows_the_client_does_not_allow()
 
         # moto warns about every resource type its CloudFormation skips (stack.complete creates them)
         warnings.filterwarnings("ignore", message="Tried to parse", category=UserWarning)
