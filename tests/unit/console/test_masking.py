@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from propfee.console.masking import email_for, mask_name, name_for, phone_for
+from propfee.console.masking import email_for, loggable_request, mask_name, name_for, phone_for
 from propfee.console.permissions import Role, StaffMember
 from tests.unit.console.test_permissions import PEOPLE, task
 
@@ -34,3 +34,28 @@ def test_a_finance_role_sees_money_not_names() -> None:
 
 def test_mask_name_keeps_only_the_first_character() -> None:
     assert (mask_name("Li Wei"), mask_name("王"), mask_name("  ")) == ("L*****", "王", "")
+
+
+def test_a_logged_request_holds_no_token_cookie_email_body_or_full_number() -> None:
+    event = {
+        "version": "2.0",
+        "routeKey": "GET /units/{unit}",
+        "rawPath": "/owners/+8613812345678",
+        "rawQueryString": "phone=13812345678&page=2",
+        "headers": {"Authorization": "Bearer eyJraWQ.secret.sig", "Cookie": "session=abc", "Accept": "text/html"},
+        "requestContext": {
+            "requestId": "r-1",
+            "http": {"method": "GET", "sourceIp": "203.0.113.9"},
+            "authorizer": {
+                "jwt": {"claims": {"sub": "s-1", "email": "wang@example.com", "cognito:groups": "[finance]"}}
+            },
+        },
+        "body": "password=hunter2",
+    }
+    logged = loggable_request(event)
+    text = str(logged)
+    for secret in ("eyJraWQ", "session=abc", "wang@example.com", "hunter2", "13812345678", "203.0.113.9"):
+        assert secret not in text, secret
+    assert logged["staff"] == {"sub": "s-1", "cognito:groups": "[finance]"}
+    assert logged["path"] == "/owners/+86138****5678" and logged["method"] == "GET"
+    assert logged["headers"] == ["accept"]
