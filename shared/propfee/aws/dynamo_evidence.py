@@ -350,11 +350,11 @@ class EvidenceRecords(TableBase):
         self.db.put_item(TableName=self.name, Item=to_attributes(item))
 
     def unit_history(self, unit_id: str) -> list[dict[str, Any]]:
-        """Every dated record of a unit (bills, payments, skips, messages, and its reminders from the evidence
-        partition) in time order: the LSI of each partition, merged."""
+        """Every dated record of a unit (bills, payments, skips, messages, its reminders from the evidence
+        partition, the staff's actions from the audit partition) in time order: the LSI of each partition, merged."""
         records = [
             item
-            for pk in (keys.unit_item(unit_id)["pk"], keys.evidence_pk(unit_id))
+            for pk in (keys.unit_item(unit_id)["pk"], keys.evidence_pk(unit_id), keys.audit_pk(unit_id))
             for item in self._query(
                 IndexName="timeline",
                 KeyConditionExpression="pk = :pk",

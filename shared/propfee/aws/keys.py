@@ -146,3 +146,21 @@ def report_snapshots_pk(community_id: str) -> str:
 def digest_item(day: date, collector_id: str) -> dict[str, str]:
     """Claims a collector's morning digest of new tasks for a day: it goes out once, whatever retries happen."""
     return {"pk": f"DIGEST#{day.isoformat()}", "sk": f"COLLECTOR#{collector_id}"}
+
+
+STAFF = "STAFF"
+
+
+def staff_item(sub: str) -> dict[str, str]:
+    """A console user's assignments (communities, departments, collector), by their Cognito `sub`."""
+    return {"pk": STAFF, "sk": f"STAFF#{sub}"}
+
+
+def audit_pk(unit_id: str) -> str:
+    """Staff actions about a unit (or COMPANY): a partition of their own, so that the console's role may only put
+    there (IAM dynamodb:LeadingKeys), never update or delete, as with the evidence partition."""
+    return f"AUDIT#{unit_id}"
+
+
+def audit_item(unit_id: str, at: str, action_id: str) -> dict[str, str]:
+    return {"pk": audit_pk(unit_id), "sk": f"ACTION#{at}#{action_id}"}

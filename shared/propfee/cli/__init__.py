@@ -22,6 +22,7 @@ from propfee.cli.imports import cmd_import
 from propfee.cli.letters import cmd_letters_get
 from propfee.cli.operations import cmd_demo, cmd_dlq_list, cmd_dlq_redrive, cmd_sandbox_up
 from propfee.cli.reports import cmd_report_get, cmd_report_notice_board
+from propfee.cli.staff import add_staff_parser
 from propfee.cli.templates import cmd_templates
 
 
@@ -197,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     notices.add_argument("--out", required=True, help="the folder to write them into")
     notices.add_argument("--table", help="the DynamoDB table (default: PROPFEE_TABLE)")
     notices.set_defaults(run=cmd_report_notice_board)
+
+    add_staff_parser(commands)
 
     sandbox = commands.add_parser("sandbox", help="the embedded AWS")
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True)

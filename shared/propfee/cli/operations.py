@@ -71,20 +71,33 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_sandbox_up(args: argparse.Namespace) -> int:
     from propfee.aws.dynamo import PropfeeTable
     from propfee.local.sandbox import Sandbox
+    from propfee.local.sandbox.staff import seed_staff
     from propfee.local.simulation.world import build_world
 
     tz = ZoneInfo("Asia/Shanghai")
     start = datetime.combine(args.start, time(0, 0), tz)
     with Sandbox(start=start, port=args.port) as sandbox:
+        table = PropfeeTable(sandbox.resources["PropfeeTable"], tz)
+        communities, collector = ["C01", "C02"], None
         if args.households:
             world = build_world(args.households, args.seed, args.start.replace(day=1), tz)
-            PropfeeTable(sandbox.resources["PropfeeTable"], tz).load_snapshot(world.snapshot)
+            table.load_snapshot(world.snapshot)
+            communities = [c.community_id for c in world.snapshot.communities]
+            collector = next((c.collector_id for c in world.collectors if c.role == "collector"), None)
+        sign_ins = seed_staff(sandbox, table, communities, collector)
         print(f"embedded AWS listening on {sandbox.endpoint} (stack from {sandbox.template_path})")
         print("use it with the AWS CLI or boto3:")
         for key, value in sandbox.aws_environment().items():
             print(f"  export {key}={value}")
         print(f"  export PROPFEE_TABLE={sandbox.resources['PropfeeTable']}")
         print(f"  export PROPFEE_REPORT_BUCKET={sandbox.resources['ReportBucket']}")
+        print(f"  export PROPFEE_STAFF_USER_POOL_ID={sandbox.outputs['StaffUserPoolId']}")
+        print(f"  export PROPFEE_STAFF_USER_POOL_CLIENT_ID={sandbox.outputs['StaffUserPoolClientId']}")
+        # generated for this run; printed to this terminal only, never logged
+        print("console sign-ins (passwords generated for this run, shown here only):")
+        for sign_in in sign_ins:
+            scope = sorted(sign_in.record.communities | sign_in.record.departments)
+            print(f"  {sign_in.role.value:18} {sign_in.email:38} {sign_in.password}  {' '.join(scope)}")
         print("resources:")
         for logical_id, physical in sorted(sandbox.resources.items()):
             print(f"  {logical_id:32} {physical}")

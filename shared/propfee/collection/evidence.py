@@ -37,6 +37,8 @@ originals/        each of those messages whole, as it came (SMS payload .json, e
 sent/             each text sent to the unit word for word, one file per reminder (named in reminders.csv):
                   the first line is the email's subject (empty for an SMS or a letter), the rest the text;
                   the file's SHA-256 is the reminder's content_sha256
+staff_actions.csv what staff did about the unit in the console (who, when, what, the fields before and
+                  after), each action as recorded
 letters/          each demand letter as printed and delivered (PDF, named in reminders.csv), with its
                   signed delivery slip kept on paper
 manifest.json     the SHA-256 of each file above
@@ -150,6 +152,21 @@ def bundle_files(
         ]
         for m in by_kind.get("inbound", [])
     ]
+    staff_actions = [
+        [
+            a.get("at"),
+            a.get("actor_sub"),
+            " ".join(a.get("actor_roles") or ()),
+            a.get("action"),
+            a.get("target_kind"),
+            a.get("target_id"),
+            json.dumps(a.get("before", {}), ensure_ascii=False, sort_keys=True, default=_json_default),
+            json.dumps(a.get("after", {}), ensure_ascii=False, sort_keys=True, default=_json_default),
+            a.get("note"),
+            a.get("action_id"),
+        ]
+        for a in by_kind.get("staff_action", [])
+    ]
     files = {
         "README.txt": README.format(unit_id=unit.unit_id, exported_at=exported_at.isoformat()).encode("utf-8"),
         "unit.json": json.dumps(unit.model_dump(mode="json"), ensure_ascii=False, indent=2, sort_keys=True).encode(),
@@ -180,6 +197,10 @@ def bundle_files(
         "received.csv": _csv(
             ["received_at", "channel", "sender", "intent", "outcome", "message_id", "text", "chars", "original"],
             received,
+        ),
+        "staff_actions.csv": _csv(
+            ["at", "staff", "roles", "action", "target_kind", "target_id", "before", "after", "note", "action_id"],
+            staff_actions,
         ),
     }
     for message in by_kind.get("inbound", []):

@@ -26,7 +26,7 @@ from botocore.config import Config
 from propfee.aws import clients
 from propfee.aws.clients import reset_clients
 from propfee.domain import clock
-from propfee.local.sandbox import aws_rules, event_sources, iam, moto_patches, presigned, ses_rules, stack
+from propfee.local.sandbox import aws_rules, cognito, event_sources, iam, moto_patches, presigned, ses_rules, stack
 from propfee.local.sandbox import template as tpl
 from propfee.local.sandbox.runtime import LambdaFunction, current_function, patched_environ
 from propfee.local.sandbox.schedules import Schedule
@@ -120,6 +120,8 @@ class Sandbox:
         moto_patches.install()
         ses_rules.install()  # SESv2 SendEmail refuses what SES refuses
         aws_rules.install()  # refuse what AWS refuses where moto does not
+        cognito.date_tokens_by_simulated_clock()  # staff tokens expire in the sandbox's time
+        cognito.refuse_auth_flows_the_client_does_not_allow()
 
         # moto warns about every resource type its CloudFormation skips (stack.complete creates them)
         warnings.filterwarnings("ignore", message="Tried to parse", category=UserWarning)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from propfee.local.sandbox import aws_rules, iam
+from propfee.local.sandbox import aws_rules, cognito, iam
 from propfee.local.sandbox.runtime import LambdaFunction, lambda_environment
 from propfee.local.sandbox.schedules import Schedule
 
@@ -175,11 +175,18 @@ def complete(sandbox: Sandbox, cfn_template: dict[str, Any], resolver: Resolver)
         # (aws:SecureTransport), and the sandbox speaks HTTP on loopback; tests check the policy itsandbox.
         "AWS::Scheduler::Schedule": _create_schedule,
         "AWS::S3::Bucket": _create_bucket_notifications,
+        "AWS::Cognito::UserPool": cognito.create_user_pool,
+        "AWS::Cognito::UserPoolClient": cognito.create_user_pool_client,
+        "AWS::Cognito::UserPoolGroup": cognito.create_user_pool_group,
     }
     for logical_id, resource in cfn_template["Resources"].items():
         creator = creators.get(resource["Type"])
         if creator is not None and resolver.condition_holds(resource.get("Condition")):
             creator(sandbox, logical_id, resolver.resolve(resource.get("Properties", {})))
+    # moto drops an output that names a resource it skipped: resolve those now that they exist
+    for name, output in cfn_template.get("Outputs", {}).items():
+        if name not in sandbox.outputs and resolver.condition_holds(output.get("Condition")):
+            sandbox.outputs[name] = str(resolver.resolve(output["Value"]))
 
 
 def _create_subscription(sandbox: Sandbox, logical_id: str, props: dict[str, Any]) -> None:
