@@ -21,6 +21,7 @@ class CheckoutKind(StrEnum):
     WECHAT_JSAPI = "wechat_jsapi"
     WECHAT_NATIVE = "wechat_native"
     ALIPAY_WAP = "alipay_wap"
+    ALIPAY_QR = "alipay_qr"  # alipay.trade.precreate: a QR the owner scans (a notice on paper, a desk screen)
 
 
 @dataclass(frozen=True)
