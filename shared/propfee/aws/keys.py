@@ -146,3 +146,13 @@ def report_snapshots_pk(community_id: str) -> str:
 def digest_item(day: date, collector_id: str) -> dict[str, str]:
     """Claims a collector's morning digest of new tasks for a day: it goes out once, whatever retries happen."""
     return {"pk": f"DIGEST#{day.isoformat()}", "sk": f"COLLECTOR#{collector_id}"}
+
+
+def payment_order_item(out_trade_no: str) -> dict[str, str]:
+    """An online payment order (payments/orders.py): its number is derived from unit, bills and attempt."""
+    return {"pk": f"PAYORDER#{out_trade_no}", "sk": "PAYORDER"}
+
+
+def payment_notice_item(provider: str, replay_key: str) -> dict[str, str]:
+    """A provider's signed notification seen once (replays are refused); expires with `expires_at`."""
+    return {"pk": f"PAYNOTICE#{provider}#{replay_key}", "sk": "PAYNOTICE"}

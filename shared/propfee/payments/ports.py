@@ -71,6 +71,7 @@ class PaymentNotice:
     amount_fen: int
     paid_at: datetime | None
     notice_id: str | None = None  # the provider's notification id (replays carry the same)
+    replay_key: str | None = None  # names this exact signed message, where a genuine re-send is signed afresh
 
 
 class NotificationRejected(Exception):

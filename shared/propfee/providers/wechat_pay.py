@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import json
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -182,7 +183,7 @@ class WeChatPayProvider:
     # ------------------------------------------------------------------ notifications
     def verify_notification(self, headers: Mapping[str, str], body: bytes) -> PaymentNotice:
         lowered = {k.lower(): v for k, v in headers.items()}
-        if lowered.get("wechatpay-signature-type", SIGNATURE_TYPE) != SIGNATURE_TYPE:
+        if lowered.get("wechatpay-signature-type") != SIGNATURE_TYPE:  # WeChat Pay always names it
             raise NotificationRejected("unsupported signature type")
         if lowered.get("wechatpay-serial") != self._config.platform_public_key_id:
             # refused here: the SDK would otherwise fetch platform certificates for an unknown serial
@@ -193,7 +194,6 @@ class WeChatPayProvider:
             raise NotificationRejected("no timestamp") from error
         if abs(self._now() - sent) > MAX_NOTICE_AGE:
             raise NotificationRejected("stale: the signed timestamp is too far from now")
-        lowered.setdefault("wechatpay-signature-type", SIGNATURE_TYPE)
         try:
             data = self._sdk.callback(lowered, body)
         except Exception as error:  # the SDK raises bare Exceptions for what it cannot read
@@ -203,7 +203,10 @@ class WeChatPayProvider:
         resource = data.get("resource")
         if not isinstance(resource, dict) or "out_trade_no" not in resource:
             raise NotificationRejected("not a transaction notification")
-        return self._notice(resource, str(data.get("id") or "") or None)
+        notice = self._notice(resource, str(data.get("id") or "") or None)
+        # WeChat Pay signs each delivery afresh (new nonce): the same signature twice is a replay
+        signature = lowered.get("wechatpay-signature", "")
+        return replace(notice, replay_key=hashlib.sha256(signature.encode()).hexdigest())
 
     # ------------------------------------------------------------------ helpers
     def _notice(self, answer: Mapping[str, Any], notice_id: str | None) -> PaymentNotice:

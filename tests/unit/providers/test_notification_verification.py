@@ -58,6 +58,9 @@ def test_wechat_an_unknown_key_id_or_signature_type_is_refused_before_the_sdk(we
         provider.verify_notification({**headers, "wechatpay-serial": "PUB_KEY_ID_OTHER"}, body)
     with pytest.raises(NotificationRejected):
         provider.verify_notification({**headers, "wechatpay-signature-type": "SM2"}, body)
+    without_type = {k: v for k, v in headers.items() if k != "wechatpay-signature-type"}
+    with pytest.raises(NotificationRejected):
+        provider.verify_notification(without_type, body)
 
 
 def test_wechat_a_stale_notification_is_refused(wechat):
@@ -126,7 +129,7 @@ def test_alipay_one_signed_for_another_app_or_without_rsa2_is_refused(alipay):
 
 
 def test_alipay_a_notification_older_than_its_retries_is_refused(alipay):
-    emulator, provider, body = alipay
+    _, provider, body = alipay
     later = AlipayProvider(provider._config, lambda: NOW + timedelta(hours=27))
     with pytest.raises(NotificationRejected, match="stale"):
         later.verify_notification({}, body)
