@@ -27,8 +27,11 @@ from propfee.local.emulators.common import (
     LocalServer,
     NotificationQueue,
     Transport,
+    cashier_page,
     http_post,
     new_rsa_key,
+    not_found,
+    paid_page,
     private_pem,
     public_pem,
 )
@@ -50,6 +53,7 @@ class Order:
     trade_no: str = ""
     paid_at: datetime | None = None
     refunded: dict[str, str] | None = None
+    return_url: str | None = None  # where the cashier sends the browser back (WAP)
 
 
 def _to_cents(text: str) -> int:
@@ -177,6 +181,8 @@ class AlipayEmulator:
         if split.path.startswith("/bills/"):
             content = self.bills.get(split.path.removeprefix("/bills/"))
             return (200, {"Content-Type": "application/zip"}, content) if content else (404, {}, b"")
+        if split.path.startswith("/pay/"):  # the WAP cashier's pay button
+            return self._cashier(http_method, split.path.removeprefix("/pay/"))
         params = dict(parse_qsl(split.query, keep_blank_values=True))
         if body:
             params.update(parse_qsl(body.decode(), keep_blank_values=True))
@@ -235,8 +241,16 @@ class AlipayEmulator:
         if error:
             return 200, {"Content-Type": "text/html; charset=utf-8"}, f"<p>{error['sub_code']}</p>".encode()
         assert order is not None
-        page = f"<!doctype html><title>支付宝</title><p>{order.subject}</p><p>¥{order.amount}</p>"
-        return 200, {"Content-Type": "text/html; charset=utf-8"}, page.encode()
+        order.return_url = params.get("return_url") or order.return_url
+        return cashier_page("支付宝", order.subject, order.amount, f"/pay/{order.out_trade_no}")
+
+    def _cashier(self, method: str, out_trade_no: str) -> Answer:
+        order = self.orders.get(out_trade_no)
+        if order is None or method != "POST":
+            return not_found()
+        if order.status == "WAIT_BUYER_PAY":
+            self.pay(out_trade_no)
+        return paid_page(order.return_url)
 
     def _precreate(self, biz: dict[str, Any], params: Mapping[str, str]) -> dict[str, Any]:
         order, error = self._order(biz, params)

@@ -3,6 +3,7 @@ retried on a simulated clock."""
 
 from __future__ import annotations
 
+import html
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -151,3 +152,30 @@ class LocalServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+_HTML = {"Content-Type": "text/html; charset=utf-8"}
+
+
+def cashier_page(provider: str, subject: str, yuan: str, pay_path: str) -> Answer:
+    """The provider's cashier page, reduced to what a test or a demo owner needs: what is paid, and a pay button."""
+    page = (
+        '<!doctype html><html lang="zh-CN"><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(provider)}</title><main><h1>{html.escape(provider)}</h1>"
+        f'<p class="subject">{html.escape(subject)}</p><p class="amount">¥{html.escape(yuan)}</p>'
+        f'<form method="post" action="{html.escape(pay_path)}"><button type="submit">确认支付 Pay</button></form>'
+        "</main></html>"
+    )
+    return 200, dict(_HTML), page.encode()
+
+
+def paid_page(return_url: str | None) -> Answer:
+    """After paying: back to the merchant's page when it named one (Alipay's return_url), else a plain notice."""
+    if return_url:
+        return 302, {"Location": return_url}, b""
+    return 200, dict(_HTML), '<!doctype html><meta charset="utf-8"><p class="paid">支付成功 Paid</p>'.encode()
+
+
+def not_found() -> Answer:
+    return 404, dict(_HTML), b"<p>not found</p>"

@@ -30,8 +30,11 @@ from propfee.local.emulators.common import (
     LocalServer,
     NotificationQueue,
     Transport,
+    cashier_page,
     http_post,
     new_rsa_key,
+    not_found,
+    paid_page,
     private_pem,
     public_pem,
 )
@@ -213,6 +216,8 @@ class WeChatPayEmulator:
         if path.startswith("/bills/"):  # the short-lived download URL: not signed, like the real one's content
             content = self.bills.get(path.removeprefix("/bills/"))
             return (200, {"Content-Type": "application/octet-stream"}, content) if content else (404, {}, b"")
+        if path.startswith("/pay/"):  # the H5 cashier the owner's browser is sent to (not an API: unsigned)
+            return self._cashier(method, path.removeprefix("/pay/"))
         answer: dict[str, Any] | None
         if not self._merchant_signed(method, path, headers, body):
             self.refused_signatures += 1
@@ -222,6 +227,17 @@ class WeChatPayEmulator:
                 status, answer = self._route(method, path, json.loads(body) if body else {})
         raw = json.dumps(answer, ensure_ascii=False).encode() if answer is not None else b""
         return status, self._signed_headers(raw), raw
+
+    def _cashier(self, method: str, out_trade_no: str) -> Answer:
+        order = self.orders.get(out_trade_no)
+        if order is None:
+            return not_found()
+        if method == "POST" and order.state == "NOTPAY":
+            self.pay(out_trade_no)
+            return paid_page(None)
+        if order.state == "SUCCESS":
+            return paid_page(None)
+        return cashier_page("微信支付", order.description, f"{order.amount_fen / 100:.2f}", f"/pay/{out_trade_no}")
 
     def _route(self, method: str, path: str, data: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
         split = urlsplit(path)
