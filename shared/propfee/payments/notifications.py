@@ -14,6 +14,7 @@ from propfee.accounts.ledger import Allocation
 from propfee.domain.models import Payment, Ticket, Unit
 from propfee.feedback.intent_rules import Department
 from propfee.feedback.responses import ticket_id_for
+from propfee.payments.effects import PaidTaskStore, close_tasks_as_paid
 from propfee.payments.orders import OrderStatus, PaymentOrder
 from propfee.payments.ports import NotificationRejected, PaymentNotice, PaymentProvider, TradeState
 
@@ -29,7 +30,7 @@ class Outcome(StrEnum):
     NOT_PAID = "not_paid"  # a notice of another state: nothing to apply
 
 
-class NotificationStore(Protocol):
+class NotificationStore(PaidTaskStore, Protocol):
     def get_order(self, out_trade_no: str) -> PaymentOrder | None: ...
 
     def get_unit(self, unit_id: str) -> Unit | None: ...
@@ -88,7 +89,11 @@ def apply_verified(notice: PaymentNotice, store: NotificationStore, now: datetim
         paid_at=(notice.paid_at or now).astimezone(tz),
         method=notice.provider.value,
     )
-    applied = store.record_payment(payment)
+    unit = store.get_unit(order.unit_id)
+    if unit is not None and order.status is OrderStatus.OPEN:  # before the ledger: a retry still sees the tasks
+        note = f"paid online: {notice.provider.value} {notice.transaction_id}"
+        close_tasks_as_paid(store, unit, notice.amount_fen, now, note)
+    applied = store.record_payment(payment, unit)
     if order.status is not OrderStatus.PAID:  # after the ledger: a retry after a crash here finishes the job
         store.settle_order(order, OrderStatus.PAID, notice.transaction_id)
     outcome = Outcome.APPLIED if applied is not None else Outcome.DUPLICATE

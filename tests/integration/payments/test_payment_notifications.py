@@ -18,11 +18,12 @@ from moto import mock_aws
 from propfee.accounts.imports.apply import apply_file
 from propfee.aws.clients import reset_clients
 from propfee.aws.dynamo_payments import PaymentsTable
+from propfee.aws.dynamo_tasks import task_to_item
 from propfee.aws.secrets import forget_secrets
 from propfee.domain import clock
 from propfee.domain.clock import SimulatedClock, SystemClock
 from propfee.domain.config import Settings
-from propfee.domain.models import Building
+from propfee.domain.models import Building, Channel, Collector, Task, TaskOutcome
 from propfee.local.emulators.alipay import AlipayEmulator
 from propfee.local.emulators.payments import start_payment_emulators
 from propfee.local.emulators.wechat_pay import WeChatPayEmulator
@@ -49,6 +50,15 @@ def http_api_event(path: str, headers: dict[str, str], body: bytes, base64_encod
     return event
 
 
+def open_call(unit_id: str) -> Task:
+    """The collector's call task the ladder made for the unit in its current arrears episode (the first)."""
+    made = datetime(2026, 11, 20, 9, 0, tzinfo=SHANGHAI)
+    return Task(
+        task_id=f"{unit_id}.call.1", unit_id=unit_id, community_id="C01", kind=Channel.CALL, step="call",
+        collector_id="li", created_at=made, due_by=made + timedelta(days=3), unit_label="1栋 0101", balance_fen=50000,
+    )  # fmt: skip
+
+
 class Stack:
     """moto with the table and the merchants' secrets, the emulators, and the handler loaded as Lambda would."""
 
@@ -60,8 +70,11 @@ class Stack:
         self.table = PaymentsTable(name, SHANGHAI, dynamodb)
         self.table.put_community(community())
         self.table.put_buildings_and_units(
-            [Building(community_id="C01", building_id="C01-B01", name="1栋", floors=18)], [unit(UNIT), unit(OTHER)]
+            [Building(community_id="C01", building_id="C01-B01", name="1栋", floors=18)],
+            [unit(UNIT, steps_done=frozenset({"call"})), unit(OTHER, steps_done=frozenset({"call"}))],
         )
+        self.table.put_collectors([Collector(collector_id="li", name="李师傅", communities=("C01",), open_tasks=2)])
+        self.table.batch_put([task_to_item(open_call(u), SHANGHAI) for u in (UNIT, OTHER)])
         for unit_id in (UNIT, OTHER):
             self.table.issue_bill(bill(unit_id, "2026-10"))
             self.table.issue_bill(bill(unit_id, "2026-11"))
@@ -151,6 +164,9 @@ def test_wechat_pay_applied_once_through_retries_duplicates_replays_and_a_later_
     assert stack.table.get_unit(UNIT).balance_fen == 0 and stack.paid_fen() == 50000
     transaction_id = stack.wechat.orders[order.out_trade_no].transaction_id
     assert stack.table.get_order(order.out_trade_no).status is OrderStatus.PAID
+    task = stack.table.get_task(f"{UNIT}.call.1")
+    assert task.status == "done" and task.outcome is TaskOutcome.PAID and transaction_id in task.note
+    assert [c.open_tasks for c in stack.table.collectors()] == [1]
 
     # duplicates, one delivered late and out of order, and base64-encoded bodies: answered success, nothing moves
     stack.base64_bodies = True
@@ -196,6 +212,7 @@ def test_a_wrong_amount_is_held_for_finance_and_never_applied(stack):
     assert stack.paid_fen() == 0 and stack.table.get_unit(OTHER).balance_fen == 50000
     [ticket] = stack.table.tickets("finance")
     assert ticket.unit_ids == (OTHER,) and "100 fen for an order of 50000 fen" in ticket.message
+    assert stack.table.get_task(f"{OTHER}.call.1").status == "open"  # nothing paid: the call still stands
     held = stack.table.get_order(order.out_trade_no)
     assert held.status is OrderStatus.HELD and held.ticket_id == ticket.ticket_id
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from propfee.accounts import ledger
-from propfee.domain.models import Payment, Ticket, Unit
+from propfee.domain.models import Channel, Payment, Task, TaskOutcome, Ticket, Unit
 from propfee.payments.notifications import Outcome, apply_notification
 from propfee.payments.orders import (
     NothingToPay,
@@ -79,6 +79,16 @@ class MemoryStore:
         self.payments: list[Payment] = []
         self.tickets: dict[str, Ticket] = {}
         self.claims: set[str] = set()
+        self.tasks: dict[str, Task] = {}
+
+    def tasks_by_id(self, task_ids):
+        return [self.tasks[i] for i in task_ids if i in self.tasks]
+
+    def complete_task(self, done, unit_after, unit_version):
+        if self.tasks[done.task_id].status != "open":
+            return False
+        self.tasks[done.task_id] = done
+        return True
 
     def get_order(self, out_trade_no):
         return self.orders.get(out_trade_no)
@@ -209,3 +219,35 @@ def test_a_payment_for_an_unknown_order_is_held_and_a_notice_of_no_payment_chang
     provider.notices[b"closed"] = replace(paid_notice(order, key="sig-9"), state=TradeState.CLOSED)
     assert apply_notification(provider, store, {}, b"closed", NOW, SHANGHAI).outcome is Outcome.NOT_PAID
     assert not store.payments and store.orders[order.out_trade_no].status is OrderStatus.OPEN
+
+
+def call_task(unit_id: str, step: str, episode: int) -> Task:
+    return Task(
+        task_id=f"{unit_id}.{step}.{episode}", unit_id=unit_id, community_id="C01", kind=Channel.CALL, step=step,
+        collector_id="li", created_at=NOW, due_by=NOW, unit_label="1栋 0101", balance_fen=50000,
+    )  # fmt: skip
+
+
+def test_a_payment_that_settles_the_unit_closes_its_open_tasks_as_paid_once():
+    owing = owing_unit().model_copy(update={"steps_done": frozenset({"call", "friendly_sms"})})
+    store, provider = MemoryStore(owing), FakeProvider()
+    store.tasks = {t.task_id: t for t in (call_task(owing.unit_id, "call", 1), call_task(owing.unit_id, "call", 0))}
+    order, _ = start_checkout(store, provider, owing, CheckoutKind.WECHAT_NATIVE, "物业费", NOW)
+    provider.notices[b"paid"] = paid_notice(order)
+    provider.notices[b"again"] = paid_notice(order, key="sig-2")
+    apply_notification(provider, store, {}, b"paid", NOW, SHANGHAI)
+    apply_notification(provider, store, {}, b"again", NOW, SHANGHAI)
+    closed = store.tasks[f"{owing.unit_id}.call.1"]
+    assert closed.status == "done" and closed.outcome is TaskOutcome.PAID and "4200000001" in closed.note
+    assert store.tasks[f"{owing.unit_id}.call.0"].status == "open"  # another arrears episode's task
+    assert not any(h.kind.value == "paid_claim" for h in store.units[owing.unit_id].holds)
+
+
+def test_a_held_payment_closes_no_task(ordered):
+    store, provider, order = ordered
+    unit_id = order.unit_id
+    store.units[unit_id] = store.units[unit_id].model_copy(update={"steps_done": frozenset({"call"})})
+    store.tasks = {f"{unit_id}.call.1": call_task(unit_id, "call", 1)}
+    provider.notices[b"short"] = paid_notice(order, amount_fen=100)
+    apply_notification(provider, store, {}, b"short", NOW, SHANGHAI)
+    assert store.tasks[f"{unit_id}.call.1"].status == "open"
