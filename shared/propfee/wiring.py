@@ -5,16 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from propfee.aws.dynamo_payments import PaymentsTable
 from propfee.aws.fanout import LambdaFanOut
 from propfee.aws.feedback import FeedbackTable
 from propfee.aws.messaging import EndUserMessagingSms, SesEmail, SnsSms, TicketInboxes
 from propfee.aws.queue import DeadLetterDepths, SqsDeadLetters, SqsJobQueue
+from propfee.aws.secrets import read_secret
 from propfee.aws.storage import OriginalMessages, S3Store
 from propfee.collection.sending import Sender
+from propfee.domain import clock
 from propfee.domain.config import Settings
 from propfee.domain.identity import CompanyIdentity
 from propfee.domain.ports import SmsSender
 from propfee.feedback.receiving import Receiver
+from propfee.payments.ports import PaymentProvider, ProviderName
+from propfee.providers.alipay import AlipayConfig, AlipayProvider
+from propfee.providers.wechat_pay import WeChatPayConfig, WeChatPayProvider
 from propfee.rules import CollectionRules, rules_for
 
 
@@ -93,6 +99,32 @@ class Services:
     @cached_property
     def receiver(self) -> Receiver:
         return Receiver(self.settings, self.table, self.sms, self.email, self.ticket_inboxes, self.rules)
+
+    @cached_property
+    def payments_table(self) -> PaymentsTable:
+        return PaymentsTable(self.settings.table, self.settings.tz, allocation=self.rules.billing.allocation)
+
+    def payment_provider(self, name: ProviderName) -> PaymentProvider:
+        """The provider's adapter, its merchant keys read from Secrets Manager once per container."""
+        if name not in self._providers:
+            self._providers[name] = build_payment_provider(self.settings, name)
+        return self._providers[name]
+
+    @cached_property
+    def _providers(self) -> dict[ProviderName, PaymentProvider]:
+        return {}
+
+
+def build_payment_provider(settings: Settings, name: ProviderName) -> PaymentProvider:
+    """The wiring hook: a PaymentProvider from settings (secret ids, notify base, the sandbox's gateways)."""
+    notify_url = f"{settings.require('payment_notify_base_url').rstrip('/')}/notify/{name.value}"
+    if name is ProviderName.WECHAT_PAY:
+        fields = read_secret(settings.require("wechat_pay_secret"))
+        return WeChatPayProvider(
+            WeChatPayConfig.from_secret(fields, notify_url, settings.wechat_pay_gateway), clock.now
+        )
+    fields = read_secret(settings.require("alipay_secret"))
+    return AlipayProvider(AlipayConfig.from_secret(fields, notify_url, settings.alipay_gateway), clock.now)
 
 
 class LazyServices:

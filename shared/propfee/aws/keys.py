@@ -164,3 +164,13 @@ def audit_pk(unit_id: str) -> str:
 
 def audit_item(unit_id: str, at: str, action_id: str) -> dict[str, str]:
     return {"pk": audit_pk(unit_id), "sk": f"ACTION#{at}#{action_id}"}
+
+
+def payment_order_item(out_trade_no: str) -> dict[str, str]:
+    """An online payment order (payments/orders.py): its number is derived from unit, bills and attempt."""
+    return {"pk": f"PAYORDER#{out_trade_no}", "sk": "PAYORDER"}
+
+
+def payment_notice_item(provider: str, replay_key: str) -> dict[str, str]:
+    """A provider's signed notification seen once (replays are refused); expires with `expires_at`."""
+    return {"pk": f"PAYNOTICE#{provider}#{replay_key}", "sk": "PAYNOTICE"}

@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     sms_provider: Literal["sns", "end_user_messaging"] = "sns"
     sms_origination_identity: str | None = None  # End User Messaging: sender ID, phone number or pool
     sms_configuration_set: str | None = None
+    # online payments: the Secrets Manager ids of the merchants' keys (JSON; never the keys themselves), the public
+    # base of the notify URLs (<base>/notify/<provider>), and the emulators' addresses in the sandbox only
+    wechat_pay_secret: str | None = None
+    alipay_secret: str | None = None
+    payment_notify_base_url: str | None = None
+    wechat_pay_gateway: str | None = None
+    alipay_gateway: str | None = None
     rules_file: Path | None = None  # the packaged rules.yaml when unset
     letter_font: Path | None = None  # a CJK .ttf/.ttc for demand letters; see propfee.collection.letters for defaults
     # the company's identity as the template's parameters give it (CompanyName, SmsSignature, ...); empty: not

@@ -372,7 +372,7 @@ class Ticket(Record):
     category: str | None = None
     priority: Literal["urgent", "normal"] = "normal"
     status: TicketStatus = TicketStatus.OPEN
-    channel: Literal["sms", "email"]
+    channel: Literal["sms", "email", "payment"]  # payment: an online payment held for finance (payments/)
     contact: str  # the number or address that wrote, to answer the owner (masked in every log)
     message: str = Field(max_length=2000)  # the owner's words
     created_at: AwareDatetime

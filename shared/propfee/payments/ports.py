@@ -21,6 +21,7 @@ class CheckoutKind(StrEnum):
     WECHAT_JSAPI = "wechat_jsapi"
     WECHAT_NATIVE = "wechat_native"
     ALIPAY_WAP = "alipay_wap"
+    ALIPAY_QR = "alipay_qr"  # alipay.trade.precreate: a QR the owner scans (a notice on paper, a desk screen)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class PaymentNotice:
     amount_fen: int
     paid_at: datetime | None
     notice_id: str | None = None  # the provider's notification id (replays carry the same)
+    replay_key: str | None = None  # names this exact signed message, where a genuine re-send is signed afresh
 
 
 class NotificationRejected(Exception):

@@ -1,0 +1,267 @@
+"""WeChat Pay API v3 behind the PaymentProvider port, with the wechatpayv3 SDK in public-key mode."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from wechatpayv3 import WeChatPay, WeChatPayType
+
+from propfee.payments.ports import (
+    Checkout,
+    CheckoutKind,
+    NotificationRejected,
+    OrderRequest,
+    PaymentNotice,
+    ProviderName,
+    TradeState,
+)
+
+_SHANGHAI = ZoneInfo("Asia/Shanghai")
+SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
+MAX_NOTICE_AGE = timedelta(minutes=5)  # WeChat Pay's own guidance for the timestamp of a signed message
+_STATES = {
+    "SUCCESS": TradeState.PAID,
+    "NOTPAY": TradeState.NOT_PAID,
+    "CLOSED": TradeState.CLOSED,
+    "REVOKED": TradeState.CLOSED,
+    "REFUND": TradeState.REFUNDED,
+    "USERPAYING": TradeState.PAYING,
+    "PAYERROR": TradeState.FAILED,
+}
+_KINDS = {
+    CheckoutKind.WECHAT_H5: WeChatPayType.H5,
+    CheckoutKind.WECHAT_JSAPI: WeChatPayType.JSAPI,
+    CheckoutKind.WECHAT_NATIVE: WeChatPayType.NATIVE,
+}
+
+
+class ProviderError(RuntimeError):
+    """The provider refused a call or answered something unexpected (the message never holds a key)."""
+
+
+@dataclass(frozen=True)
+class WeChatPayConfig:
+    """A merchant: the ids from configuration, the keys from its Secrets Manager secret."""
+
+    mchid: str
+    appid: str
+    merchant_private_key: str  # PEM
+    merchant_serial: str
+    apiv3_key: str  # 32 characters
+    platform_public_key: str  # PEM: WeChat Pay's public key (public-key mode)
+    platform_public_key_id: str  # PUB_KEY_ID_...: the Wechatpay-Serial it signs with
+    notify_url: str
+    gateway: str | None = None  # the emulator's base URL; None: WeChat Pay itself
+
+    @classmethod
+    def from_secret(cls, fields: Mapping[str, str], notify_url: str, gateway: str | None = None) -> WeChatPayConfig:
+        return cls(
+            mchid=fields["mchid"],
+            appid=fields["appid"],
+            merchant_private_key=fields["merchant_private_key"],
+            merchant_serial=fields["merchant_serial"],
+            apiv3_key=fields["apiv3_key"],
+            platform_public_key=fields["platform_public_key"],
+            platform_public_key_id=fields["platform_public_key_id"],
+            notify_url=notify_url,
+            gateway=gateway,
+        )
+
+    def __repr__(self) -> str:  # never print a key
+        return f"WeChatPayConfig(mchid={self.mchid!r}, appid={self.appid!r}, gateway={self.gateway!r})"
+
+
+def _fen_from_yuan(text: str) -> int:
+    return int((Decimal(text.strip().lstrip("`") or "0") * 100).to_integral_value())
+
+
+class WeChatPayProvider:
+    name = ProviderName.WECHAT_PAY
+
+    def __init__(self, config: WeChatPayConfig, now: Callable[[], datetime] | None = None) -> None:
+        self._config = config
+        self._now = now or (lambda: datetime.now(UTC))
+        self._sdk = WeChatPay(
+            wechatpay_type=WeChatPayType.NATIVE,
+            mchid=config.mchid,
+            private_key=config.merchant_private_key,
+            cert_serial_no=config.merchant_serial,
+            appid=config.appid,
+            apiv3_key=config.apiv3_key,
+            notify_url=config.notify_url,
+            public_key=config.platform_public_key,
+            public_key_id=config.platform_public_key_id,
+            timeout=(5, 15),
+        )
+        if config.gateway:  # the one override: the SDK has no parameter for its base URL (the emulator's)
+            self._sdk._core._gate_way = config.gateway.rstrip("/")
+
+    # ------------------------------------------------------------------ orders
+    def create_order(self, order: OrderRequest) -> Checkout:
+        kind = _KINDS.get(order.kind)
+        if kind is None:
+            raise ValueError(f"WeChat Pay does not offer {order.kind}")
+        extra: dict[str, Any] = {}
+        if kind is WeChatPayType.H5:
+            if not order.client_ip:
+                raise ValueError("WeChat H5 needs the payer's IP")
+            extra["scene_info"] = {"payer_client_ip": order.client_ip, "h5_info": {"type": "Wap"}}
+        if kind is WeChatPayType.JSAPI:
+            if not order.openid:
+                raise ValueError("WeChat JSAPI needs the payer's openid")
+            extra["payer"] = {"openid": order.openid}
+        code, body = self._sdk.pay(
+            description=order.description[:127],
+            out_trade_no=order.out_trade_no,
+            amount={"total": order.amount_fen, "currency": "CNY"},
+            attach=order.unit_id,
+            pay_type=kind,
+            **extra,
+        )
+        answer = self._json(code, body, "create order")
+        if kind is WeChatPayType.H5:
+            return Checkout(order.out_trade_no, redirect_url=answer["h5_url"])
+        if kind is WeChatPayType.NATIVE:
+            return Checkout(order.out_trade_no, qr_payload=answer["code_url"])
+        return Checkout(order.out_trade_no, jsapi_params=self._jsapi_params(str(answer["prepay_id"])))
+
+    def _jsapi_params(self, prepay_id: str) -> dict[str, str]:
+        """What the page passes to WeixinJSBridge: signed with the merchant key over appId, time, nonce, package."""
+        timestamp, nonce, package = str(int(time.time())), uuid.uuid4().hex, f"prepay_id={prepay_id}"
+        sign = self._sdk.sign([self._config.appid, timestamp, nonce, package])
+        return {
+            "appId": self._config.appid,
+            "timeStamp": timestamp,
+            "nonceStr": nonce,
+            "package": package,
+            "signType": "RSA",
+            "paySign": sign,
+        }
+
+    def query(self, out_trade_no: str) -> PaymentNotice | None:
+        code, body = self._sdk.query(out_trade_no=out_trade_no)
+        if code == 404:
+            return None
+        return self._notice(self._json(code, body, "query"), None)
+
+    def close(self, out_trade_no: str) -> None:
+        code, body = self._sdk.close(out_trade_no=out_trade_no)
+        if code != 204:
+            raise ProviderError(f"WeChat Pay close {out_trade_no}: HTTP {code} {_reason(body)}")
+
+    def refund(self, notice: PaymentNotice, refund_no: str, amount_fen: int, reason: str) -> str:
+        code, body = self._sdk.refund(
+            out_refund_no=refund_no,
+            amount={"refund": amount_fen, "total": notice.amount_fen, "currency": "CNY"},
+            transaction_id=notice.transaction_id,
+            reason=reason[:80],
+        )
+        return str(self._json(code, body, "refund")["refund_id"])
+
+    def trade_bill(self, day: date) -> list[PaymentNotice]:
+        code, body = self._sdk.trade_bill(bill_date=day.isoformat(), bill_type="ALL", tar_type="GZIP")
+        if code == 400 and "NO_STATEMENT_EXIST" in str(body):
+            return []
+        url = self._json(code, body, "trade bill")["download_url"]
+        code, content = self._sdk.download_bill(url)
+        if code != 200 or not isinstance(content, bytes):
+            raise ProviderError(f"WeChat Pay bill download: HTTP {code}")
+        return parse_trade_bill(gzip.decompress(content).decode("utf-8-sig"))
+
+    # ------------------------------------------------------------------ notifications
+    def verify_notification(self, headers: Mapping[str, str], body: bytes) -> PaymentNotice:
+        lowered = {k.lower(): v for k, v in headers.items()}
+        if lowered.get("wechatpay-signature-type") != SIGNATURE_TYPE:  # WeChat Pay always names it
+            raise NotificationRejected("unsupported signature type")
+        if lowered.get("wechatpay-serial") != self._config.platform_public_key_id:
+            # refused here: the SDK would otherwise fetch platform certificates for an unknown serial
+            raise NotificationRejected("signed with an unknown key")
+        try:
+            sent = datetime.fromtimestamp(int(lowered.get("wechatpay-timestamp", "")), UTC)
+        except ValueError as error:
+            raise NotificationRejected("no timestamp") from error
+        if abs(self._now() - sent) > MAX_NOTICE_AGE:
+            raise NotificationRejected("stale: the signed timestamp is too far from now")
+        try:
+            data = self._sdk.callback(lowered, body)
+        except Exception as error:  # the SDK raises bare Exceptions for what it cannot read
+            raise NotificationRejected("unreadable notification") from error
+        if not data:
+            raise NotificationRejected("bad signature or undecryptable resource")
+        resource = data.get("resource")
+        if not isinstance(resource, dict) or "out_trade_no" not in resource:
+            raise NotificationRejected("not a transaction notification")
+        notice = self._notice(resource, str(data.get("id") or "") or None)
+        # WeChat Pay signs each delivery afresh (new nonce): the same signature twice is a replay
+        signature = lowered.get("wechatpay-signature", "")
+        return replace(notice, replay_key=hashlib.sha256(signature.encode()).hexdigest())
+
+    # ------------------------------------------------------------------ helpers
+    def _notice(self, answer: Mapping[str, Any], notice_id: str | None) -> PaymentNotice:
+        paid_at = answer.get("success_time")
+        return PaymentNotice(
+            provider=self.name,
+            out_trade_no=str(answer["out_trade_no"]),
+            transaction_id=str(answer.get("transaction_id") or ""),
+            state=_STATES.get(str(answer.get("trade_state")), TradeState.FAILED),
+            amount_fen=int((answer.get("amount") or {}).get("total", 0)),
+            paid_at=datetime.fromisoformat(paid_at) if paid_at else None,
+            notice_id=notice_id,
+        )
+
+    @staticmethod
+    def _json(code: int, body: Any, what: str) -> dict[str, Any]:
+        if not 200 <= code < 300:
+            raise ProviderError(f"WeChat Pay {what}: HTTP {code} {_reason(body)}")
+        answer = json.loads(body)
+        if not isinstance(answer, dict):
+            raise ProviderError(f"WeChat Pay {what}: not a JSON object")
+        return answer
+
+
+def _reason(body: Any) -> str:
+    try:
+        return str(json.loads(body).get("code", ""))
+    except (ValueError, AttributeError, TypeError):
+        return ""
+
+
+def parse_trade_bill(text: str) -> list[PaymentNotice]:
+    """The trade bill's rows (every field prefixed with a backtick, amounts in yuan), up to its summary block.
+    Successful payments only: the refunds the bill lists are not payments."""
+    rows = csv.reader(io.StringIO(text))
+    header = next(rows, None)
+    if header is None:
+        return []
+    columns = {name.strip(): n for n, name in enumerate(header)}
+    notices: list[PaymentNotice] = []
+    for row in rows:
+        if not row or not row[0].startswith("`"):
+            break  # the summary block follows a header line without backticks
+        field = {name: row[n].strip().lstrip("`") for name, n in columns.items() if n < len(row)}
+        if field.get("交易状态") != "SUCCESS":
+            continue
+        paid = datetime.fromisoformat(field["交易时间"]).replace(tzinfo=_SHANGHAI)
+        notices.append(
+            PaymentNotice(
+                provider=ProviderName.WECHAT_PAY,
+                out_trade_no=field["商户订单号"],
+                transaction_id=field["微信订单号"],
+                state=TradeState.PAID,
+                amount_fen=_fen_from_yuan(field["订单金额"]),
+                paid_at=paid,
+            )
+        )
+    return notices
