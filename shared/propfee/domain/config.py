@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     sms_provider: Literal["sns", "end_user_messaging"] = "sns"
     sms_origination_identity: str | None = None  # End User Messaging: sender ID, phone number or pool
     sms_configuration_set: str | None = None
+    # the mainland SMS providers' host:port where the sandbox's emulators listen (JSON {"aliyun": ..., "tencent":
+    # ...}); unset: the providers' own endpoints over HTTPS. Which provider sends is the rules file's `sms:`
+    sms_endpoints: dict[str, str] = {}
     rules_file: Path | None = None  # the packaged rules.yaml when unset
     letter_font: Path | None = None  # a CJK .ttf/.ttc for demand letters; see propfee.collection.letters for defaults
     # the company's identity as the template's parameters give it (CompanyName, SmsSignature, ...); empty: not

@@ -106,7 +106,7 @@ class Provider:
         self.contexts: list[dict[str, str] | None] = []
         self.failure = failure
 
-    def send_sms(self, phone, body, context=None):
+    def send_sms(self, phone, body, context=None, template=None):
         self.contexts.append(context)
         if self.failure:
             raise self.failure
@@ -322,8 +322,8 @@ def test_the_claim_records_the_contact_for_the_frequency_caps():
 
 
 class AcceptsThenTimesOut(Provider):
-    def send_sms(self, phone, body, context=None):
-        super().send_sms(phone, body, context)
+    def send_sms(self, phone, body, context=None, template=None):
+        super().send_sms(phone, body, context, template)
         raise TimeoutError("read timeout: the provider may have accepted the message")
 
 
