@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from alibabacloud_dysmsapi20170525 import models as dysms
@@ -50,7 +52,9 @@ class AliyunSms:
         endpoint: str | None = None,
         approved: ApprovedSms | None = None,
         client_: Any | None = None,
+        read_timeout_ms: int = 10_000,
     ) -> None:
+        self._read_timeout = read_timeout_ms
         self._credentials = credentials
         self._endpoint = endpoint
         self._approved = approved or load_approved()
@@ -65,7 +69,7 @@ class AliyunSms:
                 endpoint=self._endpoint or ENDPOINT,
                 protocol="http" if self._endpoint else "https",
                 connect_timeout=5_000,
-                read_timeout=10_000,
+                read_timeout=self._read_timeout,
             )
             self._client_instance = Client(config)
         return self._client_instance
@@ -89,6 +93,41 @@ class AliyunSms:
         if answer.code != "OK":
             raise outcome(str(answer.code), str(answer.message or ""))
         return f"aliyun:{answer.biz_id}"
+
+    def find_sent(self, phone: str, day: date, context: Mapping[str, str]) -> list[SentDetail]:
+        """What Aliyun sent to this number that day with this claim (QuerySendDetails, kept 30 days): how a person
+        settles an unconfirmed claim. Empty: Aliyun has no such message, it may be sent again."""
+        wanted, found, page = out_id(context), [], 1
+        while True:
+            request = dysms.QuerySendDetailsRequest(
+                phone_number=domestic(phone), send_date=f"{day:%Y%m%d}", page_size=50, current_page=page
+            )
+            try:
+                answer = self._client().query_send_details(request).body
+            except Exception as error:
+                raise _mapped(error) from error
+            if answer.code != "OK":
+                raise outcome(str(answer.code), str(answer.message or ""))
+            details = answer.sms_send_detail_dtos.sms_send_detail_dto if answer.sms_send_detail_dtos else []
+            found += [
+                SentDetail(str(d.content or ""), SEND_STATUS.get(int(d.send_status or 0), "unknown"), str(d.err_code))
+                for d in details
+                if d.out_id == wanted
+            ]
+            if len(details) < 50:
+                return found
+            page += 1
+
+
+# QuerySendDetails' SendStatus
+SEND_STATUS = {1: "waiting", 2: "failed", 3: "delivered"}
+
+
+@dataclass(frozen=True)
+class SentDetail:
+    text: str
+    status: str
+    err_code: str
 
 
 def _mapped(error: Exception) -> Exception:

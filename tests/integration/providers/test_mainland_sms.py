@@ -164,3 +164,31 @@ def test_a_timeout_after_sending_is_an_unknown_outcome(tencent):
     finally:
         release.set()
     assert len(emulator.sent) == 1
+
+
+def test_an_aliyun_send_whose_answer_was_lost_is_found_by_its_claim(aliyun):
+    import threading
+    from datetime import datetime, timedelta, timezone
+
+    emulator, endpoint = aliyun
+    sent = message()
+    release, original = threading.Event(), emulator.handle
+
+    def slow(*args):
+        answer = original(*args)
+        release.wait(3)
+        return answer
+
+    emulator.handle = slow
+    sender = AliyunSms(SANDBOX_ALIYUN_KEY, endpoint, read_timeout_ms=1000)
+    try:
+        with pytest.raises(ProviderOutcomeUnknown, match=r"may have been sent"):
+            sender.send_sms(PHONE, sent.body, CLAIM, sent.template)
+    finally:
+        release.set()
+    emulator.handle = original
+    assert len(emulator.sent) == 1  # the SDK did not send it again on its own
+    today = datetime.now(timezone(timedelta(hours=8))).date()
+    (found,) = AliyunSms(SANDBOX_ALIYUN_KEY, endpoint).find_sent(PHONE, today, CLAIM)
+    assert (found.text, found.status) == (sent.body, "delivered")
+    assert AliyunSms(SANDBOX_ALIYUN_KEY, endpoint).find_sent(PHONE, today, {"claim": "other", "unit_id": "u"}) == []
