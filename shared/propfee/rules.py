@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from propfee.accounts.billing import BillingRules
 from propfee.collection.ladder import DEFAULT_LADDER, Ladder, Step
 from propfee.collection.policy import ContactPolicy
+from propfee.collection.sms_routing import SmsRouting
 from propfee.domain.config import Settings
 from propfee.domain.identity import CommunityIdentity, CompanyIdentity
 from propfee.domain.models import Channel
@@ -51,6 +52,7 @@ class CollectionRules(BaseModel):
     # who speaks to the owners; the fields set here win over the template's parameters (with_parameters)
     company: CommunityIdentity = CommunityIdentity()
     communities: dict[str, CommunityRules] = {}
+    sms: SmsRouting = SmsRouting()  # aws (default), aliyun or tencent, and the providers to fail over to
 
     @model_validator(mode="after")
     def _templates_exist_and_pass_the_lint(self) -> CollectionRules:
@@ -80,6 +82,26 @@ class CollectionRules(BaseModel):
         return {
             cid: check_sms_lengths(self.message_templates(), REPLY_TEMPLATES, self.identity_for(cid)) for cid in where
         }
+
+    def speaking_identities(self) -> dict[str, CompanyIdentity]:
+        """The company's identity ('*') and each community's that has its own."""
+        where = ["*", *sorted(cid for cid, c in self.communities.items() if c.company)]
+        return {cid: self.identity_for(cid) for cid in where}
+
+    def approved_sms_problems(self, provider: str, rules_file: Path | None = None) -> list[str]:
+        """What `provider` would refuse, or send differently from the evidence: the ladders' templates and the
+        answers approved for it (collection.approved_sms.check_approved). Empty: every send goes through."""
+        from propfee.collection.approved_sms import check_approved, load_approved
+
+        data = load_approved(self.approved_sms_file(rules_file))
+        answers = {name for name in REPLY_TEMPLATES if data.approved(provider, name, "zh-CN")}  # type: ignore[arg-type]
+        identities = self.speaking_identities()
+        return check_approved(provider, identities, self.message_templates() | answers, data)  # type: ignore[arg-type]
+
+    def approved_sms_file(self, rules_file: Path | None = None) -> Path | None:
+        if self.sms.approved_templates is None:
+            return None
+        return (rules_file.parent if rules_file else Path.cwd()) / self.sms.approved_templates
 
     def ladder_for(self, community_id: str) -> Ladder:
         """A community's own ladder replaces the company's whole (steps only make sense together)."""
@@ -168,6 +190,10 @@ def rules_for(settings: Settings) -> CollectionRules:
     if settings.deployed:
         refuse_placeholders(rules)
     rules.sms_lengths()  # the company's own signature, hotline and way to pay fit the texts
+    for provider in rules.sms.mainland():  # every text it sends is approved, and the values fit
+        problems = rules.approved_sms_problems(provider, settings.rules_file)
+        if problems:
+            raise ValueError(f"the SMS templates are not all approved for {provider}: {'; '.join(problems)}")
     return rules
 
 

@@ -10,7 +10,7 @@ from propfee.aws.fanout import LambdaFanOut
 from propfee.aws.feedback import FeedbackTable
 from propfee.aws.messaging import EndUserMessagingSms, SesEmail, SnsSms, TicketInboxes
 from propfee.aws.queue import DeadLetterDepths, SqsDeadLetters, SqsJobQueue
-from propfee.aws.secrets import read_secret
+from propfee.aws.secrets import SecretsManagerJson, read_secret
 from propfee.aws.storage import OriginalMessages, S3Store
 from propfee.collection.sending import Sender
 from propfee.domain import clock
@@ -77,11 +77,45 @@ class Services:
 
     @cached_property
     def sms(self) -> SmsSender:
+        """The rules' SMS provider, and those to fail over to (propfee.providers.sms_failover)."""
+        chain = self.rules.sms.chain()
+        if chain == ("aws",):
+            return self._aws_sms()
+        from propfee.providers.sms_failover import FailoverSms
+
+        senders = [(name, self._sms_provider(name)) for name in chain]
+        return senders[0][1] if len(senders) == 1 else FailoverSms(senders)
+
+    def _aws_sms(self) -> SmsSender:
         if self.settings.sms_provider == "end_user_messaging":
             return EndUserMessagingSms(
                 self.settings.require("sms_origination_identity"), self.settings.sms_configuration_set
             )
         return SnsSms()
+
+    def _sms_provider(self, name: str) -> SmsSender:
+        from propfee.collection.approved_sms import load_approved
+
+        routing, endpoint = self.rules.sms, self.settings.sms_endpoints.get(name)
+        approved = load_approved(self.rules.approved_sms_file(self.settings.rules_file))
+        if name == "aliyun":
+            from propfee.providers.aliyun_sms import AliyunSms
+
+            assert routing.aliyun is not None  # SmsRouting refuses a chain naming a provider without its account
+            keys = self.secrets.read(routing.aliyun.secret, ("access_key_id", "access_key_secret"))
+            return AliyunSms(keys, endpoint, approved)
+        if name == "tencent":
+            from propfee.providers.tencent_sms import TencentSms
+
+            assert routing.tencent is not None
+            keys = self.secrets.read(routing.tencent.secret, ("secret_id", "secret_key"))
+            account = routing.tencent
+            return TencentSms(keys, account.sms_sdk_app_id, account.region, endpoint, approved)
+        return self._aws_sms()
+
+    @cached_property
+    def secrets(self) -> SecretsManagerJson:
+        return SecretsManagerJson()
 
     @cached_property
     def email(self) -> SesEmail:

@@ -34,9 +34,15 @@ def client(service: str, signature_version: str | None = None) -> Any:
     return made
 
 
+# what else is cached with the clients' answers (secrets read once per container): forgotten with them
+forget_with_clients: list[Callable[[], None]] = []
+
+
 def reset_clients() -> None:
-    """Forget cached clients (the sandbox calls this when it starts or stops)."""
+    """Forget cached clients, and what was read through them (the sandbox calls this when it starts or stops)."""
     client.cache_clear()
+    for forget in forget_with_clients:
+        forget()
 
 
 def error_code(error: Exception) -> str:

@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnec
 from propfee.aws.clients import client, error_code
 from propfee.collection.message_tags import encode_tag
 from propfee.domain.models import Ticket
-from propfee.domain.ports import ProviderRejected, ProviderUnavailable
+from propfee.domain.ports import ProviderRejected, ProviderUnavailable, SmsTemplate
 from propfee.feedback.responses import DepartmentContact
 
 # errors that mean "this message will never be accepted as it is"
@@ -47,7 +47,10 @@ class SnsSms:
         self._sender_id = sender_id
         self._sns = sns
 
-    def send_sms(self, phone: str, body: str, context: dict[str, str] | None = None) -> str:
+    def send_sms(
+        self, phone: str, body: str, context: dict[str, str] | None = None, template: SmsTemplate | None = None
+    ) -> str:
+        """Free text: the template it came from does not travel."""
         attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
         if self._sender_id:
             attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": self._sender_id}
@@ -70,7 +73,10 @@ class EndUserMessagingSms:
         self._configuration_set = configuration_set
         self._client = client_
 
-    def send_sms(self, phone: str, body: str, context: dict[str, str] | None = None) -> str:
+    def send_sms(
+        self, phone: str, body: str, context: dict[str, str] | None = None, template: SmsTemplate | None = None
+    ) -> str:
+        """Free text: the template it came from does not travel."""
         request: dict[str, Any] = {
             "DestinationPhoneNumber": phone,
             "OriginationIdentity": self._identity,

@@ -44,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the simulation starts on the first day of this month",
     )
     demo.add_argument("--out", default="out/demo", help="where daily reports and summary.json go")
+    demo.add_argument(
+        "--sms-provider",
+        choices=("aws", "aliyun", "tencent"),
+        default="aws",
+        help="send the SMS through AWS (default) or a mainland provider's local emulator",
+    )
     demo.set_defaults(run=cmd_demo)
 
     plan = commands.add_parser("plan", help="show what the plan would do on a day, without sending")
@@ -117,6 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     templates = commands.add_parser("templates", help="each SMS template's length at its longest, and its segments")
     templates.add_argument("--rules", help="a rules file (default: the packaged rules.yaml)")
+    templates.add_argument(
+        "--provider",
+        choices=("aliyun", "tencent"),
+        help="check instead that every SMS is the provider's approved template, its values within its rules",
+    )
     templates.set_defaults(run=cmd_templates)
 
     tickets = commands.add_parser("tickets", help="department tickets from owners' replies")

@@ -30,11 +30,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True)
     options = DemoOptions(
-        households=args.households, days=args.days, seed=args.seed, start=args.start, out=Path(args.out)
+        households=args.households,
+        days=args.days,
+        seed=args.seed,
+        start=args.start,
+        out=Path(args.out),
+        sms_provider=getattr(args, "sms_provider", "aws"),
     )
     console.print(
         f"[bold]propfee demo[/]: {options.households} households, {options.days} days from "
         f"{options.start.replace(day=1)}, seed {options.seed}, on the embedded AWS"
+        + ("" if options.sms_provider == "aws" else f", SMS through the {options.sms_provider} emulator")
     )
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console

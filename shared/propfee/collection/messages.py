@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -14,6 +15,7 @@ from propfee.collection.addressing import salutation, unit_address
 from propfee.domain.identity import CompanyIdentity
 from propfee.domain.models import Channel, SendJob
 from propfee.domain.money import yuan
+from propfee.domain.ports import SmsTemplate
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,8 @@ class RenderedMessage:
     subject: str | None
     body: str
     template_version: str
+    # what an SMS was rendered from (name, language, values): mainland providers send the approved template's code
+    template: SmsTemplate | None = None
 
     @property
     def content_sha256(self) -> str:
@@ -89,7 +93,18 @@ def render(job: SendJob, today: date, identity: CompanyIdentity) -> RenderedMess
         subject_name = f"{job.template}.{job.language}.subject.j2"
         subject = env.get_template(subject_name).render(context).strip()
         versions.append(_template_version(subject_name))
-    return RenderedMessage(subject=subject, body=body, template_version="+".join(versions))
+    template = SmsTemplate(job.template, job.language, template_variables(context))
+    return RenderedMessage(subject=subject, body=body, template_version="+".join(versions), template=template)
+
+
+def template_variables(context: Mapping[str, object]) -> dict[str, str]:
+    """The values a template is filled with, as text (the signature is the provider's own field, not a variable)."""
+    return {k: v for k, v in context.items() if isinstance(v, str) and k != "sms_signature"}
+
+
+def reply_template(name: str, language: str, context: Mapping[str, str], identity: CompanyIdentity) -> SmsTemplate:
+    """What an SMS answer (render_reply) was rendered from, for the providers that send approved templates."""
+    return SmsTemplate(name, language, template_variables({**context, **identity_context(identity, language)}))
 
 
 def render_reply(

@@ -226,7 +226,7 @@ class Sender:
         # adapter encodes it in the characters SES allows in tags)
         context = {"unit_id": job.unit_id, "claim": job.claim_key}
         if job.channel is Channel.SMS:
-            return self._sms.send_sms(job.destination, message.body, context)
+            return self._sms.send_sms(job.destination, message.body, context, message.template)
         if job.channel is Channel.LETTER:
             return self._write_letter(job, message)
         assert message.subject is not None

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     payment_notify_base_url: str | None = None
     wechat_pay_gateway: str | None = None
     alipay_gateway: str | None = None
+    # the mainland SMS providers' host:port where the sandbox's emulators listen (JSON {"aliyun": ..., "tencent":
+    # ...}); unset: the providers' own endpoints over HTTPS. Which provider sends is the rules file's `sms:`
+    sms_endpoints: dict[str, str] = {}
     rules_file: Path | None = None  # the packaged rules.yaml when unset
     letter_font: Path | None = None  # a CJK .ttf/.ttc for demand letters; see propfee.collection.letters for defaults
     # the company's identity as the template's parameters give it (CompanyName, SmsSignature, ...); empty: not

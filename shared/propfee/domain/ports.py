@@ -3,7 +3,8 @@ unit tests implement them in memory."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -38,6 +39,11 @@ class ProviderUnavailable(Exception):
     """The provider did not accept the message (throttled, down): safe to retry later."""
 
 
+class ProviderOutcomeUnknown(Exception):
+    """The request may have reached the provider and nobody knows whether it was accepted (a timeout after
+    sending): never retried blindly, the claim stays unconfirmed for a person or a provider look-up to settle."""
+
+
 class ArrearsReader(Protocol):
     def communities(self) -> list[Community]: ...
 
@@ -70,8 +76,23 @@ class ReminderStore(Protocol):
     def record_skip(self, job: SendJob, reason: str, at: datetime) -> None: ...
 
 
+@dataclass(frozen=True)
+class SmsTemplate:
+    """Which template a text was rendered from, in which language, with which values: a mainland provider sends
+    the approved template's code and these variables instead of the text (the text stays the evidence)."""
+
+    name: str
+    language: str
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+
 class SmsSender(Protocol):
-    def send_sms(self, phone: str, body: str, context: dict[str, str] | None = None) -> str: ...
+    """Sends one text. `template` names what it was rendered from: providers that send free text ignore it, those
+    that send approved templates (Aliyun, Tencent) refuse a text without one (ProviderRejected)."""
+
+    def send_sms(
+        self, phone: str, body: str, context: dict[str, str] | None = None, template: SmsTemplate | None = None
+    ) -> str: ...
 
 
 class EmailSender(Protocol):

@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from propfee.collection.messages import render_reply, reply_subject
+from propfee.collection.messages import render_reply, reply_subject, reply_template
 from propfee.collection.policy import time_blocked
 from propfee.domain.config import Settings
 from propfee.domain.models import E164, InboundMessage, Ticket, Unit
@@ -333,7 +333,8 @@ class Receiver:
                     sender, reply_subject(identity, language), text, {"reply_to": source_id[:200]}
                 )
             else:
-                provider_id = self._sms.send_sms(sender, text, {"reply_to": source_id[:200]})
+                template = reply_template(str(ack["template"]), language, context, identity)
+                provider_id = self._sms.send_sms(sender, text, {"reply_to": source_id[:200]}, template)
         except (ProviderRejected, ProviderUnavailable) as error:
             self._store.finish_step(source_id, "ack", ack_outcome=f"failed: {type(error).__name__}")
             return "failed"

@@ -110,7 +110,7 @@ class Outbox:
         self.sent: list[tuple[str, str]] = []
         self.fail = fail
 
-    def send_sms(self, phone, body, context=None):
+    def send_sms(self, phone, body, context=None, template=None):
         return self._send(phone, body)
 
     def send_email(self, to, subject, body, context=None):

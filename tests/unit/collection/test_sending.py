@@ -25,7 +25,7 @@ from propfee.domain.models import (
     SendJob,
     Unit,
 )
-from propfee.domain.ports import ClaimResult, ProviderRejected, ProviderUnavailable
+from propfee.domain.ports import ClaimResult, ProviderOutcomeUnknown, ProviderRejected, ProviderUnavailable
 from propfee.rules import load_rules
 from tests.support import SHANGHAI, at, bill, payment, unit
 
@@ -106,7 +106,7 @@ class Provider:
         self.contexts: list[dict[str, str] | None] = []
         self.failure = failure
 
-    def send_sms(self, phone, body, context=None):
+    def send_sms(self, phone, body, context=None, template=None):
         self.contexts.append(context)
         if self.failure:
             raise self.failure
@@ -322,8 +322,8 @@ def test_the_claim_records_the_contact_for_the_frequency_caps():
 
 
 class AcceptsThenTimesOut(Provider):
-    def send_sms(self, phone, body, context=None):
-        super().send_sms(phone, body, context)
+    def send_sms(self, phone, body, context=None, template=None):
+        super().send_sms(phone, body, context, template)
         raise TimeoutError("read timeout: the provider may have accepted the message")
 
 
@@ -554,3 +554,32 @@ def test_tasks_given_out_together_are_shared_between_the_collectors_and_the_team
     [action] = decide(current, TODAY, SHANGHAI, DEFAULT_LADDER).actions
     send.send(job_for(current, action, TODAY), NOW + COLLECTORS_FRESH + timedelta(seconds=1))
     assert store.reads == 2  # a minute on, the team and its loads are read again
+
+
+class RecordsTemplates(Provider):
+    def __init__(self, failure: Exception | None = None) -> None:
+        super().__init__(failure)
+        self.templates = []
+
+    def send_sms(self, phone, body, context=None, template=None):
+        self.templates.append(template)
+        return super().send_sms(phone, body, context, template)
+
+
+def test_an_sms_names_its_template_and_values_for_the_providers_that_send_approved_templates():
+    store, sms = MemoryStore(overdue_unit()), RecordsTemplates()
+    job = planned_job(store)
+    sender(store, sms).send(job, NOW)
+    (template,) = sms.templates
+    assert (template.name, template.language) == (job.template, job.language)
+    assert template.variables["amount"] in sms.sent[0][1] and "sms_signature" not in template.variables
+
+
+def test_an_unknown_outcome_from_a_mainland_provider_keeps_the_claim_unconfirmed():
+    store, sms = MemoryStore(overdue_unit()), RecordsTemplates(ProviderOutcomeUnknown("aliyun: no answer"))
+    job = planned_job(store)
+    with pytest.raises(ProviderOutcomeUnknown):
+        sender(store, sms).send(job, NOW)
+    assert store.status[("C01-B01-0101", job.claim_key)] == "claimed"
+    assert sender(store, sms).send(job, NOW, redelivered=True).outcome is Outcome.UNCONFIRMED
+    assert len(sms.templates) == 1  # never sent again

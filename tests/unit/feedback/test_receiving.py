@@ -138,7 +138,7 @@ class Phone:
         self.sent: list[tuple[str, str]] = []
         self.failure = failure
 
-    def send_sms(self, phone, body, context=None):
+    def send_sms(self, phone, body, context=None, template=None):
         if self.failure:
             raise self.failure
         self.sent.append((phone, body))
@@ -146,8 +146,8 @@ class Phone:
 
 
 class AcceptsThenTimesOut(Phone):
-    def send_sms(self, phone, body, context=None):
-        super().send_sms(phone, body, context)
+    def send_sms(self, phone, body, context=None, template=None):
+        super().send_sms(phone, body, context, template)
         raise TimeoutError("read timeout: the provider may have accepted the message")
 
 

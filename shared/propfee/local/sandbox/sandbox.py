@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import urllib.request
 import warnings
 from collections import Counter, deque
@@ -95,6 +96,8 @@ class Sandbox:
         # function -> (the ARN its calls are made as, its role's statements): the table calls are checked against
         # them as IAM does (sandbox.iam), since moto checks neither the table's ARN nor dynamodb:LeadingKeys
         self.function_roles: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+        # the mainland SMS providers' emulators, started when the rules choose one (local.emulators.sms)
+        self.sms_emulators: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> Sandbox:
@@ -147,7 +150,21 @@ class Sandbox:
         reset_clients()
         clients.client_observers.append(self._observe_client)
         self._previous_clock = clock.install(self.clock)
+        self._start_sms_emulators()
         self._deploy()
+
+    def _start_sms_emulators(self) -> None:
+        """The rules' mainland SMS providers as local emulators; the functions reach them through
+        PROPFEE_SMS_ENDPOINTS, with the sandbox's keys in Secrets Manager."""
+        from propfee.local.emulators.sms import start_sms_emulators
+        from propfee.rules import load_rules
+
+        rules_file = os.environ.get("PROPFEE_RULES_FILE")
+        rules = load_rules(Path(rules_file) if rules_file else None)
+        if not rules.sms.mainland():
+            return
+        self.sms_emulators, endpoints = start_sms_emulators(rules, self.client("secretsmanager"))
+        os.environ["PROPFEE_SMS_ENDPOINTS"] = json.dumps(endpoints)
 
     def _observe_client(self, made: Any) -> None:
         service = made.meta.service_model.service_name
@@ -208,6 +225,11 @@ class Sandbox:
         if self._previous_clock is not None:
             clock.install(self._previous_clock)
             self._previous_clock = None
+        for emulator in self.sms_emulators.values():
+            emulator.stop()
+        if self.sms_emulators:
+            self.sms_emulators = {}
+            os.environ.pop("PROPFEE_SMS_ENDPOINTS", None)
         if self._saved_env is not None:
             self._saved_env.__exit__(None, None, None)
             self._saved_env = None
@@ -362,7 +384,10 @@ class Sandbox:
         """(message id, phone number, text) of every SMS published, in order."""
         from moto.sns.models import sns_backends
 
-        return [(mid, phone, text) for mid, (phone, text) in sns_backends[ACCOUNT][REGION].sms_messages.items()]
+        from propfee.local.emulators.sms import sent_by_emulators
+
+        published = [(mid, phone, text) for mid, (phone, text) in sns_backends[ACCOUNT][REGION].sms_messages.items()]
+        return published + sent_by_emulators(self.sms_emulators)
 
     def sent_email(self) -> list[tuple[str, list[str], str, str]]:
         """(message id, to addresses, subject, body) of every email sent."""

@@ -50,6 +50,7 @@ class DemoOptions:
     start: date = date(2026, 11, 1)
     out: Path = Path("out/demo")
     template_path: Path | None = None
+    sms_provider: str = "aws"  # aws, or a mainland provider the sandbox emulates (aliyun, tencent)
 
 
 @dataclass
@@ -310,7 +311,8 @@ def run_demo(
     start = options.start.replace(day=1)
     options.out.mkdir(parents=True, exist_ok=True)
     world = build_world(options.households, options.seed, start, TIMEZONE)
-    rules_file = write_demo_rules(world, start, start + timedelta(days=options.days - 1), options.out / "rules.yaml")
+    last = start + timedelta(days=options.days - 1)
+    rules_file = write_demo_rules(world, start, last, options.out / "rules.yaml", options.sms_provider)
     with (
         patched_environ({"PROPFEE_RULES_FILE": str(rules_file)}),
         Sandbox(start=datetime.combine(start, time(0, 0), TIMEZONE), template_path=options.template_path) as sandbox,
@@ -354,7 +356,14 @@ def run_demo(
     return summary
 
 
-def write_demo_rules(world: World, start: date, end: date, path: Path) -> Path:
+# the accounts the demo's rules name for a mainland provider (the sandbox puts its emulators' keys under them)
+DEMO_SMS_ACCOUNTS = {
+    "aliyun": {"secret": "propfee/sandbox/aliyun-sms"},  # nosec B105 - a secret's name, not its value
+    "tencent": {"secret": "propfee/sandbox/tencent-sms", "sms_sdk_app_id": "1400000001"},  # nosec B105
+}
+
+
+def write_demo_rules(world: World, start: date, end: date, path: Path, sms_provider: str = "aws") -> Path:
     """The packaged rules plus a phase of targets per community over the simulated days (阶段性催缴指标):
     a 95% collection rate, a third of the back arrears owed at the start, and work for each collector."""
     rules = yaml.safe_load(resources.files("propfee").joinpath("rules.yaml").read_text(encoding="utf-8"))
@@ -385,6 +394,8 @@ def write_demo_rules(world: World, start: date, end: date, path: Path) -> Path:
             for community in world.snapshot.communities
         }
     }
+    if sms_provider != "aws":
+        rules["sms"] = {"provider": sms_provider, sms_provider: DEMO_SMS_ACCOUNTS[sms_provider]}
     path.write_text(yaml.safe_dump(rules, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
 
