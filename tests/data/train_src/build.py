@@ -31,8 +31,9 @@ HEADER = """\
 # propfee: the TRAINING corpus of owners' replies (tests/data/train_src/*.txt -> build.py -> this file).
 # The statistical model (propfee.intent_model) is trained on it and on tests/data/replies_corpus.yaml, so
 # neither is a held-out measure any more: bench prints figures on it by cross-validation only, labelled so.
-# The held-out judge corpus is tests/data/replies_heldout.yaml, written apart and never trained on.
-# Labelling conventions: those of the header of tests/data/replies_corpus.yaml. Fields: text, intent,
+# The judges are tests/data/replies_heldout*.yaml (the newest is the measure), written apart, never trained on.
+# Labelling conventions: docs/replies-labels.md (the judges' and replies_corpus.yaml's headers reconciled; it
+# decides where they disagree or are silent). Fields: text, intent,
 # department, category (complaints), urgent, promise_date, also (secondary intents; refuses_to_pay for a
 # refusal joined to a complaint), voice. Today is 2026-12-02 (a Wednesday).
 """
