@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from propfee.aws.dynamo_evidence import EvidenceRecords
 from propfee.aws.dynamo_ledger import LedgerRecords
+from propfee.aws.dynamo_links import LinkRecords
 from propfee.aws.dynamo_reports import ReportRecords
 from propfee.aws.dynamo_tasks import TaskRecords
 
 
-class PropfeeTable(LedgerRecords, EvidenceRecords, TaskRecords, ReportRecords):
-    """One table, many item types (see aws/keys.py). Implements the ledger, reminder and report ports."""
+class PropfeeTable(LedgerRecords, EvidenceRecords, TaskRecords, ReportRecords, LinkRecords):
+    """One table, many item types (see aws/keys.py). Implements the ledger, reminder, report and bill-link ports."""

@@ -146,3 +146,18 @@ def report_snapshots_pk(community_id: str) -> str:
 def digest_item(day: date, collector_id: str) -> dict[str, str]:
     """Claims a collector's morning digest of new tasks for a day: it goes out once, whatever retries happen."""
     return {"pk": f"DIGEST#{day.isoformat()}", "sk": f"COLLECTOR#{collector_id}"}
+
+
+def bill_link_item(token: str) -> dict[str, str]:
+    """A bill link by its token: the bill page's one read by key (a token is base62, never holds '#')."""
+    return {"pk": f"BILLLINK#{token}", "sk": "LINK"}
+
+
+def unit_bill_link_item(unit_id: str) -> dict[str, str]:
+    """The unit's current bill link, reused by reminders while it is valid."""
+    return {"pk": f"BILLLINK#UNIT#{unit_id}", "sk": "LINK"}
+
+
+def rate_count_item(subject: str, window: str) -> dict[str, str]:
+    """Requests of a subject (a token's or a source IP's digest) in a window of time: web rate limits."""
+    return {"pk": f"RATE#{subject}", "sk": f"COUNT#{window}"}
