@@ -28,6 +28,7 @@ from propfee.aws.clients import reset_clients
 from propfee.domain import clock
 from propfee.local.sandbox import aws_rules, event_sources, iam, moto_patches, presigned, ses_rules, stack
 from propfee.local.sandbox import template as tpl
+from propfee.local.sandbox.http_api import HttpApiServer, routes_of
 from propfee.local.sandbox.runtime import LambdaFunction, current_function, patched_environ
 from propfee.local.sandbox.schedules import Schedule
 from propfee.local.sandbox.ses_events import MATCHING_TYPE, EventKind, ses_record
@@ -95,6 +96,8 @@ class Sandbox:
         # function -> (the ARN its calls are made as, its role's statements): the table calls are checked against
         # them as IAM does (sandbox.iam), since moto checks neither the table's ARN nor dynamodb:LeadingKeys
         self.function_roles: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+        # the stack's HTTP API on a loopback port (sandbox.http_api): its URL is the bill links' base URL
+        self.http_api: HttpApiServer | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> Sandbox:
@@ -145,6 +148,8 @@ class Sandbox:
         reset_clients()
         clients.client_observers.append(self._observe_client)
         self._previous_clock = clock.install(self.clock)
+        self.http_api = HttpApiServer(self)
+        self.parameters = {"BillPageBaseUrl": self.http_api.url, **self.parameters}
         self._deploy()
 
     def _observe_client(self, made: Any) -> None:
@@ -198,6 +203,9 @@ class Sandbox:
         return AWSResponse(self.endpoint, 202, HTTPHeaders(), None), {"StatusCode": 202}
 
     def stop(self) -> None:
+        if self.http_api is not None:
+            self.http_api.stop()
+            self.http_api = None
         if self._undo_presign_time is not None:
             self._undo_presign_time()
             self._undo_presign_time = None
@@ -274,6 +282,9 @@ class Sandbox:
         stack.load_functions(self, cfn_template, code_dirs, resolver)
         stack.load_roles(self)
         stack.load_mappings(self)
+        if self.http_api is not None:
+            apis = {lid: self.resources[lid] for lid in cfn_template["Resources"] if lid in self.resources}
+            self.http_api.serve(routes_of(cfn_template), apis)
 
     # ------------------------------------------------------------------ running
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
