@@ -35,6 +35,16 @@ def fetch(url: str, data: bytes | None = None) -> tuple[int, dict[str, str], byt
 
 
 @pytest.fixture()
+def sandbox():
+    """The `sandbox` of the other tests, with bill links in its reminders (the stack's BillPageBaseUrl)."""
+    from propfee.local.sandbox import Sandbox
+    from tests.support.sandbox import START, small_community_in_arrears
+
+    with Sandbox(start=START, bill_links=True) as running:
+        yield small_community_in_arrears(running)
+
+
+@pytest.fixture()
 def reminded(sandbox, monkeypatch):
     alipay = FakeProvider(ProviderName.ALIPAY)
     monkeypatch.setitem(wiring.PAYMENT_PROVIDERS, ProviderName.ALIPAY, lambda _services: alipay)

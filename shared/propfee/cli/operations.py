@@ -75,11 +75,13 @@ def cmd_sandbox_up(args: argparse.Namespace) -> int:
 
     tz = ZoneInfo("Asia/Shanghai")
     start = datetime.combine(args.start, time(0, 0), tz)
-    with Sandbox(start=start, port=args.port) as sandbox:
+    with Sandbox(start=start, port=args.port, bill_links=True) as sandbox:
         if args.households:
             world = build_world(args.households, args.seed, args.start.replace(day=1), tz)
             PropfeeTable(sandbox.resources["PropfeeTable"], tz).load_snapshot(world.snapshot)
         print(f"embedded AWS listening on {sandbox.endpoint} (stack from {sandbox.template_path})")
+        if sandbox.http_api is not None:
+            print(f"the stack's HTTP API (bill pages: the links in the reminders) on {sandbox.http_api.url}")
         print("use it with the AWS CLI or boto3:")
         for key, value in sandbox.aws_environment().items():
             print(f"  export {key}={value}")

@@ -65,7 +65,11 @@ class Sandbox:
         template_path: Path | None = None,
         parameters: dict[str, str] | None = None,
         port: int = 0,
+        bill_links: bool = False,
     ) -> None:
+        """`bill_links`: reminders carry links to the bill page on the sandbox's HTTP API (BillPageBaseUrl); off
+        by default, as in a stack deployed without a domain for it (the benchmark's floor counts no link)."""
+        self.bill_links = bill_links
         self.template_path = template_path or default_template_path()
         self.parameters = {**PARAMETERS, **(parameters or {})}
         self.clock = clock.SimulatedClock(start.astimezone(UTC))
@@ -149,7 +153,8 @@ class Sandbox:
         clients.client_observers.append(self._observe_client)
         self._previous_clock = clock.install(self.clock)
         self.http_api = HttpApiServer(self)
-        self.parameters = {"BillPageBaseUrl": self.http_api.url, **self.parameters}
+        if self.bill_links:
+            self.parameters = {"BillPageBaseUrl": self.http_api.url, **self.parameters}
         self._deploy()
 
     def _observe_client(self, made: Any) -> None:
