@@ -243,7 +243,8 @@ class Sender:
         unit = self._store.get_unit(job.unit_id)
         if unit is None:  # as when its claim finds it gone: nothing is owed any more
             return self._skip(job, SkipReason.PAID, now)
-        letter = compose_letter(job, unit, self._rules.identity_for(job.community_id))
+        bill_url = self._bill_links.bill_url(job.unit_id, job.community_id, now) if self._bill_links else ""
+        letter = compose_letter(job, unit, self._rules.identity_for(job.community_id), bill_url)
         # a missing font or seal is found before the claim: the job waits for the fix instead of a claim that dies
         find_font(self._settings.letter_font)
         seal_file(letter.identity, self._settings.rules_file)

@@ -80,3 +80,22 @@ def test_every_sms_and_email_reminder_carries_the_units_bill_link():
     url = links.bill_url(job.unit_id, job.community_id, NOW)
     assert url in body and "250.00" in body
     assert body.endswith("回TD退订")
+
+
+def test_a_demand_letter_carries_the_units_bill_link_as_a_qr_code():
+    import re
+    from datetime import date
+
+    from propfee.accounts.ledger import with_bill
+    from tests.support import bill
+    from tests.support.pdf import pdf_text
+    from tests.unit.collection.test_sending import Bucket
+
+    letter_unit = with_bill(unit(), bill("C01-B01-0101", "2026-09", due=date(2026, 9, 20)))
+    store, bucket = MemoryStore(letter_unit), Bucket()
+    links = BillLinks(InMemoryBillLinks(), BASE)
+    job = planned_job(store)
+    Sender(SETTINGS, store, Provider(), Provider(), RULES, bucket, bill_links=links).send(job, NOW)
+    [(body, _)] = bucket.objects.values()
+    assert "扫码查看账单、在线缴费" in re.sub(r"\s+", "", pdf_text(body))
+    assert links.issue(job.unit_id, job.community_id, NOW).token  # the letter's link is the unit's current one
