@@ -73,14 +73,17 @@ class CollectionRules(BaseModel):
         """The SMS and email templates the ladders name."""
         return {s.template for s in self._steps() if s.channel.is_message}
 
-    def sms_lengths(self) -> dict[str, list[SmsLength]]:
+    def sms_lengths(self, bill_base_url: str | None = None) -> dict[str, list[SmsLength]]:
         """Each SMS template's worst case with the company's own values (and each community's that has its own),
-        refused (TemplateRefused) where one passes two parts with the bill link reserved."""
+        refused (TemplateRefused) where one passes two parts with a bill link under `bill_base_url`."""
         from propfee.collection.messages import check_sms_lengths
 
         where = ["*", *sorted(cid for cid, c in self.communities.items() if c.company)]
         return {
-            cid: check_sms_lengths(self.message_templates(), REPLY_TEMPLATES, self.identity_for(cid)) for cid in where
+            cid: check_sms_lengths(
+                self.message_templates(), REPLY_TEMPLATES, self.identity_for(cid), bill_base_url=bill_base_url
+            )
+            for cid in where
         }
 
     def speaking_identities(self) -> dict[str, CompanyIdentity]:
@@ -189,7 +192,8 @@ def rules_for(settings: Settings) -> CollectionRules:
     rules = load_rules(settings.rules_file).with_parameters(settings.identity_parameters)
     if settings.deployed:
         refuse_placeholders(rules)
-    rules.sms_lengths()  # the company's own signature, hotline and way to pay fit the texts
+    # the company's own signature, hotline, way to pay and bill link fit the texts
+    rules.sms_lengths(settings.public_base_url)
     for provider in rules.sms.mainland():  # every text it sends is approved, and the values fit
         problems = rules.approved_sms_problems(provider, settings.rules_file)
         if problems:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 
 from propfee.aws.dynamo_payments import PaymentsTable
@@ -12,16 +14,26 @@ from propfee.aws.messaging import EndUserMessagingSms, SesEmail, SnsSms, TicketI
 from propfee.aws.queue import DeadLetterDepths, SqsDeadLetters, SqsJobQueue
 from propfee.aws.secrets import SecretsManagerJson, read_secret
 from propfee.aws.storage import OriginalMessages, S3Store
+from propfee.aws.web_secret import SecretBytes
 from propfee.collection.sending import Sender
 from propfee.domain import clock
 from propfee.domain.config import Settings
 from propfee.domain.identity import CompanyIdentity
 from propfee.domain.ports import SmsSender
 from propfee.feedback.receiving import Receiver
+from propfee.payments.bill_http import BillHttp
+from propfee.payments.bill_page import BillPage
+from propfee.payments.links import BillLinks
 from propfee.payments.ports import PaymentProvider, ProviderName
 from propfee.providers.alipay import AlipayConfig, AlipayProvider
 from propfee.providers.wechat_pay import WeChatPayConfig, WeChatPayProvider
 from propfee.rules import CollectionRules, rules_for
+from propfee.web.limits import RateLimiter
+
+# Where a payment provider plugs in: its name -> how to build its adapter from the services (settings, secrets).
+# The bill page offers exactly the providers registered here; the WeChat Pay and Alipay adapters register
+# themselves here when they land (providers/), and tests register an in-memory fake.
+PAYMENT_PROVIDERS: dict[ProviderName, Callable[[Services], PaymentProvider]] = {}
 
 
 @dataclass
@@ -122,9 +134,31 @@ class Services:
         return SesEmail(self.settings.require("sender_email"), configuration_set=self.settings.ses_configuration_set)
 
     @cached_property
+    def bill_links(self) -> BillLinks | None:
+        """The owners' bill links, when the stack has a public base URL for the bill page."""
+        if not self.settings.public_base_url:
+            return None
+        lifetime = timedelta(days=self.settings.bill_link_days)
+        return BillLinks(self.table, self.settings.public_base_url, lifetime)
+
+    @cached_property
     def sender(self) -> Sender:
         letters = self.reports if self.settings.report_bucket else None
-        return Sender(self.settings, self.table, self.sms, self.email, self.rules, letters)
+        return Sender(self.settings, self.table, self.sms, self.email, self.rules, letters, self.bill_links)
+
+    @cached_property
+    def payment_providers(self) -> dict[ProviderName, PaymentProvider]:
+        return {name: build(self) for name, build in PAYMENT_PROVIDERS.items()}
+
+    @cached_property
+    def bill_http(self) -> BillHttp:
+        """The owners' bill page behind the HTTP API."""
+        links = self.bill_links
+        if links is None:
+            raise RuntimeError("PROPFEE_PUBLIC_BASE_URL is not set for this function")
+        page = BillPage(links, self.table, self.payment_providers, self.receiver, self.rules)
+        secret = SecretBytes(self.settings.require("web_secret_arn"))
+        return BillHttp(page, RateLimiter(self.table), secret, self.settings.tz)
 
     @cached_property
     def ticket_inboxes(self) -> TicketInboxes:

@@ -12,13 +12,13 @@ from propfee.collection import messages
 from propfee.collection.ladder import DEFAULT_LADDER, Ladder, Repeat
 from propfee.collection.letters import compose_letter
 from propfee.collection.messages import (
-    BILL_LINK_CHARS,
     LANGUAGES,
     TemplateRefused,
     check_sms_lengths,
     check_templates,
     lint,
     render,
+    sample_bill_url,
     sms_segments,
 )
 from propfee.collection.policy import ContactPolicy, FrequencyCap, TimeRange
@@ -501,11 +501,13 @@ def test_the_rendered_packaged_templates_pass_the_lint_and_fit_two_sms(name, lan
     )
 
     message = render(job, date(2026, 3, 10), IDENTITY)
+    linked = render(job, date(2026, 3, 10), IDENTITY, bill_url=sample_bill_url())
 
     assert lint(message.body) == []
     assert lint(message.subject or "") == []
+    assert sample_bill_url() in linked.body and sample_bill_url() not in message.body
     if channel is Channel.SMS:
-        assert 1 <= sms_segments(message.body, reserved=BILL_LINK_CHARS) <= 2
+        assert 1 <= sms_segments(linked.body) <= 2
 
 
 @pytest.mark.parametrize("name", LETTERS)
@@ -592,17 +594,25 @@ def test_the_check_shows_each_sms_length_at_its_longest_with_the_bill_link_reser
     assert set(lengths) == {f"{n}.{lang}.sms.j2" for n in {*TEMPLATES, *REPLY_TEMPLATES} for lang in LANGUAGES}
     friendly = lengths["reminder_friendly.zh-CN.sms.j2"]
     # the longest sample: a 6-character signature, an 8-character community, a compound surname, 99,999.99 yuan
-    assert 95 <= friendly.characters <= 134 - BILL_LINK_CHARS and friendly.encoding == "UCS-2"
+    assert 95 <= friendly.characters <= 134 and friendly.encoding == "UCS-2"
     assert (friendly.segments, friendly.segments_with_link) == (2, 2)
-    assert "characters, UCS-2, 2 segment(s), 2 with a 25-character bill link" in str(friendly)
+    assert friendly.link_chars == len("https://jxwy.cn/b/") + 22
+    assert "characters, UCS-2, 2 segment(s), 2 with a 40-character bill link" in str(friendly)
     assert all(length.counted_segments <= 2 for length in lengths.values())
     assert not lengths["reply_ticket.en.sms.j2"].carries_link  # an answer to the owner carries no bill link
 
 
-def test_a_reminder_that_leaves_no_room_for_the_bill_link_is_refused(tmp_path):
-    # a long way to pay: fits two parts as it is, not with the link (the function would not start)
-    long_pay = IDENTITY.model_copy(update={"pay_instructions": {"zh-CN": "锦" * 20, "en": "x"}})
-    with pytest.raises(TemplateRefused, match=r"reminder_due_soon\.zh-CN\.sms\.j2: \d+ characters.*3 with a 25"):
+def test_a_reminder_that_leaves_no_room_for_the_bill_link_is_refused():
+    # the HTTP API's own URL is too long for a reminder: the function would not start until a short domain is set
+    api_url = "https://a1b2c3d4e5.execute-api.cn-north-1.amazonaws.com.cn"
+    with pytest.raises(TemplateRefused, match=r"reminder_due_soon\.zh-CN\.sms\.j2: \d+ characters.*3 with a 83-char"):
+        check_sms_lengths({"reminder_due_soon"}, frozenset(), IDENTITY, bill_base_url=api_url)
+    check_sms_lengths({"reminder_due_soon"}, frozenset(), IDENTITY, bill_base_url="https://jxwy.cn")
+
+
+def test_a_long_way_to_pay_counts_where_no_bill_link_replaces_it():
+    long_pay = IDENTITY.model_copy(update={"pay_instructions": {"zh-CN": "锦" * 50, "en": "x"}})
+    with pytest.raises(TemplateRefused, match=r"reminder_due_soon\.zh-CN\.sms\.j2: \d+ characters, UCS-2, 3 segm"):
         check_sms_lengths({"reminder_due_soon"}, frozenset(), long_pay)
 
 

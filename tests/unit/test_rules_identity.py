@@ -122,7 +122,8 @@ def test_the_cli_and_the_tests_may_run_with_the_placeholders(environment):
 def test_a_way_to_pay_too_long_for_the_texts_is_refused_at_start(environment):
     parameters = {
         **COMPANY_PARAMETERS,
-        "PayInstructions": "请通过锦绣物业微信公众号、支付宝生活号或小区物业服务中心前台",
+        # where no bill link replaces it (no BillPageBaseUrl), the way to pay is in every reminder
+        "PayInstructions": "请通过锦绣物业微信公众号、支付宝生活号、锦绣物业App或小区物业服务中心前台现金或刷卡",
     }
     with pytest.raises(TemplateRefused, match=r"reminder_\w+\.zh-CN\.sms\.j2: \d+ characters"):
         rules_for(environment(parameters, deployed=True))
@@ -138,9 +139,9 @@ def test_the_templates_command_shows_each_sms_at_its_longest_and_refuses_a_compa
 
     assert cli.main(["templates"]) == 0
     shown = capsys.readouterr().out
-    assert "reminder_friendly.zh-CN.sms.j2: " in shown and "2 with a 25-character bill link" in shown
+    assert "reminder_friendly.zh-CN.sms.j2: " in shown and "2 with a 40-character bill link" in shown
 
     long_pay = tmp_path / "rules.yaml"
-    long_pay.write_text("company: {pay_instructions: {zh-CN: " + "锦" * 30 + "}}\n", encoding="utf-8")
+    long_pay.write_text("company: {pay_instructions: {zh-CN: " + "锦" * 45 + "}}\n", encoding="utf-8")
     assert cli.main(["templates", "--rules", str(long_pay)]) == 1
     assert "refused: reminder_due_soon.zh-CN.sms.j2" in capsys.readouterr().err

@@ -19,6 +19,7 @@ from propfee.feedback.receiving import parse_inbound_sms
 from propfee.local.sandbox import default_template_path
 from propfee.local.sandbox.template import load_template, local_code_dirs, translate, with_code_in_s3
 from propfee.reports.access import principal_key
+from propfee.web.requests import from_http_api
 from tests.support import ROOT
 
 TEMPLATE = default_template_path()
@@ -243,6 +244,7 @@ def test_every_role_that_writes_the_table_is_bounded_by_leading_keys(cfn):
         "BillingFunctionRole",
         "DailyReportFunctionRole",
         "TaskDigestFunctionRole",
+        "BillPageFunctionRole",  # the "wrong bill" form as an SMS reply; rate counters
     }
     for (lid, action), patterns in grants.items():
         assert patterns, f"{lid} may {action} any item of the table"
@@ -330,6 +332,9 @@ def test_each_function_has_a_sample_event_its_handler_parses(sam):
             url_event = LambdaFunctionUrlEvent(event)
             assert principal_key(url_event.request_context.authorizer.iam.user_arn) is not None
             assert url_event.get_query_string_value("date") is not None
+        elif name == "bill_page":
+            request = from_http_api(event)
+            assert (request.method, request.path.startswith("/b/"), request.source_ip) == ("GET", True, "203.0.113.7")
         else:
             assert ScheduledEvent.model_validate(event).scheduled_time is not None
         if name == "plan":  # and one community's run, as the morning run's fan-out invokes it

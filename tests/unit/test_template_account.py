@@ -299,7 +299,10 @@ def test_every_function_logs_into_a_log_group_of_its_own_kept_for_a_parameters_d
         retention = cfn["Parameters"][group["RetentionInDays"]["Ref"]]
         assert set(retention["AllowedValues"]) <= CLOUDWATCH_RETENTION_DAYS
         assert retention["Default"] in retention["AllowedValues"]
-    assert not set(_of_type(cfn, "AWS::Logs::LogGroup")) - set(groups), "a log group no function writes to"
+    # and the HTTP API's access logs (its stage's destination)
+    stages = _of_type(cfn, "AWS::ApiGatewayV2::Stage").values()
+    groups.update({_referenced(s["Properties"]["AccessLogSettings"]["DestinationArn"]): "HTTP API" for s in stages})
+    assert not set(_of_type(cfn, "AWS::Logs::LogGroup")) - set(groups), "a log group nothing writes to"
 
 
 def test_each_log_group_is_encrypted_under_a_key_whose_policy_lets_cloudwatch_logs_use_it_for_that_group(cfn):

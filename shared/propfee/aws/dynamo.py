@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from propfee.aws.dynamo_evidence import EvidenceRecords
 from propfee.aws.dynamo_ledger import LedgerRecords
+from propfee.aws.dynamo_links import LinkRecords
 from propfee.aws.dynamo_reports import ReportRecords
 from propfee.aws.dynamo_staff import AuditRecords, StaffRecords
 from propfee.aws.dynamo_tasks import TaskRecords
 
 
-class PropfeeTable(LedgerRecords, EvidenceRecords, TaskRecords, ReportRecords, StaffRecords, AuditRecords):
-    """One table, many item types (see aws/keys.py). Implements the ledger, reminder, report, staff and audit
-    ports."""
+class PropfeeTable(LedgerRecords, EvidenceRecords, TaskRecords, ReportRecords, StaffRecords, AuditRecords, LinkRecords):
+    """One table, many item types (see aws/keys.py). Implements the ledger, reminder, report, staff, audit and
+    bill-link ports."""

@@ -174,3 +174,18 @@ def payment_order_item(out_trade_no: str) -> dict[str, str]:
 def payment_notice_item(provider: str, replay_key: str) -> dict[str, str]:
     """A provider's signed notification seen once (replays are refused); expires with `expires_at`."""
     return {"pk": f"PAYNOTICE#{provider}#{replay_key}", "sk": "PAYNOTICE"}
+
+
+def bill_link_item(token: str) -> dict[str, str]:
+    """A bill link by its token: the bill page's one read by key (a token is base62, never holds '#')."""
+    return {"pk": f"BILLLINK#{token}", "sk": "LINK"}
+
+
+def unit_bill_link_item(unit_id: str) -> dict[str, str]:
+    """The unit's current bill link, reused by reminders while it is valid."""
+    return {"pk": f"BILLLINK#UNIT#{unit_id}", "sk": "LINK"}
+
+
+def rate_count_item(subject: str, window: str) -> dict[str, str]:
+    """Requests of a subject (a token's or a source IP's digest) in a window of time: web rate limits."""
+    return {"pk": f"RATE#{subject}", "sk": f"COUNT#{window}"}

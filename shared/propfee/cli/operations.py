@@ -82,7 +82,7 @@ def cmd_sandbox_up(args: argparse.Namespace) -> int:
 
     tz = ZoneInfo("Asia/Shanghai")
     start = datetime.combine(args.start, time(0, 0), tz)
-    with Sandbox(start=start, port=args.port) as sandbox:
+    with Sandbox(start=start, port=args.port, bill_links=True) as sandbox:
         table = PropfeeTable(sandbox.resources["PropfeeTable"], tz)
         communities, collector = ["C01", "C02"], None
         if args.households:
@@ -92,6 +92,8 @@ def cmd_sandbox_up(args: argparse.Namespace) -> int:
             collector = next((c.collector_id for c in world.collectors if c.role == "collector"), None)
         sign_ins = seed_staff(sandbox, table, communities, collector)
         print(f"embedded AWS listening on {sandbox.endpoint} (stack from {sandbox.template_path})")
+        if sandbox.http_api is not None:
+            print(f"the stack's HTTP API (bill pages: the links in the reminders) on {sandbox.http_api.url}")
         print("use it with the AWS CLI or boto3:")
         for key, value in sandbox.aws_environment().items():
             print(f"  export {key}={value}")

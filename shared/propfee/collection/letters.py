@@ -19,6 +19,7 @@ from fpdf import FPDF
 
 from propfee.collection.addressing import owner_names, salutation, unit_address
 from propfee.collection.cjk_pdf import cjk_document
+from propfee.collection.letter_qr import draw_qr
 from propfee.collection.messages import RenderedMessage, identity_context, template_environment, template_version
 from propfee.domain.identity import CompanyIdentity
 from propfee.domain.models import SendJob, Unit
@@ -70,6 +71,7 @@ class DemandLetter:
     overdue_since: date
     template: str = LETTER_TEMPLATE
     salutation: str = ""  # as the texts greet the person written to (尊敬的王先生/女士); the letter names all owners
+    bill_url: str = ""  # the unit's bill page, printed as a QR code (empty: none configured)
 
     @property
     def total_fen(self) -> int:
@@ -130,7 +132,7 @@ def letter_number(job: SendJob) -> str:
     return f"{job.planned_for:%Y%m%d}-{job.unit_id}-{job.step}-{job.occurrence}"
 
 
-def compose_letter(job: SendJob, unit: Unit, identity: CompanyIdentity) -> DemandLetter:
+def compose_letter(job: SendJob, unit: Unit, identity: CompanyIdentity, bill_url: str = "") -> DemandLetter:
     """The letter a job asks for, in the name of `identity` (the rules' identity_for the unit's community), with
     the unit's owners, its address as the job names it (community, building, room) and, for each period the job
     names, what is unpaid of it (the total is the job's balance while the unit is as planned: the claim holds
@@ -152,6 +154,7 @@ def compose_letter(job: SendJob, unit: Unit, identity: CompanyIdentity) -> Deman
         overdue_since=job.overdue_since,
         template=job.template,
         salutation=salutation(job, job.language),
+        bill_url=bill_url,
     )
 
 
@@ -343,6 +346,8 @@ def letter_pdf(letter: DemandLetter, font: Path, dated: datetime, seal: Path | N
     for name in ("demand", "contact", "thanks"):
         _paragraph(pdf, parts[name], indent=indent)
         pdf.ln(1.5)
+    if letter.bill_url:
+        draw_qr(pdf, letter.bill_url, letter.language)
     _signature(pdf, parts, seal)
     _delivery_slip(pdf, parts)
     return bytes(pdf.output())

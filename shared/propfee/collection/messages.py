@@ -70,8 +70,9 @@ def identity_context(identity: CompanyIdentity, language: str) -> dict[str, str]
     }
 
 
-def render(job: SendJob, today: date, identity: CompanyIdentity) -> RenderedMessage:
-    """The message for a job, in the owner's language, in the name of the unit's company (or community)."""
+def render(job: SendJob, today: date, identity: CompanyIdentity, bill_url: str | None = None) -> RenderedMessage:
+    """The message for a job, in the owner's language, in the name of the unit's company (or community), with
+    the link to the unit's bill page when payments issued one (the texts fall back to the way to pay)."""
     if job.channel is Channel.LETTER:
         raise ValueError("a demand letter is composed from the unit's records: propfee.collection.letters")
     env = _environment()
@@ -84,6 +85,7 @@ def render(job: SendJob, today: date, identity: CompanyIdentity) -> RenderedMess
         "overdue_since": job.overdue_since.isoformat(),
         "today": today.isoformat(),
         "periods": job.periods,
+        "bill_url": bill_url or "",
     }
     body_name = f"{job.template}.{job.language}.{job.channel.value}.j2"
     body = env.get_template(body_name).render(context).strip()
@@ -141,9 +143,18 @@ FORBIDDEN = {
     ),
 }
 LANGUAGES = ("zh-CN", "en")
-# an SMS may take two segments at most, with room kept for the bill link the payments capability adds
+# an SMS may take two segments at most, with the bill link the payments capability adds
 MAX_SMS_SEGMENTS = 2
-BILL_LINK_CHARS = 25
+# a bill link is the public base URL, /b/ and a 22-character token (payments.links); the check renders each
+# reminder with one as long as the configured base URL makes it (this short domain when none is configured)
+SAMPLE_BILL_BASE_URL = "https://jxwy.cn"
+BILL_TOKEN_CHARS = 22
+
+
+def sample_bill_url(base_url: str | None = None) -> str:
+    return f"{(base_url or SAMPLE_BILL_BASE_URL).rstrip('/')}/b/{'Z' * BILL_TOKEN_CHARS}"
+
+
 _GSM7_BASIC = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
     "¿abcdefghijklmnopqrstuvwxyzäöñüà"
@@ -193,23 +204,27 @@ class SmsLength:
     characters: int
     encoding: str  # GSM-7 or UCS-2
     segments: int  # as it is
-    segments_with_link: int  # with BILL_LINK_CHARS more for the bill link
+    segments_with_link: int  # rendered with a bill link of the configured length
     carries_link: bool  # a reminder (the payments capability adds its bill link); an answer to a message does not
+    link_chars: int = 0  # the bill link's length measured
 
     @property
     def counted_segments(self) -> int:
-        """What the limit applies to."""
-        return self.segments_with_link if self.carries_link else self.segments
+        """What the limit applies to: a reminder goes out with its link, or without where no bill page is set."""
+        return max(self.segments, self.segments_with_link)
 
     def __str__(self) -> str:
-        link = f", {self.segments_with_link} with a {BILL_LINK_CHARS}-character bill link" if self.carries_link else ""
+        link = f", {self.segments_with_link} with a {self.link_chars}-character bill link" if self.carries_link else ""
         return f"{self.template}: {self.characters} characters, {self.encoding}, {self.segments} segment(s){link}"
 
 
-def measure(file_name: str, text: str, carries_link: bool = True) -> SmsLength:
+def measure(file_name: str, text: str, with_link: str | None = None, link_chars: int = 0) -> SmsLength:
+    """One SMS's length; `with_link`: the same reminder rendered with a bill link of `link_chars` characters."""
     units, gsm7 = sms_units(text)
-    with_link = sms_segments(text, BILL_LINK_CHARS)
-    return SmsLength(file_name, units, "GSM-7" if gsm7 else "UCS-2", sms_segments(text), with_link, carries_link)
+    segments = sms_segments(text)
+    linked = sms_segments(with_link) if with_link is not None else segments
+    encoding = "GSM-7" if gsm7 else "UCS-2"
+    return SmsLength(file_name, units, encoding, segments, linked, with_link is not None, link_chars)
 
 
 def _sample_job(name: str, language: str) -> SendJob:
@@ -221,20 +236,26 @@ def _sample_job(name: str, language: str) -> SendJob:
 
 
 def sms_lengths(
-    names: set[str], replies: frozenset[str] = frozenset(), identity: CompanyIdentity = SAMPLE_IDENTITY
+    names: set[str],
+    replies: frozenset[str] = frozenset(),
+    identity: CompanyIdentity = SAMPLE_IDENTITY,
+    bill_base_url: str | None = None,
 ) -> list[SmsLength]:
-    """The worst-case length of every SMS template: reminders rendered for the longest sample unit (and counted
-    with the bill link to come), replies with the longest ticket context (an opt-out that also names a ticket);
-    the company's values are `identity`'s (by default a long signature, hotline and way to pay)."""
+    """The worst-case length of every SMS template: reminders rendered for the longest sample unit (without and
+    with a bill link under `bill_base_url`), replies with the longest ticket context (an opt-out that also names a
+    ticket); the company's values are `identity`'s (by default a long signature, hotline and way to pay)."""
     lengths = []
+    link = sample_bill_url(bill_base_url)
     for language in LANGUAGES:
         for name in sorted(replies):
             file_name = f"{name}.{language}.sms.j2"
             sample = {**_SAMPLE, **_SAMPLE_REPLY, "opted_out": "email"}
-            lengths.append(measure(file_name, render_reply(name, language, sample, identity), False))
+            lengths.append(measure(file_name, render_reply(name, language, sample, identity)))
         for name in sorted(names):
             job = _sample_job(name, language)
-            lengths.append(measure(f"{name}.{language}.sms.j2", render(job, job.planned_for, identity).body))
+            plain_text = render(job, job.planned_for, identity).body
+            linked = render(job, job.planned_for, identity, bill_url=link).body
+            lengths.append(measure(f"{name}.{language}.sms.j2", plain_text, linked, len(link)))
     return lengths
 
 
@@ -295,11 +316,15 @@ def _with_samples(identity: CompanyIdentity) -> CompanyIdentity:
 
 
 def check_sms_lengths(
-    names: set[str], replies: frozenset[str], identity: CompanyIdentity, max_sms_segments: int = MAX_SMS_SEGMENTS
+    names: set[str],
+    replies: frozenset[str],
+    identity: CompanyIdentity,
+    max_sms_segments: int = MAX_SMS_SEGMENTS,
+    bill_base_url: str | None = None,
 ) -> list[SmsLength]:
     """Every SMS template's worst case with this company's values (the sample's where it still has placeholders:
-    those are refused in a deployed stack anyway); refused past max_sms_segments."""
-    lengths = sms_lengths(names, replies, _with_samples(identity))
+    those are refused in a deployed stack anyway) and its bill page's base URL; refused past max_sms_segments."""
+    lengths = sms_lengths(names, replies, _with_samples(identity), bill_base_url)
     too_long = [length for length in lengths if length.counted_segments > max_sms_segments]
     if too_long:
         raise TemplateRefused("; ".join(f"{length}, more than {max_sms_segments}" for length in too_long))

@@ -18,6 +18,7 @@ from propfee.collection.tasks import TASK_DEADLINES, brief, choose_collector, ta
 from propfee.domain.config import Settings
 from propfee.domain.models import Channel, Collector, Reminder, ReminderStatus, SendJob, Task
 from propfee.domain.ports import (
+    BillLinkIssuer,
     ClaimResult,
     EmailSender,
     ObjectStore,
@@ -81,8 +82,10 @@ class Sender:
         email: EmailSender,
         rules: LadderRules,
         letters: ObjectStore | None = None,
+        bill_links: BillLinkIssuer | None = None,
     ) -> None:
         self._settings = settings
+        self._bill_links = bill_links  # None: no bill page configured, the texts name the way to pay
         self._store = store
         self._sms = sms
         self._email = email
@@ -188,7 +191,9 @@ class Sender:
             return letter, evidence_for(job, letter, now), job.recent_contacts, None
         if not job.channel.is_task:
             today = now.astimezone(self._settings.tz).date()
-            message = render(job, today, self._rules.identity_for(job.community_id))
+            # the unit's bill link (reused while valid) goes into every SMS and email
+            bill_url = self._bill_links.bill_url(job.unit_id, job.community_id, now) if self._bill_links else None
+            message = render(job, today, self._rules.identity_for(job.community_id), bill_url)
             # only automated messages count against the frequency caps; a formal letter does not
             counted = job.channel.is_message and job.counts_as_contact
             contacts = keep_recent((*job.recent_contacts, now), now, policy) if counted else job.recent_contacts
@@ -238,7 +243,8 @@ class Sender:
         unit = self._store.get_unit(job.unit_id)
         if unit is None:  # as when its claim finds it gone: nothing is owed any more
             return self._skip(job, SkipReason.PAID, now)
-        letter = compose_letter(job, unit, self._rules.identity_for(job.community_id))
+        bill_url = self._bill_links.bill_url(job.unit_id, job.community_id, now) if self._bill_links else ""
+        letter = compose_letter(job, unit, self._rules.identity_for(job.community_id), bill_url)
         # a missing font or seal is found before the claim: the job waits for the fix instead of a claim that dies
         find_font(self._settings.letter_font)
         seal_file(letter.identity, self._settings.rules_file)

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     letter_font: Path | None = None  # a CJK .ttf/.ttc for demand letters; see propfee.collection.letters for defaults
     # the company's identity as the template's parameters give it (CompanyName, SmsSignature, ...); empty: not
     # set there. The rules file's `company:` fields win over these (propfee.rules.CollectionRules.with_parameters)
+    # the bill page's public base URL (the HTTP API's own URL or a short custom domain: it goes into every SMS,
+    # whose length check measures it); empty: reminders carry no bill link
+    public_base_url: str | None = Field(default=None, pattern=r"^(https://[A-Za-z0-9.-]+|http://127\.0\.0\.1:\d+)$")
+    web_secret_arn: str | None = None  # Secrets Manager: the key that signs the web pages' form tokens
+    bill_link_days: int = Field(default=45, ge=1, le=366)
     company_name: str = ""
     company_name_en: str = ""
     sms_signature: str = ""
@@ -57,6 +62,11 @@ class Settings(BaseSettings):
     pay_instructions_en: str = ""
     company_address: str = ""
     company_address_en: str = ""
+
+    @field_validator("public_base_url", "web_secret_arn", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value  # a template parameter left empty
 
     @field_validator("timezone")
     @classmethod

@@ -152,3 +152,9 @@ class ReportStore(ObjectStore, Protocol):
     def presigned_get(self, key: str, expires_in_seconds: int, filename: str | None = None) -> str: ...
 
     def download_prefix(self, prefix: str, target: Path, recursive: bool = True) -> list[Path]: ...
+
+
+class BillLinkIssuer(Protocol):
+    """Gives the URL of a unit's bill page for a reminder (payments.links implements it)."""
+
+    def bill_url(self, unit_id: str, community_id: str, now: datetime) -> str: ...

@@ -248,3 +248,21 @@ def test_the_print_batch_lists_the_page_each_letter_starts_on():
     assert len(PdfReader(io.BytesIO(store.objects["letters/2026-11-26/print-batch.pdf"])).pages) == 3
     listing = store.objects["letters/2026-11-26/print-list.csv"].decode("utf-8-sig").splitlines()
     assert [line.split(",")[:2] for line in listing[1:]] == [["1", "C01-B03-0101"], ["3", "C01-B03-1502"]]
+
+
+def test_a_bill_link_is_printed_as_a_qr_code_of_that_link_with_its_caption():
+    from dataclasses import replace
+
+    from propfee.collection.letter_qr import QUIET_ZONE, qr_modules
+
+    url = "https://jxwy.cn/b/4fJq9ZtR2mXw7LcN0aBd3K"
+    plain = letter_pdf(the_letter(), find_font(), DATED)
+    linked = letter_pdf(replace(the_letter(), bill_url=url), find_font(), DATED)
+    assert "扫码查看账单、在线缴费" in re.sub(r"\s+", "", pdf_text(linked))
+    assert "扫码查看账单" not in re.sub(r"\s+", "", pdf_text(plain))
+    modules = qr_modules(url)
+    # version 3 (29 x 29 modules) holds the link; a light border of QUIET_ZONE modules around it
+    assert len(modules) == 29 and all(len(row) == 29 for row in modules) and QUIET_ZONE == 4
+    assert modules[0][:7] == [True] * 7  # a finder pattern in the corner
+    assert qr_modules(url) == modules and qr_modules(url + "x") != modules
+    assert linked == letter_pdf(replace(the_letter(), bill_url=url), find_font(), DATED)  # still deterministic

@@ -29,6 +29,7 @@ from propfee.aws.clients import reset_clients
 from propfee.domain import clock
 from propfee.local.sandbox import aws_rules, cognito, event_sources, iam, moto_patches, presigned, ses_rules, stack
 from propfee.local.sandbox import template as tpl
+from propfee.local.sandbox.http_api import HttpApiServer, routes_of
 from propfee.local.sandbox.runtime import LambdaFunction, current_function, patched_environ
 from propfee.local.sandbox.schedules import Schedule
 from propfee.local.sandbox.ses_events import MATCHING_TYPE, EventKind, ses_record
@@ -65,7 +66,11 @@ class Sandbox:
         template_path: Path | None = None,
         parameters: dict[str, str] | None = None,
         port: int = 0,
+        bill_links: bool = False,
     ) -> None:
+        """`bill_links`: reminders carry links to the bill page on the sandbox's HTTP API (BillPageBaseUrl); off
+        by default, as in a stack deployed without a domain for it (the benchmark's floor counts no link)."""
+        self.bill_links = bill_links
         self.template_path = template_path or default_template_path()
         self.parameters = {**PARAMETERS, **(parameters or {})}
         self.clock = clock.SimulatedClock(start.astimezone(UTC))
@@ -98,6 +103,8 @@ class Sandbox:
         self.function_roles: dict[str, tuple[str, list[dict[str, Any]]]] = {}
         # the mainland SMS providers' emulators, started when the rules choose one (local.emulators.sms)
         self.sms_emulators: dict[str, Any] = {}
+        # the stack's HTTP API on a loopback port (sandbox.http_api): its URL is the bill links' base URL
+        self.http_api: HttpApiServer | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> Sandbox:
@@ -151,6 +158,9 @@ class Sandbox:
         clients.client_observers.append(self._observe_client)
         self._previous_clock = clock.install(self.clock)
         self._start_sms_emulators()
+        self.http_api = HttpApiServer(self)
+        if self.bill_links:
+            self.parameters = {"BillPageBaseUrl": self.http_api.url, **self.parameters}
         self._deploy()
 
     def _start_sms_emulators(self) -> None:
@@ -217,6 +227,9 @@ class Sandbox:
         return AWSResponse(self.endpoint, 202, HTTPHeaders(), None), {"StatusCode": 202}
 
     def stop(self) -> None:
+        if self.http_api is not None:
+            self.http_api.stop()
+            self.http_api = None
         if self._undo_presign_time is not None:
             self._undo_presign_time()
             self._undo_presign_time = None
@@ -298,6 +311,9 @@ class Sandbox:
         stack.load_functions(self, cfn_template, code_dirs, resolver)
         stack.load_roles(self)
         stack.load_mappings(self)
+        if self.http_api is not None:
+            apis = {lid: self.resources[lid] for lid in cfn_template["Resources"] if lid in self.resources}
+            self.http_api.serve(routes_of(cfn_template), apis)
 
     # ------------------------------------------------------------------ running
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,6 +179,8 @@ def complete(sandbox: Sandbox, cfn_template: dict[str, Any], resolver: Resolver)
         "AWS::Cognito::UserPool": cognito.create_user_pool,
         "AWS::Cognito::UserPoolClient": cognito.create_user_pool_client,
         "AWS::Cognito::UserPoolGroup": cognito.create_user_pool_group,
+        "AWS::SecretsManager::Secret": _create_secret,
+        "AWS::ApiGatewayV2::Api": _create_http_api,
     }
     for logical_id, resource in cfn_template["Resources"].items():
         creator = creators.get(resource["Type"])
@@ -187,6 +190,24 @@ def complete(sandbox: Sandbox, cfn_template: dict[str, Any], resolver: Resolver)
     for name, output in cfn_template.get("Outputs", {}).items():
         if name not in sandbox.outputs and resolver.condition_holds(output.get("Condition")):
             sandbox.outputs[name] = str(resolver.resolve(output["Value"]))
+
+
+def _create_secret(sandbox: Sandbox, logical_id: str, props: dict[str, Any]) -> None:
+    """moto's CloudFormation skips secrets: one with a random value as GenerateSecretString would make it."""
+    length = int(props.get("GenerateSecretString", {}).get("PasswordLength", 32))
+    created = sandbox.client("secretsmanager").create_secret(
+        Name=props.get("Name") or f"{STACK_NAME}-{logical_id}",
+        SecretString=secrets.token_urlsafe(length)[:length],
+        **({"KmsKeyId": props["KmsKeyId"]} if props.get("KmsKeyId") else {}),
+    )
+    sandbox.resources[logical_id] = created["ARN"]
+
+
+def _create_http_api(sandbox: Sandbox, logical_id: str, props: dict[str, Any]) -> None:
+    """moto's CloudFormation skips HTTP APIs; its API Gateway v2 takes one without the routes (the OpenAPI body
+    SAM wrote): the sandbox's own server answers the routes, from the same body (sandbox.http_api)."""
+    created = sandbox.client("apigatewayv2").create_api(Name=f"{STACK_NAME}-{logical_id}", ProtocolType="HTTP")
+    sandbox.resources[logical_id] = created["ApiId"]
 
 
 def _create_subscription(sandbox: Sandbox, logical_id: str, props: dict[str, Any]) -> None:

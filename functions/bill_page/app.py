@@ -1,0 +1,55 @@
+"""bill_page (HTTP API, public): an owner's bill behind the opaque link of a reminder, paying it, and telling us
+it is wrong. Unknown, expired and revoked links all get the same plain 404."""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from propfee.domain import clock
+from propfee.observability import lambda_entry, logger
+from propfee.payments import bill_http
+from propfee.web.requests import from_http_api
+from propfee.wiring import LazyServices
+
+app = APIGatewayHttpResolver()
+services = LazyServices()
+
+
+def _request(token: str) -> bill_http.BillRequest:
+    return bill_http.bill_request(from_http_api(app.current_event.raw_event), token, clock.now())
+
+
+def _answer(page: Any) -> Response:
+    logger.info("bill page", extra={"status": page.status})  # never the token, the unit or the owner's text
+    return Response(page.status, page.content_type, page.body, dict(page.headers))
+
+
+@app.get("/b/<token>")
+def show_bill(token: str) -> Response:
+    return _answer(services().bill_http.show(_request(token)))
+
+
+@app.post("/b/<token>/feedback")
+def report_problem(token: str) -> Response:
+    return _answer(services().bill_http.feedback(_request(token)))
+
+
+@app.post("/b/<token>/pay/<provider>")
+def pay(token: str, provider: str) -> Response:
+    return _answer(services().bill_http.pay(_request(token), provider))
+
+
+@app.get("/static/<name>")
+def static_file(name: str) -> Response:
+    return _answer(bill_http.static(name))
+
+
+@app.not_found
+def unknown_route(_error: Exception) -> Response:
+    return _answer(bill_http.not_found())
+
+
+@lambda_entry
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

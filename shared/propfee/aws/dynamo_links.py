@@ -1,0 +1,120 @@
+"""Bill links and the web pages' rate counters in the propfee table (keys.bill_link_item, keys.rate_count_item)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from propfee.aws import keys
+from propfee.aws.clients import error_code
+from propfee.aws.dynamo_table import TableBase, from_attributes, plain, to_attributes
+from propfee.payments.links import BillLink, LinkScope
+
+# DynamoDB deletes an expired item within days; the page checks the expiry itself, TTL only tidies up
+LINK_KEPT_AFTER_EXPIRY = timedelta(days=7)
+
+
+def link_to_item(link: BillLink) -> dict[str, Any]:
+    return {
+        **keys.bill_link_item(link.token),
+        "kind": "bill_link",
+        "unit_id": link.unit_id,
+        "community_id": link.community_id,
+        "scope": link.scope.value,
+        "issued_at": link.issued_at.isoformat(),
+        "valid_until": link.expires_at.isoformat(),
+        "revoked": link.revoked,
+        "expires_at": int((link.expires_at + LINK_KEPT_AFTER_EXPIRY).timestamp()),  # TTL
+    }
+
+
+def item_to_link(token: str, item: dict[str, Any]) -> BillLink:
+    return BillLink(
+        token=token,
+        unit_id=item["unit_id"],
+        community_id=item["community_id"],
+        scope=LinkScope(item["scope"]),
+        issued_at=datetime.fromisoformat(item["issued_at"]),
+        expires_at=datetime.fromisoformat(item["valid_until"]),
+        revoked=bool(item.get("revoked", False)),
+    )
+
+
+class LinkRecords(TableBase):
+    """Implements payments.links.BillLinkStore and web.limits.RateCounter."""
+
+    def link(self, token: str) -> BillLink | None:
+        response = self.db.get_item(TableName=self.name, Key=to_attributes(keys.bill_link_item(token)))
+        item = response.get("Item")
+        return item_to_link(token, from_attributes(item)) if item else None
+
+    def current_link(self, unit_id: str) -> BillLink | None:
+        response = self.db.get_item(TableName=self.name, Key=to_attributes(keys.unit_bill_link_item(unit_id)))
+        item = response.get("Item")
+        if not item:
+            return None
+        pointer = from_attributes(item)
+        return item_to_link(pointer["token"], pointer)
+
+    def save_link(self, link: BillLink) -> None:
+        item = link_to_item(link)
+        # the unit's pointer carries a copy of the link, so that reusing it is one read
+        pointer = {**item, **keys.unit_bill_link_item(link.unit_id), "token": link.token}
+        self.db.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": self.name,
+                        "Item": to_attributes(item),
+                        "ConditionExpression": "attribute_not_exists(pk)",  # a token is never reissued
+                    }
+                },
+                {"Put": {"TableName": self.name, "Item": to_attributes(pointer)}},
+            ]
+        )
+
+    def revoke_link(self, token: str) -> bool:
+        try:
+            self.db.update_item(
+                TableName=self.name,
+                Key=to_attributes(keys.bill_link_item(token)),
+                UpdateExpression="SET revoked = :yes",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=to_attributes({":yes": True}),
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def count_request(self, subject: str, window: str, limit: int, expires: datetime) -> bool:
+        """Counts one request in the window; False (nothing counted) once the window holds `limit` already."""
+        try:
+            self.db.update_item(
+                TableName=self.name,
+                Key=to_attributes(keys.rate_count_item(subject, window)),
+                UpdateExpression="ADD requests :one SET expires_at = if_not_exists(expires_at, :expires)",
+                ConditionExpression="attribute_not_exists(requests) OR requests < :limit",
+                ExpressionAttributeValues=to_attributes(
+                    {":one": 1, ":limit": limit, ":expires": int(expires.timestamp())}
+                ),
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def unit_payments(self, unit_id: str, limit: int) -> list[dict[str, Any]]:
+        """The unit's latest payments (the bill page's history): one Query of its partition's PAYMENT# items."""
+        response = self.db.query(
+            TableName=self.name,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :payment)",
+            ExpressionAttributeValues=to_attributes({":pk": keys.unit_item(unit_id)["pk"], ":payment": "PAYMENT#"}),
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [plain(from_attributes(item)) for item in response.get("Items", [])]

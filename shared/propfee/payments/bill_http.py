@@ -1,0 +1,142 @@
+"""The bill page's routes as plain functions of a request: rate limit, token, CSRF, then the page or one 404."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from propfee.payments.bill_page import BillPage, BillView
+from propfee.web.limits import RateLimiter
+from propfee.web.pages import TEXTS, WebResponse, choose_language, render_page, static_file
+from propfee.web.requests import HttpRequest
+from propfee.web.security import (
+    CSRF_FIELD,
+    NOT_FOUND_BODY,
+    PERSONAL_HEADERS,
+    STATIC_HEADERS,
+    TOO_MANY_BODY,
+    CsrfRefused,
+    check_csrf,
+    csrf_token,
+)
+
+PLAIN = "text/plain; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class BillRequest:
+    token: str
+    source_ip: str
+    now: datetime
+    user_agent: str = ""
+    accept_language: str = ""
+    lang: str | None = None  # ?lang= (the page's switch)
+    form: Mapping[str, str] = field(default_factory=dict)
+    page_url: str = ""  # where the provider sends the browser back
+
+
+def bill_request(http: HttpRequest, token: str, now: datetime) -> BillRequest:
+    return BillRequest(
+        token=token,
+        source_ip=http.source_ip,
+        now=now,
+        user_agent=http.headers.get("user-agent", ""),
+        accept_language=http.headers.get("accept-language", ""),
+        lang=http.query.get("lang"),
+        form=http.form,
+        page_url=f"https://{http.domain}/b/{token}" if http.domain else "",
+    )
+
+
+def not_found() -> WebResponse:
+    """One answer for an unknown, expired or revoked token, a wrong route or a missing file: same body, same
+    headers."""
+    return WebResponse(404, NOT_FOUND_BODY, PLAIN, PERSONAL_HEADERS)
+
+
+def too_many() -> WebResponse:
+    return WebResponse(429, TOO_MANY_BODY, PLAIN, {**PERSONAL_HEADERS, "Retry-After": "60"})
+
+
+def static(name: str) -> WebResponse:
+    found = static_file(name)
+    if found is None:
+        return not_found()
+    body, content_type = found
+    return WebResponse(200, body, content_type, STATIC_HEADERS)
+
+
+class BillHttp:
+    def __init__(self, page: BillPage, limiter: RateLimiter, csrf_secret: Callable[[], bytes], tz: ZoneInfo) -> None:
+        self._page = page
+        self._limiter = limiter
+        self._secret = csrf_secret  # read from Secrets Manager on first use, not at import
+        self._tz = tz
+
+    def _language(self, request: BillRequest) -> str:
+        return choose_language(request.accept_language, request.lang or request.form.get("lang"))
+
+    def _render(
+        self, request: BillRequest, bill: BillView, language: str, notice: str = "", status: int = 200
+    ) -> WebResponse:
+        context = {
+            "bill": bill,
+            "token": request.token,
+            "csrf": csrf_token(self._secret(), request.token, request.now),
+            "company_name": bill.company_name,
+            "notice": notice,
+            "tz": self._tz,
+        }
+        return WebResponse(status, render_page("bill.html.j2", language, context), headers=PERSONAL_HEADERS)
+
+    def show(self, request: BillRequest) -> WebResponse:
+        if not self._limiter.allow(request.token, request.source_ip, request.now):
+            return too_many()
+        language = self._language(request)
+        bill = self._page.view(request.token, language, request.now)
+        return not_found() if bill is None else self._render(request, bill, language)
+
+    def _checked(self, request: BillRequest) -> WebResponse | None:
+        """A refusal for a form that is over the limit or not from this page, else None."""
+        if not self._limiter.allow(request.token, request.source_ip, request.now):
+            return too_many()
+        try:
+            check_csrf(self._secret(), request.token, request.form.get(CSRF_FIELD), request.now)
+        except CsrfRefused:
+            return WebResponse(403, "Forbidden\n", PLAIN, PERSONAL_HEADERS)
+        return None
+
+    def feedback(self, request: BillRequest) -> WebResponse:
+        refused = self._checked(request)
+        if refused is not None:
+            return refused
+        text = request.form.get("text", "").strip()
+        language = self._language(request)
+        bill = self._page.view(request.token, language, request.now)
+        if bill is None:
+            return not_found()
+        if not text:
+            return self._render(request, bill, language, status=400)
+        result = self._page.report_problem(request.token, text, request.form.get(CSRF_FIELD, ""), request.now)
+        texts = TEXTS[language]
+        if result is None:
+            return self._render(request, bill, language, f"{texts['feedback_refused']} {bill.hotline}", 409)
+        notice = f"{texts['thanks_ticket']} {result.ticket_id}" if result.ticket_id else texts["thanks"]
+        # the page again as it stands after the message (a hold does not change the amounts)
+        return self._render(request, bill, language, notice)
+
+    def pay(self, request: BillRequest, provider: str) -> WebResponse:
+        refused = self._checked(request)
+        if refused is not None:
+            return refused
+        checkout = self._page.pay(
+            request.token, provider, request.user_agent, request.source_ip, request.page_url, request.now
+        )
+        if checkout is None:
+            return not_found()
+        if checkout.redirect_url:
+            return WebResponse(303, "", PLAIN, {**PERSONAL_HEADERS, "Location": checkout.redirect_url})
+        # JSAPI inside WeChat and Native QR need a page of their own: the providers' branch adds them
+        return WebResponse(501, "Not Implemented\n", PLAIN, PERSONAL_HEADERS)

@@ -1,0 +1,228 @@
+"""The owners' bill page behind a bill link: what it shows (a view model), paying, and the "wrong bill" form."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from propfee.domain.identity import CompanyIdentity
+from propfee.domain.models import Building, Community, InboundMessage, Unit
+from propfee.feedback.receiving import ReceiveResult
+from propfee.payments.links import BillLink, BillLinks
+from propfee.payments.ports import Checkout, CheckoutKind, OrderRequest, PaymentProvider, ProviderName
+
+MAX_FEEDBACK_CHARS = 2000  # what an SMS reply is classified on, too
+PAYMENTS_SHOWN = 24
+
+
+@dataclass(frozen=True)
+class BillLine:
+    period: str  # yyyy-mm
+    due: date
+    outstanding_fen: int
+
+
+@dataclass(frozen=True)
+class PaymentLine:
+    paid_at: datetime
+    amount_fen: int
+    method: str
+    receipt_url: str | None = None
+
+
+@dataclass(frozen=True)
+class BillView:
+    """Everything the page shows, and nothing else of the unit: the owner's name masked, no phone or email."""
+
+    community_name: str
+    building_name: str
+    room: str
+    owner_masked: str
+    bills: tuple[BillLine, ...]
+    total_due_fen: int
+    payments: tuple[PaymentLine, ...]
+    hotline: str
+    company_name: str
+    providers: tuple[ProviderName, ...] = field(default=())
+
+    @property
+    def can_pay(self) -> bool:
+        return self.total_due_fen > 0 and bool(self.providers)
+
+
+class BillPageReader(Protocol):
+    def get_unit(self, unit_id: str) -> Unit | None: ...
+
+    def communities(self) -> list[Community]: ...
+
+    def buildings(self, community_id: str) -> list[Building]: ...
+
+    def unit_payments(self, unit_id: str, limit: int) -> list[dict[str, Any]]: ...
+
+
+class FeedbackReceiver(Protocol):
+    """feedback.receiving.Receiver: the same classification and actions as an SMS reply."""
+
+    def receive(self, message: InboundMessage, now: datetime) -> ReceiveResult: ...
+
+
+def mask_name(name: str) -> str:
+    """王小明 -> 王**, Smith -> S****: enough for the owner to recognise the bill, too little for anyone else."""
+    name = name.strip()
+    if not name:
+        return ""
+    return name[0] + "*" * max(len(name) - 1, 2 if not name.isascii() else 1)
+
+
+def bill_view(
+    unit: Unit,
+    community: Community | None,
+    building: Building | None,
+    payments: list[dict[str, Any]],
+    identity: CompanyIdentity,
+    language: str,
+    providers: tuple[ProviderName, ...],
+) -> BillView:
+    owners = [o for o in unit.owners if o.relation in ("owner", "co_owner") and o.name.strip()]
+    bills = tuple(
+        BillLine(period, bill.due, bill.outstanding_fen)
+        for period, bill in sorted(unit.open_bills.items())
+        if bill.outstanding_fen > 0
+    )
+    lines = tuple(
+        PaymentLine(
+            paid_at=datetime.fromisoformat(str(p["paid_at"])),
+            amount_fen=int(p["amount_fen"]),
+            method=str(p.get("method", "unknown")),
+            receipt_url=p.get("receipt_url"),
+        )
+        for p in payments
+    )
+    return BillView(
+        community_name=community.name if community else unit.community_id,
+        building_name=building.name if building else unit.building_id.split("-")[-1],
+        room=unit.room,
+        owner_masked=mask_name(owners[0].name) if owners else "",
+        bills=bills,
+        total_due_fen=sum(b.outstanding_fen for b in bills),
+        payments=tuple(sorted(lines, key=lambda p: p.paid_at, reverse=True)),
+        hotline=identity.hotline,
+        company_name=identity.name if language == "zh-CN" else identity.name_en,
+        providers=providers,
+    )
+
+
+def checkout_kind(provider: ProviderName, user_agent: str) -> CheckoutKind:
+    """WeChat Pay as JSAPI inside WeChat's own browser (its user agent says MicroMessenger), H5 elsewhere."""
+    if provider is ProviderName.ALIPAY:
+        return CheckoutKind.ALIPAY_WAP
+    return CheckoutKind.WECHAT_JSAPI if "MicroMessenger" in user_agent else CheckoutKind.WECHAT_H5
+
+
+def order_number(unit_id: str, periods: tuple[str, ...], attempt: int = 1) -> str:
+    """A merchant order number from unit, bills and attempt: a retried create names the same order (32 characters
+    of [A-Za-z0-9], as WeChat Pay and Alipay both accept); no unit number readable in it."""
+    digest = hashlib.sha256(f"{unit_id}|{','.join(periods)}|{attempt}".encode()).hexdigest()
+    return f"PF{digest[:30]}"
+
+
+class IdentitySource(Protocol):
+    def identity_for(self, community_id: str) -> CompanyIdentity: ...
+
+
+class BillPage:
+    """What the bill page's routes do, each from a token: unknown, expired and revoked tokens get None alike."""
+
+    def __init__(
+        self,
+        links: BillLinks,
+        reader: BillPageReader,
+        providers: Mapping[ProviderName, PaymentProvider],
+        receiver: FeedbackReceiver,
+        identities: IdentitySource,
+    ) -> None:
+        self._links = links
+        self._reader = reader
+        self._providers = providers
+        self._receiver = receiver
+        self._identities = identities
+
+    def _unit(self, token: str, now: datetime) -> tuple[BillLink, Unit] | None:
+        link = self._links.resolve(token, now)
+        if link is None:
+            return None
+        unit = self._reader.get_unit(link.unit_id)
+        return (link, unit) if unit is not None else None
+
+    def identity(self, community_id: str) -> CompanyIdentity:
+        return self._identities.identity_for(community_id)
+
+    def view(self, token: str, language: str, now: datetime) -> BillView | None:
+        found = self._unit(token, now)
+        if found is None:
+            return None
+        _, unit = found
+        community = next((c for c in self._reader.communities() if c.community_id == unit.community_id), None)
+        buildings = self._reader.buildings(unit.community_id)
+        building = next((b for b in buildings if b.building_id == unit.building_id), None)
+        payments = self._reader.unit_payments(unit.unit_id, PAYMENTS_SHOWN)
+        identity = self.identity(unit.community_id)
+        return bill_view(unit, community, building, payments, identity, language, tuple(self._providers))
+
+    def pay(
+        self, token: str, provider: str, user_agent: str, client_ip: str, return_url: str, now: datetime
+    ) -> Checkout | None:
+        """An order for every open bill of the unit with the provider; None for an unusable token, an unknown
+        provider or nothing due."""
+        found = self._unit(token, now)
+        chosen = next((p for p in ProviderName if p.value == provider), None)
+        if found is None or chosen is None or chosen not in self._providers:
+            return None
+        _, unit = found
+        periods = tuple(sorted(p for p, b in unit.open_bills.items() if b.outstanding_fen > 0))
+        amount = sum(unit.open_bills[p].outstanding_fen for p in periods)
+        if amount <= 0:
+            return None
+        identity = self.identity(unit.community_id)
+        order = OrderRequest(
+            out_trade_no=order_number(unit.unit_id, periods),
+            unit_id=unit.unit_id,
+            community_id=unit.community_id,
+            bill_ids=periods,
+            amount_fen=amount,
+            description=f"{identity.name} 物业费 {periods[0]}" + (f"~{periods[-1]}" if len(periods) > 1 else ""),
+            kind=checkout_kind(chosen, user_agent),
+            client_ip=client_ip,
+            return_url=return_url,
+        )
+        return self._providers[chosen].create_order(order)
+
+    def report_problem(self, token: str, text: str, form_id: str, now: datetime) -> ReceiveResult | None:
+        """The owner's words about the bill, understood and acted on exactly as an SMS reply from the unit's
+        owner would be (a dispute opens a ticket and holds the reminders); None for an unusable token or a unit
+        with no owner's number or address on record. `form_id` (the form's CSRF token) makes a resubmitted form
+        act once."""
+        found = self._unit(token, now)
+        if found is None:
+            return None
+        _, unit = found
+        owners = [o for o in unit.owners if o.relation in ("owner", "co_owner")] or list(unit.owners)
+        phone = next((o.phone for o in owners if o.phone), None)
+        email = next((o.email for o in owners if o.email), None)
+        if phone is None and email is None:
+            return None
+        body = text.strip()
+        source = hashlib.sha256(f"{token}|{form_id}|{body}".encode()).hexdigest()[:40]
+        message = InboundMessage(
+            source_id=f"web-{source}",
+            channel="sms" if phone else "email",
+            sender=phone or email or "",
+            recipient="bill-page",
+            body=body[:MAX_FEEDBACK_CHARS],
+            received_at=now,
+            body_chars=len(body),
+        )
+        return self._receiver.receive(message, now)

@@ -1,0 +1,132 @@
+"""The pages' Jinja2 environment (HTML, autoescaped), their language (zh-CN or en) and the static files."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from propfee.domain.money import yuan
+
+LANGUAGES = ("zh-CN", "en")
+DEFAULT_LANGUAGE = "zh-CN"
+STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("propfee", "templates/web"),
+        autoescape=select_autoescape(["html", "j2"], default=True),  # owners' and staff's text is data
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["yuan"] = yuan
+    return env
+
+
+def render_page(name: str, language: str, context: dict[str, Any]) -> str:
+    texts = TEXTS[language]
+    return environment().get_template(name).render({**context, "lang": language, "t": texts})
+
+
+def choose_language(accept_language: str | None, chosen: str | None = None) -> str:
+    """The language the visitor switched to (?lang=), else the first of Accept-Language we speak."""
+    if chosen in LANGUAGES:
+        return chosen
+    for part in (accept_language or "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh-CN"
+        if tag.startswith("en"):
+            return "en"
+    return DEFAULT_LANGUAGE
+
+
+def static_file(name: str) -> tuple[bytes, str] | None:
+    """A file of web/static by its bare name (no path: nothing outside the folder), with its content type."""
+    suffix = name[name.rfind(".") :] if "." in name else ""
+    if "/" in name or "\\" in name or name.startswith(".") or suffix not in STATIC_TYPES:
+        return None
+    path = resources.files("propfee.web").joinpath("static", name)
+    if not path.is_file():
+        return None
+    return path.read_bytes(), STATIC_TYPES[suffix]
+
+
+TEXTS: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "bill_title": "物业费账单",
+        "switch_language": "English",
+        "owner": "业主",
+        "total_due": "应缴合计",
+        "open_bills": "未缴账单",
+        "period": "账期",
+        "due_date": "缴费截止",
+        "outstanding": "未缴金额",
+        "nothing_due": "当前没有未缴费用，谢谢！",
+        "pay_wechat": "微信支付",
+        "pay_alipay": "支付宝支付",
+        "history": "缴费记录",
+        "paid_at": "缴费时间",
+        "amount": "金额",
+        "method": "方式",
+        "receipt": "收据",
+        "no_history": "暂无缴费记录",
+        "wrong_title": "账单有问题？",
+        "wrong_hint": "请告诉我们哪里不对（如面积、金额、已缴未记），我们会尽快核实；核实期间暂停催缴。",
+        "wrong_label": "问题说明",
+        "send": "提交",
+        "thanks_ticket": "已收到您的反馈，工单号",
+        "thanks": "已收到您的反馈，我们会尽快处理。",
+        "feedback_refused": "提交失败，请刷新页面后重试，或致电",
+        "pay_unavailable": "在线支付暂不可用，请稍后再试或致电",
+        "hotline": "客服电话",
+        "yuan": "元",
+    },
+    "en": {
+        "bill_title": "Property fee bill",
+        "switch_language": "中文",
+        "owner": "Owner",
+        "total_due": "Total due",
+        "open_bills": "Open bills",
+        "period": "Period",
+        "due_date": "Due",
+        "outstanding": "Outstanding",
+        "nothing_due": "Nothing is due. Thank you!",
+        "pay_wechat": "Pay with WeChat Pay",
+        "pay_alipay": "Pay with Alipay",
+        "history": "Payments",
+        "paid_at": "Paid on",
+        "amount": "Amount",
+        "method": "Method",
+        "receipt": "Receipt",
+        "no_history": "No payments yet",
+        "wrong_title": "Something wrong with your bill?",
+        "wrong_hint": "Tell us what is wrong (area, amount, a payment not recorded); we will check it and pause "
+        "reminders meanwhile.",
+        "wrong_label": "What is wrong",
+        "send": "Send",
+        "thanks_ticket": "Thank you, we have your message. Ticket",
+        "thanks": "Thank you, we have your message and will look into it.",
+        "feedback_refused": "That did not go through; reload the page and try again, or call",
+        "pay_unavailable": "Online payment is not available right now; try later or call",
+        "hotline": "Hotline",
+        "yuan": "CNY",
+    },
+}
+
+
+@dataclass(frozen=True)
+class WebResponse:
+    """What a route answers, before the HTTP API's payload shape (the handler turns it into one)."""
+
+    status: int
+    body: str | bytes
+    content_type: str = "text/html; charset=utf-8"
+    headers: Mapping[str, str] = field(default_factory=dict)
