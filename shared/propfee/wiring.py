@@ -144,7 +144,8 @@ class Services:
     @cached_property
     def sender(self) -> Sender:
         letters = self.reports if self.settings.report_bucket else None
-        return Sender(self.settings, self.table, self.sms, self.email, self.rules, letters, self.bill_links)
+        sms_links = not self.rules.sms.mainland()  # mainland SMS: only the approved texts, which carry no link yet
+        return Sender(self.settings, self.table, self.sms, self.email, self.rules, letters, self.bill_links, sms_links)
 
     @cached_property
     def payment_providers(self) -> dict[ProviderName, PaymentProvider]:

@@ -187,8 +187,10 @@ def _structure_problems(
     unknown = set(placeholders(provider, approved)) - local_names
     if unknown:
         return [*problems, f"{file_name}: approved text names {', '.join(sorted(unknown))}, unknown locally"]
-    markers = {name: _sentinel(name) for name in local_names}
-    local = env.from_string(source).render({**markers, "sms_signature": "SIGNATURE"}).strip()
+    # the approved texts are those without a bill link: a mainland SMS carries none until its linked variant is
+    # approved too (the send path leaves the link out when the SMS go through a mainland provider)
+    markers = {name: _sentinel(name) for name in local_names - {"bill_url"}}
+    local = env.from_string(source).render({**markers, "bill_url": "", "sms_signature": "SIGNATURE"}).strip()
     expected = "【SIGNATURE】" + fill(provider, approved, markers)
     if local != expected:
         problems.append(f"{file_name}: the local template drifted from the approved {provider} text {approved.code}")

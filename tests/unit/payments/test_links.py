@@ -82,6 +82,16 @@ def test_every_sms_and_email_reminder_carries_the_units_bill_link():
     assert body.endswith("回TD退订")
 
 
+def test_an_sms_through_a_mainland_provider_carries_no_link_until_a_linked_template_is_approved():
+    store, sms = MemoryStore(overdue_unit()), Provider()
+    links = BillLinks(InMemoryBillLinks(), BASE)
+    sender = Sender(SETTINGS, store, sms, Provider(), RULES, bill_links=links, sms_links=False)
+    assert sender.send(planned_job(store), NOW).outcome is Outcome.SENT
+    [(_, body)] = sms.sent
+    assert BASE not in body and "缴纳" in body  # the approved wording: how to pay, without a link
+    assert body.endswith("回TD退订")
+
+
 def test_a_demand_letter_carries_the_units_bill_link_as_a_qr_code():
     import re
     from datetime import date
