@@ -196,8 +196,8 @@ class Sender:
         if not job.channel.is_task:
             today = now.astimezone(self._settings.tz).date()
             # the unit's bill link (reused while valid) goes into every SMS and email
-            with_link = self._bill_links is not None and (self._sms_links or job.channel is not Channel.SMS)
-            bill_url = self._bill_links.bill_url(job.unit_id, job.community_id, now) if with_link else None
+            links = self._bill_links if self._sms_links or job.channel is not Channel.SMS else None
+            bill_url = links.bill_url(job.unit_id, job.community_id, now) if links else None
             message = render(job, today, self._rules.identity_for(job.community_id), bill_url)
             # only automated messages count against the frequency caps; a formal letter does not
             counted = job.channel.is_message and job.counts_as_contact
