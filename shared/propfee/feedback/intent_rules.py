@@ -72,14 +72,17 @@ _SPACES = re.compile(r"\s+")
 _UNNEEDED_SPACE = re.compile(r"(?<![a-z0-9]) | (?![a-z0-9])")  # only a space between two words carries meaning
 # "STOP. Already paid." is two clauses; `whole` entries are short, so only short clauses are compared
 _CLAUSE_END = re.compile(r"[,.!?;:，。！？；：、…\n]+(?!\d)")
+# pinyin typed with its tones ("tuì dìng") reads as pinyin without them ("tui ding")
+_TONELESS = str.maketrans("āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü", "aaaaeeeeiiiioooouuuuuuuuu")
 
 
 def normalize(text: str) -> str:
-    """The text rules are written against: NFKC (full-width -> half-width), simplified Chinese, lower case;
+    """The text rules are written against: NFKC (full-width -> half-width), simplified Chinese, lower case,
+    pinyin's tone marks dropped;
     emoji, punctuation and spaces dropped, except one space between English words, "?" and the separators of
     a numeric date ("12.10", "12/10", "2026-12-10")."""
     text = unicodedata.normalize("NFKC", text).replace("。", ".")
-    text = zhconv.convert(text, "zh-cn").lower()
+    text = zhconv.convert(text, "zh-cn").lower().translate(_TONELESS)
     text = _NOISE.sub(" ", _APOSTROPHES.sub("", text))
     text = _QUESTION_MARKS.sub("?", _LONE_SEPARATOR.sub(" ", text))
     return _UNNEEDED_SPACE.sub("", _SPACES.sub(" ", text).strip())
@@ -98,6 +101,13 @@ def _typo_of(word: str, target: str) -> bool:
         return False
     allowed = 2 if len(target) >= 9 else 1
     return OSA.distance(word, target, score_cutoff=allowed) <= allowed
+
+
+def _sounding(keyword: str, homophones: dict[str, str]) -> str:
+    """A keyword as a pattern matching it as typed by ear or by a slip of the IME: each character, or one of
+    the characters that sound (or look) like it ("退订" also as "退定", "腿订"; "拒收" as "据受")."""
+    # "^" and "$" anchor a keyword that alone is one ("^取消$") but inside a sentence means other things
+    return "".join(char if char in "^$" else f"[{re.escape(char + homophones.get(char, ''))}]" for char in keyword)
 
 
 def _alternation(words: tuple[str, ...]) -> str:
@@ -194,6 +204,10 @@ class Rule(BaseModel):
     overrides: tuple[Intent, ...] = ()
     negatable: bool = True
     set_aside: tuple[str, ...] = ()  # a match read on: the words are not meant ("退订?我只是问问")
+    # words right before a match that make it a question about it, not a request ("what happens if I unsubscribe")
+    set_aside_before: tuple[str, ...] = ()
+    # keywords also matched as they sound: each character or any of its `homophones` ("拒收" as "据受")
+    sounds_like: tuple[str, ...] = ()
     category: str | None = None
     department: Department | None = None
 
@@ -201,8 +215,8 @@ class Rule(BaseModel):
     def _sound(self) -> Rule:
         if self.intent is Intent.UNKNOWN:
             raise ValueError(f"rule {self.id}: 'unknown' is what no rule matched, not a rule's intent")
-        if not (self.zh or self.en or self.whole or self.fuzzy or self.date):
-            raise ValueError(f"rule {self.id}: give zh, en, whole, fuzzy or date")
+        if not (self.zh or self.en or self.whole or self.fuzzy or self.date or self.sounds_like):
+            raise ValueError(f"rule {self.id}: give zh, en, whole, fuzzy, sounds_like or date")
         if Intent.OPT_OUT in self.overrides:
             raise ValueError(f"rule {self.id}: nothing overrides an opt-out (doubt resolves to stopping)")
         if self.category is not None and self.intent is not Intent.COMPLAINT:
@@ -210,7 +224,7 @@ class Rule(BaseModel):
         for word in self.fuzzy:
             if not re.fullmatch(r"[a-z]{6,}", word):
                 raise ValueError(f"rule {self.id}: fuzzy words are lower-case English words of 6+ letters: {word!r}")
-        for pattern in (*self.zh, *self.en, *self.set_aside):
+        for pattern in (*self.zh, *self.en, *self.set_aside, *self.set_aside_before):
             try:
                 re.compile(pattern)
             except re.error as error:
@@ -238,20 +252,28 @@ class _Matcher:
     zh: re.Pattern[str] | None
     en: re.Pattern[str] | None
     set_aside: re.Pattern[str] | None
+    set_aside_before: re.Pattern[str] | None
 
     @classmethod
-    def of(cls, rule: Rule) -> _Matcher:
-        zh = re.compile("|".join(f"(?:{p})" for p in rule.zh)) if rule.zh else None
+    def of(cls, rule: Rule, homophones: dict[str, str] | None = None) -> _Matcher:
+        heard = tuple(_sounding(keyword, homophones or {}) for keyword in rule.sounds_like)
+        zh_patterns = (*rule.zh, *heard)
+        zh = re.compile("|".join(f"(?:{p})" for p in zh_patterns)) if zh_patterns else None
         # English patterns must stand as words, even inside Chinese text ("已经paid了")
         en = re.compile(rf"(?<![a-z])(?:{'|'.join(f'(?:{p})' for p in rule.en)})(?![a-z])") if rule.en else None
         aside = re.compile("|".join(f"(?:{p})" for p in rule.set_aside)) if rule.set_aside else None
-        return cls(rule, zh, en, aside)
+        before = rule.set_aside_before
+        aside_before = re.compile(f"(?:{'|'.join(f'(?:{p})' for p in before)})$") if before else None
+        return cls(rule, zh, en, aside, aside_before)
 
     def set_aside_at(self, text: str, found: re.Match[str]) -> bool:
-        """Whether the words matched, read on a little, say they are not meant: "退订?我只是问问",
-        "别烦我,我在开会". A cue is matched where the match starts; only that occurrence is set aside, another
-        one elsewhere in the reply still counts."""
-        cue = self.set_aside
+        """Whether the words matched, read on a little (or the words right before them), say they are not
+        meant: "退订?我只是问问", "别烦我,我在开会", "what happens if I unsubscribe". A cue is matched where the
+        match starts (or ends where it starts); only that occurrence is set aside, another one elsewhere in the
+        reply still counts."""
+        cue, before = self.set_aside, self.set_aside_before
+        if before is not None and before.search(text, max(0, found.start() - _ASIDE_REACH), found.start()):
+            return True
         return cue is not None and cue.match(text, found.start(), found.end() + _ASIDE_REACH) is not None
 
     def matches(self, reply: _Reply, negation: _Negation) -> bool:
@@ -289,6 +311,8 @@ class IntentRules(BaseModel):
     precedence: tuple[Intent, ...]
     departments: dict[Intent, Department | None]
     aliases: dict[str, str] = {}
+    # characters typed for another by ear or by the IME (a rule's `sounds_like` keywords match through them)
+    homophones: dict[str, str] = {}
     negation: Negation
     date_fillers: tuple[str, ...] = ()
     rules: tuple[Rule, ...]
@@ -313,7 +337,7 @@ class IntentRules(BaseModel):
             if signal.zh or signal.en
         )
         self._compiled = (
-            tuple(_Matcher.of(rule) for rule in self.rules),
+            tuple(_Matcher.of(rule, self.homophones) for rule in self.rules),
             _Negation.of(self.negation),
             fillers,
             signals,
@@ -330,6 +354,9 @@ class IntentRules(BaseModel):
         ids = [rule.id for rule in self.rules]
         if duplicated := sorted({i for i in ids if ids.count(i) > 1}):
             raise ValueError(f"rule ids must be unique: {duplicated}")
+        for char, heard in self.homophones.items():
+            if len(char) != 1 or not heard or char in heard:
+                raise ValueError(f"homophones: one character to the others typed for it; not {char!r}: {heard!r}")
         for filler in self.date_fillers:
             try:
                 re.compile(filler)
