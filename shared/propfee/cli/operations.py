@@ -113,7 +113,8 @@ def cmd_sandbox_up(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
             while True:
-                wallclock.sleep(3600)
+                wallclock.sleep(1)
+                sandbox.deliver_payment_notices()  # an owner paid on an emulator's cashier page
         except KeyboardInterrupt:
             pass
     return 0

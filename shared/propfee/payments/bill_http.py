@@ -34,7 +34,6 @@ class BillRequest:
     accept_language: str = ""
     lang: str | None = None  # ?lang= (the page's switch)
     form: Mapping[str, str] = field(default_factory=dict)
-    page_url: str = ""  # where the provider sends the browser back
 
 
 def bill_request(http: HttpRequest, token: str, now: datetime) -> BillRequest:
@@ -46,7 +45,6 @@ def bill_request(http: HttpRequest, token: str, now: datetime) -> BillRequest:
         accept_language=http.headers.get("accept-language", ""),
         lang=http.query.get("lang"),
         form=http.form,
-        page_url=f"https://{http.domain}/b/{token}" if http.domain else "",
     )
 
 
@@ -131,9 +129,7 @@ class BillHttp:
         refused = self._checked(request)
         if refused is not None:
             return refused
-        checkout = self._page.pay(
-            request.token, provider, request.user_agent, request.source_ip, request.page_url, request.now
-        )
+        checkout = self._page.pay(request.token, provider, request.user_agent, request.source_ip, request.now)
         if checkout is None:
             return not_found()
         if checkout.redirect_url:

@@ -169,16 +169,15 @@ class BillPage:
         identity = self.identity(unit.community_id)
         return bill_view(unit, community, building, payments, identity, language, tuple(self._providers))
 
-    def pay(
-        self, token: str, provider: str, user_agent: str, client_ip: str, return_url: str, now: datetime
-    ) -> Checkout | None:
+    def pay(self, token: str, provider: str, user_agent: str, client_ip: str, now: datetime) -> Checkout | None:
         """An order for every open bill of the unit with the provider; None for an unusable token, an unknown
-        provider or nothing due."""
+        provider or nothing due. The provider sends the browser back to the bill link itself (the stack's base URL,
+        whatever host the request came through)."""
         found = self._unit(token, now)
         chosen = next((p for p in ProviderName if p.value == provider), None)
         if found is None or chosen is None or chosen not in self._providers:
             return None
-        _, unit = found
+        link, unit = found
         periods = tuple(sorted(p for p, b in unit.open_bills.items() if b.outstanding_fen > 0))
         if not periods:
             return None
@@ -193,7 +192,7 @@ class BillPage:
                 description,
                 now,
                 client_ip=client_ip,
-                return_url=return_url,
+                return_url=self._links.url(link),
             )
         except NothingToPay:
             return None

@@ -133,6 +133,7 @@ def test_paying_orders_every_open_bill_with_the_chosen_provider_and_redirects_to
     assert answer.status == 303 and answer.headers["Location"].endswith(order.out_trade_no)
     assert (order.amount_fen, order.bill_ids, order.kind) == (37345, ("2026-09", "2026-10"), CheckoutKind.WECHAT_H5)
     assert order.client_ip == IP and "王" not in order.description and PHONE not in order.description
+    assert order.return_url == f"https://jxwy.cn/b/{token}"  # back to the bill link, whatever the host
     assert ORDER_NUMBER.fullmatch(order.out_trade_no) and "0101" not in order.out_trade_no
     # the order is recorded (the notification settles it by its number)
     [recorded] = flow.orders.orders.values()
