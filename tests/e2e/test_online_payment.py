@@ -17,7 +17,7 @@ from propfee.collection.ladder import decide
 from propfee.collection.planning import job_for
 from propfee.payments.orders import ORDER_NUMBER
 from tests.support import SHANGHAI, at
-from tests.support.sandbox import START
+from tests.support.sandbox import START, assert_calls_allowed
 
 pytestmark = pytest.mark.e2e
 LINK = re.compile(r"http://127\.0\.0\.1:\d+/b/[0-9A-Za-z]{22}")
@@ -123,6 +123,9 @@ def test_an_owner_pays_by_wechat_pay_h5_and_the_ledger_counts_it_once_and_the_re
     *lines, _totals = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     actions = {line["unit_id"]: line for line in lines}
     assert UNIT not in actions and len(actions) == 6, actions
+    # every AWS call of the bill page and the notifications is one their own roles allow
+    assert {f for f, _ in sandbox.function_calls} >= {"BillPageFunction", "PaymentNotifyFunction"}
+    assert_calls_allowed(sandbox.function_calls)
 
 
 def next_reminder(sandbox, unit_id: str) -> tuple[date, str]:
