@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from propfee.payments.bill_page import BillPage, BillView
+from propfee.payments.bill_page import BillPage, BillView, checkout_kind
+from propfee.payments.ports import CheckoutKind, ProviderName
 from propfee.web.limits import RateLimiter
 from propfee.web.pages import TEXTS, WebResponse, choose_language, render_page, static_file
 from propfee.web.requests import HttpRequest
@@ -129,6 +130,10 @@ class BillHttp:
         refused = self._checked(request)
         if refused is not None:
             return refused
+        chosen = next((p for p in ProviderName if p.value == provider), None)
+        if chosen is not None and checkout_kind(chosen, request.user_agent) is CheckoutKind.WECHAT_JSAPI:
+            # inside WeChat, JSAPI needs the payer's openid (an OAuth step not built yet): no order without it
+            return WebResponse(501, "Not Implemented\n", PLAIN, PERSONAL_HEADERS)
         checkout = self._page.pay(request.token, provider, request.user_agent, request.source_ip, request.now)
         if checkout is None:
             return not_found()

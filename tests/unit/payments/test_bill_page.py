@@ -195,3 +195,10 @@ def test_the_page_offers_the_providers_whose_merchant_secret_is_configured_and_r
     registered = wiring.Services(Settings(table="t"))  # type: ignore[call-arg]
     assert list(registered.payment_providers) == [ProviderName.WECHAT_PAY]
     assert registered.payment_providers[ProviderName.WECHAT_PAY] == "fake"
+
+
+def test_inside_wechat_paying_by_wechat_pay_is_not_offered_yet_and_opens_no_order(site):
+    flow, http, _, providers, token = site
+    answer = http.pay(request(token, form=form(token), user_agent=WECHAT_UA), "wechat_pay")
+    assert answer.status == 501 and providers[ProviderName.WECHAT_PAY].orders == [] and flow.orders.orders == {}
+    assert http.pay(request(token, form=form(token), user_agent=WECHAT_UA), "alipay").status == 303
