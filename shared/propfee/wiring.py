@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
@@ -30,10 +30,36 @@ from propfee.providers.wechat_pay import WeChatPayConfig, WeChatPayProvider
 from propfee.rules import CollectionRules, rules_for
 from propfee.web.limits import RateLimiter
 
-# Where a payment provider plugs in: its name -> how to build its adapter from the services (settings, secrets).
-# The bill page offers exactly the providers registered here; the WeChat Pay and Alipay adapters register
-# themselves here when they land (providers/), and tests register an in-memory fake.
+# Where a payment provider plugs in beside the configured ones: its name -> how to build its adapter from the
+# services. The bill page offers the providers whose merchant secret is configured (PROPFEE_WECHAT_PAY_SECRET,
+# PROPFEE_ALIPAY_SECRET) and those registered here (tests register an in-memory fake).
 PAYMENT_PROVIDERS: dict[ProviderName, Callable[[Services], PaymentProvider]] = {}
+
+
+def configured_providers(settings: Settings) -> tuple[ProviderName, ...]:
+    """The providers whose merchant secret the function's settings name."""
+    secrets = {ProviderName.WECHAT_PAY: settings.wechat_pay_secret, ProviderName.ALIPAY: settings.alipay_secret}
+    return tuple(name for name in ProviderName if secrets[name])
+
+
+class OfferedProviders(Mapping[ProviderName, PaymentProvider]):
+    """The bill page's providers by name; an adapter (and its merchant keys) is built on first use, so showing a
+    bill reads no secret."""
+
+    def __init__(self, names: tuple[ProviderName, ...], build: Callable[[ProviderName], PaymentProvider]) -> None:
+        self._names = names
+        self._build = build
+
+    def __getitem__(self, name: ProviderName) -> PaymentProvider:
+        if name not in self._names:
+            raise KeyError(name)
+        return self._build(name)
+
+    def __iter__(self) -> Iterator[ProviderName]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 @dataclass
@@ -148,8 +174,11 @@ class Services:
         return Sender(self.settings, self.table, self.sms, self.email, self.rules, letters, self.bill_links, sms_links)
 
     @cached_property
-    def payment_providers(self) -> dict[ProviderName, PaymentProvider]:
-        return {name: build(self) for name, build in PAYMENT_PROVIDERS.items()}
+    def payment_providers(self) -> OfferedProviders:
+        """Those registered in PAYMENT_PROVIDERS and those configured, in ProviderName's order."""
+        configured = configured_providers(self.settings)
+        names = tuple(n for n in ProviderName if n in PAYMENT_PROVIDERS or n in configured)
+        return OfferedProviders(names, self.payment_provider)
 
     @cached_property
     def bill_http(self) -> BillHttp:
@@ -157,7 +186,9 @@ class Services:
         links = self.bill_links
         if links is None:
             raise RuntimeError("PROPFEE_PUBLIC_BASE_URL is not set for this function")
-        page = BillPage(links, self.table, self.payment_providers, self.receiver, self.rules)
+        page = BillPage(
+            links, self.table, self.payment_providers, self.receiver, self.rules, orders=self.payments_table
+        )
         secret = SecretBytes(self.settings.require("web_secret_arn"))
         return BillHttp(page, RateLimiter(self.table), secret, self.settings.tz)
 
@@ -174,9 +205,11 @@ class Services:
         return PaymentsTable(self.settings.table, self.settings.tz, allocation=self.rules.billing.allocation)
 
     def payment_provider(self, name: ProviderName) -> PaymentProvider:
-        """The provider's adapter, its merchant keys read from Secrets Manager once per container."""
+        """The provider's adapter (a registered one first), its merchant keys read from Secrets Manager once per
+        container."""
         if name not in self._providers:
-            self._providers[name] = build_payment_provider(self.settings, name)
+            registered = PAYMENT_PROVIDERS.get(name)
+            self._providers[name] = registered(self) if registered else build_payment_provider(self.settings, name)
         return self._providers[name]
 
     @cached_property

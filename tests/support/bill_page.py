@@ -10,6 +10,7 @@ from propfee.domain.models import Building, Community, OpenBill, Owner, Unit
 from propfee.payments.bill_http import BillHttp
 from propfee.payments.bill_page import BillPage
 from propfee.payments.links import BillLinks, InMemoryBillLinks
+from propfee.payments.orders import PaymentOrder
 from propfee.payments.ports import Checkout, OrderRequest, ProviderName
 from propfee.rules import load_rules
 from propfee.web.limits import InMemoryRateCounter, RateLimiter, RateLimits
@@ -77,11 +78,24 @@ class MemoryReader:
         return self.payments.get(unit_id, [])[:limit]
 
 
+@dataclass
+class MemoryOrders:
+    """payments.orders.OrderStore in memory."""
+
+    orders: dict[str, PaymentOrder] = field(default_factory=dict)
+
+    def get_order(self, out_trade_no: str) -> PaymentOrder | None:
+        return self.orders.get(out_trade_no)
+
+    def add_order(self, order: PaymentOrder) -> PaymentOrder:
+        return self.orders.setdefault(order.out_trade_no, order)
+
+
 def bill_http(
-    units: dict[str, Unit], receiver: Any, limits: RateLimits | None = None
+    units: dict[str, Unit], receiver: Any, limits: RateLimits | None = None, orders: MemoryOrders | None = None
 ) -> tuple[BillHttp, BillLinks, dict]:
     links = BillLinks(InMemoryBillLinks(), "https://jxwy.cn", lifetime=timedelta(days=45))
     providers = {name: FakeProvider(name) for name in ProviderName}
-    page = BillPage(links, MemoryReader(units), providers, receiver, load_rules())
+    page = BillPage(links, MemoryReader(units), providers, receiver, load_rules(), orders or MemoryOrders())
     limiter = RateLimiter(InMemoryRateCounter(), limits or RateLimits())
     return BillHttp(page, limiter, lambda: SECRET, SHANGHAI), links, providers

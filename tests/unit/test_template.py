@@ -244,7 +244,8 @@ def test_every_role_that_writes_the_table_is_bounded_by_leading_keys(cfn):
         "BillingFunctionRole",
         "DailyReportFunctionRole",
         "TaskDigestFunctionRole",
-        "BillPageFunctionRole",  # the "wrong bill" form as an SMS reply; rate counters
+        "BillPageFunctionRole",  # the "wrong bill" form as an SMS reply; rate counters; payment orders
+        "PaymentNotifyFunctionRole",  # a verified payment into the ledger; its order, claims and task
     }
     for (lid, action), patterns in grants.items():
         assert patterns, f"{lid} may {action} any item of the table"
@@ -335,6 +336,10 @@ def test_each_function_has_a_sample_event_its_handler_parses(sam):
         elif name == "bill_page":
             request = from_http_api(event)
             assert (request.method, request.path.startswith("/b/"), request.source_ip) == ("GET", True, "203.0.113.7")
+        elif name == "payment_notify":
+            request = from_http_api(event)
+            assert (request.method, request.path) == ("POST", "/notify/alipay")
+            assert request.form["out_trade_no"].startswith("PF") and request.form["trade_status"] == "TRADE_SUCCESS"
         else:
             assert ScheduledEvent.model_validate(event).scheduled_time is not None
         if name == "plan":  # and one community's run, as the morning run's fan-out invokes it

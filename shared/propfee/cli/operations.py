@@ -94,6 +94,15 @@ def cmd_sandbox_up(args: argparse.Namespace) -> int:
         print(f"embedded AWS listening on {sandbox.endpoint} (stack from {sandbox.template_path})")
         if sandbox.http_api is not None:
             print(f"the stack's HTTP API (bill pages: the links in the reminders) on {sandbox.http_api.url}")
+        owing = [u for u in (world.snapshot.units if args.households else []) if u.oldest_due is not None]
+        if sandbox.http_api is not None and owing:
+            from propfee.aws.feedback import FeedbackTable
+            from propfee.payments.links import BillLinks
+
+            links = BillLinks(FeedbackTable(table.name, tz), sandbox.http_api.url)
+            link = links.issue(owing[0].unit_id, owing[0].community_id, sandbox.clock.now())
+            # a unit's bill page, to pay on the WeChat Pay and Alipay emulators' cashier pages
+            print(f"a bill page to try paying online: {links.url(link)}")
         print("use it with the AWS CLI or boto3:")
         for key, value in sandbox.aws_environment().items():
             print(f"  export {key}={value}")
@@ -113,7 +122,8 @@ def cmd_sandbox_up(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
             while True:
-                wallclock.sleep(3600)
+                wallclock.sleep(1)
+                sandbox.deliver_payment_notices()  # an owner paid on an emulator's cashier page
         except KeyboardInterrupt:
             pass
     return 0

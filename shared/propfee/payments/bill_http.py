@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from propfee.payments.bill_page import BillPage, BillView
+from propfee.payments.bill_page import BillPage, BillView, checkout_kind
+from propfee.payments.ports import CheckoutKind, ProviderName
 from propfee.web.limits import RateLimiter
 from propfee.web.pages import TEXTS, WebResponse, choose_language, render_page, static_file
 from propfee.web.requests import HttpRequest
@@ -34,7 +35,6 @@ class BillRequest:
     accept_language: str = ""
     lang: str | None = None  # ?lang= (the page's switch)
     form: Mapping[str, str] = field(default_factory=dict)
-    page_url: str = ""  # where the provider sends the browser back
 
 
 def bill_request(http: HttpRequest, token: str, now: datetime) -> BillRequest:
@@ -46,7 +46,6 @@ def bill_request(http: HttpRequest, token: str, now: datetime) -> BillRequest:
         accept_language=http.headers.get("accept-language", ""),
         lang=http.query.get("lang"),
         form=http.form,
-        page_url=f"https://{http.domain}/b/{token}" if http.domain else "",
     )
 
 
@@ -131,9 +130,11 @@ class BillHttp:
         refused = self._checked(request)
         if refused is not None:
             return refused
-        checkout = self._page.pay(
-            request.token, provider, request.user_agent, request.source_ip, request.page_url, request.now
-        )
+        chosen = next((p for p in ProviderName if p.value == provider), None)
+        if chosen is not None and checkout_kind(chosen, request.user_agent) is CheckoutKind.WECHAT_JSAPI:
+            # inside WeChat, JSAPI needs the payer's openid (an OAuth step not built yet): no order without it
+            return WebResponse(501, "Not Implemented\n", PLAIN, PERSONAL_HEADERS)
+        checkout = self._page.pay(request.token, provider, request.user_agent, request.source_ip, request.now)
         if checkout is None:
             return not_found()
         if checkout.redirect_url:

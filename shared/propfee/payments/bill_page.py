@@ -12,7 +12,8 @@ from propfee.domain.identity import CompanyIdentity
 from propfee.domain.models import Building, Community, InboundMessage, Unit
 from propfee.feedback.receiving import ReceiveResult
 from propfee.payments.links import BillLink, BillLinks
-from propfee.payments.ports import Checkout, CheckoutKind, OrderRequest, PaymentProvider, ProviderName
+from propfee.payments.orders import NothingToPay, OrderStore, start_checkout
+from propfee.payments.ports import Checkout, CheckoutKind, PaymentProvider, ProviderName
 
 MAX_FEEDBACK_CHARS = 2000  # what an SMS reply is classified on, too
 PAYMENTS_SHOWN = 24
@@ -122,13 +123,6 @@ def checkout_kind(provider: ProviderName, user_agent: str) -> CheckoutKind:
     return CheckoutKind.WECHAT_JSAPI if "MicroMessenger" in user_agent else CheckoutKind.WECHAT_H5
 
 
-def order_number(unit_id: str, periods: tuple[str, ...], attempt: int = 1) -> str:
-    """A merchant order number from unit, bills and attempt: a retried create names the same order (32 characters
-    of [A-Za-z0-9], as WeChat Pay and Alipay both accept); no unit number readable in it."""
-    digest = hashlib.sha256(f"{unit_id}|{','.join(periods)}|{attempt}".encode()).hexdigest()
-    return f"PF{digest[:30]}"
-
-
 class IdentitySource(Protocol):
     def identity_for(self, community_id: str) -> CompanyIdentity: ...
 
@@ -143,8 +137,11 @@ class BillPage:
         providers: Mapping[ProviderName, PaymentProvider],
         receiver: FeedbackReceiver,
         identities: IdentitySource,
+        orders: OrderStore,
     ) -> None:
+        """`providers`: those configured (the view offers their names; an adapter is built only to pay)."""
         self._links = links
+        self._orders = orders
         self._reader = reader
         self._providers = providers
         self._receiver = receiver
@@ -172,33 +169,34 @@ class BillPage:
         identity = self.identity(unit.community_id)
         return bill_view(unit, community, building, payments, identity, language, tuple(self._providers))
 
-    def pay(
-        self, token: str, provider: str, user_agent: str, client_ip: str, return_url: str, now: datetime
-    ) -> Checkout | None:
+    def pay(self, token: str, provider: str, user_agent: str, client_ip: str, now: datetime) -> Checkout | None:
         """An order for every open bill of the unit with the provider; None for an unusable token, an unknown
-        provider or nothing due."""
+        provider or nothing due. The provider sends the browser back to the bill link itself (the stack's base URL,
+        whatever host the request came through)."""
         found = self._unit(token, now)
         chosen = next((p for p in ProviderName if p.value == provider), None)
         if found is None or chosen is None or chosen not in self._providers:
             return None
-        _, unit = found
+        link, unit = found
         periods = tuple(sorted(p for p, b in unit.open_bills.items() if b.outstanding_fen > 0))
-        amount = sum(unit.open_bills[p].outstanding_fen for p in periods)
-        if amount <= 0:
+        if not periods:
             return None
         identity = self.identity(unit.community_id)
-        order = OrderRequest(
-            out_trade_no=order_number(unit.unit_id, periods),
-            unit_id=unit.unit_id,
-            community_id=unit.community_id,
-            bill_ids=periods,
-            amount_fen=amount,
-            description=f"{identity.name} 物业费 {periods[0]}" + (f"~{periods[-1]}" if len(periods) > 1 else ""),
-            kind=checkout_kind(chosen, user_agent),
-            client_ip=client_ip,
-            return_url=return_url,
-        )
-        return self._providers[chosen].create_order(order)
+        description = f"{identity.name} 物业费 {periods[0]}" + (f"~{periods[-1]}" if len(periods) > 1 else "")
+        try:
+            _, checkout = start_checkout(
+                self._orders,
+                self._providers[chosen],
+                unit,
+                checkout_kind(chosen, user_agent),
+                description,
+                now,
+                client_ip=client_ip,
+                return_url=self._links.url(link),
+            )
+        except NothingToPay:
+            return None
+        return checkout
 
     def report_problem(self, token: str, text: str, form_id: str, now: datetime) -> ReceiveResult | None:
         """The owner's words about the bill, understood and acted on exactly as an SMS reply from the unit's

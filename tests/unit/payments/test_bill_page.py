@@ -1,18 +1,18 @@
 """The bill page with in-memory ports: what it shows, the one 404, CSRF, rate limits, paying, the wrong-bill form."""
 
-import re
 from datetime import timedelta
 
 import pytest
 
 from propfee.domain.models import HoldKind
 from propfee.payments.bill_http import BillRequest, static
-from propfee.payments.bill_page import checkout_kind, mask_name, order_number
+from propfee.payments.bill_page import checkout_kind, mask_name
+from propfee.payments.orders import ORDER_NUMBER, OrderStatus
 from propfee.payments.ports import CheckoutKind, ProviderName
 from propfee.web.limits import RateLimits
 from propfee.web.security import CSRF_FIELD, csrf_token
 from tests.support import at
-from tests.support.bill_page import PHONE, SECRET, bill_http, billed_unit
+from tests.support.bill_page import PHONE, SECRET, MemoryOrders, bill_http, billed_unit
 from tests.unit.feedback.test_receiving import Flow
 
 NOW = at("2026-11-11 10:30")
@@ -23,7 +23,9 @@ WECHAT_UA = "Mozilla/5.0 (iPhone) AppleWebKit/605.1.15 Mobile/15E148 MicroMessen
 @pytest.fixture()
 def site():
     flow = Flow(billed_unit())
-    http, links, providers = bill_http(flow.store.units, flow.receiver, RateLimits(per_token=8, per_source=50))
+    flow.orders = MemoryOrders()
+    limits = RateLimits(per_token=8, per_source=50)
+    http, links, providers = bill_http(flow.store.units, flow.receiver, limits, flow.orders)
     token = links.issue("C01-B01-0101", "C01", NOW).token
     return flow, http, links, providers, token
 
@@ -125,25 +127,46 @@ def test_the_wrong_bill_form_goes_through_the_reply_flow_a_dispute_opens_a_ticke
 
 
 def test_paying_orders_every_open_bill_with_the_chosen_provider_and_redirects_to_its_cashier(site):
-    _, http, _, providers, token = site
+    flow, http, _, providers, token = site
     answer = http.pay(request(token, form=form(token), user_agent="Mozilla/5.0 (iPhone) Safari"), "wechat_pay")
     [order] = providers[ProviderName.WECHAT_PAY].orders
     assert answer.status == 303 and answer.headers["Location"].endswith(order.out_trade_no)
     assert (order.amount_fen, order.bill_ids, order.kind) == (37345, ("2026-09", "2026-10"), CheckoutKind.WECHAT_H5)
     assert order.client_ip == IP and "王" not in order.description and PHONE not in order.description
-    assert re.fullmatch(r"[A-Za-z0-9]{32}", order.out_trade_no)
+    assert order.return_url == f"https://jxwy.cn/b/{token}"  # back to the bill link, whatever the host
+    assert ORDER_NUMBER.fullmatch(order.out_trade_no) and "0101" not in order.out_trade_no
+    # the order is recorded (the notification settles it by its number)
+    [recorded] = flow.orders.orders.values()
+    assert (recorded.out_trade_no, recorded.amount_fen, recorded.periods) == (order.out_trade_no, 37345, order.bill_ids)
     # a retry names the same order; the provider must not make two
     http.pay(request(token, form=form(token)), "wechat_pay")
     assert len({o.out_trade_no for o in providers[ProviderName.WECHAT_PAY].orders}) == 1
+    assert len(flow.orders.orders) == 1
     assert http.pay(request(token, form=form(token)), "paypal").status == 404
+
+
+def test_once_an_order_is_closed_paying_again_opens_the_next_attempt(site):
+    flow, http, _, providers, token = site
+    http.pay(request(token, form=form(token)), "alipay")
+    [first] = flow.orders.orders.values()
+    flow.orders.orders[first.out_trade_no] = first.model_copy(update={"status": OrderStatus.CLOSED})
+    answer = http.pay(request(token, form=form(token)), "alipay")
+    second = providers[ProviderName.ALIPAY].orders[-1]
+    assert answer.status == 303 and second.out_trade_no != first.out_trade_no
+    assert second.out_trade_no.endswith("-2") and first.out_trade_no.endswith("-1")
+
+
+def test_nothing_due_means_nothing_to_pay(site):
+    flow, http, _, providers, token = site
+    flow.store.units["C01-B01-0101"] = flow.store.units["C01-B01-0101"].model_copy(update={"open_bills": {}})
+    assert http.pay(request(token, form=form(token)), "wechat_pay").status == 404
+    assert providers[ProviderName.WECHAT_PAY].orders == [] and flow.orders.orders == {}
 
 
 def test_wechat_pays_by_jsapi_inside_wechat_and_h5_elsewhere_alipay_by_wap():
     assert checkout_kind(ProviderName.WECHAT_PAY, WECHAT_UA) is CheckoutKind.WECHAT_JSAPI
     assert checkout_kind(ProviderName.WECHAT_PAY, "Mozilla/5.0 Chrome/131") is CheckoutKind.WECHAT_H5
     assert checkout_kind(ProviderName.ALIPAY, WECHAT_UA) is CheckoutKind.ALIPAY_WAP
-    assert order_number("C01-B01-0101", ("2026-09",)) != order_number("C01-B01-0101", ("2026-09",), attempt=2)
-    assert "0101" not in order_number("C01-B01-0101", ("2026-09",))
 
 
 def test_htmx_is_served_from_the_package_with_its_licence_note():
@@ -151,3 +174,31 @@ def test_htmx_is_served_from_the_package_with_its_licence_note():
     assert answer.status == 200 and answer.content_type.startswith("text/javascript")
     assert b"htmx" in bytes(answer.body)[:2000]
     assert static("web.css").status == 200
+
+
+def test_the_page_offers_the_providers_whose_merchant_secret_is_configured_and_reads_no_secret_to_show(monkeypatch):
+    from propfee import wiring
+    from propfee.domain.config import Settings
+
+    built = []
+    monkeypatch.setattr(wiring, "build_payment_provider", lambda _settings, name: built.append(name) or name)
+    alipay_only = wiring.Services(Settings(table="t", alipay_secret="arn:secret:alipay"))  # type: ignore[call-arg]
+    assert list(alipay_only.payment_providers) == [ProviderName.ALIPAY] and built == []
+    assert alipay_only.payment_providers[ProviderName.ALIPAY] == ProviderName.ALIPAY and built == [ProviderName.ALIPAY]
+    with pytest.raises(KeyError):
+        alipay_only.payment_providers[ProviderName.WECHAT_PAY]
+    both = wiring.Services(Settings(table="t", alipay_secret="a", wechat_pay_secret="w"))  # type: ignore[call-arg]
+    assert list(both.payment_providers) == [ProviderName.WECHAT_PAY, ProviderName.ALIPAY]
+    assert list(wiring.Services(Settings(table="t")).payment_providers) == []  # type: ignore[call-arg]
+    # a registered provider (a test's fake) is offered and used instead of building one
+    monkeypatch.setitem(wiring.PAYMENT_PROVIDERS, ProviderName.WECHAT_PAY, lambda _services: "fake")
+    registered = wiring.Services(Settings(table="t"))  # type: ignore[call-arg]
+    assert list(registered.payment_providers) == [ProviderName.WECHAT_PAY]
+    assert registered.payment_providers[ProviderName.WECHAT_PAY] == "fake"
+
+
+def test_inside_wechat_paying_by_wechat_pay_is_not_offered_yet_and_opens_no_order(site):
+    flow, http, _, providers, token = site
+    answer = http.pay(request(token, form=form(token), user_agent=WECHAT_UA), "wechat_pay")
+    assert answer.status == 501 and providers[ProviderName.WECHAT_PAY].orders == [] and flow.orders.orders == {}
+    assert http.pay(request(token, form=form(token), user_agent=WECHAT_UA), "alipay").status == 303

@@ -38,13 +38,16 @@ def start_payment_emulators(
     notify_base_url: str,
     transport: Transport = http_post,
     secretsmanager: Any | None = None,
+    wechat_pay_secret_id: str = WECHAT_PAY_SECRET_ID,
+    alipay_secret_id: str = ALIPAY_SECRET_ID,
 ) -> PaymentEmulators:
-    """Start both on 127.0.0.1 (free ports), store their merchant keys as the secrets the adapters read, and
-    return the settings that name those secrets, the notify base and the emulators' addresses."""
+    """Start both on 127.0.0.1 (free ports), store their merchant keys as the secrets the adapters read (the
+    sandbox names its stack's secrets), and return the settings that name those secrets, the notify base and the
+    emulators' addresses."""
     wechat_pay = WeChatPayEmulator(clock, transport=transport).start()
     alipay = AlipayEmulator(clock, transport=transport).start()
-    wechat_arn = put_secret(WECHAT_PAY_SECRET_ID, wechat_pay.secret_fields(), secretsmanager)
-    alipay_arn = put_secret(ALIPAY_SECRET_ID, alipay.secret_fields(), secretsmanager)
+    wechat_arn = put_secret(wechat_pay_secret_id, wechat_pay.secret_fields(), secretsmanager)
+    alipay_arn = put_secret(alipay_secret_id, alipay.secret_fields(), secretsmanager)
     environment = {
         "PROPFEE_WECHAT_PAY_SECRET": wechat_arn,
         "PROPFEE_ALIPAY_SECRET": alipay_arn,

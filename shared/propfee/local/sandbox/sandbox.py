@@ -105,6 +105,8 @@ class Sandbox:
         self.sms_emulators: dict[str, Any] = {}
         # the stack's HTTP API on a loopback port (sandbox.http_api): its URL is the bill links' base URL
         self.http_api: HttpApiServer | None = None
+        # WeChat Pay's and Alipay's emulators, started with bill links: they notify the HTTP API's /notify routes
+        self.payment_emulators: Any = None
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> Sandbox:
@@ -162,6 +164,33 @@ class Sandbox:
         if self.bill_links:
             self.parameters = {"BillPageBaseUrl": self.http_api.url, **self.parameters}
         self._deploy()
+        if self.bill_links:
+            self._start_payment_emulators()
+
+    def _start_payment_emulators(self) -> None:
+        """The payment providers as local emulators: their merchant keys in the stack's secrets (moto's Secrets
+        Manager), their notifications to the HTTP API's /notify/<provider>, the functions that name a merchant
+        secret pointed at their gateways."""
+        from propfee.local.emulators.payments import start_payment_emulators
+
+        assert self.http_api is not None
+        self.payment_emulators = start_payment_emulators(
+            self.clock.now,
+            self.http_api.url,
+            secretsmanager=self.client("secretsmanager"),
+            wechat_pay_secret_id=self.resources["WeChatPayMerchantSecret"],
+            alipay_secret_id=self.resources["AlipayMerchantSecret"],
+        )
+        settings = self.payment_emulators.environment
+        for function in self.functions.values():
+            if "PROPFEE_WECHAT_PAY_SECRET" in function.environment or "PROPFEE_ALIPAY_SECRET" in function.environment:
+                # the stack's own settings (the secrets' ARNs, the notify base) stay; the gateways are the sandbox's
+                function.environment.update({k: v for k, v in settings.items() if k.endswith("_GATEWAY")})
+
+    def deliver_payment_notices(self) -> int:
+        """The payment notifications due on the simulated clock, sent to the HTTP API (the emulators retry a
+        refused one on the providers' schedules)."""
+        return self.payment_emulators.deliver_due() if self.payment_emulators is not None else 0
 
     def _start_sms_emulators(self) -> None:
         """The rules' mainland SMS providers as local emulators; the functions reach them through
@@ -227,6 +256,9 @@ class Sandbox:
         return AWSResponse(self.endpoint, 202, HTTPHeaders(), None), {"StatusCode": 202}
 
     def stop(self) -> None:
+        if self.payment_emulators is not None:
+            self.payment_emulators.stop()
+            self.payment_emulators = None
         if self.http_api is not None:
             self.http_api.stop()
             self.http_api = None
@@ -320,7 +352,8 @@ class Sandbox:
         return self.functions[logical_id].invoke(event)
 
     def advance(self, to: datetime) -> None:
-        """Move the clock to `to`, firing every schedule due on the way and draining the queues."""
+        """Move the clock to `to`, firing every schedule due on the way, delivering the payment notifications due
+        and draining the queues."""
         target = to.astimezone(UTC)
         while True:
             now = self.clock.now()
@@ -330,11 +363,13 @@ class Sandbox:
                 break
             fire_time, _, schedule = upcoming[0]
             self.clock.set(fire_time)
+            self.deliver_payment_notices()  # what fell due before the schedule fires
             result = self.invoke(schedule.target_logical_id, schedule.event_for(fire_time))
             self.scheduled_results.append((schedule.target_logical_id, fire_time, result))
             self.drain()
         if target > self.clock.now():
             self.clock.set(target)
+        self.deliver_payment_notices()
         self.drain()
 
     def drain(self) -> DrainStats:
