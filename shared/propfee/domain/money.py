@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 
 def yuan(fen: int, grouping: bool = True) -> str:
@@ -10,6 +10,14 @@ def yuan(fen: int, grouping: bool = True) -> str:
     sign = "-" if fen < 0 else ""
     whole, cents = divmod(abs(fen), 100)
     return f"{sign}{whole:,}.{cents:02d}" if grouping else f"{sign}{whole}.{cents:02d}"
+
+
+def fen_from_yuan(text: str) -> int:
+    """'1234.56' (as payment providers write amounts) -> 123456; refused when it is not an amount."""
+    try:
+        return int((Decimal(text.strip()) * 100).to_integral_value())
+    except InvalidOperation as error:
+        raise ValueError(f"not an amount: {text!r}") from error
 
 
 def fen_from_area(area_m2: Decimal, rate_yuan_per_m2: Decimal) -> int:

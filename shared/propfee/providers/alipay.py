@@ -8,7 +8,6 @@ import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl
 from urllib.request import urlopen
@@ -17,6 +16,8 @@ from zoneinfo import ZoneInfo
 from alipay import AliPay
 from alipay.exceptions import AliPayException, AliPayValidationError
 
+from propfee.domain import money
+from propfee.domain.money import fen_from_yuan
 from propfee.payments.ports import (
     Checkout,
     CheckoutKind,
@@ -65,14 +66,8 @@ class AlipayConfig:
 
 
 def yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
-
-
-def fen(text: str) -> int:
-    try:
-        return int((Decimal(text.strip()) * 100).to_integral_value())
-    except InvalidOperation as error:
-        raise ValueError(f"not an amount: {text!r}") from error
+    """Alipay's amounts: yuan with two decimals, no grouping."""
+    return money.yuan(fen, grouping=False)
 
 
 class AlipayProvider:
@@ -125,7 +120,7 @@ class AlipayProvider:
             out_trade_no=str(answer["out_trade_no"]),
             transaction_id=str(answer.get("trade_no") or ""),
             state=_STATES.get(str(answer.get("trade_status")), TradeState.FAILED),
-            amount_fen=fen(str(answer.get("total_amount", "0"))),
+            amount_fen=fen_from_yuan(str(answer.get("total_amount", "0"))),
             paid_at=datetime.fromisoformat(paid).replace(tzinfo=SHANGHAI) if paid else None,
         )
 
@@ -190,7 +185,7 @@ class AlipayProvider:
             raise NotificationRejected("for another application")
         try:
             sent = datetime.fromisoformat(fields["notify_time"]).replace(tzinfo=SHANGHAI)
-            amount = fen(fields["total_amount"])
+            amount = fen_from_yuan(fields["total_amount"])
         except (KeyError, ValueError) as error:
             raise NotificationRejected("missing notify_time or total_amount") from error
         if self._now() - sent > MAX_NOTICE_AGE:
@@ -231,7 +226,7 @@ def parse_trade_bill(content: bytes) -> list[PaymentNotice]:
                         out_trade_no=row[column["商户订单号"]].strip(),
                         transaction_id=row[column["支付宝交易号"]].strip(),
                         state=TradeState.PAID,
-                        amount_fen=fen(row[column["订单金额（元）"]]),
+                        amount_fen=fen_from_yuan(row[column["订单金额（元）"]]),
                         paid_at=datetime.fromisoformat(done).replace(tzinfo=SHANGHAI) if done else None,
                     )
                 )

@@ -12,12 +12,12 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from wechatpayv3 import WeChatPay, WeChatPayType
 
+from propfee.domain.money import fen_from_yuan
 from propfee.payments.ports import (
     Checkout,
     CheckoutKind,
@@ -81,10 +81,6 @@ class WeChatPayConfig:
 
     def __repr__(self) -> str:  # never print a key
         return f"WeChatPayConfig(mchid={self.mchid!r}, appid={self.appid!r}, gateway={self.gateway!r})"
-
-
-def _fen_from_yuan(text: str) -> int:
-    return int((Decimal(text.strip().lstrip("`") or "0") * 100).to_integral_value())
 
 
 class WeChatPayProvider:
@@ -260,7 +256,7 @@ def parse_trade_bill(text: str) -> list[PaymentNotice]:
                 out_trade_no=field["商户订单号"],
                 transaction_id=field["微信订单号"],
                 state=TradeState.PAID,
-                amount_fen=_fen_from_yuan(field["订单金额"]),
+                amount_fen=fen_from_yuan(field["订单金额"].strip().lstrip("`") or "0"),
                 paid_at=paid,
             )
         )

@@ -81,3 +81,13 @@ def test_fen_from_area_is_within_half_a_fen_of_the_exact_amount(area, rate_yuan)
 )
 def test_collection_rate(paid, billed, expected):
     assert rate(paid, billed) == expected
+
+
+def test_a_providers_amount_in_yuan_is_read_as_fen_and_anything_else_is_refused():
+    import pytest
+
+    from propfee.domain.money import fen_from_yuan
+
+    assert fen_from_yuan(" 1234.56 ") == 123456 and fen_from_yuan("0.01") == 1 and fen_from_yuan("250") == 25000
+    with pytest.raises(ValueError, match="not an amount"):
+        fen_from_yuan("¥12")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import urllib.request
 import warnings
 from collections import Counter, deque
@@ -30,6 +29,7 @@ from propfee.domain import clock
 from propfee.local.sandbox import aws_rules, cognito, event_sources, iam, moto_patches, presigned, ses_rules, stack
 from propfee.local.sandbox import template as tpl
 from propfee.local.sandbox.http_api import HttpApiServer, routes_of
+from propfee.local.sandbox.provider_emulators import start_payments, start_sms, stop_all
 from propfee.local.sandbox.runtime import LambdaFunction, current_function, patched_environ
 from propfee.local.sandbox.schedules import Schedule
 from propfee.local.sandbox.ses_events import MATCHING_TYPE, EventKind, ses_record
@@ -159,51 +159,18 @@ class Sandbox:
         reset_clients()
         clients.client_observers.append(self._observe_client)
         self._previous_clock = clock.install(self.clock)
-        self._start_sms_emulators()
+        start_sms(self)
         self.http_api = HttpApiServer(self)
         if self.bill_links:
             self.parameters = {"BillPageBaseUrl": self.http_api.url, **self.parameters}
         self._deploy()
         if self.bill_links:
-            self._start_payment_emulators()
-
-    def _start_payment_emulators(self) -> None:
-        """The payment providers as local emulators: their merchant keys in the stack's secrets (moto's Secrets
-        Manager), their notifications to the HTTP API's /notify/<provider>, the functions that name a merchant
-        secret pointed at their gateways."""
-        from propfee.local.emulators.payments import start_payment_emulators
-
-        assert self.http_api is not None
-        self.payment_emulators = start_payment_emulators(
-            self.clock.now,
-            self.http_api.url,
-            secretsmanager=self.client("secretsmanager"),
-            wechat_pay_secret_id=self.resources["WeChatPayMerchantSecret"],
-            alipay_secret_id=self.resources["AlipayMerchantSecret"],
-        )
-        settings = self.payment_emulators.environment
-        for function in self.functions.values():
-            if "PROPFEE_WECHAT_PAY_SECRET" in function.environment or "PROPFEE_ALIPAY_SECRET" in function.environment:
-                # the stack's own settings (the secrets' ARNs, the notify base) stay; the gateways are the sandbox's
-                function.environment.update({k: v for k, v in settings.items() if k.endswith("_GATEWAY")})
+            start_payments(self)
 
     def deliver_payment_notices(self) -> int:
         """The payment notifications due on the simulated clock, sent to the HTTP API (the emulators retry a
         refused one on the providers' schedules)."""
         return self.payment_emulators.deliver_due() if self.payment_emulators is not None else 0
-
-    def _start_sms_emulators(self) -> None:
-        """The rules' mainland SMS providers as local emulators; the functions reach them through
-        PROPFEE_SMS_ENDPOINTS, with the sandbox's keys in Secrets Manager."""
-        from propfee.local.emulators.sms import start_sms_emulators
-        from propfee.rules import load_rules
-
-        rules_file = os.environ.get("PROPFEE_RULES_FILE")
-        rules = load_rules(Path(rules_file) if rules_file else None)
-        if not rules.sms.mainland():
-            return
-        self.sms_emulators, endpoints = start_sms_emulators(rules, self.client("secretsmanager"))
-        os.environ["PROPFEE_SMS_ENDPOINTS"] = json.dumps(endpoints)
 
     def _observe_client(self, made: Any) -> None:
         service = made.meta.service_model.service_name
@@ -256,9 +223,7 @@ class Sandbox:
         return AWSResponse(self.endpoint, 202, HTTPHeaders(), None), {"StatusCode": 202}
 
     def stop(self) -> None:
-        if self.payment_emulators is not None:
-            self.payment_emulators.stop()
-            self.payment_emulators = None
+        stop_all(self)
         if self.http_api is not None:
             self.http_api.stop()
             self.http_api = None
@@ -270,11 +235,6 @@ class Sandbox:
         if self._previous_clock is not None:
             clock.install(self._previous_clock)
             self._previous_clock = None
-        for emulator in self.sms_emulators.values():
-            emulator.stop()
-        if self.sms_emulators:
-            self.sms_emulators = {}
-            os.environ.pop("PROPFEE_SMS_ENDPOINTS", None)
         if self._saved_env is not None:
             self._saved_env.__exit__(None, None, None)
             self._saved_env = None

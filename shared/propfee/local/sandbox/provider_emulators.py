@@ -1,0 +1,58 @@
+"""The providers that are not AWS, as local emulators beside the sandbox: the rules' mainland SMS providers and,
+when the sandbox serves bill links, WeChat Pay and Alipay notifying its HTTP API."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from propfee.local.sandbox.sandbox import Sandbox
+
+
+def start_sms(sandbox: Sandbox) -> None:
+    """The rules' mainland SMS providers; the functions reach them through PROPFEE_SMS_ENDPOINTS, with the
+    sandbox's keys in Secrets Manager."""
+    from propfee.local.emulators.sms import start_sms_emulators
+    from propfee.rules import load_rules
+
+    rules_file = os.environ.get("PROPFEE_RULES_FILE")
+    rules = load_rules(Path(rules_file) if rules_file else None)
+    if not rules.sms.mainland():
+        return
+    sandbox.sms_emulators, endpoints = start_sms_emulators(rules, sandbox.client("secretsmanager"))
+    os.environ["PROPFEE_SMS_ENDPOINTS"] = json.dumps(endpoints)
+
+
+def start_payments(sandbox: Sandbox) -> None:
+    """The payment providers: their merchant keys in the stack's secrets (moto's Secrets Manager), their
+    notifications to the HTTP API's /notify/<provider>, the functions that name a merchant secret pointed at their
+    gateways."""
+    from propfee.local.emulators.payments import start_payment_emulators
+
+    assert sandbox.http_api is not None
+    sandbox.payment_emulators = start_payment_emulators(
+        sandbox.clock.now,
+        sandbox.http_api.url,
+        secretsmanager=sandbox.client("secretsmanager"),
+        wechat_pay_secret_id=sandbox.resources["WeChatPayMerchantSecret"],
+        alipay_secret_id=sandbox.resources["AlipayMerchantSecret"],
+    )
+    settings = sandbox.payment_emulators.environment
+    for function in sandbox.functions.values():
+        if "PROPFEE_WECHAT_PAY_SECRET" in function.environment or "PROPFEE_ALIPAY_SECRET" in function.environment:
+            # the stack's own settings (the secrets' ARNs, the notify base) stay; the gateways are the sandbox's
+            function.environment.update({k: v for k, v in settings.items() if k.endswith("_GATEWAY")})
+
+
+def stop_all(sandbox: Sandbox) -> None:
+    if sandbox.payment_emulators is not None:
+        sandbox.payment_emulators.stop()
+        sandbox.payment_emulators = None
+    for emulator in sandbox.sms_emulators.values():
+        emulator.stop()
+    if sandbox.sms_emulators:
+        sandbox.sms_emulators = {}
+        os.environ.pop("PROPFEE_SMS_ENDPOINTS", None)
