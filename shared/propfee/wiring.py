@@ -37,9 +37,10 @@ PAYMENT_PROVIDERS: dict[ProviderName, Callable[[Services], PaymentProvider]] = {
 
 
 def configured_providers(settings: Settings) -> tuple[ProviderName, ...]:
-    """The providers whose merchant secret the function's settings name."""
+    """The providers the operator has turned on (ONLINE_PAYMENT_PROVIDERS) whose merchant secret the function's
+    settings name."""
     secrets = {ProviderName.WECHAT_PAY: settings.wechat_pay_secret, ProviderName.ALIPAY: settings.alipay_secret}
-    return tuple(name for name in ProviderName if secrets[name])
+    return tuple(name for name in ProviderName if secrets[name] and name.value in settings.online_payment_providers)
 
 
 class OfferedProviders(Mapping[ProviderName, PaymentProvider]):

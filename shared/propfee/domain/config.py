@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from propfee.domain.identity import CommunityIdentity
 
@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # base of the notify URLs (<base>/notify/<provider>), and the emulators' addresses in the sandbox only
     wechat_pay_secret: str | None = None
     alipay_secret: str | None = None
+    # the providers the bill page offers (comma-separated in the environment): the operator names one once its
+    # merchant secret holds the keys, so that a fresh deploy never shows a button that ends in an error
+    online_payment_providers: Annotated[tuple[Literal["wechat_pay", "alipay"], ...], NoDecode] = ()
     payment_notify_base_url: str | None = None
     wechat_pay_gateway: str | None = None
     alipay_gateway: str | None = None
@@ -67,6 +70,13 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value  # a template parameter left empty
+
+    @field_validator("online_payment_providers", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):  # a template parameter: "", "alipay" or "wechat_pay,alipay"
+            return tuple(name.strip() for name in value.split(",") if name.strip())
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -48,6 +48,7 @@ class BillView:
     hotline: str
     company_name: str
     providers: tuple[ProviderName, ...] = field(default=())
+    pay_instructions: str = ""  # how to pay offline, shown when no provider is offered
 
     @property
     def can_pay(self) -> bool:
@@ -113,6 +114,7 @@ def bill_view(
         hotline=identity.hotline,
         company_name=identity.name if language == "zh-CN" else identity.name_en,
         providers=providers,
+        pay_instructions=identity.pay_instructions.get(language, ""),
     )
 
 

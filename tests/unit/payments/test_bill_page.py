@@ -9,6 +9,7 @@ from propfee.payments.bill_http import BillRequest, static
 from propfee.payments.bill_page import checkout_kind, mask_name
 from propfee.payments.orders import ORDER_NUMBER, OrderStatus
 from propfee.payments.ports import CheckoutKind, ProviderName
+from propfee.rules import load_rules
 from propfee.web.limits import RateLimits
 from propfee.web.security import CSRF_FIELD, csrf_token
 from tests.support import at
@@ -182,13 +183,25 @@ def test_the_page_offers_the_providers_whose_merchant_secret_is_configured_and_r
 
     built = []
     monkeypatch.setattr(wiring, "build_payment_provider", lambda _settings, name: built.append(name) or name)
-    alipay_only = wiring.Services(Settings(table="t", alipay_secret="arn:secret:alipay"))  # type: ignore[call-arg]
+    on = ("wechat_pay", "alipay")
+    alipay_only = wiring.Services(
+        Settings(table="t", alipay_secret="arn:secret:alipay", online_payment_providers=on)  # type: ignore[call-arg]
+    )
     assert list(alipay_only.payment_providers) == [ProviderName.ALIPAY] and built == []
     assert alipay_only.payment_providers[ProviderName.ALIPAY] == ProviderName.ALIPAY and built == [ProviderName.ALIPAY]
     with pytest.raises(KeyError):
         alipay_only.payment_providers[ProviderName.WECHAT_PAY]
-    both = wiring.Services(Settings(table="t", alipay_secret="a", wechat_pay_secret="w"))  # type: ignore[call-arg]
+    both = wiring.Services(
+        Settings(table="t", alipay_secret="a", wechat_pay_secret="w", online_payment_providers=on)  # type: ignore[call-arg]
+    )
     assert list(both.payment_providers) == [ProviderName.WECHAT_PAY, ProviderName.ALIPAY]
+    # a fresh deploy names both secrets but turns no provider on: no button that would end in an error
+    fresh = wiring.Services(Settings(table="t", alipay_secret="a", wechat_pay_secret="w"))  # type: ignore[call-arg]
+    assert list(fresh.payment_providers) == []
+    only_wechat = Settings(
+        table="t", alipay_secret="a", wechat_pay_secret="w", online_payment_providers=("wechat_pay",)
+    )  # type: ignore[call-arg]
+    assert list(wiring.Services(only_wechat).payment_providers) == [ProviderName.WECHAT_PAY]
     assert list(wiring.Services(Settings(table="t")).payment_providers) == []  # type: ignore[call-arg]
     # a registered provider (a test's fake) is offered and used instead of building one
     monkeypatch.setitem(wiring.PAYMENT_PROVIDERS, ProviderName.WECHAT_PAY, lambda _services: "fake")
@@ -202,3 +215,11 @@ def test_inside_wechat_paying_by_wechat_pay_is_not_offered_yet_and_opens_no_orde
     answer = http.pay(request(token, form=form(token), user_agent=WECHAT_UA), "wechat_pay")
     assert answer.status == 501 and providers[ProviderName.WECHAT_PAY].orders == [] and flow.orders.orders == {}
     assert http.pay(request(token, form=form(token), user_agent=WECHAT_UA), "alipay").status == 303
+
+
+def test_with_no_provider_turned_on_the_page_shows_how_to_pay_offline_and_no_pay_button(site):
+    _, http, _, providers, token = site
+    providers.clear()  # a fresh deploy: OnlinePaymentProviders empty
+    html = str(http.show(request(token, accept_language="zh-CN")).body)
+    assert "/pay/" not in html and "微信支付" not in html
+    assert load_rules().identity_for("C01").pay_instructions["zh-CN"] in html

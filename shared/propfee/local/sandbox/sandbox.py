@@ -162,7 +162,12 @@ class Sandbox:
         start_sms(self)
         self.http_api = HttpApiServer(self)
         if self.bill_links:
-            self.parameters = {"BillPageBaseUrl": self.http_api.url, **self.parameters}
+            # both emulated merchants hold their keys once the sandbox is up (start_payments)
+            self.parameters = {
+                "BillPageBaseUrl": self.http_api.url,
+                "OnlinePaymentProviders": "wechat_pay,alipay",
+                **self.parameters,
+            }
         self._deploy()
         if self.bill_links:
             start_payments(self)
