@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from propfee.aws import keys
 from propfee.aws.clients import error_code
+from propfee.aws.dynamo_links import link_to_item
 from propfee.aws.dynamo_table import (
     MAX_OPTIMISTIC_RETRIES,
     ConcurrentUpdate,
@@ -21,8 +22,9 @@ from propfee.aws.dynamo_table import (
 )
 from propfee.aws.dynamo_tasks import task_to_item
 from propfee.collection.delivery import STATUS_RANK, DeliveryEvent, Recorded
-from propfee.domain.models import Reminder, ReminderStatus, SendJob, Skip, Task
+from propfee.domain.models import Reminder, ReminderStatus, SendJob, Skip, Task, UnitBillLink
 from propfee.domain.ports import ClaimResult
+from propfee.payments.links import BillLink
 
 MESSAGE_LOOKUP_KEPT = timedelta(days=90)  # replies come within days; DynamoDB's TTL removes the lookup
 
@@ -42,28 +44,36 @@ class EvidenceRecords(TableBase):
     """A step claimed once with its evidence record, whose status then moves only forward."""
 
     def claim(
-        self, job: SendJob, reminder: Reminder, recent_contacts: tuple[datetime, ...], task: Task | None = None
+        self,
+        job: SendJob,
+        reminder: Reminder,
+        recent_contacts: tuple[datetime, ...],
+        task: Task | None = None,
+        new_link: UnitBillLink | None = None,
     ) -> ClaimResult:
         """Claim (unit, step, occurrence) and record the evidence in one transaction; the unit's recent
-        contacts become the given ones (the claim holds only while the unit is as planned)."""
+        contacts become the given ones (the claim holds only while the unit is as planned). A new bill link
+        named by the message is written in the same transaction and becomes the unit's."""
         evidence = self._reminder_item(job, reminder)
+        values: dict[str, Any] = {
+            ":step": {job.step},
+            ":step_id": job.step,
+            ":contacts": [c.isoformat() for c in recent_contacts],
+            ":one": 1,
+            ":v": job.unit_version,
+        }
+        sets = "SET recent_contacts = :contacts, version = version + :one"
+        if new_link is not None:
+            sets += ", bill_link = :link"
+            values[":link"] = new_link.model_dump(mode="json")
         operations = [
             {
                 "Update": {
                     "TableName": self.name,
                     "Key": to_attributes(keys.unit_item(job.unit_id)),
-                    "UpdateExpression": "ADD steps_done :step "
-                    "SET recent_contacts = :contacts, version = version + :one",
+                    "UpdateExpression": f"ADD steps_done :step {sets}",
                     "ConditionExpression": "version = :v AND NOT contains(steps_done, :step_id)",
-                    "ExpressionAttributeValues": to_attributes(
-                        {
-                            ":step": {job.step},
-                            ":step_id": job.step,
-                            ":contacts": [c.isoformat() for c in recent_contacts],
-                            ":one": 1,
-                            ":v": job.unit_version,
-                        }
-                    ),
+                    "ExpressionAttributeValues": to_attributes(values),
                 }
             },
             {
@@ -74,6 +84,17 @@ class EvidenceRecords(TableBase):
                 }
             },
         ]
+        if new_link is not None:
+            link = BillLink.of_unit(job.unit_id, job.community_id, new_link)
+            operations.append(
+                {
+                    "Put": {
+                        "TableName": self.name,
+                        "Item": to_attributes(link_to_item(link)),
+                        "ConditionExpression": "attribute_not_exists(pk)",  # a token is never reissued
+                    }
+                }
+            )
         if task is not None:  # the task and the collector's load, in the same all-or-nothing write
             operations += [
                 {

@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 from propfee.aws import keys
 from propfee.aws.clients import error_code
 from propfee.aws.dynamo_table import TableBase, from_attributes, plain, to_attributes
+from propfee.domain.models import UnitBillLink
 from propfee.payments.links import BillLink, LinkScope
 
 # DynamoDB deletes an expired item within days; the page checks the expiry itself, TTL only tidies up
@@ -51,43 +52,70 @@ class LinkRecords(TableBase):
         return item_to_link(token, from_attributes(item)) if item else None
 
     def current_link(self, unit_id: str) -> BillLink | None:
-        response = self.db.get_item(TableName=self.name, Key=to_attributes(keys.unit_bill_link_item(unit_id)))
-        item = response.get("Item")
-        if not item:
+        """The unit item's `bill_link` (the send path's claims write it too): one read of two attributes."""
+        response = self.db.get_item(
+            TableName=self.name,
+            Key=to_attributes(keys.unit_item(unit_id)),
+            ProjectionExpression="bill_link, community_id",
+        )
+        item = plain(from_attributes(response.get("Item", {})))
+        if not item.get("bill_link"):
             return None
-        pointer = from_attributes(item)
-        return item_to_link(pointer["token"], pointer)
+        return BillLink.of_unit(unit_id, item["community_id"], UnitBillLink.model_validate(item["bill_link"]))
 
     def save_link(self, link: BillLink) -> None:
-        item = link_to_item(link)
-        # the unit's pointer carries a copy of the link, so that reusing it is one read
-        pointer = {**item, **keys.unit_bill_link_item(link.unit_id), "token": link.token}
+        """The link, and the unit's `bill_link` naming it, in one transaction (the unit's version is not
+        touched: no plan or claim in flight has to start again for it)."""
+        current = UnitBillLink(token=link.token, issued_at=link.issued_at, valid_until=link.expires_at)
         self.db.transact_write_items(
             TransactItems=[
                 {
                     "Put": {
                         "TableName": self.name,
-                        "Item": to_attributes(item),
+                        "Item": to_attributes(link_to_item(link)),
                         "ConditionExpression": "attribute_not_exists(pk)",  # a token is never reissued
                     }
                 },
-                {"Put": {"TableName": self.name, "Item": to_attributes(pointer)}},
+                {
+                    "Update": {
+                        "TableName": self.name,
+                        "Key": to_attributes(keys.unit_item(link.unit_id)),
+                        "UpdateExpression": "SET bill_link = :link",
+                        "ConditionExpression": "attribute_exists(pk)",
+                        "ExpressionAttributeValues": to_attributes({":link": current.model_dump(mode="json")}),
+                    }
+                },
             ]
         )
 
     def revoke_link(self, token: str) -> bool:
+        """Revoked for good; the unit stops naming it, so that its next reminder gets a new link."""
         try:
-            self.db.update_item(
+            response = self.db.update_item(
                 TableName=self.name,
                 Key=to_attributes(keys.bill_link_item(token)),
                 UpdateExpression="SET revoked = :yes",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues=to_attributes({":yes": True}),
+                ReturnValues="ALL_NEW",
             )
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
                 return False
             raise
+        unit_id = from_attributes(response["Attributes"])["unit_id"]
+        try:
+            self.db.update_item(
+                TableName=self.name,
+                Key=to_attributes(keys.unit_item(unit_id)),
+                UpdateExpression="REMOVE bill_link",
+                ConditionExpression="bill_link.#token = :token",
+                ExpressionAttributeNames={"#token": "token"},
+                ExpressionAttributeValues=to_attributes({":token": token}),
+            )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":  # the unit names a newer link already
+                raise
         return True
 
     def count_request(self, subject: str, window: str, limit: int, expires: datetime) -> bool:

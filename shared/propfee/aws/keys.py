@@ -181,11 +181,6 @@ def bill_link_item(token: str) -> dict[str, str]:
     return {"pk": f"BILLLINK#{token}", "sk": "LINK"}
 
 
-def unit_bill_link_item(unit_id: str) -> dict[str, str]:
-    """The unit's current bill link, reused by reminders while it is valid."""
-    return {"pk": f"BILLLINK#UNIT#{unit_id}", "sk": "LINK"}
-
-
 def rate_count_item(subject: str, window: str) -> dict[str, str]:
     """Requests of a subject (a token's or a source IP's digest) in a window of time: web rate limits."""
     return {"pk": f"RATE#{subject}", "sk": f"COUNT#{window}"}

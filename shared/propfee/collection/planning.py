@@ -65,6 +65,7 @@ def job_for(unit: Unit, action: Action, today: date, community_name: str = "", b
         room=unit.room,
         owner_surname=surname_of_recipient(unit, action.destination),
         owner_name=owner_to_ask_for(unit) if action.channel in (Channel.CALL, Channel.VISIT) else "",
+        bill_link=unit.bill_link,
     )
 
 

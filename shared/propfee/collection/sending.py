@@ -16,7 +16,7 @@ from propfee.collection.planning import job_for
 from propfee.collection.policy import ContactPolicy, keep_recent, time_blocked
 from propfee.collection.tasks import TASK_DEADLINES, brief, choose_collector, task_id_for, task_place
 from propfee.domain.config import Settings
-from propfee.domain.models import Channel, Collector, Reminder, ReminderStatus, SendJob, Task
+from propfee.domain.models import Channel, Collector, Reminder, ReminderStatus, SendJob, Task, UnitBillLink
 from propfee.domain.ports import (
     BillLinkIssuer,
     ClaimResult,
@@ -133,8 +133,8 @@ class Sender:
             prepared = self._prepare(job, now, policy)
             if isinstance(prepared, SendResult):
                 return prepared
-            message, evidence, contacts, task = prepared
-            result = self._store.claim(job, evidence, contacts, task)
+            message, evidence, contacts, task, new_link = prepared
+            result = self._store.claim(job, evidence, contacts, task, new_link)
             if result is ClaimResult.CLAIMED:
                 if task is not None:
                     self._assigned(task.collector_id)
@@ -186,23 +186,26 @@ class Sender:
 
     def _prepare(
         self, job: SendJob, now: datetime, policy: ContactPolicy
-    ) -> tuple[RenderedMessage, Reminder, tuple[datetime, ...], Task | None] | SendResult:
-        """What the claim will record: the message (or the task) and the unit's contacts after it."""
+    ) -> tuple[RenderedMessage, Reminder, tuple[datetime, ...], Task | None, UnitBillLink | None] | SendResult:
+        """What the claim will record: the message (or the task), the unit's contacts after it, and the unit's
+        new bill link when the message names one."""
         if job.channel is Channel.LETTER:
-            letter = self._compose_letter(job, now)
+            bill_url, new_link = self._bill_link(job, now)
+            letter = self._compose_letter(job, now, bill_url or "")
             if isinstance(letter, SendResult):
                 return letter
-            return letter, evidence_for(job, letter, now), job.recent_contacts, None
+            return letter, evidence_for(job, letter, now), job.recent_contacts, None, new_link
         if not job.channel.is_task:
             today = now.astimezone(self._settings.tz).date()
             # the unit's bill link (reused while valid) goes into every SMS and email
-            links = self._bill_links if self._sms_links or job.channel is not Channel.SMS else None
-            bill_url = links.bill_url(job.unit_id, job.community_id, now) if links else None
+            bill_url, new_link = (
+                self._bill_link(job, now) if self._sms_links or job.channel is not Channel.SMS else (None, None)
+            )
             message = render(job, today, self._rules.identity_for(job.community_id), bill_url)
             # only automated messages count against the frequency caps; a formal letter does not
             counted = job.channel.is_message and job.counts_as_contact
             contacts = keep_recent((*job.recent_contacts, now), now, policy) if counted else job.recent_contacts
-            return message, evidence_for(job, message, now), contacts, None
+            return message, evidence_for(job, message, now), contacts, None, new_link
         collectors = self._collectors_at(now)
         collector = choose_collector(collectors, job.community_id, job.building_id, job.assignee_role)
         if collector is None:
@@ -229,7 +232,10 @@ class Sender:
             update={"status": ReminderStatus.ASSIGNED, "provider_message_id": task.task_id}
         )
         # a collector's call or visit is not an automated message: the frequency caps do not count it
-        return message, evidence, job.recent_contacts, task
+        return message, evidence, job.recent_contacts, task, None
+
+    def _bill_link(self, job: SendJob, now: datetime) -> tuple[str | None, UnitBillLink | None]:
+        return self._bill_links.for_reminder(job, now) if self._bill_links is not None else (None, None)
 
     def _deliver(self, job: SendJob, message: RenderedMessage) -> str:
         # travels with the message into delivery events, so that a receipt finds its evidence record (the email
@@ -242,13 +248,12 @@ class Sender:
         assert message.subject is not None
         return self._email.send_email(job.destination, message.subject, message.body, context)
 
-    def _compose_letter(self, job: SendJob, now: datetime) -> LetterMessage | SendResult:
+    def _compose_letter(self, job: SendJob, now: datetime, bill_url: str) -> LetterMessage | SendResult:
         """The letter with the unit's owners and unpaid periods as the records have them now, its address as the
         job names it, signed by the community's company (the rules' identity)."""
         unit = self._store.get_unit(job.unit_id)
         if unit is None:  # as when its claim finds it gone: nothing is owed any more
             return self._skip(job, SkipReason.PAID, now)
-        bill_url = self._bill_links.bill_url(job.unit_id, job.community_id, now) if self._bill_links else ""
         letter = compose_letter(job, unit, self._rules.identity_for(job.community_id), bill_url)
         # a missing font or seal is found before the claim: the job waits for the fix instead of a claim that dies
         find_font(self._settings.letter_font)

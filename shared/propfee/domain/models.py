@@ -110,6 +110,15 @@ class OpenBill(Record):
     outstanding_fen: NonNegativeInt
 
 
+class UnitBillLink(Record):
+    """The unit's current bill link as the unit item carries it: the plan puts it on each job, so that a reminder
+    reuses it without a read, and a new one is written with the reminder's claim."""
+
+    token: str = Field(min_length=1)
+    issued_at: AwareDatetime
+    valid_until: AwareDatetime
+
+
 class Unit(Record):
     unit_id: str
     community_id: str
@@ -127,6 +136,7 @@ class Unit(Record):
     arrears_episode: int = Field(default=1, ge=1)  # +1 each time the balance is settled: the ladder restarts
     recent_contacts: tuple[AwareDatetime, ...] = ()  # automated messages, for the frequency caps
     holds: tuple[Hold, ...] = ()
+    bill_link: UnitBillLink | None = None
     version: NonNegativeInt = 0
 
     @property
@@ -225,6 +235,7 @@ class SendJob(Record):
     room: str = ""
     owner_surname: str = ""  # of the person written to, for the salutation (the surname only, never the name)
     owner_name: str = ""  # call and visit jobs only: whom the collector asks for (the task shows it without a read)
+    bill_link: UnitBillLink | None = None  # the unit's link as planned (reused while valid)
 
     @property
     def claim_key(self) -> str:

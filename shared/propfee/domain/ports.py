@@ -22,6 +22,7 @@ from propfee.domain.models import (
     Task,
     Ticket,
     Unit,
+    UnitBillLink,
 )
 
 
@@ -60,8 +61,15 @@ class ReminderStore(Protocol):
     def get_unit(self, unit_id: str) -> Unit | None: ...
 
     def claim(
-        self, job: SendJob, reminder: Reminder, recent_contacts: tuple[datetime, ...], task: Task | None = None
-    ) -> ClaimResult: ...
+        self,
+        job: SendJob,
+        reminder: Reminder,
+        recent_contacts: tuple[datetime, ...],
+        task: Task | None = None,
+        new_link: UnitBillLink | None = None,
+    ) -> ClaimResult:
+        """`new_link`: the unit's new bill link, written with the claim (and only if the claim holds)."""
+        ...
 
     def collectors(self) -> list[Collector]: ...
 
@@ -157,4 +165,6 @@ class ReportStore(ObjectStore, Protocol):
 class BillLinkIssuer(Protocol):
     """Gives the URL of a unit's bill page for a reminder (payments.links implements it)."""
 
-    def bill_url(self, unit_id: str, community_id: str, now: datetime) -> str: ...
+    def for_reminder(self, job: SendJob, now: datetime) -> tuple[str, UnitBillLink | None]:
+        """The URL, and the new link to record with the claim when the job's own is missing or ends soon."""
+        ...

@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from propfee.domain.models import SendJob, UnitBillLink
+
 # base62: URL-safe without escaping, no characters an SMS client might break a link on
 ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
 # 62**22 > 2**130: at least 128 bits of randomness, as unguessable as a random UUID and then some
@@ -53,6 +55,10 @@ class BillLink:
     def usable(self, now: datetime) -> bool:
         return not self.revoked and self.issued_at <= now < self.expires_at
 
+    @classmethod
+    def of_unit(cls, unit_id: str, community_id: str, link: UnitBillLink) -> BillLink:
+        return cls(link.token, unit_id, community_id, LinkScope.BILL, link.issued_at, link.valid_until)
+
 
 class BillLinkStore(Protocol):
     def link(self, token: str) -> BillLink | None:
@@ -95,8 +101,18 @@ class BillLinks:
         return link
 
     def bill_url(self, unit_id: str, community_id: str, now: datetime) -> str:
-        """The port the send flow uses (domain.ports.BillLinkIssuer): the URL that goes into a reminder."""
+        """The URL of the unit's current link (one read), or of a new one (one more write)."""
         return self.url(self.issue(unit_id, community_id, now))
+
+    def for_reminder(self, job: SendJob, now: datetime) -> tuple[str, UnitBillLink | None]:
+        """The port the send flow uses (domain.ports.BillLinkIssuer), without a call of its own: the job's link
+        (the unit's, as planned) while it lasts, else a new token that the reminder's claim writes with itself,
+        so that a link exists exactly when a reminder naming it was claimed."""
+        current = job.bill_link
+        if current is not None and current.issued_at <= now and current.valid_until - now > RENEW_BEFORE:
+            return f"{self._base_url}{LINK_PATH}{current.token}", None
+        new = UnitBillLink(token=new_token(), issued_at=now, valid_until=now + self._lifetime)
+        return f"{self._base_url}{LINK_PATH}{new.token}", new
 
     def resolve(self, token: str, now: datetime) -> BillLink | None:
         """The link when it may be used now; None alike for an unknown, expired or revoked token."""

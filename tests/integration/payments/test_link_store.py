@@ -12,7 +12,7 @@ from propfee.aws.dynamo_table import from_attributes, to_attributes
 from propfee.local.sandbox import default_template_path
 from propfee.local.sandbox.template import load_template
 from propfee.payments.links import BillLinks, new_token
-from tests.support import SHANGHAI, at, create_table_from_template
+from tests.support import SHANGHAI, at, create_table_from_template, unit
 
 NOW = at("2026-11-11 09:30")
 
@@ -21,7 +21,9 @@ NOW = at("2026-11-11 09:30")
 def table():
     with mock_aws():
         client = boto3.client("dynamodb")
-        yield PropfeeTable(create_table_from_template(client), SHANGHAI, client)
+        table = PropfeeTable(create_table_from_template(client), SHANGHAI, client)
+        table.put_buildings_and_units([], [unit("C01-B01-0101")])  # a link is issued for a unit the table has
+        yield table
 
 
 def calls_of(client):
@@ -54,12 +56,16 @@ def test_the_stored_item_holds_no_personal_data_and_expires_by_ttl(table):
     assert item["valid_until"] == (NOW + timedelta(days=45)).isoformat()
 
 
-def test_a_reminder_reuses_the_units_link_with_one_read(table):
+def test_the_units_current_link_is_on_the_unit_item_and_a_revoked_one_is_taken_off(table):
     links = BillLinks(table, "https://jxwy.cn")
-    first = links.bill_url("C01-B01-0101", "C01", NOW)
+    first = links.issue("C01-B01-0101", "C01", NOW)
+    assert table.get_unit("C01-B01-0101").bill_link.token == first.token
     made = calls_of(table.db)
-    assert links.bill_url("C01-B01-0101", "C01", NOW + timedelta(days=3)) == first
+    assert links.issue("C01-B01-0101", "C01", NOW + timedelta(days=3)) == first
     assert made == ["GetItem"]
+    assert links.revoke(first.token)
+    assert table.get_unit("C01-B01-0101").bill_link is None
+    assert links.issue("C01-B01-0101", "C01", NOW).token != first.token
 
 
 def test_the_rate_counter_stops_at_its_limit_per_window(table):
@@ -68,3 +74,34 @@ def test_the_rate_counter_stops_at_its_limit_per_window(table):
         True, True, True, False, False]  # fmt: skip
     assert table.count_request("ip-abc", "2026-11-11T09:31", 3, expires)  # the next minute starts afresh
     assert table.count_request("ip-other", "2026-11-11T09:30", 3, expires)
+
+
+def test_a_reminders_link_costs_the_send_no_call_of_its_own(table):
+    """A new link is written inside the reminder's claim transaction, a carried one needs no read: with links the
+    send makes exactly the calls it makes without them, and the page then finds the link by its token."""
+    from propfee.collection.ladder import DEFAULT_LADDER, decide
+    from propfee.collection.planning import job_for
+    from propfee.collection.sending import Outcome, Sender
+    from propfee.domain.config import Settings
+    from propfee.rules import load_rules
+    from tests.unit.collection.test_sending import NOW as SEND_AT
+    from tests.unit.collection.test_sending import TODAY, Provider, overdue_unit
+
+    table.put_buildings_and_units([], [overdue_unit(unit_id="C01-B01-0101"), overdue_unit(unit_id="C01-B01-0102")])
+    settings, rules, links = Settings(table=table.name), load_rules(), BillLinks(table, "https://jxwy.cn")  # type: ignore[call-arg]
+    now, made = SEND_AT, calls_of(table.db)
+
+    def send(unit_id, bill_links):
+        current = table.get_unit(unit_id)
+        job = job_for(current, decide(current, TODAY, SHANGHAI, DEFAULT_LADDER).action, TODAY)
+        sms, before = Provider(), len(made)
+        sent = Sender(settings, table, sms, Provider(), rules, bill_links=bill_links).send(job, now)
+        assert sent.outcome is Outcome.SENT
+        return made[before:], sms.sent[0][1]
+
+    without, _ = send("C01-B01-0102", None)
+    first, body = send("C01-B01-0101", links)
+    assert first == without
+    link = table.get_unit("C01-B01-0101").bill_link
+    assert f"https://jxwy.cn/b/{link.token}" in body
+    assert links.resolve(link.token, now).unit_id == "C01-B01-0101"

@@ -54,7 +54,7 @@ class MemoryStore:
     def buildings(self, community_id):
         return []
 
-    def claim(self, job: SendJob, reminder: Reminder, recent_contacts, task=None) -> ClaimResult:
+    def claim(self, job: SendJob, reminder: Reminder, recent_contacts, task=None, new_link=None) -> ClaimResult:
         key = (job.unit_id, job.claim_key)
         if key in self.claims:
             return ClaimResult.ALREADY_CLAIMED
@@ -68,6 +68,7 @@ class MemoryStore:
                 "steps_done": current.steps_done | {job.step},
                 "recent_contacts": recent_contacts,
                 "version": current.version + 1,
+                **({"bill_link": new_link} if new_link is not None else {}),
             }
         )
         return ClaimResult.CLAIMED
@@ -497,8 +498,8 @@ class TeamStore(MemoryStore):
         self.reads += 1
         return list(self.team)
 
-    def claim(self, job, reminder, recent_contacts, task=None):
-        result = super().claim(job, reminder, recent_contacts, task)
+    def claim(self, job, reminder, recent_contacts, task=None, new_link=None):
+        result = super().claim(job, reminder, recent_contacts, task, new_link)
         if result is ClaimResult.CLAIMED and task is not None:
             self.assigned.append(task.collector_id)
             self.tasks.append(task)

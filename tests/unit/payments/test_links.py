@@ -77,9 +77,22 @@ def test_every_sms_and_email_reminder_carries_the_units_bill_link():
     job = planned_job(store)
     assert sender.send(job, NOW).outcome is Outcome.SENT
     [(_, body)] = sms.sent
-    url = links.bill_url(job.unit_id, job.community_id, NOW)
-    assert url in body and "250.00" in body
+    # the new link became the unit's with the claim; the next reminder reuses it as the plan hands it on
+    link = store.units[job.unit_id].bill_link
+    assert link is not None and f"{BASE}/b/{link.token}" in body and "250.00" in body
     assert body.endswith("回TD退订")
+    assert link.valid_until == NOW + timedelta(days=45)
+
+
+def test_a_reminder_reuses_the_link_its_job_carries_and_renews_it_two_weeks_before_it_ends():
+    links = BillLinks(InMemoryBillLinks(), BASE, lifetime=timedelta(days=45))
+    job = planned_job(MemoryStore(overdue_unit()))
+    url, new = links.for_reminder(job, NOW)
+    assert new is not None and url == f"{BASE}/b/{new.token}"
+    carried = job.model_copy(update={"bill_link": new})
+    assert links.for_reminder(carried, NOW + timedelta(days=30)) == (url, None)  # no new link, nothing to write
+    renewed_url, renewed = links.for_reminder(carried, NOW + timedelta(days=32))
+    assert renewed is not None and renewed.token != new.token and renewed_url.endswith(renewed.token)
 
 
 def test_an_sms_through_a_mainland_provider_carries_no_link_until_a_linked_template_is_approved():
