@@ -118,6 +118,19 @@ def test_payments_reduce_arrears_and_every_balance_equals_bills_minus_payments(m
         assert ("arrears_pk" in u) == (owed > 0)
 
 
+def test_owners_pay_from_the_reminders_link_with_both_providers_each_payment_on_the_ledger_once(month):
+    summary, captured, _ = month
+    online = summary["payments"]["online"]
+    assert set(online) == {"wechat_pay", "alipay"} and all(count > 0 for count in online.values())
+    orders = [i for i in captured["items"] if str(i["pk"]).startswith("PAYORDER#")]
+    paid = [o for o in orders if o["status"] == "paid"]
+    assert len(paid) == sum(online.values())  # every cashier payment was notified and applied
+    payments = {p["reference"]: p for p in _kind(captured["items"], "payment")}
+    for order in paid:
+        payment = payments[order["transaction_id"]]  # keyed by the provider's transaction id: applied once
+        assert payment["method"] == order["provider"] and payment["unit_id"] == order["unit_id"]
+
+
 def test_each_daily_report_equals_a_recount_from_the_table(month):
     summary, captured, out = month
     items = captured["items"]

@@ -68,6 +68,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     table.add_row(
         "payments received", f"{summary['payments']['count']} ({yuan(summary['payments']['amount_fen'])} yuan)"
     )
+    online = summary["payments"].get("online", {})
+    table.add_row(
+        "- of which paid from the reminder's link",
+        ", ".join(f"{name} {count}" for name, count in online.items()) or "-",
+    )
     table.add_row("messages in dead-letter queues", str(summary["dead_letters"]))
     Console().print(table)
     console.print(f"daily reports and summary.json in {options.out}/")

@@ -25,6 +25,7 @@ from propfee.feedback.responses import UNKNOWN_COMMUNITY
 from propfee.feedback.ticketing import resolve_ticket
 from propfee.local.sandbox import Sandbox
 from propfee.local.sandbox.runtime import patched_environ
+from propfee.local.simulation.browser import BILL_LINK, pay_online
 from propfee.local.simulation.owners import (
     OwnerModel,
     PaymentIntent,
@@ -34,12 +35,17 @@ from propfee.local.simulation.owners import (
     task_outcome,
     ticket_handled,
 )
-from propfee.local.simulation.world import World, build_world, period_of
+from propfee.local.simulation.world import World, build_world, period_of, stable_rng
 from propfee.reports.publishing import report_prefix
 
 TIMEZONE = ZoneInfo("Asia/Shanghai")
 REPORT_READY = timedelta(minutes=30)  # after the daily_report schedule (00:15) has run
 COLLECTORS_REPORT = time(18, 0)
+# of the owners a reminder moves to pay in full, the share who tap its bill link and pay there, and of those
+# the share who choose WeChat Pay (the rest Alipay); the others pay at the office or in the billing system's app,
+# which the billing system's export brings in
+PAYS_ONLINE = 0.55
+CHOOSES_WECHAT_PAY = 0.6
 
 
 @dataclass
@@ -56,6 +62,7 @@ class DemoOptions:
 @dataclass
 class Totals:
     payments: int = 0
+    online_payments: dict[str, int] = field(default_factory=dict)  # provider -> payments made from a bill link
     paid_fen: int = 0
     sms: int = 0
     email: int = 0
@@ -80,11 +87,14 @@ class Demo:
         self._sms_seen = 0
         self._email_seen = 0
         self._references: dict[str, int] = {}
+        self._links: dict[str, str] = {}  # unit -> the bill link of the latest reminder it received
 
     # ------------------------------------------------------------------ the world's own actions
     def pay(self, intent: PaymentIntent) -> None:
         unit = self.table.get_unit(intent.unit_id)
         if unit is None or unit.balance_fen <= 0:
+            return
+        if self._pays_online(intent, unit.balance_fen):
             return
         amount = min(unit.monthly_fee_fen, unit.balance_fen) if intent.partial else unit.balance_fen
         n = self._references[unit.unit_id] = self._references.get(unit.unit_id, 0) + 1
@@ -100,6 +110,23 @@ class Demo:
             self.totals.payments += 1
             self.totals.paid_fen += amount
 
+    def _pays_online(self, intent: PaymentIntent, balance_fen: int) -> bool:
+        """Some owners moved by a reminder pay from its link: the bill page, the provider's cashier, and the
+        provider's notification (delivered as the clock moves) puts the payment on the ledger."""
+        link = self._links.get(intent.unit_id)
+        if link is None or intent.partial or intent.why != "after a reminder":
+            return False
+        rng = stable_rng("online", self.world.seed, intent.unit_id, intent.at)
+        if rng.random() >= PAYS_ONLINE:
+            return False
+        provider = "wechat_pay" if rng.random() < CHOOSES_WECHAT_PAY else "alipay"
+        if not pay_online(link, provider):
+            return False
+        self.totals.online_payments[provider] = self.totals.online_payments.get(provider, 0) + 1
+        self.totals.payments += 1
+        self.totals.paid_fen += balance_fen  # the order is for every open bill
+        return True
+
     def notice_reminders(self) -> None:
         """Owners read what the providers delivered since last time; some decide to pay."""
         now = self.sandbox.clock.now()
@@ -112,6 +139,12 @@ class Demo:
         self.totals.email += len(owners_emails)
         # a reminder states the amount; an acknowledgement of the owner's own message does not
         reminders = [(mid, phone) for mid, phone, text in sms if "元" in text or "CNY" in text]
+        for _, phone, text in sms:
+            for found in BILL_LINK.finditer(text):
+                self._links.update(dict.fromkeys(self.world.by_phone.get(phone, []), found.group(0)))
+        for _, to, _, body in owners_emails:
+            for found in BILL_LINK.finditer(body):
+                self._links.update({u: found.group(0) for address in to for u in self.world.by_email.get(address, [])})
         reached = [u for _, phone in reminders for u in self.world.by_phone.get(phone, [])]
         reached += [u for _, to, _, _ in owners_emails for address in to for u in self.world.by_email.get(address, [])]
         for unit_id in reached:
@@ -315,7 +348,9 @@ def run_demo(
     rules_file = write_demo_rules(world, start, last, options.out / "rules.yaml", options.sms_provider)
     with (
         patched_environ({"PROPFEE_RULES_FILE": str(rules_file)}),
-        Sandbox(start=datetime.combine(start, time(0, 0), TIMEZONE), template_path=options.template_path) as sandbox,
+        Sandbox(
+            start=datetime.combine(start, time(0, 0), TIMEZONE), template_path=options.template_path, bill_links=True
+        ) as sandbox,
     ):
         demo = Demo(options, sandbox, world)
         demo.table.load_snapshot(world.snapshot)
@@ -340,7 +375,11 @@ def run_demo(
             "task_outcomes": dict(sorted(demo.totals.tasks.items())),
             "replies": demo.replies_received(start, last_day),
             "tickets": demo.tickets_by_department(),
-            "payments": {"count": demo.totals.payments, "amount_fen": demo.totals.paid_fen},
+            "payments": {
+                "count": demo.totals.payments,
+                "amount_fen": demo.totals.paid_fen,
+                "online": dict(sorted(demo.totals.online_payments.items())),
+            },
             "dead_letters": _dead_letter_count(sandbox),
             "daily": demo.totals.daily,
         }
