@@ -108,7 +108,8 @@ def sandbox_day(households: int) -> dict[str, object]:
     """One busy day of the real functions in the sandbox, with the AWS calls they made counted
     (botocore's event hooks, per function) and every action the day produced."""
     world = build_world(households, 1, START, TZ)
-    with Sandbox(start=datetime.combine(BUSY_DAY, clock_time(0, 30), TZ)) as sandbox:
+    # reminders carry bill links, as in a stack with BillPageBaseUrl: new links ride on the claims' writes
+    with Sandbox(start=datetime.combine(BUSY_DAY, clock_time(0, 30), TZ), bill_links=True) as sandbox:
         table = PropfeeTable(sandbox.resources["PropfeeTable"], TZ)
         table.load_snapshot(world.snapshot)
         table.put_collectors(world.collectors)
