@@ -246,6 +246,7 @@ def test_every_role_that_writes_the_table_is_bounded_by_leading_keys(cfn):
         "TaskDigestFunctionRole",
         "BillPageFunctionRole",  # the "wrong bill" form as an SMS reply; rate counters; payment orders
         "PaymentNotifyFunctionRole",  # a verified payment into the ledger; its order, claims and task
+        "ConsoleFunctionRole",  # a task's outcome (the task, its unit, the audit); sign-in rate counters
     }
     for (lid, action), patterns in grants.items():
         assert patterns, f"{lid} may {action} any item of the table"
@@ -336,6 +337,12 @@ def test_each_function_has_a_sample_event_its_handler_parses(sam):
         elif name == "bill_page":
             request = from_http_api(event)
             assert (request.method, request.path.startswith("/b/"), request.source_ip) == ("GET", True, "203.0.113.7")
+        elif name == "console":
+            from propfee.console.http import console_request
+
+            request = console_request(event, datetime.now(UTC))
+            assert request.principal is not None and request.principal.roles == {"collector"}
+            assert (request.http.method, request.http.path) == ("GET", "/console/tasks")
         elif name == "payment_notify":
             request = from_http_api(event)
             assert (request.method, request.path) == ("POST", "/notify/alipay")
