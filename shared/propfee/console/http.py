@@ -27,6 +27,12 @@ from propfee.web.security import CSRF_FIELD, PERSONAL_HEADERS, CsrfRefused, chec
 
 PLAIN = "text/plain; charset=utf-8"
 MAX_NOTE_CHARS = 2000
+# the bill page's policy, with htmx's requests to this origin (connect-src) and forms posting here only
+CONSOLE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+CONSOLE_HEADERS = {**PERSONAL_HEADERS, "Content-Security-Policy": CONSOLE_CSP}
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,7 @@ def console_request(event: Mapping[str, Any], now: datetime) -> ConsoleRequest:
 
 
 def plain(status: int, text: str) -> WebResponse:
-    return WebResponse(status, text, PLAIN, PERSONAL_HEADERS)
+    return WebResponse(status, text, PLAIN, CONSOLE_HEADERS)
 
 
 def unauthorized() -> WebResponse:
@@ -70,7 +76,7 @@ def render(name: str, language: str, context: dict[str, Any], status: int = 200)
     texts = CONSOLE_TEXTS[language]
     other = "en" if language == "zh-CN" else "zh-CN"
     html = environment().get_template(name).render({**context, "lang": language, "other_lang": other, "t": texts})
-    return WebResponse(status, html, headers=PERSONAL_HEADERS)
+    return WebResponse(status, html, headers=CONSOLE_HEADERS)
 
 
 def parse_date(text: str) -> date | None:

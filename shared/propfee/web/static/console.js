@@ -30,9 +30,16 @@
     if (document.getElementById("shell") && !stored()) { toSignIn(); }
   });
 
+  var PUBLIC = /^\/console(\/sign-in)?(\?|$)/;
+
   document.addEventListener("htmx:configRequest", function (event) {
     var token = stored();
-    if (token) { event.detail.headers["Authorization"] = "Bearer " + token; }
+    if (token) {
+      event.detail.headers["Authorization"] = "Bearer " + token;
+    } else if (!PUBLIC.test(event.detail.path)) {
+      event.preventDefault();  // no token: the authorizer would refuse it, sign in first
+      toSignIn();
+    }
   });
 
   // an expired or refused token: sign in again; a 4xx page of ours (403, 409, 400) is shown as it came
