@@ -8,7 +8,7 @@ CONSOLE_TEXTS: dict[str, dict[str, str]] = {
         "switch_language": "English",
         "sign_in": "登录",
         "email": "邮箱",
-        "password": "密码",
+        "password": "密码",  # nosec B105 - the field's label, not a password
         "sign_in_refused": "邮箱或密码不正确。",
         "sign_in_busy": "尝试次数过多，请一分钟后再试。",
         "challenge": "首次登录需先设置新密码或验证码，请联系管理员（propfee staff）完成后再登录。",
@@ -55,7 +55,7 @@ CONSOLE_TEXTS: dict[str, dict[str, str]] = {
         "switch_language": "中文",
         "sign_in": "Sign in",
         "email": "Email",
-        "password": "Password",
+        "password": "Password",  # nosec B105 - the field's label, not a password
         "sign_in_refused": "The email or the password is not right.",
         "sign_in_busy": "Too many attempts; try again in a minute.",
         "challenge": "Your first sign-in needs a new password or a code: ask the admin (propfee staff), then sign in.",
