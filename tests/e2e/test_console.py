@@ -15,6 +15,7 @@ from propfee.console.permissions import Role
 from propfee.domain.models import Collector, HoldKind
 from propfee.local.sandbox.staff import seed_staff
 from tests.support import at, bill, unit
+from tests.support.sandbox import assert_calls_allowed
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = shutil.which("chromium")
@@ -100,6 +101,10 @@ def test_a_collector_signs_in_on_a_phone_records_a_promise_and_the_plan_holds_th
     assert [h.kind for h in sandbox.table.get_unit(UNIT).holds] == [HoldKind.PROMISE_TO_PAY]
     [action] = sandbox.table.for_unit(UNIT)
     assert (action.actor_sub, action.action, action.note) == (collector.record.sub, "task.outcome", "月底发工资后缴")
+    # the console's table and secret calls are the ones its role allows (sign-in is Cognito's public API, no IAM)
+    calls = {k: n for k, n in sandbox.function_calls.items() if k[0] == "ConsoleFunction"}
+    assert ("ConsoleFunction", "cognito-idp:InitiateAuth") in calls
+    assert_calls_allowed({k: n for k, n in calls.items() if not k[1].startswith("cognito-idp:")})
     # the next plans' dry run: held until the promised date, the ladder resumes after it
     table = sandbox.table.name
     capsys.readouterr()

@@ -378,3 +378,27 @@ def test_every_function_that_sends_email_names_the_configuration_set_that_publis
         [send] = [s for s in statements if s.get("Action") == ["ses:SendEmail"]]
         resources = json.dumps(send["Resource"])
         assert ":identity/${SenderEmail}" in resources and f":configuration-set/${{{config_set}}}" in resources, lid
+
+
+def test_the_http_api_needs_a_staff_token_except_where_a_route_says_it_is_public(sam):
+    api = sam["Resources"]["PropfeeHttpApi"]["Properties"]["Auth"]
+    assert api["DefaultAuthorizer"] == "StaffJwt"
+    jwt = api["Authorizers"]["StaffJwt"]
+    assert jwt["IdentitySource"] == "$request.header.Authorization"
+    assert jwt["JwtConfiguration"]["audience"] == [{"Ref": "StaffUserPoolClient"}]
+    assert "${StaffUserPool}" in jwt["JwtConfiguration"]["issuer"]["Fn::Sub"]
+    public = set()
+    for lid, function in _of_type(sam, "AWS::Serverless::Function").items():
+        for event in function["Properties"].get("Events", {}).values():
+            if event["Type"] != "HttpApi":
+                continue
+            props = event["Properties"]
+            # every route says which: none is public by forgetting to say so
+            assert props["Auth"]["Authorizer"] in ("NONE", "StaffJwt"), (lid, props["Path"])
+            if props["Auth"]["Authorizer"] == "NONE":
+                public.add((lid, props["Path"]))
+    assert {lid for lid, _ in public} == {"BillPageFunction", "PaymentNotifyFunction", "ConsoleFunction"}
+    assert {p for lid, p in public if lid == "ConsoleFunction"} == {"/console", "/console/sign-in"}
+    # the console's sign-in form uses the app client's USER_PASSWORD_AUTH
+    client = sam["Resources"]["StaffUserPoolClient"]["Properties"]
+    assert "ALLOW_USER_PASSWORD_AUTH" in client["ExplicitAuthFlows"] and client["GenerateSecret"] is False
