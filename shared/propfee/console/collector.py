@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from propfee.collection.tasks import TaskError, address_of, close_task, outcomes_for
 from propfee.console import audit
+from propfee.console.auth import StaffPrincipal, staff_member
 from propfee.console.masking import phone_for
 from propfee.console.permissions import (
     Decision,
@@ -140,16 +141,9 @@ class CollectorDesk:
     def __init__(self, store: ConsoleStore) -> None:
         self.store = store
 
-    def member(self, principal_sub: str, roles: frozenset[Role], email: str) -> StaffMember:
-        record = self.store.staff(principal_sub)
-        return StaffMember(
-            sub=principal_sub,
-            email=email,
-            roles=roles,
-            communities=record.communities if record else frozenset(),
-            departments=record.departments if record else frozenset(),
-            collector_id=record.collector_id if record else None,
-        )
+    def member(self, principal: StaffPrincipal) -> StaffMember:
+        """Roles from the verified token, scope from the person's staff record (none: no communities)."""
+        return staff_member(principal, self.store.staff(principal.sub))
 
     def card(self, member: StaffMember, task: Task, now: datetime, language: str, detail: bool = True) -> TaskCard:
         unit = self.store.get_unit(task.unit_id)

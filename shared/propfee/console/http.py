@@ -133,8 +133,7 @@ class ConsoleHttp:
     def _member(self, request: ConsoleRequest) -> StaffMember:
         if request.principal is None:
             raise Unauthenticated("no verified token")
-        principal = request.principal
-        return self.desk.member(principal.sub, principal.roles, principal.email)
+        return self.desk.member(request.principal)
 
     def _guarded(self, request: ConsoleRequest, page: Callable[[StaffMember], WebResponse]) -> WebResponse:
         try:
