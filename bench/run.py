@@ -27,6 +27,7 @@ from faults import faulty_day
 from floor import io_floor
 from replies import print_report, replies_figures
 
+from console import console_figures
 from propfee.accounts.imports.apply import apply_file
 from propfee.accounts.imports.report import check
 from propfee.aws.dynamo import PropfeeTable
@@ -321,8 +322,13 @@ def layer_size() -> dict[str, float] | str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", choices=["replies"], help="one section alone (replies: a minute or so)")
+    parser.add_argument(
+        "--only", choices=["replies", "console"], help="one section alone (replies: a minute or so; console: seconds)"
+    )
     args = parser.parse_args(argv)
+    if args.only == "console":
+        print(json.dumps({"console": console_figures()}, indent=2, ensure_ascii=False))
+        return 0
     if args.only == "replies":
         replies = replies_figures()
         print_report(replies)
@@ -339,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "report_build": {str(n): report_build(template, n) for n in (10_000, 100_000)},
         "replies": replies_figures(),
+        "console": console_figures(),
         "imports": import_figures(),
         "month_cost": month_cost(int(os.environ.get("PROPFEE_BENCH_MONTH_HOUSEHOLDS", "1000"))),
         "sandbox_busy_day": sandbox_day(int(os.environ.get("PROPFEE_BENCH_HOUSEHOLDS", "10000"))),

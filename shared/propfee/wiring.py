@@ -16,6 +16,8 @@ from propfee.aws.secrets import SecretsManagerJson, read_secret
 from propfee.aws.storage import OriginalMessages, S3Store
 from propfee.aws.web_secret import SecretBytes
 from propfee.collection.sending import Sender
+from propfee.console.collector import CollectorDesk
+from propfee.console.http import ConsoleHttp
 from propfee.domain import clock
 from propfee.domain.config import Settings
 from propfee.domain.identity import CompanyIdentity
@@ -28,7 +30,7 @@ from propfee.payments.ports import PaymentProvider, ProviderName
 from propfee.providers.alipay import AlipayConfig, AlipayProvider
 from propfee.providers.wechat_pay import WeChatPayConfig, WeChatPayProvider
 from propfee.rules import CollectionRules, rules_for
-from propfee.web.limits import RateLimiter
+from propfee.web.limits import RateLimiter, RateLimits
 
 # Where a payment provider plugs in beside the configured ones: its name -> how to build its adapter from the
 # services. The bill page offers the providers whose merchant secret is configured (PROPFEE_WECHAT_PAY_SECRET,
@@ -192,6 +194,18 @@ class Services:
         )
         secret = SecretBytes(self.settings.require("web_secret_arn"))
         return BillHttp(page, RateLimiter(self.table), secret, self.settings.tz)
+
+    @cached_property
+    def console_http(self) -> ConsoleHttp:
+        """The staff console behind the HTTP API (sign-in through the user pool's app client)."""
+        from propfee.aws.cognito import CognitoSignIn
+
+        secret = SecretBytes(self.settings.require("web_secret_arn"))
+        sign_in = CognitoSignIn(self.settings.require("staff_client_id"))
+        # a person mistyping a few times is far below this; a guesser of passwords is not
+        limiter = RateLimiter(self.table, RateLimits(per_token=10, per_source=60))
+        company = self.settings.company_name
+        return ConsoleHttp(CollectorDesk(self.table), sign_in, limiter, secret, self.settings.tz, company)
 
     @cached_property
     def ticket_inboxes(self) -> TicketInboxes:

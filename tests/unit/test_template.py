@@ -246,6 +246,7 @@ def test_every_role_that_writes_the_table_is_bounded_by_leading_keys(cfn):
         "TaskDigestFunctionRole",
         "BillPageFunctionRole",  # the "wrong bill" form as an SMS reply; rate counters; payment orders
         "PaymentNotifyFunctionRole",  # a verified payment into the ledger; its order, claims and task
+        "ConsoleFunctionRole",  # a task's outcome (the task, its unit, the audit); sign-in rate counters
     }
     for (lid, action), patterns in grants.items():
         assert patterns, f"{lid} may {action} any item of the table"
@@ -336,6 +337,12 @@ def test_each_function_has_a_sample_event_its_handler_parses(sam):
         elif name == "bill_page":
             request = from_http_api(event)
             assert (request.method, request.path.startswith("/b/"), request.source_ip) == ("GET", True, "203.0.113.7")
+        elif name == "console":
+            from propfee.console.http import console_request
+
+            request = console_request(event, datetime.now(UTC))
+            assert request.principal is not None and request.principal.roles == {"collector"}
+            assert (request.http.method, request.http.path) == ("GET", "/console/tasks")
         elif name == "payment_notify":
             request = from_http_api(event)
             assert (request.method, request.path) == ("POST", "/notify/alipay")
@@ -371,3 +378,27 @@ def test_every_function_that_sends_email_names_the_configuration_set_that_publis
         [send] = [s for s in statements if s.get("Action") == ["ses:SendEmail"]]
         resources = json.dumps(send["Resource"])
         assert ":identity/${SenderEmail}" in resources and f":configuration-set/${{{config_set}}}" in resources, lid
+
+
+def test_the_http_api_needs_a_staff_token_except_where_a_route_says_it_is_public(sam):
+    api = sam["Resources"]["PropfeeHttpApi"]["Properties"]["Auth"]
+    assert api["DefaultAuthorizer"] == "StaffJwt"
+    jwt = api["Authorizers"]["StaffJwt"]
+    assert jwt["IdentitySource"] == "$request.header.Authorization"
+    assert jwt["JwtConfiguration"]["audience"] == [{"Ref": "StaffUserPoolClient"}]
+    assert "${StaffUserPool}" in jwt["JwtConfiguration"]["issuer"]["Fn::Sub"]
+    public = set()
+    for lid, function in _of_type(sam, "AWS::Serverless::Function").items():
+        for event in function["Properties"].get("Events", {}).values():
+            if event["Type"] != "HttpApi":
+                continue
+            props = event["Properties"]
+            # every route says which: none is public by forgetting to say so
+            assert props["Auth"]["Authorizer"] in ("NONE", "StaffJwt"), (lid, props["Path"])
+            if props["Auth"]["Authorizer"] == "NONE":
+                public.add((lid, props["Path"]))
+    assert {lid for lid, _ in public} == {"BillPageFunction", "PaymentNotifyFunction", "ConsoleFunction"}
+    assert {p for lid, p in public if lid == "ConsoleFunction"} == {"/console", "/console/sign-in"}
+    # the console's sign-in form uses the app client's USER_PASSWORD_AUTH
+    client = sam["Resources"]["StaffUserPoolClient"]["Properties"]
+    assert "ALLOW_USER_PASSWORD_AUTH" in client["ExplicitAuthFlows"] and client["GenerateSecret"] is False

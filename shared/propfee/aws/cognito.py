@@ -8,6 +8,7 @@ from typing import Any
 
 from propfee.aws.clients import client
 from propfee.console.permissions import Role
+from propfee.console.sign_in import REFUSED, SignInResult
 
 
 @dataclass(frozen=True)
@@ -107,3 +108,40 @@ class StaffDirectory:
             return None
         found = self.idp.list_users(UserPoolId=self.pool_id, Filter=f'sub = "{email_or_sub}"', Limit=1)["Users"]
         return str(found[0]["Username"]) if found else None
+
+
+class CognitoSignIn:
+    """InitiateAuth with USER_PASSWORD_AUTH on the console's app client (its ExplicitAuthFlows allow it; the client
+    has no secret). The password goes to Cognito over TLS and is kept nowhere; a wrong email and a wrong password
+    get the same refusal (the client's PreventUserExistenceErrors)."""
+
+    def __init__(self, client_id: str, idp: Any | None = None) -> None:
+        self.client_id = client_id
+        self._idp = idp
+
+    @property
+    def idp(self) -> Any:
+        return self._idp if self._idp is not None else client("cognito-idp")
+
+    def sign_in(self, email: str, password: str) -> SignInResult:
+        errors = self.idp.exceptions
+        try:
+            answer = self.idp.initiate_auth(
+                ClientId=self.client_id,
+                AuthFlow="USER_PASSWORD_AUTH",
+                AuthParameters={"USERNAME": email, "PASSWORD": password},
+            )
+        except (errors.NotAuthorizedException, errors.UserNotFoundException):
+            return REFUSED
+        except errors.PasswordResetRequiredException:
+            return SignInResult(challenge="PASSWORD_RESET_REQUIRED")
+        except errors.UserNotConfirmedException:
+            return SignInResult(challenge="USER_NOT_CONFIRMED")
+        if answer.get("ChallengeName"):
+            return SignInResult(challenge=str(answer["ChallengeName"]))
+        tokens = answer.get("AuthenticationResult") or {}
+        return SignInResult(
+            id_token=str(tokens.get("IdToken", "")),
+            access_token=str(tokens.get("AccessToken", "")),
+            expires_in=int(tokens.get("ExpiresIn", 0)),
+        )

@@ -113,6 +113,8 @@ class FeedbackTable(PropfeeTable):
                 "at": received,
                 "outcome": outcome,
                 "intent": response.classification.intent.value if response else None,
+                # the collector's card lists the tickets a unit's replies opened
+                "ticket_id": response.ticket.ticket_id if response and response.ticket else None,
             }
             operations.append({"Put": {"TableName": self.name, "Item": to_attributes(copy)}})
         ticket_at = None

@@ -99,6 +99,7 @@ def cmd_sandbox_up(args: argparse.Namespace) -> int:
         print(f"embedded AWS listening on {sandbox.endpoint} (stack from {sandbox.template_path})")
         if sandbox.http_api is not None:
             print(f"the stack's HTTP API (bill pages: the links in the reminders) on {sandbox.http_api.url}")
+            print(f"the staff console: {sandbox.http_api.url}/console (sign in with one of the sign-ins below)")
         owing = [u for u in (world.snapshot.units if args.households else []) if u.oldest_due is not None]
         if sandbox.http_api is not None and owing:
             from propfee.aws.feedback import FeedbackTable

@@ -108,7 +108,7 @@ def unit_after_outcome(
 
 
 REVIEW_ONLY = {TaskOutcome.REFERRED, TaskOutcome.NOT_REFERRED}
-NOT_FOR_REVIEW = {TaskOutcome.WRONG_NUMBER, TaskOutcome.UNREACHABLE, TaskOutcome.REFUSED}
+NOT_FOR_REVIEW = {TaskOutcome.WRONG_NUMBER, TaskOutcome.UNREACHABLE, TaskOutcome.REFUSED, TaskOutcome.VISITED}
 
 
 def outcomes_for(kind: Channel) -> list[TaskOutcome]:

@@ -122,11 +122,12 @@ def unit_policy(member: StaffMember, community_id: str, action: Action, tasks: I
 
 
 def task_policy(member: StaffMember, task: Task, action: Action) -> Decision:
-    """A call, visit or legal-review task: its collector works it; the community's manager sees and reassigns it."""
+    """A call, visit or legal-review task: its collector works it while they are assigned its community (a
+    collector moved elsewhere loses the old community's tasks); the community's manager sees and reassigns it."""
     if member.is_admin:
         return ALLOW
     return _first(
-        (member.collects(task), "not this collector's task"),
+        (member.collects(task) and task.community_id in member.communities, "not this collector's task here"),
         (member.manages(task.community_id), "not a manager of the task's community"),
     )
 

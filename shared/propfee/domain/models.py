@@ -295,6 +295,7 @@ class TaskOutcome(StrEnum):
     WRONG_NUMBER = "wrong_number"
     UNREACHABLE = "unreachable"
     PAID = "paid"  # the owner says so: finance verifies, nothing is marked paid from a call
+    VISITED = "visited"  # the collector went to the door and spoke to the household: recorded, the ladder goes on
     REFERRED = "referred"  # a legal review's outcome: the lawyers take the case, reminders stop
     NOT_REFERRED = "not_referred"  # a legal review's outcome: collection goes on as before
 

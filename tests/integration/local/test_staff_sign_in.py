@@ -235,3 +235,29 @@ def test_staff_commands_without_a_pool_say_how_to_name_it(pool, capsys, monkeypa
     monkeypatch.delenv("PROPFEE_STAFF_USER_POOL_ID", raising=False)
     assert cli.main(["staff", "list"]) == 2
     assert "PROPFEE_STAFF_USER_POOL_ID" in capsys.readouterr().err
+
+
+def test_the_console_sign_in_adapter_gets_tokens_refuses_a_wrong_password_and_reports_a_challenge(pool, seeded):
+    from propfee.aws.cognito import CognitoSignIn, StaffDirectory
+
+    idp = pool.client("cognito-idp")
+    adapter = CognitoSignIn(pool.outputs["StaffUserPoolClientId"], idp)
+    collector = seeded[Role.COLLECTOR]
+    signed = adapter.sign_in(collector.email, collector.password)
+    assert signed.signed_in and signed.expires_in == 3600 and signed.challenge == ""
+    # the ID token passes the authorizer and names the person the staff record names
+    principal = principal_from_event(JwtAuthorizer.for_sandbox(pool).authorize(request(signed.id_token)))
+    assert principal.sub == collector.record.sub and principal.roles == {Role.COLLECTOR}
+    assert signed.id_token not in repr(signed) and signed.access_token not in repr(signed)  # printed by accident
+    assert not adapter.sign_in(collector.email, collector.password + "x").signed_in
+    assert not adapter.sign_in("nobody@propfee-sandbox.internal", collector.password).signed_in
+    # created with a temporary password (as in the cloud): Cognito asks for a new one first
+    directory = StaffDirectory(pool.outputs["StaffUserPoolId"], idp)
+    directory.create_user("new@propfee-sandbox.internal", "new")
+    temporary = "Temp-Password-123!"
+    idp.admin_set_user_password(
+        UserPoolId=pool.outputs["StaffUserPoolId"], Username="new@propfee-sandbox.internal", Password=temporary,
+        Permanent=False,
+    )  # fmt: skip
+    first = adapter.sign_in("new@propfee-sandbox.internal", temporary)
+    assert not first.signed_in and first.challenge == "NEW_PASSWORD_REQUIRED"

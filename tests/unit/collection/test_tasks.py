@@ -134,6 +134,7 @@ CALL_OUTCOMES = [
     TaskOutcome.WRONG_NUMBER,
     TaskOutcome.UNREACHABLE,
     TaskOutcome.PAID,
+    TaskOutcome.VISITED,
 ]
 REVIEW_OUTCOMES = [TaskOutcome.PROMISED, TaskOutcome.PAID, TaskOutcome.REFERRED, TaskOutcome.NOT_REFERRED]
 OWING = {"2026-08": OpenBill(due=date(2026, 8, 10), outstanding_fen=25000)}  # 108 days overdue on TODAY
@@ -164,7 +165,8 @@ def test_the_outcomes_a_task_can_end_with_depend_on_its_kind(kind, outcomes):
 @pytest.mark.parametrize("kind", [Channel.CALL, Channel.VISIT])
 def test_a_call_or_visit_cannot_end_referred_or_not_referred(kind, outcome):
     with pytest.raises(
-        TaskError, match=f"a {kind.value} task ends promised, refused, wrong_number, unreachable, paid, not {outcome}"
+        TaskError,
+        match=f"a {kind.value} task ends promised, refused, wrong_number, unreachable, paid, visited, not {outcome}",
     ):
         finished(task(kind=kind), outcome, None, "", at("2026-11-26 18:00"))
 

@@ -92,7 +92,8 @@ MATRIX: dict[str, tuple[Callable[[StaffMember], Decision], set[str]]] = {
     "unit C01 act": (lambda m: unit_policy(m, "C01", "act", tasks=[K1_TASK_C01]), {"admin", "manager_c01"}),
     "own task act": (lambda m: task_policy(m, K1_TASK_C01, "act"), {"admin", "manager_c01", "collector_k1"}),
     "another collector's task": (lambda m: task_policy(m, K2_TASK_C01, "view"), {"admin", "manager_c01"}),
-    "task in C02": (lambda m: task_policy(m, task("K1", "C02"), "view"), {"admin", "collector_k1"}),
+    # the collector K1 works C01 only: a task of theirs left in C02 is not theirs to open any more
+    "task in C02": (lambda m: task_policy(m, task("K1", "C02"), "view"), {"admin"}),
     "repairs ticket C01 view": (
         lambda m: ticket_policy(m, ticket("repairs"), "view"),
         {"admin", "manager_c01", "clerk_repairs"},
@@ -160,7 +161,7 @@ def test_a_person_with_two_roles_gets_what_either_allows() -> None:
         communities=frozenset({"C02"}),
         collector_id="K9",
     )
-    assert task_policy(both, task("K9"), "act").allowed
+    assert task_policy(both, task("K9", "C02"), "act").allowed
     assert report_policy(both, "C02").allowed
     assert not report_policy(both, "C01").allowed
     assert not ticket_policy(both, ticket("repairs", "C02"), "view").allowed

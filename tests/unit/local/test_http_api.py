@@ -18,6 +18,22 @@ def test_the_routes_are_the_templates_each_to_its_function():
     } <= keys
 
 
+def test_only_the_console_s_staff_routes_go_through_the_jwt_authorizer():
+    # the sandbox checks a token exactly where API Gateway would: the routes the template gives StaffJwt
+    sam = load_template(default_template_path())
+    code = {lid: f"{lid}.zip" for lid in local_code_dirs(sam, default_template_path())}
+    routes = routes_of(translate(with_code_in_s3(sam, "artifacts", code), {}, "ap-northeast-1"))
+    guarded = {r.route_key for r in routes if r.authorizer == "StaffJwt"}
+    assert guarded == {
+        "GET /console/tasks",
+        "GET /console/tasks/{task_id}",
+        "POST /console/tasks/{task_id}/outcome",
+    }
+    public = {r.route_key for r in routes if r.authorizer is None}
+    assert {"GET /b/{token}", "POST /notify/alipay", "GET /console/sign-in", "POST /console/sign-in"} <= public
+    assert {r.authorizer for r in routes} == {"StaffJwt", None}
+
+
 def test_a_path_matches_its_route_with_its_parameters():
     pay = HttpRoute("Api", "POST", "/b/{token}/pay/{provider}", "Fn")
     assert pay.match("POST", "/b/abc/pay/alipay") == {"token": "abc", "provider": "alipay"}

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from propfee.domain import clock
+from propfee.local.sandbox.jwt_authorizer import JwtAuthorizer
 
 if TYPE_CHECKING:
     from propfee.local.sandbox.sandbox import Sandbox
@@ -35,6 +36,7 @@ class HttpRoute:
     method: str
     path: str
     function_logical_id: str
+    authorizer: str | None = None  # the JWT authorizer that checks the route's requests first (None: public)
 
     @property
     def route_key(self) -> str:
@@ -55,14 +57,23 @@ def routes_of(cfn_template: dict[str, Any]) -> list[HttpRoute]:
     for api_id, resource in cfn_template["Resources"].items():
         if resource["Type"] != "AWS::ApiGatewayV2::Api":
             continue
-        for path, operations in resource.get("Properties", {}).get("Body", {}).get("paths", {}).items():
+        body = resource.get("Properties", {}).get("Body", {})
+        schemes = body.get("components", {}).get("securitySchemes", {})
+        jwt_authorizers = {
+            name
+            for name, scheme in schemes.items()
+            if scheme.get("x-amazon-apigateway-authorizer", {}).get("type") == "jwt"
+        }
+        for path, operations in body.get("paths", {}).items():
             for method, operation in operations.items():
                 uri = operation.get("x-amazon-apigateway-integration", {}).get("uri", {})
                 spec = uri.get("Fn::Sub", "") if isinstance(uri, dict) else str(uri)
                 target = _INTEGRATION_TARGET.search(spec if isinstance(spec, str) else str(spec[0]))
                 if target is not None:
                     name = "ANY" if method == "x-amazon-apigateway-any-method" else method.upper()
-                    routes.append(HttpRoute(api_id, name, path, target.group(1)))
+                    # SAM writes the route's authorizer as its security requirement ("NONE": public)
+                    required = [n for entry in operation.get("security") or [] for n in entry if n in jwt_authorizers]
+                    routes.append(HttpRoute(api_id, name, path, target.group(1), required[0] if required else None))
     # literal paths before parameterised ones, as API Gateway prefers the most specific route
     return sorted(routes, key=lambda r: (r.path.count("{"), -len(r.path)))
 
@@ -138,6 +149,7 @@ class HttpApiServer:
         self.api_ids: dict[str, str] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._thread: threading.Thread | None = None
+        self._authorizer: JwtAuthorizer | None = None
 
     @property
     def url(self) -> str:
@@ -147,6 +159,12 @@ class HttpApiServer:
         self.routes, self.api_ids = routes, api_ids
         self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-http-api", daemon=True)
         self._thread.start()
+
+    def _jwt_authorizer(self) -> JwtAuthorizer:
+        """The staff pool's authorizer (the template's StaffJwt: issuer the pool, audience its client)."""
+        if self._authorizer is None:
+            self._authorizer = JwtAuthorizer.for_sandbox(self._sandbox)
+        return self._authorizer
 
     def add_route(self, route: HttpRoute) -> None:
         self.routes = sorted([*self.routes, route], key=lambda r: (r.path.count("{"), -len(r.path)))
@@ -170,6 +188,11 @@ class HttpApiServer:
             api_id = self.api_ids.get(route.api_logical_id, route.api_logical_id)
             domain = urlsplit(self.url).netloc
             event = http_api_event(route, parameters, method, target, headers, body, source_ip, api_id, domain)
+            if route.authorizer is not None:
+                # API Gateway's JWT authorizer runs before the integration: a refused token never reaches it
+                event = self._jwt_authorizer().authorize(event)
+                if "statusCode" in event:
+                    return lambda_answer(event)
             with self.lock:
                 try:
                     result = self._sandbox.invoke(route.function_logical_id, event)

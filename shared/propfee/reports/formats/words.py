@@ -185,6 +185,7 @@ _CODES: dict[str, dict[str, str]] = {
         "promised": "承诺缴费",
         "refused": "拒绝缴费",
         "unreachable": "联系不上",
+        "visited": "已上门",
         "referred": "转法务",
         "not_referred": "不转法务",
         # channels (the ladder's step ids are made of them)
@@ -309,6 +310,7 @@ _CODES: dict[str, dict[str, str]] = {
         "promised": "promised",
         "refused": "refused",
         "unreachable": "unreachable",
+        "visited": "visited",
         "referred": "referred to the lawyers",
         "not_referred": "not referred",
         "sms": "SMS",

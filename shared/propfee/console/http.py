@@ -1,0 +1,207 @@
+"""The console's routes as plain functions of a request: sign-in (public), then the collectors' pages, each behind
+the HTTP API's JWT authorizer and checked again here against the person's roles and communities (403 outside).
+
+Sessions are bearer tokens, not cookies: the HTTP API's JWT authorizer reads the Authorization header only. The
+sign-in answer hands the ID token to /static/console.js, which keeps it in sessionStorage (gone with the tab) and
+adds it to every htmx request (hx-boost turns links and forms into such requests)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from propfee.collection.tasks import TaskError, outcomes_for
+from propfee.console.auth import StaffPrincipal, Unauthenticated, principal_from_event
+from propfee.console.collector import CollectorDesk
+from propfee.console.permissions import Forbidden, StaffMember
+from propfee.console.sign_in import StaffSignIn
+from propfee.console.texts import CONSOLE_TEXTS
+from propfee.domain.models import TaskOutcome
+from propfee.web.limits import RateLimiter
+from propfee.web.pages import WebResponse, choose_language, environment
+from propfee.web.requests import HttpRequest, from_http_api
+from propfee.web.security import CSRF_FIELD, PERSONAL_HEADERS, CsrfRefused, check_csrf, csrf_token
+
+PLAIN = "text/plain; charset=utf-8"
+MAX_NOTE_CHARS = 2000
+# the bill page's policy, with htmx's requests to this origin (connect-src) and forms posting here only
+CONSOLE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+CONSOLE_HEADERS = {**PERSONAL_HEADERS, "Content-Security-Policy": CONSOLE_CSP}
+
+
+@dataclass(frozen=True)
+class ConsoleRequest:
+    http: HttpRequest
+    now: datetime
+    principal: StaffPrincipal | None = None  # None: the route is public, or no authorizer passed claims
+
+    @property
+    def language(self) -> str:
+        chosen = self.http.query.get("lang") or self.http.form.get("lang")
+        return choose_language(self.http.headers.get("accept-language"), chosen)
+
+
+def console_request(event: Mapping[str, Any], now: datetime) -> ConsoleRequest:
+    try:
+        principal: StaffPrincipal | None = principal_from_event(event)
+    except Unauthenticated:
+        principal = None
+    return ConsoleRequest(from_http_api(event), now, principal)
+
+
+def plain(status: int, text: str) -> WebResponse:
+    return WebResponse(status, text, PLAIN, CONSOLE_HEADERS)
+
+
+def unauthorized() -> WebResponse:
+    return plain(401, "Unauthorized\n")
+
+
+def forbidden() -> WebResponse:
+    # the same words whatever the reason: the page does not tell who may see what
+    return plain(403, "Forbidden\n")
+
+
+def not_found() -> WebResponse:
+    return plain(404, "Not Found\n")
+
+
+def render(name: str, language: str, context: dict[str, Any], status: int = 200) -> WebResponse:
+    texts = CONSOLE_TEXTS[language]
+    other = "en" if language == "zh-CN" else "zh-CN"
+    html = environment().get_template(name).render({**context, "lang": language, "other_lang": other, "t": texts})
+    return WebResponse(status, html, headers=CONSOLE_HEADERS)
+
+
+def parse_date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        return None
+
+
+class ConsoleHttp:
+    def __init__(
+        self,
+        desk: CollectorDesk,
+        sign_in: StaffSignIn,
+        limiter: RateLimiter,
+        csrf_secret: Callable[[], bytes],
+        tz: ZoneInfo,
+        company_name: str = "",
+    ) -> None:
+        self.desk = desk
+        self._sign_in = sign_in
+        self._limiter = limiter
+        self._secret = csrf_secret  # from Secrets Manager on first use
+        self._tz = tz
+        self._company = company_name
+
+    # ------------------------------------------------------------------ public: the shell and signing in
+    def shell(self, request: ConsoleRequest) -> WebResponse:
+        """The page a bookmark opens: console.js sends the stored token with its first htmx request (the tasks)."""
+        return render("console_shell.html.j2", request.language, {"company_name": self._company})
+
+    def sign_in_page(self, request: ConsoleRequest, notice: str = "", status: int = 200) -> WebResponse:
+        context = {"company_name": self._company, "notice": notice, "email": request.http.form.get("email", "")}
+        return render("console_sign_in.html.j2", request.language, context, status)
+
+    def sign_in(self, request: ConsoleRequest) -> WebResponse:
+        texts = CONSOLE_TEXTS[request.language]
+        email = request.http.form.get("email", "").strip().lower()
+        password = request.http.form.get("password", "")
+        if not self._limiter.allow(f"sign-in:{email}", request.http.source_ip, request.now):
+            return self.sign_in_page(request, texts["sign_in_busy"], 429)
+        if not email or not password or len(email) > 254 or len(password) > 256:
+            return self.sign_in_page(request, texts["sign_in_refused"], 401)
+        result = self._sign_in.sign_in(email, password)
+        if result.challenge:
+            return self.sign_in_page(request, texts["challenge"], 401)
+        if not result.signed_in:
+            return self.sign_in_page(request, texts["sign_in_refused"], 401)
+        # the ID token (it names the groups and the email the pages need): console.js keeps it for the tab
+        context = {"company_name": self._company, "token": result.id_token, "expires_in": result.expires_in}
+        return render("console_session.html.j2", request.language, context)
+
+    # ------------------------------------------------------------------ behind the JWT authorizer
+    def _member(self, request: ConsoleRequest) -> StaffMember:
+        if request.principal is None:
+            raise Unauthenticated("no verified token")
+        return self.desk.member(request.principal)
+
+    def _guarded(self, request: ConsoleRequest, page: Callable[[StaffMember], WebResponse]) -> WebResponse:
+        try:
+            return page(self._member(request))
+        except Unauthenticated:
+            return unauthorized()
+        except Forbidden:
+            return forbidden()
+
+    def _csrf_subject(self, member: StaffMember) -> str:
+        return f"console:{member.sub}"
+
+    def tasks(self, request: ConsoleRequest, notice: str = "") -> WebResponse:
+        def page(member: StaffMember) -> WebResponse:
+            collector_id = request.http.query.get("collector") or member.collector_id
+            if not collector_id:
+                raise Forbidden("no collector to list the tasks of")
+            cards = self.desk.todays_tasks(member, collector_id, request.now, request.language)
+            context = {"company_name": self._company, "cards": cards, "notice": notice, "tz": self._tz}
+            return render("console_tasks.html.j2", request.language, context)
+
+        return self._guarded(request, page)
+
+    def task(self, request: ConsoleRequest, task_id: str, notice: str = "", status: int = 200) -> WebResponse:
+        def page(member: StaffMember) -> WebResponse:
+            task = self.desk.task(member, task_id)
+            if task is None:
+                return not_found()
+            card = self.desk.card(member, task, request.now, request.language)
+            context = {
+                "company_name": self._company,
+                "card": card,
+                "outcomes": [o.value for o in outcomes_for(task.kind)],
+                "csrf": csrf_token(self._secret(), self._csrf_subject(member), request.now),
+                "today": request.now.astimezone(self._tz).date(),
+                "notice": notice,
+                "tz": self._tz,
+            }
+            return render("console_task.html.j2", request.language, context, status)
+
+        return self._guarded(request, page)
+
+    def outcome(self, request: ConsoleRequest, task_id: str) -> WebResponse:
+        texts = CONSOLE_TEXTS[request.language]
+
+        def record(member: StaffMember) -> WebResponse:
+            form = request.http.form
+            try:
+                check_csrf(self._secret(), self._csrf_subject(member), form.get(CSRF_FIELD), request.now)
+            except CsrfRefused:
+                return forbidden()
+            chosen = next((o for o in TaskOutcome if o.value == form.get("outcome")), None)
+            if chosen is None:
+                return plain(400, "Bad Request\n")
+            today = request.now.astimezone(self._tz).date()
+            promised = parse_date(form.get("promised_date", "")) if chosen is TaskOutcome.PROMISED else None
+            if chosen is TaskOutcome.PROMISED and (promised is None or promised < today):
+                return self.task(request, task_id, texts["needs_date"], 400)
+            note = form.get("note", "").strip()[:MAX_NOTE_CHARS]
+            if self.desk.task(member, task_id) is None:
+                return not_found()
+            try:
+                done = self.desk.record_outcome(member, task_id, chosen, promised, note, request.now, today)
+            except TaskError:
+                return self.task(request, task_id, texts["task_closed"], 409)
+            said = texts[f"outcome_{done.outcome.value}"] if done.outcome else ""
+            if done.promised_date is not None:
+                said = f"{texts['promised_until']} {done.promised_date.isoformat()}"
+            return self.tasks(request, f"{texts['recorded']}: {done.unit_label} · {said}")
+
+        return self._guarded(request, record)

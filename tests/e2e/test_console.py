@@ -1,0 +1,114 @@
+"""A collector at work on a phone, in the sandbox and Debian's Chromium at 390x844: signs in against the stack's
+user pool, finds today's call task, records the owner's promise with one tap, and the next plan's dry run holds
+the unit until that date; the console's pages axe-clean; the record in the audit trail."""
+
+import json
+import shutil
+import urllib.error
+import urllib.request
+from datetime import date
+
+import pytest
+
+from propfee import cli
+from propfee.console.permissions import Role
+from propfee.domain.models import Collector, HoldKind
+from propfee.local.sandbox.staff import seed_staff
+from tests.support import at, bill, unit
+from tests.support.sandbox import assert_calls_allowed
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = shutil.which("chromium")
+_WIDTHS = "({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})"
+UNIT = "C01-B05-0501"
+
+
+def fetch(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url) as response:  # nosec B310 - the sandbox's loopback server
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def assert_axe_clean(page) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    violations = Axe().run(page).response["violations"]
+    serious = [
+        (v["id"], [n["target"] for n in v["nodes"]]) for v in violations if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == []
+
+
+@pytest.fixture()
+def collector_at_work(sandbox):
+    table = sandbox.table
+    table.put_collectors([Collector(collector_id="K1", name="张伟", communities=("C01",))])
+    table.put_buildings_and_units([], [unit(UNIT)])
+    table.issue_bill(bill(UNIT, "2026-10", due=date(2026, 10, 25)))  # 17 days overdue on 11-11: the call step
+    sandbox.advance(at("2026-11-11 09:45"))
+    [task] = table.tasks("K1")
+    signed = {s.role: s for s in seed_staff(sandbox, table, ["C01", "C02"], "K1")}
+    return sandbox, task, signed[Role.COLLECTOR]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="NO BROWSER: chromium is not on PATH (Debian: apt-get install chromium)")
+def test_a_collector_signs_in_on_a_phone_records_a_promise_and_the_plan_holds_the_unit_until_then(
+    collector_at_work, capsys
+):
+    from playwright.sync_api import sync_playwright
+
+    sandbox, task, collector = collector_at_work
+    base = sandbox.http_api.url
+    # behind the JWT authorizer: no token, API Gateway's own 401 and the function is never called
+    assert fetch(f"{base}/console/tasks") == (401, b'{"message": "Unauthorized"}')
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
+            problems: list[str] = []
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.goto(f"{base}/console")  # no token yet: to the sign-in page
+            page.wait_for_url("**/console/sign-in**")
+            assert_axe_clean(page)
+            page.fill("#email", collector.email)
+            page.fill("#password", collector.password)
+            page.click("button[type=submit]")
+            page.wait_for_selector("ol.tasks h2 a")
+            assert page.locator("h1").inner_text().startswith("今日任务")
+            card = page.locator("li.task").first
+            assert "锦绣花园" in card.inner_text() and "¥250.00" in card.inner_text()
+            assert card.locator("a.call").get_attribute("href") == "tel:+8613812345678"  # theirs to dial
+            assert page.evaluate(_WIDTHS)["scroll"] <= 390
+            assert_axe_clean(page)
+
+            card.locator("h2 a").click()
+            page.wait_for_selector("#promised_date")
+            assert_axe_clean(page)
+            assert page.evaluate(_WIDTHS)["scroll"] <= 390
+            page.fill("#promised_date", "2026-11-25")
+            page.fill("#note", "月底发工资后缴")
+            page.click("button[value=promised]")
+            notice = page.wait_for_selector(".notice").inner_text()
+            assert "2026-11-25" in notice
+            assert problems == []  # the CSP blocked nothing the pages need
+        finally:
+            browser.close()
+
+    done = sandbox.table.get_task(task.task_id)
+    assert (done.status, done.outcome.value, done.promised_date) == ("done", "promised", date(2026, 11, 25))
+    assert [h.kind for h in sandbox.table.get_unit(UNIT).holds] == [HoldKind.PROMISE_TO_PAY]
+    [action] = sandbox.table.for_unit(UNIT)
+    assert (action.actor_sub, action.action, action.note) == (collector.record.sub, "task.outcome", "月底发工资后缴")
+    # the console's table and secret calls are the ones its role allows (sign-in is Cognito's public API, no IAM)
+    calls = {k: n for k, n in sandbox.function_calls.items() if k[0] == "ConsoleFunction"}
+    assert ("ConsoleFunction", "cognito-idp:InitiateAuth") in calls
+    assert_calls_allowed({k: n for k, n in calls.items() if not k[1].startswith("cognito-idp:")})
+    # the next plans' dry run: held until the promised date, the ladder resumes after it
+    table = sandbox.table.name
+    capsys.readouterr()
+    for day, held in (("2026-11-12", True), ("2026-11-25", True), ("2026-11-26", False)):
+        assert cli.main(["plan", "--date", day, "--dry-run", "--community", "C01", "--table", table]) == 0
+        [line] = [json.loads(x) for x in capsys.readouterr().out.splitlines()[:-1] if UNIT in x]
+        assert (line.get("skipped") == "on_hold_promise_to_pay") is held, (day, line)

@@ -1,0 +1,196 @@
+"""An in-memory console: a store with tasks, units, histories, tickets and staff records, a fake sign-in, and
+payload-2.0 events as the JWT authorizer passes them (the unit tests and the bench share them)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from propfee.accounts.ledger import with_bill
+from propfee.console.audit import MemoryAuditStore, StaffAction
+from propfee.console.collector import CollectorDesk
+from propfee.console.http import ConsoleHttp, ConsoleRequest
+from propfee.console.permissions import Role, StaffRecord
+from propfee.console.sign_in import REFUSED, SignInResult
+from propfee.domain.models import Channel, Collector, Task, Ticket, Unit
+from propfee.web.limits import InMemoryRateCounter, RateLimiter, RateLimits
+from propfee.web.requests import HttpRequest
+from tests.support import SHANGHAI, at, bill, unit
+
+SECRET = b"console-test-signing-key-0123456789abcdef"
+NOW = at("2026-11-12 10:00")
+PASSWORD = "Correct-Horse-9-Battery"
+
+
+class MemoryConsoleStore:
+    def __init__(self) -> None:
+        self.tasks_by_id: dict[str, Task] = {}
+        self.units: dict[str, Unit] = {}
+        self.staff_records: dict[str, StaffRecord] = {}
+        self.collector_list: list[Collector] = []
+        self.histories: dict[str, list[dict[str, Any]]] = {}
+        self.tickets: dict[str, Ticket] = {}
+        self.audit = MemoryAuditStore()
+
+    def staff(self, sub: str) -> StaffRecord | None:
+        return self.staff_records.get(sub)
+
+    def collectors(self) -> list[Collector]:
+        return list(self.collector_list)
+
+    def tasks(self, collector_id: str, status: str = "open") -> list[Task]:
+        found = [t for t in self.tasks_by_id.values() if t.collector_id == collector_id and t.status == status]
+        return sorted(found, key=lambda t: t.created_at)
+
+    def get_task(self, task_id: str) -> Task | None:
+        return self.tasks_by_id.get(task_id)
+
+    def get_unit(self, unit_id: str) -> Unit | None:
+        return self.units.get(unit_id)
+
+    def complete_task(self, done: Task, unit_after: Unit | None, unit_version: int) -> bool:
+        if self.tasks_by_id[done.task_id].status != "open":
+            return False
+        if unit_after is not None:
+            if self.units[done.unit_id].version != unit_version:
+                return False
+            self.units[done.unit_id] = unit_after
+        self.tasks_by_id[done.task_id] = done
+        return True
+
+    def unit_history(self, unit_id: str) -> list[dict[str, Any]]:
+        return list(self.histories.get(unit_id, []))
+
+    def get_ticket(self, ticket_id: str) -> Ticket | None:
+        return self.tickets.get(ticket_id)
+
+    def append(self, actions: Iterable[StaffAction]) -> None:
+        self.audit.append(actions)
+
+    def for_unit(self, unit_id: str) -> list[StaffAction]:
+        return self.audit.for_unit(unit_id)
+
+
+class FakeSignIn:
+    """The pool's answer: tokens for a known email with its password, a challenge for a first sign-in."""
+
+    def __init__(self) -> None:
+        self.users: dict[str, str] = {"k1@example.com": PASSWORD}
+        self.challenged: set[str] = set()
+        self.calls = 0
+
+    def sign_in(self, email: str, password: str) -> SignInResult:
+        self.calls += 1
+        if email in self.challenged:
+            return SignInResult(challenge="NEW_PASSWORD_REQUIRED")
+        if self.users.get(email) != password:
+            return REFUSED
+        return SignInResult(id_token=f"id-token-of-{email}", access_token="access", expires_in=3600)
+
+
+def call_task(unit_id: str, collector_id: str = "K1", n: int = 1, **changes: Any) -> Task:
+    fields: dict[str, Any] = {
+        "task_id": f"{unit_id}.call_d30.{n}",
+        "unit_id": unit_id,
+        "community_id": unit_id.split("-")[0],
+        "kind": Channel.CALL,
+        "step": "call_d30",
+        "collector_id": collector_id,
+        "created_at": at("2026-11-11 09:30"),
+        "due_by": at("2026-11-13 09:30"),
+        "unit_label": unit_id.split("-", 1)[1],
+        "owner_name": "王芳",
+        "community_name": "锦绣花园",
+        "building_name": "1栋",
+        "room": unit_id.split("-")[-1],
+        "call_number": "+8613812345678",
+        "balance_fen": 25000,
+    }
+    return Task(**{**fields, **changes})
+
+
+def staff(sub: str, **scope: Any) -> StaffRecord:
+    return StaffRecord.model_validate({"sub": sub, "email": f"{sub}@example.com", **scope})
+
+
+def console(store: MemoryConsoleStore | None = None, sign_in: FakeSignIn | None = None) -> ConsoleHttp:
+    limiter = RateLimiter(InMemoryRateCounter(), RateLimits(per_token=5, per_source=50))
+    return ConsoleHttp(
+        CollectorDesk(store or MemoryConsoleStore()), sign_in or FakeSignIn(), limiter, lambda: SECRET, SHANGHAI,
+        "锦绣物业",
+    )  # fmt: skip
+
+
+def claims(sub: str, *groups: Role) -> dict[str, str]:
+    """As HTTP API passes them: every claim a string, the groups "[a b]"."""
+    return {
+        "sub": sub,
+        "cognito:username": sub,
+        "email": f"{sub}@example.com",
+        "cognito:groups": "[" + " ".join(g.value for g in groups) + "]",
+        "token_use": "id",
+    }
+
+
+def event(
+    method: str,
+    path: str,
+    claims_: dict[str, str] | None = None,
+    form: str = "",
+    query: dict[str, str] | None = None,
+    language: str = "zh-CN",
+) -> dict[str, Any]:
+    headers = {"accept-language": language}
+    if form:
+        headers["content-type"] = "application/x-www-form-urlencoded"
+    made: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {"http": {"method": method, "path": path, "sourceIp": "203.0.113.9"}},
+        "isBase64Encoded": False,
+    }
+    if claims_ is not None:
+        made["requestContext"]["authorizer"] = {"jwt": {"claims": claims_, "scopes": None}}
+    if form:
+        made["body"] = form
+    if query:
+        made["queryStringParameters"] = query
+    return made
+
+
+def request_of(made: dict[str, Any], now: datetime = NOW) -> ConsoleRequest:
+    from propfee.console.http import console_request
+
+    return console_request(made, now)
+
+
+def plain_request(now: datetime = NOW) -> ConsoleRequest:
+    return ConsoleRequest(HttpRequest("GET", "/console", "203.0.113.9", "localhost"), now)
+
+
+def collectors_estate(tasks: int = 3) -> MemoryConsoleStore:
+    """K1 works C01 (tasks on its units), K2 works C02; a manager of each; K1's record names C01."""
+    store = MemoryConsoleStore()
+    store.collector_list = [
+        Collector(collector_id="K1", name="张伟", communities=("C01",)),
+        Collector(collector_id="K2", name="李娜", communities=("C02",)),
+    ]
+    store.staff_records = {
+        "sub-k1": staff("sub-k1", communities=frozenset({"C01"}), collector_id="K1"),
+        "sub-k2": staff("sub-k2", communities=frozenset({"C02"}), collector_id="K2"),
+        "sub-m1": staff("sub-m1", communities=frozenset({"C01"})),
+        "sub-m2": staff("sub-m2", communities=frozenset({"C02"})),
+    }
+    for n in range(1, tasks + 1):
+        unit_id = f"C01-B01-01{n:02d}"
+        store.units[unit_id] = with_bill(unit(unit_id), bill(unit_id, "2026-10", amount_fen=25000 * n))
+        store.tasks_by_id[f"{unit_id}.call_d30.1"] = call_task(
+            unit_id, balance_fen=25000 * n, due_by=NOW + timedelta(hours=n)
+        )
+    store.units["C02-B01-0101"] = with_bill(unit("C02-B01-0101"), bill("C02-B01-0101", "2026-10"))
+    store.tasks_by_id["C02-B01-0101.call_d30.1"] = call_task("C02-B01-0101", "K2")
+    return store
