@@ -3,13 +3,13 @@ it is wrong. Unknown, expired and revoked links all get the same plain 404."""
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from propfee.domain import clock
 from propfee.observability import lambda_entry, logger
 from propfee.payments import bill_http
-from propfee.web.requests import from_http_api
+from propfee.web.requests import TOO_LARGE_BODY, FormTooLarge, from_http_api
 from propfee.wiring import LazyServices
 
 app = APIGatewayHttpResolver()
@@ -43,6 +43,12 @@ def pay(token: str, provider: str) -> Response:
 @app.get("/static/<name>")
 def static_file(name: str) -> Response:
     return _answer(bill_http.static(name))
+
+
+@app.exception_handler(FormTooLarge)
+def form_too_large(_error: FormTooLarge) -> Response:
+    logger.info("bill page", extra={"status": 413})
+    return Response(413, content_types.TEXT_PLAIN, TOO_LARGE_BODY, {"Cache-Control": "no-store"})
 
 
 @app.not_found

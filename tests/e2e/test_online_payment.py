@@ -177,3 +177,11 @@ def test_an_owner_pays_by_alipay_wap_and_is_sent_back_to_the_bill_which_shows_it
     assert len(payments_of(sandbox, unit_id)) == 1
     status, _, page = fetch(link)
     assert status == 200 and "¥250.00" in page and "/pay/alipay" not in page  # the payment listed, nothing due
+
+    # a form far past the largest the page has is refused whole (413), not read in part: nothing is acted on
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf is not None
+    inbound_before = sandbox.client("dynamodb").scan(TableName=sandbox.table.name, Select="COUNT")["Count"]
+    status, _, body = fetch(f"{link}/feedback", {"csrf": csrf.group(1), "text": "账单不对" * 2000})
+    assert status == 413 and body == "Content Too Large\n"
+    assert sandbox.client("dynamodb").scan(TableName=sandbox.table.name, Select="COUNT")["Count"] == inbound_before

@@ -9,6 +9,12 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 MAX_FORM_BYTES = 16_384  # the largest form is 2,000 characters of text: anything far larger is not ours
+TOO_LARGE_BODY = "Content Too Large\n"
+
+
+class FormTooLarge(ValueError):
+    """A form body past MAX_FORM_BYTES: refused whole (413) rather than read in part, so that no truncated
+    text is ever acted on."""
 
 
 @dataclass(frozen=True)
@@ -31,7 +37,9 @@ def from_http_api(event: Mapping[str, Any]) -> HttpRequest:
     raw = event.get("body") or ""
     if method == "POST" and raw and headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         data = base64.b64decode(raw) if event.get("isBase64Encoded") else str(raw).encode()
-        form = dict(parse_qsl(data[:MAX_FORM_BYTES].decode("utf-8", "replace"), keep_blank_values=True))
+        if len(data) > MAX_FORM_BYTES:
+            raise FormTooLarge(f"a form of {len(data)} bytes, more than {MAX_FORM_BYTES}")
+        form = dict(parse_qsl(data.decode("utf-8", "replace"), keep_blank_values=True))
     return HttpRequest(
         method=method,
         path=str(event.get("rawPath", http.get("path", "/"))),

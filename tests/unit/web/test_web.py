@@ -8,7 +8,7 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from propfee.web.pages import choose_language
-from propfee.web.requests import from_http_api
+from propfee.web.requests import MAX_FORM_BYTES, FormTooLarge, from_http_api
 from propfee.web.security import CsrfRefused, check_csrf, csrf_token
 from tests.support import ROOT, at
 
@@ -65,7 +65,7 @@ def test_the_aws_sample_event_reads_as_a_request_as_powertools_reads_it():
     assert request.form == {}  # a JSON body is not a form
 
 
-def test_a_form_body_is_read_plain_or_base64_and_cut_at_its_limit():
+def test_a_form_body_is_read_plain_or_base64_and_refused_whole_past_its_limit():
     event = json.loads((ROOT / "events" / "bill_page.json").read_text(encoding="utf-8"))
     event["requestContext"]["http"]["method"] = "POST"
     event["headers"]["content-type"] = "application/x-www-form-urlencoded"
@@ -73,5 +73,7 @@ def test_a_form_body_is_read_plain_or_base64_and_cut_at_its_limit():
     assert from_http_api({**event, "body": body}).form == {"csrf": "abc", "text": "账单不对"}
     encoded = base64.b64encode(body.encode()).decode()
     assert from_http_api({**event, "body": encoded, "isBase64Encoded": True}).form["text"] == "账单不对"
-    huge = from_http_api({**event, "body": "text=" + "a" * 100_000}).form["text"]
-    assert len(huge) < 20_000
+    with pytest.raises(FormTooLarge, match="more than 16384"):
+        from_http_api({**event, "body": "text=" + "a" * 100_000})
+    at_limit = "text=" + "a" * (MAX_FORM_BYTES - 5)
+    assert len(from_http_api({**event, "body": at_limit}).form["text"]) == MAX_FORM_BYTES - 5
