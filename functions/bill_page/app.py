@@ -40,6 +40,13 @@ def pay(token: str, provider: str) -> Response:
     return _answer(services().bill_http.pay(_request(token), provider))
 
 
+@app.get("/r/<token>")
+@app.get("/r/<token>/pdf")
+def receipt(token: str) -> Response:
+    http = services().bill_http  # the receipt's facts, or its PDF by a short-lived link
+    return _answer((http.receipt_pdf if app.current_event.path.endswith("/pdf") else http.receipt)(_request(token)))
+
+
 @app.get("/static/<name>")
 def static_file(name: str) -> Response:
     return _answer(bill_http.static(name))
