@@ -1,15 +1,15 @@
-"""bill_page (HTTP API, public): an owner's bill behind the opaque link of a reminder, paying it, and telling us
-it is wrong. Unknown, expired and revoked links all get the same plain 404."""
+"""bill_page (HTTP API, public): an owner's bill behind a reminder's link, paying it, its receipts; else one 404."""
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from propfee.domain import clock
 from propfee.observability import lambda_entry, logger
 from propfee.payments import bill_http
-from propfee.web.requests import TOO_LARGE_BODY, FormTooLarge, from_http_api
+from propfee.web.handler import refuse_large_forms
+from propfee.web.requests import from_http_api
 from propfee.wiring import LazyServices
 
 app = APIGatewayHttpResolver()
@@ -40,15 +40,18 @@ def pay(token: str, provider: str) -> Response:
     return _answer(services().bill_http.pay(_request(token), provider))
 
 
+@app.get("/r/<token>")
+@app.get("/r/<token>/pdf")
+def receipt(token: str) -> Response:  # the receipt's facts, or its PDF by a short-lived link
+    return _answer(services().bill_http.receipt(_request(token), pdf=app.current_event.path.endswith("/pdf")))
+
+
 @app.get("/static/<name>")
 def static_file(name: str) -> Response:
     return _answer(bill_http.static(name))
 
 
-@app.exception_handler(FormTooLarge)
-def form_too_large(_error: FormTooLarge) -> Response:
-    logger.info("bill page", extra={"status": 413})
-    return Response(413, content_types.TEXT_PLAIN, TOO_LARGE_BODY, {"Cache-Control": "no-store"})
+refuse_large_forms(app, _answer)
 
 
 @app.not_found

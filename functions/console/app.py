@@ -2,14 +2,14 @@
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from propfee.console import http
 from propfee.console.masking import loggable_request
 from propfee.domain import clock
 from propfee.observability import lambda_entry, logger
-from propfee.web.requests import TOO_LARGE_BODY, FormTooLarge
+from propfee.web.handler import refuse_large_forms
 from propfee.wiring import LazyServices
 
 app = APIGatewayHttpResolver()
@@ -56,10 +56,7 @@ def outcome(task_id: str) -> Response:
     return _answer(services().console_http.outcome(_request(), task_id))
 
 
-@app.exception_handler(FormTooLarge)
-def form_too_large(_error: FormTooLarge) -> Response:
-    logger.info("console", extra={"status": 413})
-    return Response(413, content_types.TEXT_PLAIN, TOO_LARGE_BODY, {"Cache-Control": "no-store"})
+refuse_large_forms(app, _answer)
 
 
 @app.not_found

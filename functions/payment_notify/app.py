@@ -28,6 +28,7 @@ def _accepted(provider: ProviderName) -> bool:
         body,
         clock.now(),
         svc.settings.tz,
+        svc.payment_effects,
     )
     metrics.add_metric(name=f"PaymentNotification_{handled.outcome if handled else 'refused'}", unit="Count", value=1)
     return handled is not None

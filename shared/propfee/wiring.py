@@ -25,8 +25,10 @@ from propfee.domain.ports import SmsSender
 from propfee.feedback.receiving import Receiver
 from propfee.payments.bill_http import BillHttp
 from propfee.payments.bill_page import BillPage
+from propfee.payments.effects import PaymentEffects
 from propfee.payments.links import BillLinks
 from propfee.payments.ports import PaymentProvider, ProviderName
+from propfee.payments.receipt_messages import ReceiptMessages
 from propfee.providers.alipay import AlipayConfig, AlipayProvider
 from propfee.providers.wechat_pay import WeChatPayConfig, WeChatPayProvider
 from propfee.rules import CollectionRules, rules_for
@@ -190,10 +192,19 @@ class Services:
         if links is None:
             raise RuntimeError("PROPFEE_PUBLIC_BASE_URL is not set for this function")
         page = BillPage(
-            links, self.table, self.payment_providers, self.receiver, self.rules, orders=self.payments_table
+            links,
+            self.table,
+            self.payment_providers,
+            self.receiver,
+            self.rules,
+            orders=self.payments_table,
+            receipts=self.payments_table,
+            receipt_files=self.reports if self.settings.report_bucket else None,
         )
         secret = SecretBytes(self.settings.require("web_secret_arn"))
-        return BillHttp(page, RateLimiter(self.table), secret, self.settings.tz)
+        gateways = (self.settings.wechat_pay_gateway, self.settings.alipay_gateway)  # set in the sandbox only
+        origins = tuple("/".join(g.split("/", 3)[:3]) for g in gateways if g)
+        return BillHttp(page, RateLimiter(self.table), secret, self.settings.tz, origins)
 
     @cached_property
     def console_http(self) -> ConsoleHttp:
@@ -218,6 +229,28 @@ class Services:
     @cached_property
     def payments_table(self) -> PaymentsTable:
         return PaymentsTable(self.settings.table, self.settings.tz, allocation=self.rules.billing.allocation)
+
+    @cached_property
+    def payment_effects(self) -> PaymentEffects | None:
+        """E-receipts (and their message to the owner), when the function has a bucket and the bill page's URL."""
+        if not (self.settings.report_bucket and self.settings.public_base_url):
+            return None
+        return PaymentEffects(
+            records=self.payments_table,
+            files=self.reports,
+            identities=self.rules,
+            font=self.settings.letter_font,
+            base_url=self.settings.public_base_url,
+            tz=self.settings.tz,
+            messenger=self.receipt_messages,
+        )
+
+    @cached_property
+    def receipt_messages(self) -> ReceiptMessages | None:
+        """The receipt's link by email (mainland SMS has no approved receipt template; none by SMS for now)."""
+        if not self.settings.sender_email:
+            return None
+        return ReceiptMessages(self.payments_table, self.rules, self.settings.tz, email=self.email)
 
     def payment_provider(self, name: ProviderName) -> PaymentProvider:
         """The provider's adapter (a registered one first), its merchant keys read from Secrets Manager once per

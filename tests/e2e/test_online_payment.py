@@ -3,6 +3,7 @@ cashier, its notification to the stack's /notify route, the ledger once, and no 
 
 import json
 import re
+import shutil
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -21,6 +22,7 @@ from tests.support.sandbox import START, assert_calls_allowed
 
 pytestmark = pytest.mark.e2e
 LINK = re.compile(r"http://127\.0\.0\.1:\d+/b/[0-9A-Za-z]{22}")
+_WIDTHS = "({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})"
 PHONE_BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
 UNIT = "C01-B01-0101"
 
@@ -185,3 +187,47 @@ def test_an_owner_pays_by_alipay_wap_and_is_sent_back_to_the_bill_which_shows_it
     status, _, body = fetch(f"{link}/feedback", {"csrf": csrf.group(1), "text": "账单不对" * 2000})
     assert status == 413 and body == "Content Too Large\n"
     assert sandbox.client("dynamodb").scan(TableName=sandbox.table.name, Select="COUNT")["Count"] == inbound_before
+
+
+CHROMIUM = shutil.which("chromium")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="NO BROWSER: chromium is not on PATH (Debian: apt-get install chromium)")
+def test_in_chromium_an_owner_pays_on_a_phone_and_sees_the_receipt(sandbox):
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import sync_playwright
+
+    unit_id = "C01-B01-0103"
+    link = reminder_link(sandbox, unit_id)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
+            page.goto(link)
+            assert "¥250.00" in page.locator(".total").inner_text()
+            page.click("button.alipay")  # to the emulated Alipay cashier (the page's CSP lets the form go there)
+            page.wait_for_url(f"{sandbox.payment_emulators.alipay.gateway}?**")
+            assert "¥250.00" in page.content()
+            page.click("form[method=post] button")
+            page.wait_for_url(link)  # Alipay sends the browser back to the bill link
+            sandbox.advance(sandbox.clock.now() + timedelta(seconds=5))  # its notification arrives
+            page.goto(link)
+            assert page.locator(".total").inner_text().strip() == "¥0.00"
+            page.click("#history ~ table a")  # the payment's receipt
+            assert page.locator("h1").inner_text() == "电子收据"
+            facts = page.locator("main").inner_text()
+            assert "¥250.00" in facts and "支付宝" in facts and "**" in facts
+            widths = page.evaluate(_WIDTHS)
+            assert widths["scroll"] <= widths["inner"], widths
+            violations = Axe().run(page).response["violations"]
+            assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations] == []
+            receipt_url = page.url
+            with page.expect_download() as download:
+                page.click("a.btn")  # the PDF, by a short-lived link to S3
+            assert download.value.suggested_filename.startswith("R2026")
+            page.close()
+        finally:
+            browser.close()
+    [payment] = payments_of(sandbox, unit_id)
+    assert receipt_url.endswith(f"/r/{payment['receipt_token']}")
+    assert fetch(receipt_url.rsplit("/", 1)[0] + "/" + "Z" * 22)[0] == 404

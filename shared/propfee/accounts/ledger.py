@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from propfee.domain.models import Bill, Building, Community, HoldKind, OpenBill, Payment, PeriodTotal, Unit
+from propfee.domain.models import Bill, Building, Community, Hold, HoldKind, OpenBill, Payment, PeriodTotal, Unit
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,8 @@ class Allocation:
     by_period: dict[str, int]
     credit_fen: int
     unit_after: Unit
+    # the promises to pay (承诺缴费) this payment kept: it settled the unit by the promised date
+    promises_kept: tuple[Hold, ...] = ()
 
 
 def with_bill(unit: Unit, bill: Bill) -> Unit:
@@ -61,19 +63,23 @@ def allocate(unit: Unit, payment: Payment, order: AllocationOrder = "oldest_firs
         else:
             del open_bills[period]
     settled = not open_bills
+    promises = tuple(h for h in unit.holds if h.kind is HoldKind.PROMISE_TO_PAY) if settled else ()
+    paid_day = payment.paid_at.date()
     unit_after = unit.model_copy(
         update={
             "open_bills": open_bills,
             "credit_fen": unit.credit_fen + remaining,
             "version": unit.version + 1,
-            # money arrived: an "I already paid" pause has done its job (the ladder goes on for what is left)
-            "holds": tuple(h for h in unit.holds if h.kind is not HoldKind.PAID_CLAIM),
+            # money arrived: an "I already paid" pause has done its job (the ladder goes on for what is left);
+            # settled, a promise to pay is over too (kept, or paid late)
+            "holds": tuple(h for h in unit.holds if h.kind is not HoldKind.PAID_CLAIM and h not in promises),
             # settled: the next arrears episode starts from the first step of the ladder, with claims of its own
             "steps_done": frozenset() if settled else unit.steps_done,
             "arrears_episode": unit.arrears_episode + 1 if settled else unit.arrears_episode,
         }
     )
-    return Allocation(by_period=by_period, credit_fen=remaining, unit_after=unit_after)
+    kept = tuple(h for h in promises if h.until is None or paid_day <= h.until)
+    return Allocation(by_period=by_period, credit_fen=remaining, unit_after=unit_after, promises_kept=kept)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,12 @@ def payment_to_item(payment: Payment, allocation: ledger.Allocation, tz: ZoneInf
         "at": payment.paid_at.isoformat(),
         "allocations": allocation.by_period,
         "credit_fen": allocation.credit_fen,
+        # a promise to pay kept by this payment (the reports and the collector's history read it here)
+        **(
+            {"promises_kept": [h.model_dump(mode="json") for h in allocation.promises_kept]}
+            if allocation.promises_kept
+            else {}
+        ),
         "activity_pk": keys.activity_pk(payment.community_id, local_day),
         "activity_sk": f"{payment.paid_at.isoformat()}#payment#{payment.reference}",
     }

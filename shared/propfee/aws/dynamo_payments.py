@@ -10,11 +10,12 @@ from botocore.exceptions import ClientError
 
 from propfee.aws import keys
 from propfee.aws.clients import error_code
-from propfee.aws.dynamo_table import from_attributes, to_attributes
+from propfee.aws.dynamo_table import fields_of, from_attributes, plain, to_attributes
 from propfee.aws.dynamo_tasks import item_to_task
 from propfee.aws.feedback import FeedbackTable
-from propfee.domain.models import Task, Ticket
+from propfee.domain.models import Building, Community, Task, Ticket
 from propfee.payments.orders import OrderStatus, PaymentOrder
+from propfee.payments.receipts import Receipt
 
 
 def order_to_item(order: PaymentOrder) -> dict[str, Any]:
@@ -113,3 +114,103 @@ class PaymentsTable(FeedbackTable):
                 }
             )
         return self._transact(operations) is None
+
+    # ------------------------------------------------------------------------------------------ e-receipts
+    def claim_receipt(self, receipt: Receipt) -> Receipt:
+        """One transaction: the receipt by its transaction (the idempotency key) and by its token, and its token on
+        the payment's ledger item (the bill page's history links it). A receipt kept before comes back instead."""
+        facts = {**receipt.model_dump(mode="json"), "kind": "receipt"}
+        by_transaction = keys.receipt_transaction_item(receipt.provider.value, receipt.transaction_id)
+        claims: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.name,
+                    "Item": to_attributes({**by_transaction, **facts}),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.name,
+                    "Item": to_attributes({**keys.receipt_item(receipt.token), **facts}),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+        link = {
+            "Update": {
+                "TableName": self.name,
+                "Key": to_attributes(keys.payment_item(receipt.unit_id, receipt.transaction_id)),
+                "UpdateExpression": "SET receipt_token = :token",
+                # the ledger item exists unless the payment came in an import under another serial
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeValues": to_attributes({":token": receipt.token}),
+            }
+        }
+        cancelled = self._transact_reasons([*claims, link])
+        if cancelled is not None and cancelled[0].get("Code") != "ConditionalCheckFailed":
+            cancelled = self._transact_reasons(claims)  # no ledger item of that reference to link it from
+        if cancelled is None:
+            return receipt
+        if cancelled[0].get("Code") == "ConditionalCheckFailed" and cancelled[0].get("Item"):
+            return item_to_receipt(from_attributes(cancelled[0]["Item"]))
+        raise RuntimeError(f"receipt {receipt.number} not kept: {[r.get('Code') for r in cancelled]}")
+
+    def receipt_by_token(self, token: str) -> Receipt | None:
+        response = self.db.get_item(TableName=self.name, Key=to_attributes(keys.receipt_item(token)))
+        return item_to_receipt(from_attributes(response["Item"])) if "Item" in response else None
+
+    def claim_receipt_message(self, number: str, unit_id: str, at: datetime) -> bool:
+        try:
+            self.db.put_item(
+                TableName=self.name,
+                Item=to_attributes(
+                    {**keys.receipt_message_item(number), "unit_id": unit_id, "claimed_at": at.isoformat()}
+                ),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def finish_receipt_message(self, number: str, **fields: str) -> None:
+        names = sorted(fields)
+        self.db.update_item(
+            TableName=self.name,
+            Key=to_attributes(keys.receipt_message_item(number)),
+            UpdateExpression="SET " + ", ".join(f"#{n} = :{n}" for n in names),
+            ExpressionAttributeNames={f"#{n}": n for n in names},
+            ExpressionAttributeValues=to_attributes({f":{n}": fields[n] for n in names}),
+        )
+
+    def place_names(self, community_id: str, building_id: str) -> tuple[Community | None, Building | None]:
+        wanted = [keys.community_item(community_id), keys.building_item(community_id, building_id)]
+        pending: dict[str, Any] = {self.name: {"Keys": [to_attributes(k) for k in wanted]}}
+        items: list[dict[str, Any]] = []
+        while pending:
+            response = self.db.batch_get_item(RequestItems=pending)
+            items.extend(from_attributes(i) for i in response["Responses"].get(self.name, []))
+            pending = response.get("UnprocessedKeys") or {}
+        community = next((i for i in items if str(i["sk"]).startswith("COMMUNITY#")), None)
+        building = next((i for i in items if str(i["sk"]).startswith("BUILDING#")), None)
+        return (
+            Community.model_validate(fields_of(Community, community)) if community else None,
+            Building.model_validate(fields_of(Building, building)) if building else None,
+        )
+
+    def payment_allocations(self, unit_id: str, reference: str) -> dict[str, int]:
+        response = self.db.get_item(
+            TableName=self.name,
+            Key=to_attributes(keys.payment_item(unit_id, reference)),
+            ProjectionExpression="allocations",
+            ConsistentRead=True,
+        )
+        allocations = plain(from_attributes(response.get("Item") or {})).get("allocations") or {}
+        return {str(period): int(amount) for period, amount in allocations.items()}
+
+
+def item_to_receipt(item: dict[str, Any]) -> Receipt:
+    return Receipt.model_validate(plain({k: v for k, v in item.items() if k in Receipt.model_fields}))

@@ -184,3 +184,18 @@ def bill_link_item(token: str) -> dict[str, str]:
 def rate_count_item(subject: str, window: str) -> dict[str, str]:
     """Requests of a subject (a token's or a source IP's digest) in a window of time: web rate limits."""
     return {"pk": f"RATE#{subject}", "sk": f"COUNT#{window}"}
+
+
+def receipt_item(token: str) -> dict[str, str]:
+    """An e-receipt by its verification token (/r/<token>): the receipt page's one read by key."""
+    return {"pk": f"RECEIPT#{token}", "sk": "RECEIPT"}
+
+
+def receipt_transaction_item(provider: str, transaction_id: str) -> dict[str, str]:
+    """The e-receipt of a provider's transaction: issued once however often the notification comes."""
+    return {"pk": f"RECEIPT#TX#{provider}#{transaction_id}", "sk": "RECEIPT"}
+
+
+def receipt_message_item(number: str) -> dict[str, str]:
+    """The message that told the owner of a receipt: claimed once, then what became of it (evidence)."""
+    return {"pk": f"RECEIPT#MSG#{number}", "sk": "MESSAGE"}

@@ -40,6 +40,26 @@ class S3Store:
         except (ClientError, EndpointConnectionError, ConnectTimeoutError) as error:
             raise ProviderUnavailable(f"S3 {error_code(error) or type(error).__name__}") from error
 
+    def put_once(self, key: str, body: bytes, content_type: str) -> bool:
+        """Write unless the key exists (S3's conditional write, If-None-Match: *): False when it did, and the
+        object is left as it was (a receipt is written exactly once)."""
+        try:
+            self.s3.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=body,
+                ContentType=content_type,
+                ServerSideEncryption="AES256",
+                IfNoneMatch="*",
+            )
+        except ClientError as error:
+            if error_code(error) == "PreconditionFailed":
+                return False
+            raise ProviderUnavailable(f"S3 {error_code(error)}") from error
+        except (EndpointConnectionError, ConnectTimeoutError) as error:
+            raise ProviderUnavailable(f"S3 {type(error).__name__}") from error
+        return True
+
     def keys(self, prefix: str, recursive: bool = True) -> list[str]:
         """The keys under a prefix; not recursive: only those directly in it (not under a further '/')."""
         request = {"Bucket": self.bucket, "Prefix": prefix, **({} if recursive else {"Delimiter": "/"})}

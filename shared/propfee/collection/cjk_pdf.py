@@ -97,12 +97,17 @@ def _font_characters(text: str) -> frozenset[str]:
     return common | (frozenset(text) - common)
 
 
-def cjk_document(title: str, font: Path, dated: datetime, text: str, margin: float = 25) -> FPDF:
+def cjk_document(
+    title: str, font: Path, dated: datetime, text: str, margin: float = 25, only_text: bool = False
+) -> FPDF:
     """An empty A4 document with the CJK font as "letter" (cut down to GB2312, printable ASCII and any other
-    character of `text`). Dated `dated`, not by the clock: the same content gives the same bytes."""
+    character of `text`; with `only_text`, to printable ASCII and `text`: a second's subsetting where a document
+    is made on a request's path, a receipt, rather than GB2312's cached once). Dated `dated`, not by the clock:
+    the same content gives the same bytes."""
     pdf = FPDF(format="A4")
     pdf.set_creation_date(dated)
     pdf.set_title(title)
     pdf.set_margins(margin, margin, margin)
-    pdf.add_font("letter", fname=str(_subset(font, _font_characters(text))))
+    characters = _ALWAYS | frozenset(text) if only_text else _font_characters(text)
+    pdf.add_font("letter", fname=str(_subset(font, characters)))
     return pdf

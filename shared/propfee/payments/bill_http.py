@@ -21,6 +21,7 @@ from propfee.web.security import (
     CsrfRefused,
     check_csrf,
     csrf_token,
+    with_form_targets,
 )
 
 PLAIN = "text/plain; charset=utf-8"
@@ -68,8 +69,17 @@ def static(name: str) -> WebResponse:
 
 
 class BillHttp:
-    def __init__(self, page: BillPage, limiter: RateLimiter, csrf_secret: Callable[[], bytes], tz: ZoneInfo) -> None:
+    def __init__(
+        self,
+        page: BillPage,
+        limiter: RateLimiter,
+        csrf_secret: Callable[[], bytes],
+        tz: ZoneInfo,
+        pay_origins: tuple[str, ...] = (),
+    ) -> None:
+        """`pay_origins`: cashier origins besides the providers' own (the sandbox's emulators)."""
         self._page = page
+        self._page_headers = with_form_targets(PERSONAL_HEADERS, pay_origins)
         self._limiter = limiter
         self._secret = csrf_secret  # read from Secrets Manager on first use, not at import
         self._tz = tz
@@ -88,7 +98,7 @@ class BillHttp:
             "notice": notice,
             "tz": self._tz,
         }
-        return WebResponse(status, render_page("bill.html.j2", language, context), headers=PERSONAL_HEADERS)
+        return WebResponse(status, render_page("bill.html.j2", language, context), headers=self._page_headers)
 
     def show(self, request: BillRequest) -> WebResponse:
         if not self._limiter.allow(request.token, request.source_ip, request.now):
@@ -125,6 +135,38 @@ class BillHttp:
         notice = f"{texts['thanks_ticket']} {result.ticket_id}" if result.ticket_id else texts["thanks"]
         # the page again as it stands after the message (a hold does not change the amounts)
         return self._render(request, bill, language, notice)
+
+    def receipt(self, request: BillRequest, pdf: bool = False) -> WebResponse:
+        """The receipt's facts, to check a printed or forwarded receipt against (its QR leads here), or with
+        `pdf` its file by a short-lived link; one 404."""
+        if pdf:
+            return self.receipt_pdf(request)
+        if not self._limiter.allow(request.token, request.source_ip, request.now):
+            return too_many()
+        receipt = self._page.receipt(request.token)
+        if receipt is None:
+            return not_found()
+        from propfee.payments.receipts import PROVIDER_NAMES, line_label, paid_at_text
+
+        language = self._language(request)
+        shown = receipt.model_copy(update={"language": language})  # labels in the reader's language
+        context = {
+            "receipt": receipt,
+            "lines": [{"label": line_label(x, language), "amount_fen": x.amount_fen} for x in receipt.lines],
+            "method": PROVIDER_NAMES[language][receipt.provider],
+            "paid_at": paid_at_text(shown),
+            "pdf_url": f"/r/{request.token}/pdf",
+            "company_name": receipt.company,
+        }
+        return WebResponse(200, render_page("receipt.html.j2", language, context), headers=PERSONAL_HEADERS)
+
+    def receipt_pdf(self, request: BillRequest) -> WebResponse:
+        if not self._limiter.allow(request.token, request.source_ip, request.now):
+            return too_many()
+        url = self._page.receipt_download(request.token)
+        if url is None:
+            return not_found()
+        return WebResponse(303, "", PLAIN, {**PERSONAL_HEADERS, "Location": url})
 
     def pay(self, request: BillRequest, provider: str) -> WebResponse:
         refused = self._checked(request)

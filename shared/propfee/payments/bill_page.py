@@ -6,14 +6,17 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from propfee.domain.identity import CompanyIdentity
 from propfee.domain.models import Building, Community, InboundMessage, Unit
 from propfee.feedback.receiving import ReceiveResult
-from propfee.payments.links import BillLink, BillLinks
+from propfee.payments.links import BillLink, BillLinks, looks_like_token
 from propfee.payments.orders import NothingToPay, OrderStore, start_checkout
 from propfee.payments.ports import Checkout, CheckoutKind, PaymentProvider, ProviderName
+
+if TYPE_CHECKING:
+    from propfee.payments.receipts import Receipt
 
 MAX_FEEDBACK_CHARS = 2000  # what an SMS reply is classified on, too
 PAYMENTS_SHOWN = 24
@@ -129,6 +132,17 @@ class IdentitySource(Protocol):
     def identity_for(self, community_id: str) -> CompanyIdentity: ...
 
 
+class ReceiptReader(Protocol):
+    def receipt_by_token(self, token: str) -> Receipt | None: ...
+
+
+class ReceiptDownloads(Protocol):
+    def presigned_get(self, key: str, expires_in_seconds: int, filename: str | None = None) -> str: ...
+
+
+RECEIPT_DOWNLOAD_SECONDS = 300  # the PDF's link, made when the owner asks for it
+
+
 class BillPage:
     """What the bill page's routes do, each from a token: unknown, expired and revoked tokens get None alike."""
 
@@ -140,6 +154,8 @@ class BillPage:
         receiver: FeedbackReceiver,
         identities: IdentitySource,
         orders: OrderStore,
+        receipts: ReceiptReader | None = None,
+        receipt_files: ReceiptDownloads | None = None,
     ) -> None:
         """`providers`: those configured (the view offers their names; an adapter is built only to pay)."""
         self._links = links
@@ -148,6 +164,8 @@ class BillPage:
         self._providers = providers
         self._receiver = receiver
         self._identities = identities
+        self._receipts = receipts
+        self._receipt_files = receipt_files
 
     def _unit(self, token: str, now: datetime) -> tuple[BillLink, Unit] | None:
         link = self._links.resolve(token, now)
@@ -167,9 +185,26 @@ class BillPage:
         community = next((c for c in self._reader.communities() if c.community_id == unit.community_id), None)
         buildings = self._reader.buildings(unit.community_id)
         building = next((b for b in buildings if b.building_id == unit.building_id), None)
-        payments = self._reader.unit_payments(unit.unit_id, PAYMENTS_SHOWN)
+        payments = [
+            {**p, "receipt_url": self._links.receipt_url(str(p["receipt_token"]))} if p.get("receipt_token") else p
+            for p in self._reader.unit_payments(unit.unit_id, PAYMENTS_SHOWN)
+        ]
         identity = self.identity(unit.community_id)
         return bill_view(unit, community, building, payments, identity, language, tuple(self._providers))
+
+    def receipt(self, token: str) -> Receipt | None:
+        """The receipt its verification token names (the QR on the PDF, the link in the owner's message and the
+        bill page's history); None alike for an unknown token."""
+        if self._receipts is None or not looks_like_token(token):
+            return None
+        return self._receipts.receipt_by_token(token)
+
+    def receipt_download(self, token: str) -> str | None:
+        """A short-lived link to the receipt's PDF."""
+        receipt = self.receipt(token)
+        if receipt is None or self._receipt_files is None:
+            return None
+        return self._receipt_files.presigned_get(receipt.key, RECEIPT_DOWNLOAD_SECONDS, f"{receipt.number}.pdf")
 
     def pay(self, token: str, provider: str, user_agent: str, client_ip: str, now: datetime) -> Checkout | None:
         """An order for every open bill of the unit with the provider; None for an unusable token, an unknown

@@ -1,13 +1,24 @@
-"""What a verified online payment changes beyond the ledger: the unit's open collector tasks close as paid."""
+"""What a verified online payment changes beyond the ledger: the unit's open collector tasks close as paid, an
+e-receipt is kept and written once, and its link goes to the owner."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from propfee.collection.tasks import finished, task_id_for
-from propfee.domain.models import Task, TaskOutcome, Unit
+from propfee.domain.identity import CompanyIdentity
+from propfee.domain.models import Building, Community, Task, TaskOutcome, Unit
+from propfee.payments.orders import PaymentOrder
+from propfee.payments.ports import PaymentNotice
+from propfee.payments.receipts import Receipt, ReceiptFiles, ReceiptStore, compose_receipt, verify_url, write_receipt
+
+log = logging.getLogger(__name__)
 
 
 class PaidTaskStore(Protocol):
@@ -31,3 +42,54 @@ def close_tasks_as_paid(store: PaidTaskStore, unit: Unit, paid_fen: int, now: da
         if store.complete_task(finished(task, TaskOutcome.PAID, None, note, now), None, unit.version):
             closed.append(task.task_id)
     return closed
+
+
+class ReceiptRecords(ReceiptStore, Protocol):
+    def place_names(self, community_id: str, building_id: str) -> tuple[Community | None, Building | None]:
+        """The community and the building of a unit (one read)."""
+        ...
+
+    def payment_allocations(self, unit_id: str, reference: str) -> dict[str, int]:
+        """How an applied payment settled the unit's bills (its ledger item), for a receipt issued on a retry."""
+        ...
+
+
+class IdentitySource(Protocol):
+    def identity_for(self, community_id: str) -> CompanyIdentity: ...
+
+
+class ReceiptMessenger(Protocol):
+    def send_receipt(self, receipt: Receipt, unit: Unit, url: str, now: datetime) -> str:
+        """Tell the owner where the receipt is; returns what was done (sent, scheduled, skipped: reason)."""
+        ...
+
+
+@dataclass
+class PaymentEffects:
+    """The receipt and its message, after the ledger took the payment and before the order is marked paid: a
+    notification retried after a crash anywhere here does what is left, and nothing twice."""
+
+    records: ReceiptRecords
+    files: ReceiptFiles
+    identities: IdentitySource
+    font: Path | None  # resolved lazily: find_font(settings.letter_font)
+    base_url: str  # the bill page's public base URL: the verification page is /r/<token> there
+    tz: ZoneInfo
+    messenger: ReceiptMessenger | None = None
+
+    def after_payment(
+        self, order: PaymentOrder, notice: PaymentNotice, unit: Unit, by_period: dict[str, int] | None, now: datetime
+    ) -> Receipt:
+        from propfee.collection.cjk_pdf import find_font
+
+        community, building = self.records.place_names(unit.community_id, unit.building_id)
+        if by_period is None:  # applied before (a retry after a crash, or the billing system's import came first)
+            by_period = self.records.payment_allocations(unit.unit_id, notice.transaction_id)
+        identity = self.identities.identity_for(unit.community_id)
+        drafted = compose_receipt(order, notice, unit, community, building, identity, by_period, now, self.tz)
+        receipt, written = write_receipt(self.records, self.files, find_font(self.font), self.base_url, drafted)
+        log.info("receipt", extra={"receipt": receipt.number, "written": written})
+        if self.messenger is not None:
+            outcome = self.messenger.send_receipt(receipt, unit, verify_url(self.base_url, receipt.token), now)
+            log.info("receipt message", extra={"receipt": receipt.number, "outcome": outcome})
+        return receipt

@@ -16,6 +16,7 @@ ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
 # 62**22 > 2**130: at least 128 bits of randomness, as unguessable as a random UUID and then some
 TOKEN_LENGTH = 22
 LINK_PATH = "/b/"
+RECEIPT_PATH = "/r/"
 DEFAULT_LIFETIME = timedelta(days=45)  # covers a billing period and the ladder's next steps
 # a link about to expire is not put into a new reminder: the owner gets one that lasts
 RENEW_BEFORE = timedelta(days=14)
@@ -90,6 +91,10 @@ class BillLinks:
 
     def url(self, link: BillLink) -> str:
         return f"{self._base_url}{LINK_PATH}{link.token}"
+
+    def receipt_url(self, receipt_token: str) -> str:
+        """An e-receipt's verification page, under the same base URL (payments.receipts)."""
+        return f"{self._base_url}{RECEIPT_PATH}{receipt_token}"
 
     def issue(self, unit_id: str, community_id: str, now: datetime) -> BillLink:
         """The unit's current link while it stays valid long enough, else a new one."""

@@ -14,7 +14,7 @@ from propfee.accounts.ledger import Allocation
 from propfee.domain.models import Payment, Ticket, Unit
 from propfee.feedback.intent_rules import Department
 from propfee.feedback.responses import ticket_id_for
-from propfee.payments.effects import PaidTaskStore, close_tasks_as_paid
+from propfee.payments.effects import PaidTaskStore, PaymentEffects, close_tasks_as_paid
 from propfee.payments.orders import OrderStatus, PaymentOrder
 from propfee.payments.ports import NotificationRejected, PaymentNotice, PaymentProvider, TradeState
 
@@ -62,16 +62,23 @@ def apply_notification(
     body: bytes,
     now: datetime,
     tz: ZoneInfo,
+    effects: PaymentEffects | None = None,
 ) -> Handled:
     """Verify, then apply once. Raises NotificationRejected (forged, stale, altered, replayed: nothing written);
     returns once what it wrote is durable, so the caller may answer success."""
     notice = provider.verify_notification(headers, body)
     if notice.replay_key and not store.claim_notification(provider.name.value, notice.replay_key, now + REPLAY_MEMORY):
         raise NotificationRejected("replayed: this signed message was received before")
-    return apply_verified(notice, store, now, tz)
+    return apply_verified(notice, store, now, tz, effects)
 
 
-def apply_verified(notice: PaymentNotice, store: NotificationStore, now: datetime, tz: ZoneInfo) -> Handled:
+def apply_verified(
+    notice: PaymentNotice,
+    store: NotificationStore,
+    now: datetime,
+    tz: ZoneInfo,
+    effects: PaymentEffects | None = None,
+) -> Handled:
     """A notice the provider vouched for (a verified notification, or the SDK-verified answer of a query or the
     day's bill, when no notification came): applied once, or held for finance."""
     if notice.state is not TradeState.PAID:
@@ -95,6 +102,8 @@ def apply_verified(notice: PaymentNotice, store: NotificationStore, now: datetim
         close_tasks_as_paid(store, unit, notice.amount_fen, now, note)
     applied = store.record_payment(payment, unit)
     if order.status is not OrderStatus.PAID:  # after the ledger: a retry after a crash here finishes the job
+        if effects is not None and unit is not None:  # before the order is paid: a retry still issues it
+            effects.after_payment(order, notice, unit, applied.by_period if applied else None, now)
         store.settle_order(order, OrderStatus.PAID, notice.transaction_id)
     outcome = Outcome.APPLIED if applied is not None else Outcome.DUPLICATE
     log.info("payment notice applied", extra={"provider": notice.provider.value, "outcome": outcome.value})
@@ -141,6 +150,7 @@ def accept_notification(
     body: bytes,
     now: datetime,
     tz: ZoneInfo,
+    effects: PaymentEffects | None = None,
 ) -> Handled | None:
     """The endpoint's decision: the result once durable (answer success), or None when refused (answer failure).
     A store error propagates: the function fails and the provider re-sends."""
@@ -148,7 +158,8 @@ def accept_notification(
         log.warning("notification refused", extra={"provider": provider.name.value, "reason": "oversized body"})
         return None
     try:
-        return apply_notification(provider, store, {k.lower(): v for k, v in headers.items()}, body, now, tz)
+        lowered = {k.lower(): v for k, v in headers.items()}
+        return apply_notification(provider, store, lowered, body, now, tz, effects)
     except NotificationRejected as refused:
         log.warning("notification refused", extra={"provider": provider.name.value, "reason": str(refused)})
         return None

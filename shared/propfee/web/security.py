@@ -23,6 +23,17 @@ SECURITY_HEADERS = {
 }
 # an owner's bill is personal: no browser or proxy keeps a copy
 PERSONAL_HEADERS = {**SECURITY_HEADERS, "Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def with_form_targets(headers: dict[str, str], origins: tuple[str, ...]) -> dict[str, str]:
+    """The headers with more origins a form may be sent on to (the sandbox's provider emulators on 127.0.0.1: a
+    browser refuses a pay button's redirect to an origin form-action does not name)."""
+    if not origins:
+        return headers
+    policy = headers["Content-Security-Policy"].replace("form-action 'self'", "form-action 'self' " + " ".join(origins))
+    return {**headers, "Content-Security-Policy": policy}
+
+
 STATIC_HEADERS = {**SECURITY_HEADERS, "Cache-Control": "public, max-age=86400"}
 CSRF_FIELD = "csrf"
 CSRF_LIFETIME = timedelta(hours=2)

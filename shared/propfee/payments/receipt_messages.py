@@ -1,0 +1,111 @@
+"""The e-receipt's link to the owner: by email, within the lawful hours, once per receipt, kept as evidence and
+not counted as a reminder. Mainland SMS carries only approved templates and no receipt template is approved: a
+receipt goes by SMS only where free text is allowed, else by email, else it is skipped with that reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from propfee.collection.policy import ContactPolicy, time_blocked
+from propfee.domain.models import Unit
+from propfee.domain.money import yuan
+from propfee.domain.ports import EmailSender, ProviderRejected, ProviderUnavailable, SmsSender
+from propfee.payments.receipts import Receipt
+
+SUBJECTS = {"zh-CN": "电子收据 {number}", "en": "E-receipt {number}"}
+BODIES = {
+    "zh-CN": "您好，{company}已收到您的物业费 ¥{amount}（{address}）。电子收据 {number}：{url}",
+    "en": "Hello, {company} has received your property fee of CNY {amount} ({address}). E-receipt {number}: {url}",
+}
+SMS_BODY = {
+    "zh-CN": "【{signature}】已收到物业费¥{amount}，电子收据：{url}",
+    "en": "[{signature}] Fee of CNY {amount} received. Receipt: {url}",
+}
+NO_APPROVED_SMS = "skipped: no email on record (no SMS: mainland SMS has no approved receipt template)"
+
+
+class ReceiptMessageStore(Protocol):
+    def claim_receipt_message(self, number: str, unit_id: str, at: datetime) -> bool:
+        """False when this receipt's message was claimed before (a retried notification)."""
+        ...
+
+    def finish_receipt_message(self, number: str, **fields: str) -> None:
+        """Record what became of it (channel, outcome, provider's id, due time): the evidence of the message."""
+        ...
+
+
+class PolicySource(Protocol):
+    def policy_for(self, community_id: str) -> ContactPolicy: ...
+
+
+def window_opening(now: datetime, tz: ZoneInfo, policy: ContactPolicy) -> datetime:
+    """The first moment from now, in steps of a quarter hour, that the (relaxed) policy allows."""
+    local = now.astimezone(tz).replace(second=0, microsecond=0)
+    moment = local + timedelta(minutes=15 - local.minute % 15)
+    for _ in range(4 * 24 * 14):
+        if time_blocked(moment, tz, policy) is None:
+            return moment
+        moment += timedelta(minutes=15)
+    raise ValueError("no contact window in the next two weeks")
+
+
+@dataclass
+class ReceiptMessages:
+    """ReceiptMessenger: tells the owner where the receipt is, once."""
+
+    store: ReceiptMessageStore
+    policies: PolicySource
+    tz: ZoneInfo
+    email: EmailSender | None
+    sms: SmsSender | None = None  # only where free text may be sent (not mainland China): None there
+    signature: str = ""
+
+    def send_receipt(self, receipt: Receipt, unit: Unit, url: str, now: datetime) -> str:
+        if not self.store.claim_receipt_message(receipt.number, unit.unit_id, now):
+            return "duplicate"
+        owners = [o for o in unit.owners if o.relation in ("owner", "co_owner")] or list(unit.owners)
+        address = next((o.email for o in owners if o.email and not o.email_opt_out and not o.email_disabled), None)
+        phone = next((o.phone for o in owners if o.phone and not o.sms_opt_out and not o.sms_disabled), None)
+        channel = "email" if address and self.email else "sms" if phone and self.sms else None
+        if channel is None:
+            reason = NO_APPROVED_SMS if self.sms is None else "skipped: no reachable email or phone"
+            self.store.finish_receipt_message(receipt.number, outcome=reason)
+            return reason
+        # an answer to the owner's own payment, not a collection contact: lawful hours, holidays allowed
+        policy = self.policies.policy_for(unit.community_id).model_copy(
+            update={"contact_on_statutory_holidays": True, "contact_on_weekends": True, "extra_holidays": ()}
+        )
+        if time_blocked(now, self.tz, policy) is not None:
+            due = window_opening(now, self.tz, policy)
+            self.store.finish_receipt_message(
+                receipt.number, channel=channel, outcome="scheduled", due_at=due.isoformat()
+            )
+            return f"scheduled {due.isoformat()}"
+        return self.deliver(receipt, channel, address or "", phone or "", url)
+
+    def deliver(self, receipt: Receipt, channel: str, address: str, phone: str, url: str) -> str:
+        fields = {
+            "company": receipt.company, "amount": yuan(receipt.total_fen), "address": receipt.address,
+            "number": receipt.number, "url": url, "signature": self.signature,
+        }  # fmt: skip
+        language = receipt.language if receipt.language in BODIES else "zh-CN"
+        try:
+            if channel == "email":
+                assert self.email is not None
+                subject = SUBJECTS[language].format(**fields)
+                sent = self.email.send_email(
+                    address, subject, BODIES[language].format(**fields), {"receipt": receipt.number}
+                )
+            else:
+                assert self.sms is not None
+                sent = self.sms.send_sms(phone, SMS_BODY[language].format(**fields), {"receipt": receipt.number})
+        except (ProviderRejected, ProviderUnavailable) as error:
+            self.store.finish_receipt_message(
+                receipt.number, channel=channel, outcome=f"failed: {type(error).__name__}"
+            )
+            return "failed"
+        self.store.finish_receipt_message(receipt.number, channel=channel, outcome="sent", message_id=sent)
+        return "sent"

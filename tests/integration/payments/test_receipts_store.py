@@ -1,0 +1,99 @@
+"""E-receipts against moto: a WeChat Pay notification through the payment_notify handler keeps one receipt (by
+transaction and by token), links it from the payment's ledger item, and writes its PDF to S3 once (SSE, a key
+without personal data), whatever the provider re-sends."""
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from propfee.aws.clients import reset_clients
+from propfee.aws.secrets import forget_secrets
+from propfee.domain import clock
+from propfee.domain.clock import SystemClock
+from propfee.payments.ports import CheckoutKind, ProviderName
+from tests.integration.payments.test_payment_notifications import UNIT, Stack, checkout
+from tests.support.pdf import pdf_text
+
+BUCKET = "propfee-reports-test"
+SENDER = "billing@jxwy.example.com"
+
+
+@pytest.fixture()
+def stack(monkeypatch):
+    with mock_aws():
+        reset_clients()
+        forget_secrets()
+        boto3.client("s3").create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"}
+        )
+        monkeypatch.setenv("PROPFEE_REPORT_BUCKET", BUCKET)
+        monkeypatch.setenv("PROPFEE_PUBLIC_BASE_URL", "https://pay.example.com")
+        monkeypatch.setenv("PROPFEE_SENDER_EMAIL", SENDER)
+        boto3.client("ses").verify_email_identity(EmailAddress=SENDER)
+        running = Stack(monkeypatch)
+        try:
+            yield running
+        finally:
+            running.close()
+            clock.install(SystemClock())
+            reset_clients()
+            forget_secrets()
+
+
+def test_one_receipt_per_transaction_in_s3_linked_from_the_ledger(stack):
+    s3 = boto3.client("s3")
+    order, _ = checkout(stack, ProviderName.WECHAT_PAY, CheckoutKind.WECHAT_NATIVE)
+    stack.wechat.pay(order.out_trade_no)
+    assert stack.wechat.deliver_due() == 1 and stack.answers[-1][0] == 204
+    transaction_id = stack.wechat.orders[order.out_trade_no].transaction_id
+    [payment] = stack.table.unit_payments(UNIT, 10)
+    receipt = stack.table.receipt_by_token(payment["receipt_token"])
+    assert receipt is not None and receipt.transaction_id == transaction_id and receipt.total_fen == 50000
+    [listed] = s3.list_objects_v2(Bucket=BUCKET, Prefix="receipts/")["Contents"]
+    assert listed["Key"] == receipt.key and UNIT not in listed["Key"]
+    head = s3.head_object(Bucket=BUCKET, Key=receipt.key)
+    assert head["ServerSideEncryption"] == "AES256" and head["ContentType"] == "application/pdf"
+    assert receipt.number in pdf_text(s3.get_object(Bucket=BUCKET, Key=receipt.key)["Body"].read())
+
+    written = s3.get_object(Bucket=BUCKET, Key=receipt.key)["ETag"]
+    stack.wechat.notify(order.out_trade_no)  # a duplicate, signed afresh: answered, nothing rewritten
+    assert stack.wechat.deliver_due() == 1 and stack.answers[-1][0] == 204
+    assert s3.get_object(Bucket=BUCKET, Key=receipt.key)["ETag"] == written
+    versions = s3.list_object_versions(Bucket=BUCKET, Prefix="receipts/").get("Versions", [])
+    assert len(versions) <= 1 and len(s3.list_objects_v2(Bucket=BUCKET, Prefix="receipts/")["Contents"]) == 1
+
+
+def test_a_receipt_kept_before_comes_back_with_its_number_and_token(stack):
+    order, _ = checkout(stack, ProviderName.WECHAT_PAY, CheckoutKind.WECHAT_NATIVE)
+    stack.wechat.pay(order.out_trade_no)
+    stack.wechat.deliver_due()
+    [payment] = stack.table.unit_payments(UNIT, 10)
+    first = stack.table.receipt_by_token(payment["receipt_token"])
+    redrafted = first.model_copy(update={"token": "A" * 22})
+    assert stack.table.claim_receipt(redrafted) == first
+    assert stack.table.receipt_by_token("A" * 22) is None
+
+
+def test_the_owner_is_told_of_the_receipt_once_and_the_message_is_kept(stack):
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    from propfee.aws import keys
+    from propfee.aws.dynamo_table import from_attributes, to_attributes
+
+    order, _ = checkout(stack, ProviderName.WECHAT_PAY, CheckoutKind.WECHAT_NATIVE)
+    stack.wechat.pay(order.out_trade_no)
+    stack.wechat.notify(order.out_trade_no)  # and a duplicate
+    assert stack.wechat.deliver_due() == 2
+    [payment] = stack.table.unit_payments(UNIT, 10)
+    receipt = stack.table.receipt_by_token(payment["receipt_token"])
+    key = to_attributes(keys.receipt_message_item(receipt.number))
+    kept = from_attributes(stack.table.db.get_item(TableName=stack.table.name, Key=key)["Item"])
+    sent = [m for m in ses_backends[DEFAULT_ACCOUNT_ID]["ap-northeast-1"].sent_messages if SENDER in str(m.source)]
+    # the SDKs sign with the real clock: at night in Shanghai the message waits for the window
+    if kept["outcome"] == "scheduled":
+        assert sent == [] and kept["due_at"].endswith("T08:00:00+08:00")
+    else:
+        assert kept["outcome"] == "sent" and kept["channel"] == "email" and kept["message_id"]
+        [mail] = sent
+        assert f"/r/{receipt.token}" in str(mail.body) and mail.destinations["ToAddresses"] == ["wang@example.net"]
