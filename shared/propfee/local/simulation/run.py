@@ -36,6 +36,7 @@ from propfee.local.simulation.owners import (
     ticket_handled,
 )
 from propfee.local.simulation.world import World, build_world, period_of, stable_rng
+from propfee.payments.receipt_messages import SUBJECTS as RECEIPT_SUBJECTS
 from propfee.reports.publishing import report_prefix
 
 TIMEZONE = ZoneInfo("Asia/Shanghai")
@@ -134,7 +135,13 @@ class Demo:
         emails = self.sandbox.sent_email()[self._email_seen :]
         self._sms_seen += len(sms)
         self._email_seen += len(emails)
-        owners_emails = [e for e in emails if any(address in self.world.by_email for address in e[1])]
+        # an owner's e-receipt is not a reminder: it moves nobody to pay
+        receipts = tuple(subject.split("{", 1)[0] for subject in RECEIPT_SUBJECTS.values())
+        owners_emails = [
+            e
+            for e in emails
+            if any(address in self.world.by_email for address in e[1]) and not e[2].startswith(receipts)
+        ]
         self.totals.sms += sum(1 for _, _, text in sms if "元" in text or "CNY" in text)
         self.totals.email += len(owners_emails)
         # a reminder states the amount; an acknowledgement of the owner's own message does not
