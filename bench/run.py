@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from cost import custom_metrics, messaging_cost, metered, monthly_cost
 from faults import faulty_day
 from floor import io_floor
+from reconcile import reconcile_figures
 from replies import print_report, replies_figures
 
 from propfee.accounts.imports.apply import apply_file
@@ -320,8 +321,13 @@ def layer_size() -> dict[str, float] | str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", choices=["replies"], help="one section alone (replies: a minute or so)")
+    parser.add_argument(
+        "--only", choices=["replies", "reconcile"], help="one section alone (replies: a minute or so; reconcile: less)"
+    )
     args = parser.parse_args(argv)
+    if args.only == "reconcile":
+        print(json.dumps({"reconcile_trade_bill": reconcile_figures()}, indent=2))
+        return 0
     if args.only == "replies":
         replies = replies_figures()
         print_report(replies)
@@ -339,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         "report_build": {str(n): report_build(template, n) for n in (10_000, 100_000)},
         "replies": replies_figures(),
         "imports": import_figures(),
+        "reconcile_trade_bill": reconcile_figures(),
         "month_cost": month_cost(int(os.environ.get("PROPFEE_BENCH_MONTH_HOUSEHOLDS", "1000"))),
         "sandbox_busy_day": sandbox_day(int(os.environ.get("PROPFEE_BENCH_HOUSEHOLDS", "10000"))),
         "faulty_day": faulty_day(int(os.environ.get("PROPFEE_BENCH_HOUSEHOLDS", "10000")), seed=7),

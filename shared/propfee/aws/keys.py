@@ -189,3 +189,12 @@ def unit_bill_link_item(unit_id: str) -> dict[str, str]:
 def rate_count_item(subject: str, window: str) -> dict[str, str]:
     """Requests of a subject (a token's or a source IP's digest) in a window of time: web rate limits."""
     return {"pk": f"RATE#{subject}", "sk": f"COUNT#{window}"}
+
+
+def reconciliation_item(day: date, provider: str) -> dict[str, str]:
+    """What the nightly reconciliation found in a provider's bill of a day (payments/reconciliation.py)."""
+    return {"pk": reconciliations_pk(day), "sk": f"PROVIDER#{provider}"}
+
+
+def reconciliations_pk(day: date) -> str:
+    return f"RECONCILIATION#{day.isoformat()}"
