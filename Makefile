@@ -22,7 +22,7 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_VERSION)
 SAM_BUILD := .aws-sam/build
 
-.PHONY: demo test e2e-long lint bench bench-replies bench-console replies-model sandbox clean chromium layer-font build
+.PHONY: demo test e2e-long lint bench bench-replies bench-console bench-reconcile replies-model sandbox clean chromium layer-font build
 
 # Chromium, in which the browser tests render the HTML report (Playwright drives it; it downloads no browser of its
 # own): the one system package, and only `make test` wants it. It installs Debian's when `chromium` is missing;
@@ -89,6 +89,9 @@ bench-replies: $(STAMP)
 
 bench-console: $(STAMP)
 	$(BIN)/python bench/run.py --only console
+
+bench-reconcile: $(STAMP)
+	$(BIN)/python bench/run.py --only reconcile
 
 # retrain the reply model after changing tests/data/train_src/*.txt, the corpora or intents.yaml
 replies-model: $(STAMP)

@@ -2,6 +2,7 @@
 top debtors, replies, tickets and dead-letter depths -> S3 (the company's set and each community's); then each
 manager gets an email of short-lived links to the files they may read."""
 
+from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -32,6 +33,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         svc.rules.targets,
         svc.rules.feedback.departments,
         svc.rules.department_names(),
+        svc.payments_table.reconciliations(day - timedelta(days=1)),  # run that morning, of the bills before
     )
     logger.info("daily report written", extra={"date": day.isoformat(), "files": len(keys)})
     access, expiry = svc.rules.report_access, svc.settings.report_link_expiry_seconds

@@ -123,6 +123,8 @@ REPORT_FILE_NAMES = frozenset(
         "reminder_effectiveness.csv",
         "collectors.csv",
         "targets.csv",
+        "reconciliation.csv",
+        "reconciliation_findings.csv",
         "report.xlsx",
         "report.en.xlsx",
         "report.html",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+import json
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -210,6 +211,62 @@ class PaymentsTable(FeedbackTable):
         )
         allocations = plain(from_attributes(response.get("Item") or {})).get("allocations") or {}
         return {str(period): int(amount) for period, amount in allocations.items()}
+
+    # ------------------------------------------------------------------ the nightly reconciliation
+    def orders_by_number(self, numbers: Sequence[str]) -> dict[str, PaymentOrder]:
+        """One BatchGetItem per 100 numbers (the API's limit), consistent reads, unprocessed keys retried."""
+        found: dict[str, PaymentOrder] = {}
+        for start in range(0, len(numbers), 100):
+            wanted = [to_attributes(keys.payment_order_item(n)) for n in numbers[start : start + 100]]
+            pending: dict[str, Any] = {self.name: {"Keys": wanted, "ConsistentRead": True}}
+            while pending:
+                response = self.db.batch_get_item(RequestItems=pending)
+                for item in response["Responses"].get(self.name, []):
+                    order = item_to_order(from_attributes(item))
+                    found[order.out_trade_no] = order
+                pending = response.get("UnprocessedKeys") or {}
+        return found
+
+    def note_reconciled(self, order: PaymentOrder, day: date) -> None:
+        self.db.update_item(
+            TableName=self.name,
+            Key=to_attributes(keys.payment_order_item(order.out_trade_no)),
+            UpdateExpression="SET reconciled_on = if_not_exists(reconciled_on, :day)",
+            ExpressionAttributeValues=to_attributes({":day": day.isoformat()}),
+        )
+
+    def has_payment_reference(self, reference: str) -> bool:
+        return self._reference_taken(reference)
+
+    def keep_reconciliation(self, record: Mapping[str, object]) -> None:
+        """The findings as JSON text (a list of maps of mixed types is awkward as DynamoDB attributes)."""
+        day, provider = date.fromisoformat(str(record["day"])), str(record["provider"])
+        summary = {k: v for k, v in record.items() if k != "findings"}
+        self.db.put_item(
+            TableName=self.name,
+            Item=to_attributes(
+                {
+                    **keys.reconciliation_item(day, provider),
+                    **summary,
+                    "kind": "reconciliation",
+                    "findings_json": json.dumps(record.get("findings", []), ensure_ascii=False, sort_keys=True),
+                }
+            ),
+        )
+
+    def reconciliations(self, day: date) -> list[dict[str, Any]]:
+        """The reconciliations of a bill day, by provider (the daily report's section)."""
+        items = self._query(
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=to_attributes({":pk": keys.reconciliations_pk(day)}),
+            ConsistentRead=True,
+        )
+        records = []
+        for item in items:
+            record = {k: v for k, v in item.items() if k not in ("pk", "sk", "kind", "findings_json")}
+            record["findings"] = json.loads(item.get("findings_json") or "[]")
+            records.append(record)
+        return sorted(records, key=lambda r: str(r["provider"]))
 
 
 def item_to_receipt(item: dict[str, Any]) -> Receipt:

@@ -199,3 +199,12 @@ def receipt_transaction_item(provider: str, transaction_id: str) -> dict[str, st
 def receipt_message_item(number: str) -> dict[str, str]:
     """The message that told the owner of a receipt: claimed once, then what became of it (evidence)."""
     return {"pk": f"RECEIPT#MSG#{number}", "sk": "MESSAGE"}
+
+
+def reconciliation_item(day: date, provider: str) -> dict[str, str]:
+    """What the nightly reconciliation found in a provider's bill of a day (payments/reconciliation.py)."""
+    return {"pk": reconciliations_pk(day), "sk": f"PROVIDER#{provider}"}
+
+
+def reconciliations_pk(day: date) -> str:
+    return f"RECONCILIATION#{day.isoformat()}"

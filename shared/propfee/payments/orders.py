@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -41,6 +41,7 @@ class PaymentOrder(BaseModel):
     status: OrderStatus = OrderStatus.OPEN
     transaction_id: str | None = None  # the provider's, once paid
     ticket_id: str | None = None  # when held for finance
+    reconciled_on: date | None = None  # paid by the reconciliation of this bill day: no notification came
 
 
 class NothingToPay(ValueError):

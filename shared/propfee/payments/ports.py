@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -74,6 +74,35 @@ class PaymentNotice:
     replay_key: str | None = None  # names this exact signed message, where a genuine re-send is signed afresh
 
 
+class BillEntryKind(StrEnum):
+    PAYMENT = "payment"
+    REFUND = "refund"
+
+
+@dataclass(frozen=True)
+class BillEntry:
+    """One row of a provider's trade bill: a payment (its order's amount) or a refund of one (refund_fen)."""
+
+    provider: ProviderName
+    kind: BillEntryKind
+    out_trade_no: str
+    transaction_id: str
+    amount_fen: int  # the order's amount as the provider charged it
+    at: datetime | None  # paid, or refunded
+    state: TradeState = TradeState.PAID
+    refund_id: str | None = None  # the provider's refund id (what a refund on the ledger is referenced by)
+    refund_fen: int = 0
+
+    def as_notice(self) -> PaymentNotice:
+        return PaymentNotice(
+            self.provider, self.out_trade_no, self.transaction_id, self.state, self.amount_fen, self.at
+        )
+
+
+class BillUnreadable(Exception):
+    """The day's bill could not be trusted (its hash, its summary's counts, its format): nothing of it applied."""
+
+
 class NotificationRejected(Exception):
     """Forged, stale, replayed or unreadable: nothing is written and the provider is told it failed."""
 
@@ -93,4 +122,8 @@ class PaymentProvider(Protocol):
 
     def refund(self, notice: PaymentNotice, refund_no: str, amount_fen: int, reason: str) -> str: ...
 
-    def trade_bill(self, day: date) -> list[PaymentNotice]: ...
+    def trade_bill(self, day: date) -> Iterator[BillEntry]:
+        """The day's bill (Asia/Shanghai), row by row as it is read: never the whole file in memory. Empty when
+        the provider has no bill for a day without transactions; raises BillUnreadable before yielding anything
+        when the file fails its integrity check."""
+        ...

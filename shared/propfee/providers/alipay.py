@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import shutil
+import tempfile
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import IO, Any
 from urllib.parse import parse_qsl
 from urllib.request import urlopen
 from zoneinfo import ZoneInfo
@@ -19,6 +22,9 @@ from alipay.exceptions import AliPayException, AliPayValidationError
 from propfee.domain import money
 from propfee.domain.money import fen_from_yuan
 from propfee.payments.ports import (
+    BillEntry,
+    BillEntryKind,
+    BillUnreadable,
     Checkout,
     CheckoutKind,
     NotificationRejected,
@@ -137,7 +143,9 @@ class AlipayProvider:
         )
         return f"{answer.get('trade_no')}#{refund_no}"
 
-    def trade_bill(self, day: date) -> list[PaymentNotice]:
+    def trade_bill(self, day: date) -> Iterator[BillEntry]:
+        """alipay.data.dataservice.bill.downloadurl.query (signed answer) -> a URL valid for about 30 s -> the zip,
+        spooled to a temporary file as it arrives, checked against its own totals, then read row by row."""
         answer = self._call(
             self._sdk.server_api,
             "alipay.data.dataservice.bill.downloadurl.query",
@@ -145,12 +153,15 @@ class AlipayProvider:
             missing_ok=True,
         )
         if answer is None:
-            return []
+            return iter(())
         url = str(answer["bill_download_url"])
         if not url.startswith(("https://", "http://127.0.0.1")):
             raise ProviderError("Alipay bill: an unexpected download address")
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - closed by the reader
         with urlopen(url, timeout=30) as response:  # noqa: S310  # nosec B310 - checked above
-            return parse_trade_bill(response.read())
+            shutil.copyfileobj(response, spool, 1 << 16)
+        spool.seek(0)
+        return _spooled_bill(spool)
 
     def _call(self, method: Callable[..., Any], *args: Any, missing_ok: bool = False, **kwargs: Any) -> Any:
         try:
@@ -202,32 +213,90 @@ class AlipayProvider:
         )
 
 
-def parse_trade_bill(content: bytes) -> list[PaymentNotice]:
-    """The zip of GBK CSV files: the details file (业务明细, not its 汇总), '#' lines around the header and rows."""
-    notices: list[PaymentNotice] = []
-    with zipfile.ZipFile(io.BytesIO(content)) as archive:
-        for name in archive.namelist():
-            if "汇总" in name or not name.endswith(".csv"):
-                continue
-            text = archive.read(name).decode("gbk")
-            lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
-            rows = csv.reader(lines)
+SPOOL_IN_MEMORY = 1 << 20  # a bigger bill goes to /tmp while it downloads
+_TOTALS = re.compile(r"交易合计[：:]\s*(\d+)\s*笔(?:.*?退款合计[：:]\s*(\d+)\s*笔)?")
+
+
+def _spooled_bill(spool: IO[bytes]) -> Iterator[BillEntry]:
+    with spool:
+        count_trade_bill(spool)  # the whole file checked before a row is applied
+        spool.seek(0)
+        yield from parse_trade_bill(spool)
+
+
+def _details(archive: zipfile.ZipFile) -> list[str]:
+    """The details CSV (业务明细), not its summary (业务明细(汇总))."""
+    names = [n for n in archive.namelist() if n.endswith(".csv") and "汇总" not in n]
+    if not names:
+        raise BillUnreadable("Alipay bill: no details file in the zip")
+    return names
+
+
+def _lines(archive: zipfile.ZipFile, name: str) -> Iterator[str]:
+    with archive.open(name) as raw, io.TextIOWrapper(raw, "gbk", newline="") as text:
+        yield from text
+
+
+def count_trade_bill(content: IO[bytes]) -> int:
+    """Counts the details' rows and checks them against the file's own totals line (#交易合计：N笔，退款合计：M笔):
+    a truncated or altered download is refused."""
+    try:
+        archive = zipfile.ZipFile(content)
+    except zipfile.BadZipFile as error:
+        raise BillUnreadable("Alipay bill: not a zip file") from error
+    with archive:
+        rows, totals = 0, None
+        for name in _details(archive):
+            header_seen = False
+            for line in _lines(archive, name):
+                if line.startswith("#"):
+                    totals = _TOTALS.search(line) or totals
+                elif line.strip():
+                    rows += header_seen
+                    header_seen = True
+    if totals is None:
+        raise BillUnreadable("Alipay bill: no totals line (truncated)")
+    expected = int(totals.group(1)) + int(totals.group(2) or 0)
+    if rows != expected:
+        raise BillUnreadable(f"Alipay bill: {rows} rows, its totals say {expected}")
+    return rows
+
+
+def parse_trade_bill(content: IO[bytes]) -> Iterator[BillEntry]:
+    """The zip of GBK CSV, row by row: '#' lines around the header and rows, fields padded with blanks or tabs.
+    业务类型 交易 is a payment, 退款 a refund (退款批次号/请求号 names it; 商家实收: the money given back, < 0)."""
+    with zipfile.ZipFile(content) as archive:
+        for name in _details(archive):
+            rows = csv.reader(line for line in _lines(archive, name) if line.strip() and not line.startswith("#"))
             header = [h.strip() for h in next(rows, [])]
-            if "支付宝交易号" not in header:
-                continue
             column = {h: n for n, h in enumerate(header)}
+            missing = {"支付宝交易号", "商户订单号", "业务类型", "完成时间", "订单金额（元）"} - set(column)
+            if missing:
+                raise BillUnreadable(f"Alipay bill: no column {', '.join(sorted(missing))}")
             for row in rows:
-                if len(row) < len(header) or row[column["业务类型"]].strip() != "交易":
-                    continue  # refunds and the totals lines
-                done = row[column["完成时间"]].strip()
-                notices.append(
-                    PaymentNotice(
-                        provider=ProviderName.ALIPAY,
-                        out_trade_no=row[column["商户订单号"]].strip(),
-                        transaction_id=row[column["支付宝交易号"]].strip(),
-                        state=TradeState.PAID,
-                        amount_fen=fen_from_yuan(row[column["订单金额（元）"]]),
-                        paid_at=datetime.fromisoformat(done).replace(tzinfo=SHANGHAI) if done else None,
-                    )
-                )
-    return notices
+                field = {h: row[n].strip() for h, n in column.items() if n < len(row)}
+                yield _entry(field)
+
+
+def _entry(field: Mapping[str, str]) -> BillEntry:
+    done = field.get("完成时间", "")
+    at = datetime.fromisoformat(done).replace(tzinfo=SHANGHAI) if done else None
+    order_fen = fen_from_yuan(field.get("订单金额（元）") or "0")
+    if field.get("业务类型") == "退款":
+        received = field.get("商家实收（元）") or "0"
+        refund_no = field.get("退款批次号/请求号") or ""
+        return BillEntry(
+            ProviderName.ALIPAY,
+            BillEntryKind.REFUND,
+            field["商户订单号"],
+            field["支付宝交易号"],
+            order_fen,
+            at,
+            TradeState.REFUNDED,
+            refund_id=f"{field['支付宝交易号']}#{refund_no}",  # as the adapter's refund() names it
+            refund_fen=abs(fen_from_yuan(received.lstrip("-"))),
+        )
+    state = TradeState.PAID if field.get("业务类型") == "交易" else TradeState.FAILED
+    return BillEntry(
+        ProviderName.ALIPAY, BillEntryKind.PAYMENT, field["商户订单号"], field["支付宝交易号"], order_fen, at, state
+    )

@@ -9,7 +9,7 @@ import io
 import json
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -19,6 +19,9 @@ from wechatpayv3 import WeChatPay, WeChatPayType
 
 from propfee.domain.money import fen_from_yuan
 from propfee.payments.ports import (
+    BillEntry,
+    BillEntryKind,
+    BillUnreadable,
     Checkout,
     CheckoutKind,
     NotificationRejected,
@@ -166,15 +169,19 @@ class WeChatPayProvider:
         )
         return str(self._json(code, body, "refund")["refund_id"])
 
-    def trade_bill(self, day: date) -> list[PaymentNotice]:
+    def trade_bill(self, day: date) -> Iterator[BillEntry]:
+        """GET /v3/bill/tradebill (signed answer) -> the download URL (content unsigned: its SHA1 is in the
+        answer, over the uncompressed bill) -> the gzip, checked whole before a row is yielded, then read row by
+        row."""
         code, body = self._sdk.trade_bill(bill_date=day.isoformat(), bill_type="ALL", tar_type="GZIP")
         if code == 400 and "NO_STATEMENT_EXIST" in str(body):
-            return []
-        url = self._json(code, body, "trade bill")["download_url"]
-        code, content = self._sdk.download_bill(url)
+            return iter(())
+        answer = self._json(code, body, "trade bill")
+        code, content = self._sdk.download_bill(answer["download_url"])
         if code != 200 or not isinstance(content, bytes):
             raise ProviderError(f"WeChat Pay bill download: HTTP {code}")
-        return parse_trade_bill(gzip.decompress(content).decode("utf-8-sig"))
+        check_bill_hash(content, str(answer.get("hash_type", "SHA1")), str(answer.get("hash_value", "")))
+        return parse_trade_bill(_gunzipped_lines(content))
 
     # ------------------------------------------------------------------ notifications
     def verify_notification(self, headers: Mapping[str, str], body: bytes) -> PaymentNotice:
@@ -234,30 +241,75 @@ def _reason(body: Any) -> str:
         return ""
 
 
-def parse_trade_bill(text: str) -> list[PaymentNotice]:
-    """The trade bill's rows (every field prefixed with a backtick, amounts in yuan), up to its summary block.
-    Successful payments only: the refunds the bill lists are not payments."""
-    rows = csv.reader(io.StringIO(text))
+def _gunzipped_lines(content: bytes) -> Iterator[str]:
+    """The bill's lines, decompressed as they are read (the compressed file is a tenth of the text)."""
+    with gzip.GzipFile(fileobj=io.BytesIO(content)) as raw, io.TextIOWrapper(raw, "utf-8-sig", newline="") as text:
+        yield from text
+
+
+def check_bill_hash(content: bytes, hash_type: str, expected: str) -> None:
+    """WeChat Pay's hash is over the bill as it was before gzip: computed while decompressing, in chunks."""
+    if hash_type.upper() != "SHA1" or not expected:
+        raise BillUnreadable(f"WeChat Pay bill: no usable hash ({hash_type})")
+    digest = hashlib.sha1()  # noqa: S324  # nosec B324 - the format WeChat Pay uses
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(content)) as raw:
+            while chunk := raw.read(1 << 16):
+                digest.update(chunk)
+    except (OSError, EOFError) as error:
+        raise BillUnreadable("WeChat Pay bill: not a complete gzip file") from error
+    if digest.hexdigest().lower() != expected.lower():
+        raise BillUnreadable("WeChat Pay bill: its SHA1 differs from the one the signed answer gave")
+
+
+def _field(value: str) -> str:
+    return value.strip().removeprefix("`").strip()
+
+
+def parse_trade_bill(lines: Iterable[str]) -> Iterator[BillEntry]:
+    """The trade bill (bill_type ALL) row by row: a header line, rows with every field after a backtick
+    (amounts in yuan, times local without an offset), then the summary block, whose 总交易单数 must equal the
+    rows read. SUCCESS rows are payments; REFUND rows refunds (the order's amount in 订单金额, the refund in
+    退款金额); REVOKED rows closed orders."""
+    rows = csv.reader(lines)
     header = next(rows, None)
     if header is None:
-        return []
-    columns = {name.strip(): n for n, name in enumerate(header)}
-    notices: list[PaymentNotice] = []
+        return
+    columns = {name.strip().lstrip("\ufeff"): n for n, name in enumerate(header)}
+    missing = {"交易时间", "微信订单号", "商户订单号", "交易状态", "订单金额"} - set(columns)
+    if missing:
+        raise BillUnreadable(f"WeChat Pay bill: no column {', '.join(sorted(missing))}")
+    read = 0
     for row in rows:
-        if not row or not row[0].startswith("`"):
-            break  # the summary block follows a header line without backticks
-        field = {name: row[n].strip().lstrip("`") for name, n in columns.items() if n < len(row)}
-        if field.get("交易状态") != "SUCCESS":
+        if not row:
             continue
-        paid = datetime.fromisoformat(field["交易时间"]).replace(tzinfo=_SHANGHAI)
-        notices.append(
-            PaymentNotice(
-                provider=ProviderName.WECHAT_PAY,
-                out_trade_no=field["商户订单号"],
-                transaction_id=field["微信订单号"],
-                state=TradeState.PAID,
-                amount_fen=fen_from_yuan(field["订单金额"].strip().lstrip("`") or "0"),
-                paid_at=paid,
-            )
+        if not row[0].startswith("`"):  # the summary block: its header line, then its figures
+            summary = next(rows, [])
+            if not summary or _field(summary[0]) != str(read):
+                raise BillUnreadable(f"WeChat Pay bill: {read} rows read, the summary says otherwise")
+            return
+        read += 1
+        field = {name: _field(row[n]) for name, n in columns.items() if n < len(row)}
+        yield _entry(field)
+    raise BillUnreadable("WeChat Pay bill: no summary block (truncated)")
+
+
+def _entry(field: Mapping[str, str]) -> BillEntry:
+    at = datetime.fromisoformat(field["交易时间"]).replace(tzinfo=_SHANGHAI) if field.get("交易时间") else None
+    status = field.get("交易状态", "")
+    common = {
+        "provider": ProviderName.WECHAT_PAY,
+        "out_trade_no": field["商户订单号"],
+        "transaction_id": field["微信订单号"],
+        "amount_fen": fen_from_yuan(field.get("订单金额") or "0"),
+        "at": at,
+    }
+    if status == "REFUND":
+        return BillEntry(
+            kind=BillEntryKind.REFUND,
+            state=TradeState.REFUNDED,
+            refund_id=field.get("微信退款单号") or None,
+            refund_fen=fen_from_yuan(field.get("退款金额") or "0"),
+            **common,  # type: ignore[arg-type]
         )
-    return notices
+    return BillEntry(kind=BillEntryKind.PAYMENT, state=_STATES.get(status, TradeState.FAILED), **common)  # type: ignore[arg-type]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -62,6 +62,7 @@ def publish_daily_report(
     targets: Targets | None = None,
     departments: Mapping[str, DepartmentContact] | None = None,
     community_departments: Mapping[str, Mapping[str, DepartmentContact]] | None = None,
+    reconciliations: Sequence[Mapping[str, Any]] = (),
 ) -> list[str]:
     """Read the day's activity, period totals, debtors (arrears index), owners' messages (activity index),
     each department's open and resolved tickets (inbox index), the collectors' open tasks and the report's
@@ -71,7 +72,8 @@ def publish_daily_report(
     Debtors, open tickets and DLQ depths are as read when the report runs (00:15 the next day), aged as of the
     report day: a report re-run later for an old day shows today's debtors aged as of that day, not a snapshot.
     `departments`: what the rules file calls them (the feedback rules' departments), else the defaults;
-    `community_departments`: a community's own names, for its own set."""
+    `community_departments`: a community's own names, for its own set; `reconciliations`: what the nightly
+    reconciliation run that day found in each provider's bill (the company's set only: a bill spans communities)."""
     tickets: dict[str, list[Ticket]] = {}
     for department in Department:
         for status in TicketStatus:
@@ -120,6 +122,7 @@ def publish_daily_report(
         collectors=collectors,
         open_tasks={c.collector_id: tuple(reader.tasks(c.collector_id, "open")) for c in collectors},
         departments={str(k): v for k, v in (departments if departments is not None else DEFAULT_DEPARTMENTS).items()},
+        reconciliations=tuple(reconciliations),
     )
     written = _put_files(store, report_prefix(day), report_files(day, generated_at, entries, company))
     # each community's own set, so that its manager can be given that set and nothing of the others

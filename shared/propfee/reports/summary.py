@@ -35,7 +35,8 @@ from propfee.reports.sections import (
 # 2: arrears aging, top debtors, replies, tickets, leftover issues, dead-letter depths
 # 3: 30-day trend, reminder effectiveness, collectors' day, progress against phased targets
 # 4: the day's balance (opening + new bills - collected + adjustments = closing), the company's time zone
-SCHEMA_VERSION = 4
+# 5: the reconciliation run that day of each provider's trade bill (of the day before)
+SCHEMA_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class CompanyDay:
     dead_letters: Mapping[str, int] = field(default_factory=dict)
     collectors: tuple[Collector, ...] = ()
     open_tasks: Mapping[str, tuple[Task, ...]] = field(default_factory=dict)  # by collector id
+    # what the nightly reconciliation found in each provider's bill (payments/reconciliation.py), as kept
+    reconciliations: tuple[Mapping[str, Any], ...] = ()
     # what the rules file calls each department: the page and the workbook name them so
     departments: Mapping[str, DepartmentContact] = field(
         default_factory=lambda: {str(k): v for k, v in DEFAULT_DEPARTMENTS.items()}
@@ -213,6 +216,7 @@ def build_summary(
         "trend": company_trend(communities),
         "reminder_effectiveness": company_effectiveness(communities),
         "collectors": collector_figures(day, generated_at, entries, company),
+        "reconciliation": reconciliation_figures(company.reconciliations),
     }
     return {
         "schema_version": SCHEMA_VERSION,
@@ -247,3 +251,23 @@ def collector_figures(
             }
         )
     return rows
+
+
+RECONCILIATION_FIGURES = (
+    "rows", "payments", "payments_fen", "refunds", "refunds_fen", "matched", "reconciled", "reconciled_fen",
+    "unknown", "mismatched",
+)  # fmt: skip
+
+
+def reconciliation_figures(records: tuple[Mapping[str, Any], ...]) -> list[dict[str, object]]:
+    """Per provider: its bill's day, the figures, the finance ticket and the findings listed (never a name)."""
+    return [
+        {
+            "provider": str(r["provider"]),
+            "bill_day": str(r["day"]),
+            **{name: int(r.get(name) or 0) for name in RECONCILIATION_FIGURES},
+            "ticket_id": r.get("ticket_id"),
+            "findings": [dict(f) for f in r.get("findings") or ()],
+        }
+        for r in sorted(records, key=lambda r: str(r["provider"]))
+    ]

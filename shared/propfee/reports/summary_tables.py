@@ -410,6 +410,73 @@ def targets_table(summary: dict[str, object]) -> ReportTable:
     return ReportTable("targets", "阶段性指标", "Phased targets", TARGET_COLUMNS, tuple(rows))
 
 
+RECONCILIATION_COLUMNS = (
+    Column("provider", "支付渠道", "Provider"),
+    Column("bill_day", "账单日期", "Bill day", "date"),
+    Column("rows", "账单笔数", "Bill rows", "int"),
+    Column("payments_yuan", "支付金额（元）", "Paid (yuan)", "yuan"),
+    Column("refunds_yuan", "退款金额（元）", "Refunded (yuan)", "yuan"),
+    Column("matched", "已对平", "Matched", "int"),
+    Column("reconciled", "补记入账（未收到通知）", "Applied from the bill (no notification)", "int"),
+    Column("reconciled_yuan", "补记金额（元）", "Applied from the bill (yuan)", "yuan"),
+    Column("unknown", "无此订单", "Unknown", "int"),
+    Column("mismatched", "不一致", "Mismatched", "int"),
+    Column("ticket_id", "财务工单", "Finance ticket"),
+)
+FINDING_COLUMNS = (
+    Column("provider", "支付渠道", "Provider"),
+    Column("bill_day", "账单日期", "Bill day", "date"),
+    Column("discrepancy", "差异", "Discrepancy"),
+    Column("kind", "类型", "Kind"),
+    Column("transaction_id", "交易号", "Transaction"),
+    Column("out_trade_no", "商户订单号", "Order"),
+    Column("amount_yuan", "金额（元）", "Amount (yuan)", "yuan"),
+    Column("at", "时间", "At", "datetime"),
+    Column("detail", "说明", "Detail"),
+)
+
+
+def reconciliation_tables(summary: dict[str, object]) -> list[ReportTable]:
+    """The day's reconciliation of each provider's bill, and what it listed for finance."""
+    tz = _timezone(summary)
+    records = summary["totals"]["reconciliation"]  # type: ignore[index]
+    rows = tuple(
+        (
+            r["provider"],
+            r["bill_day"],
+            r["rows"],
+            _yuan(r["payments_fen"]),
+            _yuan(r["refunds_fen"]),
+            r["matched"],
+            r["reconciled"],
+            _yuan(r["reconciled_fen"]),
+            r["unknown"],
+            r["mismatched"],
+            r["ticket_id"],
+        )
+        for r in records
+    )
+    findings = tuple(
+        (
+            r["provider"],
+            r["bill_day"],
+            f["discrepancy"],
+            f["kind"],
+            f["transaction_id"],
+            f["out_trade_no"],
+            _yuan(f["amount_fen"]),
+            _local(f["at"], tz),
+            f["detail"],
+        )
+        for r in records
+        for f in r["findings"]
+    )
+    return [
+        ReportTable("reconciliation", "支付对账", "Payment reconciliation", RECONCILIATION_COLUMNS, rows),
+        ReportTable("reconciliation_findings", "对账差异", "Reconciliation findings", FINDING_COLUMNS, findings),
+    ]
+
+
 def report_tables(summary: dict[str, object], entries: list[CommunityDay]) -> list[ReportTable]:
     return [
         communities_table(summary),
@@ -425,4 +492,5 @@ def report_tables(summary: dict[str, object], entries: list[CommunityDay]) -> li
         effectiveness_table(summary),
         collectors_table(summary),
         targets_table(summary),
+        *reconciliation_tables(summary),
     ]

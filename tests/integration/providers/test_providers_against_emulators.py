@@ -10,7 +10,7 @@ import pytest
 from propfee.local.emulators.alipay import AlipayEmulator
 from propfee.local.emulators.common import private_pem
 from propfee.local.emulators.wechat_pay import WeChatPayEmulator
-from propfee.payments.ports import CheckoutKind, OrderRequest, TradeState
+from propfee.payments.ports import BillEntryKind, CheckoutKind, OrderRequest, TradeState
 from propfee.providers.alipay import AlipayConfig, AlipayProvider
 from propfee.providers.alipay import ProviderError as AlipayError
 from propfee.providers.wechat_pay import ProviderError as WeChatError
@@ -57,8 +57,9 @@ def test_wechat_query_close_refund_and_the_trade_bill(wechat):
     refund_id = provider.refund(paid, "C01B010101N2R1", 5000, "多收")
     assert provider.refund(paid, "C01B010101N2R1", 5000, "多收") == refund_id  # the same refund once
     assert emulator.orders["C01B010101N2"].refunded_fen == 5000
-    [row] = provider.trade_bill(TODAY)
+    row, refund = provider.trade_bill(TODAY)  # the SHA1 of the unzipped bill checked, its summary's count too
     assert (row.out_trade_no, row.transaction_id, row.amount_fen) == ("C01B010101N2", paid.transaction_id, 25000)
+    assert (refund.kind, refund.refund_id, refund.refund_fen) == (BillEntryKind.REFUND, refund_id, 5000)
 
 
 def test_wechat_a_merchant_signing_with_another_key_is_refused(wechat):
@@ -106,8 +107,13 @@ def test_alipay_query_close_refund_and_the_trade_bill(alipay):
     provider.refund(paid, "R1", 345, "多收")
     provider.refund(paid, "R1", 345, "多收")
     assert emulator.orders["C01B010101Q2"].refunded == {"R1": "3.45"}
-    [row] = provider.trade_bill(TODAY)
+    row, refund = provider.trade_bill(TODAY)  # the zip's GBK details, checked against its totals line
     assert (row.out_trade_no, row.transaction_id, row.amount_fen) == ("C01B010101Q2", paid.transaction_id, 12345)
+    assert (refund.kind, refund.refund_id, refund.refund_fen) == (
+        BillEntryKind.REFUND,
+        f"{paid.transaction_id}#R1",
+        345,
+    )
 
 
 def test_alipay_a_request_signed_with_another_key_is_refused(alipay):

@@ -68,6 +68,8 @@ ZH_SHEETS = [
     "催缴效果",
     "催缴人员",
     "阶段性指标",
+    "支付对账",
+    "对账差异",
 ]
 EN_SHEETS = [
     "Communities",
@@ -83,6 +85,8 @@ EN_SHEETS = [
     "Reminder effectiveness",
     "Collectors",
     "Phased targets",
+    "Payment reconciliation",
+    "Reconciliation findings",
 ]
 
 

@@ -10,8 +10,8 @@ import json
 import secrets
 import threading
 import zipfile
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -53,6 +53,7 @@ class Order:
     trade_no: str = ""
     paid_at: datetime | None = None
     refunded: dict[str, str] | None = None
+    refunded_at: dict[str, datetime] = field(default_factory=dict)  # out_request_no -> when
     return_url: str | None = None  # where the cashier sends the browser back (WAP)
 
 
@@ -294,6 +295,7 @@ class AlipayEmulator:
                 return {"code": "40004", "sub_code": "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL"}
             refunds[request_no] = str(biz["refund_amount"])
             order.refunded = refunds
+            order.refunded_at[request_no] = self.clock()
         total = sum(_to_cents(a) for a in refunds.values())
         return {"code": "10000", "trade_no": order.trade_no, "out_trade_no": order.out_trade_no,
                 "refund_fee": f"{total // 100}.{total % 100:02d}", "fund_change": "Y"}  # fmt: skip
@@ -301,67 +303,68 @@ class AlipayEmulator:
     def _bill_url(self, biz: dict[str, Any], params: Mapping[str, str]) -> dict[str, Any]:
         day = date.fromisoformat(str(biz.get("bill_date")))
         paid = [o for o in self.orders.values() if o.paid_at and o.paid_at.astimezone(SHANGHAI).date() == day]
-        if not paid:
+        refunds = [
+            (o, no)
+            for o in self.orders.values()
+            for no, at in o.refunded_at.items()
+            if at.astimezone(SHANGHAI).date() == day
+        ]
+        if not paid and not refunds:
             return {"code": "40004", "sub_code": "isp.bill_not_exist"}
         token = secrets.token_urlsafe(16)
-        self.bills[token] = trade_bill_zip(self.app_id, day, paid)
+        self.bills[token] = trade_bill_zip(self.app_id, day, paid, refunds)
         return {"code": "10000", "bill_download_url": f"{self._server.base_url}/bills/{token}"}
 
 
-def trade_bill_zip(app_id: str, day: date, orders: list[Order]) -> bytes:
-    """Alipay's trade bill: a zip of the details CSV and its summary, GBK, with '#' comment lines."""
-    header = (
-        "支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,对方账户,"
-        "订单金额（元）,商家实收（元）,支付宝红包（元）,集分宝（元）,支付宝优惠（元）,商家优惠（元）,券核销金额（元）,"
-        "券名称,商家红包消费金额（元）,卡消费金额（元）,退款批次号/请求号,服务费（元）,分润（元）,备注"
-    )
-    lines = [
+BILL_HEADER = (
+    "支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,对方账户,"
+    "订单金额（元）,商家实收（元）,支付宝红包（元）,集分宝（元）,支付宝优惠（元）,商家优惠（元）,券核销金额（元）,"
+    "券名称,商家红包消费金额（元）,卡消费金额（元）,退款批次号/请求号,服务费（元）,分润（元）,备注"
+)
+
+
+def bill_row(order: Order, refund_no: str | None = None) -> str:
+    """One details row: a payment (交易), or a refund (退款: 商家实收 negative, its request number named). Fields
+    are padded with a tab, as Alipay's export pads them."""
+    assert order.paid_at is not None
+    created = order.paid_at.astimezone(SHANGHAI).strftime(_TIME)
+    if refund_no is None:
+        kind, done, received = "交易", created, order.amount
+    else:
+        kind, done = "退款", order.refunded_at[refund_no].astimezone(SHANGHAI).strftime(_TIME)
+        received = "-" + (order.refunded or {})[refund_no]
+    fields = [
+        order.trade_no, order.out_trade_no, kind, order.subject, created, done, "", "", "", "", "ow***@example.com",
+        order.amount, received, "0.00", "0.00", "0.00", "0.00", "0.00", "", "0.00", "0.00", refund_no or "", "0.00",
+        "0.00", "",
+    ]  # fmt: skip
+    return ",".join(f"{f}\t" if f else f for f in fields)
+
+
+def bill_head(app_id: str, day: date) -> list[str]:
+    return [
         "#支付宝业务明细查询",
         f"#账号：[{app_id}]",
-        f"#起始日期：[{day:%Y年%m月%d日} 00:00:00]",
+        f"#起始日期：[{day:%Y年%m月%d日} 00:00:00]   终止日期：[{day + timedelta(days=1):%Y年%m月%d日} 00:00:00]",
         "#-----------------------------------------业务明细列表----------------------------------------",
-        header,
+        BILL_HEADER,
     ]
-    for o in orders:
-        assert o.paid_at is not None
-        done = o.paid_at.astimezone(SHANGHAI).strftime(_TIME)
-        lines.append(
-            ",".join(
-                [
-                    o.trade_no,
-                    o.out_trade_no,
-                    "交易",
-                    o.subject,
-                    done,
-                    done,
-                    "",
-                    "",
-                    "",
-                    "",
-                    "ow***@example.com",
-                    o.amount,
-                    o.amount,
-                    "0.00",
-                    "0.00",
-                    "0.00",
-                    "0.00",
-                    "0.00",
-                    "",
-                    "0.00",
-                    "0.00",
-                    "",
-                    "0.00",
-                    "0.00",
-                    "",
-                ]
-            )
-        )
-    lines += [
+
+
+def bill_tail(payments: int, refunds: int) -> list[str]:
+    return [
         "#-----------------------------------------业务明细列表结束------------------------------------",
-        f"#交易合计：{len(orders)}笔",
+        f"#交易合计：{payments}笔，退款合计：{refunds}笔",
+        "#导出时间：[" + datetime.now(SHANGHAI).strftime(_TIME) + "]",
     ]
+
+
+def trade_bill_zip(app_id: str, day: date, orders: Sequence[Order], refunds: Sequence[tuple[Order, str]] = ()) -> bytes:
+    """Alipay's trade bill: a zip of the details CSV and its summary, GBK, with '#' comment lines."""
+    lines = [*bill_head(app_id, day), *(bill_row(o) for o in orders), *(bill_row(o, no) for o, no in refunds)]
+    lines += bill_tail(len(orders), len(refunds))
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         stem = f"{app_id}_{day:%Y%m%d}"
         archive.writestr(f"{stem}_业务明细.csv", ("\r\n".join(lines) + "\r\n").encode("gbk"))
         archive.writestr(f"{stem}_业务明细(汇总).csv", f"#交易合计：{len(orders)}笔\r\n".encode("gbk"))

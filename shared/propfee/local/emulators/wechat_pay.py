@@ -12,8 +12,8 @@ import secrets
 import string
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -63,6 +63,15 @@ class Order:
     transaction_id: str = ""
     success_time: datetime | None = None
     refunded_fen: int = 0
+    refunds: list[Refund] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Refund:
+    refund_id: str
+    out_refund_no: str
+    amount_fen: int
+    at: datetime
 
 
 def _error(status: int, code: str, message: str) -> tuple[int, dict[str, Any]]:
@@ -323,43 +332,80 @@ class WeChatPayEmulator:
             order.refunded_fen += int(amount["refund"])
             order.state = "REFUND" if order.refunded_fen == order.amount_fen else order.state
             self.refunds[refund_no] = {"refund_id": "50" + secrets.token_hex(14), "out_refund_no": refund_no}
+            refund = Refund(self.refunds[refund_no]["refund_id"], refund_no, int(amount["refund"]), self.clock())
+            order.refunds.append(refund)
         return 200, {**self.refunds[refund_no], "status": "PROCESSING", "amount": amount}
 
     def _trade_bill(self, day: date) -> tuple[int, dict[str, Any]]:
-        paid = [o for o in self.orders.values() if o.success_time and o.success_time.astimezone(SHANGHAI).date() == day]
-        if not paid:
+        """Every payment and refund of the local day, as the orders stand (a payment whose notification was
+        never delivered is there too)."""
+
+        def on_day(moment: datetime | None) -> bool:
+            return moment is not None and moment.astimezone(SHANGHAI).date() == day
+
+        paid = [o for o in self.orders.values() if on_day(o.success_time)]
+        refunds = [(o, r) for o in self.orders.values() for r in o.refunds if on_day(r.at)]
+        if not paid and not refunds:
             return _error(400, "NO_STATEMENT_EXIST", "当日无交易")
         token = secrets.token_urlsafe(16)
-        content = gzip.compress(trade_bill_csv(self.appid, self.mchid, paid).encode("utf-8"))
-        self.bills[token] = content
+        text = trade_bill_csv(self.appid, self.mchid, paid, refunds).encode("utf-8")
+        self.bills[token] = gzip.compress(text)
         return 200, {
             "hash_type": "SHA1",
-            "hash_value": hashlib.sha1(content).hexdigest(),  # noqa: S324  # nosec B324 - the format WeChat Pay uses
+            "hash_value": hashlib.sha1(text).hexdigest(),  # noqa: S324  # nosec B324 - over the bill before gzip
             "download_url": f"{self.base_url}/bills/{token}",
         }
 
 
-def trade_bill_csv(appid: str, mchid: str, orders: list[Order]) -> str:
-    """WeChat Pay's trade bill: a header line, rows with every field after a backtick, amounts in yuan, then the
-    summary block."""
-    header = (
-        "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,"
-        "货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,"
-        "商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注"
+BILL_HEADER = (
+    "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,"
+    "货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,"
+    "商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注"
+)
+BILL_SUMMARY_HEADER = "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额"
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def bill_row(appid: str, mchid: str, order: Order, refund: Refund | None = None) -> str:
+    """One row of the trade bill, every field after a backtick."""
+    at = refund.at if refund else order.success_time
+    assert at is not None
+    total = _yuan(order.amount_fen)
+    settled = "0.00" if refund else total
+    refund_fields = (
+        [refund.refund_id, refund.out_refund_no, _yuan(refund.amount_fen), "0.00", "ORIGINAL", "SUCCESS"]
+        if refund
+        else ["0", "0", "0.00", "0.00", "", ""]
     )
-    lines = [header]
-    total = 0
-    for o in orders:
-        assert o.success_time is not None
-        yuan = f"{o.amount_fen / 100:.2f}"
-        total += o.amount_fen
-        fields = [
-            o.success_time.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"), appid, mchid, "0", "",
-            o.transaction_id, o.out_trade_no, "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", o.kind.upper(), "SUCCESS", "OTHERS",
-            "CNY", yuan, "0.00", "0", "0", "0.00", "0.00", "", "", o.description, o.attach, "0.00000", "0.60%",
-            yuan, "0.00", "",
-        ]  # fmt: skip
-        lines.append(",".join("`" + f for f in fields))
-    lines.append("总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额")
-    lines.append(f"`{len(orders)},`{total / 100:.2f},`0.00,`0.00,`0.00000,`{total / 100:.2f},`0.00")
+    fields = [
+        at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"), appid, mchid, "0", "", order.transaction_id,
+        order.out_trade_no, "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", order.kind.upper(), "REFUND" if refund else "SUCCESS",
+        "OTHERS", "CNY", settled, "0.00", *refund_fields, order.description, order.attach, "0.00000", "0.60%",
+        total, _yuan(refund.amount_fen) if refund else "0.00", "",
+    ]  # fmt: skip
+    return ",".join("`" + f for f in fields)
+
+
+def bill_summary(rows: int, settled_fen: int, refunded_fen: int, ordered_fen: int) -> list[str]:
+    return [
+        BILL_SUMMARY_HEADER,
+        f"`{rows},`{_yuan(settled_fen)},`{_yuan(refunded_fen)},`0.00,`0.00000,`{_yuan(ordered_fen)},"
+        f"`{_yuan(refunded_fen)}",
+    ]
+
+
+def trade_bill_csv(
+    appid: str, mchid: str, orders: Sequence[Order], refunds: Sequence[tuple[Order, Refund]] = ()
+) -> str:
+    """WeChat Pay's trade bill (ALL): a header line, a row per payment and per refund with every field after a
+    backtick, amounts in yuan, then the summary block."""
+    lines = [BILL_HEADER]
+    lines += [bill_row(appid, mchid, o) for o in orders]
+    lines += [bill_row(appid, mchid, o, r) for o, r in refunds]
+    paid = sum(o.amount_fen for o in orders)
+    refunded = sum(r.amount_fen for _, r in refunds)
+    lines += bill_summary(len(orders) + len(refunds), paid, refunded, paid)
     return "\n".join(lines) + "\n"

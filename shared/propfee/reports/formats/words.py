@@ -222,6 +222,7 @@ _CODES: dict[str, dict[str, str]] = {
         "tickets_runs": "工单运行",
         "imports_runs": "导入运行",
         "feedback_mail_runs": "反馈邮件运行",
+        "reconcile_payments_runs": "支付对账运行",
     },
     "en": {
         "wechat": "WeChat Pay",
@@ -344,6 +345,7 @@ _CODES: dict[str, dict[str, str]] = {
         "tickets_runs": "ticket runs",
         "imports_runs": "import runs",
         "feedback_mail_runs": "feedback mail runs",
+        "reconcile_payments_runs": "payment reconciliation runs",
     },
 }
 
