@@ -9,6 +9,7 @@ from typing import Any
 
 from propfee.accounts.ledger import with_bill
 from propfee.console.audit import MemoryAuditStore, StaffAction
+from propfee.console.clerk import ClerkDesk
 from propfee.console.collector import CollectorDesk
 from propfee.console.http import ConsoleHttp, ConsoleRequest
 from propfee.console.permissions import Role, StaffRecord
@@ -30,7 +31,7 @@ class MemoryConsoleStore:
         self.staff_records: dict[str, StaffRecord] = {}
         self.collector_list: list[Collector] = []
         self.histories: dict[str, list[dict[str, Any]]] = {}
-        self.tickets: dict[str, Ticket] = {}
+        self.tickets_by_id: dict[str, Ticket] = {}
         self.audit = MemoryAuditStore()
 
     def staff(self, sub: str) -> StaffRecord | None:
@@ -63,7 +64,28 @@ class MemoryConsoleStore:
         return list(self.histories.get(unit_id, []))
 
     def get_ticket(self, ticket_id: str) -> Ticket | None:
-        return self.tickets.get(ticket_id)
+        return self.tickets_by_id.get(ticket_id)
+
+    def tickets(self, department: str, status: str = "open", due_before: datetime | None = None) -> list[Ticket]:
+        found = [
+            t for t in self.tickets_by_id.values()
+            if t.department == department and t.status.value == status and (due_before is None or t.due_by < due_before)
+        ]  # fmt: skip
+        return sorted(found, key=lambda t: t.due_by)
+
+    def save_ticket(self, before: Ticket, after: Ticket, units_after: list[Unit]) -> bool:
+        kept = self.tickets_by_id.get(before.ticket_id)
+        if kept is None or kept.status != before.status or kept.escalated_at != before.escalated_at:
+            return False
+        if any(self.units[u.unit_id].version != u.version - 1 for u in units_after):
+            return False
+        self.tickets_by_id[after.ticket_id] = after
+        for u in units_after:
+            self.units[u.unit_id] = u
+        return True
+
+    def all_staff(self) -> list[StaffRecord]:
+        return list(self.staff_records.values())
 
     def append(self, actions: Iterable[StaffAction]) -> None:
         self.audit.append(actions)
@@ -114,11 +136,28 @@ def staff(sub: str, **scope: Any) -> StaffRecord:
     return StaffRecord.model_validate({"sub": sub, "email": f"{sub}@example.com", **scope})
 
 
-def console(store: MemoryConsoleStore | None = None, sign_in: FakeSignIn | None = None) -> ConsoleHttp:
+class FakeReplies:
+    """The acknowledgements' send path: what it sent, or "outside_window" while `window_open` is False."""
+
+    def __init__(self) -> None:
+        self.window_open = True
+        self.sent: list[tuple[str, str, str]] = []  # (ticket id, the contact, the text)
+
+    def reply_to_owner(self, ticket: Ticket, text: str, now: datetime) -> str:
+        if not self.window_open:
+            return "outside_window"
+        self.sent.append((ticket.ticket_id, ticket.contact, text))
+        return "sent"
+
+
+def console(
+    store: MemoryConsoleStore | None = None, sign_in: FakeSignIn | None = None, replies: FakeReplies | None = None
+) -> ConsoleHttp:
     limiter = RateLimiter(InMemoryRateCounter(), RateLimits(per_token=5, per_source=50))
+    store = store or MemoryConsoleStore()
     return ConsoleHttp(
-        CollectorDesk(store or MemoryConsoleStore()), sign_in or FakeSignIn(), limiter, lambda: SECRET, SHANGHAI,
-        "锦绣物业",
+        CollectorDesk(store), sign_in or FakeSignIn(), limiter, lambda: SECRET, SHANGHAI, "锦绣物业",
+        clerks=ClerkDesk(store, replies or FakeReplies()),
     )  # fmt: skip
 
 

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     # the bill page's public base URL (the HTTP API's own URL or a short custom domain: it goes into every SMS,
     # whose length check measures it); empty: reminders carry no bill link
     public_base_url: str | None = Field(default=None, pattern=r"^(https://[A-Za-z0-9.-]+|http://127\.0\.0\.1:\d+)$")
+    # the console's public base (the HTTP API's URL): the department's ticket email links to the ticket page
+    console_base_url: str | None = Field(default=None, pattern=r"^(https://[A-Za-z0-9.-]+|http://127\.0\.0\.1:\d+)$")
     staff_client_id: str | None = None  # the console's Cognito app client (its sign-in form calls InitiateAuth)
     web_secret_arn: str | None = None  # Secrets Manager: the key that signs the web pages' form tokens
     bill_link_days: int = Field(default=45, ge=1, le=366)
@@ -67,7 +69,7 @@ class Settings(BaseSettings):
     company_address: str = ""
     company_address_en: str = ""
 
-    @field_validator("public_base_url", "web_secret_arn", mode="before")
+    @field_validator("public_base_url", "console_base_url", "web_secret_arn", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value  # a template parameter left empty
