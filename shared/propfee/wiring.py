@@ -19,6 +19,7 @@ from propfee.collection.sending import Sender
 from propfee.console.clerk import ClerkDesk
 from propfee.console.collector import CollectorDesk
 from propfee.console.http import ConsoleHttp
+from propfee.console.managers import ManagerDesk
 from propfee.domain import clock
 from propfee.domain.config import Settings
 from propfee.domain.identity import CompanyIdentity
@@ -209,8 +210,9 @@ class Services:
         company = self.settings.company_name
         clerks = ClerkDesk(self.table, _ReceiverReplies(self))  # answers to owners: the acknowledgements' path
         return ConsoleHttp(
-            CollectorDesk(self.table), sign_in, limiter, secret, self.settings.tz, company, clerks=clerks
-        )
+            CollectorDesk(self.table), sign_in, limiter, secret, self.settings.tz, company, clerks=clerks,
+            managers=ManagerDesk(self.table, self.reports if self.settings.report_bucket else None),
+        )  # fmt: skip
 
     @cached_property
     def ticket_inboxes(self) -> TicketInboxes:

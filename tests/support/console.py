@@ -4,7 +4,7 @@ payload-2.0 events as the JWT authorizer passes them (the unit tests and the ben
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from propfee.accounts.ledger import with_bill
@@ -12,9 +12,10 @@ from propfee.console.audit import MemoryAuditStore, StaffAction
 from propfee.console.clerk import ClerkDesk
 from propfee.console.collector import CollectorDesk
 from propfee.console.http import ConsoleHttp, ConsoleRequest
+from propfee.console.managers import ManagerDesk
 from propfee.console.permissions import Role, StaffRecord
 from propfee.console.sign_in import REFUSED, SignInResult
-from propfee.domain.models import Channel, Collector, Task, Ticket, Unit
+from propfee.domain.models import Channel, Collector, DayActivity, PeriodTotal, Task, Ticket, Unit
 from propfee.web.limits import InMemoryRateCounter, RateLimiter, RateLimits
 from propfee.web.requests import HttpRequest
 from tests.support import SHANGHAI, at, bill, unit
@@ -33,6 +34,14 @@ class MemoryConsoleStore:
         self.histories: dict[str, list[dict[str, Any]]] = {}
         self.tickets_by_id: dict[str, Ticket] = {}
         self.audit = MemoryAuditStore()
+        self.activity: dict[tuple[str, date], DayActivity] = {}
+        self.periods: dict[str, list[PeriodTotal]] = {}
+
+    def day_activity(self, community_id: str, day: date) -> DayActivity:
+        return self.activity.get((community_id, day), DayActivity())
+
+    def period_totals(self, community_id: str) -> list[PeriodTotal]:
+        return list(self.periods.get(community_id, []))
 
     def staff(self, sub: str) -> StaffRecord | None:
         return self.staff_records.get(sub)
@@ -150,14 +159,41 @@ class FakeReplies:
         return "sent"
 
 
+class MemoryReports:
+    """A report bucket: its files by key, and links that name the key and how long they last."""
+
+    def __init__(self, keys: Iterable[str] = ()) -> None:
+        self.files = {key: b"report" for key in keys}
+        self.listed: list[str] = []
+
+    def keys(self, prefix: str, recursive: bool = True) -> list[str]:
+        self.listed.append(prefix)
+        return [k for k in self.files if k.startswith(prefix) and (recursive or "/" not in k[len(prefix) :])]
+
+    def get(self, key: str) -> bytes:
+        return self.files[key]
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        self.files[key] = body
+
+    def presigned_get(self, key: str, expires_in_seconds: int, filename: str | None = None) -> str:
+        return f"https://reports.example.com/{key}?expires={expires_in_seconds}&name={filename}"
+
+    def download_prefix(self, prefix: str, target: Any, recursive: bool = True) -> list[Any]:
+        raise NotImplementedError
+
+
 def console(
-    store: MemoryConsoleStore | None = None, sign_in: FakeSignIn | None = None, replies: FakeReplies | None = None
+    store: MemoryConsoleStore | None = None,
+    sign_in: FakeSignIn | None = None,
+    replies: FakeReplies | None = None,
+    reports: MemoryReports | None = None,
 ) -> ConsoleHttp:
     limiter = RateLimiter(InMemoryRateCounter(), RateLimits(per_token=5, per_source=50))
     store = store or MemoryConsoleStore()
     return ConsoleHttp(
         CollectorDesk(store), sign_in or FakeSignIn(), limiter, lambda: SECRET, SHANGHAI, "锦绣物业",
-        clerks=ClerkDesk(store, replies or FakeReplies()),
+        clerks=ClerkDesk(store, replies or FakeReplies()), managers=ManagerDesk(store, reports or MemoryReports()),
     )  # fmt: skip
 
 

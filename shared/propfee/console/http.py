@@ -19,6 +19,7 @@ from propfee.collection.tasks import TaskError, outcomes_for
 from propfee.console.auth import StaffPrincipal, Unauthenticated, principal_from_event
 from propfee.console.clerk import MAX_REPLY_CHARS, ClerkDesk
 from propfee.console.collector import CollectorDesk
+from propfee.console.managers import ManagerDesk, communities_of
 from propfee.console.permissions import Forbidden, Role, StaffMember
 from propfee.console.sign_in import StaffSignIn
 from propfee.console.texts import CONSOLE_TEXTS
@@ -101,6 +102,7 @@ ROUTES = [
     ("GET", "/console/tickets", "inbox"), ("GET", "/console/tickets/<ticket_id>", "ticket"),
     ("POST", "/console/tickets/<ticket_id>/assign", "assign"), ("POST", "/console/tickets/<ticket_id>/reply", "reply"),
     ("POST", "/console/tickets/<ticket_id>/resolve", "resolve"),
+    ("GET", "/console/today", "today"), ("GET", "/console/reports/<community_id>", "reports"),
 ]  # fmt: skip
 
 # a ticket form's work: what to say on the ticket page, or a page of its own (a 400)
@@ -117,9 +119,11 @@ class ConsoleHttp:
         tz: ZoneInfo,
         company_name: str = "",
         clerks: ClerkDesk | None = None,
+        managers: ManagerDesk | None = None,
     ) -> None:
         self.desk = desk
         self.clerks = clerks
+        self.managers = managers
         self._sign_in = sign_in
         self._limiter = limiter
         self._secret = csrf_secret  # from Secrets Manager on first use
@@ -237,14 +241,15 @@ class ConsoleHttp:
 
     # ------------------------------------------------------------------ every role's first page
     def home(self, request: ConsoleRequest) -> WebResponse:
-        """Where the shell goes after sign-in: a collector's tasks, a clerk's inbox (a manager's today page once
-        there is one)."""
+        """Where the shell goes after sign-in: a collector's tasks, a clerk's inbox, a manager's or finance's today."""
 
         def page(member: StaffMember) -> WebResponse:
             if member.collector_id and member.has(Role.COLLECTOR):
                 return self.tasks(request)
             if member.has(Role.DEPARTMENT_CLERK) and member.departments:
                 return self.inbox(request)
+            if communities_of(member):
+                return self.today(request)
             raise Forbidden("no console page for these roles yet")
 
         return self._guarded(request, page)
@@ -344,3 +349,43 @@ class ConsoleHttp:
             return texts["resolved"]
 
         return self._ticket_form(request, ticket_id, act)
+
+    # ------------------------------------------------------------------ managers and finance
+    def _managers(self) -> ManagerDesk:
+        if self.managers is None:
+            raise Forbidden("the managers' pages are not configured")
+        return self.managers
+
+    def _day(self, request: ConsoleRequest) -> date | None:
+        text = request.http.query.get("date", "")
+        return parse_date(text) if text else request.now.astimezone(self._tz).date()
+
+    def today(self, request: ConsoleRequest) -> WebResponse:
+        def page(member: StaffMember) -> WebResponse:
+            communities = communities_of(member)
+            community_id = request.http.query.get("community") or (communities[0] if communities else "")
+            day = self._day(request)
+            if not community_id:
+                raise Forbidden("no community to show")
+            if day is None:
+                return plain(400, "Bad Request\n")
+            figures = self._managers().today(member, community_id, day)
+            context = {"company_name": self._company, "today": figures, "communities": communities}
+            return render("console_today.html.j2", request.language, context)
+
+        return self._guarded(request, page)
+
+    def reports(self, request: ConsoleRequest, community_id: str) -> WebResponse:
+        """A day's report files of a community ("company": the company's own set) with fresh download links."""
+
+        def page(member: StaffMember) -> WebResponse:
+            day = self._day(request)
+            if day is None:
+                return plain(400, "Bad Request\n")
+            scope = None if community_id == "company" else community_id
+            links = self._managers().report_links(member, scope, day, request.now)
+            context = {"company_name": self._company, "links": links, "community_id": community_id, "day": day,
+                       "tz": self._tz}  # fmt: skip
+            return render("console_reports.html.j2", request.language, context)
+
+        return self._guarded(request, page)
