@@ -406,7 +406,7 @@ def ticket_email(ticket: Ticket, department: DepartmentContact, settings: Settin
         "",
         f"处理完毕请执行: propfee tickets resolve {ticket.ticket_id} --note ...",
     ]
-    if settings.console_base_url:  # the ticket page: the console's shell opens it with the tab's sign-in
-        page = f"{settings.console_base_url.rstrip('/')}/console?ticket={ticket.ticket_id}"
+    if settings.console_url:  # the ticket page: the console's shell opens it with the tab's sign-in
+        page = f"{settings.console_url}/console?ticket={ticket.ticket_id}"
         lines.append(f"在控制台处理 In the console: {page}")
     return subject[:200], "\n".join(lines)

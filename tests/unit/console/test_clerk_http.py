@@ -226,6 +226,8 @@ def test_the_department_email_links_to_the_ticket_page_when_the_console_has_a_ba
     assert f"https://console.example.com/console?ticket={LEAK}" in body
     _subject, plain = ticket_email(ticket(LEAK, "C01-B01-0102"), contact, Settings(table="t"))  # type: ignore[call-arg]
     assert "/console?ticket=" not in plain
+    unresolved = Settings(table="t", console_base_url="https://${PropfeeHttpApi}.execute-api")  # type: ignore[call-arg]
+    assert "/console?ticket=" not in ticket_email(ticket(LEAK, "C01-B01-0102"), contact, unresolved)[1]
     shell = str(http.shell(request_of(event("GET", "/console", query={"ticket": LEAK}))).body)
     assert f'hx-get="/console/tickets/{LEAK}?lang=zh-CN"' in shell
     forged = str(http.shell(request_of(event("GET", "/console", query={"ticket": "../tasks"}))).body)
