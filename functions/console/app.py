@@ -17,13 +17,16 @@ app = APIGatewayHttpResolver()
 services = LazyServices()
 
 
+def _answer(page: Any) -> Response:
+    # the route, the caller's opaque sub and groups, the status: never a token, a password, a phone or a note
+    logger.info("console", extra={**loggable_request(app.current_event.raw_event), "status": page.status})
+    return Response(page.status, page.content_type, page.body, dict(page.headers))
+
+
 def _page(name: str) -> Callable[..., Response]:
     def answer(**path: str) -> Response:
         request = http.console_request(app.current_event.raw_event, clock.now())
-        page = getattr(services().console_http, name)(request, *path.values())
-        # the route, the caller's opaque sub and groups, the status: never a token, a password, a phone or a note
-        logger.info("console", extra={**loggable_request(app.current_event.raw_event), "status": page.status})
-        return Response(page.status, page.content_type, page.body, dict(page.headers))
+        return _answer(getattr(services().console_http, name)(request, *path.values()))
 
     return answer
 
@@ -40,7 +43,7 @@ def form_too_large(_error: FormTooLarge) -> Response:
 
 @app.not_found
 def unknown_route(_error: Exception) -> Response:
-    return _page("not_found")()  # ConsoleHttp.not_found: the same plain 404 as any page's
+    return _answer(http.not_found())
 
 
 @lambda_entry

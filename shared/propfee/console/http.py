@@ -130,9 +130,6 @@ class ConsoleHttp:
         self._tz = tz
         self._company = company_name
 
-    def not_found(self, request: ConsoleRequest) -> WebResponse:
-        return not_found()
-
     # ------------------------------------------------------------------ public: the shell and signing in
     def shell(self, request: ConsoleRequest) -> WebResponse:
         """The page a bookmark opens: console.js sends the stored token with its first htmx request (the tasks)."""
