@@ -1,12 +1,12 @@
 """tickets (hourly): escalate tickets past their deadline to the site manager, and send the
-acknowledgements that waited for the contact window to open."""
+acknowledgements and the clerks' answers that waited for the contact window to open."""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from propfee.domain import clock
-from propfee.feedback.ticketing import escalate_overdue
+from propfee.feedback.ticketing import escalate_overdue, send_queued_replies
 from propfee.observability import lambda_entry, logger, metrics
 from propfee.wiring import LazyServices
 
@@ -19,8 +19,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     now = clock.now()
     escalated = escalate_overdue(svc.table, svc.ticket_inboxes, svc.rules, svc.settings, now)
     acknowledgements = [svc.receiver.acknowledge(record, now) for record in svc.table.deferred_acks()]
+    replies = send_queued_replies(svc.table, svc.receiver, now)  # the clerks' answers that waited for the window
     summary = {
         "escalated": escalated,
+        "queued_replies": replies,
         "acknowledgements": {outcome: acknowledgements.count(outcome) for outcome in sorted(set(acknowledgements))},
     }
     if escalated:  # a custom metric is billed for each hour it gets data: the hourly run sends it only when it counts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cached_property
 
 from propfee.aws.dynamo_payments import PaymentsTable
@@ -16,11 +16,14 @@ from propfee.aws.secrets import SecretsManagerJson, read_secret
 from propfee.aws.storage import OriginalMessages, S3Store
 from propfee.aws.web_secret import SecretBytes
 from propfee.collection.sending import Sender
+from propfee.console.clerk import ClerkDesk
 from propfee.console.collector import CollectorDesk
 from propfee.console.http import ConsoleHttp
+from propfee.console.managers import ManagerDesk
 from propfee.domain import clock
 from propfee.domain.config import Settings
 from propfee.domain.identity import CompanyIdentity
+from propfee.domain.models import Ticket
 from propfee.domain.ports import SmsSender
 from propfee.feedback.receiving import Receiver
 from propfee.payments.bill_http import BillHttp
@@ -216,7 +219,11 @@ class Services:
         # a person mistyping a few times is far below this; a guesser of passwords is not
         limiter = RateLimiter(self.table, RateLimits(per_token=10, per_source=60))
         company = self.settings.company_name
-        return ConsoleHttp(CollectorDesk(self.table), sign_in, limiter, secret, self.settings.tz, company)
+        clerks = ClerkDesk(self.table, _ReceiverReplies(self))  # answers to owners: the acknowledgements' path
+        return ConsoleHttp(
+            CollectorDesk(self.table), sign_in, limiter, secret, self.settings.tz, company, clerks=clerks,
+            managers=ManagerDesk(self.table, self.reports if self.settings.report_bucket else None),
+        )  # fmt: skip
 
     @cached_property
     def ticket_inboxes(self) -> TicketInboxes:
@@ -288,3 +295,13 @@ class LazyServices:
         if self._services is None:
             self._services = Services.from_environment()
         return self._services
+
+
+class _ReceiverReplies:
+    """The receiver's send path, built on a clerk's first reply (the other pages need no sender configured)."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def reply_to_owner(self, ticket: Ticket, text: str, now: datetime) -> str:
+        return self._services.receiver.reply_to_owner(ticket, text, now)

@@ -112,3 +112,106 @@ def test_a_collector_signs_in_on_a_phone_records_a_promise_and_the_plan_holds_th
         assert cli.main(["plan", "--date", day, "--dry-run", "--community", "C01", "--table", table]) == 0
         [line] = [json.loads(x) for x in capsys.readouterr().out.splitlines()[:-1] if UNIT in x]
         assert (line.get("skipped") == "on_hold_promise_to_pay") is held, (day, line)
+
+
+LEAKY = "C01-B06-0601"
+LEAK_PHONE = "+8613900000001"
+
+
+@pytest.fixture()
+def a_complaint_waiting(sandbox):
+    """An owner of C01 complained by SMS (engineering's ticket holds the unit's reminders); one report file."""
+    import uuid
+
+    from propfee.accounts.ledger import with_bill
+    from propfee.aws.feedback import FeedbackTable
+    from propfee.domain.models import Owner
+    from tests.support import SHANGHAI
+
+    table = FeedbackTable(sandbox.resources["PropfeeTable"], SHANGHAI)
+    table.put_collectors([Collector(collector_id="K1", name="张伟", communities=("C01",))])  # a call task on C01
+    table.put_buildings_and_units([], [with_bill(unit(LEAKY, owners=(Owner(name="李雷", phone=LEAK_PHONE),)),
+                                                 bill(LEAKY, "2026-10", due=date(2026, 10, 25)))])  # fmt: skip
+    sandbox.advance(at("2026-11-11 09:45"))
+    payload = {"originationNumber": LEAK_PHONE, "destinationNumber": "+8610690000", "messageKeyword": "KEYWORD_0123",
+               "messageBody": "楼上漏水三个月了没人修，修好再交", "inboundMessageId": str(uuid.uuid4())}  # fmt: skip
+    sandbox.client("sns").publish(TopicArn=sandbox.resources["InboundSmsTopic"], Message=json.dumps(payload))
+    sandbox.advance(at("2026-11-11 10:00"))
+    [ticket] = [t for t in table.tickets("engineering") if LEAKY in t.unit_ids]
+    key = "reports/2026-11-11/communities/C01/report.html"
+    sandbox.client("s3").put_object(Bucket=sandbox.resources["ReportBucket"], Key=key, Body=b"<p>C01</p>")
+    signed = {s.record.name: s for s in seed_staff(sandbox, table, ["C01", "C02"], "K1")}
+    sandbox.table = table
+    return sandbox, ticket, signed
+
+
+def sign_in(browser, base, person, width):
+    page = browser.new_page(viewport={"width": width, "height": 800}, locale="zh-CN")
+    page.goto(f"{base}/console/sign-in")
+    page.fill("#email", person.email)
+    page.fill("#password", person.password)
+    page.click("button[type=submit]")
+    page.wait_for_selector("main h1")
+    return page
+
+
+def as_person(page, path):
+    """The route with the tab's token, as htmx sends it: (status, body)."""
+    script = """async (path) => { const r = await fetch(path, {headers: {Authorization: "Bearer " +
+        sessionStorage.getItem("propfee.console.token")}}); return [r.status, await r.text()]; }"""
+    return tuple(page.evaluate(script, path))
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="NO BROWSER: chromium is not on PATH (Debian: apt-get install chromium)")
+def test_a_clerk_resolves_a_ticket_a_manager_downloads_the_report_and_another_communitys_manager_gets_403(
+    a_complaint_waiting, capsys
+):
+    from playwright.sync_api import sync_playwright
+
+    sandbox, ticket, people = a_complaint_waiting
+    base = sandbox.http_api.url
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        try:
+            clerk = sign_in(browser, base, people["clerk"], 1280)
+            clerk.wait_for_selector("ol.tasks")
+            assert clerk.locator("h1").inner_text().startswith("部门工单")
+            assert_axe_clean(clerk)
+            clerk.click(f"text={ticket.ticket_id}")
+            clerk.wait_for_selector("#note")
+            assert "楼上漏水" in clerk.inner_text("blockquote") and LEAK_PHONE not in clerk.content()
+            assert_axe_clean(clerk)
+            clerk.fill("#note", "已更换水管，业主确认")
+            clerk.click("section[aria-labelledby=resolve] button[type=submit]")
+            assert "工单已解决" in clerk.wait_for_selector(".notice").inner_text()
+
+            manager = sign_in(browser, base, people["manager"], 1280)
+            manager.wait_for_selector("table.figures")
+            assert manager.evaluate(_WIDTHS)["scroll"] <= 1280
+            assert_axe_clean(manager)
+            manager.click("text=日报")
+            link = manager.wait_for_selector("ul.reports a")
+            assert_axe_clean(manager)
+            assert fetch(link.get_attribute("href")) == (200, b"<p>C01</p>")  # the presigned link, no token
+
+            other = sign_in(browser, base, people["manager2"], 1280)
+            task_id = sandbox.table.tasks("K1")[0].task_id  # a unit of C01, seen through its task
+            for path in ("/console/reports/C01?date=2026-11-11", f"/console/tickets/{ticket.ticket_id}",
+                         "/console/today?community=C01", f"/console/tasks/{task_id}"):  # fmt: skip
+                assert as_person(other, path)[0] == 403, path
+            assert as_person(other, "/console/today")[0] == 200  # their own community's
+        finally:
+            browser.close()
+
+    resolved = sandbox.table.get_ticket(ticket.ticket_id)
+    assert resolved.status.value == "resolved" and resolved.resolution == "已更换水管，业主确认"
+    assert [h for h in sandbox.table.get_unit(LEAKY).holds if h.ticket == ticket.ticket_id] == []
+    assert [a.action for a in sandbox.table.for_unit(LEAKY)] == ["ticket.resolve"]
+    calls = {k: n for k, n in sandbox.function_calls.items() if k[0] == "ConsoleFunction"}
+    assert_calls_allowed({k: n for k, n in calls.items() if not k[1].startswith("cognito-idp:")})
+    # the next plan's dry run picks the unit again: no longer held by the complaint
+    capsys.readouterr()
+    table = sandbox.table.name
+    assert cli.main(["plan", "--date", "2026-11-12", "--dry-run", "--community", "C01", "--table", table]) == 0
+    [line] = [json.loads(x) for x in capsys.readouterr().out.splitlines()[:-1] if LEAKY in x]
+    assert line.get("skipped") != "on_hold_complaint", line

@@ -4,16 +4,18 @@ payload-2.0 events as the JWT authorizer passes them (the unit tests and the ben
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from propfee.accounts.ledger import with_bill
 from propfee.console.audit import MemoryAuditStore, StaffAction
+from propfee.console.clerk import ClerkDesk
 from propfee.console.collector import CollectorDesk
 from propfee.console.http import ConsoleHttp, ConsoleRequest
+from propfee.console.managers import ManagerDesk
 from propfee.console.permissions import Role, StaffRecord
 from propfee.console.sign_in import REFUSED, SignInResult
-from propfee.domain.models import Channel, Collector, Task, Ticket, Unit
+from propfee.domain.models import Channel, Collector, DayActivity, PeriodTotal, Task, Ticket, Unit
 from propfee.web.limits import InMemoryRateCounter, RateLimiter, RateLimits
 from propfee.web.requests import HttpRequest
 from tests.support import SHANGHAI, at, bill, unit
@@ -30,8 +32,16 @@ class MemoryConsoleStore:
         self.staff_records: dict[str, StaffRecord] = {}
         self.collector_list: list[Collector] = []
         self.histories: dict[str, list[dict[str, Any]]] = {}
-        self.tickets: dict[str, Ticket] = {}
+        self.tickets_by_id: dict[str, Ticket] = {}
         self.audit = MemoryAuditStore()
+        self.activity: dict[tuple[str, date], DayActivity] = {}
+        self.periods: dict[str, list[PeriodTotal]] = {}
+
+    def day_activity(self, community_id: str, day: date) -> DayActivity:
+        return self.activity.get((community_id, day), DayActivity())
+
+    def period_totals(self, community_id: str) -> list[PeriodTotal]:
+        return list(self.periods.get(community_id, []))
 
     def staff(self, sub: str) -> StaffRecord | None:
         return self.staff_records.get(sub)
@@ -63,7 +73,28 @@ class MemoryConsoleStore:
         return list(self.histories.get(unit_id, []))
 
     def get_ticket(self, ticket_id: str) -> Ticket | None:
-        return self.tickets.get(ticket_id)
+        return self.tickets_by_id.get(ticket_id)
+
+    def tickets(self, department: str, status: str = "open", due_before: datetime | None = None) -> list[Ticket]:
+        found = [
+            t for t in self.tickets_by_id.values()
+            if t.department == department and t.status.value == status and (due_before is None or t.due_by < due_before)
+        ]  # fmt: skip
+        return sorted(found, key=lambda t: t.due_by)
+
+    def save_ticket(self, before: Ticket, after: Ticket, units_after: list[Unit]) -> bool:
+        kept = self.tickets_by_id.get(before.ticket_id)
+        if kept is None or kept.status != before.status or kept.escalated_at != before.escalated_at:
+            return False
+        if any(self.units[u.unit_id].version != u.version - 1 for u in units_after):
+            return False
+        self.tickets_by_id[after.ticket_id] = after
+        for u in units_after:
+            self.units[u.unit_id] = u
+        return True
+
+    def all_staff(self) -> list[StaffRecord]:
+        return list(self.staff_records.values())
 
     def append(self, actions: Iterable[StaffAction]) -> None:
         self.audit.append(actions)
@@ -114,11 +145,55 @@ def staff(sub: str, **scope: Any) -> StaffRecord:
     return StaffRecord.model_validate({"sub": sub, "email": f"{sub}@example.com", **scope})
 
 
-def console(store: MemoryConsoleStore | None = None, sign_in: FakeSignIn | None = None) -> ConsoleHttp:
+class FakeReplies:
+    """The acknowledgements' send path: what it sent, or "outside_window" while `window_open` is False."""
+
+    def __init__(self) -> None:
+        self.window_open = True
+        self.sent: list[tuple[str, str, str]] = []  # (ticket id, the contact, the text)
+
+    def reply_to_owner(self, ticket: Ticket, text: str, now: datetime) -> str:
+        if not self.window_open:
+            return "outside_window"
+        self.sent.append((ticket.ticket_id, ticket.contact, text))
+        return "sent"
+
+
+class MemoryReports:
+    """A report bucket: its files by key, and links that name the key and how long they last."""
+
+    def __init__(self, keys: Iterable[str] = ()) -> None:
+        self.files = {key: b"report" for key in keys}
+        self.listed: list[str] = []
+
+    def keys(self, prefix: str, recursive: bool = True) -> list[str]:
+        self.listed.append(prefix)
+        return [k for k in self.files if k.startswith(prefix) and (recursive or "/" not in k[len(prefix) :])]
+
+    def get(self, key: str) -> bytes:
+        return self.files[key]
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        self.files[key] = body
+
+    def presigned_get(self, key: str, expires_in_seconds: int, filename: str | None = None) -> str:
+        return f"https://reports.example.com/{key}?expires={expires_in_seconds}&name={filename}"
+
+    def download_prefix(self, prefix: str, target: Any, recursive: bool = True) -> list[Any]:
+        raise NotImplementedError
+
+
+def console(
+    store: MemoryConsoleStore | None = None,
+    sign_in: FakeSignIn | None = None,
+    replies: FakeReplies | None = None,
+    reports: MemoryReports | None = None,
+) -> ConsoleHttp:
     limiter = RateLimiter(InMemoryRateCounter(), RateLimits(per_token=5, per_source=50))
+    store = store or MemoryConsoleStore()
     return ConsoleHttp(
-        CollectorDesk(store or MemoryConsoleStore()), sign_in or FakeSignIn(), limiter, lambda: SECRET, SHANGHAI,
-        "锦绣物业",
+        CollectorDesk(store), sign_in or FakeSignIn(), limiter, lambda: SECRET, SHANGHAI, "锦绣物业",
+        clerks=ClerkDesk(store, replies or FakeReplies()), managers=ManagerDesk(store, reports or MemoryReports()),
     )  # fmt: skip
 
 

@@ -403,3 +403,13 @@ def test_the_http_api_needs_a_staff_token_except_where_a_route_says_it_is_public
     # the console's sign-in form uses the app client's USER_PASSWORD_AUTH
     client = sam["Resources"]["StaffUserPoolClient"]["Properties"]
     assert "ALLOW_USER_PASSWORD_AUTH" in client["ExplicitAuthFlows"] and client["GenerateSecret"] is False
+
+
+def test_every_console_route_of_the_handler_is_an_event_of_the_console_function_and_no_other(sam):
+    from propfee.console.http import ROUTES
+
+    events = sam["Resources"]["ConsoleFunction"]["Properties"]["Events"].values()
+    declared = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in events if e["Type"] == "HttpApi"}
+    # Powertools writes a path parameter <name>, API Gateway {name}
+    handled = {(method, path.replace("<", "{").replace(">", "}")) for method, path, _name in ROUTES}
+    assert declared == handled

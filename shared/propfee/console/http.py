@@ -7,25 +7,31 @@ adds it to every htmx request (hx-boost turns links and forms into such requests
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from propfee.collection.tasks import TaskError, outcomes_for
 from propfee.console.auth import StaffPrincipal, Unauthenticated, principal_from_event
+from propfee.console.clerk import MAX_REPLY_CHARS, ClerkDesk
 from propfee.console.collector import CollectorDesk
-from propfee.console.permissions import Forbidden, StaffMember
+from propfee.console.managers import ManagerDesk, communities_of
+from propfee.console.permissions import Forbidden, Role, StaffMember
 from propfee.console.sign_in import StaffSignIn
 from propfee.console.texts import CONSOLE_TEXTS
 from propfee.domain.models import TaskOutcome
+from propfee.feedback.ticketing import TicketError
 from propfee.web.limits import RateLimiter
 from propfee.web.pages import WebResponse, choose_language, environment
 from propfee.web.requests import HttpRequest, from_http_api
 from propfee.web.security import CSRF_FIELD, PERSONAL_HEADERS, CsrfRefused, check_csrf, csrf_token
 
 PLAIN = "text/plain; charset=utf-8"
+TICKET_ID = re.compile(r"^T\d{8}-[0-9A-F]{8}$")
 MAX_NOTE_CHARS = 2000
 # the bill page's policy, with htmx's requests to this origin (connect-src) and forms posting here only
 CONSOLE_CSP = (
@@ -86,6 +92,23 @@ def parse_date(text: str) -> date | None:
         return None
 
 
+# the console's routes, (method, path, ConsoleHttp's method): a path's parameter is the method's second argument
+# (functions/console registers each; infra/template.yaml gives each its event and authorizer)
+ROUTES = [
+    ("GET", "/console", "shell"), ("GET", "/console/sign-in", "sign_in_page"), ("POST", "/console/sign-in", "sign_in"),
+    ("GET", "/console/home", "home"),
+    ("GET", "/console/tasks", "tasks"), ("GET", "/console/tasks/<task_id>", "task"),
+    ("POST", "/console/tasks/<task_id>/outcome", "outcome"),
+    ("GET", "/console/tickets", "inbox"), ("GET", "/console/tickets/<ticket_id>", "ticket"),
+    ("POST", "/console/tickets/<ticket_id>/assign", "assign"), ("POST", "/console/tickets/<ticket_id>/reply", "reply"),
+    ("POST", "/console/tickets/<ticket_id>/resolve", "resolve"),
+    ("GET", "/console/today", "today"), ("GET", "/console/reports/<community_id>", "reports"),
+]  # fmt: skip
+
+# a ticket form's work: what to say on the ticket page, or a page of its own (a 400)
+TicketAct = Callable[[StaffMember, ClerkDesk, Mapping[str, str]], "str | WebResponse"]
+
+
 class ConsoleHttp:
     def __init__(
         self,
@@ -95,8 +118,12 @@ class ConsoleHttp:
         csrf_secret: Callable[[], bytes],
         tz: ZoneInfo,
         company_name: str = "",
+        clerks: ClerkDesk | None = None,
+        managers: ManagerDesk | None = None,
     ) -> None:
         self.desk = desk
+        self.clerks = clerks
+        self.managers = managers
         self._sign_in = sign_in
         self._limiter = limiter
         self._secret = csrf_secret  # from Secrets Manager on first use
@@ -106,7 +133,10 @@ class ConsoleHttp:
     # ------------------------------------------------------------------ public: the shell and signing in
     def shell(self, request: ConsoleRequest) -> WebResponse:
         """The page a bookmark opens: console.js sends the stored token with its first htmx request (the tasks)."""
-        return render("console_shell.html.j2", request.language, {"company_name": self._company})
+        ticket_id = request.http.query.get("ticket", "")  # the department email's link to a ticket
+        first = f"/console/tickets/{quote(ticket_id, safe='')}" if TICKET_ID.match(ticket_id) else "/console/home"
+        context = {"company_name": self._company, "first": first}
+        return render("console_shell.html.j2", request.language, context)
 
     def sign_in_page(self, request: ConsoleRequest, notice: str = "", status: int = 200) -> WebResponse:
         context = {"company_name": self._company, "notice": notice, "email": request.http.form.get("email", "")}
@@ -205,3 +235,154 @@ class ConsoleHttp:
             return self.tasks(request, f"{texts['recorded']}: {done.unit_label} · {said}")
 
         return self._guarded(request, record)
+
+    # ------------------------------------------------------------------ every role's first page
+    def home(self, request: ConsoleRequest) -> WebResponse:
+        """Where the shell goes after sign-in: a collector's tasks, a clerk's inbox, a manager's or finance's today."""
+
+        def page(member: StaffMember) -> WebResponse:
+            if member.collector_id and member.has(Role.COLLECTOR):
+                return self.tasks(request)
+            if member.has(Role.DEPARTMENT_CLERK) and member.departments:
+                return self.inbox(request)
+            if communities_of(member):
+                return self.today(request)
+            raise Forbidden("no console page for these roles yet")
+
+        return self._guarded(request, page)
+
+    # ------------------------------------------------------------------ department clerks
+    def _clerks(self) -> ClerkDesk:
+        if self.clerks is None:
+            raise Forbidden("the clerks' pages are not configured")
+        return self.clerks
+
+    def inbox(self, request: ConsoleRequest, notice: str = "") -> WebResponse:
+        def page(member: StaffMember) -> WebResponse:
+            desk = self._clerks()
+            departments = desk.departments(member)
+            department = request.http.query.get("department") or (departments[0] if departments else "")
+            if not department:
+                raise Forbidden("no department to list the tickets of")
+            lines = desk.inbox(member, department, request.now)
+            context = {"company_name": self._company, "lines": lines, "department": department,
+                       "departments": departments, "notice": notice, "tz": self._tz}  # fmt: skip
+            return render("console_inbox.html.j2", request.language, context)
+
+        return self._guarded(request, page)
+
+    def ticket(self, request: ConsoleRequest, ticket_id: str, notice: str = "", status: int = 200) -> WebResponse:
+        def page(member: StaffMember) -> WebResponse:
+            desk = self._clerks()
+            ticket = desk.ticket(member, ticket_id)
+            if ticket is None:
+                return not_found()
+            context = {
+                "company_name": self._company,
+                "view": desk.view(member, ticket, request.now),
+                "clerks": desk.colleagues(member, ticket),
+                "me": member.sub,
+                "csrf": csrf_token(self._secret(), self._csrf_subject(member), request.now),
+                "notice": notice,
+                "tz": self._tz,
+                "max_reply": MAX_REPLY_CHARS,
+            }
+            return render("console_ticket.html.j2", request.language, context, status)
+
+        return self._guarded(request, page)
+
+    def _ticket_form(self, request: ConsoleRequest, ticket_id: str, act: TicketAct) -> WebResponse:
+        """A ticket's form: CSRF first, the ticket's policy in the desk, then the ticket page with what was done."""
+        texts = CONSOLE_TEXTS[request.language]
+
+        def run(member: StaffMember) -> WebResponse:
+            form = request.http.form
+            try:
+                check_csrf(self._secret(), self._csrf_subject(member), form.get(CSRF_FIELD), request.now)
+            except CsrfRefused:
+                return forbidden()
+            desk = self._clerks()
+            if desk.ticket(member, ticket_id) is None:
+                return not_found()
+            try:
+                said = act(member, desk, form)
+            except TicketError:
+                return self.ticket(request, ticket_id, texts["ticket_closed"], 409)
+            if isinstance(said, WebResponse):
+                return said
+            return self.ticket(request, ticket_id, said)
+
+        return self._guarded(request, run)
+
+    def assign(self, request: ConsoleRequest, ticket_id: str) -> WebResponse:
+        texts = CONSOLE_TEXTS[request.language]
+
+        def act(member: StaffMember, desk: ClerkDesk, form: Mapping[str, str]) -> str:
+            assignee = form.get("assignee", "").strip() or member.sub
+            desk.assign(member, ticket_id, assignee, request.now)
+            return texts["claimed"] if assignee == member.sub else texts["reassigned"]
+
+        return self._ticket_form(request, ticket_id, act)
+
+    def reply(self, request: ConsoleRequest, ticket_id: str) -> WebResponse:
+        texts = CONSOLE_TEXTS[request.language]
+
+        def act(member: StaffMember, desk: ClerkDesk, form: Mapping[str, str]) -> str | WebResponse:
+            text = form.get("text", "").strip()
+            if not text or len(text) > MAX_REPLY_CHARS:
+                return self.ticket(request, ticket_id, texts["reply_needed"], 400)
+            return texts[f"reply_{desk.reply(member, ticket_id, text, request.now)}"]
+
+        return self._ticket_form(request, ticket_id, act)
+
+    def resolve(self, request: ConsoleRequest, ticket_id: str) -> WebResponse:
+        texts = CONSOLE_TEXTS[request.language]
+
+        def act(member: StaffMember, desk: ClerkDesk, form: Mapping[str, str]) -> str | WebResponse:
+            note = form.get("note", "").strip()[:MAX_NOTE_CHARS]
+            if not note:
+                return self.ticket(request, ticket_id, texts["resolve_note_needed"], 400)
+            desk.resolve(member, ticket_id, note, request.now)
+            return texts["resolved"]
+
+        return self._ticket_form(request, ticket_id, act)
+
+    # ------------------------------------------------------------------ managers and finance
+    def _managers(self) -> ManagerDesk:
+        if self.managers is None:
+            raise Forbidden("the managers' pages are not configured")
+        return self.managers
+
+    def _day(self, request: ConsoleRequest) -> date | None:
+        text = request.http.query.get("date", "")
+        return parse_date(text) if text else request.now.astimezone(self._tz).date()
+
+    def today(self, request: ConsoleRequest) -> WebResponse:
+        def page(member: StaffMember) -> WebResponse:
+            communities = communities_of(member)
+            community_id = request.http.query.get("community") or (communities[0] if communities else "")
+            day = self._day(request)
+            if not community_id:
+                raise Forbidden("no community to show")
+            if day is None:
+                return plain(400, "Bad Request\n")
+            figures = self._managers().today(member, community_id, day)
+            context = {"company_name": self._company, "today": figures, "communities": communities}
+            return render("console_today.html.j2", request.language, context)
+
+        return self._guarded(request, page)
+
+    def reports(self, request: ConsoleRequest, community_id: str) -> WebResponse:
+        """A day's report files of a community ("company": the company's own set) with fresh download links."""
+
+        def page(member: StaffMember) -> WebResponse:
+            day = self._day(request)
+            if day is None:
+                return plain(400, "Bad Request\n")
+            scope = None if community_id == "company" else community_id
+            links = self._managers().report_links(member, scope, day, request.now)
+            context = {"company_name": self._company, "links": links, "community_id": community_id, "day": day,
+                       "tz": self._tz}  # fmt: skip
+            return render("console_reports.html.j2", request.language, context)
+
+        return self._guarded(request, page)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -11,6 +12,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from propfee.domain.identity import CommunityIdentity
+
+_BASE_URL = re.compile(r"^(https://[A-Za-z0-9.-]+|http://127\.0\.0\.1:\d+)$")
 
 
 class Settings(BaseSettings):
@@ -55,6 +58,9 @@ class Settings(BaseSettings):
     # the bill page's public base URL (the HTTP API's own URL or a short custom domain: it goes into every SMS,
     # whose length check measures it); empty: reminders carry no bill link
     public_base_url: str | None = Field(default=None, pattern=r"^(https://[A-Za-z0-9.-]+|http://127\.0\.0\.1:\d+)$")
+    # the console's public base (the HTTP API's URL): the department's ticket email links to the ticket page. Not
+    # refused when malformed (moto's CloudFormation leaves ${PropfeeHttpApi} unresolved): `console_url` drops it
+    console_base_url: str | None = None
     staff_client_id: str | None = None  # the console's Cognito app client (its sign-in form calls InitiateAuth)
     web_secret_arn: str | None = None  # Secrets Manager: the key that signs the web pages' form tokens
     bill_link_days: int = Field(default=45, ge=1, le=366)
@@ -67,7 +73,7 @@ class Settings(BaseSettings):
     company_address: str = ""
     company_address_en: str = ""
 
-    @field_validator("public_base_url", "web_secret_arn", mode="before")
+    @field_validator("public_base_url", "console_base_url", "web_secret_arn", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value  # a template parameter left empty
@@ -87,6 +93,12 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise ValueError(f"unknown timezone {value!r}") from error
         return value
+
+    @property
+    def console_url(self) -> str | None:
+        """The console's base when it is a usable one (what the ticket email may link to), else None."""
+        base = self.console_base_url
+        return base.rstrip("/") if base and _BASE_URL.match(base.rstrip("/")) else None
 
     @cached_property
     def tz(self) -> ZoneInfo:

@@ -398,6 +398,8 @@ class Ticket(Record):
     answers: str | None = None  # the reminder the owner replied to: "<unit>#<claim>"
     also: tuple[str, ...] = ()  # what else the message said: refuses_to_pay, payment_plan (a promise), ...
     guesses: tuple[str, ...] = ()  # the classifier was unsure: its two best guesses, for the person who decides
+    assigned_to: str | None = None  # the clerk (Cognito sub) who claimed it in the console; None: new
+    queued_replies: tuple[str, ...] = ()  # a clerk's answers written outside the contact window: the hourly run sends
 
 
 class InboundMessage(Record):

@@ -341,6 +341,29 @@ class Receiver:
         self._store.finish_step(source_id, "ack", ack_outcome="sent", ack_message_id=provider_id)
         return "sent"
 
+    def reply_window_opens(self, community_id: str, now: datetime) -> bool:
+        """Whether an answer to an owner may go now: the acknowledgement's window (lawful hours, holidays too)."""
+        policy = self._rules.policy_for(community_id).model_copy(
+            update={"contact_on_statutory_holidays": True, "contact_on_weekends": True, "extra_holidays": ()}
+        )
+        return time_blocked(now, self._settings.tz, policy) is None
+
+    def reply_to_owner(self, ticket: Ticket, text: str, now: datetime) -> str:
+        """A department's answer to the owner who wrote, on the channel they wrote on and through the same senders
+        as the acknowledgements: "sent", "outside_window" (nothing sent: the caller queues it) or "failed"."""
+        if not self.reply_window_opens(ticket.community_id, now):
+            return "outside_window"
+        identity = self._rules.identity_for(ticket.community_id)
+        context = {"reply_to": ticket.ticket_id}
+        try:
+            if ticket.channel == "email":
+                self._email.send_email(ticket.contact, reply_subject(identity, "zh-CN"), text, context)
+            else:
+                self._sms.send_sms(ticket.contact, text, context)
+        except (ProviderRejected, ProviderUnavailable):
+            return "failed"
+        return "sent"
+
     def _route(self, ticket: Ticket) -> None:
         rules = self._rules.feedback_for(ticket.community_id)
         contact = rules.departments[Department(ticket.department)]
@@ -383,4 +406,7 @@ def ticket_email(ticket: Ticket, department: DepartmentContact, settings: Settin
         "",
         f"处理完毕请执行: propfee tickets resolve {ticket.ticket_id} --note ...",
     ]
+    if settings.console_url:  # the ticket page: the console's shell opens it with the tab's sign-in
+        page = f"{settings.console_url}/console?ticket={ticket.ticket_id}"
+        lines.append(f"在控制台处理 In the console: {page}")
     return subject[:200], "\n".join(lines)

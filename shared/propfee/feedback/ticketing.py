@@ -72,3 +72,28 @@ def escalate_overdue(
     if failures:
         raise failures[0]
     return escalated
+
+
+class OwnerReplies(Protocol):
+    """The send path of the acknowledgements (Receiver.reply_to_owner): "sent", "outside_window" or "failed"."""
+
+    def reply_to_owner(self, ticket: Ticket, text: str, now: datetime) -> str: ...
+
+
+def send_queued_replies(store: TicketStore, replies: OwnerReplies, now: datetime) -> dict[str, int]:
+    """The clerks' answers written outside the contact window, sent once it opens (the hourly run); a reply the
+    provider refuses stays queued for the next hour. Counts by outcome."""
+    counts: dict[str, int] = {}
+    for department in Department:
+        for ticket in store.tickets(department.value, "open"):
+            if not ticket.queued_replies:
+                continue
+            kept = []
+            for text in ticket.queued_replies:
+                outcome = replies.reply_to_owner(ticket, text, now)
+                counts[outcome] = counts.get(outcome, 0) + 1
+                if outcome != "sent":
+                    kept.append(text)
+            if len(kept) != len(ticket.queued_replies):
+                store.save_ticket(ticket, ticket.model_copy(update={"queued_replies": tuple(kept)}), [])
+    return counts

@@ -86,7 +86,7 @@ def test_the_public_pages_render_in_both_languages():
     en = http.shell(request_of(event("GET", "/console", language="en")))
     assert zh.status == en.status == 200
     assert 'lang="zh-CN"' in str(zh.body) and "登录" in str(zh.body)
-    assert 'lang="en"' in str(en.body) and 'hx-get="/console/tasks?lang=en"' in str(en.body)
+    assert 'lang="en"' in str(en.body) and 'hx-get="/console/home?lang=en"' in str(en.body)
 
 
 # ---------------------------------------------------------------------------------------------- the task list
@@ -98,7 +98,7 @@ def test_the_collector_sees_their_tasks_by_priority_with_the_number_to_dial(http
         {"kind": "inbound", "at": at("2026-11-06 11:00").isoformat(), "channel": "sms", "body": "<b>楼上漏水</b>",
          "intent": "complaint", "ticket_id": "T20261106-0A1B2C3D"},
     ]  # fmt: skip
-    store.tickets["T20261106-0A1B2C3D"] = Ticket(
+    store.tickets_by_id["T20261106-0A1B2C3D"] = Ticket(
         ticket_id="T20261106-0A1B2C3D", community_id="C01", unit_ids=("C01-B01-0102",), department="engineering",
         intent="complaint", channel="sms", contact="+8613812345678", message="楼上漏水",
         created_at=at("2026-11-06 11:00"), due_by=at("2026-11-08 11:00"), source_id="m-1", status=TicketStatus.OPEN,

@@ -28,6 +28,14 @@ def test_only_the_console_s_staff_routes_go_through_the_jwt_authorizer():
         "GET /console/tasks",
         "GET /console/tasks/{task_id}",
         "POST /console/tasks/{task_id}/outcome",
+        "GET /console/home",
+        "GET /console/tickets",
+        "GET /console/tickets/{ticket_id}",
+        "POST /console/tickets/{ticket_id}/assign",
+        "POST /console/tickets/{ticket_id}/reply",
+        "POST /console/tickets/{ticket_id}/resolve",
+        "GET /console/today",
+        "GET /console/reports/{community_id}",
     }
     public = {r.route_key for r in routes if r.authorizer is None}
     assert {"GET /b/{token}", "POST /notify/alipay", "GET /console/sign-in", "POST /console/sign-in"} <= public

@@ -36,8 +36,8 @@ def seed_staff(
     collector_id: str | None = None,
     department: str = "engineering",
 ) -> list[SignIn]:
-    """One user per role: the admin; the manager, finance and collector of the first community; a clerk of one
-    department; and a manager of the second community (for the 403 checks), when there is one."""
+    """One user per role: the admin; the manager, finance, collector and a clerk of the first community (of one
+    department); and a manager of the second community (for the 403 checks), when there is one."""
     directory = StaffDirectory(sandbox.outputs["StaffUserPoolId"], sandbox.client("cognito-idp"))
     first = frozenset(communities[:1])
     people: list[tuple[str, Role, dict[str, object]]] = [
@@ -45,7 +45,7 @@ def seed_staff(
         ("manager", Role.COMMUNITY_MANAGER, {"communities": first}),
         ("finance", Role.FINANCE, {"communities": first}),
         ("collector", Role.COLLECTOR, {"communities": first, "collector_id": collector_id}),
-        ("clerk", Role.DEPARTMENT_CLERK, {"departments": frozenset({department})}),
+        ("clerk", Role.DEPARTMENT_CLERK, {"communities": first, "departments": frozenset({department})}),
     ]
     if len(communities) > 1:
         people.append(("manager2", Role.COMMUNITY_MANAGER, {"communities": frozenset(communities[1:2])}))
