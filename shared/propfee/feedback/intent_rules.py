@@ -110,6 +110,9 @@ def _sounding(keyword: str, homophones: dict[str, str]) -> str:
     return "".join(char if char in "^$" else f"[{re.escape(char + homophones.get(char, ''))}]" for char in keyword)
 
 
+_CANCEL_CUES = frozenset({"取消", "撤销"})
+
+
 def _alternation(words: tuple[str, ...]) -> str:
     """Longest first, so that "不要" is tried before "不"."""
     return "|".join(sorted(words, key=len, reverse=True))
@@ -132,6 +135,7 @@ class Negation(BaseModel):
 class _Negation:
     cue: re.Pattern[str]
     not_cues: tuple[str, ...]
+    opening: re.Pattern[str]  # a cue where a match starts: the match is itself a refusal ("别再发了")
 
     @classmethod
     def of(cls, negation: Negation) -> _Negation:
@@ -139,7 +143,16 @@ class _Negation:
         if negation.en:
             between = f"(?:(?:{_alternation(negation.en_between)}) ){{0,2}}"
             parts.append(f"(?<![a-z])(?:{_alternation(negation.en)}) {between}$")
-        return cls(re.compile("|".join(parts)), negation.not_cues)
+        # not "取消" / "撤销": cues of "cancel", which open refusals and questions about them alike
+        refusing = tuple(cue for cue in negation.zh if cue not in _CANCEL_CUES)
+        english = f"|(?:{_alternation(negation.en)})(?![a-z])" if negation.en else ""
+        opening = re.compile(f"(?:{_alternation(refusing)}){english}")
+        return cls(re.compile("|".join(parts)), negation.not_cues, opening)
+
+    def opens(self, text: str, start: int) -> bool:
+        """Whether a match begins with a negation cue of its own ("别再发了", "不要再传了"): a cue before it
+        ("不需要！别再发了", "不是我，别发", whose punctuation normalising dropped) negates nothing then."""
+        return self.opening.match(text, start) is not None
 
     def cancels(self, text: str, start: int) -> bool:
         """Whether a cue ends right where a match starts."""
@@ -285,12 +298,18 @@ class _Matcher:
         if rule.date in reply.dates or not rule.whole.isdisjoint(reply.clauses):
             return True
         negated = False
+        # a refusal worded with a negation of its own is not undone by one before it (doubt resolves to stopping)
+        refusal = rule.intent is Intent.OPT_OUT
         for pattern in (self.zh, self.en if reply.latin else None):
             found = pattern.search(text) if pattern is not None else None
             while found is not None:
                 if self.set_aside_at(text, found):
                     negated = True
-                elif not rule.negatable or not negation.cancels(text, found.start()):
+                elif (
+                    not rule.negatable
+                    or (refusal and negation.opens(text, found.start()))
+                    or not negation.cancels(text, found.start())
+                ):
                     return True
                 else:
                     negated = True
@@ -302,6 +321,26 @@ class _Matcher:
             else:
                 return True
         return None if negated else False
+
+    def last_span(self, reply: _Reply, negation: _Negation) -> tuple[int, int]:
+        """Where the occurrences that count start last and end last in the reply ((-1, -1): none; a date or a
+        clause that is the whole reply spans all of it)."""
+        rule, text = self.rule, reply.text
+        spans = [(0, len(text))] if rule.date in reply.dates else []
+        for clause in rule.whole.intersection(reply.clauses):
+            at = text.rfind(clause)
+            spans.append((at, at + len(clause)) if at >= 0 else (0, len(text)))
+        for pattern in (self.zh, self.en if reply.latin else None):
+            for found in pattern.finditer(text) if pattern is not None else ():
+                if self.set_aside_at(text, found):
+                    continue
+                counts = not rule.negatable or not negation.cancels(text, found.start())
+                if counts or (rule.intent is Intent.OPT_OUT and negation.opens(text, found.start())):
+                    spans.append(found.span())
+        for word in reply.words:
+            if any(_typo_of(word.group(), target) for target in rule.fuzzy) and not self.set_aside_at(text, word):
+                spans.append(word.span())
+        return (max(s for s, _ in spans), max(e for _, e in spans)) if spans else (-1, -1)
 
 
 class IntentRules(BaseModel):
@@ -386,6 +425,29 @@ class IntentRules(BaseModel):
         """The rules that match, in file order."""
         return self.read(raw, normalized, dates)[0]
 
+    @staticmethod
+    def _refusal_said_last(
+        found: list[Rule], by_rule: dict[str, _Matcher], reply: _Reply, negation: _Negation
+    ) -> list[Rule]:
+        """An opt-out rule `unless: [opt_in]` and a wish to keep the messages in one reply: the one said last
+        stands. "手滑回了TD，请继续发" keeps them (the opt-out rule is dropped as `unless` says); "if you keep
+        texting me ... Stop now." refuses (the opt-in is dropped, and the refusal no longer waits on it)."""
+
+        def last(intent: Intent) -> tuple[int, int]:
+            spans = [by_rule[r.id].last_span(reply, negation) for r in found if r.intent is intent]
+            return max(s for s, _ in spans), max(e for _, e in spans)
+
+        # the refusal must start after the wish has ended: "别把我的短信关了" is one wish, not a wish and a refusal
+        if last(Intent.OPT_OUT)[0] < last(Intent.OPT_IN)[1]:
+            return found
+        return [
+            rule.model_copy(update={"unless": tuple(i for i in rule.unless if i is not Intent.OPT_IN)})
+            if rule.intent is Intent.OPT_OUT
+            else rule
+            for rule in found
+            if rule.intent is not Intent.OPT_IN
+        ]
+
     def read(
         self, raw: str, normalized: str, dates: Dates
     ) -> tuple[list[Rule], frozenset[str], frozenset[str], frozenset[Intent]]:
@@ -400,14 +462,18 @@ class IntentRules(BaseModel):
             words=tuple(_WORD.finditer(normalized)) if latin else (),
             dates=_date_facts(dates, fillers),
         )
-        found, negated = [], set()
+        found, negated, by_rule = [], set(), {}
         for matcher in matchers:
             read = matcher.reads(reply, negation)
             if read:
                 found.append(matcher.rule)
+                by_rule[matcher.rule.id] = matcher
             elif read is None:
                 negated.add(matcher.rule.intent)
         firm = {rule.intent for rule in found if not rule.unless}
+        if Intent.OPT_IN in firm and any(r.intent is Intent.OPT_OUT and Intent.OPT_IN in r.unless for r in found):
+            found = self._refusal_said_last(found, by_rule, reply, negation)
+            firm = {rule.intent for rule in found if not rule.unless}
         # "漏水修好了，谢谢师傅": a rule that reads the whole message may set aside what its words say
         overridden = {intent for rule in found for intent in rule.overrides}
         found = [rule for rule in found if rule.intent not in overridden]

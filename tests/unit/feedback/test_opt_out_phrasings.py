@@ -204,3 +204,112 @@ def test_sounds_like_keywords_match_through_the_homophone_table(text, intent):
 def test_a_homophone_table_that_is_not_one_character_to_others_is_refused(table):
     with pytest.raises(ValidationError):
         _rules(table)
+
+
+# ---------------------------------------------------------------------------------------------- issue 20, round 8
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Report to the Privacy Commissioner next if you keep texting me. Stop now.",
+        "我每天上班累得要死，回家还要看你们的短信，小区的事我一件都不想管了，别再给我发任何短信",
+        "你们倒是继续发啊，发一条我投诉一条，现在就给我停",
+    ],
+)
+def test_a_refusal_said_after_words_of_keeping_the_messages_is_an_opt_out(text):
+    assert by_rules(text) is Intent.OPT_OUT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "刚才手滑回了TD，请继续给我发",
+        "麻烦恢复短信通知，我之前误点了退订",
+        "Don't take me off the list, my husband unsubscribed by accident.",
+        "别把我的短信关了，我靠这个记得交费",
+    ],
+)
+def test_a_wish_to_keep_the_messages_said_last_or_about_a_past_refusal_is_an_opt_in(text):
+    assert by_rules(text) is Intent.OPT_IN
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "不需要！不需要！不需要！别再发了",
+        "不是我，别发",
+        "房子上个月卖了，新业主不是我，别再给我发短信",
+        "不用不用，别再给我发了",
+    ],
+)
+def test_a_negation_before_a_refusal_worded_with_its_own_undoes_nothing(text):
+    assert by_rules(text) is Intent.OPT_OUT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "電梯壞了一個月都沒修，還天天傳簡訊催錢，不要再傳了",
+        "电梯坏了你们不修，天天发短信催钱，退订！",
+        "已经退订三次了还发，工信部见",
+    ],
+)
+def test_a_complaint_that_ends_in_a_refusal_is_an_opt_out(text):
+    result = classify(text, TODAY, model=False)
+    assert result.intent is Intent.OPT_OUT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "钱被银行拒收了",
+        "转账拒收",
+        "退订之后还能查账单吗",
+        "我不是要取消訂閱，只是想問怎麼繳費",
+    ],
+)
+def test_the_narrowed_set_asides_still_set_aside_what_they_were_for(text):
+    assert by_rules(text) is not Intent.OPT_OUT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0000 谢谢",
+        "回0000",
+        "🔕",
+        "🚫📱",
+        "Block",
+        "拉hei",
+        "la hei le",
+        "不yao再fa了",
+        "m4 hou2 zoi3 faat3 laa3",
+        "托订",
+        "取小",
+        "别法",
+        "不许在法信息",
+        "bu xu yao zhe zhong duan xin",
+        "qing ba wo yichu mingdan",
+        "唔該剔走我個電話",
+        "我已經講咗唔要，點解仲send？",
+        "短信OFF，谢谢",
+        "dont txt me agian",
+        "Wrong person, I bought this SIM. Remove the number.",
+        "我只是住这儿的，你们的短信我一条都不想看到",
+        "Texts wake me up at night, please only email me from now on.",
+    ],
+)
+def test_new_surface_forms_of_refusals_are_opt_outs(text):
+    assert by_rules(text) is Intent.OPT_OUT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "please don't stop the texts, they help me remember",
+        "My son replied STOP on my behalf but I do want the reminders, please turn them back on",
+    ],
+)
+def test_a_wish_to_keep_the_messages_is_not_read_as_a_request_for_help(text):
+    assert by_rules(text) is Intent.OPT_IN
