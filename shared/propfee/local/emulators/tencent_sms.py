@@ -186,8 +186,7 @@ class TencentSmsEmulator(LocalServer):
         now = datetime.now(CHINA)
         self.replies.append({"ExtendCode": "", "CountryCode": "86", "SubscriberNumber": phone[3:],
                              "PhoneNumber": phone, "SignName": sign, "ReplyContent": text,
-                             "ReplyTime": now.strftime("%Y-%m-%d %H:%M:%S"),
-                             "ReplyUnixTime": int(now.timestamp())})  # fmt: skip
+                             "ReplyTime": now.strftime("%Y-%m-%d %H:%M:%S")})  # fmt: skip
         return {"extend": "", "mobile": phone[3:], "nationcode": "86", "sign": sign, "text": text,
                 "time": int(now.timestamp())}  # fmt: skip
 
