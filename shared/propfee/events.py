@@ -6,9 +6,10 @@ so that the handler can put it in its DLQ and go on with the rest of the batch."
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from datetime import datetime
+from typing import Any, Generic, Literal, Protocol, TypeVar
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.parser.models import (
@@ -192,3 +193,17 @@ def http_refusal(status: int, message: str) -> dict[str, Any]:
         "body": json.dumps({"statusCode": status, "message": message}),
         "isBase64Encoded": False,
     }
+
+
+class BatchSender(Protocol):
+    def send_batch(self, jobs: Sequence[tuple[SendJob, bool]], now: datetime) -> Sequence[object]: ...
+
+
+def send_jobs_together(event: Any, sender: BatchSender, now: datetime) -> dict[str, object]:
+    """The SQS batch's well-formed jobs sent together (collection.sending.Sender.send_batch), each one's result
+    by its record's messageId; the malformed are left to the record handler, which rejects them."""
+    fitting = [p.model for p in parse_records(event, SendJobRecord, "send job") if p.model is not None]
+    if not fitting:
+        return {}
+    results = sender.send_batch([(r.job, r.redelivered) for r in fitting], now)
+    return {r.messageId: result for r, result in zip(fitting, results, strict=True)}

@@ -23,9 +23,10 @@ from propfee.console.managers import ManagerDesk
 from propfee.domain import clock
 from propfee.domain.config import Settings
 from propfee.domain.identity import CompanyIdentity
-from propfee.domain.models import Ticket
+from propfee.domain.models import InboundMessage, Ticket
 from propfee.domain.ports import SmsSender
-from propfee.feedback.receiving import Receiver
+from propfee.feedback.receiving import Receiver, ReceiveResult, keep_sms_whole
+from propfee.feedback.sms_callbacks import TencentPull
 from propfee.payments.bill_http import BillHttp
 from propfee.payments.bill_page import BillPage
 from propfee.payments.effects import PaymentEffects
@@ -160,6 +161,11 @@ class Services:
         return self._aws_sms()
 
     @cached_property
+    def sms_callbacks(self) -> SmsCallbackServices:
+        """What the mainland SMS providers' pushes need; the callback token is read on the first push."""
+        return SmsCallbackServices(self, SecretBytes(self.settings.require("sms_callback_token_secret")))
+
+    @cached_property
     def secrets(self) -> SecretsManagerJson:
         return SecretsManagerJson()
 
@@ -282,6 +288,31 @@ def build_payment_provider(settings: Settings, name: ProviderName) -> PaymentPro
         )
     fields = read_secret(settings.require("alipay_secret"))
     return AlipayProvider(AlipayConfig.from_secret(fields, notify_url, settings.alipay_gateway), clock.now)
+
+
+@dataclass
+class SmsCallbackServices:
+    """feedback.sms_callbacks.CallbackServices from the services."""
+
+    services: Services
+    token: Callable[[], bytes]
+
+    def store(self) -> FeedbackTable:
+        return self.services.table
+
+    def receive(self, message: InboundMessage, raw: str, now: datetime) -> ReceiveResult:
+        """The item kept whole under incoming/sms/ before it is acted on."""
+        svc = self.services
+        return svc.receiver.receive(keep_sms_whole(message, raw, now, svc.originals), now)
+
+    def reject(self, body: str, reason: str) -> None:
+        self.services.dead_letters.reject(body, reason)
+
+    def tencent(self) -> TencentPull | None:
+        """The rules' Tencent account, to pull from; None when the rules name no Tencent account."""
+        if "tencent" not in self.services.rules.sms.chain():
+            return None
+        return self.services._sms_provider("tencent")  # type: ignore[return-value]
 
 
 class LazyServices:

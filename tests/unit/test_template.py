@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent,
 from propfee.accounts.imports.uploads import kind_of
 from propfee.aws import keys
 from propfee.collection.delivery import parse_delivery_event
+from propfee.collection.delivery_mainland import aliyun_reports
 from propfee.domain.models import PlanRequest, ScheduledEvent
 from propfee.events import SendJobRecord, function_url_refusal, parse_records, s3_uploads, sns_notifications
 from propfee.feedback.receiving import parse_inbound_sms
@@ -122,7 +123,7 @@ def test_each_function_has_a_bounded_concurrency(sam):
             assert all(limit == reservation for limit in limits), lid
         else:
             assert all(limit is not None for limit in limits), f"{lid}: an SQS event source without MaximumConcurrency"
-    assert 0 < reserved <= 50
+    assert 0 < reserved <= 51
 
 
 def test_only_the_send_function_polls_a_queue_the_rest_are_invoked_when_there_is_work(sam):
@@ -248,6 +249,7 @@ def test_every_role_that_writes_the_table_is_bounded_by_leading_keys(cfn):
         "PaymentNotifyFunctionRole",  # a verified payment into the ledger; its order, claims and task
         "ConsoleFunctionRole",  # a task's outcome (the task, its unit, the audit); sign-in rate counters
         "ReconcilePaymentsFunctionRole",  # a payment never notified, as above; the finance ticket; the findings
+        "SmsCallbacksFunctionRole",  # the mainland providers' receipts (as delivery_events) and replies (as receive)
     }
     for (lid, action), patterns in grants.items():
         assert patterns, f"{lid} may {action} any item of the table"
@@ -269,6 +271,7 @@ def test_only_the_send_role_may_put_evidence_delivery_events_only_update_it_and_
         ("SendFunctionRole", "dynamodb:DeleteItem"),  # a claim given back after the provider refused the message
         ("SendFunctionRole", "dynamodb:BatchWriteItem"),  # the batch's "sent" evidence
         ("DeliveryEventsFunctionRole", "dynamodb:UpdateItem"),  # the provider's receipt, appended
+        ("SmsCallbacksFunctionRole", "dynamodb:UpdateItem"),  # a mainland provider's pushed receipt, appended
     }
     # and the ledger's writers still reach what they must: the unit, its bills and payments, the totals
     unit, bill = keys.unit_item("C01-B03-1502")["pk"], keys.bill_item("C01-B03-1502", "2026-11")["pk"]
@@ -344,6 +347,11 @@ def test_each_function_has_a_sample_event_its_handler_parses(sam):
             request = console_request(event, datetime.now(UTC))
             assert request.principal is not None and request.principal.roles == {"collector"}
             assert (request.http.method, request.http.path) == ("GET", "/console/tasks")
+        elif name == "sms_callbacks":
+            request = from_http_api(event)
+            assert (request.method, request.path.startswith("/sms/aliyun/")) == ("POST", True)
+            assert event["routeKey"] == "POST /sms/aliyun/{token}/report"
+            assert aliyun_reports(event["body"])[0].provider_message_id.startswith("aliyun:")
         elif name == "payment_notify":
             request = from_http_api(event)
             assert (request.method, request.path) == ("POST", "/notify/alipay")
@@ -398,7 +406,12 @@ def test_the_http_api_needs_a_staff_token_except_where_a_route_says_it_is_public
             assert props["Auth"]["Authorizer"] in ("NONE", "StaffJwt"), (lid, props["Path"])
             if props["Auth"]["Authorizer"] == "NONE":
                 public.add((lid, props["Path"]))
-    assert {lid for lid, _ in public} == {"BillPageFunction", "PaymentNotifyFunction", "ConsoleFunction"}
+    assert {lid for lid, _ in public} == {
+        "BillPageFunction",
+        "PaymentNotifyFunction",
+        "ConsoleFunction",
+        "SmsCallbacksFunction",
+    }
     assert {p for lid, p in public if lid == "ConsoleFunction"} == {"/console", "/console/sign-in"}
     # the console's sign-in form uses the app client's USER_PASSWORD_AUTH
     client = sam["Resources"]["StaffUserPoolClient"]["Properties"]
@@ -413,3 +426,51 @@ def test_every_console_route_of_the_handler_is_an_event_of_the_console_function_
     # Powertools writes a path parameter <name>, API Gateway {name}
     handled = {(method, path.replace("<", "{").replace(">", "}")) for method, path, _name in ROUTES}
     assert declared == handled
+
+
+def test_the_sms_providers_callback_routes_are_public_payload_2_and_stay_public_under_a_default_authorizer(sam, cfn):
+    # the providers cannot sign in: their routes carry no authorizer now, and say NONE the day the API gets a
+    # default one (SAM refuses NONE before that), so that the console's JWT never locks the providers out
+    api = sam["Resources"]["PropfeeHttpApi"]["Properties"]
+    default_authorizer = api.get("Auth", {}).get("DefaultAuthorizer")
+    every_event = sam["Resources"]["SmsCallbacksFunction"]["Properties"]["Events"].values()
+    events = [e for e in every_event if e["Type"] == "HttpApi"]  # and the hourly pull (ScheduleV2)
+    assert {f"{e['Properties']['Method']} {e['Properties']['Path']}" for e in events} == {
+        "POST /sms/aliyun/{token}/report",
+        "POST /sms/aliyun/{token}/reply",
+        "POST /sms/tencent/{token}/status",
+        "POST /sms/tencent/{token}/reply",
+    }
+    for event in events:
+        assert event["Type"] == "HttpApi" and event["Properties"]["ApiId"] == {"Ref": "PropfeeHttpApi"}
+        assert event["Properties"]["PayloadFormatVersion"] == "2.0"
+        if default_authorizer:
+            assert event["Properties"].get("Auth", {}).get("Authorizer") == "NONE"
+    paths = cfn["Resources"]["PropfeeHttpApi"]["Properties"]["Body"]["paths"]
+    for path in ("/sms/aliyun/{token}/report", "/sms/aliyun/{token}/reply", "/sms/tencent/{token}/status"):
+        operation = paths[path]["post"]
+        assert operation.get("security", []) in ([], [{"NONE": []}]), path
+        assert operation["x-amazon-apigateway-integration"]["payloadFormatVersion"] == "2.0"
+
+
+def test_only_the_functions_that_send_sms_may_read_the_sms_providers_keys_and_only_sms_callbacks_the_token(cfn):
+    readers: dict[str, set[str]] = {}
+    for lid, role in _of_type(cfn, "AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                if "secretsmanager:GetSecretValue" not in (
+                    statement.get("Action", []) if isinstance(statement, dict) else []
+                ):
+                    continue
+                for resource in statement["Resource"]:
+                    text = json.dumps(resource)
+                    for secret in ("aliyun-sms", "tencent-sms", "sms-callback-token"):
+                        if f"-{secret}-??????" in text:
+                            readers.setdefault(secret, set()).add(lid)
+    senders = {"SendFunctionRole", "TaskDigestFunctionRole", "ReceiveFunctionRole", "TicketsFunctionRole",
+               "BillPageFunctionRole", "SmsCallbacksFunctionRole"}  # fmt: skip
+    assert readers == {
+        "aliyun-sms": senders,
+        "tencent-sms": senders,
+        "sms-callback-token": {"SmsCallbacksFunctionRole"},
+    }

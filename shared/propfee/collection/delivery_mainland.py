@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -65,42 +66,62 @@ def _items(body: str, shape: type[_Shape], what: str) -> list:  # type: ignore[t
         raise UnreadableEvent(f"{what}: {_problems(error)}") from error
 
 
+def _one(item: object, shape: type[_Shape], what: str) -> Any:
+    try:
+        return shape.model_validate(item)
+    except ValidationError as error:
+        raise UnreadableEvent(f"{what}: {_problems(error)}") from error
+
+
+def aliyun_report(item: object) -> DeliveryEvent:
+    """One SmsReport item: delivered, or failed with Aliyun's error code as the reason."""
+    report = _one(item, AliyunReport, "Aliyun SmsReport")
+    unit_id, claim = claim_of(report.out_id)
+    return DeliveryEvent(
+        channel=Channel.SMS,
+        provider_message_id=f"aliyun:{report.biz_id}",
+        event_id=f"aliyun:{report.biz_id}:{report.phone_number}:{report.err_code}",
+        unit_id=unit_id,
+        claim_key=claim,
+        status=ReminderStatus.DELIVERED if report.success else ReminderStatus.FAILED,
+        reason=report.err_code or ("DELIVERED" if report.success else "failed"),
+        at=_local_time(report.report_time),
+    )
+
+
 def aliyun_reports(body: str) -> list[DeliveryEvent]:
-    """An SmsReport push (a JSON array): delivered, or failed with Aliyun's error code as the reason."""
-    events = []
-    for report in _items(body, AliyunReport, "Aliyun SmsReport"):
-        unit_id, claim = claim_of(report.out_id)
-        events.append(
-            DeliveryEvent(
-                channel=Channel.SMS,
-                provider_message_id=f"aliyun:{report.biz_id}",
-                event_id=f"aliyun:{report.biz_id}:{report.phone_number}:{report.err_code}",
-                unit_id=unit_id,
-                claim_key=claim,
-                status=ReminderStatus.DELIVERED if report.success else ReminderStatus.FAILED,
-                reason=report.err_code or ("DELIVERED" if report.success else "failed"),
-                at=_local_time(report.report_time),
-            )
-        )
-    return events
+    """An SmsReport push (a JSON array), every item readable."""
+    _items(body, AliyunReport, "Aliyun SmsReport")
+    return [aliyun_report(item) for item in json.loads(body)]
+
+
+def tencent_report(item: object) -> DeliveryEvent:
+    """One status report: SUCCESS delivered, FAIL failed with Tencent's errmsg as the reason."""
+    report = _one(item, TencentReport, "Tencent status report")
+    unit_id, claim = claim_of(report.session_context)
+    delivered = report.report_status == "SUCCESS"
+    return DeliveryEvent(
+        channel=Channel.SMS,
+        provider_message_id=f"tencent:{report.sid}",
+        event_id=f"tencent:{report.sid}:{report.report_status}",
+        unit_id=unit_id,
+        claim_key=claim,
+        status=ReminderStatus.DELIVERED if delivered else ReminderStatus.FAILED,
+        reason=report.errmsg or report.report_status,
+        at=_local_time(report.user_receive_time),
+    )
 
 
 def tencent_reports(body: str) -> list[DeliveryEvent]:
-    """A status callback (a JSON array): SUCCESS delivered, FAIL failed with Tencent's errmsg as the reason."""
-    events = []
-    for report in _items(body, TencentReport, "Tencent status report"):
-        unit_id, claim = claim_of(report.session_context)
-        delivered = report.report_status == "SUCCESS"
-        events.append(
-            DeliveryEvent(
-                channel=Channel.SMS,
-                provider_message_id=f"tencent:{report.sid}",
-                event_id=f"tencent:{report.sid}:{report.report_status}",
-                unit_id=unit_id,
-                claim_key=claim,
-                status=ReminderStatus.DELIVERED if delivered else ReminderStatus.FAILED,
-                reason=report.errmsg or report.report_status,
-                at=_local_time(report.user_receive_time),
-            )
-        )
-    return events
+    """A status callback (a JSON array), every item readable."""
+    _items(body, TencentReport, "Tencent status report")
+    return [tencent_report(item) for item in json.loads(body)]
+
+
+def reported_phone(provider: str, item: object) -> str:
+    """The E.164 number a readable report names (the reminder must have gone to it)."""
+    if provider == "aliyun":
+        digits = AliyunReport.model_validate(item).phone_number.lstrip("+")
+        return f"+{digits}" if digits.startswith("86") and len(digits) == 13 else f"+86{digits}"
+    report = TencentReport.model_validate(item)
+    return f"+{report.nationcode}{report.mobile}"

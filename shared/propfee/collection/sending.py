@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
+from functools import partial
+from typing import TypeVar
 
 from pydantic import ValidationError
 
@@ -25,8 +28,12 @@ from propfee.domain.ports import (
     ProviderRejected,
     ProviderUnavailable,
     ReminderStore,
+    SmsBatchItem,
+    SmsBatchSender,
     SmsSender,
 )
+
+_T = TypeVar("_T")
 
 
 class Outcome(StrEnum):
@@ -123,6 +130,55 @@ class Sender:
             raise
         self._store.mark_sent(job, message_id, now)
         return SendResult(Outcome.SENT, provider_message_id=message_id)
+
+    def send_batch(self, jobs: Sequence[tuple[SendJob, bool]], now: datetime) -> list[SendResult | Exception | None]:
+        """The SMS among (job, redelivered) in one batch request when the provider takes batches (Tencent): each
+        claimed on its own first, as `send` claims, the provider's answer for each number mapped back to its claim.
+        An item's result is its SendResult, or the error its record fails with (the claim given back when the
+        provider did not send it; kept when it may have, so that the retry finds it unconfirmed), or None: not
+        sent here, `send` sends it alone (other channels; every job when the provider takes one number a request)."""
+        results: list[SendResult | Exception | None] = [None] * len(jobs)
+        if not isinstance(self._sms, SmsBatchSender):
+            return results
+        claimed: list[tuple[int, SendJob, RenderedMessage]] = []
+        for index, (job, redelivered) in enumerate(jobs):
+            if job.channel is not Channel.SMS:
+                continue
+            blocked = time_blocked(now, self._settings.tz, self._rules.policy_for(job.community_id))
+            got = (
+                self._skip(job, blocked, now)
+                if blocked is not None
+                else _attempt(partial(self._claim, job, now, redelivered))
+            )
+            if isinstance(got, tuple):
+                claimed.append((index, got[0], got[1]))
+            else:
+                results[index] = got
+        items = [
+            SmsBatchItem(
+                job.destination, message.body, {"unit_id": job.unit_id, "claim": job.claim_key}, message.template
+            )
+            for _, job, message in claimed
+        ]
+        try:
+            answers = self._sms.send_sms_batch(items) if items else []
+        except Exception as error:
+            answers = [error] * len(items)
+        for (index, job, _message), answer in zip(claimed, answers, strict=True):
+            results[index] = self._settle(job, answer, now)
+        return results
+
+    def _settle(self, job: SendJob, answer: str | Exception, now: datetime) -> SendResult | Exception:
+        """One claimed job after the provider's answer for its number, as `send` settles it."""
+        if isinstance(answer, str):
+            self._store.mark_sent(job, answer, now)
+            return SendResult(Outcome.SENT, provider_message_id=answer)
+        if isinstance(answer, ProviderRejected):
+            self._store.mark_failed(job, str(answer), now)
+            return SendResult(Outcome.FAILED, reason=str(answer))
+        if isinstance(answer, ProviderUnavailable):
+            self._store.release(job)
+        return answer
 
     def _claim(
         self, job: SendJob, now: datetime, redelivered: bool = False
@@ -277,6 +333,13 @@ class Sender:
     def _skip(self, job: SendJob, reason: str, now: datetime) -> SendResult:
         self._store.record_skip(job, str(reason), now)
         return SendResult(Outcome.SKIPPED, reason=str(reason))
+
+
+def _attempt(step: Callable[[], _T]) -> _T | Exception:
+    try:
+        return step()
+    except Exception as error:  # the record fails with it, as a single send's would
+        return error
 
 
 def evidence_for(job: SendJob, message: RenderedMessage, now: datetime) -> Reminder:

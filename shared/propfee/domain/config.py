@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     # the mainland SMS providers' host:port where the sandbox's emulators listen (JSON {"aliyun": ..., "tencent":
     # ...}); unset: the providers' own endpoints over HTTPS. Which provider sends is the rules file's `sms:`
     sms_endpoints: dict[str, str] = {}
+    # Secrets Manager: the token in the mainland SMS providers' callback URLs (neither provider signs its pushes)
+    sms_callback_token_secret: str | None = None
     rules_file: Path | None = None  # the packaged rules.yaml when unset
     letter_font: Path | None = None  # a CJK .ttf/.ttc for demand letters; see propfee.collection.letters for defaults
     # the company's identity as the template's parameters give it (CompanyName, SmsSignature, ...); empty: not

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from propfee.domain.models import (
     Building,
@@ -101,6 +101,25 @@ class SmsSender(Protocol):
     def send_sms(
         self, phone: str, body: str, context: dict[str, str] | None = None, template: SmsTemplate | None = None
     ) -> str: ...
+
+
+@dataclass(frozen=True)
+class SmsBatchItem:
+    """One message of a batch send: to one number, with the claim it belongs to."""
+
+    phone: str
+    body: str
+    context: dict[str, str]
+    template: SmsTemplate | None = None
+
+
+@runtime_checkable
+class SmsBatchSender(Protocol):
+    """A provider that takes many numbers in one request and answers for each (Tencent's SendSms). Each item's
+    result, in order: its message id, or the error that item came to (ProviderRejected: refused for good,
+    ProviderUnavailable: not sent, may be retried, ProviderOutcomeUnknown: it may have been sent)."""
+
+    def send_sms_batch(self, items: Sequence[SmsBatchItem]) -> list[str | Exception]: ...
 
 
 class EmailSender(Protocol):

@@ -7,7 +7,7 @@ import hashlib
 import json
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from propfee.domain.models import InboundMessage
 from propfee.feedback.receiving import MAX_BODY
@@ -47,31 +47,38 @@ def _e164(phone: str) -> str:
     return f"+{digits}" if digits.startswith("86") and len(digits) == 13 else f"+86{digits}"
 
 
+def aliyun_reply(item: object, received_at: datetime) -> InboundMessage:
+    """One SmsUp item: its id Aliyun's sequence id (a redelivery has the same)."""
+    try:
+        reply = AliyunReply.model_validate(item)
+    except ValidationError as error:
+        raise UnreadableReply(f"Aliyun SmsUp: {_fields(error)}"[:900]) from error
+    return InboundMessage(
+        source_id=f"aliyun:{reply.sequence_id}",
+        channel="sms",
+        sender=_e164(reply.phone_number),
+        recipient=reply.dest_code,
+        body=reply.content[:MAX_BODY],
+        body_chars=len(reply.content),
+        received_at=received_at,
+    )
+
+
 def aliyun_replies(body: str, received_at: datetime) -> list[InboundMessage]:
-    """An SmsUp push: one inbound message per item, its id Aliyun's sequence id (a redelivery has the same)."""
+    """An SmsUp push (a JSON array), every item readable."""
     try:
-        items = TypeAdapter(list[AliyunReply]).validate_python(json.loads(body))
-    except (json.JSONDecodeError, ValidationError) as error:
-        reason = _fields(error) if isinstance(error, ValidationError) else "not JSON"
-        raise UnreadableReply(f"Aliyun SmsUp: {reason}"[:900]) from error
-    return [
-        InboundMessage(
-            source_id=f"aliyun:{item.sequence_id}",
-            channel="sms",
-            sender=_e164(item.phone_number),
-            recipient=item.dest_code,
-            body=item.content[:MAX_BODY],
-            body_chars=len(item.content),
-            received_at=received_at,
-        )
-        for item in items
-    ]
+        items = json.loads(body)
+    except json.JSONDecodeError as error:
+        raise UnreadableReply("Aliyun SmsUp: not JSON") from error
+    if not isinstance(items, list):
+        raise UnreadableReply("Aliyun SmsUp: not a JSON array")
+    return [aliyun_reply(item, received_at) for item in items]
 
 
-def tencent_reply(body: str, received_at: datetime) -> InboundMessage:
-    """A reply callback. It carries no id: the number, time and text make one, the same for a redelivery."""
+def tencent_reply_item(item: object, received_at: datetime) -> InboundMessage:
+    """A reply callback's object. It carries no id: the number, time and text make one, the same for a redelivery."""
     try:
-        reply = TencentReply.model_validate_json(body)
+        reply = TencentReply.model_validate(item)
     except ValidationError as error:
         raise UnreadableReply(f"Tencent reply: {_fields(error)}"[:900]) from error
     sender = f"+{reply.nationcode}{reply.mobile}"
@@ -85,3 +92,12 @@ def tencent_reply(body: str, received_at: datetime) -> InboundMessage:
         body_chars=len(reply.text),
         received_at=received_at,
     )
+
+
+def tencent_reply(body: str, received_at: datetime) -> InboundMessage:
+    """A reply callback's body (one object)."""
+    try:
+        item = json.loads(body)
+    except json.JSONDecodeError as error:
+        raise UnreadableReply("Tencent reply: not JSON") from error
+    return tencent_reply_item(item, received_at)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from tencentcloud.common import credential
@@ -12,10 +13,17 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.sms.v20210111 import models, sms_client
 
 from propfee.collection.approved_sms import ApprovedSms, load_approved, prepare
-from propfee.domain.ports import ProviderOutcomeUnknown, ProviderRejected, ProviderUnavailable, SmsTemplate
+from propfee.domain.ports import (
+    ProviderOutcomeUnknown,
+    ProviderRejected,
+    ProviderUnavailable,
+    SmsBatchItem,
+    SmsTemplate,
+)
 from propfee.providers.sms_errors import never_reached
 
 ENDPOINT = "sms.tencentcloudapi.com"
+CHINA = timezone(timedelta(hours=8))
 # not accepted now, may be later: throttled, the package used up, the provider's own fault
 UNAVAILABLE_PREFIXES = ("RequestLimitExceeded", "InternalError", "ResourceUnavailable")
 UNAVAILABLE = {
@@ -95,6 +103,107 @@ class TencentSms:
         if status.Code != "Ok":
             raise outcome(str(status.Code), str(status.Message or ""))
         return f"tencent:{status.SerialNo}"
+
+    def send_sms_batch(self, items: Sequence[SmsBatchItem]) -> list[str | Exception]:
+        """Up to 200 numbers a request, one request per approved template and values (Tencent fills one
+        TemplateParamSet for every number) and per number once; each number's SendStatus mapped back to its item.
+        What the template check refuses is refused alone, before anything is sent."""
+        results: list[str | Exception | None] = [None] * len(items)
+        groups: dict[tuple[str, str, tuple[str, ...]], list[tuple[int, str]]] = {}
+        for index, item in enumerate(items):
+            try:
+                prepared = prepare("tencent", self._approved, item.body, item.template)
+            except ProviderRejected as refused:
+                results[index] = refused
+                continue
+            assert isinstance(prepared.parameters, list)
+            key = (prepared.sign_name, str(prepared.code), tuple(prepared.parameters))
+            groups.setdefault(key, []).append((index, e164(item.phone)))
+        for (sign_name, code, parameters), members in groups.items():
+            for request_members in _requests(members):
+                for index, result in self._send_one_request(sign_name, code, list(parameters), request_members):
+                    results[index] = result
+        assert all(r is not None for r in results)
+        return results  # type: ignore[return-value]
+
+    def _send_one_request(
+        self, sign_name: str, code: str, parameters: list[str], members: list[tuple[int, str]]
+    ) -> list[tuple[int, str | Exception]]:
+        request = models.SendSmsRequest()
+        request.PhoneNumberSet = [phone for _, phone in members]
+        request.SmsSdkAppId = self._sdk_app_id
+        request.SignName = sign_name
+        request.TemplateId = code
+        request.TemplateParamSet = parameters
+        request.SessionContext = "batch"  # one for the request: a receipt finds its claim by SerialNo
+        try:
+            response = self._client().SendSms(request)
+        except TencentCloudSDKException as error:
+            failure = _mapped(error)  # the whole request: every number shares its outcome
+            return [(index, failure) for index, _ in members]
+        by_number = {str(s.PhoneNumber): s for s in response.SendStatusSet or []}
+        answered: list[tuple[int, str | Exception]] = []
+        for index, phone in members:
+            status = by_number.get(phone)
+            if status is None:
+                answered.append((index, ProviderOutcomeUnknown("tencent answered nothing for this number")))
+            elif status.Code != "Ok":
+                answered.append((index, outcome(str(status.Code), str(status.Message or ""))))
+            else:
+                answered.append((index, f"tencent:{status.SerialNo}"))
+        return answered
+
+    def pull_status_reports(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Status reports not yet pushed or pulled (PullSmsSendStatus), in the status callback's shape."""
+        request = models.PullSmsSendStatusRequest()
+        request.SmsSdkAppId, request.Limit = self._sdk_app_id, limit
+        try:
+            answer = self._client().PullSmsSendStatus(request)
+        except TencentCloudSDKException as error:
+            raise _mapped(error) from error
+        return [
+            {"user_receive_time": s.UserReceiveTime, "nationcode": s.CountryCode, "mobile": s.SubscriberNumber,
+             "report_status": s.ReportStatus, "errmsg": s.Description, "description": s.Description,
+             "sid": s.SerialNo, "session_context": s.SessionContext}
+            for s in answer.PullSmsSendStatusSet or []
+        ]  # fmt: skip
+
+    def pull_replies(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Owners' replies not yet pushed or pulled (PullSmsReplyStatus), in the reply callback's shape."""
+        request = models.PullSmsReplyStatusRequest()
+        request.SmsSdkAppId, request.Limit = self._sdk_app_id, limit
+        try:
+            answer = self._client().PullSmsReplyStatus(request)
+        except TencentCloudSDKException as error:
+            raise _mapped(error) from error
+        return [
+            {"extend": r.ExtendCode, "mobile": r.SubscriberNumber, "nationcode": r.CountryCode, "sign": r.SignName,
+             "text": r.ReplyContent, "time": _unix(r.ReplyTime)}
+            for r in answer.PullSmsReplyStatusSet or []
+        ]  # fmt: skip
+
+
+BATCH_LIMIT = 200  # numbers in one SendSms
+
+
+def _unix(local: str | None) -> int | str:
+    """A pulled reply's time (China's local time) as the callback's Unix seconds, so that a reply both pushed and
+    pulled is one message; unreadable, it is left for the reply's check to refuse."""
+    try:
+        return int(datetime.strptime(str(local), "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA).timestamp())
+    except ValueError:
+        return str(local)
+
+
+def _requests(members: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
+    """Requests of at most BATCH_LIMIT numbers, each number at most once in a request (its answer is by number)."""
+    requests: list[list[tuple[int, str]]] = []
+    for member in members:
+        home = next((r for r in requests if len(r) < BATCH_LIMIT and all(p != member[1] for _, p in r)), None)
+        if home is None:
+            requests.append(home := [])
+        home.append(member)
+    return requests
 
 
 def _mapped(error: TencentCloudSDKException) -> Exception:

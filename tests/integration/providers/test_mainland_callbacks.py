@@ -92,3 +92,27 @@ def test_malformed_callbacks_are_refused_naming_the_field_not_the_value():
     with pytest.raises(UnreadableReply) as refused:
         tencent_reply('{"mobile": "13812345678x", "nationcode": "86", "text": "hi", "time": 1}', NOW)
     assert "mobile" in str(refused.value) and "13812345678x" not in str(refused.value)
+
+
+def test_tencents_pull_apis_bring_what_no_push_brought_once_read_as_the_pushes_are():
+    import json
+    from collections import Counter
+
+    from propfee.feedback.sms_callbacks import pull_tencent
+    from tests.unit.feedback.test_sms_callbacks import Fakes, Reminder
+
+    with (emulator := tencent_emulator()) as endpoint:
+        sms = TencentSms(SANDBOX_TENCENT_KEY, SANDBOX_TENCENT_APP, endpoint=endpoint)
+        sent = reminder()
+        claim = {"claim": "REMINDER#sms_d1#1", "unit_id": "C01-B01-0101"}
+        message_id = sms.send_sms("+8613900000001", sent.body, claim, sent.template)
+        pushed = emulator.reply("+8613900000001", "退订", "物业服务中心")
+        fakes = Fakes()
+        fakes.reminders[("C01-B01-0101", "REMINDER#sms_d1#1")] = Reminder(message_id, "+8613900000001")
+        assert pull_tencent(sms, fakes, NOW) == Counter(recorded=1, acted=1) and fakes.rejected == []
+        assert [e.provider_message_id for e in fakes.recorded] == [message_id]
+        [reply] = fakes.received
+        assert (reply.sender, reply.body) == ("+8613900000001", "退订")
+        # pushed and pulled, one reply is one message (the receive flow records it once)
+        assert tencent_reply(json.dumps(pushed), NOW).source_id == reply.source_id
+        assert pull_tencent(sms, fakes, NOW) == Counter()  # each report and reply is pulled once

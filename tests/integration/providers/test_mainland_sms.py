@@ -8,7 +8,7 @@ import pytest
 from propfee.collection.messages import render
 from propfee.domain.identity import CompanyIdentity
 from propfee.domain.models import Channel, SendJob
-from propfee.domain.ports import ProviderOutcomeUnknown, ProviderRejected, ProviderUnavailable
+from propfee.domain.ports import ProviderOutcomeUnknown, ProviderRejected, ProviderUnavailable, SmsBatchItem
 from propfee.local.emulators.sms import (
     SANDBOX_ALIYUN_KEY,
     SANDBOX_TENCENT_APP,
@@ -192,3 +192,26 @@ def test_an_aliyun_send_whose_answer_was_lost_is_found_by_its_claim(aliyun):
     (found,) = AliyunSms(SANDBOX_ALIYUN_KEY, endpoint).find_sent(PHONE, today, CLAIM)
     assert (found.text, found.status) == (sent.body, "delivered")
     assert AliyunSms(SANDBOX_ALIYUN_KEY, endpoint).find_sent(PHONE, today, {"claim": "other", "unit_id": "u"}) == []
+
+
+def test_tencent_batch_one_request_per_text_each_numbers_answer_mapped_back_refused_ones_with_their_reason(tencent):
+    emulator, endpoint = tencent
+    same = message(language="en", template="reminder_notice")
+    other = message(language="en", template="reminder_notice", balance_fen=99)
+    numbers = ["+8613900000001", "+8613900000002", "+8613900000003", "+861390000000"]  # the last is too short
+    emulator.refused_numbers.add(numbers[1])
+    items = [
+        SmsBatchItem(n, same.body, {"claim": f"c{i}", "unit_id": "U"}, same.template) for i, n in enumerate(numbers)
+    ]
+    items.append(SmsBatchItem(numbers[0], other.body, {"claim": "c9", "unit_id": "U"}, other.template))
+    items.append(SmsBatchItem(numbers[2], "no signature", {"claim": "c10", "unit_id": "U"}, same.template))
+    results = TencentSms(SANDBOX_TENCENT_KEY, SANDBOX_TENCENT_APP, endpoint=endpoint).send_sms_batch(items)
+
+    sent = {s.serial_no: s for s in emulator.sent}
+    assert [sent[r.removeprefix("tencent:")].phone for r in (results[0], results[2], results[4])] == [
+        numbers[0], numbers[2], numbers[0]]  # fmt: skip
+    assert sent[results[4].removeprefix("tencent:")].text == other.body  # its own request, its own values
+    assert isinstance(results[1], ProviderRejected) and "PhoneNumberInBlacklist" in str(results[1])
+    assert isinstance(results[3], ProviderRejected) and "IncorrectPhoneNumber" in str(results[3])
+    assert isinstance(results[5], ProviderRejected) and "signature" in str(results[5])  # refused before sending
+    assert len(emulator.sent) == 3  # each accepted number once

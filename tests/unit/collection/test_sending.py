@@ -9,7 +9,15 @@ import pytest
 from propfee.accounts.ledger import allocate, with_bill
 from propfee.collection.ladder import DEFAULT_LADDER, Ladder, Step, decide
 from propfee.collection.planning import job_for, plan_day
-from propfee.collection.sending import CLAIM_TIMEOUT, COLLECTORS_FRESH, ClaimInFlight, Outcome, Sender, parse_job
+from propfee.collection.sending import (
+    CLAIM_TIMEOUT,
+    COLLECTORS_FRESH,
+    ClaimInFlight,
+    Outcome,
+    Sender,
+    SendResult,
+    parse_job,
+)
 from propfee.collection.tasks import address_of
 from propfee.domain.config import Settings
 from propfee.domain.identity import CommunityIdentity
@@ -584,3 +592,86 @@ def test_an_unknown_outcome_from_a_mainland_provider_keeps_the_claim_unconfirmed
     assert store.status[("C01-B01-0101", job.claim_key)] == "claimed"
     assert sender(store, sms).send(job, NOW, redelivered=True).outcome is Outcome.UNCONFIRMED
     assert len(sms.templates) == 1  # never sent again
+
+
+class BatchProvider(Provider):
+    """A provider that takes many numbers a request and answers for each; `refuse` numbers are refused."""
+
+    def __init__(self, refuse=(), down=(), unknown=()) -> None:
+        super().__init__()
+        self.requests: list[list[str]] = []
+        self.refuse, self.down, self.unknown = set(refuse), set(down), set(unknown)
+
+    def send_sms_batch(self, items):
+        self.requests.append([i.phone for i in items])
+        answers = []
+        for item in items:
+            self.contexts.append(item.context)
+            if item.phone in self.refuse:
+                answers.append(ProviderRejected("FailedOperation.PhoneNumberInBlacklist"))
+            elif item.phone in self.down:
+                answers.append(ProviderUnavailable("LimitExceeded.PhoneNumberOneHourLimit"))
+            elif item.phone in self.unknown:
+                answers.append(ProviderOutcomeUnknown("no answer for this number"))
+            else:
+                self.sent.append((item.phone, item.body))
+                answers.append(f"batch-{len(self.sent)}")
+        return answers
+
+
+def batch_units(count=5):
+    return [
+        overdue_unit(unit_id=f"C01-B01-01{n:02d}", owners=(Owner(name="王芳", phone=f"+86139000000{n:02d}"),))
+        for n in range(1, count + 1)
+    ]
+
+
+def test_a_batch_in_which_the_provider_refuses_some_numbers_sends_the_rest_once_and_ends_the_refused_with_reason():
+    units = batch_units()
+    store = MemoryStore(*units)
+    jobs = [(planned_job(store, u.unit_id), False) for u in units]
+    phones = [job.destination for job, _ in jobs]
+    sms = BatchProvider(refuse={phones[1], phones[3]}, down={phones[4]})
+    results = sender(store, sms).send_batch(jobs, NOW)
+
+    assert sms.requests == [phones]  # one request for the batch
+    assert [r.outcome if isinstance(r, SendResult) else type(r) for r in results] == [
+        Outcome.SENT, Outcome.FAILED, Outcome.SENT, Outcome.FAILED, ProviderUnavailable]  # fmt: skip
+    status = [store.status.get((job.unit_id, job.claim_key)) for job, _ in jobs]
+    assert status[:4] == ["sent:batch-1", "failed:FailedOperation.PhoneNumberInBlacklist", "sent:batch-2",
+                          "failed:FailedOperation.PhoneNumberInBlacklist"]  # fmt: skip
+    assert status[4] is None  # not sent: the claim given back, the record's retry sends it
+    # each number's claim travelled with it
+    assert [c["unit_id"] for c in sms.contexts] == [u.unit_id for u in units]
+
+    # the batch delivered again (SQS at least once): nothing is sent twice, the one not sent now is
+    again = BatchProvider()
+    retried = sender(store, again).send_batch([(job, True) for job, _ in jobs], NOW)
+    assert again.requests == [[phones[4]]] and again.sent == [(phones[4], sms_body(jobs[4][0], store))]
+    assert [r.outcome for r in retried] == [Outcome.DUPLICATE] * 4 + [Outcome.SENT]
+    assert len(sms.sent) + len(again.sent) == 3
+
+
+def sms_body(job, store):
+    return store.claims[(job.unit_id, job.claim_key)].text
+
+
+def test_a_number_whose_outcome_is_unknown_keeps_its_claim_and_its_retry_goes_to_a_person():
+    units = batch_units(2)
+    store = MemoryStore(*units)
+    jobs = [(planned_job(store, u.unit_id), False) for u in units]
+    sms = BatchProvider(unknown={jobs[0][0].destination})
+    first, second = sender(store, sms).send_batch(jobs, NOW)
+    assert isinstance(first, ProviderOutcomeUnknown) and second.outcome is Outcome.SENT
+    assert store.status[(jobs[0][0].unit_id, jobs[0][0].claim_key)] == "claimed"
+    again = BatchProvider()
+    retried = sender(store, again).send_batch([(jobs[0][0], True)], NOW)
+    assert again.requests == [] and retried[0].outcome is Outcome.UNCONFIRMED
+
+
+def test_a_provider_that_takes_one_number_a_request_leaves_every_job_to_the_single_send():
+    units = batch_units(2)
+    store = MemoryStore(*units)
+    jobs = [(planned_job(store, u.unit_id), False) for u in units]
+    assert sender(store, Provider()).send_batch(jobs, NOW) == [None, None]
+    assert store.claims == {}

@@ -9,12 +9,13 @@ import hmac
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from propfee.local.emulators.http_server import Answer, LocalServer, push_json
+from propfee.local.emulators.http_server import Answer, CallbackPushes, LocalServer, push_json
 
 CHINA = timezone(timedelta(hours=8))
 _PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
@@ -42,9 +43,16 @@ class AliyunSmsEmulator(LocalServer):
     refused_numbers: set[str] = field(default_factory=set)  # answered isv.MOBILE_NUMBER_ILLEGAL
     sent: list[AliyunSent] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # the codes of the requests refused, in order
+    # the pushes to the callback URLs (connect_callbacks): each receipt after a send, each owner's reply
+    pushes: CallbackPushes | None = None
 
     def __post_init__(self) -> None:
         LocalServer.__init__(self)
+
+    def connect_callbacks(self, base_url: str, clock: Callable[[], datetime]) -> None:
+        """Push receipts to `<base_url>/report` and replies to `<base_url>/reply` (the URLs registered in Aliyun's
+        console), as JSON arrays; re-sent after 1, 5 and 10 minutes until answered {"code": 0}, then dropped."""
+        self.pushes = CallbackPushes(base_url, clock, ALIYUN_RETRIES, _aliyun_accepted)
 
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer:
         split = urlsplit(path)
@@ -115,6 +123,8 @@ class AliyunSmsEmulator(LocalServer):
                 AliyunSent(phone, params["SignName"], params["TemplateCode"], values,
                            f"【{params['SignName']}】{filled}", params.get("OutId"), biz_id, now)
             )  # fmt: skip
+            if self.pushes is not None:
+                self.pushes.push("report", [_receipt(self.sent[-1])])
         return Answer(200, {"Code": "OK", "Message": "OK", "BizId": biz_id, "RequestId": _request_id()})
 
     def _refuse(self, code: str, message: str) -> Answer:
@@ -137,12 +147,14 @@ class AliyunSmsEmulator(LocalServer):
 
     def receipts(self) -> list[dict[str, Any]]:
         """The SmsReport push body (a JSON array) for everything sent: delivered."""
-        return [
-            {"phone_number": s.phone, "send_time": _stamp(s.sent_at), "report_time": _stamp(s.sent_at),
-             "success": True, "err_code": "DELIVERED", "err_msg": "用户接收成功", "sms_size": "1",
-             "biz_id": s.biz_id, "out_id": s.out_id}
-            for s in self.sent
-        ]  # fmt: skip
+        return [_receipt(s) for s in self.sent]
+
+    def owner_replies(self, phone: str, content: str) -> dict[str, Any]:
+        """An owner answers (a mainland number without +86): pushed as an SmsUp array."""
+        item = self.reply(phone, content, next(iter(self.signatures), ""))
+        if self.pushes is not None:
+            self.pushes.push("reply", [item])
+        return item
 
     @staticmethod
     def reply(phone: str, content: str, sign_name: str) -> dict[str, Any]:
@@ -156,6 +168,22 @@ class AliyunSmsEmulator(LocalServer):
         """Push a receipt or reply array; True when answered as Aliyun expects ({"code": 0})."""
         status, answer = push_json(url, items)
         return status == 200 and isinstance(answer, dict) and answer.get("code") == 0
+
+
+def _receipt(s: AliyunSent) -> dict[str, Any]:
+    return {"phone_number": s.phone, "send_time": _stamp(s.sent_at), "report_time": _stamp(s.sent_at),
+            "success": True, "err_code": "DELIVERED", "err_msg": "用户接收成功", "sms_size": "1",
+            "biz_id": s.biz_id, "out_id": s.out_id}  # fmt: skip
+
+
+ALIYUN_RETRIES = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=10))
+
+
+def _aliyun_accepted(status: int, body: bytes) -> bool:
+    try:
+        return status == 200 and json.loads(body).get("code") == 0
+    except (ValueError, AttributeError):
+        return False
 
 
 def _stamp(moment: datetime) -> str:

@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import threading
 import urllib.request
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from propfee.local.emulators.common import NotificationQueue
 
 
 class Answer:
@@ -78,3 +82,25 @@ def push_json(url: str, body: Any, timeout: float = 5.0) -> tuple[int, Any]:
     )
     with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310  # nosec B310
         return answer.status, json.loads(answer.read() or b"null")
+
+
+class CallbackPushes:
+    """A provider's pushes to the callback URLs registered with it: due on the simulated clock, re-sent on the
+    provider's schedule until answered as it expects (`deliver_due`; the sandbox calls it as time passes)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        clock: Callable[[], datetime],
+        retries: Sequence[timedelta],
+        accepted: Callable[[int, bytes], bool],
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.queue = NotificationQueue(clock, retries, accepted)
+
+    def push(self, route: str, body: Any) -> None:
+        data = json.dumps(body, ensure_ascii=False).encode()
+        self.queue.push(f"{self.base_url}/{route}", lambda: ({"Content-Type": "application/json"}, data))
+
+    def deliver_due(self) -> int:
+        return self.queue.deliver_due()

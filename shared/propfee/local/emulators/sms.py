@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from propfee.aws.secrets import put_secret
 from propfee.collection.approved_sms import ApprovedSms, load_approved
 from propfee.local.emulators.aliyun_sms import AliyunSmsEmulator
 from propfee.local.emulators.tencent_sms import TencentSmsEmulator
@@ -48,20 +48,26 @@ def tencent_emulator(data: ApprovedSms | None = None) -> TencentSmsEmulator:
     )
 
 
+def store_sms_keys(rules: CollectionRules, secretsmanager: Any) -> None:
+    """The emulators' keys in Secrets Manager under the names the rules give (the stack's own secrets when the rules
+    name them, <stack>-aliyun-sms and <stack>-tencent-sms, which the functions' roles may read)."""
+    routing = rules.sms
+    for name in routing.mainland():
+        account = routing.aliyun if name == "aliyun" else routing.tencent
+        assert account is not None
+        put_secret(account.secret, SANDBOX_ALIYUN_KEY if name == "aliyun" else SANDBOX_TENCENT_KEY, secretsmanager)
+
+
 def start_sms_emulators(
-    rules: CollectionRules, secretsmanager: Any
+    rules: CollectionRules,
 ) -> tuple[dict[str, AliyunSmsEmulator | TencentSmsEmulator], dict[str, str]]:
-    """The emulators of the mainland providers the rules choose, started, their sandbox keys stored in Secrets
-    Manager under the names the rules give; and their endpoints (for PROPFEE_SMS_ENDPOINTS)."""
+    """The emulators of the mainland providers the rules choose, started; and their endpoints (for
+    PROPFEE_SMS_ENDPOINTS)."""
     routing = rules.sms
     data = load_approved(rules.approved_sms_file(None))
     started: dict[str, AliyunSmsEmulator | TencentSmsEmulator] = {}
     endpoints: dict[str, str] = {}
     for name in routing.mainland():
-        account = routing.aliyun if name == "aliyun" else routing.tencent
-        assert account is not None
-        keys = SANDBOX_ALIYUN_KEY if name == "aliyun" else SANDBOX_TENCENT_KEY
-        secretsmanager.create_secret(Name=account.secret, SecretString=json.dumps(keys))
         emulator = aliyun_emulator(data) if name == "aliyun" else tencent_emulator(data)
         if isinstance(emulator, TencentSmsEmulator) and routing.tencent is not None:
             emulator.sdk_app_id = routing.tencent.sms_sdk_app_id

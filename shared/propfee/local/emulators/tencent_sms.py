@@ -10,11 +10,12 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from propfee.local.emulators.http_server import Answer, LocalServer, push_json
+from propfee.local.emulators.http_server import Answer, CallbackPushes, LocalServer, push_json
 
 CHINA = timezone(timedelta(hours=8))
 _PLACEHOLDER = re.compile(r"\{(\d+)\}")
@@ -46,10 +47,17 @@ class TencentSmsEmulator(LocalServer):
     sent: list[TencentSent] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     replies: list[dict[str, Any]] = field(default_factory=list)  # what PullSmsReplyStatus gives
+    statuses_pulled: int = 0  # how many of `sent` PullSmsSendStatus has given (each status is given once)
+    pushes: CallbackPushes | None = None  # to the callback URLs (connect_callbacks)
 
     def __post_init__(self) -> None:
         LocalServer.__init__(self)
         self.content_type = "application/json"  # the SDK reads Response.Error only under exactly this type
+
+    def connect_callbacks(self, base_url: str, clock: Callable[[], datetime]) -> None:
+        """Push status reports (a JSON array) to `<base_url>/status` and replies (one object each) to
+        `<base_url>/reply`, until answered {"result": 0}. Tencent's retry schedule is *unverified*: Aliyun's is used."""
+        self.pushes = CallbackPushes(base_url, clock, TENCENT_RETRIES, _tencent_accepted)
 
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer:
         problem = self._signature_problem(method, path, headers, body)
@@ -65,7 +73,9 @@ class TencentSmsEmulator(LocalServer):
         if action == "SendSms":
             return self._send(params)
         if action == "PullSmsSendStatus":
-            return _ok({"PullSmsSendStatusSet": self.status_reports_pulled()})
+            pulled = self.status_reports_pulled()[self.statuses_pulled :]
+            self.statuses_pulled += len(pulled)
+            return _ok({"PullSmsSendStatusSet": pulled})
         if action == "PullSmsReplyStatus":
             pulled, self.replies = self.replies, []
             return _ok({"PullSmsReplyStatusSet": pulled})
@@ -139,6 +149,8 @@ class TencentSmsEmulator(LocalServer):
                 self.sent.append(
                     TencentSent(phone, params["SignName"], template_id, values, filled, context, serial, now)
                 )
+                if self.pushes is not None:
+                    self.pushes.push("status", [_status(self.sent[-1])])
             else:
                 self.refused.append(code)
             statuses.append({"SerialNo": serial, "PhoneNumber": phone, "Fee": 1 if code == "Ok" else 0,
@@ -152,12 +164,14 @@ class TencentSmsEmulator(LocalServer):
 
     def status_callback(self) -> list[dict[str, Any]]:
         """The status callback body (a JSON array) for everything sent: received."""
-        return [
-            {"user_receive_time": s.sent_at.strftime("%Y-%m-%d %H:%M:%S"), "nationcode": "86", "mobile": s.phone[3:],
-             "report_status": "SUCCESS", "errmsg": "DELIVRD", "description": "用户短信送达成功", "sid": s.serial_no,
-             "session_context": s.session_context}  # *unverified* where SessionContext comes back
-            for s in self.sent
-        ]  # fmt: skip
+        return [_status(s) for s in self.sent]
+
+    def owner_replies(self, phone: str, text: str) -> dict[str, Any]:
+        """An owner answers (E.164): pushed as the reply callback's object, and kept for PullSmsReplyStatus."""
+        item = self.reply(phone, text, next(iter(self.signatures), ""))
+        if self.pushes is not None:
+            self.pushes.push("reply", item)
+        return item
 
     def status_reports_pulled(self) -> list[dict[str, Any]]:
         return [
@@ -172,8 +186,7 @@ class TencentSmsEmulator(LocalServer):
         now = datetime.now(CHINA)
         self.replies.append({"ExtendCode": "", "CountryCode": "86", "SubscriberNumber": phone[3:],
                              "PhoneNumber": phone, "SignName": sign, "ReplyContent": text,
-                             "ReplyTime": now.strftime("%Y-%m-%d %H:%M:%S"),
-                             "ReplyUnixTime": int(now.timestamp())})  # fmt: skip
+                             "ReplyTime": now.strftime("%Y-%m-%d %H:%M:%S")})  # fmt: skip
         return {"extend": "", "mobile": phone[3:], "nationcode": "86", "sign": sign, "text": text,
                 "time": int(now.timestamp())}  # fmt: skip
 
@@ -182,6 +195,22 @@ class TencentSmsEmulator(LocalServer):
         """Push a callback; True when answered as Tencent expects ({"result": 0})."""
         status, answer = push_json(url, body)
         return status == 200 and isinstance(answer, dict) and answer.get("result") == 0
+
+
+def _status(s: TencentSent) -> dict[str, Any]:
+    return {"user_receive_time": s.sent_at.strftime("%Y-%m-%d %H:%M:%S"), "nationcode": "86", "mobile": s.phone[3:],
+            "report_status": "SUCCESS", "errmsg": "DELIVRD", "description": "用户短信送达成功", "sid": s.serial_no,
+            "session_context": s.session_context}  # fmt: skip  # *unverified* where SessionContext comes back
+
+
+TENCENT_RETRIES = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=10))
+
+
+def _tencent_accepted(status: int, body: bytes) -> bool:
+    try:
+        return status == 200 and json.loads(body).get("result") == 0
+    except (ValueError, AttributeError):
+        return False
 
 
 def _hmac(key: bytes, message: str) -> bytes:

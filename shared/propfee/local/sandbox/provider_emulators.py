@@ -22,8 +22,31 @@ def start_sms(sandbox: Sandbox) -> None:
     rules = load_rules(Path(rules_file) if rules_file else None)
     if not rules.sms.mainland():
         return
-    sandbox.sms_emulators, endpoints = start_sms_emulators(rules, sandbox.client("secretsmanager"))
+    sandbox.sms_emulators, endpoints = start_sms_emulators(rules)
     os.environ["PROPFEE_SMS_ENDPOINTS"] = json.dumps(endpoints)
+
+
+def connect_sms(sandbox: Sandbox) -> None:
+    """Once the stack is up: the emulators' keys in its secrets, and their pushes to the HTTP API's callback routes
+    with the stack's callback token (as an operator registers them in each provider's console)."""
+    from propfee.local.emulators.sms import store_sms_keys
+    from propfee.rules import load_rules
+
+    if not sandbox.sms_emulators:
+        return
+    rules_file = os.environ.get("PROPFEE_RULES_FILE")
+    secretsmanager = sandbox.client("secretsmanager")
+    store_sms_keys(load_rules(Path(rules_file) if rules_file else None), secretsmanager)
+    if sandbox.http_api is None:
+        return
+    token = secretsmanager.get_secret_value(SecretId=sandbox.resources["SmsCallbackTokenSecret"])["SecretString"]
+    for name, emulator in sandbox.sms_emulators.items():
+        emulator.connect_callbacks(f"{sandbox.http_api.url}/sms/{name}/{token}", sandbox.clock.now)
+
+
+def deliver_sms_pushes(sandbox: Sandbox) -> int:
+    """The mainland providers' receipts and replies due on the simulated clock, pushed to the HTTP API."""
+    return sum(e.pushes.deliver_due() for e in sandbox.sms_emulators.values() if e.pushes is not None)
 
 
 def start_payments(sandbox: Sandbox) -> None:

@@ -29,7 +29,13 @@ from propfee.domain import clock
 from propfee.local.sandbox import aws_rules, cognito, event_sources, iam, moto_patches, presigned, ses_rules, stack
 from propfee.local.sandbox import template as tpl
 from propfee.local.sandbox.http_api import HttpApiServer, routes_of
-from propfee.local.sandbox.provider_emulators import start_payments, start_sms, stop_all
+from propfee.local.sandbox.provider_emulators import (
+    connect_sms,
+    deliver_sms_pushes,
+    start_payments,
+    start_sms,
+    stop_all,
+)
 from propfee.local.sandbox.runtime import LambdaFunction, current_function, patched_environ
 from propfee.local.sandbox.schedules import Schedule
 from propfee.local.sandbox.ses_events import MATCHING_TYPE, EventKind, ses_record
@@ -169,6 +175,7 @@ class Sandbox:
                 **self.parameters,
             }
         self._deploy()
+        connect_sms(self)
         if self.bill_links:
             start_payments(self)
 
@@ -176,6 +183,11 @@ class Sandbox:
         """The payment notifications due on the simulated clock, sent to the HTTP API (the emulators retry a
         refused one on the providers' schedules)."""
         return self.payment_emulators.deliver_due() if self.payment_emulators is not None else 0
+
+    def deliver_sms_pushes(self) -> int:
+        """The mainland SMS providers' receipts and replies due on the simulated clock, pushed to the HTTP API's
+        callback routes (re-sent on the providers' schedules while refused)."""
+        return deliver_sms_pushes(self)
 
     def _observe_client(self, made: Any) -> None:
         service = made.meta.service_model.service_name
@@ -329,6 +341,7 @@ class Sandbox:
             fire_time, _, schedule = upcoming[0]
             self.clock.set(fire_time)
             self.deliver_payment_notices()  # what fell due before the schedule fires
+            self.deliver_sms_pushes()
             result = self.invoke(schedule.target_logical_id, schedule.event_for(fire_time))
             self.scheduled_results.append((schedule.target_logical_id, fire_time, result))
             self.drain()
@@ -336,6 +349,8 @@ class Sandbox:
             self.clock.set(target)
         self.deliver_payment_notices()
         self.drain()
+        if self.deliver_sms_pushes():  # receipts of what the drain sent; replies whose acknowledgements go out
+            self.drain()
 
     def drain(self) -> DrainStats:
         """Deliver queued messages to their functions, as event source mappings do, until all are empty. Each

@@ -403,9 +403,10 @@ def run_demo(
 
 
 # the accounts the demo's rules name for a mainland provider (the sandbox puts its emulators' keys under them)
+# the sandbox stack's own secrets (<stack>-aliyun-sms, <stack>-tencent-sms: the names the functions' roles may read)
 DEMO_SMS_ACCOUNTS = {
-    "aliyun": {"secret": "propfee/sandbox/aliyun-sms"},  # nosec B105 - a secret's name, not its value
-    "tencent": {"secret": "propfee/sandbox/tencent-sms", "sms_sdk_app_id": "1400000001"},  # nosec B105
+    "aliyun": {"secret": "propfee-aliyun-sms"},  # nosec B105 - a secret's name, not its value
+    "tencent": {"secret": "propfee-tencent-sms", "sms_sdk_app_id": "1400000001"},  # nosec B105
 }
 
 
