@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from cost import custom_metrics, messaging_cost, metered, monthly_cost
 from faults import faulty_day
 from floor import io_floor
+from payments import payment_figures
 from reconcile import reconcile_figures
 from replies import print_report, replies_figures
 
@@ -325,12 +326,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--only",
-        choices=["replies", "console", "reconcile"],
-        help="one section alone (replies: a minute or so; console: seconds; reconcile: less than a minute)",
+        choices=["replies", "console", "reconcile", "payments"],
+        help="one section alone (replies: a minute or so; console: seconds; reconcile, payments: under a minute)",
     )
     args = parser.parse_args(argv)
     if args.only == "console":
         print(json.dumps({"console": console_figures()}, indent=2, ensure_ascii=False))
+        return 0
+    if args.only == "payments":
+        print(json.dumps({"online_payments": payment_figures()}, indent=2))
         return 0
     if args.only == "reconcile":
         print(json.dumps({"reconcile_trade_bill": reconcile_figures()}, indent=2))
@@ -354,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         "console": console_figures(),
         "imports": import_figures(),
         "reconcile_trade_bill": reconcile_figures(),
+        "online_payments": payment_figures(),
         "month_cost": month_cost(int(os.environ.get("PROPFEE_BENCH_MONTH_HOUSEHOLDS", "1000"))),
         "sandbox_busy_day": sandbox_day(int(os.environ.get("PROPFEE_BENCH_HOUSEHOLDS", "10000"))),
         "faulty_day": faulty_day(int(os.environ.get("PROPFEE_BENCH_HOUSEHOLDS", "10000")), seed=7),
