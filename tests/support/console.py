@@ -82,6 +82,9 @@ class MemoryConsoleStore:
         ]  # fmt: skip
         return sorted(found, key=lambda t: t.due_by)
 
+    def tickets_with_queued_replies(self) -> list[Ticket]:
+        return [t for t in self.tickets_by_id.values() if t.queued_replies]
+
     def save_ticket(self, before: Ticket, after: Ticket, units_after: list[Unit]) -> bool:
         kept = self.tickets_by_id.get(before.ticket_id)
         if kept is None or kept.status != before.status or kept.escalated_at != before.escalated_at:

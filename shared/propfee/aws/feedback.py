@@ -248,6 +248,16 @@ class FeedbackTable(PropfeeTable):
         )
         return [_ticket(item) for item in items]
 
+    def tickets_with_queued_replies(self) -> list[Ticket]:
+        """The tickets whose markers are in the index (keys.QUEUED_REPLIES): one query, then each ticket."""
+        markers = self._query(
+            IndexName="inbox",
+            KeyConditionExpression="inbox_pk = :pk",
+            ExpressionAttributeValues=to_attributes({":pk": keys.QUEUED_REPLIES}),
+        )
+        found = (self.get_ticket(str(marker["inbox_sk"])) for marker in markers)
+        return [ticket for ticket in found if ticket is not None and ticket.queued_replies]
+
     def save_ticket(self, before: Ticket, after: Ticket, units_after: list[Unit]) -> bool:
         """Write a ticket's new state if it is still as read, with the units it changes (holds released);
         False when something changed meanwhile (read again and retry)."""
@@ -269,6 +279,12 @@ class FeedbackTable(PropfeeTable):
             },
             *(self._put_unit_op(unit, unit.version - 1) for unit in units_after),
         ]
+        if bool(before.queued_replies) != bool(after.queued_replies):
+            # the marker is put either way (no delete needed): in the index while an answer waits, out of it after
+            marker = {**keys.ticket_queue_item(after.ticket_id), "kind": "ticket_queue"}
+            if after.queued_replies:
+                marker |= {"inbox_pk": keys.QUEUED_REPLIES, "inbox_sk": after.ticket_id}
+            operations.append({"Put": {"TableName": self.name, "Item": to_attributes(marker)}})
         return self._transact(operations) is None
 
 

@@ -132,6 +132,13 @@ def ticket_inbox_pk(department: str, status: str) -> str:
 
 
 PENDING_ACKS = "ACKS#pending"
+# the tickets holding a clerk's answer that waits for the contact window: a marker item per ticket, in the inbox
+# index only while an answer waits (sparse), so the hourly run reads them without reading every open ticket
+QUEUED_REPLIES = "TICKETS#queued-replies"
+
+
+def ticket_queue_item(ticket_id: str) -> dict[str, str]:
+    return {"pk": f"TICKET#{ticket_id}", "sk": "QUEUED"}
 
 
 def report_snapshot_item(community_id: str, day: date) -> dict[str, str]:

@@ -27,6 +27,14 @@ class TicketStore(Protocol):
     def save_ticket(self, before: Ticket, after: Ticket, units_after: list[Unit]) -> bool: ...
 
 
+class QueuedReplies(Protocol):
+    def tickets_with_queued_replies(self) -> list[Ticket]:
+        """The tickets holding answers that wait for the contact window (read without every open ticket)."""
+        ...
+
+    def save_ticket(self, before: Ticket, after: Ticket, units_after: list[Unit]) -> bool: ...
+
+
 def resolve_ticket(store: TicketStore, ticket_id: str, note: str, now: datetime) -> tuple[Ticket, list[str]]:
     """Close a ticket and release the holds it placed; returns it and the units whose reminders resume."""
     if not note.strip():
@@ -80,20 +88,17 @@ class OwnerReplies(Protocol):
     def reply_to_owner(self, ticket: Ticket, text: str, now: datetime) -> str: ...
 
 
-def send_queued_replies(store: TicketStore, replies: OwnerReplies, now: datetime) -> dict[str, int]:
+def send_queued_replies(store: QueuedReplies, replies: OwnerReplies, now: datetime) -> dict[str, int]:
     """The clerks' answers written outside the contact window, sent once it opens (the hourly run); a reply the
     provider refuses stays queued for the next hour. Counts by outcome."""
     counts: dict[str, int] = {}
-    for department in Department:
-        for ticket in store.tickets(department.value, "open"):
-            if not ticket.queued_replies:
-                continue
-            kept = []
-            for text in ticket.queued_replies:
-                outcome = replies.reply_to_owner(ticket, text, now)
-                counts[outcome] = counts.get(outcome, 0) + 1
-                if outcome != "sent":
-                    kept.append(text)
-            if len(kept) != len(ticket.queued_replies):
-                store.save_ticket(ticket, ticket.model_copy(update={"queued_replies": tuple(kept)}), [])
+    for ticket in store.tickets_with_queued_replies():
+        kept = []
+        for text in ticket.queued_replies:
+            outcome = replies.reply_to_owner(ticket, text, now)
+            counts[outcome] = counts.get(outcome, 0) + 1
+            if outcome != "sent":
+                kept.append(text)
+        if len(kept) != len(ticket.queued_replies):
+            store.save_ticket(ticket, ticket.model_copy(update={"queued_replies": tuple(kept)}), [])
     return counts

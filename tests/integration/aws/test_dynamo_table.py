@@ -419,3 +419,20 @@ def test_each_new_ticket_is_answered_once_and_other_answers_wait_for_the_period(
         # an answer that opens no ticket counts the hour from the last answer of any kind
         assert not store.claim_ack(sender, now + timedelta(minutes=50), hour)
         assert store.claim_ack(sender, now + timedelta(minutes=35 + 61), hour)
+
+
+def test_the_hourly_run_finds_the_tickets_with_waiting_answers_by_their_markers_alone(table):
+    from tests.support.report_day import ticket
+
+    table = FeedbackTable(table.name, SHANGHAI, table.db)
+    waiting, other = (
+        ticket(n, "C01", "engineering", "complaint", "2026-11-11T10:00", "2026-11-12T10:00") for n in (1, 2)
+    )
+    table.batch_put([table._ticket_item(t) for t in (waiting, other)])
+    assert table.tickets_with_queued_replies() == []
+    queued = waiting.model_copy(update={"queued_replies": ("明天上午师傅上门",)})
+    assert table.save_ticket(waiting, queued, [])
+    assert table.tickets_with_queued_replies() == [queued]  # the other open ticket is never read
+    sent = queued.model_copy(update={"queued_replies": ()})
+    assert table.save_ticket(queued, sent, [])
+    assert table.tickets_with_queued_replies() == []
