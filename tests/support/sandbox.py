@@ -82,8 +82,9 @@ def assert_calls_allowed(calls):
 
 def assert_every_message_accounted_for(items, sms, email):
     """Every message the providers accepted is exactly one of: a reminder with its evidence record, the
-    acknowledgement of an owner's message (recorded on it), a ticket for a department's inbox, or a collector's
-    morning digest (recorded on its claim); and no reminder was sent twice."""
+    acknowledgement of an owner's message (recorded on it), a ticket for a department's inbox, a collector's
+    morning digest (recorded on its claim), or an e-receipt's link (recorded on its message claim); and no
+    reminder was sent twice."""
     reminders = [
         i["provider_message_id"]
         for i in items
@@ -93,11 +94,13 @@ def assert_every_message_accounted_for(items, sms, email):
     inboxes = {d.email for d in load_rules().feedback.departments.values() if d.email}
     tickets = {message_id for message_id, to, _, _ in email if set(to) <= inboxes}
     digests = {i["provider_message_id"] for i in items if i.get("kind") == "digest" and i.get("status") == "sent"}
+    receipts = {i["message_id"] for i in items if str(i["pk"]).startswith("RECEIPT#MSG#") and i.get("message_id")}
     provider_ids = [m[0] for m in sms] + [m[0] for m in email]
     assert len(provider_ids) == len(set(provider_ids))
     assert len(reminders) == len(set(reminders))
     assert not (set(reminders) & acknowledgements) and not (set(reminders) & tickets) and not set(reminders) & digests
-    assert set(provider_ids) == set(reminders) | acknowledgements | tickets | digests
+    assert not set(reminders) & receipts
+    assert set(provider_ids) == set(reminders) | acknowledgements | tickets | digests | receipts
     return reminders
 
 

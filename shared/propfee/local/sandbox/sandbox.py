@@ -14,7 +14,7 @@ import warnings
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -328,17 +328,31 @@ class Sandbox:
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         return self.functions[logical_id].invoke(event)
 
+    @staticmethod
+    def _next_firing(schedule: Any, now: datetime, fired_now: set[str]) -> datetime | None:
+        """The schedule's next firing; at a moment when another schedule has just fired, this one's firing at
+        that same moment too (two schedules on the same minute both fire, as EventBridge Scheduler fires both)."""
+        if fired_now and schedule.name not in fired_now:
+            same = schedule.next_after(now - timedelta(seconds=1))
+            if same == now:
+                return same
+        return schedule.next_after(now)
+
     def advance(self, to: datetime) -> None:
         """Move the clock to `to`, firing every schedule due on the way, delivering the payment notifications due
         and draining the queues."""
         target = to.astimezone(UTC)
+        fired_now: set[str] = set()  # the schedules fired at the clock's current moment
         while True:
             now = self.clock.now()
-            due = [(s.next_after(now), s) for s in self.schedules]
+            due = [(self._next_firing(s, now, fired_now), s) for s in self.schedules]
             upcoming = sorted(((t, s.name, s) for t, s in due if t is not None and t <= target), key=lambda x: x[:2])
             if not upcoming:
                 break
             fire_time, _, schedule = upcoming[0]
+            if fire_time != now:
+                fired_now = set()
+            fired_now.add(schedule.name)
             self.clock.set(fire_time)
             self.deliver_payment_notices()  # what fell due before the schedule fires
             self.deliver_sms_pushes()
