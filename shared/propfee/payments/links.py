@@ -89,7 +89,7 @@ class BillLinks:
         self._base_url = base_url.rstrip("/")
         self._lifetime = lifetime
 
-    def url(self, link: BillLink) -> str:
+    def url(self, link: BillLink | UnitBillLink) -> str:
         return f"{self._base_url}{LINK_PATH}{link.token}"
 
     def receipt_url(self, receipt_token: str) -> str:
@@ -115,9 +115,9 @@ class BillLinks:
         so that a link exists exactly when a reminder naming it was claimed."""
         current = job.bill_link
         if current is not None and current.issued_at <= now and current.valid_until - now > RENEW_BEFORE:
-            return f"{self._base_url}{LINK_PATH}{current.token}", None
+            return self.url(current), None
         new = UnitBillLink(token=new_token(), issued_at=now, valid_until=now + self._lifetime)
-        return f"{self._base_url}{LINK_PATH}{new.token}", new
+        return self.url(new), new
 
     def resolve(self, token: str, now: datetime) -> BillLink | None:
         """The link when it may be used now; None alike for an unknown, expired or revoked token."""

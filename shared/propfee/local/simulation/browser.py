@@ -8,12 +8,31 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import datetime
+
+from propfee.local.simulation.world import stable_rng
+from propfee.payments.receipt_messages import SUBJECTS
 
 PHONE_BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
 BILL_LINK = re.compile(r"http://127\.0\.0\.1:\d+/b/[0-9A-Za-z]{22}")
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 _FORM = re.compile(r'<form method="post" action="([^"]*)"')
 MAX_REDIRECTS = 5
+# of the owners a reminder moves to pay in full, the share who tap its bill link and pay there, and of those
+# the share who choose WeChat Pay (the rest Alipay); the others pay at the office or in the billing system's app,
+# which the billing system's export brings in
+PAYS_ONLINE = 0.55
+CHOOSES_WECHAT_PAY = 0.6
+# an owner's e-receipt email is not a reminder: it moves nobody to pay
+RECEIPT_SUBJECTS = tuple(subject.split("{", 1)[0] for subject in SUBJECTS.values())
+
+
+def online_provider(seed: int, unit_id: str, at: datetime) -> str | None:
+    """The provider this owner pays with from the link, or None when they pay another way."""
+    rng = stable_rng("online", seed, unit_id, at)
+    if rng.random() >= PAYS_ONLINE:
+        return None
+    return "wechat_pay" if rng.random() < CHOOSES_WECHAT_PAY else "alipay"
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -25,7 +25,7 @@ from propfee.feedback.responses import UNKNOWN_COMMUNITY
 from propfee.feedback.ticketing import resolve_ticket
 from propfee.local.sandbox import Sandbox
 from propfee.local.sandbox.runtime import patched_environ
-from propfee.local.simulation.browser import BILL_LINK, pay_online
+from propfee.local.simulation.browser import BILL_LINK, RECEIPT_SUBJECTS, online_provider, pay_online
 from propfee.local.simulation.owners import (
     OwnerModel,
     PaymentIntent,
@@ -35,18 +35,12 @@ from propfee.local.simulation.owners import (
     task_outcome,
     ticket_handled,
 )
-from propfee.local.simulation.world import World, build_world, period_of, stable_rng
-from propfee.payments.receipt_messages import SUBJECTS as RECEIPT_SUBJECTS
+from propfee.local.simulation.world import World, build_world, period_of
 from propfee.reports.publishing import report_prefix
 
 TIMEZONE = ZoneInfo("Asia/Shanghai")
 REPORT_READY = timedelta(minutes=30)  # after the daily_report schedule (00:15) has run
 COLLECTORS_REPORT = time(18, 0)
-# of the owners a reminder moves to pay in full, the share who tap its bill link and pay there, and of those
-# the share who choose WeChat Pay (the rest Alipay); the others pay at the office or in the billing system's app,
-# which the billing system's export brings in
-PAYS_ONLINE = 0.55
-CHOOSES_WECHAT_PAY = 0.6
 
 
 @dataclass
@@ -117,11 +111,8 @@ class Demo:
         link = self._links.get(intent.unit_id)
         if link is None or intent.partial or intent.why != "after a reminder":
             return False
-        rng = stable_rng("online", self.world.seed, intent.unit_id, intent.at)
-        if rng.random() >= PAYS_ONLINE:
-            return False
-        provider = "wechat_pay" if rng.random() < CHOOSES_WECHAT_PAY else "alipay"
-        if not pay_online(link, provider):
+        provider = online_provider(self.world.seed, intent.unit_id, intent.at)
+        if provider is None or not pay_online(link, provider):
             return False
         self.totals.online_payments[provider] = self.totals.online_payments.get(provider, 0) + 1
         self.totals.payments += 1
@@ -135,12 +126,10 @@ class Demo:
         emails = self.sandbox.sent_email()[self._email_seen :]
         self._sms_seen += len(sms)
         self._email_seen += len(emails)
-        # an owner's e-receipt is not a reminder: it moves nobody to pay
-        receipts = tuple(subject.split("{", 1)[0] for subject in RECEIPT_SUBJECTS.values())
         owners_emails = [
             e
             for e in emails
-            if any(address in self.world.by_email for address in e[1]) and not e[2].startswith(receipts)
+            if any(address in self.world.by_email for address in e[1]) and not e[2].startswith(RECEIPT_SUBJECTS)
         ]
         self.totals.sms += sum(1 for _, _, text in sms if "元" in text or "CNY" in text)
         self.totals.email += len(owners_emails)
