@@ -176,6 +176,14 @@ class ConsoleHttp:
     def _csrf_subject(self, member: StaffMember) -> str:
         return f"console:{member.sub}"
 
+    def _csrf_holds(self, request: ConsoleRequest, member: StaffMember) -> bool:
+        """Whether a form carries the member's CSRF token: a form without it is refused before it is read."""
+        try:
+            check_csrf(self._secret(), self._csrf_subject(member), request.http.form.get(CSRF_FIELD), request.now)
+        except CsrfRefused:
+            return False
+        return True
+
     def tasks(self, request: ConsoleRequest, notice: str = "") -> WebResponse:
         def page(member: StaffMember) -> WebResponse:
             collector_id = request.http.query.get("collector") or member.collector_id
@@ -211,9 +219,7 @@ class ConsoleHttp:
 
         def record(member: StaffMember) -> WebResponse:
             form = request.http.form
-            try:
-                check_csrf(self._secret(), self._csrf_subject(member), form.get(CSRF_FIELD), request.now)
-            except CsrfRefused:
+            if not self._csrf_holds(request, member):
                 return forbidden()
             chosen = next((o for o in TaskOutcome if o.value == form.get("outcome")), None)
             if chosen is None:
@@ -297,9 +303,7 @@ class ConsoleHttp:
 
         def run(member: StaffMember) -> WebResponse:
             form = request.http.form
-            try:
-                check_csrf(self._secret(), self._csrf_subject(member), form.get(CSRF_FIELD), request.now)
-            except CsrfRefused:
+            if not self._csrf_holds(request, member):
                 return forbidden()
             desk = self._clerks()
             if desk.ticket(member, ticket_id) is None:
