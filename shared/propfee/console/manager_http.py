@@ -13,7 +13,7 @@ from propfee.collection.tasks import TaskError
 from propfee.console.managers import ManagerDesk, communities_of
 from propfee.console.oversight import DECISIONS, OversightDesk
 from propfee.console.pages import ConsoleRequest, bad_request, forbidden, not_found, parse_date, render
-from propfee.console.permissions import Forbidden, StaffMember
+from propfee.console.permissions import Forbidden, StaffMember, legal_review_policy, payments_policy
 from propfee.console.texts import CONSOLE_TEXTS
 from propfee.web.pages import WebResponse
 from propfee.web.security import CSRF_FIELD, CsrfRefused, check_csrf, csrf_token
@@ -120,8 +120,9 @@ class ManagerRoutes:
             community_id, communities = self._community(request, member)
             tasks = self._oversight().legal_reviews(member, community_id)
             csrf = csrf_token(self._secret(), self._csrf_subject(member), request.now)
+            can_act = legal_review_policy(member, community_id, "act").allowed  # finance reads, without the forms
             return self._page("legal", request, member, community_id, communities, status, tasks=tasks, csrf=csrf,
-                              notice=notice)  # fmt: skip
+                              notice=notice, can_act=can_act)  # fmt: skip
 
         return self._guarded(request, page)
 
@@ -152,8 +153,9 @@ class ManagerRoutes:
             community_id, communities = self._community(request, member)
             lines = self._oversight().unconfirmed_claims(member, community_id, request.now)
             csrf = csrf_token(self._secret(), self._csrf_subject(member), request.now)
+            can_act = payments_policy(member, community_id, "act").allowed  # the manager reads, without the forms
             return self._page("claims", request, member, community_id, communities, status, lines=lines, csrf=csrf,
-                              notice=notice)  # fmt: skip
+                              notice=notice, can_act=can_act)  # fmt: skip
 
         return self._guarded(request, page)
 
