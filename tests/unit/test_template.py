@@ -272,6 +272,7 @@ def test_only_the_send_role_may_put_evidence_delivery_events_only_update_it_and_
         ("SendFunctionRole", "dynamodb:BatchWriteItem"),  # the batch's "sent" evidence
         ("DeliveryEventsFunctionRole", "dynamodb:UpdateItem"),  # the provider's receipt, appended
         ("SmsCallbacksFunctionRole", "dynamodb:UpdateItem"),  # a mainland provider's pushed receipt, appended
+        ("ConsoleFunctionRole", "dynamodb:UpdateItem"),  # finance's word on an unconfirmed claim, appended
     }
     # and the ledger's writers still reach what they must: the unit, its bills and payments, the totals
     unit, bill = keys.unit_item("C01-B03-1502")["pk"], keys.bill_item("C01-B03-1502", "2026-11")["pk"]
