@@ -233,7 +233,8 @@ def a_managers_day(sandbox):
 
     from propfee.accounts.ledger import with_bill
     from propfee.aws.feedback import FeedbackTable
-    from propfee.domain.models import DaySnapshot, Owner
+    from propfee.domain.day_snapshot import DaySnapshot
+    from propfee.domain.models import Owner
     from propfee.local.sandbox.faults import FaultInjector
     from tests.support import SHANGHAI
 

@@ -16,13 +16,13 @@ from propfee.console.managers import ManagerDesk
 from propfee.console.oversight import OversightDesk
 from propfee.console.permissions import Role, StaffRecord
 from propfee.console.sign_in import REFUSED, SignInResult
+from propfee.domain.day_snapshot import DaySnapshot
 from propfee.domain.models import (
     Building,
     Channel,
     Collector,
     Community,
     DayActivity,
-    DaySnapshot,
     PeriodTotal,
     Reminder,
     ReminderStatus,

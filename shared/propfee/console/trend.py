@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from propfee.domain.models import DaySnapshot
+from propfee.domain.day_snapshot import DaySnapshot
 
 WIDTH, HEIGHT = 600, 200  # the viewBox: the SVG scales to the page's width (a phone's 390 px included)
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 28  # room for the axis' labels

@@ -10,7 +10,8 @@ from urllib.parse import urlencode
 import pytest
 
 from propfee.console.permissions import Role
-from propfee.domain.models import Channel, Collector, DaySnapshot, Hold, HoldKind, Reminder, ReminderStatus
+from propfee.domain.day_snapshot import DaySnapshot
+from propfee.domain.models import Channel, Collector, Hold, HoldKind, Reminder, ReminderStatus
 from propfee.web.security import csrf_token
 from tests.support import at
 from tests.support.console import NOW, SECRET, call_task, claims, collectors_estate, console, event, request_of, staff

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from propfee.aws.feedback import opted_out_by
 from propfee.console.trend import BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH, trend
-from propfee.domain.models import DaySnapshot
+from propfee.domain.day_snapshot import DaySnapshot
 from tests.support import unit
 
 
