@@ -209,6 +209,7 @@ class Services:
             orders=self.payments_table,
             receipts=self.payments_table,
             receipt_files=self.reports if self.settings.report_bucket else None,
+            font=self.settings.letter_font,
         )
         secret = SecretBytes(self.settings.require("web_secret_arn"))
         gateways = (self.settings.wechat_pay_gateway, self.settings.alipay_gateway)  # set in the sandbox only
@@ -256,6 +257,7 @@ class Services:
             base_url=self.settings.public_base_url,
             tz=self.settings.tz,
             messenger=self.receipt_messages,
+            ladders=self.rules,
         )
 
     @cached_property

@@ -72,6 +72,9 @@ class PaymentNotice:
     paid_at: datetime | None
     notice_id: str | None = None  # the provider's notification id (replays carry the same)
     replay_key: str | None = None  # names this exact signed message, where a genuine re-send is signed afresh
+    # the merchant's own data the provider echoes (WeChat Pay `attach`, Alipay `passback_params`): the order's unit,
+    # under the notification's signature; lets the unit be read with the order in one call
+    attach: str | None = None
 
 
 class BillEntryKind(StrEnum):

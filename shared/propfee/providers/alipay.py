@@ -210,6 +210,7 @@ class AlipayProvider:
             amount_fen=amount,
             paid_at=datetime.fromisoformat(paid).replace(tzinfo=SHANGHAI) if paid else None,
             notice_id=fields.get("notify_id"),
+            attach=fields.get("passback_params") or None,
         )
 
 

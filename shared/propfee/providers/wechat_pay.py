@@ -222,6 +222,7 @@ class WeChatPayProvider:
             amount_fen=int((answer.get("amount") or {}).get("total", 0)),
             paid_at=datetime.fromisoformat(paid_at) if paid_at else None,
             notice_id=notice_id,
+            attach=str(answer.get("attach") or "") or None,
         )
 
     @staticmethod

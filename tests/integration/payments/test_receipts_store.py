@@ -8,9 +8,11 @@ from moto import mock_aws
 
 from propfee.aws.clients import reset_clients
 from propfee.aws.secrets import forget_secrets
+from propfee.aws.storage import S3Store
 from propfee.domain import clock
 from propfee.domain.clock import SystemClock
 from propfee.payments.ports import CheckoutKind, ProviderName
+from propfee.payments.receipts import pdf_on_first_download, verify_url
 from tests.integration.payments.test_payment_notifications import UNIT, Stack, checkout
 from tests.support.pdf import pdf_text
 
@@ -49,6 +51,11 @@ def test_one_receipt_per_transaction_in_s3_linked_from_the_ledger(stack):
     [payment] = stack.table.unit_payments(UNIT, 10)
     receipt = stack.table.receipt_by_token(payment["receipt_token"])
     assert receipt is not None and receipt.transaction_id == transaction_id and receipt.total_fen == 50000
+    # the PDF is made from the receipt kept with the payment when the owner first downloads it (the bill page)
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix="receipts/")
+    files = S3Store(BUCKET)
+    url = verify_url("https://pay.example.com", receipt.token)
+    assert pdf_on_first_download(files, receipt, None, url) and not pdf_on_first_download(files, receipt, None, url)
     [listed] = s3.list_objects_v2(Bucket=BUCKET, Prefix="receipts/")["Contents"]
     assert listed["Key"] == receipt.key and UNIT not in listed["Key"]
     head = s3.head_object(Bucket=BUCKET, Key=receipt.key)
