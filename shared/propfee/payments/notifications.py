@@ -109,7 +109,9 @@ def apply_verified(
         paid_at=(notice.paid_at or now).astimezone(tz),
         method=notice.provider.value,
     )
+    tried_at_once = False  # tried and not done: the unit may have changed since it was read
     if isinstance(store, AtOnceStore) and unit is not None and order.status is OrderStatus.OPEN:
+        tried_at_once = True
         written, message = apply_at_once(store, notice, order, unit, payment, replay, now, tz, effects)
         if written is Written.REPLAYED:
             raise NotificationRejected("replayed: this signed message was received before")
@@ -119,7 +121,8 @@ def apply_verified(
             return Handled(Outcome.APPLIED, notice)
         order = store.get_order(notice.out_trade_no) or order  # the general way, from what is there now
     _claim(store, replay)
-    unit = store.get_unit(order.unit_id)
+    if unit is None or unit.unit_id != order.unit_id or tried_at_once:  # else the one read with the order
+        unit = store.get_unit(order.unit_id)
     if unit is not None and order.status is OrderStatus.OPEN:  # before the ledger: a retry still sees the tasks
         note = f"paid online: {notice.provider.value} {notice.transaction_id}"
         close_tasks_as_paid(store, unit, notice.amount_fen, now, note)

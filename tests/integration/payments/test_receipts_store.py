@@ -104,3 +104,48 @@ def test_the_owner_is_told_of_the_receipt_once_and_the_message_is_kept(stack):
         assert kept["outcome"] == "sent" and kept["channel"] == "email" and kept["message_id"]
         [mail] = sent
         assert f"/r/{receipt.token}" in str(mail.body) and mail.destinations["ToAddresses"] == ["wang@example.net"]
+
+
+def test_a_message_planned_outside_the_window_waits_in_the_due_index_until_the_hourly_run_sends_it(stack):
+    """Planned with the payment at night (kept in its transaction), it is not due before the window opens; the
+    hourly run then sends it once and records it; one the provider refused stays due for the next run."""
+    from datetime import datetime, timedelta
+
+    from propfee.aws import keys
+    from propfee.aws.dynamo_paid import message_item
+    from propfee.aws.dynamo_table import from_attributes, to_attributes
+    from propfee.domain.ports import ProviderUnavailable
+    from propfee.payments.receipt_messages import MessagePlan, ReceiptMessages
+    from propfee.rules import load_rules
+    from tests.support import SHANGHAI
+
+    class Outbox:
+        def __init__(self, fail: bool = False) -> None:
+            self.sent: list[tuple[str, str]] = []
+            self.fail = fail
+
+        def send_email(self, to, subject, body, context=None):
+            if self.fail:
+                raise ProviderUnavailable("SES throttled")
+            self.sent.append((to, subject))
+            return f"mail-{len(self.sent)}"
+
+    night = datetime(2026, 12, 2, 22, 31, tzinfo=SHANGHAI)
+    opening = datetime(2026, 12, 3, 8, 0, tzinfo=SHANGHAI)
+    table = stack.table
+    for number in ("R20261202-AAAAAAAAAA", "R20261202-BBBBBBBBBB"):
+        planned = MessagePlan(number, UNIT, "due", "email", "wang@example.net", f"电子收据 {number}", "…", opening)
+        table.db.put_item(TableName=table.name, Item=to_attributes(message_item(planned, night)))
+    assert table.receipt_messages_due(opening - timedelta(minutes=1)) == []
+    [first, _] = table.receipt_messages_due(opening + timedelta(minutes=5))
+    assert first.due_at == opening and first.to == "wang@example.net" and first.channel == "email"
+
+    failing = ReceiptMessages(table, load_rules(), SHANGHAI, email=Outbox(fail=True))
+    assert failing.send_due(table, opening + timedelta(minutes=5)) == {"failed": 2}
+    outbox = Outbox()
+    assert ReceiptMessages(table, load_rules(), SHANGHAI, email=outbox).send_due(table, opening) == {"sent": 2}
+    assert [subject for _, subject in outbox.sent] == ["电子收据 R20261202-AAAAAAAAAA", "电子收据 R20261202-BBBBBBBBBB"]
+    assert table.receipt_messages_due(opening + timedelta(hours=1)) == []
+    key = to_attributes(keys.receipt_message_item("R20261202-AAAAAAAAAA"))
+    kept = from_attributes(table.db.get_item(TableName=table.name, Key=key)["Item"])
+    assert kept["outcome"] == "sent" and kept["message_id"] == "mail-1" and "inbox_pk" not in kept
