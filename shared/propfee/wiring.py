@@ -258,6 +258,12 @@ class Services:
             tz=self.settings.tz,
             messenger=self.receipt_messages,
             ladders=self.rules,
+            task_making_steps=frozenset(
+                step.step_id
+                for ladder in (self.rules.ladder, *(c.ladder for c in self.rules.communities.values() if c.ladder))
+                for step in ladder.steps
+                if any(channel.is_task for channel in step.channels)
+            ),
         )
 
     @cached_property

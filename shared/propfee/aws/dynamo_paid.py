@@ -4,6 +4,7 @@ due for the hourly run."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,9 +12,9 @@ from propfee.accounts import ledger
 from propfee.aws import keys
 from propfee.aws.dynamo_ledger import LedgerRecords
 from propfee.aws.dynamo_table import TRANSACT_LIMIT, from_attributes, to_attributes
-from propfee.aws.dynamo_tasks import TaskRecords, task_to_item
+from propfee.aws.dynamo_tasks import TaskRecords, item_to_task, task_to_item
 from propfee.aws.dynamo_units import item_to_unit
-from propfee.domain.models import Payment, Unit
+from propfee.domain.models import Payment, Task, Unit
 from propfee.payments.at_once import PaidAtOnce, Written
 from propfee.payments.orders import OrderStatus, PaymentOrder
 from propfee.payments.receipt_messages import MessagePlan
@@ -69,10 +70,13 @@ def item_to_plan(item: dict[str, Any]) -> MessagePlan:
 class PaidRecords(LedgerRecords, TaskRecords):
     """What payments/at_once.py reads and writes."""
 
-    def order_and_unit(self, out_trade_no: str, unit_id: str | None) -> tuple[PaymentOrder | None, Unit | None]:
+    def order_and_unit(
+        self, out_trade_no: str, unit_id: str | None, task_ids: Sequence[str] = ()
+    ) -> tuple[PaymentOrder | None, Unit | None, dict[str, Task | None]]:
         from propfee.aws.dynamo_payments import item_to_order
 
         wanted = [keys.payment_order_item(out_trade_no), *([keys.unit_item(unit_id)] if unit_id else [])]
+        wanted += [keys.task_item(task_id) for task_id in task_ids]
         pending: dict[str, Any] = {self.name: {"Keys": [to_attributes(k) for k in wanted], "ConsistentRead": True}}
         items: list[dict[str, Any]] = []
         while pending:
@@ -82,11 +86,21 @@ class PaidRecords(LedgerRecords, TaskRecords):
         order_key = keys.payment_order_item(out_trade_no)
         found = next((i for i in items if i["pk"] == order_key["pk"] and i["sk"] == order_key["sk"]), None)
         order = item_to_order(found) if found else None
-        unit_item = next((i for i in items if i is not found), None)
+        unit_item = self._unit_of(items, unit_id) if unit_id else None
         unit = item_to_unit(unit_item) if unit_item else None
+        tasks: dict[str, Task | None] = dict.fromkeys(task_ids)
+        for item in items:
+            if item.get("kind") == "task":
+                task = item_to_task(item)
+                tasks[task.task_id] = task
         if order is not None and (unit is None or unit.unit_id != order.unit_id):
             unit = self.get_unit(order.unit_id)  # no merchant data echoed (or not this order's): read it apart
-        return order, unit
+        return order, unit, tasks
+
+    @staticmethod
+    def _unit_of(items: list[dict[str, Any]], unit_id: str) -> dict[str, Any] | None:
+        key = keys.unit_item(unit_id)
+        return next((i for i in items if i["pk"] == key["pk"] and i["sk"] == key["sk"]), None)
 
     def allocate(self, unit: Unit, payment: Payment) -> ledger.Allocation:
         return ledger.allocate(unit, payment, self._allocation)

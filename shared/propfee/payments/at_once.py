@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
-from zoneinfo import ZoneInfo
 
 from propfee.accounts import ledger
 from propfee.collection.tasks import finished, task_id_for
@@ -53,8 +52,11 @@ class PaidAtOnce:
 
 @runtime_checkable
 class AtOnceStore(Protocol):
-    def order_and_unit(self, out_trade_no: str, unit_id: str | None) -> tuple[PaymentOrder | None, Unit | None]:
-        """The order and its unit in one read (the unit named by `unit_id`, when it is the order's)."""
+    def order_and_unit(
+        self, out_trade_no: str, unit_id: str | None, task_ids: Sequence[str] = ()
+    ) -> tuple[PaymentOrder | None, Unit | None, dict[str, Task | None]]:
+        """The order, its unit and these tasks in one read (the unit named by `unit_id`, when it is the order's;
+        each task id maps to None when there is no such task)."""
         ...
 
     def tasks_by_id(self, task_ids: Sequence[str]) -> list[Task]: ...
@@ -62,6 +64,14 @@ class AtOnceStore(Protocol):
     def allocate(self, unit: Unit, payment: Payment) -> ledger.Allocation: ...
 
     def apply_paid(self, paid: PaidAtOnce) -> Written: ...
+
+
+def task_guesses(unit_id: str | None, episode: int | None, effects: PaymentEffects | None) -> list[str]:
+    """The tasks the unit may have in its arrears episode (as the provider echoed it), to read with the order:
+    one per ladder step that makes tasks."""
+    if unit_id is None or episode is None or effects is None:
+        return []
+    return [task_id_for(unit_id, step, episode) for step in sorted(effects.task_making_steps)]
 
 
 def task_candidates(unit: Unit, paid_fen: int, taskless: frozenset[str]) -> list[str]:
@@ -81,16 +91,20 @@ def apply_at_once(
     payment: Payment,
     replay: tuple[str, str, datetime] | None,
     now: datetime,
-    tz: ZoneInfo,
     effects: PaymentEffects | None,
+    read: dict[str, Task | None],
 ) -> tuple[Written, MessagePlan | None]:
-    """One transaction (and a read again when something changed meanwhile). The message, when due now, is the
-    caller's to send once the transaction is durable."""
+    """One transaction (and a read again when something changed meanwhile). `read`: the tasks read with the order
+    (None where there is none); others the payment closes are read apart (a key customer's visits, an episode
+    that moved on). The message, when due now, is the caller's to send once the transaction is durable."""
     note = f"paid online: {notice.provider.value} {notice.transaction_id}"
+    guesses = list(read)
     for _attempt in range(MAX_ATTEMPTS):
         taskless = effects.taskless_steps(unit) if effects is not None else frozenset()
         candidates = task_candidates(unit, notice.amount_fen, taskless)
-        tasks = store.tasks_by_id(candidates) if candidates else []  # a unit with calls or visits only
+        missing = [c for c in candidates if c not in read]
+        found = {t.task_id: t for t in store.tasks_by_id(missing)} if missing else {}
+        tasks = [t for c in candidates if (t := read.get(c) or found.get(c)) is not None]
         done = tuple(finished(t, TaskOutcome.PAID, None, note, now) for t in tasks if t.status == "open")
         allocation = store.allocate(unit, payment)
         receipt, message = (
@@ -101,7 +115,7 @@ def apply_at_once(
         if written is not Written.CHANGED:
             log.info("payment applied at once", extra={"outcome": written.value, "tasks_closed": len(done)})
             return written, message
-        fresh_order, fresh_unit = store.order_and_unit(order.out_trade_no, order.unit_id)
+        fresh_order, fresh_unit, read = store.order_and_unit(order.out_trade_no, order.unit_id, guesses)
         if fresh_order is None or fresh_unit is None or fresh_order.status is not order.status:
             return Written.CHANGED, None  # the order moved on: the general way decides
         unit = fresh_unit

@@ -89,6 +89,7 @@ class PaymentEffects:
     tz: ZoneInfo
     messenger: ReceiptMessenger | None = None
     ladders: LadderSource | None = None  # which steps make collectors' tasks (None: any step may have)
+    task_making_steps: frozenset[str] = frozenset()  # of every ladder: the tasks read with the order
 
     def taskless_steps(self, unit: Unit) -> frozenset[str]:
         """The unit's ladder steps that make no collector's task (messages, letters): no task of theirs to look

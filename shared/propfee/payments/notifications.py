@@ -11,12 +11,12 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from propfee.accounts.ledger import Allocation
-from propfee.domain.models import Payment, Ticket, Unit
+from propfee.domain.models import Payment, Task, Ticket, Unit
 from propfee.feedback.intent_rules import Department
 from propfee.feedback.responses import ticket_id_for
-from propfee.payments.at_once import AtOnceStore, Written, apply_at_once
+from propfee.payments.at_once import AtOnceStore, Written, apply_at_once, task_guesses
 from propfee.payments.effects import PaidTaskStore, PaymentEffects, close_tasks_as_paid
-from propfee.payments.orders import OrderStatus, PaymentOrder
+from propfee.payments.orders import OrderStatus, PaymentOrder, read_merchant_data
 from propfee.payments.ports import NotificationRejected, PaymentNotice, PaymentProvider, TradeState
 from propfee.payments.receipt_messages import MessagePlan
 
@@ -94,8 +94,11 @@ def apply_verified(
         return Handled(Outcome.NOT_PAID, notice)
     if not notice.transaction_id:
         raise NotificationRejected("a payment without the provider's transaction id")
+    read: dict[str, Task | None] = {}
     if isinstance(store, AtOnceStore):
-        order, unit = store.order_and_unit(notice.out_trade_no, notice.attach)
+        unit_id, episode = read_merchant_data(notice.attach)
+        guesses = task_guesses(unit_id, episode, effects)
+        order, unit, read = store.order_and_unit(notice.out_trade_no, unit_id, guesses)
     else:
         order, unit = store.get_order(notice.out_trade_no), None
     if order is None or order.provider is not notice.provider or notice.amount_fen != order.amount_fen:
@@ -112,7 +115,7 @@ def apply_verified(
     tried_at_once = False  # tried and not done: the unit may have changed since it was read
     if isinstance(store, AtOnceStore) and unit is not None and order.status is OrderStatus.OPEN:
         tried_at_once = True
-        written, message = apply_at_once(store, notice, order, unit, payment, replay, now, tz, effects)
+        written, message = apply_at_once(store, notice, order, unit, payment, replay, now, effects, read)
         if written is Written.REPLAYED:
             raise NotificationRejected("replayed: this signed message was received before")
         if written is Written.APPLIED:

@@ -39,6 +39,9 @@ class OrderRequest:
     client_ip: str | None = None  # WeChat H5 needs the payer's IP
     openid: str | None = None  # WeChat JSAPI needs the payer's openid
     return_url: str | None = None  # where the provider sends the browser back (Alipay WAP)
+    # what the provider keeps and echoes in its notification (WeChat Pay `attach`, Alipay `passback_params`):
+    # the unit and its arrears episode (payments/orders.merchant_data); the unit's id alone when empty
+    merchant_data: str = ""
 
 
 @dataclass(frozen=True)

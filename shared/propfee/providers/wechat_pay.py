@@ -125,7 +125,7 @@ class WeChatPayProvider:
             description=order.description[:127],
             out_trade_no=order.out_trade_no,
             amount={"total": order.amount_fen, "currency": "CNY"},
-            attach=order.unit_id,
+            attach=order.merchant_data or order.unit_id,
             pay_type=kind,
             **extra,
         )

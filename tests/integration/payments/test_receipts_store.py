@@ -2,6 +2,8 @@
 transaction and by token), links it from the payment's ledger item, and writes its PDF to S3 once (SSE, a key
 without personal data), whatever the provider re-sends."""
 
+from urllib.request import urlopen
+
 import boto3
 import pytest
 from moto import mock_aws
@@ -149,3 +151,55 @@ def test_a_message_planned_outside_the_window_waits_in_the_due_index_until_the_h
     key = to_attributes(keys.receipt_message_item("R20261202-AAAAAAAAAA"))
     kept = from_attributes(table.db.get_item(TableName=table.name, Key=key)["Item"])
     assert kept["outcome"] == "sent" and kept["message_id"] == "mail-1" and "inbox_pk" not in kept
+
+
+def test_with_receipts_a_payment_reads_its_order_unit_and_tasks_at_once_and_writes_once(stack):
+    """The provider echoes the unit and its arrears episode (the order's merchant data): the order, the unit and
+    the episode's possible tasks are one read; the payment with the task closed, the receipt and its message one
+    transaction; the places' names are read once per container; the message, in the window, one send and one
+    record. No PDF is written until the owner downloads it."""
+    from datetime import timedelta
+
+    from propfee.aws import clients
+    from propfee.aws.dynamo_tasks import task_to_item
+    from propfee.domain.models import Building, Channel, Task, TaskOutcome
+    from tests.support import SHANGHAI, bill, unit
+
+    called = "C01-B01-0103"
+    stack.table.put_buildings_and_units(
+        [Building(community_id="C01", building_id="C01-B01", name="1栋", floors=18)],
+        [unit(called, steps_done=frozenset({"sms_d1", "call_d15"}))],
+    )
+    made = stack.clock.now() - timedelta(days=2)
+    task = Task(
+        task_id=f"{called}.call_d15.1", unit_id=called, community_id="C01", kind=Channel.CALL, step="call_d15",
+        collector_id="li", created_at=made, due_by=made + timedelta(days=3), unit_label="1栋 0103", balance_fen=50000,
+    )  # fmt: skip
+    stack.table.batch_put([task_to_item(task, SHANGHAI)])
+    for period in ("2026-10", "2026-11"):
+        stack.table.issue_bill(bill(called, period))
+    calls: list[str] = []
+
+    def observe(made) -> None:
+        service = made.meta.service_model.service_name
+        made.meta.events.register("before-call.*.*", lambda model, **_: calls.append(f"{service}:{model.name}"))
+
+    order, page = checkout(
+        stack, ProviderName.ALIPAY, CheckoutKind.ALIPAY_WAP, unit_id=called, return_url="https://pay.example.com/b"
+    )
+    urlopen(page.redirect_url).read()  # the owner's browser opens the signed order
+    stack.alipay.pay(order.out_trade_no)
+    clients.client_observers.append(observe)
+    reset_clients()
+    try:
+        assert stack.alipay.deliver_due() == 1 and stack.answers[-1] == (200, b"success")
+    finally:
+        clients.client_observers.remove(observe)
+    made_calls = [c for c in calls if not c.startswith("secretsmanager:")]
+    expected = ["dynamodb:BatchGetItem", "dynamodb:BatchGetItem", "dynamodb:TransactWriteItems"]
+    assert made_calls[:3] == expected  # the order with its unit and task; the places' names (once); all at once
+    assert made_calls[3:] in ([], ["sesv2:SendEmail", "dynamodb:UpdateItem"])  # the window: now, or the hourly run
+    done = stack.table.get_task(task.task_id)
+    assert done.status == "done" and done.outcome is TaskOutcome.PAID
+    assert stack.table.get_unit(called).balance_fen == 0
+    assert "Contents" not in boto3.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="receipts/")
