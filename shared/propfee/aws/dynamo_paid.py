@@ -20,6 +20,7 @@ from propfee.payments.orders import OrderStatus, PaymentOrder
 from propfee.payments.receipt_messages import MessagePlan
 from propfee.payments.receipts import Receipt
 
+RETRIED = "failed: ProviderUnavailable"  # the outcome that stays due: the provider may take it next time
 RETRY_AFTER_SECONDS = 600  # a message due now is sent at once; still due 10 minutes on, the hourly run sends it
 
 
@@ -219,8 +220,9 @@ class PaidRecords(LedgerRecords, TaskRecords):
         return [item_to_plan(item) for item in items]
 
     def finish_receipt_message(self, number: str, **fields: str) -> None:
-        """Record what became of a receipt's message. Sent or skipped: out of the messages due; scheduled: due at
-        its time; failed: left due as it was (the hourly run tries again)."""
+        """Record what became of a receipt's message. Sent, skipped or refused by the provider: out of the messages
+        due; scheduled: due at its time; the provider unreachable: left due as it was (the hourly run tries
+        again)."""
         names = sorted(fields)
         update = "SET " + ", ".join(f"#{n} = :{n}" for n in names)
         values: dict[str, Any] = {f":{n}": fields[n] for n in names}
@@ -231,7 +233,7 @@ class PaidRecords(LedgerRecords, TaskRecords):
                 ":due_pk": keys.RECEIPT_MESSAGES_DUE,
                 ":due_sk": _due_key(datetime.fromisoformat(fields["due_at"]), number),
             }
-        elif not outcome.startswith("failed"):
+        elif outcome != RETRIED:
             update += " REMOVE inbox_pk, inbox_sk"
         self.db.update_item(
             TableName=self.name,

@@ -124,8 +124,8 @@ class ReceiptMessages:
         return self.send_planned(planned)
 
     def send_planned(self, planned: MessagePlan) -> str:
-        """Send a planned message and record the outcome (the provider's id). One the provider refused or could
-        not take is recorded as failed and stays due: the hourly run tries it again."""
+        """Send a planned message and record the outcome (the provider's id). One the provider could not take is
+        recorded as failed and stays due (the hourly run tries it again); one it refused is recorded as failed."""
         assert planned.channel is not None
         try:
             if planned.channel == "email":

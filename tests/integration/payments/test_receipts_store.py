@@ -116,7 +116,7 @@ def test_a_message_planned_outside_the_window_waits_in_the_due_index_until_the_h
     from propfee.aws import keys
     from propfee.aws.dynamo_paid import message_item
     from propfee.aws.dynamo_table import from_attributes, to_attributes
-    from propfee.domain.ports import ProviderUnavailable
+    from propfee.domain.ports import ProviderRejected, ProviderUnavailable
     from propfee.payments.receipt_messages import MessagePlan, ReceiptMessages
     from propfee.rules import load_rules
     from tests.support import SHANGHAI
@@ -151,6 +151,15 @@ def test_a_message_planned_outside_the_window_waits_in_the_due_index_until_the_h
     key = to_attributes(keys.receipt_message_item("R20261202-AAAAAAAAAA"))
     kept = from_attributes(table.db.get_item(TableName=table.name, Key=key)["Item"])
     assert kept["outcome"] == "sent" and kept["message_id"] == "mail-1" and "inbox_pk" not in kept
+
+    class Refusing(Outbox):
+        def send_email(self, to, subject, body, context=None):
+            raise ProviderRejected("MessageRejected")
+
+    refused = MessagePlan("R20261202-CCCCCCCCCC", UNIT, "due", "email", "x@example.net", "s", "…", opening)
+    table.db.put_item(TableName=table.name, Item=to_attributes(message_item(refused, night)))
+    sender = ReceiptMessages(table, load_rules(), SHANGHAI, email=Refusing())
+    assert sender.send_due(table, opening) == {"failed": 1} and table.receipt_messages_due(opening) == []
 
 
 def test_with_receipts_a_payment_reads_its_order_unit_and_tasks_at_once_and_writes_once(stack):
