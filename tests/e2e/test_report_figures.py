@@ -134,7 +134,7 @@ def test_the_report_shows_aging_top_debtors_replies_tickets_and_dead_letters(est
         Bucket=estate.resources["ReportBucket"], Key="reports/2026-11-11/summary.json"
     )
     summary = json.loads(body["Body"].read())
-    assert summary["schema_version"] == 5
+    assert summary["schema_version"] == 6
     [c01] = summary["communities"]
     totals = summary["totals"]
     # the headline's balance adds up: opening + new bills - collected + adjustments = closing

@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from botocore.exceptions import ClientError
 
@@ -19,8 +20,16 @@ from propfee.payments.orders import OrderStatus, PaymentOrder
 from propfee.payments.receipts import Receipt
 
 
-def order_to_item(order: PaymentOrder) -> dict[str, Any]:
-    return {**keys.payment_order_item(order.out_trade_no), **order.model_dump(mode="json"), "kind": "payment_order"}
+def order_to_item(order: PaymentOrder, tz: ZoneInfo) -> dict[str, Any]:
+    """The order, and in the activity index under the day it was started (the report's started orders: their
+    status as it stands when the report reads them)."""
+    return {
+        **keys.payment_order_item(order.out_trade_no),
+        **order.model_dump(mode="json"),
+        "kind": "payment_order",
+        "activity_pk": keys.activity_pk(order.community_id, order.created_at.astimezone(tz).date()),
+        "activity_sk": f"{order.created_at.isoformat()}#payment_order#{order.out_trade_no}",
+    }
 
 
 def item_to_order(item: dict[str, Any]) -> PaymentOrder:
@@ -43,7 +52,7 @@ class PaymentsTable(FeedbackTable):
         try:
             self.db.put_item(
                 TableName=self.name,
-                Item=to_attributes(order_to_item(order)),
+                Item=to_attributes(order_to_item(order, self._tz)),
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as error:

@@ -95,6 +95,7 @@ def apply_verified(
         amount_fen=notice.amount_fen,
         paid_at=(notice.paid_at or now).astimezone(tz),
         method=notice.provider.value,
+        source=notice.source,  # the provider's notification or query, or the reconciliation of its bill
     )
     unit = store.get_unit(order.unit_id)
     if unit is not None and order.status is OrderStatus.OPEN:  # before the ledger: a retry still sees the tasks

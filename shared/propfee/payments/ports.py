@@ -8,6 +8,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
+from propfee.domain.models import PaymentSource
+
 
 class ProviderName(StrEnum):
     WECHAT_PAY = "wechat_pay"
@@ -72,6 +74,7 @@ class PaymentNotice:
     paid_at: datetime | None
     notice_id: str | None = None  # the provider's notification id (replays carry the same)
     replay_key: str | None = None  # names this exact signed message, where a genuine re-send is signed afresh
+    source: PaymentSource = PaymentSource.PROVIDER  # RECONCILIATION: read from the day's bill, no notification came
 
 
 class BillEntryKind(StrEnum):
@@ -95,7 +98,13 @@ class BillEntry:
 
     def as_notice(self) -> PaymentNotice:
         return PaymentNotice(
-            self.provider, self.out_trade_no, self.transaction_id, self.state, self.amount_fen, self.at
+            self.provider,
+            self.out_trade_no,
+            self.transaction_id,
+            self.state,
+            self.amount_fen,
+            self.at,
+            source=PaymentSource.RECONCILIATION,
         )
 
 

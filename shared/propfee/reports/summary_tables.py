@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from propfee.reports.formats import Cell, Column, ReportTable
 from propfee.reports.formats.words import code_words
 from propfee.reports.history import TASK_OUTCOMES
+from propfee.reports.online_tables import online_tables
 from propfee.reports.sections import TICKET_FIGURES
 from propfee.reports.summary import CommunityDay, CompanyDay
 
@@ -493,4 +494,5 @@ def report_tables(summary: dict[str, object], entries: list[CommunityDay]) -> li
         collectors_table(summary),
         targets_table(summary),
         *reconciliation_tables(summary),
+        *online_tables(summary),
     ]
