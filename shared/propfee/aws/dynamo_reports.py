@@ -10,17 +10,8 @@ from propfee.aws import keys
 from propfee.aws.clients import error_code
 from propfee.aws.dynamo_table import TableBase, fields_of, from_attributes, to_attributes
 from propfee.aws.dynamo_tasks import item_to_task
-from propfee.domain.models import (
-    DayActivity,
-    DaySnapshot,
-    LinkOpened,
-    Payment,
-    PeriodTotal,
-    Reminder,
-    Skip,
-    StartedOrder,
-    Task,
-)
+from propfee.domain.day_snapshot import DaySnapshot
+from propfee.domain.models import DayActivity, LinkOpened, Payment, PeriodTotal, Reminder, Skip, StartedOrder, Task
 
 
 class ReportRecords(TableBase):

@@ -17,18 +17,15 @@ from itertools import pairwise
 
 from pydantic import Field, NonNegativeInt, model_validator
 
+from propfee.domain.day_snapshot import CollectorDay, DaySnapshot, SourceTally, StepEffect
 from propfee.domain.models import (
-    CollectorDay,
     DayActivity,
-    DaySnapshot,
     Payment,
     PaymentSource,
     PeriodTotal,
     Record,
     Reminder,
     ReminderStatus,
-    SourceTally,
-    StepEffect,
     Task,
     TaskOutcome,
 )
@@ -89,7 +86,7 @@ class Targets(Record):
 
 
 # ------------------------------------------------------------------------------------------- snapshot
-# StepEffect, CollectorDay and DaySnapshot are records (propfee.domain.models): the ports store them
+# StepEffect, CollectorDay and DaySnapshot are records (propfee.domain.day_snapshot): the ports store them
 def step_effectiveness(cohort: Iterable[Reminder], payments: Iterable[Payment]) -> dict[str, StepEffect]:
     """Per step, the units it reached and those of them that paid (not a refund) after the step's first
     contact that day and within EFFECT_DAYS of it. A unit reached by two steps counts for both."""

@@ -14,16 +14,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from propfee.domain.day_snapshot import DaySnapshot, SourceTally
 from propfee.domain.models import (
     Channel,
     DayActivity,
-    DaySnapshot,
     LinkOpened,
     Payment,
     PaymentSource,
     Reminder,
     ReminderStatus,
-    SourceTally,
     StartedOrder,
 )
 from propfee.domain.money import rate

@@ -6,17 +6,13 @@ from typing import Any
 
 from propfee.reports.formats import Cell, Column, ReportTable
 from propfee.reports.online import NO_REMINDER, ORDER_FIGURES, PROVIDERS
-
-_TOTAL = ("", "合计 / Total")  # the company rows of a table, after the communities'
-
-
-def _yuan(fen: int) -> float:
-    return fen / 100
+from propfee.reports.table_values import scopes
+from propfee.reports.table_values import yuan as _yuan
 
 
 def _scopes(summary: dict[str, object]) -> list[tuple[tuple[str, str], dict[str, Any]]]:
-    scopes = [((c["community_id"], c["name"]), c["online_payments"]) for c in summary["communities"]]  # type: ignore[attr-defined]
-    return [*scopes, (_TOTAL, summary["totals"]["online_payments"])]  # type: ignore[index]
+    """Each community's online payments, then the company's."""
+    return [(scope, figures["online_payments"]) for scope, figures in scopes(summary)]
 
 
 SOURCE_COLUMNS = (

@@ -6,16 +6,15 @@ from datetime import date, timedelta
 
 import pytest
 
+from propfee.domain.day_snapshot import DaySnapshot, SourceTally
 from propfee.domain.models import (
     Channel,
     DayActivity,
-    DaySnapshot,
     LinkOpened,
     Payment,
     PaymentSource,
     Reminder,
     ReminderStatus,
-    SourceTally,
     StartedOrder,
 )
 from propfee.reports.history import day_snapshot, history_window, payment_sources
