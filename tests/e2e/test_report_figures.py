@@ -4,7 +4,7 @@ each equal to what the test set up."""
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -134,7 +134,7 @@ def test_the_report_shows_aging_top_debtors_replies_tickets_and_dead_letters(est
         Bucket=estate.resources["ReportBucket"], Key="reports/2026-11-11/summary.json"
     )
     summary = json.loads(body["Body"].read())
-    assert summary["schema_version"] == 5
+    assert summary["schema_version"] == 6
     [c01] = summary["communities"]
     totals = summary["totals"]
     # the headline's balance adds up: opening + new bills - collected + adjustments = closing
@@ -212,3 +212,78 @@ def test_the_report_shows_aging_top_debtors_replies_tickets_and_dead_letters(est
     assert "DailyReportFunction" in {function for function, _ in estate.function_calls}
     assert ("DailyReportFunction", "sqs:GetQueueAttributes") in estate.function_calls
     assert_calls_allowed(estate.function_calls)
+
+
+def test_a_demo_shaped_month_reports_its_online_payments_as_the_table_records_them(tmp_path):
+    """The simulated company's first days (owners paying from their reminders' links with both providers, the
+    others at the office through the billing system's export): each day's online and imported payments, and the
+    month to date, recounted from the ledger items; the links opened and the hours to pay from the reminders."""
+    from collections import Counter
+
+    from propfee.aws.dynamo_table import from_attributes
+    from propfee.local.simulation.run import DemoOptions, run_demo
+
+    captured: dict = {}
+
+    def keep(demo) -> None:
+        pages = demo.table.db.get_paginator("scan").paginate(TableName=demo.table.name)
+        captured["items"] = [from_attributes(i) for page in pages for i in page["Items"]]
+
+    days = 14  # the first reminders (the 7th) are a cohort with a week behind it in the last report
+    summary = run_demo(DemoOptions(households=60, days=days, seed=11, out=tmp_path), on_finish=keep)
+    online_made = summary["payments"]["online"]
+    assert sum(online_made.values()) > 0, online_made
+
+    recount: dict[str, Counter] = {}
+    for p in (i for i in captured["items"] if i.get("kind") == "payment" and i["amount_fen"] > 0):
+        day = datetime.fromisoformat(p["paid_at"]).astimezone(SHANGHAI).date().isoformat()
+        key = "import" if p.get("source", "import") == "import" else p["method"]
+        recount.setdefault(day, Counter())[key] += 1
+    month: Counter = Counter()
+    steps_online = 0
+    for offset in range(days):
+        report_day = date.fromisoformat(summary["start"]) + timedelta(days=offset)
+        report = json.loads((tmp_path / "reports" / report_day.isoformat() / "summary.json").read_text("utf-8"))
+        assert report["schema_version"] == 6, report_day
+        section = report["totals"]["online_payments"]
+        figures = section["day"]
+        shown = Counter({p: f["count"] for p, f in figures["providers"].items() if f["count"]})
+        if figures["imported"]["count"]:
+            shown["import"] = figures["imported"]["count"]
+        assert shown == recount.get(report_day.isoformat(), Counter()), report_day
+        month.update(shown)
+        to_date = section["month_to_date"]
+        assert to_date["days_missing"] == 0
+        assert {p: f["count"] for p, f in to_date["providers"].items()} == {
+            p: month[p] for p in ("wechat_pay", "alipay")
+        }
+        assert to_date["imported"]["count"] == month["import"]
+        opened = {c["channel"]: c for c in section["link_opened"]["channels"]}
+        steps_online += sum(s["online"] for s in section["reminder_to_payment"]["steps"])
+        assert [c["community_id"] for c in report["communities"]]  # every community has the section too
+        assert all("online_payments" in c for c in report["communities"])
+    # every payment made on a provider's cashier reached the ledger and the reports, each after a reminder
+    assert {p: month[p] for p in online_made} == online_made
+    assert steps_online == sum(online_made.values())
+    # the last report's cohort (the first reminders, a week before): those whose unit's link was opened in the week
+    # after them, recounted from the evidence records and the openings kept
+    cohort_day = date.fromisoformat(summary["end"]) - timedelta(days=7)
+    openings: dict[str, list[datetime]] = {}
+    for o in (i for i in captured["items"] if i.get("kind") == "link_opened"):
+        openings.setdefault(o["unit_id"], []).append(datetime.fromisoformat(o["at"]))
+    cohort = [
+        r
+        for r in captured["items"]
+        if r.get("kind") == "reminder"
+        and datetime.fromisoformat(r["claimed_at"]).astimezone(SHANGHAI).date() == cohort_day
+        and r["status"] in ("sent", "delivered")
+        and "/b/" in (r.get("text") or "")
+    ]
+    sent = {r["unit_id"]: datetime.fromisoformat(r.get("sent_at") or r["claimed_at"]) for r in cohort}
+    was_opened = [u for u, t in sent.items() if any(t <= o <= t + timedelta(days=7) for o in openings.get(u, ()))]
+    assert (opened["sms"]["cohort_reminders"], opened["sms"]["cohort_opened"]) == (len(cohort), len(was_opened))
+    assert was_opened, "some owners reminded that day opened their link and paid online"
+    last = tmp_path / "reports" / (date.fromisoformat(summary["end"])).isoformat()
+    assert "线上缴费与导入" in (last / "report.html").read_text("utf-8")
+    assert "Online and imported payments" in (last / "report.en.html").read_text("utf-8")
+    assert (last / "online_payments.csv").read_text("utf-8-sig").startswith("community_id,community,span,source")

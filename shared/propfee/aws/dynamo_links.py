@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import logging
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -13,8 +14,11 @@ from propfee.aws.dynamo_table import TableBase, from_attributes, plain, to_attri
 from propfee.domain.models import UnitBillLink
 from propfee.payments.links import BillLink, LinkScope
 
+log = logging.getLogger(__name__)
 # DynamoDB deletes an expired item within days; the page checks the expiry itself, TTL only tidies up
 LINK_KEPT_AFTER_EXPIRY = timedelta(days=7)
+# a day's opening is read by the reports of the following week (the reminders' cohorts); TTL removes it after
+OPENING_KEPT = timedelta(days=62)
 
 
 def link_to_item(link: BillLink) -> dict[str, Any]:
@@ -40,6 +44,7 @@ def item_to_link(token: str, item: dict[str, Any]) -> BillLink:
         issued_at=datetime.fromisoformat(item["issued_at"]),
         expires_at=datetime.fromisoformat(item["valid_until"]),
         revoked=bool(item.get("revoked", False)),
+        opened_on=date.fromisoformat(item["opened_on"]) if item.get("opened_on") else None,
     )
 
 
@@ -116,6 +121,48 @@ class LinkRecords(TableBase):
         except ClientError as error:
             if error_code(error) != "ConditionalCheckFailedException":  # the unit names a newer link already
                 raise
+        return True
+
+    def note_opening(self, link: BillLink, day: date, at: datetime) -> bool:
+        """One transaction, on the first opening of the day only (the page's read of the link saw `opened_on`):
+        the day's opening, in the activity index under the link's community and day, and the link's `opened_on`.
+        Nothing of who opened it (no address, no browser). False when that day's opening was kept already."""
+        opening = {
+            **keys.link_opening_item(link.token, day),
+            "kind": "link_opened",
+            "unit_id": link.unit_id,
+            "community_id": link.community_id,
+            "at": at.isoformat(),
+            "activity_pk": keys.activity_pk(link.community_id, day),
+            "activity_sk": f"{at.isoformat()}#link_opened#{link.unit_id}",
+            "expires_at": int((at + OPENING_KEPT).timestamp()),  # TTL
+        }
+        try:
+            self.db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.name,
+                            "Item": to_attributes(opening),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self.name,
+                            "Key": to_attributes(keys.bill_link_item(link.token)),
+                            "UpdateExpression": "SET opened_on = :day",
+                            "ConditionExpression": "attribute_exists(pk)",
+                            "ExpressionAttributeValues": to_attributes({":day": day.isoformat()}),
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if error_code(error) != "TransactionCanceledException":  # else: kept by another opening meanwhile
+                # a figure of the report is not worth the owner's page: logged, and the page is served
+                log.warning("link opening not kept", extra={"error": error_code(error)})
+            return False
         return True
 
     def count_request(self, subject: str, window: str, limit: int, expires: datetime) -> bool:

@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from propfee.aws import keys
 from propfee.aws.dynamo_paid import PaidRecords
@@ -17,8 +18,16 @@ from propfee.payments.orders import OrderStatus, PaymentOrder
 from propfee.payments.receipts import Receipt
 
 
-def order_to_item(order: PaymentOrder) -> dict[str, Any]:
-    return {**keys.payment_order_item(order.out_trade_no), **order.model_dump(mode="json"), "kind": "payment_order"}
+def order_to_item(order: PaymentOrder, tz: ZoneInfo) -> dict[str, Any]:
+    """The order, and in the activity index under the day it was started (the report's started orders: their
+    status as it stands when the report reads them)."""
+    return {
+        **keys.payment_order_item(order.out_trade_no),
+        **order.model_dump(mode="json"),
+        "kind": "payment_order",
+        "activity_pk": keys.activity_pk(order.community_id, order.created_at.astimezone(tz).date()),
+        "activity_sk": f"{order.created_at.isoformat()}#payment_order#{order.out_trade_no}",
+    }
 
 
 def item_to_order(item: dict[str, Any]) -> PaymentOrder:
@@ -43,7 +52,7 @@ class PaymentsTable(FeedbackTable, PaidRecords):
         return item_to_order(from_attributes(response["Item"])) if "Item" in response else None
 
     def add_order(self, order: PaymentOrder) -> PaymentOrder:
-        if not self._put_new(order_to_item(order)):
+        if not self._put_new(order_to_item(order, self._tz)):
             existing = self.get_order(order.out_trade_no)
             assert existing is not None
             return existing

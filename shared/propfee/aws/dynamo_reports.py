@@ -8,7 +8,7 @@ from propfee.aws import keys
 from propfee.aws.dynamo_table import TableBase, fields_of, from_attributes, to_attributes
 from propfee.aws.dynamo_tasks import item_to_task
 from propfee.domain.day_snapshot import DaySnapshot
-from propfee.domain.models import DayActivity, Payment, PeriodTotal, Reminder, Skip, Task
+from propfee.domain.models import DayActivity, LinkOpened, Payment, PeriodTotal, Reminder, Skip, StartedOrder, Task
 
 
 class ReportRecords(TableBase):
@@ -19,6 +19,8 @@ class ReportRecords(TableBase):
         reminders: list[Reminder] = []
         skips: list[Skip] = []
         tasks_done: list[Task] = []
+        openings: list[LinkOpened] = []
+        orders: list[StartedOrder] = []
         for item in self._query(
             IndexName="activity",
             KeyConditionExpression="activity_pk = :pk",
@@ -33,8 +35,17 @@ class ReportRecords(TableBase):
                 skips.append(Skip.model_validate(fields_of(Skip, item)))
             elif kind == "task":
                 tasks_done.append(item_to_task(item))
+            elif kind == "link_opened":
+                openings.append(LinkOpened.model_validate(fields_of(LinkOpened, item)))
+            elif kind == "payment_order":
+                orders.append(StartedOrder.model_validate(fields_of(StartedOrder, item)))
         return DayActivity(
-            payments=tuple(payments), reminders=tuple(reminders), skips=tuple(skips), tasks_done=tuple(tasks_done)
+            payments=tuple(payments),
+            reminders=tuple(reminders),
+            skips=tuple(skips),
+            tasks_done=tuple(tasks_done),
+            link_openings=tuple(openings),
+            orders=tuple(orders),
         )
 
     def period_totals(self, community_id: str) -> list[PeriodTotal]:

@@ -194,6 +194,11 @@ def bill_link_item(token: str) -> dict[str, str]:
     return {"pk": f"BILLLINK#{token}", "sk": "LINK"}
 
 
+def link_opening_item(token: str, day: date) -> dict[str, str]:
+    """A bill link opened on a local day: kept once per link and day, beside the link (the report's openings)."""
+    return {"pk": f"BILLLINK#{token}", "sk": f"OPENED#{day.isoformat()}"}
+
+
 def rate_count_item(subject: str, window: str) -> dict[str, str]:
     """Requests of a subject (a token's or a source IP's digest) in a window of time: web rate limits."""
     return {"pk": f"RATE#{subject}", "sk": f"COUNT#{window}"}

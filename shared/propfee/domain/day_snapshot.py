@@ -21,6 +21,11 @@ class CollectorDay(Record):
     promised_fen: NonNegativeInt = 0  # the balances of the tasks closed with a promise
 
 
+class SourceTally(Record):
+    count: NonNegativeInt = 0
+    amount_fen: int = 0
+
+
 class DaySnapshot(Record):
     community_id: str
     day: date
@@ -35,6 +40,9 @@ class DaySnapshot(Record):
     cohort_day: date  # whose reminders `effectiveness` follows (EFFECT_DAYS before `day`)
     effectiveness: dict[str, StepEffect] = Field(default_factory=dict)
     collectors: dict[str, CollectorDay] = Field(default_factory=dict)
+    # the day's payments by how they came ("import", "provider:<provider>", "reconciliation:<provider>"); None in a
+    # snapshot kept before the summary's schema 6, which did not count them
+    payment_sources: dict[str, SourceTally] | None = None
 
     @property
     def collection_rate(self) -> float | None:

@@ -171,6 +171,18 @@ class Bill(Record):
     issued_at: AwareDatetime
 
 
+class PaymentSource(StrEnum):
+    """How a payment reached the ledger (the report's online versus imported)."""
+
+    PROVIDER = "provider"  # an online payment a provider vouched for: its notification, or its answer to a query
+    RECONCILIATION = "reconciliation"  # online, applied from the provider's trade bill: no notification came
+    IMPORT = "import"  # the billing system's export (or a bank file); a payment recorded before sources were kept
+
+    @property
+    def online(self) -> bool:
+        return self is not PaymentSource.IMPORT
+
+
 class Payment(Record):
     """Money received for a unit (negative: a refund paid back to the owner). The reference (bank or
     billing-system serial) makes it idempotent."""
@@ -182,6 +194,7 @@ class Payment(Record):
     paid_at: AwareDatetime
     method: str = "unknown"
     for_period: Period | None = None  # the month the payer named (a cashier's 账期 column), settled first
+    source: PaymentSource = PaymentSource.IMPORT  # online ones say so where they are built (payments/)
 
     @field_validator("amount_fen")
     @classmethod
@@ -357,6 +370,26 @@ class PeriodTotal(Record):
     bills: int = 0
 
 
+class LinkOpened(Record):
+    """A unit's bill link opened on the bill page: the first time that day (kept once per link and day), and
+    nothing of who opened it or from where."""
+
+    unit_id: str
+    community_id: str
+    at: AwareDatetime
+
+
+class StartedOrder(Record):
+    """An online payment order started on the bill page, as the report reads it (payments.orders.PaymentOrder)."""
+
+    unit_id: str
+    community_id: str
+    provider: str
+    amount_fen: int
+    created_at: AwareDatetime
+    status: str  # open, paid, held, closed
+
+
 class DayActivity(Record):
     """Everything that happened in one community on one local day."""
 
@@ -364,6 +397,8 @@ class DayActivity(Record):
     reminders: tuple[Reminder, ...] = ()
     skips: tuple[Skip, ...] = ()
     tasks_done: tuple[Task, ...] = ()  # calls, visits and reviews their collector closed that day
+    link_openings: tuple[LinkOpened, ...] = ()  # bill links first opened that day
+    orders: tuple[StartedOrder, ...] = ()  # online payment orders created that day (their status now)
 
 
 class TicketStatus(StrEnum):

@@ -104,7 +104,7 @@ class BillHttp:
         if not self._limiter.allow(request.token, request.source_ip, request.now):
             return too_many()
         language = self._language(request)
-        bill = self._page.view(request.token, language, request.now)
+        bill = self._page.view(request.token, language, request.now, opened_in=self._tz)
         return not_found() if bill is None else self._render(request, bill, language)
 
     def _checked(self, request: BillRequest) -> WebResponse | None:

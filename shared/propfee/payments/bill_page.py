@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+from zoneinfo import ZoneInfo
 
 from propfee.domain.identity import CompanyIdentity
 from propfee.domain.models import Building, Community, InboundMessage, Unit
@@ -184,11 +185,16 @@ class BillPage:
     def identity(self, community_id: str) -> CompanyIdentity:
         return self._identities.identity_for(community_id)
 
-    def view(self, token: str, language: str, now: datetime) -> BillView | None:
+    def view(self, token: str, language: str, now: datetime, opened_in: ZoneInfo | None = None) -> BillView | None:
+        """The page of the token's unit. `opened_in`: the owner opened it (not a page shown again after a form),
+        kept once per link and day in that time zone's days (the report's share of reminders whose link was
+        opened)."""
         found = self._unit(token, now)
         if found is None:
             return None
-        _, unit = found
+        link, unit = found
+        if opened_in is not None:
+            self._links.note_opening(link, now, opened_in)
         community = next((c for c in self._reader.communities() if c.community_id == unit.community_id), None)
         buildings = self._reader.buildings(unit.community_id)
         building = next((b for b in buildings if b.building_id == unit.building_id), None)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import secrets
 import string
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from propfee.domain.models import SendJob, UnitBillLink
 
@@ -48,6 +49,7 @@ class BillLink:
     issued_at: datetime
     expires_at: datetime
     revoked: bool = False
+    opened_on: date | None = None  # the last local day its page was opened (the report's link openings)
 
     def __post_init__(self) -> None:
         if self.issued_at.tzinfo is None or self.expires_at.tzinfo is None:
@@ -76,6 +78,11 @@ class BillLinkStore(Protocol):
 
     def revoke_link(self, token: str) -> bool:
         """False when no such link exists."""
+        ...
+
+    def note_opening(self, link: BillLink, day: date, at: datetime) -> bool:
+        """Keep that the link was opened on `day` (first at `at`): once per link and day, False when it was kept
+        already. Nothing of who opened it."""
         ...
 
 
@@ -129,6 +136,14 @@ class BillLinks:
     def revoke(self, token: str) -> bool:
         return looks_like_token(token) and self._store.revoke_link(token)
 
+    def note_opening(self, link: BillLink, now: datetime, tz: ZoneInfo) -> bool:
+        """The owner opened the link's page: kept once per link and local day. The link as just read says whether
+        today's opening is kept already, so a second opening that day costs no call at all."""
+        day = now.astimezone(tz).date()
+        if link.opened_on is not None and link.opened_on >= day:
+            return False
+        return self._store.note_opening(link, day, now)
+
 
 class InMemoryBillLinks:
     """A BillLinkStore in memory (tests, the simulation)."""
@@ -136,6 +151,7 @@ class InMemoryBillLinks:
     def __init__(self) -> None:
         self.links: dict[str, BillLink] = {}
         self.current: dict[str, str] = {}
+        self.openings: dict[tuple[str, date], datetime] = {}  # (token, day) -> first opened at
 
     def link(self, token: str) -> BillLink | None:
         return self.links.get(token)
@@ -153,4 +169,12 @@ class InMemoryBillLinks:
         if link is None:
             return False
         self.links[token] = replace(link, revoked=True)
+        return True
+
+    def note_opening(self, link: BillLink, day: date, at: datetime) -> bool:
+        if (link.token, day) in self.openings:
+            return False
+        self.openings[(link.token, day)] = at
+        if link.token in self.links:
+            self.links[link.token] = replace(self.links[link.token], opened_on=day)
         return True

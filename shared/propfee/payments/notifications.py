@@ -111,6 +111,7 @@ def apply_verified(
         amount_fen=notice.amount_fen,
         paid_at=(notice.paid_at or now).astimezone(tz),
         method=notice.provider.value,
+        source=notice.source,  # the provider's notification or query, or the reconciliation of its bill
     )
     tried_at_once = False  # tried and not done: the unit may have changed since it was read
     if isinstance(store, AtOnceStore) and unit is not None and order.status is OrderStatus.OPEN:

@@ -8,6 +8,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
+from propfee.domain.models import PaymentSource
+
 
 class ProviderName(StrEnum):
     WECHAT_PAY = "wechat_pay"
@@ -78,6 +80,7 @@ class PaymentNotice:
     # the merchant's own data the provider echoes (WeChat Pay `attach`, Alipay `passback_params`): the order's unit,
     # under the notification's signature; lets the unit be read with the order in one call
     attach: str | None = None
+    source: PaymentSource = PaymentSource.PROVIDER  # RECONCILIATION: read from the day's bill, no notification came
 
 
 class BillEntryKind(StrEnum):
@@ -101,7 +104,13 @@ class BillEntry:
 
     def as_notice(self) -> PaymentNotice:
         return PaymentNotice(
-            self.provider, self.out_trade_no, self.transaction_id, self.state, self.amount_fen, self.at
+            self.provider,
+            self.out_trade_no,
+            self.transaction_id,
+            self.state,
+            self.amount_fen,
+            self.at,
+            source=PaymentSource.RECONCILIATION,
         )
 
 

@@ -17,8 +17,18 @@ from itertools import pairwise
 
 from pydantic import Field, NonNegativeInt, model_validator
 
-from propfee.domain.day_snapshot import CollectorDay, DaySnapshot, StepEffect
-from propfee.domain.models import DayActivity, Payment, PeriodTotal, Record, Reminder, ReminderStatus, Task, TaskOutcome
+from propfee.domain.day_snapshot import CollectorDay, DaySnapshot, SourceTally, StepEffect
+from propfee.domain.models import (
+    DayActivity,
+    Payment,
+    PaymentSource,
+    PeriodTotal,
+    Record,
+    Reminder,
+    ReminderStatus,
+    Task,
+    TaskOutcome,
+)
 from propfee.domain.money import rate
 
 TREND_DAYS = 30
@@ -99,6 +109,25 @@ def step_effectiveness(cohort: Iterable[Reminder], payments: Iterable[Payment]) 
     return {step: StepEffect(**counts) for step, counts in sorted(effect.items())}
 
 
+def source_key(payment: Payment) -> str:
+    """How a payment came, as the snapshot counts it: "import", or "provider:<provider>" (a notification or a
+    query) and "reconciliation:<provider>" (the trade bill) for an online one (its method names the provider)."""
+    if payment.source is PaymentSource.IMPORT:
+        return PaymentSource.IMPORT.value
+    return f"{payment.source.value}:{payment.method}"
+
+
+def payment_sources(payments: Iterable[Payment]) -> dict[str, SourceTally]:
+    """The payments (not refunds: the collections table lists them) by how they came: count and fen."""
+    counts: Counter[str] = Counter()
+    amounts: Counter[str] = Counter()
+    for p in payments:
+        if p.amount_fen > 0:
+            counts[source_key(p)] += 1
+            amounts[source_key(p)] += p.amount_fen
+    return {key: SourceTally(count=counts[key], amount_fen=amounts[key]) for key in sorted(counts)}
+
+
 def collector_days(tasks_done: Iterable[Task]) -> dict[str, CollectorDay]:
     outcomes: dict[str, Counter[str]] = {}
     promised: Counter[str] = Counter()
@@ -142,6 +171,7 @@ def day_snapshot(
         cohort_day=day - timedelta(days=EFFECT_DAYS),
         effectiveness=step_effectiveness(cohort, window_payments),
         collectors=collector_days(activity.tasks_done),
+        payment_sources=payment_sources(activity.payments),
     )
 
 
@@ -257,9 +287,10 @@ def phase_progress(phase: Phase | None, snapshots: Sequence[DaySnapshot], day: d
 
 
 def history_window(day: date, phases: Mapping[str, Phase | None]) -> date:
-    """The first day whose snapshot a report of `day` reads in a range: the trend's, or the first of a phase
-    (its baseline, the last snapshot before it, is read on its own)."""
-    first = day - timedelta(days=TREND_DAYS - 1)
+    """The first day whose snapshot a report of `day` reads in a range: the trend's, the month's first (its
+    online payments to date), or the first of a phase (its baseline, the last snapshot before it, is read on its
+    own)."""
+    first = min(day - timedelta(days=TREND_DAYS - 1), day.replace(day=1))
     for phase in phases.values():
         if phase is not None:
             first = min(first, phase.start)

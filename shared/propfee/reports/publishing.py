@@ -111,6 +111,7 @@ def publish_daily_report(
                 tickets=tuple(tickets.pop(community_id, [])),
                 history=(*earlier, snapshot),
                 phase=phase,
+                week=tuple(week),
             )
         )
     collectors = tuple(reader.collectors())

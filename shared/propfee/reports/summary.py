@@ -14,6 +14,7 @@ from propfee.domain.models import Collector, Community, DayActivity, PeriodTotal
 from propfee.domain.money import rate
 from propfee.feedback.responses import DEFAULT_DEPARTMENTS, DepartmentContact
 from propfee.reports.history import Phase, collectors_today, effectiveness, phase_progress, trend
+from propfee.reports.online import online_section
 from propfee.reports.sections import (
     arrears_aging,
     company_effectiveness,
@@ -27,7 +28,9 @@ from propfee.reports.sections import (
 # 3: 30-day trend, reminder effectiveness, collectors' day, progress against phased targets
 # 4: the day's balance (opening + new bills - collected + adjustments = closing), the company's time zone
 # 5: the reconciliation run that day of each provider's trade bill (of the day before)
-SCHEMA_VERSION = 5
+# 6: online payments: online (by provider) versus imported for the day and the month to date, hours from a
+#    reminder to its payment, reminders whose bill link was opened, orders started and left unpaid
+SCHEMA_VERSION = 6
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class CommunityDay:
     # the report's own snapshots of earlier days and of this one (trend, effectiveness, targets)
     history: tuple[DaySnapshot, ...] = ()
     phase: Phase | None = None  # the phased targets in force that day, if any
+    # the activity of the EFFECT_DAYS before the day (reminders before its payments, links opened, orders)
+    week: tuple[DayActivity, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,7 @@ def _community_figures(day: date, generated_at: datetime, entry: CommunityDay, t
         "trend": trend(entry.history, day),
         "reminder_effectiveness": effectiveness(entry.history, day),
         "targets": phase_progress(entry.phase, entry.history, day),
+        "online_payments": online_section(day, generated_at, [entry.activity], entry.week, entry.history, tz),
     }
 
 
@@ -208,6 +214,15 @@ def build_summary(
         "reminder_effectiveness": company_effectiveness(communities),
         "collectors": collector_figures(day, generated_at, entries, company),
         "reconciliation": reconciliation_figures(company.reconciliations),
+        "online_payments": online_section(
+            day,
+            generated_at,
+            [entry.activity for entry in entries],
+            [a for entry in entries for a in entry.week],
+            [s for entry in entries for s in entry.history],
+            tz,
+            communities=len(entries),
+        ),
     }
     return {
         "schema_version": SCHEMA_VERSION,

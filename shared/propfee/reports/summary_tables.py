@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from propfee.reports.formats import Cell, Column, ReportTable
 from propfee.reports.history_tables import collectors_table, effectiveness_table, targets_table, trend_table
+from propfee.reports.online_tables import online_tables
 from propfee.reports.sections import TICKET_FIGURES
 from propfee.reports.summary import CommunityDay
 from propfee.reports.table_values import DEFAULT_TZ, local_time, report_timezone, scopes, yuan
@@ -334,4 +335,5 @@ def report_tables(summary: dict[str, object], entries: list[CommunityDay]) -> li
         collectors_table(summary),
         targets_table(summary),
         *reconciliation_tables(summary),
+        *online_tables(summary),
     ]

@@ -223,3 +223,16 @@ def test_with_no_provider_turned_on_the_page_shows_how_to_pay_offline_and_no_pay
     html = str(http.show(request(token, accept_language="zh-CN")).body)
     assert "/pay/" not in html and "微信支付" not in html
     assert load_rules().identity_for("C01").pay_instructions["zh-CN"] in html
+
+
+def test_opening_the_page_is_kept_once_a_day_and_a_page_shown_again_after_a_form_is_not_an_opening(site):
+    _, http, links, _, token = site
+    store = links._store
+    assert http.show(request(token)).status == 200
+    assert http.show(request(token, now=NOW + timedelta(hours=3))).status == 200  # the same day: kept already
+    assert http.feedback(request(token, form=form(token, text="账单是对的，谢谢"))).status == 200
+    assert list(store.openings) == [(token, NOW.date())]
+    assert store.openings[(token, NOW.date())] == NOW  # the first time that day, and nothing of who
+    http.show(request(token, now=NOW + timedelta(days=1)))
+    assert sorted(day for _, day in store.openings) == [NOW.date(), NOW.date() + timedelta(days=1)]
+    assert http.show(request("0" * 22)).status == 404 and len(store.openings) == 2  # an unknown token: nothing

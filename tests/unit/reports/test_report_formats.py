@@ -70,6 +70,10 @@ ZH_SHEETS = [
     "阶段性指标",
     "支付对账",
     "对账差异",
+    "线上缴费与导入",
+    "催缴到缴费的时长",
+    "账单链接打开率",
+    "未完成支付订单",
 ]
 EN_SHEETS = [
     "Communities",
@@ -87,6 +91,10 @@ EN_SHEETS = [
     "Phased targets",
     "Payment reconciliation",
     "Reconciliation findings",
+    "Online and imported payments",
+    "Hours from reminder to payment",
+    "Bill links opened",
+    "Orders started, not paid",
 ]
 
 

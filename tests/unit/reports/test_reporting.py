@@ -62,7 +62,7 @@ def summary():
 
 
 def test_summary_header(summary):
-    assert summary["schema_version"] == 5
+    assert summary["schema_version"] == 6
     assert summary["timezone"] == "Asia/Shanghai"
     assert summary["date"] == "2025-03-05"
     assert summary["generated_at"] == GENERATED_AT.isoformat()
@@ -351,12 +351,13 @@ def test_dead_letter_depths_in_the_totals():
     assert build_summary(DAY, GENERATED_AT, entries())["totals"]["dead_letters"] == {}
 
 
-def test_version_5_keeps_every_key_of_versions_1_to_4(summary):
+def test_version_6_keeps_every_key_of_versions_1_to_5(summary):
     version_1 = {"collections", "current_period", "back_arrears", "outstanding_fen", "reminders"}
     version_2 = {"arrears_aging", "top_debtors", "replies", "tickets", "leftover_issues"}
     version_3 = {"trend", "reminder_effectiveness"}
     version_4 = {"balance"}
-    earlier = version_1 | version_2 | version_3 | version_4
+    version_6 = {"online_payments"}
+    earlier = version_1 | version_2 | version_3 | version_4 | version_6
     assert earlier | {"community_id", "name", "targets"} == set(summary["communities"][0])
     assert earlier | {"dead_letters", "collectors", "reconciliation"} == set(summary["totals"])
     header = {"schema_version", "date", "generated_at", "timezone"}

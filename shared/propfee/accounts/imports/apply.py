@@ -22,7 +22,7 @@ from propfee.accounts.imports.reading import ImportFileError, RawRow, read_rows
 from propfee.accounts.imports.report import RejectsCsv, keep_reject
 from propfee.accounts.imports.rows import LedgerRow, PaymentRow, Rejected, parse_ledger, parse_payments
 from propfee.accounts.ledger import RefundTooLarge
-from propfee.domain.models import Bill, Building, Community, Payment, Unit, room_key
+from propfee.domain.models import Bill, Building, Community, Payment, PaymentSource, Unit, room_key
 
 Kind = Literal["ledger", "payments"]
 CHUNK_ROWS = 500
@@ -248,6 +248,7 @@ def _apply_unit(
             paid_at=row.paid_at.astimezone(tz),
             method=row.method or "import",
             for_period=row.period,
+            source=PaymentSource.IMPORT,
         )
         try:
             applied = store.record_payment(payment, latest)

@@ -224,6 +224,10 @@ _CODES: dict[str, dict[str, str]] = {
         "imports_runs": "导入运行",
         "feedback_mail_runs": "反馈邮件运行",
         "reconcile_payments_runs": "支付对账运行",
+        # online payments (the section's spans and rows)
+        "day": "当日",
+        "month_to_date": "本月累计",
+        "no_reminder": "此前7天无催缴",
     },
     "en": {
         "wechat": "WeChat Pay",
@@ -348,6 +352,9 @@ _CODES: dict[str, dict[str, str]] = {
         "imports_runs": "import runs",
         "feedback_mail_runs": "feedback mail runs",
         "reconcile_payments_runs": "payment reconciliation runs",
+        "day": "the day",
+        "month_to_date": "month to date",
+        "no_reminder": "no reminder in the 7 days before",
     },
 }
 
