@@ -2,10 +2,12 @@
 user pool, finds today's call task, records the owner's promise with one tap, and the next plan's dry run holds
 the unit until that date; the console's pages axe-clean; the record in the audit trail."""
 
+import io
 import json
 import shutil
 import urllib.error
 import urllib.request
+import zipfile
 from datetime import date
 
 import pytest
@@ -87,6 +89,16 @@ def test_a_collector_signs_in_on_a_phone_records_a_promise_and_the_plan_holds_th
             page.wait_for_selector("#promised_date")
             assert_axe_clean(page)
             assert page.evaluate(_WIDTHS)["scroll"] <= 390
+            # the unit's page from the task: its bill, the call task, the number to dial; then back to the task
+            page.click(f"a[href^='/console/units/{UNIT}']")
+            page.wait_for_selector("#unit-tasks")
+            unit_page = page.inner_text("main")
+            assert "2026-10" in unit_page and "¥250.00" in unit_page and "call_d15" in unit_page
+            assert page.locator("a.call").get_attribute("href") == "tel:+8613812345678"
+            assert page.evaluate(_WIDTHS)["scroll"] <= 390
+            assert_axe_clean(page)
+            page.click(f"a[href^='/console/tasks/{task.task_id}']")
+            page.wait_for_selector("#promised_date")
             page.fill("#promised_date", "2026-11-25")
             page.fill("#note", "月底发工资后缴")
             page.click("button[value=promised]")
@@ -193,6 +205,22 @@ def test_a_clerk_resolves_a_ticket_a_manager_downloads_the_report_and_another_co
             link = manager.wait_for_selector("ul.reports a")
             assert_axe_clean(manager)
             assert fetch(link.get_attribute("href")) == (200, b"<p>C01</p>")  # the presigned link, no token
+            # the ticket's link (as the department email gives it), its unit's page, the unit's evidence pack
+            manager.goto(f"{base}/console?ticket={ticket.ticket_id}")
+            manager.click(f"a[href^='/console/units/{LEAKY}']")
+            manager.wait_for_selector("#staff-actions")
+            assert "ticket.resolve" in manager.inner_text("#staff-actions + ol")  # the clerk's action, timed
+            assert LEAK_PHONE not in manager.content()
+            assert manager.evaluate(_WIDTHS)["scroll"] <= 1280
+            assert_axe_clean(manager)
+            manager.click("section[aria-labelledby=evidence] button[type=submit]")
+            pack = manager.wait_for_selector("a[download]")
+            assert_axe_clean(manager)
+            status, body = fetch(pack.get_attribute("href"))
+            archive = zipfile.ZipFile(io.BytesIO(body))
+            staff_rows = archive.read("staff_actions.csv").decode("utf-8-sig")
+            assert status == 200 and "ticket.resolve" in staff_rows and "evidence.export" in staff_rows
+            assert "已更换水管，业主确认" in staff_rows and "楼上漏水" in archive.read("received.csv").decode("utf-8-sig")
 
             other = sign_in(browser, base, people["manager2"], 1280)
             task_id = sandbox.table.tasks("K1")[0].task_id  # a unit of C01, seen through its task
@@ -206,7 +234,7 @@ def test_a_clerk_resolves_a_ticket_a_manager_downloads_the_report_and_another_co
     resolved = sandbox.table.get_ticket(ticket.ticket_id)
     assert resolved.status.value == "resolved" and resolved.resolution == "已更换水管，业主确认"
     assert [h for h in sandbox.table.get_unit(LEAKY).holds if h.ticket == ticket.ticket_id] == []
-    assert [a.action for a in sandbox.table.for_unit(LEAKY)] == ["ticket.resolve"]
+    assert [a.action for a in sandbox.table.for_unit(LEAKY)] == ["ticket.resolve", "evidence.export"]
     calls = {k: n for k, n in sandbox.function_calls.items() if k[0] == "ConsoleFunction"}
     assert_calls_allowed({k: n for k, n in calls.items() if not k[1].startswith("cognito-idp:")})
     # the next plan's dry run picks the unit again: no longer held by the complaint

@@ -15,6 +15,7 @@ from propfee.console.http import ConsoleHttp, ConsoleRequest
 from propfee.console.managers import ManagerDesk
 from propfee.console.permissions import Role, StaffRecord
 from propfee.console.sign_in import REFUSED, SignInResult
+from propfee.console.units import UnitDesk
 from propfee.domain.models import Channel, Collector, DayActivity, PeriodTotal, Task, Ticket, Unit
 from propfee.web.limits import InMemoryRateCounter, RateLimiter, RateLimits
 from propfee.web.requests import HttpRequest
@@ -27,15 +28,16 @@ PASSWORD = "Correct-Horse-9-Battery"
 
 class MemoryConsoleStore:
     def __init__(self) -> None:
-        self.tasks_by_id: dict[str, Task] = {}
+        self.task_items: dict[str, Task] = {}
         self.units: dict[str, Unit] = {}
         self.staff_records: dict[str, StaffRecord] = {}
         self.collector_list: list[Collector] = []
         self.histories: dict[str, list[dict[str, Any]]] = {}
-        self.tickets_by_id: dict[str, Ticket] = {}
+        self.ticket_items: dict[str, Ticket] = {}
         self.audit = MemoryAuditStore()
         self.activity: dict[tuple[str, date], DayActivity] = {}
         self.periods: dict[str, list[PeriodTotal]] = {}
+        self.batch_reads = 0
 
     def day_activity(self, community_id: str, day: date) -> DayActivity:
         return self.activity.get((community_id, day), DayActivity())
@@ -50,48 +52,56 @@ class MemoryConsoleStore:
         return list(self.collector_list)
 
     def tasks(self, collector_id: str, status: str = "open") -> list[Task]:
-        found = [t for t in self.tasks_by_id.values() if t.collector_id == collector_id and t.status == status]
+        found = [t for t in self.task_items.values() if t.collector_id == collector_id and t.status == status]
         return sorted(found, key=lambda t: t.created_at)
 
     def get_task(self, task_id: str) -> Task | None:
-        return self.tasks_by_id.get(task_id)
+        return self.task_items.get(task_id)
 
     def get_unit(self, unit_id: str) -> Unit | None:
         return self.units.get(unit_id)
 
     def complete_task(self, done: Task, unit_after: Unit | None, unit_version: int) -> bool:
-        if self.tasks_by_id[done.task_id].status != "open":
+        if self.task_items[done.task_id].status != "open":
             return False
         if unit_after is not None:
             if self.units[done.unit_id].version != unit_version:
                 return False
             self.units[done.unit_id] = unit_after
-        self.tasks_by_id[done.task_id] = done
+        self.task_items[done.task_id] = done
         return True
 
     def unit_history(self, unit_id: str) -> list[dict[str, Any]]:
         return list(self.histories.get(unit_id, []))
 
     def get_ticket(self, ticket_id: str) -> Ticket | None:
-        return self.tickets_by_id.get(ticket_id)
+        return self.ticket_items.get(ticket_id)
+
+    def tasks_by_id(self, task_ids: Iterable[str]) -> list[Task]:
+        self.batch_reads += 1
+        return [self.task_items[i] for i in dict.fromkeys(task_ids) if i in self.task_items]
+
+    def tickets_by_id(self, ticket_ids: Iterable[str]) -> list[Ticket]:
+        self.batch_reads += 1
+        return [self.ticket_items[i] for i in dict.fromkeys(ticket_ids) if i in self.ticket_items]
 
     def tickets(self, department: str, status: str = "open", due_before: datetime | None = None) -> list[Ticket]:
         found = [
-            t for t in self.tickets_by_id.values()
+            t for t in self.ticket_items.values()
             if t.department == department and t.status.value == status and (due_before is None or t.due_by < due_before)
         ]  # fmt: skip
         return sorted(found, key=lambda t: t.due_by)
 
     def tickets_with_queued_replies(self) -> list[Ticket]:
-        return [t for t in self.tickets_by_id.values() if t.queued_replies]
+        return [t for t in self.ticket_items.values() if t.queued_replies]
 
     def save_ticket(self, before: Ticket, after: Ticket, units_after: list[Unit]) -> bool:
-        kept = self.tickets_by_id.get(before.ticket_id)
+        kept = self.ticket_items.get(before.ticket_id)
         if kept is None or kept.status != before.status or kept.escalated_at != before.escalated_at:
             return False
         if any(self.units[u.unit_id].version != u.version - 1 for u in units_after):
             return False
-        self.tickets_by_id[after.ticket_id] = after
+        self.ticket_items[after.ticket_id] = after
         for u in units_after:
             self.units[u.unit_id] = u
         return True
@@ -194,9 +204,11 @@ def console(
 ) -> ConsoleHttp:
     limiter = RateLimiter(InMemoryRateCounter(), RateLimits(per_token=5, per_source=50))
     store = store or MemoryConsoleStore()
+    reports = reports or MemoryReports()
     return ConsoleHttp(
         CollectorDesk(store), sign_in or FakeSignIn(), limiter, lambda: SECRET, SHANGHAI, "锦绣物业",
-        clerks=ClerkDesk(store, replies or FakeReplies()), managers=ManagerDesk(store, reports or MemoryReports()),
+        clerks=ClerkDesk(store, replies or FakeReplies()), managers=ManagerDesk(store, reports),
+        units=UnitDesk(store, reports),
     )  # fmt: skip
 
 
@@ -266,9 +278,9 @@ def collectors_estate(tasks: int = 3) -> MemoryConsoleStore:
     for n in range(1, tasks + 1):
         unit_id = f"C01-B01-01{n:02d}"
         store.units[unit_id] = with_bill(unit(unit_id), bill(unit_id, "2026-10", amount_fen=25000 * n))
-        store.tasks_by_id[f"{unit_id}.call_d30.1"] = call_task(
+        store.task_items[f"{unit_id}.call_d30.1"] = call_task(
             unit_id, balance_fen=25000 * n, due_by=NOW + timedelta(hours=n)
         )
     store.units["C02-B01-0101"] = with_bill(unit("C02-B01-0101"), bill("C02-B01-0101", "2026-10"))
-    store.tasks_by_id["C02-B01-0101.call_d30.1"] = call_task("C02-B01-0101", "K2")
+    store.task_items["C02-B01-0101.call_d30.1"] = call_task("C02-B01-0101", "K2")
     return store

@@ -9,87 +9,39 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import date
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from propfee.collection.tasks import TaskError, outcomes_for
-from propfee.console.auth import StaffPrincipal, Unauthenticated, principal_from_event
 from propfee.console.clerk import MAX_REPLY_CHARS, ClerkDesk
 from propfee.console.collector import CollectorDesk
 from propfee.console.managers import ManagerDesk, communities_of
-from propfee.console.permissions import Forbidden, Role, StaffMember
+from propfee.console.pages import (
+    ConsoleRequest,
+    console_request,
+    forbidden,
+    not_found,
+    parse_date,
+    plain,
+    render,
+)
+from propfee.console.permissions import Forbidden, Role, StaffMember, unit_policy
 from propfee.console.sign_in import StaffSignIn
 from propfee.console.texts import CONSOLE_TEXTS
+from propfee.console.unit_pages import UnitPages
+from propfee.console.units import UnitDesk
 from propfee.domain.models import TaskOutcome
 from propfee.feedback.ticketing import TicketError
 from propfee.web.limits import RateLimiter
-from propfee.web.pages import WebResponse, choose_language, environment
-from propfee.web.requests import HttpRequest, from_http_api
-from propfee.web.security import CSRF_FIELD, PERSONAL_HEADERS, CsrfRefused, check_csrf, csrf_token
+from propfee.web.pages import WebResponse
+from propfee.web.security import CSRF_FIELD, CsrfRefused, check_csrf, csrf_token
 
-PLAIN = "text/plain; charset=utf-8"
+# the pages' common ground, named here too (the handler, the bench and the tests import them from this module)
+__all__ = ["ROUTES", "ConsoleHttp", "ConsoleRequest", "console_request"]
+
 TICKET_ID = re.compile(r"^T\d{8}-[0-9A-F]{8}$")
 MAX_NOTE_CHARS = 2000
-# the bill page's policy, with htmx's requests to this origin (connect-src) and forms posting here only
-CONSOLE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
-CONSOLE_HEADERS = {**PERSONAL_HEADERS, "Content-Security-Policy": CONSOLE_CSP}
-
-
-@dataclass(frozen=True)
-class ConsoleRequest:
-    http: HttpRequest
-    now: datetime
-    principal: StaffPrincipal | None = None  # None: the route is public, or no authorizer passed claims
-
-    @property
-    def language(self) -> str:
-        chosen = self.http.query.get("lang") or self.http.form.get("lang")
-        return choose_language(self.http.headers.get("accept-language"), chosen)
-
-
-def console_request(event: Mapping[str, Any], now: datetime) -> ConsoleRequest:
-    try:
-        principal: StaffPrincipal | None = principal_from_event(event)
-    except Unauthenticated:
-        principal = None
-    return ConsoleRequest(from_http_api(event), now, principal)
-
-
-def plain(status: int, text: str) -> WebResponse:
-    return WebResponse(status, text, PLAIN, CONSOLE_HEADERS)
-
-
-def unauthorized() -> WebResponse:
-    return plain(401, "Unauthorized\n")
-
-
-def forbidden() -> WebResponse:
-    # the same words whatever the reason: the page does not tell who may see what
-    return plain(403, "Forbidden\n")
-
-
-def not_found() -> WebResponse:
-    return plain(404, "Not Found\n")
-
-
-def render(name: str, language: str, context: dict[str, Any], status: int = 200) -> WebResponse:
-    texts = CONSOLE_TEXTS[language]
-    other = "en" if language == "zh-CN" else "zh-CN"
-    html = environment().get_template(name).render({**context, "lang": language, "other_lang": other, "t": texts})
-    return WebResponse(status, html, headers=CONSOLE_HEADERS)
-
-
-def parse_date(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        return None
 
 
 # the console's routes, (method, path, ConsoleHttp's method): a path's parameter is the method's second argument
@@ -103,13 +55,14 @@ ROUTES = [
     ("POST", "/console/tickets/<ticket_id>/assign", "assign"), ("POST", "/console/tickets/<ticket_id>/reply", "reply"),
     ("POST", "/console/tickets/<ticket_id>/resolve", "resolve"),
     ("GET", "/console/today", "today"), ("GET", "/console/reports/<community_id>", "reports"),
+    ("GET", "/console/units/<unit_id>", "unit"), ("POST", "/console/units/<unit_id>/evidence", "evidence"),
 ]  # fmt: skip
 
 # a ticket form's work: what to say on the ticket page, or a page of its own (a 400)
 TicketAct = Callable[[StaffMember, ClerkDesk, Mapping[str, str]], "str | WebResponse"]
 
 
-class ConsoleHttp:
+class ConsoleHttp(UnitPages):
     def __init__(
         self,
         desk: CollectorDesk,
@@ -120,8 +73,10 @@ class ConsoleHttp:
         company_name: str = "",
         clerks: ClerkDesk | None = None,
         managers: ManagerDesk | None = None,
+        units: UnitDesk | None = None,
     ) -> None:
         self.desk = desk
+        self.units = units
         self.clerks = clerks
         self.managers = managers
         self._sign_in = sign_in
@@ -160,22 +115,6 @@ class ConsoleHttp:
         return render("console_session.html.j2", request.language, context)
 
     # ------------------------------------------------------------------ behind the JWT authorizer
-    def _member(self, request: ConsoleRequest) -> StaffMember:
-        if request.principal is None:
-            raise Unauthenticated("no verified token")
-        return self.desk.member(request.principal)
-
-    def _guarded(self, request: ConsoleRequest, page: Callable[[StaffMember], WebResponse]) -> WebResponse:
-        try:
-            return page(self._member(request))
-        except Unauthenticated:
-            return unauthorized()
-        except Forbidden:
-            return forbidden()
-
-    def _csrf_subject(self, member: StaffMember) -> str:
-        return f"console:{member.sub}"
-
     def tasks(self, request: ConsoleRequest, notice: str = "") -> WebResponse:
         def page(member: StaffMember) -> WebResponse:
             collector_id = request.http.query.get("collector") or member.collector_id
@@ -286,6 +225,7 @@ class ConsoleHttp:
                 "notice": notice,
                 "tz": self._tz,
                 "max_reply": MAX_REPLY_CHARS,
+                "may_open_units": unit_policy(member, ticket.community_id, "view").allowed,
             }
             return render("console_ticket.html.j2", request.language, context, status)
 
