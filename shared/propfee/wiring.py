@@ -20,6 +20,7 @@ from propfee.console.clerk import ClerkDesk
 from propfee.console.collector import CollectorDesk
 from propfee.console.http import ConsoleHttp
 from propfee.console.managers import ManagerDesk
+from propfee.console.meeting import MeetingDesk
 from propfee.console.units import UnitDesk
 from propfee.domain import clock
 from propfee.domain.config import Settings
@@ -231,6 +232,7 @@ class Services:
             CollectorDesk(self.table), sign_in, limiter, secret, self.settings.tz, company, clerks=clerks,
             managers=ManagerDesk(self.table, self.reports if self.settings.report_bucket else None),
             units=UnitDesk(self.table, self.reports if self.settings.report_bucket else None),
+            meeting=MeetingDesk(self.table, self.reports if self.settings.report_bucket else None),
         )  # fmt: skip
 
     @cached_property

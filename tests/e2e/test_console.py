@@ -205,6 +205,14 @@ def test_a_clerk_resolves_a_ticket_a_manager_downloads_the_report_and_another_co
             link = manager.wait_for_selector("ul.reports a")
             assert_axe_clean(manager)
             assert fetch(link.get_attribute("href")) == (200, b"<p>C01</p>")  # the presigned link, no token
+            # the daily summary meeting's pages, from today: the collectors' standing, the difficult cases
+            manager.goto(f"{base}/console")  # the shell opens a manager's today
+            manager.click("a.btn[href^='/console/standing']")
+            manager.wait_for_selector("h1:has-text('催缴员指标完成')")
+            assert_axe_clean(manager)
+            manager.click("nav a[href^='/console/cases']")
+            manager.wait_for_selector("#case-leftover")
+            assert_axe_clean(manager)
             # the ticket's link (as the department email gives it), its unit's page, the unit's evidence pack
             manager.goto(f"{base}/console?ticket={ticket.ticket_id}")
             manager.click(f"a[href^='/console/units/{LEAKY}']")
@@ -220,7 +228,8 @@ def test_a_clerk_resolves_a_ticket_a_manager_downloads_the_report_and_another_co
             archive = zipfile.ZipFile(io.BytesIO(body))
             staff_rows = archive.read("staff_actions.csv").decode("utf-8-sig")
             assert status == 200 and "ticket.resolve" in staff_rows and "evidence.export" in staff_rows
-            assert "已更换水管，业主确认" in staff_rows and "楼上漏水" in archive.read("received.csv").decode("utf-8-sig")
+            assert "已更换水管，业主确认" in staff_rows
+            assert "楼上漏水" in archive.read("received.csv").decode("utf-8-sig")
 
             other = sign_in(browser, base, people["manager2"], 1280)
             task_id = sandbox.table.tasks("K1")[0].task_id  # a unit of C01, seen through its task

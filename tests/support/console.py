@@ -13,6 +13,7 @@ from propfee.console.clerk import ClerkDesk
 from propfee.console.collector import CollectorDesk
 from propfee.console.http import ConsoleHttp, ConsoleRequest
 from propfee.console.managers import ManagerDesk
+from propfee.console.meeting import MeetingDesk
 from propfee.console.permissions import Role, StaffRecord
 from propfee.console.sign_in import REFUSED, SignInResult
 from propfee.console.units import UnitDesk
@@ -80,6 +81,10 @@ class MemoryConsoleStore:
     def tasks_by_id(self, task_ids: Iterable[str]) -> list[Task]:
         self.batch_reads += 1
         return [self.task_items[i] for i in dict.fromkeys(task_ids) if i in self.task_items]
+
+    def units_by_id(self, unit_ids: Iterable[str]) -> dict[str, Unit]:
+        self.batch_reads += 1
+        return {u: self.units[u] for u in dict.fromkeys(unit_ids) if u in self.units}
 
     def tickets_by_id(self, ticket_ids: Iterable[str]) -> list[Ticket]:
         self.batch_reads += 1
@@ -208,7 +213,7 @@ def console(
     return ConsoleHttp(
         CollectorDesk(store), sign_in or FakeSignIn(), limiter, lambda: SECRET, SHANGHAI, "锦绣物业",
         clerks=ClerkDesk(store, replies or FakeReplies()), managers=ManagerDesk(store, reports),
-        units=UnitDesk(store, reports),
+        units=UnitDesk(store, reports), meeting=MeetingDesk(store, reports),
     )  # fmt: skip
 
 

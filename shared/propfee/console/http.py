@@ -17,6 +17,8 @@ from propfee.collection.tasks import TaskError, outcomes_for
 from propfee.console.clerk import MAX_REPLY_CHARS, ClerkDesk
 from propfee.console.collector import CollectorDesk
 from propfee.console.managers import ManagerDesk, communities_of
+from propfee.console.meeting import MeetingDesk, meeting_policy
+from propfee.console.meeting_pages import MeetingPages
 from propfee.console.pages import (
     ConsoleRequest,
     console_request,
@@ -56,13 +58,14 @@ ROUTES = [
     ("POST", "/console/tickets/<ticket_id>/resolve", "resolve"),
     ("GET", "/console/today", "today"), ("GET", "/console/reports/<community_id>", "reports"),
     ("GET", "/console/units/<unit_id>", "unit"), ("POST", "/console/units/<unit_id>/evidence", "evidence"),
+    ("GET", "/console/standing", "standing"), ("GET", "/console/cases", "cases"),
 ]  # fmt: skip
 
 # a ticket form's work: what to say on the ticket page, or a page of its own (a 400)
 TicketAct = Callable[[StaffMember, ClerkDesk, Mapping[str, str]], "str | WebResponse"]
 
 
-class ConsoleHttp(UnitPages):
+class ConsoleHttp(UnitPages, MeetingPages):
     def __init__(
         self,
         desk: CollectorDesk,
@@ -74,9 +77,11 @@ class ConsoleHttp(UnitPages):
         clerks: ClerkDesk | None = None,
         managers: ManagerDesk | None = None,
         units: UnitDesk | None = None,
+        meeting: MeetingDesk | None = None,
     ) -> None:
         self.desk = desk
         self.units = units
+        self.meeting = meeting
         self.clerks = clerks
         self.managers = managers
         self._sign_in = sign_in
@@ -307,7 +312,8 @@ class ConsoleHttp(UnitPages):
             if day is None:
                 return plain(400, "Bad Request\n")
             figures = self._managers().today(member, community_id, day)
-            context = {"company_name": self._company, "today": figures, "communities": communities}
+            context = {"company_name": self._company, "today": figures, "communities": communities,
+                       "may_meet": meeting_policy(member, community_id).allowed}  # fmt: skip
             return render("console_today.html.j2", request.language, context)
 
         return self._guarded(request, page)
