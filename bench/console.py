@@ -95,6 +95,12 @@ class _NoSignIn:
     def sign_in(self, email: str, password: str) -> SignInResult:
         return REFUSED
 
+    def new_password(self, email: str, session: str, password: str) -> SignInResult:
+        return REFUSED
+
+    def refresh(self, refresh_token: str) -> SignInResult:
+        return REFUSED
+
 
 def task_list_render(tasks: int = 500, runs: int = 5) -> dict[str, Any]:
     """GET /console/tasks for a collector with `tasks` open tasks: median and best of `runs`, after one warm-up

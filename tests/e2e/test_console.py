@@ -8,7 +8,7 @@ import shutil
 import urllib.error
 import urllib.request
 import zipfile
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -252,3 +252,54 @@ def test_a_clerk_resolves_a_ticket_a_manager_downloads_the_report_and_another_co
     assert cli.main(["plan", "--date", "2026-11-12", "--dry-run", "--community", "C01", "--table", table]) == 0
     [line] = [json.loads(x) for x in capsys.readouterr().out.splitlines()[:-1] if LEAKY in x]
     assert line.get("skipped") != "on_hold_complaint", line
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="NO BROWSER: chromium is not on PATH (Debian: apt-get install chromium)")
+def test_a_collectors_first_sign_in_chooses_a_password_and_the_session_outlives_the_id_tokens_hour(collector_at_work):
+    from playwright.sync_api import sync_playwright
+
+    from propfee.aws.cognito import StaffDirectory
+    from propfee.console.permissions import StaffRecord
+
+    sandbox, _task, _seeded = collector_at_work
+    base = sandbox.http_api.url
+    email, temporary, own = "k1-new@propfee-sandbox.internal", "Temp-Passw0rd-1!", "Own-Passw0rd-42!x"
+    sandbox.client("cognito-idp").admin_create_user(
+        UserPoolId=sandbox.outputs["StaffUserPoolId"], Username=email, TemporaryPassword=temporary,
+        MessageAction="SUPPRESS", UserAttributes=[{"Name": "email", "Value": email}],
+    )  # fmt: skip
+    directory = StaffDirectory(sandbox.outputs["StaffUserPoolId"], sandbox.client("cognito-idp"))
+    directory.set_roles(email, [Role.COLLECTOR])
+    sub = directory.user(email).sub
+    sandbox.table.put_staff(StaffRecord(sub=sub, email=email, communities=frozenset({"C01"}), collector_id="K1"))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        try:
+            context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+            page = context.new_page()
+            page.goto(f"{base}/console/sign-in")
+            page.fill("#email", email)
+            page.fill("#password", temporary)
+            page.click("button[type=submit]")
+            page.wait_for_selector("#new_password")
+            assert_axe_clean(page)
+            page.fill("#new_password", own)
+            page.fill("#confirm_password", own)
+            page.click("button[type=submit]")
+            page.wait_for_selector("ol.tasks h2 a")
+            [cookie] = [c for c in context.cookies() if c["name"] == "__Secure-propfee-refresh"]
+            assert (cookie["httpOnly"], cookie["secure"], cookie["sameSite"], cookie["path"]) == (
+                True, True, "Strict", "/console/session")  # fmt: skip
+            assert page.evaluate("document.cookie") == ""  # no script reads it
+            # past the ID token's hour on the simulated clock: the next tap is refused, refreshed, and opens
+            sandbox.clock.set(sandbox.clock.now() + timedelta(minutes=61))
+            before = page.evaluate("sessionStorage.getItem('propfee.console.token')")
+            page.locator("li.task h2 a").first.click()
+            page.wait_for_selector("#promised_date")
+            assert page.evaluate("sessionStorage.getItem('propfee.console.token')") != before
+            assert "/console/sign-in" not in page.url  # still the shell: no sign-in page on the way
+        finally:
+            browser.close()
+    calls = {k: n for k, n in sandbox.function_calls.items() if k[0] == "ConsoleFunction"}
+    assert ("ConsoleFunction", "cognito-idp:RespondToAuthChallenge") in calls
+    assert_calls_allowed({k: n for k, n in calls.items() if not k[1].startswith("cognito-idp:")})

@@ -131,11 +131,32 @@ class FakeSignIn:
 
     def sign_in(self, email: str, password: str) -> SignInResult:
         self.calls += 1
-        if email in self.challenged:
-            return SignInResult(challenge="NEW_PASSWORD_REQUIRED")
         if self.users.get(email) != password:
             return REFUSED
-        return SignInResult(id_token=f"id-token-of-{email}", access_token="access", expires_in=3600)
+        if email in self.challenged:
+            return SignInResult(challenge="NEW_PASSWORD_REQUIRED", session=f"session-of-{email}")
+        return self._tokens(email)
+
+    def new_password(self, email: str, session: str, password: str) -> SignInResult:
+        self.calls += 1
+        if email not in self.challenged or session != f"session-of-{email}":
+            return REFUSED
+        if password.lower() == password:  # the pool's policy, as far as the tests need it: an upper case letter
+            return SignInResult(challenge="NEW_PASSWORD_REQUIRED", session=session, weak_password=True)
+        self.challenged.discard(email)
+        self.users[email] = password
+        return self._tokens(email)
+
+    def refresh(self, refresh_token: str) -> SignInResult:
+        self.calls += 1
+        email = refresh_token.removeprefix("refresh-token-of-")
+        if not refresh_token.startswith("refresh-token-of-") or email not in self.users:
+            return REFUSED
+        return SignInResult(id_token=f"id-token-of-{email}-refreshed", access_token="access", expires_in=3600)
+
+    def _tokens(self, email: str) -> SignInResult:
+        return SignInResult(id_token=f"id-token-of-{email}", access_token="access", expires_in=3600,
+                            refresh_token=f"refresh-token-of-{email}")  # fmt: skip
 
 
 def call_task(unit_id: str, collector_id: str = "K1", n: int = 1, **changes: Any) -> Task:

@@ -29,6 +29,7 @@ from propfee.console.pages import (
     render,
 )
 from propfee.console.permissions import Forbidden, Role, StaffMember, unit_policy
+from propfee.console.session_pages import SessionPages
 from propfee.console.sign_in import StaffSignIn
 from propfee.console.texts import CONSOLE_TEXTS
 from propfee.console.unit_pages import UnitPages
@@ -50,6 +51,7 @@ MAX_NOTE_CHARS = 2000
 # (functions/console registers each; infra/template.yaml gives each its event and authorizer)
 ROUTES = [
     ("GET", "/console", "shell"), ("GET", "/console/sign-in", "sign_in_page"), ("POST", "/console/sign-in", "sign_in"),
+    ("POST", "/console/sign-in/new-password", "new_password"), ("POST", "/console/session/refresh", "refresh"),
     ("GET", "/console/home", "home"),
     ("GET", "/console/tasks", "tasks"), ("GET", "/console/tasks/<task_id>", "task"),
     ("POST", "/console/tasks/<task_id>/outcome", "outcome"),
@@ -65,7 +67,7 @@ ROUTES = [
 TicketAct = Callable[[StaffMember, ClerkDesk, Mapping[str, str]], "str | WebResponse"]
 
 
-class ConsoleHttp(UnitPages, MeetingPages):
+class ConsoleHttp(SessionPages, UnitPages, MeetingPages):
     def __init__(
         self,
         desk: CollectorDesk,
@@ -97,27 +99,6 @@ class ConsoleHttp(UnitPages, MeetingPages):
         first = f"/console/tickets/{quote(ticket_id, safe='')}" if TICKET_ID.match(ticket_id) else "/console/home"
         context = {"company_name": self._company, "first": first}
         return render("console_shell.html.j2", request.language, context)
-
-    def sign_in_page(self, request: ConsoleRequest, notice: str = "", status: int = 200) -> WebResponse:
-        context = {"company_name": self._company, "notice": notice, "email": request.http.form.get("email", "")}
-        return render("console_sign_in.html.j2", request.language, context, status)
-
-    def sign_in(self, request: ConsoleRequest) -> WebResponse:
-        texts = CONSOLE_TEXTS[request.language]
-        email = request.http.form.get("email", "").strip().lower()
-        password = request.http.form.get("password", "")
-        if not self._limiter.allow(f"sign-in:{email}", request.http.source_ip, request.now):
-            return self.sign_in_page(request, texts["sign_in_busy"], 429)
-        if not email or not password or len(email) > 254 or len(password) > 256:
-            return self.sign_in_page(request, texts["sign_in_refused"], 401)
-        result = self._sign_in.sign_in(email, password)
-        if result.challenge:
-            return self.sign_in_page(request, texts["challenge"], 401)
-        if not result.signed_in:
-            return self.sign_in_page(request, texts["sign_in_refused"], 401)
-        # the ID token (it names the groups and the email the pages need): console.js keeps it for the tab
-        context = {"company_name": self._company, "token": result.id_token, "expires_in": result.expires_in}
-        return render("console_session.html.j2", request.language, context)
 
     # ------------------------------------------------------------------ behind the JWT authorizer
     def tasks(self, request: ConsoleRequest, notice: str = "") -> WebResponse:

@@ -4,7 +4,7 @@ rendering of a page with the console's words, and the guard every route behind t
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,6 +31,7 @@ class ConsoleRequest:
     http: HttpRequest
     now: datetime
     principal: StaffPrincipal | None = None  # None: the route is public, or no authorizer passed claims
+    cookies: Mapping[str, str] = field(default_factory=dict)  # payload 2.0's `cookies`, by name
 
     @property
     def language(self) -> str:
@@ -43,7 +44,8 @@ def console_request(event: Mapping[str, Any], now: datetime) -> ConsoleRequest:
         principal: StaffPrincipal | None = principal_from_event(event)
     except Unauthenticated:
         principal = None
-    return ConsoleRequest(from_http_api(event), now, principal)
+    cookies = dict(c.split("=", 1) for c in event.get("cookies") or () if "=" in c)
+    return ConsoleRequest(from_http_api(event), now, principal, {k.strip(): v.strip() for k, v in cookies.items()})
 
 
 def plain(status: int, text: str) -> WebResponse:

@@ -66,10 +66,6 @@ def test_signing_in_hands_the_id_token_to_the_page_script_and_a_wrong_password_i
     bad = http.sign_in(request_of(event("POST", "/console/sign-in", form=urlencode(
         {"email": "k1@example.com", "password": "wrong"}))))  # fmt: skip
     assert bad.status == 401 and "邮箱或密码不正确" in str(bad.body) and "data-token" not in str(bad.body)
-    signer.challenged.add("new@example.com")
-    first = http.sign_in(request_of(event("POST", "/console/sign-in", form=urlencode(
-        {"email": "new@example.com", "password": "Temp-password-1"}), language="en")))  # fmt: skip
-    assert first.status == 401 and "new password" in str(first.body)
 
 
 def test_sign_in_attempts_are_limited_per_email():
