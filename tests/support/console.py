@@ -38,7 +38,8 @@ class MemoryConsoleStore:
         self.audit = MemoryAuditStore()
         self.activity: dict[tuple[str, date], DayActivity] = {}
         self.periods: dict[str, list[PeriodTotal]] = {}
-        self.batch_reads = 0
+        self.batch_reads = 0  # the batched reads (units, tasks, tickets by id)
+        self.single_reads = 0  # a unit, its history or a ticket read by itself
 
     def day_activity(self, community_id: str, day: date) -> DayActivity:
         return self.activity.get((community_id, day), DayActivity())
@@ -60,6 +61,7 @@ class MemoryConsoleStore:
         return self.task_items.get(task_id)
 
     def get_unit(self, unit_id: str) -> Unit | None:
+        self.single_reads += 1
         return self.units.get(unit_id)
 
     def complete_task(self, done: Task, unit_after: Unit | None, unit_version: int) -> bool:
@@ -73,9 +75,11 @@ class MemoryConsoleStore:
         return True
 
     def unit_history(self, unit_id: str) -> list[dict[str, Any]]:
+        self.single_reads += 1
         return list(self.histories.get(unit_id, []))
 
     def get_ticket(self, ticket_id: str) -> Ticket | None:
+        self.single_reads += 1
         return self.ticket_items.get(ticket_id)
 
     def tasks_by_id(self, task_ids: Iterable[str]) -> list[Task]:

@@ -116,6 +116,7 @@ CONSOLE_TEXTS: dict[str, dict[str, str]] = {
         "passwords_differ": "两次输入的密码不一致。",
         "password_weak": "密码不符合要求：至少 12 位，含大小写字母、数字和符号。",
         "challenge_expired": "设置密码的时间已过，请用临时密码重新登录。",
+        "last_contact": "最近一次",
         "meeting": "每日总结会",
         "standing": "催缴员指标完成",
         "cases": "疑难案例",
@@ -252,6 +253,7 @@ CONSOLE_TEXTS: dict[str, dict[str, str]] = {
         "password_weak": "The password does not meet the rules: at least 12 characters, upper and lower case, "
         "a digit and a symbol.",
         "challenge_expired": "The time to choose a password ran out: sign in again with the temporary password.",
+        "last_contact": "last sent",
         "meeting": "Daily summary meeting",
         "standing": "Collectors' standing",
         "cases": "Difficult cases",

@@ -10,7 +10,7 @@ import pytest
 
 from propfee.collection.ladder import decide
 from propfee.console.permissions import Role
-from propfee.domain.models import HoldKind, Ticket, TicketStatus
+from propfee.domain.models import Hold, HoldKind, Ticket, TicketStatus
 from propfee.web.security import csrf_token
 from tests.support import SHANGHAI, at
 from tests.support.console import (
@@ -88,6 +88,10 @@ def test_the_public_pages_render_in_both_languages():
 # ---------------------------------------------------------------------------------------------- the task list
 def test_the_collector_sees_their_tasks_by_priority_with_the_number_to_dial(http, store):
     store.task_items[TASK] = store.task_items[TASK].model_copy(update={"due_by": NOW - timedelta(hours=1)})
+    held = Hold(kind=HoldKind.COMPLAINT, reason="complaint", ticket="T20261106-0A1B2C3D")
+    store.units["C01-B01-0102"] = store.units["C01-B01-0102"].model_copy(
+        update={"holds": (held,), "steps_done": frozenset({"sms_d1"}), "recent_contacts": (at("2026-11-05 10:00"),)}
+    )
     store.histories["C01-B01-0102"] = [
         {"kind": "reminder", "at": at("2026-11-05 10:00").isoformat(), "channel": "sms", "step": "sms_d1",
          "status": "delivered"},
@@ -96,18 +100,25 @@ def test_the_collector_sees_their_tasks_by_priority_with_the_number_to_dial(http
     ]  # fmt: skip
     store.ticket_items["T20261106-0A1B2C3D"] = Ticket(
         ticket_id="T20261106-0A1B2C3D", community_id="C01", unit_ids=("C01-B01-0102",), department="engineering",
-        intent="complaint", channel="sms", contact="+8613812345678", message="楼上漏水",
+        intent="complaint", channel="sms", contact="+8613812345678", message="<b>楼上漏水</b>，回电13812345678",
         created_at=at("2026-11-06 11:00"), due_by=at("2026-11-08 11:00"), source_id="m-1", status=TicketStatus.OPEN,
     )  # fmt: skip
     page = http.tasks(request_of(event("GET", "/console/tasks", K1)))
     html = str(page.body)
     assert page.status == 200
+    # read in batches: the inbox, the units, the tickets holding them; nothing task by task
+    assert (store.batch_reads, store.single_reads) == (2, 0)
     # the overdue one first, then by deadline; the C02 task of K2 is not listed
     order = [html.index(f"锦绣花园1栋01{n:02d}室") for n in (1, 2, 3)]
     assert order == sorted(order) and "C02-B01" not in html
     assert 'href="tel:+8613812345678"' in html and "¥500.00" in html  # the unit's balance now
     assert "&lt;b&gt;楼上漏水&lt;/b&gt;" in html and "<b>楼上漏水" not in html  # the owner's words escaped
-    assert "T20261106-0A1B2C3D" in html and "sms_d1" in html
+    assert "13812345678" not in html.replace("+8613812345678", "")  # the number in them masked
+    assert "T20261106-0A1B2C3D" in html and '<span class="chip">sms_d1</span>' in html and "最近一次 11-05" in html
+    # the task's page: the unit's whole history, each reminder with its date and status
+    task_id = "C01-B01-0102.call_d30.1"
+    detail = str(http.task(request_of(event("GET", f"/console/tasks/{task_id}", K1)), task_id).body)
+    assert "11-05 sms sms_d1 (delivered)" in detail and "&lt;b&gt;楼上漏水&lt;/b&gt;" in detail
     english = str(http.tasks(request_of(event("GET", "/console/tasks", K1, language="en"))).body)
     assert "Today&#39;s tasks" in english and "Rm 0101, 1栋, 锦绣花园" in english
 
