@@ -9,25 +9,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import date
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from propfee.collection.tasks import TaskError, outcomes_for
+from propfee.console.auth import Unauthenticated
 from propfee.console.clerk import MAX_REPLY_CHARS, ClerkDesk
 from propfee.console.collector import CollectorDesk
+from propfee.console.manager_http import MANAGER_ROUTES, ManagerRoutes
 from propfee.console.managers import ManagerDesk, communities_of
-from propfee.console.meeting import MeetingDesk, meeting_policy
+from propfee.console.meeting import MeetingDesk
 from propfee.console.meeting_pages import MeetingPages
-from propfee.console.pages import (
-    ConsoleRequest,
-    console_request,
-    forbidden,
-    not_found,
-    parse_date,
-    plain,
-    render,
-)
+from propfee.console.oversight import OversightDesk
+from propfee.console.pages import ConsoleRequest as ConsoleRequest
+from propfee.console.pages import console_request as console_request
+from propfee.console.pages import forbidden, not_found, parse_date, plain, render, unauthorized
 from propfee.console.permissions import Forbidden, Role, StaffMember, unit_policy
 from propfee.console.session_pages import SessionPages
 from propfee.console.sign_in import StaffSignIn
@@ -40,9 +36,6 @@ from propfee.web.limits import RateLimiter
 from propfee.web.pages import WebResponse
 from propfee.web.security import CSRF_FIELD, CsrfRefused, check_csrf, csrf_token
 
-# the pages' common ground, named here too (the handler, the bench and the tests import them from this module)
-__all__ = ["ROUTES", "ConsoleHttp", "ConsoleRequest", "console_request"]
-
 TICKET_ID = re.compile(r"^T\d{8}-[0-9A-F]{8}$")
 MAX_NOTE_CHARS = 2000
 
@@ -51,14 +44,14 @@ MAX_NOTE_CHARS = 2000
 # (functions/console registers each; infra/template.yaml gives each its event and authorizer)
 ROUTES = [
     ("GET", "/console", "shell"), ("GET", "/console/sign-in", "sign_in_page"), ("POST", "/console/sign-in", "sign_in"),
-    ("POST", "/console/sign-in/new-password", "new_password"), ("POST", "/console/session/refresh", "refresh"),
     ("GET", "/console/home", "home"),
     ("GET", "/console/tasks", "tasks"), ("GET", "/console/tasks/<task_id>", "task"),
     ("POST", "/console/tasks/<task_id>/outcome", "outcome"),
     ("GET", "/console/tickets", "inbox"), ("GET", "/console/tickets/<ticket_id>", "ticket"),
     ("POST", "/console/tickets/<ticket_id>/assign", "assign"), ("POST", "/console/tickets/<ticket_id>/reply", "reply"),
     ("POST", "/console/tickets/<ticket_id>/resolve", "resolve"),
-    ("GET", "/console/today", "today"), ("GET", "/console/reports/<community_id>", "reports"),
+    *MANAGER_ROUTES,
+    ("POST", "/console/sign-in/new-password", "new_password"), ("POST", "/console/session/refresh", "refresh"),
     ("GET", "/console/units/<unit_id>", "unit"), ("POST", "/console/units/<unit_id>/evidence", "evidence"),
     ("GET", "/console/standing", "standing"), ("GET", "/console/cases", "cases"),
 ]  # fmt: skip
@@ -67,7 +60,7 @@ ROUTES = [
 TicketAct = Callable[[StaffMember, ClerkDesk, Mapping[str, str]], "str | WebResponse"]
 
 
-class ConsoleHttp(SessionPages, UnitPages, MeetingPages):
+class ConsoleHttp(SessionPages, UnitPages, MeetingPages, ManagerRoutes):
     def __init__(
         self,
         desk: CollectorDesk,
@@ -78,6 +71,7 @@ class ConsoleHttp(SessionPages, UnitPages, MeetingPages):
         company_name: str = "",
         clerks: ClerkDesk | None = None,
         managers: ManagerDesk | None = None,
+        oversight: OversightDesk | None = None,
         units: UnitDesk | None = None,
         meeting: MeetingDesk | None = None,
     ) -> None:
@@ -86,6 +80,7 @@ class ConsoleHttp(SessionPages, UnitPages, MeetingPages):
         self.meeting = meeting
         self.clerks = clerks
         self.managers = managers
+        self.oversight = oversight
         self._sign_in = sign_in
         self._limiter = limiter
         self._secret = csrf_secret  # from Secrets Manager on first use
@@ -101,6 +96,22 @@ class ConsoleHttp(SessionPages, UnitPages, MeetingPages):
         return render("console_shell.html.j2", request.language, context)
 
     # ------------------------------------------------------------------ behind the JWT authorizer
+    def _member(self, request: ConsoleRequest) -> StaffMember:
+        if request.principal is None:
+            raise Unauthenticated("no verified token")
+        return self.desk.member(request.principal)
+
+    def _guarded(self, request: ConsoleRequest, page: Callable[[StaffMember], WebResponse]) -> WebResponse:
+        try:
+            return page(self._member(request))
+        except Unauthenticated:
+            return unauthorized()
+        except Forbidden:
+            return forbidden()
+
+    def _csrf_subject(self, member: StaffMember) -> str:
+        return f"console:{member.sub}"
+
     def tasks(self, request: ConsoleRequest, notice: str = "") -> WebResponse:
         def page(member: StaffMember) -> WebResponse:
             collector_id = request.http.query.get("collector") or member.collector_id
@@ -272,44 +283,3 @@ class ConsoleHttp(SessionPages, UnitPages, MeetingPages):
             return texts["resolved"]
 
         return self._ticket_form(request, ticket_id, act)
-
-    # ------------------------------------------------------------------ managers and finance
-    def _managers(self) -> ManagerDesk:
-        if self.managers is None:
-            raise Forbidden("the managers' pages are not configured")
-        return self.managers
-
-    def _day(self, request: ConsoleRequest) -> date | None:
-        text = request.http.query.get("date", "")
-        return parse_date(text) if text else request.now.astimezone(self._tz).date()
-
-    def today(self, request: ConsoleRequest) -> WebResponse:
-        def page(member: StaffMember) -> WebResponse:
-            communities = communities_of(member)
-            community_id = request.http.query.get("community") or (communities[0] if communities else "")
-            day = self._day(request)
-            if not community_id:
-                raise Forbidden("no community to show")
-            if day is None:
-                return plain(400, "Bad Request\n")
-            figures = self._managers().today(member, community_id, day)
-            context = {"company_name": self._company, "today": figures, "communities": communities,
-                       "may_meet": meeting_policy(member, community_id).allowed}  # fmt: skip
-            return render("console_today.html.j2", request.language, context)
-
-        return self._guarded(request, page)
-
-    def reports(self, request: ConsoleRequest, community_id: str) -> WebResponse:
-        """A day's report files of a community ("company": the company's own set) with fresh download links."""
-
-        def page(member: StaffMember) -> WebResponse:
-            day = self._day(request)
-            if day is None:
-                return plain(400, "Bad Request\n")
-            scope = None if community_id == "company" else community_id
-            links = self._managers().report_links(member, scope, day, request.now)
-            context = {"company_name": self._company, "links": links, "community_id": community_id, "day": day,
-                       "tz": self._tz}  # fmt: skip
-            return render("console_reports.html.j2", request.language, context)
-
-        return self._guarded(request, page)

@@ -37,7 +37,8 @@ class MeetingPages(GuardedPages):
                 return plain(400, "Bad Request\n")
             # the report of a day is made the next night: today's standing is yesterday's report
             figures = self._meeting().standing(member, community_id, day - timedelta(days=1))
-            context = {"company_name": self._company, "standing": figures, "communities": communities_of(member)}
+            context = {"company_name": self._company, "standing": figures, "communities": communities_of(member),
+                       "community_id": community_id, "page": "standing"}  # fmt: skip
             return render("console_standing.html.j2", request.language, context)
 
         return self._guarded(request, page)
@@ -51,7 +52,7 @@ class MeetingPages(GuardedPages):
                 return plain(400, "Bad Request\n")
             found = self._meeting().cases(member, community_id, day, request.now)
             context = {"company_name": self._company, "cases": found, "community_id": community_id, "day": day,
-                       "communities": communities_of(member), "tz": self._tz}  # fmt: skip
+                       "communities": communities_of(member), "tz": self._tz, "page": "cases"}  # fmt: skip
             return render("console_cases.html.j2", request.language, context)
 
         return self._guarded(request, page)
