@@ -7,10 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from propfee.aws import keys
-from propfee.aws.clients import error_code
 from propfee.aws.dynamo_table import fields_of, from_attributes, plain, to_attributes
 from propfee.aws.feedback import FeedbackTable
 from propfee.domain.models import Building, Community, Ticket
@@ -39,15 +36,7 @@ class PaymentsTable(FeedbackTable):
         return item_to_order(from_attributes(response["Item"])) if "Item" in response else None
 
     def add_order(self, order: PaymentOrder) -> PaymentOrder:
-        try:
-            self.db.put_item(
-                TableName=self.name,
-                Item=to_attributes(order_to_item(order)),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as error:
-            if error_code(error) != "ConditionalCheckFailedException":
-                raise
+        if not self._put_new(order_to_item(order)):
             existing = self.get_order(order.out_trade_no)
             assert existing is not None
             return existing
@@ -63,19 +52,9 @@ class PaymentsTable(FeedbackTable):
         )
 
     def claim_notification(self, provider: str, replay_key: str, expires_at: datetime) -> bool:
-        try:
-            self.db.put_item(
-                TableName=self.name,
-                Item=to_attributes(
-                    {**keys.payment_notice_item(provider, replay_key), "expires_at": int(expires_at.timestamp())}
-                ),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self._put_new(
+            {**keys.payment_notice_item(provider, replay_key), "expires_at": int(expires_at.timestamp())}
+        )
 
     def hold_for_finance(self, ticket: Ticket, order: PaymentOrder | None, transaction_id: str) -> bool:
         operations: list[dict[str, Any]] = [
@@ -150,19 +129,7 @@ class PaymentsTable(FeedbackTable):
         return item_to_receipt(from_attributes(response["Item"])) if "Item" in response else None
 
     def claim_receipt_message(self, number: str, unit_id: str, at: datetime) -> bool:
-        try:
-            self.db.put_item(
-                TableName=self.name,
-                Item=to_attributes(
-                    {**keys.receipt_message_item(number), "unit_id": unit_id, "claimed_at": at.isoformat()}
-                ),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self._put_new({**keys.receipt_message_item(number), "unit_id": unit_id, "claimed_at": at.isoformat()})
 
     def finish_receipt_message(self, number: str, **fields: str) -> None:
         names = sorted(fields)
