@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from propfee.aws import keys
+from propfee.aws.dynamo_paid import PaidRecords
 from propfee.aws.dynamo_table import fields_of, from_attributes, plain, to_attributes
 from propfee.aws.feedback import FeedbackTable
 from propfee.domain.models import Building, Community, Ticket
@@ -26,8 +27,13 @@ def item_to_order(item: dict[str, Any]) -> PaymentOrder:
     return PaymentOrder.model_validate(fields)
 
 
-class PaymentsTable(FeedbackTable):
+class PaymentsTable(FeedbackTable, PaidRecords):
     """The ledger, tickets and the payment orders: what the notification and checkout functions use."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # communities and buildings change their names about never: read once per container (the receipts')
+        self._places: dict[tuple[str, str], tuple[Community | None, Building | None]] = {}
 
     def get_order(self, out_trade_no: str) -> PaymentOrder | None:
         response = self.db.get_item(
@@ -131,17 +137,12 @@ class PaymentsTable(FeedbackTable):
     def claim_receipt_message(self, number: str, unit_id: str, at: datetime) -> bool:
         return self._put_new({**keys.receipt_message_item(number), "unit_id": unit_id, "claimed_at": at.isoformat()})
 
-    def finish_receipt_message(self, number: str, **fields: str) -> None:
-        names = sorted(fields)
-        self.db.update_item(
-            TableName=self.name,
-            Key=to_attributes(keys.receipt_message_item(number)),
-            UpdateExpression="SET " + ", ".join(f"#{n} = :{n}" for n in names),
-            ExpressionAttributeNames={f"#{n}": n for n in names},
-            ExpressionAttributeValues=to_attributes({f":{n}": fields[n] for n in names}),
-        )
-
     def place_names(self, community_id: str, building_id: str) -> tuple[Community | None, Building | None]:
+        if (community_id, building_id) not in self._places:
+            self._places[(community_id, building_id)] = self._read_place_names(community_id, building_id)
+        return self._places[(community_id, building_id)]
+
+    def _read_place_names(self, community_id: str, building_id: str) -> tuple[Community | None, Building | None]:
         wanted = [keys.community_item(community_id), keys.building_item(community_id, building_id)]
         pending: dict[str, Any] = {self.name: {"Keys": [to_attributes(k) for k in wanted]}}
         items: list[dict[str, Any]] = []
