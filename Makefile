@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 OUT ?= out/demo
+# DEMO_FLAGS=--keep-running: the sandbox stays up when the simulation ends, the console's address and sign-ins printed
+DEMO_FLAGS ?=
 # checkov (tests/unit/test_security.py scans the template with it) has a venv of its own, inside .venv: it pins
 # boto3 and dozens of other packages, which must not move what the project resolves. One exact version: checkov
 # adds checks in patch releases and the test allows no failed check, so an upgrade is made here on purpose, with
@@ -63,7 +65,7 @@ $(SAM_STAMP):
 LINT_IMPORTS = PYTHONPATH=shared $(BIN)/lint-imports --no-cache
 
 demo: $(STAMP)
-	$(BIN)/propfee demo --out $(OUT)
+	$(BIN)/propfee demo --out $(OUT) $(DEMO_FLAGS)
 
 test: $(STAMP) $(CHECKOV_STAMP) chromium
 	$(LINT_IMPORTS)

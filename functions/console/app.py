@@ -4,6 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from propfee.console import http
@@ -20,7 +21,9 @@ services = LazyServices()
 def _answer(page: Any) -> Response:
     # the route, the caller's opaque sub and groups, the status: never a token, a password, a phone or a note
     logger.info("console", extra={**loggable_request(app.current_event.raw_event), "status": page.status})
-    return Response(page.status, page.content_type, page.body, dict(page.headers))
+    cookies = [Cookie(name, value, path=path, secure=True, http_only=True, max_age=age, same_site=SameSite.STRICT_MODE)
+               for name, value, path, age in page.cookies]  # fmt: skip
+    return Response(page.status, page.content_type, page.body, dict(page.headers), cookies=cookies)
 
 
 def _page(name: str) -> Callable[..., Response]:

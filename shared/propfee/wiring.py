@@ -20,7 +20,9 @@ from propfee.console.clerk import ClerkDesk
 from propfee.console.collector import CollectorDesk
 from propfee.console.http import ConsoleHttp
 from propfee.console.managers import ManagerDesk
+from propfee.console.meeting import MeetingDesk
 from propfee.console.oversight import OversightDesk
+from propfee.console.units import UnitDesk
 from propfee.domain import clock
 from propfee.domain.config import Settings
 from propfee.domain.identity import CompanyIdentity
@@ -233,6 +235,8 @@ class Services:
         return ConsoleHttp(
             CollectorDesk(self.table), sign_in, limiter, secret, self.settings.tz, company, clerks=clerks,
             managers=managers, oversight=OversightDesk(self.table, lambda: self.rules, self.settings.tz),
+            units=UnitDesk(self.table, self.reports if self.settings.report_bucket else None),
+            meeting=MeetingDesk(self.table, self.reports if self.settings.report_bucket else None),
         )  # fmt: skip
 
     @cached_property

@@ -2,11 +2,13 @@
 user pool, finds today's call task, records the owner's promise with one tap, and the next plan's dry run holds
 the unit until that date; the console's pages axe-clean; the record in the audit trail."""
 
+import io
 import json
 import shutil
 import urllib.error
 import urllib.request
-from datetime import date
+import zipfile
+from datetime import date, timedelta
 
 import pytest
 
@@ -87,6 +89,16 @@ def test_a_collector_signs_in_on_a_phone_records_a_promise_and_the_plan_holds_th
             page.wait_for_selector("#promised_date")
             assert_axe_clean(page)
             assert page.evaluate(_WIDTHS)["scroll"] <= 390
+            # the unit's page from the task: its bill, the call task, the number to dial; then back to the task
+            page.click(f"a[href^='/console/units/{UNIT}']")
+            page.wait_for_selector("#unit-tasks")
+            unit_page = page.inner_text("main")
+            assert "2026-10" in unit_page and "¥250.00" in unit_page and "call_d15" in unit_page
+            assert page.locator("a.call").get_attribute("href") == "tel:+8613812345678"
+            assert page.evaluate(_WIDTHS)["scroll"] <= 390
+            assert_axe_clean(page)
+            page.click(f"a[href^='/console/tasks/{task.task_id}']")
+            page.wait_for_selector("#promised_date")
             page.fill("#promised_date", "2026-11-25")
             page.fill("#note", "月底发工资后缴")
             page.click("button[value=promised]")
@@ -193,6 +205,31 @@ def test_a_clerk_resolves_a_ticket_a_manager_downloads_the_report_and_another_co
             link = manager.wait_for_selector("ul.reports a")
             assert_axe_clean(manager)
             assert fetch(link.get_attribute("href")) == (200, b"<p>C01</p>")  # the presigned link, no token
+            # the daily summary meeting's pages, from today: the collectors' standing, the difficult cases
+            manager.goto(f"{base}/console")  # the shell opens a manager's today
+            manager.click("nav a[href^='/console/standing']")
+            manager.wait_for_selector("h1:has-text('催缴员指标完成')")
+            assert_axe_clean(manager)
+            manager.click("nav a[href^='/console/cases']")
+            manager.wait_for_selector("#case-leftover")
+            assert_axe_clean(manager)
+            # the ticket's link (as the department email gives it), its unit's page, the unit's evidence pack
+            manager.goto(f"{base}/console?ticket={ticket.ticket_id}")
+            manager.click(f"a[href^='/console/units/{LEAKY}']")
+            manager.wait_for_selector("#staff-actions")
+            assert "ticket.resolve" in manager.inner_text("#staff-actions + ol")  # the clerk's action, timed
+            assert LEAK_PHONE not in manager.content()
+            assert manager.evaluate(_WIDTHS)["scroll"] <= 1280
+            assert_axe_clean(manager)
+            manager.click("section[aria-labelledby=evidence] button[type=submit]")
+            pack = manager.wait_for_selector("a[download]")
+            assert_axe_clean(manager)
+            status, body = fetch(pack.get_attribute("href"))
+            archive = zipfile.ZipFile(io.BytesIO(body))
+            staff_rows = archive.read("staff_actions.csv").decode("utf-8-sig")
+            assert status == 200 and "ticket.resolve" in staff_rows and "evidence.export" in staff_rows
+            assert "已更换水管，业主确认" in staff_rows
+            assert "楼上漏水" in archive.read("received.csv").decode("utf-8-sig")
 
             other = sign_in(browser, base, people["manager2"], 1280)
             task_id = sandbox.table.tasks("K1")[0].task_id  # a unit of C01, seen through its task
@@ -206,7 +243,7 @@ def test_a_clerk_resolves_a_ticket_a_manager_downloads_the_report_and_another_co
     resolved = sandbox.table.get_ticket(ticket.ticket_id)
     assert resolved.status.value == "resolved" and resolved.resolution == "已更换水管，业主确认"
     assert [h for h in sandbox.table.get_unit(LEAKY).holds if h.ticket == ticket.ticket_id] == []
-    assert [a.action for a in sandbox.table.for_unit(LEAKY)] == ["ticket.resolve"]
+    assert [a.action for a in sandbox.table.for_unit(LEAKY)] == ["ticket.resolve", "evidence.export"]
     calls = {k: n for k, n in sandbox.function_calls.items() if k[0] == "ConsoleFunction"}
     assert_calls_allowed({k: n for k, n in calls.items() if not k[1].startswith("cognito-idp:")})
     # the next plan's dry run picks the unit again: no longer held by the complaint
@@ -215,6 +252,57 @@ def test_a_clerk_resolves_a_ticket_a_manager_downloads_the_report_and_another_co
     assert cli.main(["plan", "--date", "2026-11-12", "--dry-run", "--community", "C01", "--table", table]) == 0
     [line] = [json.loads(x) for x in capsys.readouterr().out.splitlines()[:-1] if LEAKY in x]
     assert line.get("skipped") != "on_hold_complaint", line
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="NO BROWSER: chromium is not on PATH (Debian: apt-get install chromium)")
+def test_a_collectors_first_sign_in_chooses_a_password_and_the_session_outlives_the_id_tokens_hour(collector_at_work):
+    from playwright.sync_api import sync_playwright
+
+    from propfee.aws.cognito import StaffDirectory
+    from propfee.console.permissions import StaffRecord
+
+    sandbox, _task, _seeded = collector_at_work
+    base = sandbox.http_api.url
+    email, temporary, own = "k1-new@propfee-sandbox.internal", "Temp-Passw0rd-1!", "Own-Passw0rd-42!x"
+    sandbox.client("cognito-idp").admin_create_user(
+        UserPoolId=sandbox.outputs["StaffUserPoolId"], Username=email, TemporaryPassword=temporary,
+        MessageAction="SUPPRESS", UserAttributes=[{"Name": "email", "Value": email}],
+    )  # fmt: skip
+    directory = StaffDirectory(sandbox.outputs["StaffUserPoolId"], sandbox.client("cognito-idp"))
+    directory.set_roles(email, [Role.COLLECTOR])
+    sub = directory.user(email).sub
+    sandbox.table.put_staff(StaffRecord(sub=sub, email=email, communities=frozenset({"C01"}), collector_id="K1"))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        try:
+            context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+            page = context.new_page()
+            page.goto(f"{base}/console/sign-in")
+            page.fill("#email", email)
+            page.fill("#password", temporary)
+            page.click("button[type=submit]")
+            page.wait_for_selector("#new_password")
+            assert_axe_clean(page)
+            page.fill("#new_password", own)
+            page.fill("#confirm_password", own)
+            page.click("button[type=submit]")
+            page.wait_for_selector("ol.tasks h2 a")
+            [cookie] = [c for c in context.cookies() if c["name"] == "__Secure-propfee-refresh"]
+            assert (cookie["httpOnly"], cookie["secure"], cookie["sameSite"], cookie["path"]) == (
+                True, True, "Strict", "/console/session")  # fmt: skip
+            assert page.evaluate("document.cookie") == ""  # no script reads it
+            # past the ID token's hour on the simulated clock: the next tap is refused, refreshed, and opens
+            sandbox.clock.set(sandbox.clock.now() + timedelta(minutes=61))
+            before = page.evaluate("sessionStorage.getItem('propfee.console.token')")
+            page.locator("li.task h2 a").first.click()
+            page.wait_for_selector("#promised_date")
+            assert page.evaluate("sessionStorage.getItem('propfee.console.token')") != before
+            assert "/console/sign-in" not in page.url  # still the shell: no sign-in page on the way
+        finally:
+            browser.close()
+    calls = {k: n for k, n in sandbox.function_calls.items() if k[0] == "ConsoleFunction"}
+    assert ("ConsoleFunction", "cognito-idp:RespondToAuthChallenge") in calls
+    assert_calls_allowed({k: n for k, n in calls.items() if not k[1].startswith("cognito-idp:")})
 
 
 REVIEWED = "C01-B07-0701"  # 102 days overdue on 11-11: the ladder's legal review, for the site manager

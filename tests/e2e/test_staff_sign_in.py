@@ -38,3 +38,38 @@ def test_a_seeded_collector_signs_in_and_their_token_expires_on_the_simulated_cl
 
     sandbox.clock.set(sandbox.clock.now() + timedelta(hours=1))
     assert authorizer.authorize(request) == UNAUTHORIZED
+
+
+def _invited(sandbox, email: str, temporary: str) -> None:
+    """As `propfee staff add` without --set-password: a temporary password, to be changed at the first sign-in (the
+    invitation's email is suppressed: no mail leaves the sandbox)."""
+    sandbox.client("cognito-idp").admin_create_user(
+        UserPoolId=sandbox.outputs["StaffUserPoolId"], Username=email, TemporaryPassword=temporary,
+        MessageAction="SUPPRESS", UserAttributes=[{"Name": "email", "Value": email}],
+    )  # fmt: skip
+
+
+def test_a_first_sign_in_sets_its_own_password_and_a_refresh_outlives_the_id_tokens_hour(sandbox):
+    from propfee.aws.cognito import CognitoSignIn
+    from propfee.console.sign_in import NEW_PASSWORD_REQUIRED
+
+    email, temporary, own = "new-collector@propfee-sandbox.internal", "Temp-Passw0rd-1!", "Own-Passw0rd-42!x"
+    _invited(sandbox, email, temporary)
+    pool = CognitoSignIn(sandbox.outputs["StaffUserPoolClientId"], sandbox.client("cognito-idp"))
+    first = pool.sign_in(email, temporary)
+    assert first.challenge == NEW_PASSWORD_REQUIRED and first.session and not first.signed_in
+    assert "Temp" not in repr(first) and first.session not in repr(first)
+    signed = pool.new_password(email, first.session, own)
+    assert signed.signed_in and signed.refresh_token and signed.expires_in == 3600
+    assert not pool.sign_in(email, temporary).signed_in
+    assert pool.sign_in(email, own).signed_in  # the person's own password from now on
+
+    authorizer = JwtAuthorizer.for_sandbox(sandbox)
+    sandbox.clock.set(sandbox.clock.now() + timedelta(minutes=61))  # past the ID token's hour
+    stale = {"version": "2.0", "headers": {"Authorization": f"Bearer {signed.id_token}"}, "requestContext": {}}
+    assert authorizer.authorize(stale) == UNAUTHORIZED
+    refreshed = pool.refresh(signed.refresh_token)
+    assert refreshed.signed_in and refreshed.id_token != signed.id_token
+    fresh = {"version": "2.0", "headers": {"Authorization": f"Bearer {refreshed.id_token}"}, "requestContext": {}}
+    assert principal_from_event(authorizer.authorize(fresh)).email == email
+    assert not pool.refresh("not-a-refresh-token").signed_in

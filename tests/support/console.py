@@ -13,9 +13,11 @@ from propfee.console.clerk import ClerkDesk
 from propfee.console.collector import CollectorDesk
 from propfee.console.http import ConsoleHttp, ConsoleRequest
 from propfee.console.managers import ManagerDesk
+from propfee.console.meeting import MeetingDesk
 from propfee.console.oversight import OversightDesk
 from propfee.console.permissions import Role, StaffRecord
 from propfee.console.sign_in import REFUSED, SignInResult
+from propfee.console.units import UnitDesk
 from propfee.domain.day_snapshot import DaySnapshot
 from propfee.domain.models import (
     Building,
@@ -43,15 +45,17 @@ RULES = CollectionRules()  # the default ladder and contact policy
 
 class MemoryConsoleStore:
     def __init__(self) -> None:
-        self.tasks_by_id: dict[str, Task] = {}
+        self.task_items: dict[str, Task] = {}
         self.units: dict[str, Unit] = {}
         self.staff_records: dict[str, StaffRecord] = {}
         self.collector_list: list[Collector] = []
         self.histories: dict[str, list[dict[str, Any]]] = {}
-        self.tickets_by_id: dict[str, Ticket] = {}
+        self.ticket_items: dict[str, Ticket] = {}
         self.audit = MemoryAuditStore()
         self.activity: dict[tuple[str, date], DayActivity] = {}
         self.periods: dict[str, list[PeriodTotal]] = {}
+        self.batch_reads = 0  # the batched reads (units, tasks, tickets by id)
+        self.single_reads = 0  # a unit, its history or a ticket read by itself
         self.snapshots: dict[str, list[DaySnapshot]] = {}
         self.community_list: list[Community] = []
         self.reminders: dict[tuple[str, str], Reminder] = {}  # (unit, claim key): the evidence records
@@ -106,48 +110,63 @@ class MemoryConsoleStore:
         return list(self.collector_list)
 
     def tasks(self, collector_id: str, status: str = "open") -> list[Task]:
-        found = [t for t in self.tasks_by_id.values() if t.collector_id == collector_id and t.status == status]
+        found = [t for t in self.task_items.values() if t.collector_id == collector_id and t.status == status]
         return sorted(found, key=lambda t: t.created_at)
 
     def get_task(self, task_id: str) -> Task | None:
-        return self.tasks_by_id.get(task_id)
+        return self.task_items.get(task_id)
 
     def get_unit(self, unit_id: str) -> Unit | None:
+        self.single_reads += 1
         return self.units.get(unit_id)
 
     def complete_task(self, done: Task, unit_after: Unit | None, unit_version: int) -> bool:
-        if self.tasks_by_id[done.task_id].status != "open":
+        if self.task_items[done.task_id].status != "open":
             return False
         if unit_after is not None:
             if self.units[done.unit_id].version != unit_version:
                 return False
             self.units[done.unit_id] = unit_after
-        self.tasks_by_id[done.task_id] = done
+        self.task_items[done.task_id] = done
         return True
 
     def unit_history(self, unit_id: str) -> list[dict[str, Any]]:
+        self.single_reads += 1
         return list(self.histories.get(unit_id, []))
 
     def get_ticket(self, ticket_id: str) -> Ticket | None:
-        return self.tickets_by_id.get(ticket_id)
+        self.single_reads += 1
+        return self.ticket_items.get(ticket_id)
+
+    def tasks_by_id(self, task_ids: Iterable[str]) -> list[Task]:
+        self.batch_reads += 1
+        return [self.task_items[i] for i in dict.fromkeys(task_ids) if i in self.task_items]
+
+    def units_by_id(self, unit_ids: Iterable[str]) -> dict[str, Unit]:
+        self.batch_reads += 1
+        return {u: self.units[u] for u in dict.fromkeys(unit_ids) if u in self.units}
+
+    def tickets_by_id(self, ticket_ids: Iterable[str]) -> list[Ticket]:
+        self.batch_reads += 1
+        return [self.ticket_items[i] for i in dict.fromkeys(ticket_ids) if i in self.ticket_items]
 
     def tickets(self, department: str, status: str = "open", due_before: datetime | None = None) -> list[Ticket]:
         found = [
-            t for t in self.tickets_by_id.values()
+            t for t in self.ticket_items.values()
             if t.department == department and t.status.value == status and (due_before is None or t.due_by < due_before)
         ]  # fmt: skip
         return sorted(found, key=lambda t: t.due_by)
 
     def tickets_with_queued_replies(self) -> list[Ticket]:
-        return [t for t in self.tickets_by_id.values() if t.queued_replies]
+        return [t for t in self.ticket_items.values() if t.queued_replies]
 
     def save_ticket(self, before: Ticket, after: Ticket, units_after: list[Unit]) -> bool:
-        kept = self.tickets_by_id.get(before.ticket_id)
+        kept = self.ticket_items.get(before.ticket_id)
         if kept is None or kept.status != before.status or kept.escalated_at != before.escalated_at:
             return False
         if any(self.units[u.unit_id].version != u.version - 1 for u in units_after):
             return False
-        self.tickets_by_id[after.ticket_id] = after
+        self.ticket_items[after.ticket_id] = after
         for u in units_after:
             self.units[u.unit_id] = u
         return True
@@ -172,11 +191,32 @@ class FakeSignIn:
 
     def sign_in(self, email: str, password: str) -> SignInResult:
         self.calls += 1
-        if email in self.challenged:
-            return SignInResult(challenge="NEW_PASSWORD_REQUIRED")
         if self.users.get(email) != password:
             return REFUSED
-        return SignInResult(id_token=f"id-token-of-{email}", access_token="access", expires_in=3600)
+        if email in self.challenged:
+            return SignInResult(challenge="NEW_PASSWORD_REQUIRED", session=f"session-of-{email}")
+        return self._tokens(email)
+
+    def new_password(self, email: str, session: str, password: str) -> SignInResult:
+        self.calls += 1
+        if email not in self.challenged or session != f"session-of-{email}":
+            return REFUSED
+        if password.lower() == password:  # the pool's policy, as far as the tests need it: an upper case letter
+            return SignInResult(challenge="NEW_PASSWORD_REQUIRED", session=session, weak_password=True)
+        self.challenged.discard(email)
+        self.users[email] = password
+        return self._tokens(email)
+
+    def refresh(self, refresh_token: str) -> SignInResult:
+        self.calls += 1
+        email = refresh_token.removeprefix("refresh-token-of-")
+        if not refresh_token.startswith("refresh-token-of-") or email not in self.users:
+            return REFUSED
+        return SignInResult(id_token=f"id-token-of-{email}-refreshed", access_token="access", expires_in=3600)
+
+    def _tokens(self, email: str) -> SignInResult:
+        return SignInResult(id_token=f"id-token-of-{email}", access_token="access", expires_in=3600,
+                            refresh_token=f"refresh-token-of-{email}")  # fmt: skip
 
 
 def call_task(unit_id: str, collector_id: str = "K1", n: int = 1, **changes: Any) -> Task:
@@ -251,11 +291,13 @@ def console(
 ) -> ConsoleHttp:
     limiter = RateLimiter(InMemoryRateCounter(), RateLimits(per_token=5, per_source=50))
     store = store or MemoryConsoleStore()
+    reports = reports or MemoryReports()
     return ConsoleHttp(
         CollectorDesk(store), sign_in or FakeSignIn(), limiter, lambda: SECRET, SHANGHAI, "锦绣物业",
         clerks=ClerkDesk(store, replies or FakeReplies()),
-        managers=ManagerDesk(store, reports or MemoryReports(), depths),
+        managers=ManagerDesk(store, reports, depths),
         oversight=OversightDesk(store, lambda: RULES, SHANGHAI),
+        units=UnitDesk(store, reports), meeting=MeetingDesk(store, reports),
     )  # fmt: skip
 
 
@@ -325,10 +367,10 @@ def collectors_estate(tasks: int = 3) -> MemoryConsoleStore:
     for n in range(1, tasks + 1):
         unit_id = f"C01-B01-01{n:02d}"
         store.units[unit_id] = with_bill(unit(unit_id), bill(unit_id, "2026-10", amount_fen=25000 * n))
-        store.tasks_by_id[f"{unit_id}.call_d30.1"] = call_task(
+        store.task_items[f"{unit_id}.call_d30.1"] = call_task(
             unit_id, balance_fen=25000 * n, due_by=NOW + timedelta(hours=n)
         )
     store.units["C02-B01-0101"] = with_bill(unit("C02-B01-0101"), bill("C02-B01-0101", "2026-10"))
     store.community_list = [Community(community_id=c, name=n) for c, n in (("C01", "锦绣花园"), ("C02", "翠湖苑"))]
-    store.tasks_by_id["C02-B01-0101.call_d30.1"] = call_task("C02-B01-0101", "K2")
+    store.task_items["C02-B01-0101.call_d30.1"] = call_task("C02-B01-0101", "K2")
     return store

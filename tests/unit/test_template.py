@@ -436,7 +436,12 @@ def test_the_http_api_needs_a_staff_token_except_where_a_route_says_it_is_public
         "ConsoleFunction",
         "SmsCallbacksFunction",
     }
-    assert {p for lid, p in public if lid == "ConsoleFunction"} == {"/console", "/console/sign-in"}
+    assert {p for lid, p in public if lid == "ConsoleFunction"} == {
+        "/console",
+        "/console/sign-in",
+        "/console/sign-in/new-password",
+        "/console/session/refresh",
+    }
     # the console's sign-in form uses the app client's USER_PASSWORD_AUTH
     client = sam["Resources"]["StaffUserPoolClient"]["Properties"]
     assert "ALLOW_USER_PASSWORD_AUTH" in client["ExplicitAuthFlows"] and client["GenerateSecret"] is False

@@ -8,7 +8,7 @@ from typing import Any
 
 from propfee.aws.clients import client
 from propfee.console.permissions import Role
-from propfee.console.sign_in import REFUSED, SignInResult
+from propfee.console.sign_in import NEW_PASSWORD_REQUIRED, REFUSED, SignInResult
 
 
 @dataclass(frozen=True)
@@ -137,11 +137,43 @@ class CognitoSignIn:
             return SignInResult(challenge="PASSWORD_RESET_REQUIRED")
         except errors.UserNotConfirmedException:
             return SignInResult(challenge="USER_NOT_CONFIRMED")
-        if answer.get("ChallengeName"):
-            return SignInResult(challenge=str(answer["ChallengeName"]))
-        tokens = answer.get("AuthenticationResult") or {}
-        return SignInResult(
-            id_token=str(tokens.get("IdToken", "")),
-            access_token=str(tokens.get("AccessToken", "")),
-            expires_in=int(tokens.get("ExpiresIn", 0)),
-        )
+        return _result(answer)
+
+    def new_password(self, email: str, session: str, password: str) -> SignInResult:
+        errors = self.idp.exceptions
+        try:
+            answer = self.idp.respond_to_auth_challenge(
+                ClientId=self.client_id,
+                ChallengeName=NEW_PASSWORD_REQUIRED,
+                Session=session,
+                ChallengeResponses={"USERNAME": email, "NEW_PASSWORD": password},
+            )
+        except errors.InvalidPasswordException:
+            return SignInResult(challenge=NEW_PASSWORD_REQUIRED, session=session, weak_password=True)
+        except (errors.NotAuthorizedException, errors.CodeMismatchException, errors.UserNotFoundException):
+            return REFUSED  # the session expired (minutes), or was answered already: sign in again
+        return _result(answer)
+
+    def refresh(self, refresh_token: str) -> SignInResult:
+        errors = self.idp.exceptions
+        try:
+            answer = self.idp.initiate_auth(
+                ClientId=self.client_id,
+                AuthFlow="REFRESH_TOKEN_AUTH",
+                AuthParameters={"REFRESH_TOKEN": refresh_token},
+            )
+        except (errors.NotAuthorizedException, errors.UserNotFoundException):
+            return REFUSED  # expired, revoked, or the user disabled: sign in again
+        return _result(answer)
+
+
+def _result(answer: dict[str, Any]) -> SignInResult:
+    if answer.get("ChallengeName"):
+        return SignInResult(challenge=str(answer["ChallengeName"]), session=str(answer.get("Session") or ""))
+    tokens = answer.get("AuthenticationResult") or {}
+    return SignInResult(
+        id_token=str(tokens.get("IdToken", "")),
+        access_token=str(tokens.get("AccessToken", "")),
+        expires_in=int(tokens.get("ExpiresIn", 0)),
+        refresh_token=str(tokens.get("RefreshToken", "")),  # none on a refresh: the old one stays valid
+    )

@@ -11,9 +11,8 @@ from zoneinfo import ZoneInfo
 from propfee.aws import keys
 from propfee.aws.dynamo_paid import PaidRecords
 from propfee.aws.dynamo_table import fields_of, from_attributes, plain, to_attributes
-from propfee.aws.dynamo_tasks import item_to_task
 from propfee.aws.feedback import FeedbackTable
-from propfee.domain.models import Building, Community, Task, Ticket
+from propfee.domain.models import Building, Community, Ticket
 from propfee.payments.orders import OrderStatus, PaymentOrder
 from propfee.payments.receipts import Receipt
 
@@ -57,18 +56,6 @@ class PaymentsTable(FeedbackTable, PaidRecords):
             assert existing is not None
             return existing
         return order
-
-    def tasks_by_id(self, task_ids: Sequence[str]) -> list[Task]:
-        """The tasks of these ids that exist: one BatchGetItem per 100 (the API's limit), consistent reads."""
-        found: list[Task] = []
-        for start in range(0, len(task_ids), 100):
-            wanted = {"Keys": [to_attributes(keys.task_item(i)) for i in task_ids[start : start + 100]]}
-            pending: dict[str, Any] = {self.name: {**wanted, "ConsistentRead": True}}
-            while pending:
-                response = self.db.batch_get_item(RequestItems=pending)
-                found.extend(item_to_task(from_attributes(i)) for i in response["Responses"].get(self.name, []))
-                pending = response.get("UnprocessedKeys") or {}
-        return found
 
     def settle_order(self, order: PaymentOrder, status: OrderStatus, transaction_id: str) -> None:
         self.db.update_item(

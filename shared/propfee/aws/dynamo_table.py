@@ -79,6 +79,20 @@ class TableBase:
             for attributes in page["Items"]:
                 yield from_attributes(attributes)
 
+    def _batch_get(self, wanted: Sequence[dict[str, str]], consistent: bool = True) -> list[dict[str, Any]]:
+        """The items of these keys that exist: one BatchGetItem per 100 keys (the API's limit), unprocessed keys
+        asked again; a key named twice is asked once (the API refuses duplicates)."""
+        unique = list({(k["pk"], k["sk"]): k for k in wanted}.values())
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(unique), 100):
+            chunk = {"Keys": [to_attributes(k) for k in unique[start : start + 100]], "ConsistentRead": consistent}
+            pending: dict[str, Any] = {self.name: chunk}
+            while pending:
+                response = self.db.batch_get_item(RequestItems=pending)
+                found.extend(from_attributes(i) for i in response["Responses"].get(self.name, []))
+                pending = response.get("UnprocessedKeys") or {}
+        return found
+
     def batch_put(self, items: Sequence[dict[str, Any]]) -> None:
         for start in range(0, len(items), BATCH_WRITE_LIMIT):
             requests = [{"PutRequest": {"Item": to_attributes(i)}} for i in items[start : start + BATCH_WRITE_LIMIT]]

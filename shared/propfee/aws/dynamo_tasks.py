@@ -67,6 +67,10 @@ class TaskRecords(UnitRecords):
         )
         return item_to_task(from_attributes(response["Item"])) if "Item" in response else None
 
+    def tasks_by_id(self, task_ids: Sequence[str]) -> list[Task]:
+        """The tasks of these ids that exist (batched, consistent reads)."""
+        return [item_to_task(i) for i in self._batch_get([keys.task_item(i) for i in task_ids])]
+
     def tasks(self, collector_id: str, status: str = "open") -> list[Task]:
         """A collector's tasks of a status, oldest first (the inbox index)."""
         items = self._query(

@@ -54,6 +54,11 @@ class UnitRecords(TableBase):
             return None
         return item_to_unit(from_attributes(response["Item"]))
 
+    def units_by_id(self, unit_ids: Sequence[str]) -> dict[str, Unit]:
+        """The units of these ids that exist, by id (batched, consistent reads)."""
+        units = (item_to_unit(i) for i in self._batch_get([keys.unit_item(u) for u in unit_ids]))
+        return {u.unit_id: u for u in units}
+
     def communities(self) -> list[Community]:
         items = self._query(
             KeyConditionExpression="pk = :pk",

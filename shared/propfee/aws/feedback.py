@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -249,6 +250,10 @@ class FeedbackTable(PropfeeTable):
             TableName=self.name, Key=to_attributes(keys.ticket_item(ticket_id)), ConsistentRead=True
         )
         return _ticket(from_attributes(response["Item"])) if "Item" in response else None
+
+    def tickets_by_id(self, ticket_ids: Sequence[str]) -> list[Ticket]:
+        """The tickets of these ids that exist (batched, consistent reads)."""
+        return [_ticket(i) for i in self._batch_get([keys.ticket_item(t) for t in ticket_ids])]
 
     def tickets(self, department: str, status: str = "open", due_before: datetime | None = None) -> list[Ticket]:
         """A department's tickets of a status, the nearest deadline first (the inbox index)."""

@@ -50,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="aws",
         help="send the SMS through AWS (default) or a mainland provider's local emulator",
     )
+    demo.add_argument(
+        "--keep-running",
+        action="store_true",
+        help="keep the sandbox up when the simulation ends: the staff console and its seeded sign-ins are printed",
+    )
     demo.set_defaults(run=cmd_demo)
 
     plan = commands.add_parser("plan", help="show what the plan would do on a day, without sending")

@@ -42,11 +42,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"{options.start.replace(day=1)}, seed {options.seed}, on the embedded AWS"
         + ("" if options.sms_provider == "aws" else f", SMS through the {options.sms_provider} emulator")
     )
+    keep_running = getattr(args, "keep_running", False)
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as progress:
         task = progress.add_task("simulating days", total=options.days)
-        summary = run_demo(options, on_day=lambda day: progress.update(task, advance=1, description=str(day)))
+
+        def serve(demo: Any) -> None:
+            """--keep-running: the finished demo's sandbox stays up, its console open to the seeded staff."""
+            progress.stop()
+            serve_console(demo.sandbox, demo.table, demo.world)
+
+        summary = run_demo(
+            options,
+            on_day=lambda day: progress.update(task, advance=1, description=str(day)),
+            on_finish=serve if keep_running else None,
+        )
     start, end = summary["standing_at_start"], summary["standing_at_end"]
     table = Table(title=f"propfee demo: {summary['start']} .. {summary['end']}")
     table.add_column("figure")
@@ -99,7 +110,6 @@ def cmd_sandbox_up(args: argparse.Namespace) -> int:
         print(f"embedded AWS listening on {sandbox.endpoint} (stack from {sandbox.template_path})")
         if sandbox.http_api is not None:
             print(f"the stack's HTTP API (bill pages: the links in the reminders) on {sandbox.http_api.url}")
-            print(f"the staff console: {sandbox.http_api.url}/console (sign in with one of the sign-ins below)")
         owing = [u for u in (world.snapshot.units if args.households else []) if u.oldest_due is not None]
         if sandbox.http_api is not None and owing:
             from propfee.aws.feedback import FeedbackTable
@@ -116,23 +126,55 @@ def cmd_sandbox_up(args: argparse.Namespace) -> int:
         print(f"  export PROPFEE_REPORT_BUCKET={sandbox.resources['ReportBucket']}")
         print(f"  export PROPFEE_STAFF_USER_POOL_ID={sandbox.outputs['StaffUserPoolId']}")
         print(f"  export PROPFEE_STAFF_USER_POOL_CLIENT_ID={sandbox.outputs['StaffUserPoolClientId']}")
-        # generated for this run; printed to this terminal only, never logged
-        print("console sign-ins (passwords generated for this run, shown here only):")
-        for sign_in in sign_ins:
-            scope = sorted(sign_in.record.communities | sign_in.record.departments)
-            print(f"  {sign_in.role.value:18} {sign_in.email:38} {sign_in.password}  {' '.join(scope)}")
         print("resources:")
         for logical_id, physical in sorted(sandbox.resources.items()):
             print(f"  {logical_id:32} {physical}")
+        announce_console(sandbox.http_api.url if sandbox.http_api is not None else None, sign_ins)
         print("Ctrl-C stops it.", flush=True)
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        try:
-            while True:
-                wallclock.sleep(1)
-                sandbox.deliver_payment_notices()  # an owner paid on an emulator's cashier page
-        except KeyboardInterrupt:
-            pass
+        keep_serving(sandbox)
     return 0
+
+
+def announce_console(base_url: str | None, sign_ins: list[Any]) -> None:
+    """Where the staff console is and the seeded users' sign-ins (the passwords generated for this run: printed to
+    this terminal only, never logged)."""
+    if base_url is None:
+        print("the staff console: no HTTP API in this sandbox")
+        return
+    print(f"the staff console: {base_url}/console (sign in with one of these)")
+    for sign_in in sign_ins:
+        scope = sorted(sign_in.record.communities | sign_in.record.departments)
+        extra = f" collector {sign_in.record.collector_id}" if sign_in.record.collector_id else ""
+        print(f"  {sign_in.role.value:18} {sign_in.email:38} {sign_in.password}  {' '.join(scope)}{extra}")
+
+
+def keep_serving(sandbox: Any) -> None:
+    """Until Ctrl-C (or SIGTERM): the HTTP API answers, an owner's payment on an emulator's cashier is delivered."""
+    signal.signal(signal.SIGTERM, _interrupt)  # a TERM ends it as Ctrl-C does (the demo then prints its figures)
+    try:
+        while True:
+            wallclock.sleep(1)
+            sandbox.deliver_payment_notices()  # an owner paid on an emulator's cashier page
+    except KeyboardInterrupt:
+        pass
+
+
+def _interrupt(*_: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def serve_console(sandbox: Any, table: Any, world: Any) -> None:
+    """The demo's sandbox kept running: staff seeded for its communities (its first collector's tasks), the console's
+    address and their sign-ins printed, served until Ctrl-C; then the demo's figures."""
+    from propfee.local.sandbox.staff import seed_staff
+
+    communities = [c.community_id for c in world.snapshot.communities]
+    collector = next((c.collector_id for c in world.collectors if c.role == "collector"), None)
+    sign_ins = seed_staff(sandbox, table, communities, collector)
+    print(f"the demo's sandbox is kept running (its clock at the last day simulated, {sandbox.clock.now():%Y-%m-%d})")
+    announce_console(sandbox.http_api.url if sandbox.http_api is not None else None, sign_ins)
+    print("Ctrl-C stops it and prints the demo's figures.", flush=True)
+    keep_serving(sandbox)
 
 
 DLQ_COLUMNS = [

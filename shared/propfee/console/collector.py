@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -21,6 +21,7 @@ from propfee.console.permissions import (
     task_policy,
 )
 from propfee.domain.models import Collector, Task, TaskOutcome, Ticket, Unit
+from propfee.observability import mask_text
 
 REPLY_PREVIEW_CHARS = 140  # enough to see what the owner meant; the whole text is in the evidence pack
 
@@ -43,6 +44,10 @@ class ConsoleStore(Protocol):
     def unit_history(self, unit_id: str) -> list[dict[str, Any]]: ...
 
     def get_ticket(self, ticket_id: str) -> Ticket | None: ...
+
+    def units_by_id(self, unit_ids: Sequence[str]) -> dict[str, Unit]: ...
+
+    def tickets_by_id(self, ticket_ids: Sequence[str]) -> list[Ticket]: ...
 
     def append(self, actions: Iterable[audit.StaffAction]) -> None: ...
 
@@ -84,6 +89,13 @@ class TaskCard:
     replies: tuple[Contact, ...] = ()
     tickets: tuple[TicketLine, ...] = ()
     holds: tuple[str, ...] = ()
+    steps: tuple[str, ...] = ()  # the ladder's steps taken in the arrears episode (the unit item's)
+    last_contact: datetime | None = None  # the unit's last automated message
+    detail: bool = True  # the whole history (a task's page); False: a card of the list, from batched reads
+
+
+def _preview(text: str) -> str:
+    return text if len(text) <= REPLY_PREVIEW_CHARS else text[:REPLY_PREVIEW_CHARS] + "…"
 
 
 def collector_policy(member: StaffMember, collector_id: str, collectors: Iterable[Collector]) -> Decision:
@@ -122,8 +134,7 @@ def contacts(history: Iterable[Mapping[str, Any]]) -> tuple[list[Contact], list[
                         status=str(record.get("status", "")))
             )  # fmt: skip
         elif record.get("kind") == "inbound":
-            body = str(record.get("body") or "")
-            text = body if len(body) <= REPLY_PREVIEW_CHARS else body[:REPLY_PREVIEW_CHARS] + "…"
+            text = _preview(str(record.get("body") or ""))
             replies.append(Contact(at, "reply", str(record.get("channel", "")), str(record.get("intent") or ""),
                                    text=text))  # fmt: skip
             if record.get("ticket_id"):
@@ -145,21 +156,31 @@ class CollectorDesk:
         """Roles from the verified token, scope from the person's staff record (none: no communities)."""
         return staff_member(principal, self.store.staff(principal.sub))
 
-    def card(self, member: StaffMember, task: Task, now: datetime, language: str, detail: bool = True) -> TaskCard:
+    def card(self, member: StaffMember, task: Task, now: datetime, language: str) -> TaskCard:
+        """A task's page: the unit's whole history (each reminder with its date and status, every reply), its
+        tickets in one batch."""
         unit = self.store.get_unit(task.unit_id)
+        reminders, replies, ticket_ids = contacts(self.store.unit_history(task.unit_id))
+        ticket_ids += [h.ticket for h in unit.holds if h.ticket] if unit else []
+        wanted = list(dict.fromkeys(ticket_ids))
+        tickets = {t.ticket_id: t for t in self.store.tickets_by_id(wanted)} if wanted else {}
+        return self._card(member, task, unit, now, language, tickets, wanted, tuple(reminders), tuple(replies))
+
+    def _card(
+        self,
+        member: StaffMember,
+        task: Task,
+        unit: Unit | None,
+        now: datetime,
+        language: str,
+        tickets: Mapping[str, Ticket],
+        ticket_ids: Iterable[str],
+        reminders: tuple[Contact, ...] = (),
+        replies: tuple[Contact, ...] = (),
+    ) -> TaskCard:
         phone = phone_for(member, task.call_number, task=task)
-        reminders: list[Contact] = []
-        replies: list[Contact] = []
-        ticket_ids: list[str] = []
-        if detail:
-            reminders, replies, ticket_ids = contacts(self.store.unit_history(task.unit_id))
         holds = unit.holds if unit else ()
-        ticket_ids += [h.ticket for h in holds if h.ticket]
-        tickets = []
-        for ticket_id in dict.fromkeys(ticket_ids):
-            ticket = self.store.get_ticket(ticket_id)
-            if ticket is not None:
-                tickets.append(TicketLine(ticket.ticket_id, ticket.department, ticket.status.value, ticket.created_at))
+        found = [tickets[i] for i in dict.fromkeys(ticket_ids) if i in tickets]
         return TaskCard(
             task=task,
             address=address_of(task, language),
@@ -168,19 +189,39 @@ class CollectorDesk:
             phone=phone,
             tel=phone if phone and phone == task.call_number else None,
             overdue=task.due_by <= now,
-            reminders=tuple(reminders),
-            replies=tuple(replies),
-            tickets=tuple(tickets),
+            reminders=reminders,
+            replies=replies,
+            tickets=tuple(TicketLine(t.ticket_id, t.department, t.status.value, t.created_at) for t in found),
             holds=tuple(h.kind.value + (f" → {h.until.isoformat()}" if h.until else "") for h in holds),
+            steps=tuple(sorted(unit.steps_done)) if unit else (),
+            last_contact=max(unit.recent_contacts, default=None) if unit else None,
         )
+
+    def _list_card(self, member: StaffMember, task: Task, unit: Unit | None, tickets: Mapping[str, Ticket],
+                   now: datetime, language: str) -> TaskCard:  # fmt: skip
+        """A card of the list, from the batched reads: the ladder's steps taken so far and the last message (the
+        unit item's), the owner's replies that opened the tickets holding the unit (their words, numbers masked)."""
+        ticket_ids = [h.ticket for h in unit.holds if h.ticket] if unit else []
+        replies = tuple(
+            Contact(t.created_at, "reply", t.channel, t.intent, text=_preview(mask_text(t.message)))
+            for t in sorted((tickets[i] for i in dict.fromkeys(ticket_ids) if i in tickets),
+                            key=lambda t: t.created_at, reverse=True)
+        )  # fmt: skip
+        card = self._card(member, task, unit, now, language, tickets, ticket_ids, replies=replies)
+        return replace(card, detail=False)
 
     def todays_tasks(self, member: StaffMember, collector_id: str, now: datetime, language: str) -> list[TaskCard]:
         """The collector's open tasks by priority; refused (Forbidden) for anyone the collector policy refuses, and
-        a task outside the reader's communities is not listed."""
+        a task outside the reader's communities is not listed. Read in batches, whatever the number of tasks: the
+        inbox Query, the units (BatchGetItem, 100 a call), the tickets holding them (the same)."""
         own = member.collector_id == collector_id
         require(collector_policy(member, collector_id, () if own else self.store.collectors()))
         tasks = [t for t in self.store.tasks(collector_id, "open") if task_policy(member, t, "view").allowed]
-        return [self.card(member, t, now, language) for t in sorted(tasks, key=lambda t: priority(t, now))]
+        tasks.sort(key=lambda t: priority(t, now))
+        units = self.store.units_by_id(list(dict.fromkeys(t.unit_id for t in tasks))) if tasks else {}
+        wanted = list(dict.fromkeys(h.ticket for u in units.values() for h in u.holds if h.ticket))
+        tickets = {t.ticket_id: t for t in self.store.tickets_by_id(wanted)} if wanted else {}
+        return [self._list_card(member, t, units.get(t.unit_id), tickets, now, language) for t in tasks]
 
     def task(self, member: StaffMember, task_id: str) -> Task | None:
         """The task, None when there is none; Forbidden when it is not the reader's to see."""

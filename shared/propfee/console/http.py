@@ -18,13 +18,18 @@ from propfee.console.clerk import MAX_REPLY_CHARS, ClerkDesk
 from propfee.console.collector import CollectorDesk
 from propfee.console.manager_http import MANAGER_ROUTES, ManagerRoutes
 from propfee.console.managers import ManagerDesk, communities_of
+from propfee.console.meeting import MeetingDesk
+from propfee.console.meeting_pages import MeetingPages
 from propfee.console.oversight import OversightDesk
 from propfee.console.pages import ConsoleRequest as ConsoleRequest
 from propfee.console.pages import console_request as console_request
 from propfee.console.pages import forbidden, not_found, parse_date, plain, render, unauthorized
-from propfee.console.permissions import Forbidden, Role, StaffMember
+from propfee.console.permissions import Forbidden, Role, StaffMember, unit_policy
+from propfee.console.session_pages import SessionPages
 from propfee.console.sign_in import StaffSignIn
 from propfee.console.texts import CONSOLE_TEXTS
+from propfee.console.unit_pages import UnitPages
+from propfee.console.units import UnitDesk
 from propfee.domain.models import TaskOutcome
 from propfee.feedback.ticketing import TicketError
 from propfee.web.limits import RateLimiter
@@ -46,13 +51,16 @@ ROUTES = [
     ("POST", "/console/tickets/<ticket_id>/assign", "assign"), ("POST", "/console/tickets/<ticket_id>/reply", "reply"),
     ("POST", "/console/tickets/<ticket_id>/resolve", "resolve"),
     *MANAGER_ROUTES,
+    ("POST", "/console/sign-in/new-password", "new_password"), ("POST", "/console/session/refresh", "refresh"),
+    ("GET", "/console/units/<unit_id>", "unit"), ("POST", "/console/units/<unit_id>/evidence", "evidence"),
+    ("GET", "/console/standing", "standing"), ("GET", "/console/cases", "cases"),
 ]  # fmt: skip
 
 # a ticket form's work: what to say on the ticket page, or a page of its own (a 400)
 TicketAct = Callable[[StaffMember, ClerkDesk, Mapping[str, str]], "str | WebResponse"]
 
 
-class ConsoleHttp(ManagerRoutes):
+class ConsoleHttp(SessionPages, UnitPages, MeetingPages, ManagerRoutes):
     def __init__(
         self,
         desk: CollectorDesk,
@@ -64,8 +72,12 @@ class ConsoleHttp(ManagerRoutes):
         clerks: ClerkDesk | None = None,
         managers: ManagerDesk | None = None,
         oversight: OversightDesk | None = None,
+        units: UnitDesk | None = None,
+        meeting: MeetingDesk | None = None,
     ) -> None:
         self.desk = desk
+        self.units = units
+        self.meeting = meeting
         self.clerks = clerks
         self.managers = managers
         self.oversight = oversight
@@ -82,27 +94,6 @@ class ConsoleHttp(ManagerRoutes):
         first = f"/console/tickets/{quote(ticket_id, safe='')}" if TICKET_ID.match(ticket_id) else "/console/home"
         context = {"company_name": self._company, "first": first}
         return render("console_shell.html.j2", request.language, context)
-
-    def sign_in_page(self, request: ConsoleRequest, notice: str = "", status: int = 200) -> WebResponse:
-        context = {"company_name": self._company, "notice": notice, "email": request.http.form.get("email", "")}
-        return render("console_sign_in.html.j2", request.language, context, status)
-
-    def sign_in(self, request: ConsoleRequest) -> WebResponse:
-        texts = CONSOLE_TEXTS[request.language]
-        email = request.http.form.get("email", "").strip().lower()
-        password = request.http.form.get("password", "")
-        if not self._limiter.allow(f"sign-in:{email}", request.http.source_ip, request.now):
-            return self.sign_in_page(request, texts["sign_in_busy"], 429)
-        if not email or not password or len(email) > 254 or len(password) > 256:
-            return self.sign_in_page(request, texts["sign_in_refused"], 401)
-        result = self._sign_in.sign_in(email, password)
-        if result.challenge:
-            return self.sign_in_page(request, texts["challenge"], 401)
-        if not result.signed_in:
-            return self.sign_in_page(request, texts["sign_in_refused"], 401)
-        # the ID token (it names the groups and the email the pages need): console.js keeps it for the tab
-        context = {"company_name": self._company, "token": result.id_token, "expires_in": result.expires_in}
-        return render("console_session.html.j2", request.language, context)
 
     # ------------------------------------------------------------------ behind the JWT authorizer
     def _member(self, request: ConsoleRequest) -> StaffMember:
@@ -229,6 +220,7 @@ class ConsoleHttp(ManagerRoutes):
                 "notice": notice,
                 "tz": self._tz,
                 "max_reply": MAX_REPLY_CHARS,
+                "may_open_units": unit_policy(member, ticket.community_id, "view").allowed,
             }
             return render("console_ticket.html.j2", request.language, context, status)
 

@@ -3,12 +3,14 @@ template rendered in the reader's language with the console's headers (CSP, no-s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from propfee.console.auth import StaffPrincipal, Unauthenticated, principal_from_event
+from propfee.console.permissions import StaffMember
 from propfee.console.texts import CONSOLE_TEXTS
 from propfee.web.pages import WebResponse, choose_language, environment
 from propfee.web.requests import HttpRequest, from_http_api
@@ -28,6 +30,7 @@ class ConsoleRequest:
     http: HttpRequest
     now: datetime
     principal: StaffPrincipal | None = None  # None: the route is public, or no authorizer passed claims
+    cookies: Mapping[str, str] = field(default_factory=dict)  # payload 2.0's `cookies`, by name
 
     @property
     def language(self) -> str:
@@ -40,7 +43,8 @@ def console_request(event: Mapping[str, Any], now: datetime) -> ConsoleRequest:
         principal: StaffPrincipal | None = principal_from_event(event)
     except Unauthenticated:
         principal = None
-    return ConsoleRequest(from_http_api(event), now, principal)
+    cookies = dict(c.split("=", 1) for c in event.get("cookies") or () if "=" in c)
+    return ConsoleRequest(from_http_api(event), now, principal, {k.strip(): v.strip() for k, v in cookies.items()})
 
 
 def plain(status: int, text: str) -> WebResponse:
@@ -76,3 +80,18 @@ def parse_date(text: str) -> date | None:
 
 def bad_request() -> WebResponse:
     return plain(400, "Bad Request\n")
+
+
+class GuardedPages:
+    """What a mixin of console.http.ConsoleHttp is given by it: the desks, the guard (401 without a verified token,
+    403 on Forbidden) and the CSRF secret."""
+
+    _company: str
+    _tz: ZoneInfo
+    _secret: Callable[[], bytes]
+
+    def _guarded(self, request: ConsoleRequest, page: Callable[[StaffMember], WebResponse]) -> WebResponse:
+        raise NotImplementedError
+
+    def _csrf_subject(self, member: StaffMember) -> str:
+        raise NotImplementedError

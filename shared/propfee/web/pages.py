@@ -148,3 +148,5 @@ class WebResponse:
     body: str | bytes
     content_type: str = "text/html; charset=utf-8"
     headers: Mapping[str, str] = field(default_factory=dict)
+    # (name, value, path, max-age seconds): each set Secure, HttpOnly, SameSite=Strict; max-age 0 clears it
+    cookies: tuple[tuple[str, str, str, int], ...] = ()

@@ -57,10 +57,10 @@ def store():
     store.units["C01-B01-0102"] = held.model_copy(
         update={"holds": (Hold(kind=HoldKind.COMPLAINT, reason="complaint", ticket=LEAK),), "version": 1}
     )
-    store.tickets_by_id[LEAK] = ticket(LEAK, "C01-B01-0102")
-    store.tickets_by_id[NOISE] = ticket(NOISE, "C01-B01-0103", due_by=NOW - timedelta(minutes=90), hold=None,
+    store.ticket_items[LEAK] = ticket(LEAK, "C01-B01-0102")
+    store.ticket_items[NOISE] = ticket(NOISE, "C01-B01-0103", due_by=NOW - timedelta(minutes=90), hold=None,
                                         assigned_to="sub-e2", message="晚上太吵")  # fmt: skip
-    store.tickets_by_id[ELSEWHERE] = ticket(ELSEWHERE, "C02-B01-0101", hold=None)
+    store.ticket_items[ELSEWHERE] = ticket(ELSEWHERE, "C02-B01-0101", hold=None)
     return store
 
 
@@ -141,7 +141,7 @@ def test_the_ticket_page_and_its_forms_answer_403_outside_the_department_and_the
     assert get_ticket(http, CLERK_C02).status == 403  # the department's clerk, but of another community
     assert get_ticket(http, CLERK, ELSEWHERE).status == 403
     assert get_ticket(http, MANAGER_C01).status == 200  # the community's manager oversees it
-    assert store.tickets_by_id[LEAK].status is TicketStatus.OPEN and store.audit.actions == []
+    assert store.ticket_items[LEAK].status is TicketStatus.OPEN and store.audit.actions == []
     assert get_ticket(http, None).status == 401 and get_ticket(http, CLERK, "T20261111-FFFFFFFF").status == 404
 
 
@@ -151,7 +151,7 @@ def test_every_ticket_form_refuses_a_missing_or_foreign_csrf_token(http, store, 
         assert post(http, action, CLERK, body=form("sub-e2", **fields)).status == 403  # another person's token
         stale = urlencode({"csrf": csrf_token(SECRET, "console:sub-e1", NOW - timedelta(hours=3)), **fields})
         assert post(http, action, CLERK, body=stale).status == 403
-    assert store.tickets_by_id[LEAK] == ticket(LEAK, "C01-B01-0102") and replies.sent == []
+    assert store.ticket_items[LEAK] == ticket(LEAK, "C01-B01-0102") and replies.sent == []
     assert store.audit.actions == []
 
 
@@ -159,9 +159,9 @@ def test_every_ticket_form_refuses_a_missing_or_foreign_csrf_token(http, store, 
 def test_a_clerk_claims_then_reassigns_within_the_department_and_each_step_is_audited(http, store):
     claimed = post(http, "assign", CLERK, body=form("sub-e1", assignee="sub-e1"))
     assert claimed.status == 200 and "已认领" in str(claimed.body)
-    assert store.tickets_by_id[LEAK].assigned_to == "sub-e1"
+    assert store.ticket_items[LEAK].assigned_to == "sub-e1"
     moved = post(http, "assign", CLERK, body=form("sub-e1", assignee="sub-e2"))
-    assert moved.status == 200 and store.tickets_by_id[LEAK].assigned_to == "sub-e2"
+    assert moved.status == 200 and store.ticket_items[LEAK].assigned_to == "sub-e2"
     claim, reassign = store.audit.actions
     assert (claim.action, claim.unit_id, claim.before, claim.after) == (
         "ticket.claim", "C01-B01-0102", {"assigned_to": None}, {"assigned_to": "sub-e1"},
@@ -170,7 +170,7 @@ def test_a_clerk_claims_then_reassigns_within_the_department_and_each_step_is_au
     # not to a clerk of another department or community, nor to someone unknown
     for outsider in ("sub-s1", "sub-e3", "sub-nobody"):
         assert post(http, "assign", CLERK, body=form("sub-e1", assignee=outsider)).status == 403
-    assert store.tickets_by_id[LEAK].assigned_to == "sub-e2" and len(store.audit.actions) == 2
+    assert store.ticket_items[LEAK].assigned_to == "sub-e2" and len(store.audit.actions) == 2
 
 
 # ---------------------------------------------------------------------------------------------- reply
@@ -185,13 +185,13 @@ def test_a_reply_goes_through_the_send_path_in_the_window_and_waits_for_it_outsi
     replies.window_open = False
     queued = post(http, "reply", CLERK, body=form("sub-e1", text="明早八点来修"))
     assert queued.status == 200 and "回复将在时段开始后发送" in str(queued.body)
-    assert store.tickets_by_id[LEAK].queued_replies == ("明早八点来修",) and len(replies.sent) == 1
+    assert store.ticket_items[LEAK].queued_replies == ("明早八点来修",) and len(replies.sent) == 1
     assert store.audit.actions[-1].after == {"reply": "queued"}
     assert send_queued_replies(store, replies, NOW) == {"outside_window": 1}  # still closed: kept
     replies.window_open = True
     assert send_queued_replies(store, replies, NOW + timedelta(hours=10)) == {"sent": 1}
     assert (
-        replies.sent[-1] == (LEAK, "+8613812345678", "明早八点来修") and store.tickets_by_id[LEAK].queued_replies == ()
+        replies.sent[-1] == (LEAK, "+8613812345678", "明早八点来修") and store.ticket_items[LEAK].queued_replies == ()
     )
     empty = post(http, "reply", CLERK, body=form("sub-e1", text="   "))
     assert empty.status == 400 and len(replies.sent) == 2
@@ -203,7 +203,7 @@ def test_resolving_closes_the_ticket_releases_its_hold_and_the_ladder_picks_the_
     assert post(http, "resolve", CLERK, body=form("sub-e1", note="")).status == 400
     done = post(http, "resolve", CLERK, body=form("sub-e1", note="已更换水管"))
     assert done.status == 200 and "工单已解决" in str(done.body)
-    resolved = store.tickets_by_id[LEAK]
+    resolved = store.ticket_items[LEAK]
     assert (
         resolved.status is TicketStatus.RESOLVED and resolved.resolution == "已更换水管" and resolved.resolved_at == NOW
     )

@@ -48,7 +48,7 @@ def store():
         payments=(payment("C01", 1, 25000, 10, method="wechat_pay"), payment("C01", 2, 10000, 11, method="cash")),
     )  # fmt: skip
     store.periods["C01"] = [period("C01", "2026-11", 100000, 62500), period("C01", "2026-10", 100000, 90000)]
-    store.tickets_by_id[LEAK] = ticket(LEAK, "C01-B01-0102")
+    store.ticket_items[LEAK] = ticket(LEAK, "C01-B01-0102")
     return store
 
 

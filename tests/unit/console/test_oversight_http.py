@@ -43,7 +43,7 @@ def store():
     )
     # a legal review the ladder gave the site manager
     store.collector_list.append(Collector(collector_id="S1", name="赵敏", role="site_manager", communities=("C01",)))
-    store.tasks_by_id[REVIEW] = call_task(
+    store.task_items[REVIEW] = call_task(
         "C01-B01-0103", "S1", kind=Channel.LEGAL_REVIEW, step="review_d90", task_id=REVIEW, call_number=None,
         overdue_since=date(2026, 8, 10),
     )  # fmt: skip
@@ -138,7 +138,7 @@ def test_a_manager_approves_a_legal_review_the_unit_is_held_and_the_decision_aud
     assert "B01-0103" in finance and "<form" not in finance  # finance reads; only the manager decides
     answer = decide(http, MANAGER_C01, form("sub-m1", decision="approve", note="欠费超过90天，证据齐全"))
     assert answer.status == 200 and "同意转法务" in str(answer.body) and REVIEW not in str(answer.body)
-    task = store.tasks_by_id[REVIEW]
+    task = store.task_items[REVIEW]
     assert (task.status, task.outcome.value) == ("done", "referred")
     assert [h.kind for h in store.units["C01-B01-0103"].holds] == [HoldKind.LEGAL]
     [action] = store.audit.actions
@@ -153,7 +153,7 @@ def test_a_manager_approves_a_legal_review_the_unit_is_held_and_the_decision_aud
 
 def test_declining_a_review_leaves_the_ladder_going(http, store):
     assert decide(http, MANAGER_C01, form("sub-m1", decision="decline")).status == 200
-    assert store.tasks_by_id[REVIEW].outcome.value == "not_referred" and store.units["C01-B01-0103"].holds == ()
+    assert store.task_items[REVIEW].outcome.value == "not_referred" and store.units["C01-B01-0103"].holds == ()
     assert store.audit.actions[0].after["outcome"] == "not_referred"
 
 
@@ -174,7 +174,7 @@ def test_a_legal_review_is_decided_only_by_its_communitys_manager_with_a_signed_
     http, store, who, body, task_id, expected
 ):
     assert decide(http, who, body, task_id).status == expected
-    assert store.tasks_by_id[REVIEW].status == "open" and store.audit.actions == []
+    assert store.task_items[REVIEW].status == "open" and store.audit.actions == []
 
 
 # ---------------------------------------------------------------------------------------------- unconfirmed claims
