@@ -9,7 +9,7 @@ as /cgi-bin/token does) and is kept until a minute before it expires."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -22,6 +22,7 @@ from wechatpy.utils import check_signature
 
 from propfee.collection.wechat_messages import WechatMessage, field_problems
 from propfee.domain.ports import ProviderOutcomeUnknown, ProviderRejected, ProviderUnavailable
+from propfee.feedback.wechat_callbacks import ForgedPush
 from propfee.providers.sms_errors import never_reached
 
 API_BASE = "https://api.weixin.qq.com"  # the one place WeChat's addresses are set (base_url: the emulator's)
@@ -67,22 +68,31 @@ class _Client(WeChatClient):  # type: ignore[misc]
         return result
 
 
-class ForgedPush(ValueError):
-    """A push whose signature (or safe-mode envelope) does not check: refused, nothing read."""
-
-
 class WechatOfficial:
     name = "wechat"
 
     def __init__(
-        self, app_id: str, credentials: Mapping[str, str], base_url: str | None = None, timeout: float = 10.0
+        self,
+        app_id: str,
+        credentials: Mapping[str, str] | Callable[[], Mapping[str, str]],
+        base_url: str | None = None,
+        timeout: float = 10.0,
     ) -> None:
+        """`credentials`: the secret's fields, or how to read them on first use (a function that builds the
+        adapter but never sends needs no access to the secret)."""
         self.app_id = app_id
-        self._credentials = credentials
+        self._read = credentials if callable(credentials) else (lambda: credentials)
+        self._keys: Mapping[str, str] | None = None
         self._api = (base_url or API_BASE).rstrip("/")
         self._oauth = (base_url or OAUTH_BASE).rstrip("/")
         self._timeout = timeout
         self._client_instance: _Client | None = None
+
+    @property
+    def _credentials(self) -> Mapping[str, str]:
+        if self._keys is None:
+            self._keys = self._read()
+        return self._keys
 
     def _client(self) -> _Client:
         if self._client_instance is None:

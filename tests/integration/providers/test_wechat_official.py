@@ -12,8 +12,9 @@ import pytest
 
 from propfee.collection.wechat_messages import WechatTemplate, compose
 from propfee.domain.ports import ProviderRejected, ProviderUnavailable
+from propfee.feedback.wechat_callbacks import ForgedPush
 from propfee.local.emulators.wechat_official import WechatOfficialEmulator, new_aes_key
-from propfee.providers.wechat_official import ForgedPush, WechatOfficial
+from propfee.providers.wechat_official import WechatOfficial
 
 APP_ID = "wx0123456789abcdef"
 OWNER = "oAbCdEfGhIjKlMnOpQrStUvWxYz0"
