@@ -28,7 +28,7 @@ FIELD_LIMITS: dict[str, tuple[int, re.Pattern[str] | None]] = {
     "thing": (20, None),
     "character_string": (32, re.compile(r"^[\x20-\x7e]*$")),  # no Chinese
     "number": (32, re.compile(r"^\d+(\.\d+)?$")),
-    "amount": (32, re.compile(r"^[¥￥]?\d+(\.\d{1,2})?元?$")),
+    "amount": (32, re.compile(r"^[¥￥]?\d{1,3}(,?\d{3})*(\.\d{1,2})?元?$")),
     "time": (32, re.compile(r"^[\d\s:.\-年月日/]+$")),
     "date": (32, re.compile(r"^[\d\s:.\-年月日/]+$")),
     "phrase": (5, re.compile(r"^[\u3400-\u9fff]*$")),  # Chinese only
