@@ -37,7 +37,6 @@ def wechat() -> Response[Any]:
     event = app.current_event
     query = dict(event.query_string_parameters or {})
     status, answer, tally = answer_wechat(event.http_method, query, _body(), clock.now(), services().wechat_callbacks)
-    metrics.add_metric(name="WechatPush_refused" if status != 200 else "WechatPush_accepted", unit="Count", value=1)
     logger.info("wechat push", extra={"status": status, **tally})
     return Response(status_code=status, content_type=PLAIN, body=answer)
 

@@ -8,6 +8,7 @@ are tested against an independent implementation."""
 from __future__ import annotations
 
 import base64
+import html
 import hashlib
 import json
 import os
@@ -19,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
-from xml.sax.saxutils import escape
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -199,7 +199,7 @@ class WechatOfficialEmulator:
             f"<xml><ToUserName><![CDATA[{self.account}]]></ToUserName><FromUserName><![CDATA[{sent.openid}]]>"
             f"</FromUserName><CreateTime>{at}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
             f"<Event><![CDATA[TEMPLATESENDJOBFINISH]]></Event><MsgID>{sent.msgid}</MsgID>"
-            f"<Status><![CDATA[{escape(status)}]]></Status></xml>"
+            f"<Status><![CDATA[{html.escape(status, quote=False)}]]></Status></xml>"
         )
 
     def owner_says(self, openid: str, text: str) -> int:
