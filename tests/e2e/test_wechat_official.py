@@ -17,8 +17,8 @@ from propfee.aws.feedback import FeedbackTable
 from propfee.domain.models import Owner, ReminderStatus
 from propfee.local.emulators.wechat_setup import DEMO_WECHAT_ACCOUNT
 from propfee.local.sandbox.runtime import patched_environ
-from tests.support import SHANGHAI, at, bill, community, unit
-from tests.support.sandbox import START
+from tests.support import ROOT, SHANGHAI, at, bill, community, unit
+from tests.support.sandbox import START, dead_letters
 
 pytestmark = pytest.mark.e2e
 
@@ -165,3 +165,26 @@ def test_the_server_check_answers_echostr_only_when_signed(sandbox):
     assert get(f"{emulator.server_url}?{query}&echostr=8123456")[:3:2] == (200, "8123456")
     forged, _ = emulator.seal("<xml/>", forged=True)
     assert get(f"{emulator.server_url}?{forged}&echostr=8123456")[0] == 403
+
+
+SAMPLES = ROOT / "events" / "wechat"
+
+
+def test_wechats_own_samples_sealed_and_pushed_are_read_as_wechat_documents_them(sandbox):
+    emulator = sandbox.wechat_emulator
+    # the text message as documented: a follower propfee has not bound gets a ticket, and no unit's data
+    text = (SAMPLES / "text_message.xml").read_text(encoding="utf-8")
+    query, body = emulator.seal(text)
+    assert post(f"{emulator.server_url}?{query}", body) == (200, "success")
+    [record] = [r for r in inbound(sandbox) if r["source_id"] == "wechat:1234567890123456"]
+    assert record["sender"] == "wechat:fromUser" and record["unit_ids"] == [] and record["ticket_id"]
+    # the send-finish event as documented names a message propfee never sent: rejected, nothing recorded
+    finish = (SAMPLES / "template_send_job_finish.xml").read_text(encoding="utf-8")
+    rejected_before = len(dead_letters(sandbox, "SmsCallbacksFunctionDeadLetterQueue"))
+    query, body = emulator.seal(finish)
+    assert post(f"{emulator.server_url}?{query}", body) == (200, "success")
+    assert len(dead_letters(sandbox, "SmsCallbacksFunctionDeadLetterQueue")) == rejected_before + 1
+    assert all(
+        r["status"] != "delivered" or r["provider_message_id"] != "wechat:200163836"
+        for r in reminders(sandbox, "wechat")
+    )

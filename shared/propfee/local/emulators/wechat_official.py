@@ -8,8 +8,8 @@ are tested against an independent implementation."""
 from __future__ import annotations
 
 import base64
-import html
 import hashlib
+import html
 import json
 import os
 import re
