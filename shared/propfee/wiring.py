@@ -21,6 +21,7 @@ from propfee.console.clerk import ClerkDesk
 from propfee.console.collector import CollectorDesk
 from propfee.console.http import ConsoleHttp
 from propfee.console.managers import ManagerDesk
+from propfee.console.oversight import OversightDesk
 from propfee.domain import clock
 from propfee.domain.config import Settings
 from propfee.domain.identity import CompanyIdentity
@@ -257,9 +258,11 @@ class Services:
         limiter = RateLimiter(self.table, RateLimits(per_token=10, per_source=60))
         company = self.settings.company_name
         clerks = ClerkDesk(self.table, _ReceiverReplies(self))  # answers to owners: the acknowledgements' path
+        depths = self.dead_letter_depths.depths if self.settings.dlq_urls else None
+        managers = ManagerDesk(self.table, self.reports if self.settings.report_bucket else None, depths)
         return ConsoleHttp(
             CollectorDesk(self.table), sign_in, limiter, secret, self.settings.tz, company, clerks=clerks,
-            managers=ManagerDesk(self.table, self.reports if self.settings.report_bucket else None),
+            managers=managers, oversight=OversightDesk(self.table, lambda: self.rules, self.settings.tz),
         )  # fmt: skip
 
     @cached_property

@@ -215,3 +215,126 @@ def test_a_clerk_resolves_a_ticket_a_manager_downloads_the_report_and_another_co
     assert cli.main(["plan", "--date", "2026-11-12", "--dry-run", "--community", "C01", "--table", table]) == 0
     [line] = [json.loads(x) for x in capsys.readouterr().out.splitlines()[:-1] if LEAKY in x]
     assert line.get("skipped") != "on_hold_complaint", line
+
+
+REVIEWED = "C01-B07-0701"  # 102 days overdue on 11-11: the ladder's legal review, for the site manager
+OPTED = "C01-B08-0801"
+OPTED_PHONE = "+8613900000002"
+MANAGER_PAGES = [("今日计划预览", "table.list"), ("法务审核", "ol.tasks"), ("待确认发送", "ol.tasks"),
+                 ("退订名单", "table.list"), ("今日概况", "svg.trend")]  # fmt: skip
+
+
+@pytest.fixture()
+def a_managers_day(sandbox):
+    """C01's day at 10:00: the plan ran (one SMS left the provider and its function died: an unconfirmed claim), a
+    legal review waits for the manager, an owner texted 退订, and three nights of reports kept their snapshots."""
+    import uuid
+    from datetime import timedelta
+
+    from propfee.accounts.ledger import with_bill
+    from propfee.aws.feedback import FeedbackTable
+    from propfee.domain.day_snapshot import DaySnapshot
+    from propfee.domain.models import Owner
+    from propfee.local.sandbox.faults import FaultInjector
+    from tests.support import SHANGHAI
+
+    table = FeedbackTable(sandbox.resources["PropfeeTable"], SHANGHAI)
+    table.put_collectors(
+        [
+            Collector(collector_id="K1", name="张伟", communities=("C01",)),
+            Collector(collector_id="S1", name="赵敏", role="site_manager", communities=("C01",)),
+        ]
+    )
+    table.put_buildings_and_units([], [
+        with_bill(unit(REVIEWED, owners=(Owner(name="钱进", phone="+8613900000003"),)),
+                  bill(REVIEWED, "2026-07", due=date(2026, 8, 1))),
+        unit(OPTED, owners=(Owner(name="孙丽", phone=OPTED_PHONE),)),
+    ])  # fmt: skip
+    for day, paid in ((8, 41000), (9, 50000), (10, 58500)):
+        d = date(2026, 11, day)
+        table.keep_report_snapshot(DaySnapshot(community_id="C01", day=d, period="2026-11", billed_fen=100000,
+                                               paid_fen=paid, cohort_day=d - timedelta(days=7)))  # fmt: skip
+    with FaultInjector() as faults:
+        faults.add("sns", "Publish", "crash", times=1)  # the SMS left, then the function died before recording it
+        sandbox.advance(at("2026-11-11 09:45"))
+    payload = {"originationNumber": OPTED_PHONE, "destinationNumber": "+8610690000", "messageKeyword": "KEYWORD_0123",
+               "messageBody": "退订", "inboundMessageId": str(uuid.uuid4())}  # fmt: skip
+    sandbox.client("sns").publish(TopicArn=sandbox.resources["InboundSmsTopic"], Message=json.dumps(payload))
+    sandbox.advance(at("2026-11-11 10:00"))
+    sandbox.table = table
+    people = {s.record.name: s for s in seed_staff(sandbox, table, ["C01", "C02"], "K1")}
+    return sandbox, people
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="NO BROWSER: chromium is not on PATH (Debian: apt-get install chromium)")
+def test_a_manager_reads_the_plan_decides_a_legal_review_and_finance_settles_a_claim_on_axe_clean_pages(
+    a_managers_day, capsys
+):
+    from playwright.sync_api import sync_playwright
+
+    sandbox, people = a_managers_day
+    base = sandbox.http_api.url
+    [review] = [t for t in sandbox.table.tasks("S1") if t.unit_id == REVIEWED]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        try:
+            for width in (1280, 390):
+                manager = sign_in(browser, base, people["manager"], width)
+                manager.wait_for_selector("svg.trend")
+                figures = manager.inner_text("table.figures")
+                assert "死信队列" in figures and "send 1" in figures  # the unconfirmed claim's job, in the send DLQ
+                for name, selector in MANAGER_PAGES:
+                    manager.click(f"nav.manage >> text={name}")
+                    manager.wait_for_selector(f"h1:has-text('{name}')")
+                    manager.wait_for_selector(selector)
+                    assert manager.evaluate(_WIDTHS)["scroll"] <= width, (name, width)
+                    assert_axe_clean(manager)
+                    text = manager.inner_text("main")
+                    if name == "今日计划预览":
+                        assert "step_already_sent" in text and "B07-0701" in text
+                    if name == "退订名单":
+                        assert "孙*" in text and "退订" in text and OPTED_PHONE not in manager.content()
+                    if name == "待确认发送":
+                        assert "sms_d30" in text and "+8613812345678" not in manager.content()
+                manager.close()
+            manager = sign_in(browser, base, people["manager"], 1280)
+            manager.click("nav.manage >> text=法务审核")
+            manager.fill("#note-1", "欠费逾期百日，证据齐全")
+            manager.click("button[value=approve]")
+            assert "同意转法务" in manager.wait_for_selector(".notice").inner_text()
+
+            finance = sign_in(browser, base, people["finance"], 390)
+            finance.click("nav.manage >> text=待确认发送")
+            finance.wait_for_selector("#message-1")
+            assert_axe_clean(finance)
+            finance.fill("#message-1", "SM-provider-log-0001")
+            finance.click("button[value=sent]")
+            assert "已发送" in finance.wait_for_selector(".notice").inner_text()
+            assert "没有待确认的发送" in finance.inner_text("main")
+
+            other = sign_in(browser, base, people["manager2"], 1280)
+            for path in ("/console/plan?community=C01", "/console/legal-reviews?community=C01",
+                         "/console/claims?community=C01", "/console/opt-outs?community=C01"):  # fmt: skip
+                assert as_person(other, path)[0] == 403, path
+        finally:
+            browser.close()
+
+    done = sandbox.table.get_task(review.task_id)
+    assert (done.status, done.outcome.value) == ("done", "referred")
+    assert [h.kind for h in sandbox.table.get_unit(REVIEWED).holds] == [HoldKind.LEGAL]
+    [decided] = sandbox.table.for_unit(REVIEWED)
+    assert (decided.action, decided.actor_sub, decided.after["outcome"]) == (
+        "legal_review.decide", people["manager"].record.sub, "referred")  # fmt: skip
+    owing = [f"C01-B01-01{n:02d}" for n in range(1, 8)]
+    settled = [a for u in owing for a in sandbox.table.for_unit(u) if a.action == "claim.settle"]
+    assert [(a.actor_sub, a.after) for a in settled] == [
+        (people["finance"].record.sub, {"status": "sent", "provider_message_id": "SM-provider-log-0001"})
+    ]
+    # the console's calls are the ones its role allows: the queues' attributes, the evidence appended, the lookup
+    calls = {k: n for k, n in sandbox.function_calls.items() if k[0] == "ConsoleFunction"}
+    assert ("ConsoleFunction", "sqs:GetQueueAttributes") in calls
+    assert_calls_allowed({k: n for k, n in calls.items() if not k[1].startswith("cognito-idp:")})
+    # settled in the console, the job leaves the send DLQ with `propfee claims settle`
+    capsys.readouterr()
+    assert cli.main(["claims", "settle", "--table", sandbox.table.name]) == 0
+    assert json.loads(capsys.readouterr().out) == {"settled": 1, "still_unconfirmed": 0}

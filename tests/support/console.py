@@ -3,7 +3,7 @@ payload-2.0 events as the JWT authorizer passes them (the unit tests and the ben
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -13,9 +13,24 @@ from propfee.console.clerk import ClerkDesk
 from propfee.console.collector import CollectorDesk
 from propfee.console.http import ConsoleHttp, ConsoleRequest
 from propfee.console.managers import ManagerDesk
+from propfee.console.oversight import OversightDesk
 from propfee.console.permissions import Role, StaffRecord
 from propfee.console.sign_in import REFUSED, SignInResult
-from propfee.domain.models import Channel, Collector, DayActivity, PeriodTotal, Task, Ticket, Unit
+from propfee.domain.day_snapshot import DaySnapshot
+from propfee.domain.models import (
+    Building,
+    Channel,
+    Collector,
+    Community,
+    DayActivity,
+    PeriodTotal,
+    Reminder,
+    ReminderStatus,
+    Task,
+    Ticket,
+    Unit,
+)
+from propfee.rules import CollectionRules
 from propfee.web.limits import InMemoryRateCounter, RateLimiter, RateLimits
 from propfee.web.requests import HttpRequest
 from tests.support import SHANGHAI, at, bill, unit
@@ -23,6 +38,7 @@ from tests.support import SHANGHAI, at, bill, unit
 SECRET = b"console-test-signing-key-0123456789abcdef"
 NOW = at("2026-11-12 10:00")
 PASSWORD = "Correct-Horse-9-Battery"
+RULES = CollectionRules()  # the default ladder and contact policy
 
 
 class MemoryConsoleStore:
@@ -36,6 +52,46 @@ class MemoryConsoleStore:
         self.audit = MemoryAuditStore()
         self.activity: dict[tuple[str, date], DayActivity] = {}
         self.periods: dict[str, list[PeriodTotal]] = {}
+        self.snapshots: dict[str, list[DaySnapshot]] = {}
+        self.community_list: list[Community] = []
+        self.reminders: dict[tuple[str, str], Reminder] = {}  # (unit, claim key): the evidence records
+        self.settled: list[tuple[str, str, bool, str | None]] = []  # (unit, claim key, sent, provider's id)
+        self.opt_out_items: dict[str, list[dict[str, Any]]] = {}
+
+    def report_snapshots(self, community_id: str, first: date, last: date) -> list[DaySnapshot]:
+        return [s for s in self.snapshots.get(community_id, []) if first <= s.day <= last]
+
+    def communities(self) -> list[Community]:
+        return list(self.community_list)
+
+    def buildings(self, community_id: str) -> list[Building]:
+        return []
+
+    def units_owing(self, community_id: str, due_before: date) -> Iterator[Unit]:
+        for u in sorted(self.units.values(), key=lambda u: u.unit_id):
+            if u.community_id == community_id and u.oldest_due is not None and u.oldest_due < due_before:
+                yield u
+
+    def claimed_reminders(self, community_id: str, day: date) -> list[Reminder]:
+        return [r for r in self.reminders.values() if r.community_id == community_id
+                and r.status is ReminderStatus.CLAIMED and r.claimed_at.astimezone(SHANGHAI).date() == day]  # fmt: skip
+
+    def reminder(self, unit_id: str, claim_key: str) -> Reminder | None:
+        return self.reminders.get((unit_id, claim_key))
+
+    def settle_claim(
+        self, reminder: Reminder, sent: bool, at: datetime, note: str, provider_message_id: str | None = None
+    ) -> bool:
+        key = (reminder.unit_id, f"REMINDER#{reminder.step}#{reminder.occurrence}")
+        if self.reminders[key].status is not ReminderStatus.CLAIMED:
+            return False
+        status = ReminderStatus.SENT if sent else ReminderStatus.FAILED
+        self.reminders[key] = reminder.model_copy(update={"status": status, "provider_message_id": provider_message_id})
+        self.settled.append((*key, sent, provider_message_id))
+        return True
+
+    def opt_outs(self, community_id: str) -> list[dict[str, Any]]:
+        return sorted(self.opt_out_items.get(community_id, []), key=lambda i: i["at"], reverse=True)
 
     def day_activity(self, community_id: str, day: date) -> DayActivity:
         return self.activity.get((community_id, day), DayActivity())
@@ -191,12 +247,15 @@ def console(
     sign_in: FakeSignIn | None = None,
     replies: FakeReplies | None = None,
     reports: MemoryReports | None = None,
+    depths: Callable[[], dict[str, int]] | None = None,
 ) -> ConsoleHttp:
     limiter = RateLimiter(InMemoryRateCounter(), RateLimits(per_token=5, per_source=50))
     store = store or MemoryConsoleStore()
     return ConsoleHttp(
         CollectorDesk(store), sign_in or FakeSignIn(), limiter, lambda: SECRET, SHANGHAI, "锦绣物业",
-        clerks=ClerkDesk(store, replies or FakeReplies()), managers=ManagerDesk(store, reports or MemoryReports()),
+        clerks=ClerkDesk(store, replies or FakeReplies()),
+        managers=ManagerDesk(store, reports or MemoryReports(), depths),
+        oversight=OversightDesk(store, lambda: RULES, SHANGHAI),
     )  # fmt: skip
 
 
@@ -270,5 +329,6 @@ def collectors_estate(tasks: int = 3) -> MemoryConsoleStore:
             unit_id, balance_fen=25000 * n, due_by=NOW + timedelta(hours=n)
         )
     store.units["C02-B01-0101"] = with_bill(unit("C02-B01-0101"), bill("C02-B01-0101", "2026-10"))
+    store.community_list = [Community(community_id=c, name=n) for c, n in (("C01", "锦绣花园"), ("C02", "翠湖苑"))]
     store.tasks_by_id["C02-B01-0101.call_d30.1"] = call_task("C02-B01-0101", "K2")
     return store

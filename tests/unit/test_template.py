@@ -103,6 +103,29 @@ def test_each_asynchronously_invoked_function_keeps_failed_events_in_a_dlq_the_d
         assert f"${{{queue_id}}}" in counted, f"the daily report does not count {queue_id}"
 
 
+def test_every_function_that_counts_dead_letters_may_read_each_queue_it_counts(sam):
+    # AWS refuses GetQueueAttributes on a queue the role does not name; moto answers it anyway
+    resources = sam["Resources"]
+    counting = {
+        lid: f["Properties"]["Environment"]["Variables"]["PROPFEE_DLQ_URLS"]["Fn::Sub"]
+        for lid, f in _of_type(sam, "AWS::Serverless::Function").items()
+        if "PROPFEE_DLQ_URLS" in f["Properties"].get("Environment", {}).get("Variables", {})
+    }
+    assert {"DailyReportFunction", "ConsoleFunction"} <= set(counting)
+    for lid, counted in counting.items():
+        role = resources[resources[lid]["Properties"]["Role"]["Fn::GetAtt"][0]]
+        readable = {
+            arn["Fn::GetAtt"][0]
+            for policy in role["Properties"]["Policies"]
+            for statement in policy["PolicyDocument"]["Statement"]
+            if "sqs:GetQueueAttributes" in statement.get("Action", ())
+            for arn in statement["Resource"]
+            if isinstance(arn, dict) and "Fn::GetAtt" in arn
+        }
+        queues = {name for name in resources if f"${{{name}}}" in counted}
+        assert queues and queues <= readable, f"{lid} may not read {sorted(queues - readable)}"
+
+
 def test_each_function_has_a_bounded_concurrency(sam):
     # a reservation, or for an SQS consumer its event source's MaximumConcurrency (a reservation below that would
     # throttle polled batches into the DLQ); the reservations leave the account's default quota nearly whole
@@ -272,6 +295,7 @@ def test_only_the_send_role_may_put_evidence_delivery_events_only_update_it_and_
         ("SendFunctionRole", "dynamodb:BatchWriteItem"),  # the batch's "sent" evidence
         ("DeliveryEventsFunctionRole", "dynamodb:UpdateItem"),  # the provider's receipt, appended
         ("SmsCallbacksFunctionRole", "dynamodb:UpdateItem"),  # a mainland provider's pushed receipt, appended
+        ("ConsoleFunctionRole", "dynamodb:UpdateItem"),  # finance's word on an unconfirmed claim, appended
     }
     # and the ledger's writers still reach what they must: the unit, its bills and payments, the totals
     unit, bill = keys.unit_item("C01-B03-1502")["pk"], keys.bill_item("C01-B03-1502", "2026-11")["pk"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from propfee.aws.dynamo_console import ConsoleRecords
 from propfee.aws.dynamo_evidence import EvidenceRecords
 from propfee.aws.dynamo_ledger import LedgerRecords
 from propfee.aws.dynamo_links import LinkRecords
@@ -10,6 +11,8 @@ from propfee.aws.dynamo_staff import AuditRecords, StaffRecords
 from propfee.aws.dynamo_tasks import TaskRecords
 
 
-class PropfeeTable(LedgerRecords, EvidenceRecords, TaskRecords, ReportRecords, StaffRecords, AuditRecords, LinkRecords):
-    """One table, many item types (see aws/keys.py). Implements the ledger, reminder, report, staff, audit and
-    bill-link ports."""
+class PropfeeTable(
+    LedgerRecords, EvidenceRecords, TaskRecords, ReportRecords, StaffRecords, AuditRecords, LinkRecords, ConsoleRecords
+):
+    """One table, many item types (see aws/keys.py). Implements the ledger, reminder, report, staff, audit,
+    bill-link and the managers' console ports."""

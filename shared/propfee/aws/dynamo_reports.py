@@ -10,7 +10,8 @@ from propfee.aws import keys
 from propfee.aws.clients import error_code
 from propfee.aws.dynamo_table import TableBase, fields_of, from_attributes, to_attributes
 from propfee.aws.dynamo_tasks import item_to_task
-from propfee.domain.models import DayActivity, DaySnapshot, Payment, PeriodTotal, Reminder, Skip, Task
+from propfee.domain.day_snapshot import DaySnapshot
+from propfee.domain.models import DayActivity, Payment, PeriodTotal, Reminder, Skip, Task
 
 
 class ReportRecords(TableBase):

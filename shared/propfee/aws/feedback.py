@@ -25,6 +25,15 @@ class RecordResult(StrEnum):
     TICKET_ID_TAKEN = "ticket_id_taken"  # another message of the day has this ticket id: salt it
 
 
+def opted_out_by(unit: Unit, response: Response | None) -> list[str]:
+    """The opt-out flags ("sms_opt_out", "email_opt_out") the response switched on for one of the unit's owners."""
+    after = next((u for u in response.units_after if u.unit_id == unit.unit_id), None) if response else None
+    if after is None:
+        return []
+    pairs = list(zip(unit.owners, after.owners, strict=False))  # a response changes owners' flags, never their order
+    return [f for f in ("sms_opt_out", "email_opt_out") if any(getattr(a, f) and not getattr(b, f) for b, a in pairs)]
+
+
 class FeedbackTable(PropfeeTable):
     # ------------------------------------------------------------------ who wrote, about what
     def units_by_contact(self, sender: str) -> list[Unit]:
@@ -118,6 +127,10 @@ class FeedbackTable(PropfeeTable):
                 # the collector's card lists the tickets a unit's replies opened
                 "ticket_id": response.ticket.ticket_id if response and response.ticket else None,
             }
+            switched_off = opted_out_by(unit, response)
+            if switched_off:  # the managers' list of opt-outs (the inbox index, sparse)
+                copy |= {"opted_out": switched_off, "inbox_pk": keys.opt_outs_pk(unit.community_id),
+                         "inbox_sk": f"{received}#{unit.unit_id}#{message.source_id}"}  # fmt: skip
             operations.append({"Put": {"TableName": self.name, "Item": to_attributes(copy)}})
         ticket_at = None
         if response is not None:

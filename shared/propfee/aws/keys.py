@@ -142,6 +142,12 @@ PENDING_ACKS = "ACKS#pending"
 QUEUED_REPLIES = "TICKETS#queued-replies"
 
 
+def opt_outs_pk(community_id: str) -> str:
+    """The inbox index's partition of a community's opt-outs: the unit's copy of each message that switched an
+    owner's SMS or email off carries it (sparse), so the console lists them without reading every unit."""
+    return f"OPTOUTS#{community_id}"
+
+
 def ticket_queue_item(ticket_id: str) -> dict[str, str]:
     return {"pk": f"TICKET#{ticket_id}", "sk": "QUEUED"}
 

@@ -9,87 +9,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from propfee.collection.tasks import TaskError, outcomes_for
-from propfee.console.auth import StaffPrincipal, Unauthenticated, principal_from_event
+from propfee.console.auth import Unauthenticated
 from propfee.console.clerk import MAX_REPLY_CHARS, ClerkDesk
 from propfee.console.collector import CollectorDesk
+from propfee.console.manager_http import MANAGER_ROUTES, ManagerRoutes
 from propfee.console.managers import ManagerDesk, communities_of
+from propfee.console.oversight import OversightDesk
+from propfee.console.pages import ConsoleRequest as ConsoleRequest
+from propfee.console.pages import console_request as console_request
+from propfee.console.pages import forbidden, not_found, parse_date, plain, render, unauthorized
 from propfee.console.permissions import Forbidden, Role, StaffMember
 from propfee.console.sign_in import StaffSignIn
 from propfee.console.texts import CONSOLE_TEXTS
 from propfee.domain.models import TaskOutcome
 from propfee.feedback.ticketing import TicketError
 from propfee.web.limits import RateLimiter
-from propfee.web.pages import WebResponse, choose_language, environment
-from propfee.web.requests import HttpRequest, from_http_api
-from propfee.web.security import CSRF_FIELD, PERSONAL_HEADERS, CsrfRefused, check_csrf, csrf_token
+from propfee.web.pages import WebResponse
+from propfee.web.security import CSRF_FIELD, CsrfRefused, check_csrf, csrf_token
 
-PLAIN = "text/plain; charset=utf-8"
 TICKET_ID = re.compile(r"^T\d{8}-[0-9A-F]{8}$")
 MAX_NOTE_CHARS = 2000
-# the bill page's policy, with htmx's requests to this origin (connect-src) and forms posting here only
-CONSOLE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
-CONSOLE_HEADERS = {**PERSONAL_HEADERS, "Content-Security-Policy": CONSOLE_CSP}
-
-
-@dataclass(frozen=True)
-class ConsoleRequest:
-    http: HttpRequest
-    now: datetime
-    principal: StaffPrincipal | None = None  # None: the route is public, or no authorizer passed claims
-
-    @property
-    def language(self) -> str:
-        chosen = self.http.query.get("lang") or self.http.form.get("lang")
-        return choose_language(self.http.headers.get("accept-language"), chosen)
-
-
-def console_request(event: Mapping[str, Any], now: datetime) -> ConsoleRequest:
-    try:
-        principal: StaffPrincipal | None = principal_from_event(event)
-    except Unauthenticated:
-        principal = None
-    return ConsoleRequest(from_http_api(event), now, principal)
-
-
-def plain(status: int, text: str) -> WebResponse:
-    return WebResponse(status, text, PLAIN, CONSOLE_HEADERS)
-
-
-def unauthorized() -> WebResponse:
-    return plain(401, "Unauthorized\n")
-
-
-def forbidden() -> WebResponse:
-    # the same words whatever the reason: the page does not tell who may see what
-    return plain(403, "Forbidden\n")
-
-
-def not_found() -> WebResponse:
-    return plain(404, "Not Found\n")
-
-
-def render(name: str, language: str, context: dict[str, Any], status: int = 200) -> WebResponse:
-    texts = CONSOLE_TEXTS[language]
-    other = "en" if language == "zh-CN" else "zh-CN"
-    html = environment().get_template(name).render({**context, "lang": language, "other_lang": other, "t": texts})
-    return WebResponse(status, html, headers=CONSOLE_HEADERS)
-
-
-def parse_date(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        return None
 
 
 # the console's routes, (method, path, ConsoleHttp's method): a path's parameter is the method's second argument
@@ -102,14 +45,14 @@ ROUTES = [
     ("GET", "/console/tickets", "inbox"), ("GET", "/console/tickets/<ticket_id>", "ticket"),
     ("POST", "/console/tickets/<ticket_id>/assign", "assign"), ("POST", "/console/tickets/<ticket_id>/reply", "reply"),
     ("POST", "/console/tickets/<ticket_id>/resolve", "resolve"),
-    ("GET", "/console/today", "today"), ("GET", "/console/reports/<community_id>", "reports"),
+    *MANAGER_ROUTES,
 ]  # fmt: skip
 
 # a ticket form's work: what to say on the ticket page, or a page of its own (a 400)
 TicketAct = Callable[[StaffMember, ClerkDesk, Mapping[str, str]], "str | WebResponse"]
 
 
-class ConsoleHttp:
+class ConsoleHttp(ManagerRoutes):
     def __init__(
         self,
         desk: CollectorDesk,
@@ -120,10 +63,12 @@ class ConsoleHttp:
         company_name: str = "",
         clerks: ClerkDesk | None = None,
         managers: ManagerDesk | None = None,
+        oversight: OversightDesk | None = None,
     ) -> None:
         self.desk = desk
         self.clerks = clerks
         self.managers = managers
+        self.oversight = oversight
         self._sign_in = sign_in
         self._limiter = limiter
         self._secret = csrf_secret  # from Secrets Manager on first use
@@ -346,43 +291,3 @@ class ConsoleHttp:
             return texts["resolved"]
 
         return self._ticket_form(request, ticket_id, act)
-
-    # ------------------------------------------------------------------ managers and finance
-    def _managers(self) -> ManagerDesk:
-        if self.managers is None:
-            raise Forbidden("the managers' pages are not configured")
-        return self.managers
-
-    def _day(self, request: ConsoleRequest) -> date | None:
-        text = request.http.query.get("date", "")
-        return parse_date(text) if text else request.now.astimezone(self._tz).date()
-
-    def today(self, request: ConsoleRequest) -> WebResponse:
-        def page(member: StaffMember) -> WebResponse:
-            communities = communities_of(member)
-            community_id = request.http.query.get("community") or (communities[0] if communities else "")
-            day = self._day(request)
-            if not community_id:
-                raise Forbidden("no community to show")
-            if day is None:
-                return plain(400, "Bad Request\n")
-            figures = self._managers().today(member, community_id, day)
-            context = {"company_name": self._company, "today": figures, "communities": communities}
-            return render("console_today.html.j2", request.language, context)
-
-        return self._guarded(request, page)
-
-    def reports(self, request: ConsoleRequest, community_id: str) -> WebResponse:
-        """A day's report files of a community ("company": the company's own set) with fresh download links."""
-
-        def page(member: StaffMember) -> WebResponse:
-            day = self._day(request)
-            if day is None:
-                return plain(400, "Bad Request\n")
-            scope = None if community_id == "company" else community_id
-            links = self._managers().report_links(member, scope, day, request.now)
-            context = {"company_name": self._company, "links": links, "community_id": community_id, "day": day,
-                       "tz": self._tz}  # fmt: skip
-            return render("console_reports.html.j2", request.language, context)
-
-        return self._guarded(request, page)

@@ -1,15 +1,19 @@
 """A manager's and finance's day in the console: a community's "today" (reminders planned, sent, skipped by reason,
-failed; payments online; the collection rate) read from the day's activity, and the daily report's files with short
-presigned links, a community's set only for its manager and finance (console.permissions.report_policy)."""
+failed; payments online; the collection rate and its trend; the dead-letter queues' depths) read from the day's
+activity and the daily report's snapshots, and the daily report's files with short presigned links, a community's
+set only for its manager and finance (console.permissions.report_policy)."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from propfee.console.permissions import Role, StaffMember, report_policy, require
+from propfee.console.trend import Trend, trend
+from propfee.domain.day_snapshot import DaySnapshot
 from propfee.domain.models import DayActivity, PeriodTotal, ReminderStatus
 from propfee.domain.money import rate
 from propfee.domain.ports import ReportStore
@@ -18,6 +22,7 @@ from propfee.reports.delivery import ReportLink, presign
 
 ONLINE_METHODS = frozenset({"wechat_pay", "alipay"})  # payments.ports.ProviderName: the bill page's providers
 LINK_SECONDS = 900  # a download link from the console works for 15 minutes: the page gives a new one each time
+TREND_DAYS = 30  # as the daily report's own trend (reports.history.TREND_DAYS)
 
 
 class ManagerStore(Protocol):
@@ -26,6 +31,8 @@ class ManagerStore(Protocol):
     def day_activity(self, community_id: str, day: date) -> DayActivity: ...
 
     def period_totals(self, community_id: str) -> list[PeriodTotal]: ...
+
+    def report_snapshots(self, community_id: str, first: date, last: date) -> list[DaySnapshot]: ...
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,12 @@ class Today:
     online_fen: int
     payments: int
     collection_rate: float | None  # the current period's paid over billed
+    trend: Trend  # the rate as each night's report saw it, the last TREND_DAYS days before this one
+    dead_letters: tuple[tuple[str, int], ...] = ()  # each dead-letter queue's depth now (the stack's, not a community)
+
+    @property
+    def dead_letter_total(self) -> int:
+        return sum(n for _name, n in self.dead_letters)
 
 
 def communities_of(member: StaffMember) -> list[str]:
@@ -51,9 +64,15 @@ def communities_of(member: StaffMember) -> list[str]:
 
 
 class ManagerDesk:
-    def __init__(self, store: ManagerStore, reports: ReportStore | None) -> None:
+    def __init__(
+        self,
+        store: ManagerStore,
+        reports: ReportStore | None,
+        dead_letter_depths: Callable[[], dict[str, int]] | None = None,
+    ) -> None:
         self.store = store
         self.reports = reports  # None: the stack has no report bucket configured for the console
+        self.depths = dead_letter_depths  # None: no queues configured (ApproximateNumberOfMessages of each)
 
     def today(self, member: StaffMember, community_id: str, day: date) -> Today:
         require(report_policy(member, community_id))
@@ -76,6 +95,8 @@ class ManagerDesk:
             online_fen=sum(p.amount_fen for p in online),
             payments=len(activity.payments),
             collection_rate=rate(sum(p.paid_fen for p in current), sum(p.billed_fen for p in current)),
+            trend=trend(self.store.report_snapshots(community_id, day - timedelta(days=TREND_DAYS), day)),
+            dead_letters=tuple(sorted(self.depths().items())) if self.depths else (),
         )
 
     def report_links(self, member: StaffMember, community_id: str | None, day: date, now: datetime) -> list[ReportLink]:

@@ -12,8 +12,6 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeInt, field_validator
 
-from propfee.domain.money import rate
-
 Fen = int
 Language = Literal["zh-CN", "en"]
 Period = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
@@ -425,38 +423,3 @@ class InboundMessage(Record):
     answers_message_id: str | None = None  # the provider id of our message it replies to
     original: str | None = None  # s3://bucket/key of the message kept whole, as it came
     body_chars: NonNegativeInt | None = None  # the length of the owner's whole text, when it is known
-
-
-# ----------------------------------------------------- what the daily report keeps of a community's day
-class StepEffect(Record):
-    reminded: NonNegativeInt = 0  # units the step reached that day
-    paid: NonNegativeInt = 0  # of them, units with a payment within 7 days after it
-
-
-class CollectorDay(Record):
-    done: dict[str, NonNegativeInt] = Field(default_factory=dict)  # task outcome -> tasks closed that day
-    promised_fen: NonNegativeInt = 0  # the balances of the tasks closed with a promise
-
-
-class DaySnapshot(Record):
-    community_id: str
-    day: date
-    payments: NonNegativeInt = 0
-    collected_fen: int = 0  # net of refunds
-    period: Period
-    billed_fen: NonNegativeInt = 0  # the current period, as the maintained totals stood that night
-    paid_fen: int = 0
-    back_billed_fen: NonNegativeInt = 0
-    back_paid_fen: int = 0
-    paid_by_period: dict[str, int] = Field(default_factory=dict)
-    cohort_day: date  # whose reminders `effectiveness` follows (EFFECT_DAYS before `day`)
-    effectiveness: dict[str, StepEffect] = Field(default_factory=dict)
-    collectors: dict[str, CollectorDay] = Field(default_factory=dict)
-
-    @property
-    def collection_rate(self) -> float | None:
-        return rate(self.paid_fen, self.billed_fen)
-
-    @property
-    def back_arrears_rate(self) -> float | None:
-        return rate(self.back_paid_fen, self.back_billed_fen)

@@ -48,7 +48,8 @@ def features(
     """What the model sees of a reply: its character 1-3-grams (with the message's start and end marked, and
     numbers by their shape), its English words and pairs of words, its emoji (normalising drops them), and what
     the rules found (each rule that matched, the rules' own verdict, the dates). The text is the rules' own
-    normalised text: full-width -> half-width, traditional -> simplified, lower case (propfee.feedback.intent_rules)."""
+    normalised text: full-width -> half-width, traditional -> simplified, lower case
+    (propfee.feedback.intent_matching)."""
     shaped = _DIGITS.sub(_digit_shape, normalized) if DIGIT_SHAPES and len(normalized) > 4 else normalized
     text = f"^{shaped}$"
     found = {text[i : i + n] for n in NGRAMS for i in range(len(text) - n + 1)}

@@ -14,16 +14,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from propfee.feedback.intent_evaluation import evaluate
+from propfee.feedback.intent_matching import normalize
 from propfee.feedback.intent_model import IntentModel, features, load_intent_model
-from propfee.feedback.intent_rules import (
-    Department,
-    Intent,
-    IntentRules,
-    Rule,
-    load_intent_rules,
-    normalize,
-    parse_intent_rules,
-)
+from propfee.feedback.intent_rules import IntentRules, load_intent_rules, parse_intent_rules
+from propfee.feedback.intent_schema import Department, Intent, Rule
 from propfee.feedback.promise_dates import Dates, read_dates
 
 __all__ = [

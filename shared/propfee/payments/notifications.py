@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from propfee.accounts.ledger import Allocation
 from propfee.domain.models import Payment, Ticket, Unit
-from propfee.feedback.intent_rules import Department
+from propfee.feedback.intent_schema import Department
 from propfee.feedback.responses import ticket_id_for
 from propfee.payments.effects import PaidTaskStore, PaymentEffects, close_tasks_as_paid
 from propfee.payments.orders import OrderStatus, PaymentOrder

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from propfee.domain.models import Ticket
 from propfee.domain.ports import ObjectStore
-from propfee.feedback.intent_rules import Department
+from propfee.feedback.intent_schema import Department
 from propfee.feedback.responses import ticket_id_for
 from propfee.payments.notifications import FINANCE_HOURS, NotificationStore, Outcome, apply_verified
 from propfee.payments.orders import OrderStatus, PaymentOrder

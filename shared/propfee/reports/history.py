@@ -17,19 +17,8 @@ from itertools import pairwise
 
 from pydantic import Field, NonNegativeInt, model_validator
 
-from propfee.domain.models import (
-    CollectorDay,
-    DayActivity,
-    DaySnapshot,
-    Payment,
-    PeriodTotal,
-    Record,
-    Reminder,
-    ReminderStatus,
-    StepEffect,
-    Task,
-    TaskOutcome,
-)
+from propfee.domain.day_snapshot import CollectorDay, DaySnapshot, StepEffect
+from propfee.domain.models import DayActivity, Payment, PeriodTotal, Record, Reminder, ReminderStatus, Task, TaskOutcome
 from propfee.domain.money import rate
 
 TREND_DAYS = 30
@@ -87,7 +76,7 @@ class Targets(Record):
 
 
 # ------------------------------------------------------------------------------------------- snapshot
-# StepEffect, CollectorDay and DaySnapshot are records (propfee.domain.models): the ports store them
+# StepEffect, CollectorDay and DaySnapshot are records (propfee.domain.day_snapshot): the ports store them
 def step_effectiveness(cohort: Iterable[Reminder], payments: Iterable[Payment]) -> dict[str, StepEffect]:
     """Per step, the units it reached and those of them that paid (not a refund) after the step's first
     contact that day and within EFFECT_DAYS of it. A unit reached by two steps counts for both."""

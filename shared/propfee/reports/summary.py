@@ -9,17 +9,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from propfee.domain.models import (
-    Collector,
-    Community,
-    DayActivity,
-    DaySnapshot,
-    PeriodTotal,
-    ReminderStatus,
-    Task,
-    Ticket,
-    Unit,
-)
+from propfee.domain.day_snapshot import DaySnapshot
+from propfee.domain.models import Collector, Community, DayActivity, PeriodTotal, ReminderStatus, Task, Ticket, Unit
 from propfee.domain.money import rate
 from propfee.feedback.responses import DEFAULT_DEPARTMENTS, DepartmentContact
 from propfee.reports.history import Phase, collectors_today, effectiveness, phase_progress, trend

@@ -1,42 +1,18 @@
-"""The report's tables, built once from the summary and the day's records, for every format to render."""
+"""The report's tables, built once from the summary and the day's records, for every format to render: the day's
+figures here, what the report keeps from day to day in propfee.reports.history_tables."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from propfee.reports.formats import Cell, Column, ReportTable
-from propfee.reports.formats.words import code_words
-from propfee.reports.history import TASK_OUTCOMES
+from propfee.reports.history_tables import collectors_table, effectiveness_table, targets_table, trend_table
 from propfee.reports.sections import TICKET_FIGURES
-from propfee.reports.summary import CommunityDay, CompanyDay
+from propfee.reports.summary import CommunityDay
+from propfee.reports.table_values import DEFAULT_TZ, local_time, report_timezone, scopes, yuan
 
 # report_formats renders each table as CSV, as a sheet of the workbook and as a table of the HTML page.
 # Amounts are in yuan (from integer fen, exact to the fen), rates are fractions.
-
-
-def _yuan(fen: int) -> float:
-    return fen / 100
-
-
-def _local(moment: datetime | str | None, tz: ZoneInfo) -> str | None:
-    """A time as the company reads it: in its own time zone (the records keep UTC or any offset)."""
-    if moment is None:
-        return None
-    at = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
-    return at.astimezone(tz).isoformat()
-
-
-_DEFAULT_TZ = ZoneInfo(CompanyDay().timezone)
-
-
-def _timezone(summary: dict[str, object]) -> ZoneInfo:
-    return ZoneInfo(str(summary.get("timezone") or _DEFAULT_TZ.key))
-
-
-# the page shows the trend's last days; the workbook and the CSV every day
-PAGE_TREND_DAYS = 14
 
 
 COMMUNITY_COLUMNS = (
@@ -65,13 +41,13 @@ def communities_table(summary: dict[str, object]) -> ReportTable:
                 c["community_id"],
                 c["name"],
                 c["collections"]["count"],
-                _yuan(c["collections"]["amount_fen"]),
+                yuan(c["collections"]["amount_fen"]),
                 c["current_period"]["period"],
-                _yuan(c["current_period"]["billed_fen"]),
-                _yuan(c["current_period"]["paid_fen"]),
+                yuan(c["current_period"]["billed_fen"]),
+                yuan(c["current_period"]["paid_fen"]),
                 c["current_period"]["collection_rate"],
-                _yuan(c["back_arrears"]["outstanding_fen"]),
-                _yuan(c["outstanding_fen"]),
+                yuan(c["back_arrears"]["outstanding_fen"]),
+                yuan(c["outstanding_fen"]),
                 sent.get("sms", 0),
                 sent.get("email", 0),
                 sum(c["reminders"]["skipped"].values()),
@@ -91,13 +67,13 @@ COLLECTION_COLUMNS = (
 )
 
 
-def collections_table(entries: list[CommunityDay], tz: ZoneInfo = _DEFAULT_TZ) -> ReportTable:
+def collections_table(entries: list[CommunityDay], tz: ZoneInfo = DEFAULT_TZ) -> ReportTable:
     rows = [
         (
             entry.community.community_id,
             p.unit_id,
-            _local(p.paid_at, tz),
-            _yuan(p.amount_fen),
+            local_time(p.paid_at, tz),
+            yuan(p.amount_fen),
             p.amount_fen,
             p.method,
             p.reference,
@@ -120,7 +96,7 @@ REMINDER_COLUMNS = (
 )
 
 
-def reminders_table(entries: list[CommunityDay], tz: ZoneInfo = _DEFAULT_TZ) -> ReportTable:
+def reminders_table(entries: list[CommunityDay], tz: ZoneInfo = DEFAULT_TZ) -> ReportTable:
     rows: list[tuple[Cell, ...]] = []
     for entry in entries:
         community_id = entry.community.community_id
@@ -129,26 +105,17 @@ def reminders_table(entries: list[CommunityDay], tz: ZoneInfo = _DEFAULT_TZ) -> 
                 (
                     community_id,
                     r.unit_id,
-                    _local(r.claimed_at, tz),
+                    local_time(r.claimed_at, tz),
                     r.step,
                     r.channel.value,
                     r.status.value,
-                    _yuan(r.balance_fen),
+                    yuan(r.balance_fen),
                     None,
                 )
             )
         for s in sorted(entry.activity.skips, key=lambda s: (s.at, s.unit_id, s.step)):
-            rows.append((community_id, s.unit_id, _local(s.at, tz), s.step, None, "skipped", None, s.reason))
+            rows.append((community_id, s.unit_id, local_time(s.at, tz), s.step, None, "skipped", None, s.reason))
     return ReportTable("reminders", "今日催缴", "Reminders", REMINDER_COLUMNS, tuple(rows))
-
-
-_TOTAL = ("", "合计 / Total")  # the company rows of a table, after the communities'
-
-
-def _scopes(summary: dict[str, object]) -> list[tuple[tuple[str, str], dict[str, Any]]]:
-    """(community id, name) and figures of each community, then of the company."""
-    scopes = [((c["community_id"], c["name"]), c) for c in summary["communities"]]  # type: ignore[attr-defined]
-    return [*scopes, (_TOTAL, summary["totals"])]  # type: ignore[list-item]
 
 
 AGING_COLUMNS = (
@@ -163,8 +130,8 @@ AGING_COLUMNS = (
 
 def aging_table(summary: dict[str, object]) -> ReportTable:
     rows = [
-        (*scope, b["bucket"], b["units"], _yuan(b["overdue_fen"]), b["overdue_fen"])
-        for scope, figures in _scopes(summary)
+        (*scope, b["bucket"], b["units"], yuan(b["overdue_fen"]), b["overdue_fen"])
+        for scope, figures in scopes(summary)
         for b in figures["arrears_aging"]["buckets"]
     ]
     return ReportTable("arrears_aging", "欠费账龄", "Arrears aging", AGING_COLUMNS, tuple(rows))
@@ -191,7 +158,7 @@ def top_debtors_table(summary: dict[str, object]) -> ReportTable:
             rank,
             d["unit_id"],
             d["unit"],
-            _yuan(d["overdue_fen"]),
+            yuan(d["overdue_fen"]),
             d["overdue_fen"],
             d["oldest_due"],
             d["days_overdue"],
@@ -214,7 +181,7 @@ REPLY_COLUMNS = (
 
 def replies_table(summary: dict[str, object]) -> ReportTable:
     rows = [
-        (*scope, intent, count) for scope, figures in _scopes(summary) for intent, count in figures["replies"].items()
+        (*scope, intent, count) for scope, figures in scopes(summary) for intent, count in figures["replies"].items()
     ]
     return ReportTable("replies", "今日业主回复", "Owners' replies", REPLY_COLUMNS, tuple(rows))
 
@@ -233,7 +200,7 @@ TICKET_COLUMNS = (
 def tickets_table(summary: dict[str, object]) -> ReportTable:
     rows = [
         (*scope, department, *(counts[name] for name in TICKET_FIGURES))
-        for scope, figures in _scopes(summary)
+        for scope, figures in scopes(summary)
         for department, counts in figures["tickets"].items()
     ]
     return ReportTable("tickets", "工单（按部门）", "Tickets by department", TICKET_COLUMNS, tuple(rows))
@@ -254,7 +221,7 @@ ISSUE_COLUMNS = (
 
 
 def leftover_issues_table(summary: dict[str, object]) -> ReportTable:
-    tz = _timezone(summary)
+    tz = report_timezone(summary)
     rows = [
         (
             i["ticket_id"],
@@ -262,9 +229,9 @@ def leftover_issues_table(summary: dict[str, object]) -> ReportTable:
             i["intent"],
             i["category"],
             i["community_id"],
-            _local(i["created_at"], tz),
-            _local(i["due_by"], tz),
-            _local(i["escalated_at"], tz),
+            local_time(i["created_at"], tz),
+            local_time(i["due_by"], tz),
+            local_time(i["escalated_at"], tz),
             " ".join(i["unit_ids"]),
             " ".join(reason for reason in ("overdue", "dispute") if i[reason]),
         )
@@ -282,132 +249,6 @@ DEAD_LETTER_COLUMNS = (
 def dead_letters_table(summary: dict[str, object]) -> ReportTable:
     rows = tuple(summary["totals"]["dead_letters"].items())  # type: ignore[index]
     return ReportTable("dead_letters", "死信队列", "Dead-letter queues", DEAD_LETTER_COLUMNS, rows)
-
-
-TREND_COLUMNS = (
-    Column("community_id", "小区编号", "Community ID"),
-    Column("community", "小区", "Community"),
-    Column("date", "日期", "Date", "date"),
-    Column("payments", "收款笔数", "Payments", "int"),
-    Column("collected_yuan", "收款（元）", "Collected (yuan)", "yuan"),
-    Column("period", "当期", "Period"),
-    Column("collection_rate", "当期收缴率", "Collection rate", "percent"),
-    Column("back_arrears_rate", "清欠率", "Back arrears rate", "percent"),
-)
-
-
-def trend_table(summary: dict[str, object]) -> ReportTable:
-    rows = [
-        (
-            *scope,
-            row["date"],
-            row["payments"],
-            _yuan(row["collected_fen"]),
-            row.get("period"),
-            row["collection_rate"],
-            row["back_arrears_rate"],
-        )
-        for scope, figures in _scopes(summary)
-        for row in figures["trend"]
-    ]
-    since = (date.fromisoformat(str(summary["date"])) - timedelta(days=PAGE_TREND_DAYS - 1)).isoformat()
-    recent = tuple(row for row in rows if str(row[2]) >= since)
-    return ReportTable(
-        "trend", "近30天趋势", "30-day trend", TREND_COLUMNS, tuple(rows), recent if recent != tuple(rows) else None
-    )
-
-
-EFFECT_COLUMNS = (
-    Column("community_id", "小区编号", "Community ID"),
-    Column("community", "小区", "Community"),
-    Column("step", "催缴步骤", "Step", "code"),
-    Column("cohort_reminded", "7天前触达户数", "Units reached 7 days ago", "int"),
-    Column("cohort_paid", "其中7天内缴费", "Of them paid within 7 days", "int"),
-    Column("cohort_rate", "7天缴费率", "Paid within 7 days", "percent"),
-    Column("reminded_30d", "30天触达户数", "Units reached (30 days)", "int"),
-    Column("paid_30d", "30天内7天缴费户数", "Paid within 7 days (30 days)", "int"),
-    Column("rate_30d", "30天7天缴费率", "Paid within 7 days (30-day rate)", "percent"),
-)
-
-
-def effectiveness_table(summary: dict[str, object]) -> ReportTable:
-    names = ("cohort_reminded", "cohort_paid", "cohort_rate", "reminded_30d", "paid_30d", "rate_30d")
-    rows = [
-        (*scope, row["step"], *(row[n] for n in names))
-        for scope, figures in _scopes(summary)
-        for row in figures["reminder_effectiveness"]
-    ]
-    return ReportTable("reminder_effectiveness", "催缴效果", "Reminder effectiveness", EFFECT_COLUMNS, tuple(rows))
-
-
-_ZH, _EN = code_words("zh-CN"), code_words("en")
-COLLECTOR_COLUMNS = (
-    Column("collector_id", "催缴员编号", "Collector ID"),
-    Column("name", "姓名", "Name"),
-    Column("role", "岗位", "Role", "code"),
-    Column("open", "未完成任务", "Open tasks", "int"),
-    Column("open_overdue", "超时未完成", "Open past deadline", "int"),
-    Column("done_today", "今日完成", "Done today", "int"),
-    *(Column(f"done_{o}", f"结果：{_ZH[o]}", f"Outcome: {_EN[o]}", "int") for o in TASK_OUTCOMES),
-    Column("promised_yuan", "承诺缴费金额（元）", "Promised (yuan)", "yuan"),
-)
-
-
-def collectors_table(summary: dict[str, object]) -> ReportTable:
-    rows = [
-        (
-            c["collector_id"],
-            c["name"],
-            c["role"],
-            c["open"],
-            c["open_overdue"],
-            sum(c["done"].values()),
-            *(c["done"].get(o, 0) for o in TASK_OUTCOMES),
-            _yuan(c["promised_fen"]),
-        )
-        for c in summary["totals"]["collectors"]  # type: ignore[index]
-    ]
-    return ReportTable("collectors", "催缴人员", "Collectors", COLLECTOR_COLUMNS, tuple(rows))
-
-
-TARGET_COLUMNS = (
-    Column("community_id", "小区编号", "Community ID"),
-    Column("phase", "阶段", "Phase"),
-    Column("end", "截止日", "Ends", "date"),
-    Column("days_left", "剩余天数", "Days left", "int"),
-    Column("measure", "指标", "Measure", "code"),
-    Column("collector_id", "催缴员", "Collector"),
-    Column("target", "目标", "Target"),  # a rate (fraction), yuan or a count, as the measure says
-    Column("actual", "完成", "Actual"),
-    Column("progress", "完成率", "Progress", "percent"),
-)
-
-
-def _progress(target: float | None, actual: float | None) -> float | None:
-    if target is None or actual is None or target <= 0:
-        return None
-    return round(actual / target, 4)
-
-
-def targets_table(summary: dict[str, object]) -> ReportTable:
-    rows: list[tuple[Cell, ...]] = []
-    for c in summary["communities"]:  # type: ignore[attr-defined]
-        t = c["targets"]
-        if t is None:
-            continue
-        head = (c["community_id"], t["phase"], t["end"], t["days_left"])
-        rate_target, rate_actual = t["collection_rate"]["target"], t["collection_rate"]["actual"]
-        rows.append((*head, "collection_rate", None, rate_target, rate_actual, _progress(rate_target, rate_actual)))
-        back = t["back_arrears_collected_fen"]
-        back_target = _yuan(back["target"]) if back["target"] is not None else None
-        rows.append(
-            (*head, "back_arrears_collected_yuan", None, back_target, _yuan(back["actual"]), _progress(*back.values()))
-        )
-        for collector_id, measures in t["collectors"].items():
-            for measure, figures in measures.items():
-                target, actual = figures["target"], figures["actual"]
-                rows.append((*head, measure, collector_id, target, actual, _progress(target, actual)))
-    return ReportTable("targets", "阶段性指标", "Phased targets", TARGET_COLUMNS, tuple(rows))
 
 
 RECONCILIATION_COLUMNS = (
@@ -438,18 +279,18 @@ FINDING_COLUMNS = (
 
 def reconciliation_tables(summary: dict[str, object]) -> list[ReportTable]:
     """The day's reconciliation of each provider's bill, and what it listed for finance."""
-    tz = _timezone(summary)
+    tz = report_timezone(summary)
     records = summary["totals"]["reconciliation"]  # type: ignore[index]
     rows = tuple(
         (
             r["provider"],
             r["bill_day"],
             r["rows"],
-            _yuan(r["payments_fen"]),
-            _yuan(r["refunds_fen"]),
+            yuan(r["payments_fen"]),
+            yuan(r["refunds_fen"]),
             r["matched"],
             r["reconciled"],
-            _yuan(r["reconciled_fen"]),
+            yuan(r["reconciled_fen"]),
             r["unknown"],
             r["mismatched"],
             r["ticket_id"],
@@ -464,8 +305,8 @@ def reconciliation_tables(summary: dict[str, object]) -> list[ReportTable]:
             f["kind"],
             f["transaction_id"],
             f["out_trade_no"],
-            _yuan(f["amount_fen"]),
-            _local(f["at"], tz),
+            yuan(f["amount_fen"]),
+            local_time(f["at"], tz),
             f["detail"],
         )
         for r in records
@@ -480,8 +321,8 @@ def reconciliation_tables(summary: dict[str, object]) -> list[ReportTable]:
 def report_tables(summary: dict[str, object], entries: list[CommunityDay]) -> list[ReportTable]:
     return [
         communities_table(summary),
-        collections_table(entries, _timezone(summary)),
-        reminders_table(entries, _timezone(summary)),
+        collections_table(entries, report_timezone(summary)),
+        reminders_table(entries, report_timezone(summary)),
         aging_table(summary),
         top_debtors_table(summary),
         replies_table(summary),

@@ -12,17 +12,8 @@ from propfee.aws.dynamo import PropfeeTable
 from propfee.collection.messages import RenderedMessage
 from propfee.collection.sending import evidence_for
 from propfee.collection.tasks import TASK_DEADLINES, brief, close_task, task_id_for
-from propfee.domain.models import (
-    Channel,
-    Collector,
-    CollectorDay,
-    DaySnapshot,
-    ReminderStatus,
-    SendJob,
-    StepEffect,
-    Task,
-    TaskOutcome,
-)
+from propfee.domain.day_snapshot import CollectorDay, DaySnapshot, StepEffect
+from propfee.domain.models import Channel, Collector, ReminderStatus, SendJob, Task, TaskOutcome
 from propfee.domain.ports import ClaimResult
 from propfee.local.sandbox import moto_patches
 from propfee.reports.history import day_snapshot

@@ -42,9 +42,9 @@ from propfee.reports.history import (
     step_effectiveness,
     trend,
 )
+from propfee.reports.history_tables import collectors_table, effectiveness_table, targets_table, trend_table
 from propfee.reports.publishing import publish_daily_report
 from propfee.reports.summary import CommunityDay, CompanyDay, build_summary
-from propfee.reports.summary_tables import collectors_table, effectiveness_table, targets_table, trend_table
 from propfee.rules import load_rules
 from tests import support
 from tests.support.builders import PROPERTY, SHANGHAI

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from propfee.domain.cells import safe_cell
+from propfee.domain.day_snapshot import DaySnapshot
 from propfee.domain.models import (
     Collector,
     Community,
     DayActivity,
-    DaySnapshot,
     PeriodTotal,
     Task,
     Ticket,
