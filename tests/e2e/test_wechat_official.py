@@ -188,3 +188,10 @@ def test_wechats_own_samples_sealed_and_pushed_are_read_as_wechat_documents_them
         r["status"] != "delivered" or r["provider_message_id"] != "wechat:200163836"
         for r in reminders(sandbox, "wechat")
     )
+
+
+def test_an_owner_who_unfollows_the_account_is_not_sent_template_messages_any_more(sandbox):
+    emulator = sandbox.wechat_emulator
+    emulator.unfollow(OPENID)
+    sandbox.advance(at("2026-11-15 10:05"))
+    assert [b.disabled for b in sandbox.table.get_unit(BOUND).wechat] == ["wechat: unfollowed the account"]

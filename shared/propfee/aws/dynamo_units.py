@@ -93,15 +93,19 @@ class UnitRecords(TableBase):
 
     def bind_wechat(self, unit_id: str, openid: str, at: datetime) -> bool:
         """The owner's WeChat bound to the unit (and the look-up from the openid), once: False when it already is.
-        Binding again after an opt-out does not undo the opt-out (the owner says 恢复 for that)."""
+        Binding again after an opt-out does not undo the opt-out (the owner says 恢复 for that); after the account
+        reported the openid unreachable it does (the owner followed again and asks for the messages)."""
         for _attempt in range(MAX_OPTIMISTIC_RETRIES):
             unit = self.get_unit(unit_id)
             if unit is None:
                 return False
-            if any(b.openid == openid for b in unit.wechat):
+            known = next((b for b in unit.wechat if b.openid == openid), None)
+            if known is not None and not known.disabled:
                 return False
-            binding = WechatBinding(openid=openid, bound_at=at)
-            after = unit.model_copy(update={"wechat": (*unit.wechat, binding), "version": unit.version + 1})
+            # bound anew after the account reported it unreachable (unfollowed, blocked): the owner asks for it again
+            binding = WechatBinding(openid=openid, bound_at=at, opt_out=known.opt_out if known else False)
+            others = tuple(b for b in unit.wechat if b.openid != openid)
+            after = unit.model_copy(update={"wechat": (*others, binding), "version": unit.version + 1})
             lookup = {**keys.wechat_item(openid, unit_id), "unit_id": unit_id, "bound_at": at.isoformat()}
             put_lookup = {"Put": {"TableName": self.name, "Item": to_attributes(lookup)}}
             if self._transact([self._put_unit_op(after, unit.version), put_lookup]) is None:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from propfee.collection.delivery import DeliveryEvent, apply_delivery_event
-from propfee.domain.models import Channel, InboundMessage, ReminderStatus
+from propfee.domain.models import Channel, InboundMessage, ReminderStatus, Unit
 from propfee.feedback.receiving import MAX_BODY, ReceiveResult
 from propfee.feedback.sms_callbacks import ReceiptStore, ours
 
@@ -37,10 +37,14 @@ class WechatInbox(Protocol):
     def read_push(self, query: Mapping[str, str], body: str) -> dict[str, str]: ...
 
 
+class WechatStore(ReceiptStore, Protocol):
+    def units_by_contact(self, sender: str) -> list[Unit]: ...
+
+
 class WechatCallbackServices(Protocol):
     def inbox(self) -> WechatInbox: ...
 
-    def store(self) -> ReceiptStore: ...
+    def store(self) -> WechatStore: ...
 
     def receive(self, message: InboundMessage, raw: str, now: datetime) -> ReceiveResult: ...
 
@@ -104,10 +108,25 @@ def answer_wechat(
                 services.reject(_kept(fields), "wechat send-finish event: names no message propfee sent to that openid")
                 return 200, SUCCESS, Counter(rejected=1)
             return 200, SUCCESS, Counter({f"receipt_{apply_delivery_event(matched, services.store())}": 1})
+        if kind == "event" and event == "unsubscribe":
+            return 200, SUCCESS, unfollowed(fields["FromUserName"], services.store())
     except KeyError as missing:  # signed by the account, yet without a field its kind always has
         services.reject(_kept(fields), f"wechat {kind or 'push'} without {missing}")
         return 200, SUCCESS, Counter(rejected=1)
     return 200, SUCCESS, Counter({f"ignored_{kind or 'unknown'}": 1})  # images, voice, subscribe events...
+
+
+UNFOLLOWED = "wechat: unfollowed the account"
+
+
+def unfollowed(openid: str, store: WechatStore) -> Counter[str]:
+    """The owner unfollowed the account: template messages to them would be refused (43004) and the step spent,
+    so each binding of theirs stops and the ladder's next step falls back to SMS or email. Binding again from the
+    bill page (after following again) starts it anew."""
+    tally: Counter[str] = Counter()
+    for unit in store.units_by_contact(f"{WECHAT_SENDER}{openid}"):
+        tally[f"unfollowed_{store.disable_addresses(unit.unit_id, Channel.WECHAT, (openid,), UNFOLLOWED).value}"] += 1
+    return tally or Counter(unfollowed_unbound=1)
 
 
 def _kept(fields: Mapping[str, str]) -> str:

@@ -40,3 +40,12 @@ def test_the_account_saying_the_owner_blocks_it_stops_that_binding(table):
     assert table.get_unit("C01-B01-0101").wechat[0].disabled == reason
     assert table.disable_addresses("C01-B01-0101", Channel.WECHAT, (OPENID,), reason) is Disabled.ALREADY
     assert table.disable_addresses("C01-B01-0101", Channel.WECHAT, ("oOther",), reason) is Disabled.NOT_ON_UNIT
+
+
+def test_binding_again_after_the_account_lost_the_owner_starts_anew_and_keeps_an_opt_out(table):
+    table.put_buildings_and_units([], [unit("C01-B01-0101")])
+    table.bind_wechat("C01-B01-0101", OPENID, at("2026-11-11 10:00"))
+    table.disable_addresses("C01-B01-0101", Channel.WECHAT, (OPENID,), "wechat: unfollowed the account")
+    assert table.bind_wechat("C01-B01-0101", OPENID, at("2026-11-20 10:00"))
+    [binding] = table.get_unit("C01-B01-0101").wechat
+    assert binding.disabled is None and binding.bound_at == at("2026-11-20 10:00") and not binding.opt_out

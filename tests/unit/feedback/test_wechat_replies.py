@@ -92,3 +92,32 @@ def test_the_send_finish_event_delivered_or_failed_with_its_status():
     assert blocked.status is ReminderStatus.FAILED and blocked.reason == "wechat failed:user block"
     assert blocked.disable == (OPENID,)  # the owner refuses the account's messages: not used again
     assert send_finished({**event, "Status": "failed: system failed"}, NOW).disable == ()
+
+
+class BindingStore:
+    def __init__(self, units):
+        self.units = units
+        self.disabled: list[tuple[str, str, tuple[str, ...], str]] = []
+
+    def units_by_contact(self, sender):
+        return [u for u in self.units if any(f"wechat:{b.openid}" == sender for b in u.wechat)]
+
+    def disable_addresses(self, unit_id, channel, addresses, reason):
+        from propfee.collection.delivery import Disabled
+
+        self.disabled.append((unit_id, channel.value, addresses, reason))
+        return Disabled.DISABLED
+
+
+def test_unfollowing_the_account_stops_each_of_the_owners_bindings():
+    binding = (WechatBinding(openid=OPENID, bound_at=NOW),)
+    store = BindingStore(
+        [unit("C01-B01-0101", wechat=binding), unit("C01-B01-0102", wechat=binding), unit("C01-B01-0103")]
+    )
+    services = Services(Inbox({"MsgType": "event", "Event": "unsubscribe", "FromUserName": OPENID}))
+    services.store = lambda: store
+    assert answer_wechat("POST", {}, "", NOW, services) == (200, "success", Counter(unfollowed_address_disabled=2))
+    assert [d[:3] for d in store.disabled] == [
+        ("C01-B01-0101", "wechat", (OPENID,)),
+        ("C01-B01-0102", "wechat", (OPENID,)),
+    ]

@@ -202,6 +202,16 @@ class WechatOfficialEmulator:
             f"<Status><![CDATA[{html.escape(status, quote=False)}]]></Status></xml>"
         )
 
+    def unfollow(self, openid: str) -> None:
+        """The owner unfollows the account: no more template messages to them (43004), and the event pushed."""
+        self.followers.discard(openid)
+        at = int(self.clock().timestamp())
+        self._push(
+            f"<xml><ToUserName><![CDATA[{self.account}]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
+            f"</FromUserName><CreateTime>{at}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+            "<Event><![CDATA[unsubscribe]]></Event></xml>"
+        )
+
     def owner_says(self, openid: str, text: str) -> int:
         """An owner's text message to the account, pushed to the server; returns its MsgId."""
         self._msgid += 1
