@@ -1,5 +1,5 @@
 """tickets (hourly): escalate tickets past their deadline to the site manager, and send the
-acknowledgements and the clerks' answers that waited for the contact window to open."""
+acknowledgements, the clerks' answers and the e-receipts' messages that waited for the contact window to open."""
 
 from typing import Any
 
@@ -20,8 +20,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     escalated = escalate_overdue(svc.table, svc.ticket_inboxes, svc.rules, svc.settings, now)
     acknowledgements = [svc.receiver.acknowledge(record, now) for record in svc.table.deferred_acks()]
     replies = send_queued_replies(svc.table, svc.receiver, now)  # the clerks' answers that waited for the window
+    # the e-receipts' messages planned with their payments outside the window (or not sent then): due now
+    receipts = svc.receipt_messages.send_due(svc.payments_table, now) if svc.receipt_messages is not None else {}
     summary = {
         "escalated": escalated,
+        "receipt_messages": receipts,
         "queued_replies": replies,
         "acknowledgements": {outcome: acknowledgements.count(outcome) for outcome in sorted(set(acknowledgements))},
     }

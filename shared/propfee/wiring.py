@@ -236,6 +236,7 @@ class Services:
             orders=self.payments_table,
             receipts=self.payments_table,
             receipt_files=self.reports if self.settings.report_bucket else None,
+            font=self.settings.letter_font,
         )
         secret = SecretBytes(self.settings.require("web_secret_arn"))
         gateways = (self.settings.wechat_pay_gateway, self.settings.alipay_gateway)  # set in the sandbox only
@@ -290,6 +291,13 @@ class Services:
             base_url=self.settings.public_base_url,
             tz=self.settings.tz,
             messenger=self.receipt_messages,
+            ladders=self.rules,
+            task_making_steps=frozenset(
+                step.step_id
+                for ladder in (self.rules.ladder, *(c.ladder for c in self.rules.communities.values() if c.ladder))
+                for step in ladder.steps
+                if any(channel.is_task for channel in step.channels)
+            ),
         )
 
     @cached_property

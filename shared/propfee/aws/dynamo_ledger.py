@@ -153,33 +153,7 @@ class LedgerRecords(UnitRecords):
                 allocation = ledger.refund(unit, self.paid_bills(unit.unit_id), payment)
             else:
                 allocation = ledger.allocate(unit, payment, self._allocation)
-            payment_item = payment_to_item(payment, allocation, self._tz)
-            periods = sorted(allocation.by_period.items())
-            if len(periods) > PERIODS_WITH_PAYMENT:  # the rest follow, each period once (see _settle_pending)
-                payment_item["pending_allocations"] = dict(periods[PERIODS_WITH_PAYMENT:])
-            operations = [
-                {
-                    "Put": {
-                        "TableName": self.name,
-                        "Item": to_attributes(payment_item),
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                        # a payment applied before comes back with what it may have left pending
-                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                    }
-                },
-                {
-                    "Put": {
-                        "TableName": self.name,
-                        "Item": to_attributes(
-                            {**keys.payment_reference_item(payment.reference), "unit_id": unit.unit_id}
-                        ),
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
-                self._put_unit_op(allocation.unit_after, unit.version),
-            ]
-            for period, amount in periods[:PERIODS_WITH_PAYMENT]:
-                operations += self._settle_period(payment, period, amount)
+            payment_item, operations = self.payment_operations(payment, unit, allocation)
             cancelled = self._transact_reasons(operations)
             if cancelled is None:
                 self._settle_pending(payment, payment_item.get("pending_allocations", {}))
@@ -191,6 +165,41 @@ class LedgerRecords(UnitRecords):
                 return None
             unit = None  # changed meanwhile: read it again
         raise ConcurrentUpdate(payment.unit_id)
+
+    def payment_operations(
+        self, payment: Payment, unit: Unit, allocation: ledger.Allocation, reserved: int = 0, **extra: Any
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """A payment's item and the transaction that applies it: the item (first; ALL_OLD when it exists), its
+        reference (second), the unit, and each period it settles, as many as fit beside `reserved` actions of
+        the caller's; the rest are left on the item as pending (see _settle_pending). `extra`: more attributes
+        of the payment's item (its receipt's token)."""
+        payment_item = {**payment_to_item(payment, allocation, self._tz), **extra}
+        periods = sorted(allocation.by_period.items())
+        fitting = (TRANSACT_LIMIT - 3 - reserved) // 2
+        if len(periods) > fitting:  # the rest follow, each period once (see _settle_pending)
+            payment_item["pending_allocations"] = dict(periods[fitting:])
+        operations = [
+            {
+                "Put": {
+                    "TableName": self.name,
+                    "Item": to_attributes(payment_item),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                    # a payment applied before comes back with what it may have left pending
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.name,
+                    "Item": to_attributes({**keys.payment_reference_item(payment.reference), "unit_id": unit.unit_id}),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            self._put_unit_op(allocation.unit_after, unit.version),
+        ]
+        for period, amount in periods[:fitting]:
+            operations += self._settle_period(payment, period, amount)
+        return payment_item, operations
 
     def _settle_period(self, payment: Payment, period: str, amount: int) -> list[dict[str, Any]]:
         """The bill's paid amount and the period's total, moved by what the payment settles of that period."""

@@ -7,10 +7,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from propfee.aws import keys
-from propfee.aws.clients import error_code
+from propfee.aws.dynamo_paid import PaidRecords
 from propfee.aws.dynamo_table import fields_of, from_attributes, plain, to_attributes
 from propfee.aws.dynamo_tasks import item_to_task
 from propfee.aws.feedback import FeedbackTable
@@ -30,8 +28,13 @@ def item_to_order(item: dict[str, Any]) -> PaymentOrder:
     return PaymentOrder.model_validate(fields)
 
 
-class PaymentsTable(FeedbackTable):
+class PaymentsTable(FeedbackTable, PaidRecords):
     """The ledger, tickets and the payment orders: what the notification and checkout functions use."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # communities and buildings change their names about never: read once per container (the receipts')
+        self._places: dict[tuple[str, str], tuple[Community | None, Building | None]] = {}
 
     def get_order(self, out_trade_no: str) -> PaymentOrder | None:
         response = self.db.get_item(
@@ -40,15 +43,7 @@ class PaymentsTable(FeedbackTable):
         return item_to_order(from_attributes(response["Item"])) if "Item" in response else None
 
     def add_order(self, order: PaymentOrder) -> PaymentOrder:
-        try:
-            self.db.put_item(
-                TableName=self.name,
-                Item=to_attributes(order_to_item(order)),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as error:
-            if error_code(error) != "ConditionalCheckFailedException":
-                raise
+        if not self._put_new(order_to_item(order)):
             existing = self.get_order(order.out_trade_no)
             assert existing is not None
             return existing
@@ -76,19 +71,9 @@ class PaymentsTable(FeedbackTable):
         )
 
     def claim_notification(self, provider: str, replay_key: str, expires_at: datetime) -> bool:
-        try:
-            self.db.put_item(
-                TableName=self.name,
-                Item=to_attributes(
-                    {**keys.payment_notice_item(provider, replay_key), "expires_at": int(expires_at.timestamp())}
-                ),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self._put_new(
+            {**keys.payment_notice_item(provider, replay_key), "expires_at": int(expires_at.timestamp())}
+        )
 
     def hold_for_finance(self, ticket: Ticket, order: PaymentOrder | None, transaction_id: str) -> bool:
         operations: list[dict[str, Any]] = [
@@ -163,31 +148,14 @@ class PaymentsTable(FeedbackTable):
         return item_to_receipt(from_attributes(response["Item"])) if "Item" in response else None
 
     def claim_receipt_message(self, number: str, unit_id: str, at: datetime) -> bool:
-        try:
-            self.db.put_item(
-                TableName=self.name,
-                Item=to_attributes(
-                    {**keys.receipt_message_item(number), "unit_id": unit_id, "claimed_at": at.isoformat()}
-                ),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
-
-    def finish_receipt_message(self, number: str, **fields: str) -> None:
-        names = sorted(fields)
-        self.db.update_item(
-            TableName=self.name,
-            Key=to_attributes(keys.receipt_message_item(number)),
-            UpdateExpression="SET " + ", ".join(f"#{n} = :{n}" for n in names),
-            ExpressionAttributeNames={f"#{n}": n for n in names},
-            ExpressionAttributeValues=to_attributes({f":{n}": fields[n] for n in names}),
-        )
+        return self._put_new({**keys.receipt_message_item(number), "unit_id": unit_id, "claimed_at": at.isoformat()})
 
     def place_names(self, community_id: str, building_id: str) -> tuple[Community | None, Building | None]:
+        if (community_id, building_id) not in self._places:
+            self._places[(community_id, building_id)] = self._read_place_names(community_id, building_id)
+        return self._places[(community_id, building_id)]
+
+    def _read_place_names(self, community_id: str, building_id: str) -> tuple[Community | None, Building | None]:
         wanted = [keys.community_item(community_id), keys.building_item(community_id, building_id)]
         pending: dict[str, Any] = {self.name: {"Keys": [to_attributes(k) for k in wanted]}}
         items: list[dict[str, Any]] = []

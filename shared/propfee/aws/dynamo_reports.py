@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from botocore.exceptions import ClientError
-
 from propfee.aws import keys
-from propfee.aws.clients import error_code
 from propfee.aws.dynamo_table import TableBase, fields_of, from_attributes, to_attributes
 from propfee.aws.dynamo_tasks import item_to_task
 from propfee.domain.day_snapshot import DaySnapshot
@@ -56,13 +53,7 @@ class ReportRecords(TableBase):
             "kind": "report_snapshot",
             "figures": snapshot.model_dump_json(),
         }
-        try:
-            self.db.put_item(
-                TableName=self.name, Item=to_attributes(item), ConditionExpression="attribute_not_exists(pk)"
-            )
-        except ClientError as error:
-            if error_code(error) != "ConditionalCheckFailedException":
-                raise
+        if not self._put_new(item):
             key = to_attributes(keys.report_snapshot_item(snapshot.community_id, snapshot.day))
             stored = self.db.get_item(TableName=self.name, Key=key, ConsistentRead=True)["Item"]
             return DaySnapshot.model_validate_json(str(from_attributes(stored)["figures"]))

@@ -87,6 +87,18 @@ class TableBase:
                 response = self.db.batch_write_item(RequestItems=pending)
                 pending = response.get("UnprocessedItems") or {}
 
+    def _put_new(self, item: dict[str, Any]) -> bool:
+        """Put the item unless one with its key is there already; False (nothing written) when it is."""
+        try:
+            self.db.put_item(
+                TableName=self.name, Item=to_attributes(item), ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def _transact(self, operations: list[dict[str, Any]]) -> list[str] | None:
         """None on success, else the cancellation reason code of each operation."""
         cancelled = self._transact_reasons(operations)

@@ -7,10 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from botocore.exceptions import ClientError
-
 from propfee.aws import keys
-from propfee.aws.clients import error_code
 from propfee.aws.dynamo_table import fields_of, from_attributes, to_attributes
 from propfee.aws.dynamo_units import UnitRecords
 from propfee.domain.models import Collector, Task, Unit
@@ -114,15 +111,7 @@ class TaskRecords(UnitRecords):
             "status": "claimed",
             "claimed_at": at.isoformat(),
         }
-        try:
-            self.db.put_item(
-                TableName=self.name, Item=to_attributes(item), ConditionExpression="attribute_not_exists(pk)"
-            )
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self._put_new(item)
 
     def digest_sent(self, collector_id: str, day: date, provider_message_id: str, tasks: int, at: datetime) -> None:
         self.db.update_item(

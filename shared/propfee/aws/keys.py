@@ -219,6 +219,11 @@ def receipt_message_item(number: str) -> dict[str, str]:
     return {"pk": f"RECEIPT#MSG#{number}", "sk": "MESSAGE"}
 
 
+# receipt messages not yet sent (waiting for the contact window, or for a retry): their items carry this inbox key,
+# removed once sent, so the hourly run reads only these (the inbox index is sparse)
+RECEIPT_MESSAGES_DUE = "RECEIPT#MSG#DUE"
+
+
 def reconciliation_item(day: date, provider: str) -> dict[str, str]:
     """What the nightly reconciliation found in a provider's bill of a day (payments/reconciliation.py)."""
     return {"pk": reconciliations_pk(day), "sk": f"PROVIDER#{provider}"}

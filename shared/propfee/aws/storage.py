@@ -40,6 +40,17 @@ class S3Store:
         except (ClientError, EndpointConnectionError, ConnectTimeoutError) as error:
             raise ProviderUnavailable(f"S3 {error_code(error) or type(error).__name__}") from error
 
+    def exists(self, key: str) -> bool:
+        try:
+            self.s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if error_code(error) in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise ProviderUnavailable(f"S3 {error_code(error)}") from error
+        except (EndpointConnectionError, ConnectTimeoutError) as error:
+            raise ProviderUnavailable(f"S3 {type(error).__name__}") from error
+        return True
+
     def put_once(self, key: str, body: bytes, content_type: str) -> bool:
         """Write unless the key exists (S3's conditional write, If-None-Match: *): False when it did, and the
         object is left as it was (a receipt is written exactly once)."""

@@ -29,7 +29,7 @@ from propfee.domain.models import TaskOutcome
 from propfee.feedback.ticketing import TicketError
 from propfee.web.limits import RateLimiter
 from propfee.web.pages import WebResponse
-from propfee.web.security import CSRF_FIELD, CsrfRefused, check_csrf, csrf_token
+from propfee.web.security import csrf_token
 
 TICKET_ID = re.compile(r"^T\d{8}-[0-9A-F]{8}$")
 MAX_NOTE_CHARS = 2000
@@ -156,9 +156,7 @@ class ConsoleHttp(ManagerRoutes):
 
         def record(member: StaffMember) -> WebResponse:
             form = request.http.form
-            try:
-                check_csrf(self._secret(), self._csrf_subject(member), form.get(CSRF_FIELD), request.now)
-            except CsrfRefused:
+            if not self._csrf_ok(request, member):
                 return forbidden()
             chosen = next((o for o in TaskOutcome if o.value == form.get("outcome")), None)
             if chosen is None:
@@ -242,9 +240,7 @@ class ConsoleHttp(ManagerRoutes):
 
         def run(member: StaffMember) -> WebResponse:
             form = request.http.form
-            try:
-                check_csrf(self._secret(), self._csrf_subject(member), form.get(CSRF_FIELD), request.now)
-            except CsrfRefused:
+            if not self._csrf_ok(request, member):
                 return forbidden()
             desk = self._clerks()
             if desk.ticket(member, ticket_id) is None:

@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from propfee.domain.identity import CompanyIdentity
@@ -139,6 +140,10 @@ class ReceiptReader(Protocol):
 class ReceiptDownloads(Protocol):
     def presigned_get(self, key: str, expires_in_seconds: int, filename: str | None = None) -> str: ...
 
+    def exists(self, key: str) -> bool: ...
+
+    def put_once(self, key: str, body: bytes, content_type: str) -> bool: ...
+
 
 RECEIPT_DOWNLOAD_SECONDS = 300  # the PDF's link, made when the owner asks for it
 
@@ -156,6 +161,7 @@ class BillPage:
         orders: OrderStore,
         receipts: ReceiptReader | None = None,
         receipt_files: ReceiptDownloads | None = None,
+        font: Path | None = None,
     ) -> None:
         """`providers`: those configured (the view offers their names; an adapter is built only to pay)."""
         self._links = links
@@ -166,6 +172,7 @@ class BillPage:
         self._identities = identities
         self._receipts = receipts
         self._receipt_files = receipt_files
+        self._font = font  # the receipts' CJK font (find_font resolves None to the installed one)
 
     def _unit(self, token: str, now: datetime) -> tuple[BillLink, Unit] | None:
         link = self._links.resolve(token, now)
@@ -209,7 +216,14 @@ class BillPage:
         receipt = self.receipt(token)
         if receipt is None or self._receipt_files is None:
             return None
+        self.ensure_receipt_pdf(receipt)
         return self._receipt_files.presigned_get(receipt.key, RECEIPT_DOWNLOAD_SECONDS, f"{receipt.number}.pdf")
+
+    def ensure_receipt_pdf(self, receipt: Receipt) -> bool:
+        from propfee.payments.receipts import pdf_on_first_download
+
+        assert self._receipt_files is not None
+        return pdf_on_first_download(self._receipt_files, receipt, self._font, self._links.receipt_url(receipt.token))
 
     def pay(self, token: str, provider: str, user_agent: str, client_ip: str, now: datetime) -> Checkout | None:
         """An order for every open bill of the unit with the provider; None for an unusable token, an unknown

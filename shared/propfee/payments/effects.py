@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from propfee.collection.ladder import Ladder
 from propfee.collection.tasks import finished, task_id_for
 from propfee.domain.identity import CompanyIdentity
 from propfee.domain.models import Building, Community, Task, TaskOutcome, Unit
 from propfee.payments.orders import PaymentOrder
 from propfee.payments.ports import PaymentNotice
+from propfee.payments.receipt_messages import MessagePlan
 from propfee.payments.receipts import Receipt, ReceiptFiles, ReceiptStore, compose_receipt, verify_url, write_receipt
 
 log = logging.getLogger(__name__)
@@ -58,10 +60,20 @@ class IdentitySource(Protocol):
     def identity_for(self, community_id: str) -> CompanyIdentity: ...
 
 
+class LadderSource(Protocol):
+    def ladder_for(self, community_id: str) -> Ladder: ...
+
+
 class ReceiptMessenger(Protocol):
     def send_receipt(self, receipt: Receipt, unit: Unit, url: str, now: datetime) -> str:
         """Tell the owner where the receipt is; returns what was done (sent, scheduled, skipped: reason)."""
         ...
+
+    def plan(self, receipt: Receipt, unit: Unit, url: str, now: datetime) -> MessagePlan:
+        """What to tell the owner and when (kept with the payment, sent once it is durable)."""
+        ...
+
+    def send_planned(self, planned: MessagePlan) -> str: ...
 
 
 @dataclass
@@ -76,6 +88,29 @@ class PaymentEffects:
     base_url: str  # the bill page's public base URL: the verification page is /r/<token> there
     tz: ZoneInfo
     messenger: ReceiptMessenger | None = None
+    ladders: LadderSource | None = None  # which steps make collectors' tasks (None: any step may have)
+    task_making_steps: frozenset[str] = frozenset()  # of every ladder: the tasks read with the order
+
+    def taskless_steps(self, unit: Unit) -> frozenset[str]:
+        """The unit's ladder steps that make no collector's task (messages, letters): no task of theirs to look
+        for. A key customer's every step is a visit; a step the ladder no longer has may have made one."""
+        if self.ladders is None or unit.key_customer:
+            return frozenset()
+        steps = self.ladders.ladder_for(unit.community_id).steps  # a call's fallback is a visit: a task too
+        return frozenset(s.step_id for s in steps if not any(c.is_task for c in s.channels))
+
+    def prepare(
+        self, order: PaymentOrder, notice: PaymentNotice, unit: Unit, by_period: dict[str, int], now: datetime
+    ) -> tuple[Receipt, MessagePlan | None]:
+        """The receipt of a payment about to be applied and the message that will tell the owner of it, both
+        pure once the place's names are known (read once per container): written with the payment. Its PDF is
+        made when first downloaded (payments/bill_page.py), from these same facts, to the same bytes."""
+        community, building = self.records.place_names(unit.community_id, unit.building_id)
+        identity = self.identities.identity_for(unit.community_id)
+        receipt = compose_receipt(order, notice, unit, community, building, identity, by_period, now, self.tz)
+        if self.messenger is None:
+            return receipt, None
+        return receipt, self.messenger.plan(receipt, unit, verify_url(self.base_url, receipt.token), now)
 
     def after_payment(
         self, order: PaymentOrder, notice: PaymentNotice, unit: Unit, by_period: dict[str, int] | None, now: datetime

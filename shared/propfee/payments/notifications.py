@@ -11,12 +11,14 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from propfee.accounts.ledger import Allocation
-from propfee.domain.models import Payment, Ticket, Unit
+from propfee.domain.models import Payment, Task, Ticket, Unit
 from propfee.feedback.intent_schema import Department
 from propfee.feedback.responses import ticket_id_for
+from propfee.payments.at_once import AtOnceStore, Written, apply_at_once, task_guesses
 from propfee.payments.effects import PaidTaskStore, PaymentEffects, close_tasks_as_paid
-from propfee.payments.orders import OrderStatus, PaymentOrder
+from propfee.payments.orders import OrderStatus, PaymentOrder, read_merchant_data
 from propfee.payments.ports import NotificationRejected, PaymentNotice, PaymentProvider, TradeState
+from propfee.payments.receipt_messages import MessagePlan
 
 log = logging.getLogger(__name__)
 FINANCE_HOURS = 24  # a payment held for finance is looked at within a working day
@@ -67,9 +69,13 @@ def apply_notification(
     """Verify, then apply once. Raises NotificationRejected (forged, stale, altered, replayed: nothing written);
     returns once what it wrote is durable, so the caller may answer success."""
     notice = provider.verify_notification(headers, body)
-    if notice.replay_key and not store.claim_notification(provider.name.value, notice.replay_key, now + REPLAY_MEMORY):
+    replay = (provider.name.value, notice.replay_key, now + REPLAY_MEMORY) if notice.replay_key else None
+    return apply_verified(notice, store, now, tz, effects, replay)
+
+
+def _claim(store: NotificationStore, replay: tuple[str, str, datetime] | None) -> None:
+    if replay is not None and not store.claim_notification(*replay):
         raise NotificationRejected("replayed: this signed message was received before")
-    return apply_verified(notice, store, now, tz, effects)
 
 
 def apply_verified(
@@ -78,15 +84,25 @@ def apply_verified(
     now: datetime,
     tz: ZoneInfo,
     effects: PaymentEffects | None = None,
+    replay: tuple[str, str, datetime] | None = None,
 ) -> Handled:
     """A notice the provider vouched for (a verified notification, or the SDK-verified answer of a query or the
-    day's bill, when no notification came): applied once, or held for finance."""
+    day's bill, when no notification came): applied once, or held for finance. `replay`: the signed message's
+    claim (provider, key, forget after), refused when made before; written with the payment where it can be."""
     if notice.state is not TradeState.PAID:
+        _claim(store, replay)
         return Handled(Outcome.NOT_PAID, notice)
     if not notice.transaction_id:
         raise NotificationRejected("a payment without the provider's transaction id")
-    order = store.get_order(notice.out_trade_no)
+    read: dict[str, Task | None] = {}
+    if isinstance(store, AtOnceStore):
+        unit_id, episode = read_merchant_data(notice.attach)
+        guesses = task_guesses(unit_id, episode, effects)
+        order, unit, read = store.order_and_unit(notice.out_trade_no, unit_id, guesses)
+    else:
+        order, unit = store.get_order(notice.out_trade_no), None
     if order is None or order.provider is not notice.provider or notice.amount_fen != order.amount_fen:
+        _claim(store, replay)
         return _hold(store, notice, order, now, tz)
     payment = Payment(
         reference=notice.transaction_id,  # what the billing system's export carries as the serial: applied once
@@ -96,7 +112,20 @@ def apply_verified(
         paid_at=(notice.paid_at or now).astimezone(tz),
         method=notice.provider.value,
     )
-    unit = store.get_unit(order.unit_id)
+    tried_at_once = False  # tried and not done: the unit may have changed since it was read
+    if isinstance(store, AtOnceStore) and unit is not None and order.status is OrderStatus.OPEN:
+        tried_at_once = True
+        written, message = apply_at_once(store, notice, order, unit, payment, replay, now, effects, read)
+        if written is Written.REPLAYED:
+            raise NotificationRejected("replayed: this signed message was received before")
+        if written is Written.APPLIED:
+            _send_now(effects, message, now)
+            log.info("payment notice applied", extra={"provider": notice.provider.value, "outcome": "applied"})
+            return Handled(Outcome.APPLIED, notice)
+        order = store.get_order(notice.out_trade_no) or order  # the general way, from what is there now
+    _claim(store, replay)
+    if unit is None or unit.unit_id != order.unit_id or tried_at_once:  # else the one read with the order
+        unit = store.get_unit(order.unit_id)
     if unit is not None and order.status is OrderStatus.OPEN:  # before the ledger: a retry still sees the tasks
         note = f"paid online: {notice.provider.value} {notice.transaction_id}"
         close_tasks_as_paid(store, unit, notice.amount_fen, now, note)
@@ -138,6 +167,22 @@ def _hold(
     store.hold_for_finance(ticket, order, notice.transaction_id)
     log.warning("payment held for finance", extra={"provider": notice.provider.value, "ticket": ticket.ticket_id})
     return Handled(Outcome.HELD, notice, ticket_id=ticket.ticket_id)
+
+
+def _send_now(effects: PaymentEffects | None, message: MessagePlan | None, now: datetime) -> None:
+    """The receipt's message, once the payment is durable, when the window is open; else the hourly run sends it
+    when the window opens (it is kept due with the payment). Whatever befalls the message, the payment stands."""
+    if effects is None or effects.messenger is None or message is None or not message.sendable:
+        return
+    assert message.due_at is not None
+    if message.due_at > now:
+        return
+    try:
+        outcome = effects.messenger.send_planned(message)
+    except Exception:  # the payment is applied: the provider must hear success; the hourly run retries the message
+        log.exception("receipt message not sent now", extra={"receipt": message.number})
+        return
+    log.info("receipt message", extra={"receipt": message.number, "outcome": outcome})
 
 
 MAX_BODY_BYTES = 64 * 1024  # a notification is a few kilobytes

@@ -39,6 +39,9 @@ class OrderRequest:
     client_ip: str | None = None  # WeChat H5 needs the payer's IP
     openid: str | None = None  # WeChat JSAPI needs the payer's openid
     return_url: str | None = None  # where the provider sends the browser back (Alipay WAP)
+    # what the provider keeps and echoes in its notification (WeChat Pay `attach`, Alipay `passback_params`):
+    # the unit and its arrears episode (payments/orders.merchant_data); the unit's id alone when empty
+    merchant_data: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,9 @@ class PaymentNotice:
     paid_at: datetime | None
     notice_id: str | None = None  # the provider's notification id (replays carry the same)
     replay_key: str | None = None  # names this exact signed message, where a genuine re-send is signed afresh
+    # the merchant's own data the provider echoes (WeChat Pay `attach`, Alipay `passback_params`): the order's unit,
+    # under the notification's signature; lets the unit be read with the order in one call
+    attach: str | None = None
 
 
 class BillEntryKind(StrEnum):

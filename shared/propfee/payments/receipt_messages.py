@@ -33,7 +33,33 @@ class ReceiptMessageStore(Protocol):
         ...
 
     def finish_receipt_message(self, number: str, **fields: str) -> None:
-        """Record what became of it (channel, outcome, provider's id, due time): the evidence of the message."""
+        """Record what became of it (channel, outcome, provider's id, due time): the evidence of the message. An
+        outcome of "scheduled" keeps it among the messages due (at `due_at`); any other takes it out."""
+        ...
+
+
+@dataclass(frozen=True)
+class MessagePlan:
+    """What the owner is to be told of a receipt, decided with the payment and kept with it in its transaction:
+    the message itself (so sending it later reads nothing else), when, or why not."""
+
+    number: str
+    unit_id: str
+    outcome: str  # "due" (to send at due_at), or "skipped: <reason>"
+    channel: str | None = None
+    to: str = ""
+    subject: str = ""
+    body: str = ""
+    due_at: datetime | None = None
+
+    @property
+    def sendable(self) -> bool:
+        return self.channel is not None and self.due_at is not None
+
+
+class DueMessageStore(ReceiptMessageStore, Protocol):
+    def receipt_messages_due(self, now: datetime) -> list[MessagePlan]:
+        """The messages planned with the payment and not sent yet, due by now (one query of a sparse index)."""
         ...
 
 
@@ -63,49 +89,73 @@ class ReceiptMessages:
     sms: SmsSender | None = None  # only where free text may be sent (not mainland China): None there
     signature: str = ""
 
-    def send_receipt(self, receipt: Receipt, unit: Unit, url: str, now: datetime) -> str:
-        if not self.store.claim_receipt_message(receipt.number, unit.unit_id, now):
-            return "duplicate"
+    def plan(self, receipt: Receipt, unit: Unit, url: str, now: datetime) -> MessagePlan:
+        """Pure: the channel, the text and when it may go (now, or when the contact window opens), or the reason
+        it cannot go."""
         owners = [o for o in unit.owners if o.relation in ("owner", "co_owner")] or list(unit.owners)
         address = next((o.email for o in owners if o.email and not o.email_opt_out and not o.email_disabled), None)
         phone = next((o.phone for o in owners if o.phone and not o.sms_opt_out and not o.sms_disabled), None)
         channel = "email" if address and self.email else "sms" if phone and self.sms else None
         if channel is None:
             reason = NO_APPROVED_SMS if self.sms is None else "skipped: no reachable email or phone"
-            self.store.finish_receipt_message(receipt.number, outcome=reason)
-            return reason
+            return MessagePlan(receipt.number, unit.unit_id, reason)
         # an answer to the owner's own payment, not a collection contact: lawful hours, holidays allowed
         policy = self.policies.policy_for(unit.community_id).model_copy(
             update={"contact_on_statutory_holidays": True, "contact_on_weekends": True, "extra_holidays": ()}
         )
-        if time_blocked(now, self.tz, policy) is not None:
-            due = window_opening(now, self.tz, policy)
-            self.store.finish_receipt_message(
-                receipt.number, channel=channel, outcome="scheduled", due_at=due.isoformat()
-            )
-            return f"scheduled {due.isoformat()}"
-        return self.deliver(receipt, channel, address or "", phone or "", url)
+        due = window_opening(now, self.tz, policy) if time_blocked(now, self.tz, policy) is not None else now
+        subject, body = self._text(receipt, channel, url)
+        to = address if channel == "email" else phone
+        return MessagePlan(receipt.number, unit.unit_id, "due", channel, to or "", subject, body, due)
 
-    def deliver(self, receipt: Receipt, channel: str, address: str, phone: str, url: str) -> str:
+    def send_receipt(self, receipt: Receipt, unit: Unit, url: str, now: datetime) -> str:
+        if not self.store.claim_receipt_message(receipt.number, unit.unit_id, now):
+            return "duplicate"
+        planned = self.plan(receipt, unit, url, now)
+        if not planned.sendable:
+            self.store.finish_receipt_message(receipt.number, outcome=planned.outcome)
+            return planned.outcome
+        assert planned.due_at is not None and planned.channel is not None
+        if planned.due_at > now:
+            self.store.finish_receipt_message(
+                receipt.number, channel=planned.channel, outcome="scheduled", due_at=planned.due_at.isoformat()
+            )
+            return f"scheduled {planned.due_at.isoformat()}"
+        return self.send_planned(planned)
+
+    def send_planned(self, planned: MessagePlan) -> str:
+        """Send a planned message and record the outcome (the provider's id). One the provider could not take is
+        recorded as failed and stays due (the hourly run tries it again); one it refused is recorded as failed."""
+        assert planned.channel is not None
+        try:
+            if planned.channel == "email":
+                assert self.email is not None
+                sent = self.email.send_email(planned.to, planned.subject, planned.body, {"receipt": planned.number})
+            else:
+                assert self.sms is not None
+                sent = self.sms.send_sms(planned.to, planned.body, {"receipt": planned.number})
+        except (ProviderRejected, ProviderUnavailable) as error:
+            self.store.finish_receipt_message(
+                planned.number, channel=planned.channel, outcome=f"failed: {type(error).__name__}"
+            )
+            return "failed"
+        self.store.finish_receipt_message(planned.number, channel=planned.channel, outcome="sent", message_id=sent)
+        return "sent"
+
+    def send_due(self, store: DueMessageStore, now: datetime) -> dict[str, int]:
+        """The hourly run: every planned message whose time has come (the window opened, or a retry is due)."""
+        done: dict[str, int] = {}
+        for planned in store.receipt_messages_due(now):
+            outcome = self.send_planned(planned)
+            done[outcome] = done.get(outcome, 0) + 1
+        return done
+
+    def _text(self, receipt: Receipt, channel: str, url: str) -> tuple[str, str]:
         fields = {
             "company": receipt.company, "amount": yuan(receipt.total_fen), "address": receipt.address,
             "number": receipt.number, "url": url, "signature": self.signature,
         }  # fmt: skip
         language = receipt.language if receipt.language in BODIES else "zh-CN"
-        try:
-            if channel == "email":
-                assert self.email is not None
-                subject = SUBJECTS[language].format(**fields)
-                sent = self.email.send_email(
-                    address, subject, BODIES[language].format(**fields), {"receipt": receipt.number}
-                )
-            else:
-                assert self.sms is not None
-                sent = self.sms.send_sms(phone, SMS_BODY[language].format(**fields), {"receipt": receipt.number})
-        except (ProviderRejected, ProviderUnavailable) as error:
-            self.store.finish_receipt_message(
-                receipt.number, channel=channel, outcome=f"failed: {type(error).__name__}"
-            )
-            return "failed"
-        self.store.finish_receipt_message(receipt.number, channel=channel, outcome="sent", message_id=sent)
-        return "sent"
+        if channel == "email":
+            return SUBJECTS[language].format(**fields), BODIES[language].format(**fields)
+        return "", SMS_BODY[language].format(**fields)

@@ -263,6 +263,20 @@ def write_receipt(
     return kept, files.put_once(kept.key, body, "application/pdf")
 
 
+class PdfFiles(ReceiptFiles, Protocol):
+    def exists(self, key: str) -> bool: ...
+
+
+def pdf_on_first_download(files: PdfFiles, receipt: Receipt, font: Path | None, verify_url: str) -> bool:
+    """The receipt's PDF in S3, made on its first download from the facts kept with the payment (the same facts
+    give the same bytes, dated when issued) and written once (If-None-Match); True when written now."""
+    from propfee.collection.cjk_pdf import find_font
+
+    if files.exists(receipt.key):
+        return False
+    return files.put_once(receipt.key, receipt_pdf(receipt, find_font(font), verify_url), "application/pdf")
+
+
 class InMemoryReceipts:
     """ReceiptStore and ReceiptFiles in memory (tests, the simulation)."""
 
@@ -276,6 +290,9 @@ class InMemoryReceipts:
 
     def receipt_by_token(self, token: str) -> Receipt | None:
         return next((r for r in self.by_transaction.values() if r.token == token), None)
+
+    def exists(self, key: str) -> bool:
+        return key in self.files
 
     def put_once(self, key: str, body: bytes, content_type: str) -> bool:
         if key in self.files:

@@ -103,7 +103,7 @@ class AlipayProvider:
                 total_amount=yuan(order.amount_fen),
                 return_url=order.return_url,
                 product_code="QUICK_WAP_WAY",  # the SDK's default is an older value
-                passback_params=order.unit_id,
+                passback_params=order.merchant_data or order.unit_id,
             )
             return Checkout(order.out_trade_no, redirect_url=f"{self.gateway}?{signed}")
         if order.kind is CheckoutKind.ALIPAY_QR:
@@ -210,6 +210,7 @@ class AlipayProvider:
             amount_fen=amount,
             paid_at=datetime.fromisoformat(paid).replace(tzinfo=SHANGHAI) if paid else None,
             notice_id=fields.get("notify_id"),
+            attach=fields.get("passback_params") or None,
         )
 
 

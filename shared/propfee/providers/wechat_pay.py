@@ -125,7 +125,7 @@ class WeChatPayProvider:
             description=order.description[:127],
             out_trade_no=order.out_trade_no,
             amount={"total": order.amount_fen, "currency": "CNY"},
-            attach=order.unit_id,
+            attach=order.merchant_data or order.unit_id,
             pay_type=kind,
             **extra,
         )
@@ -222,6 +222,7 @@ class WeChatPayProvider:
             amount_fen=int((answer.get("amount") or {}).get("total", 0)),
             paid_at=datetime.fromisoformat(paid_at) if paid_at else None,
             notice_id=notice_id,
+            attach=str(answer.get("attach") or "") or None,
         )
 
     @staticmethod

@@ -420,6 +420,32 @@ def test_dynamodb_refuses_an_expression_over_4_kb(table):
     assert "Expression size has exceeded" in refused(lambda: update(4097), "ValidationException")
 
 
+def _put(name, n, size=0):
+    return {"Put": {"TableName": name, "Item": {**_item(n), "blob": {"S": "x" * size}}}}
+
+
+def test_dynamodb_transaction_takes_100_actions_and_refuses_101_or_two_on_one_item(table):
+    db, name = table
+    db.transact_write_items(TransactItems=[_put(name, n) for n in range(100)])
+    refused(lambda: db.transact_write_items(TransactItems=[_put(name, n) for n in range(101)]), "ValidationException")
+    update = {"TableName": name, "Key": _item(1), "UpdateExpression": "ADD n :one",
+              "ExpressionAttributeValues": {":one": {"N": "1"}}}  # fmt: skip
+    twice = [_put(name, 1), {"Update": update}]
+    assert "multiple operations on one item" in refused(
+        lambda: db.transact_write_items(TransactItems=twice), "ValidationException"
+    )
+
+
+def test_dynamodb_transaction_refuses_more_than_4_mb_of_items(table):
+    db, name = table
+    db.transact_write_items(TransactItems=[_put(name, n, 380_000) for n in range(11)])  # 4.0 MB less a little
+    message = refused(
+        lambda: db.transact_write_items(TransactItems=[_put(name, n, 380_000) for n in range(12)]),
+        "ValidationException",
+    )
+    assert message == "Transaction request cannot be larger than 4 MB"
+
+
 # ------------------------------------------------------------------ S3
 def test_s3_takes_a_1024_byte_key_and_refuses_1025_bytes_of_utf8(aws):
     s3 = aws("s3")

@@ -273,3 +273,38 @@ def test_a_payment_whose_notification_never_came_is_applied_from_the_query_and_t
     assert handled.outcome is Outcome.APPLIED and stack.paid_fen() == 50000
     assert stack.wechat.deliver_due() == 1 and stack.answers[-1][0] == 204  # late: answered, nothing moves
     assert stack.paid_fen() == 50000
+
+
+def test_a_verified_payment_is_one_read_of_order_and_unit_and_one_transaction(stack):
+    """The handler's table calls for an applied payment: the order with its unit (named by the attach WeChat Pay
+    echoes), the unit's call task (its ladder step makes tasks), then everything in one transaction; a duplicate
+    afterwards reads and writes no more than the claim of its signed message."""
+    from propfee.aws import clients
+
+    calls: list[str] = []
+
+    def observe(made) -> None:
+        service = made.meta.service_model.service_name
+        made.meta.events.register("before-call.*.*", lambda model, **_: calls.append(f"{service}:{model.name}"))
+
+    order, _ = checkout(stack, ProviderName.WECHAT_PAY, CheckoutKind.WECHAT_NATIVE)
+    stack.wechat.pay(order.out_trade_no)
+    clients.client_observers.append(observe)
+    reset_clients()
+    try:
+        assert stack.wechat.deliver_due() == 1 and stack.answers[-1][0] == 204
+        table_calls = [c for c in calls if c.startswith("dynamodb:")]
+        assert table_calls == ["dynamodb:BatchGetItem", "dynamodb:BatchGetItem", "dynamodb:TransactWriteItems"]
+        assert stack.table.get_task(f"{UNIT}.call.1").outcome is TaskOutcome.PAID
+        assert stack.table.get_order(order.out_trade_no).status is OrderStatus.PAID
+        calls.clear()
+        stack.wechat.notify(order.out_trade_no)  # a duplicate, signed afresh: the order is paid, nothing to apply
+        assert stack.wechat.deliver_due() == 1 and stack.answers[-1][0] == 204
+        assert [c for c in calls if c.startswith("dynamodb:")] == [
+            "dynamodb:BatchGetItem",  # the order (paid) and the unit
+            "dynamodb:PutItem",  # the signed message's claim
+            "dynamodb:TransactWriteItems",  # refused: the payment exists (what it left pending would follow)
+        ]
+        assert stack.table.get_unit(UNIT).balance_fen == 0 and stack.paid_fen() == 50000
+    finally:
+        clients.client_observers.remove(observe)

@@ -2,15 +2,19 @@
 transaction and by token), links it from the payment's ledger item, and writes its PDF to S3 once (SSE, a key
 without personal data), whatever the provider re-sends."""
 
+from urllib.request import urlopen
+
 import boto3
 import pytest
 from moto import mock_aws
 
 from propfee.aws.clients import reset_clients
 from propfee.aws.secrets import forget_secrets
+from propfee.aws.storage import S3Store
 from propfee.domain import clock
 from propfee.domain.clock import SystemClock
 from propfee.payments.ports import CheckoutKind, ProviderName
+from propfee.payments.receipts import pdf_on_first_download, verify_url
 from tests.integration.payments.test_payment_notifications import UNIT, Stack, checkout
 from tests.support.pdf import pdf_text
 
@@ -49,6 +53,11 @@ def test_one_receipt_per_transaction_in_s3_linked_from_the_ledger(stack):
     [payment] = stack.table.unit_payments(UNIT, 10)
     receipt = stack.table.receipt_by_token(payment["receipt_token"])
     assert receipt is not None and receipt.transaction_id == transaction_id and receipt.total_fen == 50000
+    # the PDF is made from the receipt kept with the payment when the owner first downloads it (the bill page)
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix="receipts/")
+    files = S3Store(BUCKET)
+    url = verify_url("https://pay.example.com", receipt.token)
+    assert pdf_on_first_download(files, receipt, None, url) and not pdf_on_first_download(files, receipt, None, url)
     [listed] = s3.list_objects_v2(Bucket=BUCKET, Prefix="receipts/")["Contents"]
     assert listed["Key"] == receipt.key and UNIT not in listed["Key"]
     head = s3.head_object(Bucket=BUCKET, Key=receipt.key)
@@ -97,3 +106,109 @@ def test_the_owner_is_told_of_the_receipt_once_and_the_message_is_kept(stack):
         assert kept["outcome"] == "sent" and kept["channel"] == "email" and kept["message_id"]
         [mail] = sent
         assert f"/r/{receipt.token}" in str(mail.body) and mail.destinations["ToAddresses"] == ["wang@example.net"]
+
+
+def test_a_message_planned_outside_the_window_waits_in_the_due_index_until_the_hourly_run_sends_it(stack):
+    """Planned with the payment at night (kept in its transaction), it is not due before the window opens; the
+    hourly run then sends it once and records it; one the provider refused stays due for the next run."""
+    from datetime import datetime, timedelta
+
+    from propfee.aws import keys
+    from propfee.aws.dynamo_paid import message_item
+    from propfee.aws.dynamo_table import from_attributes, to_attributes
+    from propfee.domain.ports import ProviderRejected, ProviderUnavailable
+    from propfee.payments.receipt_messages import MessagePlan, ReceiptMessages
+    from propfee.rules import load_rules
+    from tests.support import SHANGHAI
+
+    class Outbox:
+        def __init__(self, fail: bool = False) -> None:
+            self.sent: list[tuple[str, str]] = []
+            self.fail = fail
+
+        def send_email(self, to, subject, body, context=None):
+            if self.fail:
+                raise ProviderUnavailable("SES throttled")
+            self.sent.append((to, subject))
+            return f"mail-{len(self.sent)}"
+
+    night = datetime(2026, 12, 2, 22, 31, tzinfo=SHANGHAI)
+    opening = datetime(2026, 12, 3, 8, 0, tzinfo=SHANGHAI)
+    table = stack.table
+    for number in ("R20261202-AAAAAAAAAA", "R20261202-BBBBBBBBBB"):
+        planned = MessagePlan(number, UNIT, "due", "email", "wang@example.net", f"电子收据 {number}", "…", opening)
+        table.db.put_item(TableName=table.name, Item=to_attributes(message_item(planned, night)))
+    assert table.receipt_messages_due(opening - timedelta(minutes=1)) == []
+    [first, _] = table.receipt_messages_due(opening + timedelta(minutes=5))
+    assert first.due_at == opening and first.to == "wang@example.net" and first.channel == "email"
+
+    failing = ReceiptMessages(table, load_rules(), SHANGHAI, email=Outbox(fail=True))
+    assert failing.send_due(table, opening + timedelta(minutes=5)) == {"failed": 2}
+    outbox = Outbox()
+    assert ReceiptMessages(table, load_rules(), SHANGHAI, email=outbox).send_due(table, opening) == {"sent": 2}
+    assert [subject for _, subject in outbox.sent] == ["电子收据 R20261202-AAAAAAAAAA", "电子收据 R20261202-BBBBBBBBBB"]
+    assert table.receipt_messages_due(opening + timedelta(hours=1)) == []
+    key = to_attributes(keys.receipt_message_item("R20261202-AAAAAAAAAA"))
+    kept = from_attributes(table.db.get_item(TableName=table.name, Key=key)["Item"])
+    assert kept["outcome"] == "sent" and kept["message_id"] == "mail-1" and "inbox_pk" not in kept
+
+    class Refusing(Outbox):
+        def send_email(self, to, subject, body, context=None):
+            raise ProviderRejected("MessageRejected")
+
+    refused = MessagePlan("R20261202-CCCCCCCCCC", UNIT, "due", "email", "x@example.net", "s", "…", opening)
+    table.db.put_item(TableName=table.name, Item=to_attributes(message_item(refused, night)))
+    sender = ReceiptMessages(table, load_rules(), SHANGHAI, email=Refusing())
+    assert sender.send_due(table, opening) == {"failed": 1} and table.receipt_messages_due(opening) == []
+
+
+def test_with_receipts_a_payment_reads_its_order_unit_and_tasks_at_once_and_writes_once(stack):
+    """The provider echoes the unit and its arrears episode (the order's merchant data): the order, the unit and
+    the episode's possible tasks are one read; the payment with the task closed, the receipt and its message one
+    transaction; the places' names are read once per container; the message, in the window, one send and one
+    record. No PDF is written until the owner downloads it."""
+    from datetime import timedelta
+
+    from propfee.aws import clients
+    from propfee.aws.dynamo_tasks import task_to_item
+    from propfee.domain.models import Building, Channel, Task, TaskOutcome
+    from tests.support import SHANGHAI, bill, unit
+
+    called = "C01-B01-0103"
+    stack.table.put_buildings_and_units(
+        [Building(community_id="C01", building_id="C01-B01", name="1栋", floors=18)],
+        [unit(called, steps_done=frozenset({"sms_d1", "call_d15"}))],
+    )
+    made = stack.clock.now() - timedelta(days=2)
+    task = Task(
+        task_id=f"{called}.call_d15.1", unit_id=called, community_id="C01", kind=Channel.CALL, step="call_d15",
+        collector_id="li", created_at=made, due_by=made + timedelta(days=3), unit_label="1栋 0103", balance_fen=50000,
+    )  # fmt: skip
+    stack.table.batch_put([task_to_item(task, SHANGHAI)])
+    for period in ("2026-10", "2026-11"):
+        stack.table.issue_bill(bill(called, period))
+    calls: list[str] = []
+
+    def observe(made) -> None:
+        service = made.meta.service_model.service_name
+        made.meta.events.register("before-call.*.*", lambda model, **_: calls.append(f"{service}:{model.name}"))
+
+    order, page = checkout(
+        stack, ProviderName.ALIPAY, CheckoutKind.ALIPAY_WAP, unit_id=called, return_url="https://pay.example.com/b"
+    )
+    urlopen(page.redirect_url).read()  # the owner's browser opens the signed order
+    stack.alipay.pay(order.out_trade_no)
+    clients.client_observers.append(observe)
+    reset_clients()
+    try:
+        assert stack.alipay.deliver_due() == 1 and stack.answers[-1] == (200, b"success")
+    finally:
+        clients.client_observers.remove(observe)
+    made_calls = [c for c in calls if not c.startswith("secretsmanager:")]
+    expected = ["dynamodb:BatchGetItem", "dynamodb:BatchGetItem", "dynamodb:TransactWriteItems"]
+    assert made_calls[:3] == expected  # the order with its unit and task; the places' names (once); all at once
+    assert made_calls[3:] in ([], ["sesv2:SendEmail", "dynamodb:UpdateItem"])  # the window: now, or the hourly run
+    done = stack.table.get_task(task.task_id)
+    assert done.status == "done" and done.outcome is TaskOutcome.PAID
+    assert stack.table.get_unit(called).balance_fen == 0
+    assert "Contents" not in boto3.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="receipts/")

@@ -89,3 +89,20 @@ def test_with_only_a_mainland_phone_the_receipt_message_is_skipped_with_the_reas
     noon = datetime(2026, 12, 3, 12, 0, tzinfo=SHANGHAI)
     assert sender.send_receipt(receipt(), phone_only, URL, noon) == NO_APPROVED_SMS
     assert outbox.sent == []
+
+
+def test_the_message_is_planned_with_the_payment_whole_and_sent_later_by_its_plan_alone(messages):
+    store, outbox, sender = messages
+    late = datetime(2026, 12, 2, 22, 31, tzinfo=SHANGHAI)
+    planned = sender.plan(receipt(), unit("C01-B01-0101"), URL, late)
+    assert (planned.outcome, planned.channel, planned.to) == ("due", "email", "wang@example.net")
+    assert planned.due_at == datetime(2026, 12, 3, 8, 0, tzinfo=SHANGHAI) and URL in planned.body
+    assert outbox.sent == [] and store.claimed == set()  # pure: nothing sent, nothing claimed
+    assert sender.send_planned(planned) == "sent"
+    assert outbox.sent == [("wang@example.net", planned.subject, planned.body)]
+    assert store.records[planned.number] == {"channel": "email", "outcome": "sent", "message_id": "mail-1"}
+    noon = datetime(2026, 12, 3, 11, 0, tzinfo=SHANGHAI)
+    assert sender.plan(receipt(), unit("C01-B01-0101"), URL, noon).due_at == noon  # in the window: at once
+    phone_only = unit("C01-B01-0101", owners=(Owner(name="王芳", phone="+8613812345678"),))
+    skipped = sender.plan(receipt(), phone_only, URL, noon)
+    assert skipped.outcome == NO_APPROVED_SMS and not skipped.sendable

@@ -118,7 +118,7 @@ def test_a_payment_that_settles_the_unit_by_the_promised_date_keeps_the_promise(
     assert part.promises_kept == () and part.unit_after.holds == promised.holds  # still owing: still promised
 
 
-class Downloads:
+class Downloads(InMemoryReceipts):
     def presigned_get(self, key, expires_in_seconds, filename=None):
         return f"https://bucket.example/{key}?expires={expires_in_seconds}&name={filename}"
 
@@ -141,7 +141,8 @@ def test_the_bill_page_links_each_receipt_and_its_page_states_the_facts_or_a_pla
          "receipt_token": receipt.token},
     ]  # fmt: skip
     links = BillLinks(InMemoryBillLinks(), BASE)
-    page = BillPage(links, reader, {}, None, load_rules(), store, records, Downloads())  # type: ignore[arg-type]
+    downloads = Downloads()
+    page = BillPage(links, reader, {}, None, load_rules(), store, records, downloads)  # type: ignore[arg-type]
     http = BillHttp(page, RateLimiter(InMemoryRateCounter()), lambda: b"k" * 32, SHANGHAI)
     bill_token = links.issue(order.unit_id, "C01", NOW).token
     shown = str(http.show(BillRequest(bill_token, "203.0.113.7", NOW)).body)
@@ -156,6 +157,9 @@ def test_the_bill_page_links_each_receipt_and_its_page_states_the_facts_or_a_pla
     assert "王芳" not in html
     pdf = http.receipt_pdf(BillRequest(receipt.token, "203.0.113.7", NOW))
     assert pdf.status == 303 and receipt.key in pdf.headers["Location"]
+    # made on the first download from the receipt kept, the same bytes as when issued; never written again
+    assert downloads.files[receipt.key] == records.files[receipt.key] and downloads.writes == 1
+    assert http.receipt_pdf(BillRequest(receipt.token, "203.0.113.7", NOW)).status == 303 and downloads.writes == 1
     for unknown in (new_token(), "short", bill_token):
         assert http.receipt(BillRequest(unknown, "203.0.113.7", NOW)).status == 404
         assert http.receipt_pdf(BillRequest(unknown, "203.0.113.7", NOW)).status == 404

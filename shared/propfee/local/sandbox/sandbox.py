@@ -19,16 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.awsrequest import AWSResponse
-from botocore.compat import HTTPHeaders
 from botocore.config import Config
 
 from propfee.aws import clients
 from propfee.aws.clients import reset_clients
 from propfee.domain import clock
-from propfee.local.sandbox import aws_rules, cognito, event_sources, iam, moto_patches, presigned, ses_rules, stack
-from propfee.local.sandbox import template as tpl
-from propfee.local.sandbox.http_api import HttpApiServer, routes_of
+from propfee.local.sandbox import aws_rules, cognito, event_sources, moto_patches, presigned, ses_rules
+from propfee.local.sandbox.client_hooks import ClientHooks
+from propfee.local.sandbox.deploy import deploy
+from propfee.local.sandbox.http_api import HttpApiServer
 from propfee.local.sandbox.provider_emulators import (
     connect_sms,
     deliver_sms_pushes,
@@ -36,13 +35,12 @@ from propfee.local.sandbox.provider_emulators import (
     start_sms,
     stop_all,
 )
-from propfee.local.sandbox.runtime import LambdaFunction, current_function, patched_environ
+from propfee.local.sandbox.runtime import LambdaFunction, patched_environ
 from propfee.local.sandbox.schedules import Schedule
 from propfee.local.sandbox.ses_events import MATCHING_TYPE, EventKind, ses_record
-from propfee.local.sandbox.stack import ACCOUNT, PARAMETERS, REGION, STACK_NAME, QueueMapping, SnsMapping
+from propfee.local.sandbox.stack import ACCOUNT, PARAMETERS, REGION, QueueMapping, SnsMapping
 
 SANDBOX_CREDENTIAL = "sandbox"  # moto on loopback accepts any credentials: no real account's key
-ARTIFACT_BUCKET = "propfee-sandbox-artifacts"
 MAX_DRAIN_ROUNDS = 100_000
 
 
@@ -114,6 +112,8 @@ class Sandbox:
         self.http_api: HttpApiServer | None = None
         # WeChat Pay's and Alipay's emulators, started with bill links: they notify the HTTP API's /notify routes
         self.payment_emulators: Any = None
+        # counts, checks and answers the functions' AWS calls (sandbox.client_hooks)
+        self._client_hooks = ClientHooks(self)
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> Sandbox:
@@ -164,7 +164,7 @@ class Sandbox:
         self._saved_env = patched_environ(self.aws_environment())
         self._saved_env.__enter__()
         reset_clients()
-        clients.client_observers.append(self._observe_client)
+        clients.client_observers.append(self._client_hooks.observe)
         self._previous_clock = clock.install(self.clock)
         start_sms(self)
         self.http_api = HttpApiServer(self)
@@ -175,7 +175,7 @@ class Sandbox:
                 "OnlinePaymentProviders": "wechat_pay,alipay",
                 **self.parameters,
             }
-        self._deploy()
+        deploy(self)
         connect_sms(self)
         if self.bill_links:
             start_payments(self)
@@ -190,56 +190,6 @@ class Sandbox:
         callback routes (re-sent on the providers' schedules while refused)."""
         return deliver_sms_pushes(self)
 
-    def _observe_client(self, made: Any) -> None:
-        service = made.meta.service_model.service_name
-
-        def count(model: Any, **_: Any) -> None:
-            function = current_function.get()
-            if function is not None:
-                self.function_calls[(function, f"{service}:{model.name}")] += 1
-
-        made.meta.events.register("before-call.*.*", count)
-        aws_rules.check_client(made)  # services moto lacks (End User Messaging SMS) refuse what AWS refuses
-        if service == "dynamodb":
-            made.meta.events.register("before-parameter-build.dynamodb", self._authorize_table_call)
-        if service == "lambda":
-            made.meta.events.register("before-parameter-build.lambda.Invoke", self._note_invoke)
-            made.meta.events.register("before-call.lambda.Invoke", self._accept_event)
-
-    def _authorize_table_call(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        """Refuse, as IAM would, a function's table call that its role does not allow (sandbox.iam)."""
-        role = self.function_roles.get(current_function.get() or "")
-        if role is None:  # the sandbox's own plumbing, a test or the CLI: an operator's credentials
-            return
-        caller, statements = role
-        for request in iam.table_requests(model.name, params, self._table_arn):
-            if not iam.is_allowed(statements, request):
-                raise iam.refuse(model.name, caller, request)
-
-    @staticmethod
-    def _table_arn(name: str) -> str:
-        return name if name.startswith("arn:") else f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
-
-    @staticmethod
-    def _note_invoke(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        context["propfee_invoke"] = dict(params)
-
-    def _accept_event(self, context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
-        """Lambda's answer to an asynchronous invocation (202, the event queued), without moto, which would
-        need Docker to run it: the sandbox runs the event when it drains."""
-        params = context.get("propfee_invoke", {})
-        if params.get("InvocationType") != "Event":
-            return None
-        name = params["FunctionName"]
-        target = next((f.logical_id for f in self.functions.values() if name in (f.name, f.arn)), None)
-        if target is None:
-            raise RuntimeError(f"the sandbox has no function {name!r} to invoke")
-        payload = params.get("Payload") or b"{}"
-        if aws_rules.async_payload_too_large(payload):
-            return None  # moto's server refuses it as Lambda does (RequestTooLargeException)
-        self._invocations_pending.append((target, json.loads(payload)))
-        return AWSResponse(self.endpoint, 202, HTTPHeaders(), None), {"StatusCode": 202}
-
     def stop(self) -> None:
         stop_all(self)
         if self.http_api is not None:
@@ -248,8 +198,8 @@ class Sandbox:
         if self._undo_presign_time is not None:
             self._undo_presign_time()
             self._undo_presign_time = None
-        if self._observe_client in clients.client_observers:
-            clients.client_observers.remove(self._observe_client)
+        if self._client_hooks.observe in clients.client_observers:
+            clients.client_observers.remove(self._client_hooks.observe)
         if self._previous_clock is not None:
             clock.install(self._previous_clock)
             self._previous_clock = None
@@ -277,53 +227,6 @@ class Sandbox:
             config=Config(retries={"mode": "standard", "max_attempts": 3}),
         )
         return made
-
-    # ------------------------------------------------------------------ provisioning
-    def _deploy(self) -> None:
-        sam = tpl.load_template(self.template_path)
-        s3 = self.client("s3")
-        s3.create_bucket(Bucket=ARTIFACT_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-        code_dirs = tpl.local_code_dirs(sam, self.template_path)
-        uploaded = {}
-        for logical_id, folder in code_dirs.items():
-            key = f"{logical_id}.zip"
-            s3.put_object(Bucket=ARTIFACT_BUCKET, Key=key, Body=tpl.zip_folder(folder))
-            uploaded[logical_id] = key
-        cfn_template = tpl.translate(tpl.with_code_in_s3(sam, ARTIFACT_BUCKET, uploaded), self.parameters, REGION)
-        cloudformation = self.client("cloudformation")
-        cloudformation.create_stack(
-            StackName=STACK_NAME,
-            TemplateBody=json.dumps(cfn_template),
-            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in self.parameters.items()],
-            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
-        )
-        deployed = cloudformation.describe_stacks(StackName=STACK_NAME)["Stacks"][0]
-        if deployed["StackStatus"] != "CREATE_COMPLETE":
-            raise RuntimeError(f"sandbox stack ended {deployed['StackStatus']}: {deployed.get('StackStatusReason')}")
-        self.outputs = {o["OutputKey"]: o["OutputValue"] for o in deployed.get("Outputs", [])}
-        for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=STACK_NAME):
-            for summary in page["StackResourceSummaries"]:
-                if summary["LogicalResourceId"]:  # moto lists the types it skipped without a name
-                    self.resources[summary["LogicalResourceId"]] = summary["PhysicalResourceId"]
-        resolver = stack.Resolver(self, cfn_template)
-        self.function_arns = {
-            lid: resolver.get_att(lid, "Arn")
-            for lid, resource in cfn_template["Resources"].items()
-            if resource["Type"] == "AWS::Lambda::Function"
-        }
-        # moto keeps no DeadLetterConfig: read it from the template
-        self.on_failure_queues = {
-            lid: stack.queue_url(self, resolver.resolve(resource["Properties"]["DeadLetterConfig"]["TargetArn"]))
-            for lid, resource in cfn_template["Resources"].items()
-            if resource["Type"] == "AWS::Lambda::Function" and "DeadLetterConfig" in resource.get("Properties", {})
-        }
-        stack.complete(self, cfn_template, resolver)
-        stack.load_functions(self, cfn_template, code_dirs, resolver)
-        stack.load_roles(self)
-        stack.load_mappings(self)
-        if self.http_api is not None:
-            apis = {lid: self.resources[lid] for lid in cfn_template["Resources"] if lid in self.resources}
-            self.http_api.serve(routes_of(cfn_template), apis)
 
     # ------------------------------------------------------------------ running
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:

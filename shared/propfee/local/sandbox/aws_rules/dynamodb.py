@@ -12,6 +12,9 @@ from propfee.local.sandbox.aws_rules.common import significant_digits
 
 # DynamoDB API reference, BatchWriteItem: "up to 25 item put or delete operations" (moto takes any number)
 DYNAMODB_BATCH_WRITE_LIMIT = 25
+# DynamoDB API reference, TransactWriteItems: "The aggregate size of the items in the transaction cannot exceed
+# 4 MB" (ValidationException "Transaction request cannot be larger than 4 MB"); moto takes any size
+DYNAMODB_TRANSACTION_MAX_BYTES = 4 * 1024 * 1024
 _EXPRESSIONS = (
     "UpdateExpression",
     "ConditionExpression",
@@ -147,6 +150,8 @@ def _dynamodb_shape_problem(operation: str, body: dict[str, Any]) -> str | None:
         if sum(len(r) for r in requests.values()) > DYNAMODB_BATCH_WRITE_LIMIT:
             return "Too many items requested for the BatchWriteItem call"
         return None
+    if operation == "TransactWriteItems" and transaction_bytes(body) > DYNAMODB_TRANSACTION_MAX_BYTES:
+        return "Transaction request cannot be larger than 4 MB"
     if operation in ("TransactWriteItems", "TransactGetItems"):
         for entry in body.get("TransactItems") or []:
             for action in entry.values():
@@ -155,6 +160,39 @@ def _dynamodb_shape_problem(operation: str, body: dict[str, Any]) -> str | None:
                     return problem
         return None
     return expression_problem(body)
+
+
+def attribute_bytes(value: dict[str, Any]) -> int:
+    """An attribute value's size as DynamoDB counts it (Developer Guide, "Item sizes"): strings and binary by
+    their bytes, numbers about one byte per two significant digits plus one, lists and maps 3 bytes plus one per
+    element and their contents."""
+    (kind, inner), *_ = value.items()
+    if kind == "S":
+        return len(str(inner).encode())
+    if kind == "B":
+        return len(inner) if isinstance(inner, bytes) else len(str(inner)) * 3 // 4
+    if kind == "N":
+        return (len(str(inner).lstrip("-").replace(".", "")) + 1) // 2 + 1
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind in ("SS", "NS", "BS"):
+        return sum(attribute_bytes({kind[0]: member}) for member in inner)
+    if kind == "L":
+        return 3 + sum(1 + attribute_bytes(member) for member in inner)
+    if kind == "M":
+        return 3 + sum(1 + len(name.encode()) + attribute_bytes(member) for name, member in inner.items())
+    return 0
+
+
+def transaction_bytes(body: dict[str, Any]) -> int:
+    """What a TransactWriteItems carries: the items it puts, and the keys and values of its other actions."""
+    total = 0
+    for entry in body.get("TransactItems") or []:
+        for action in entry.values():
+            for part in ("Item", "Key", "ExpressionAttributeValues"):
+                attributes = action.get(part) or {}
+                total += sum(len(name.encode()) + attribute_bytes(value) for name, value in attributes.items())
+    return total
 
 
 def install() -> None:
