@@ -40,6 +40,17 @@ def pay(token: str, provider: str) -> Response:
     return _answer(services().bill_http.pay(_request(token), provider))
 
 
+@app.get("/b/<token>/wechat")
+def bind_wechat(token: str) -> Response:  # to WeChat's OAuth (snsapi_base)
+    return _answer(services().bill_http.bind_wechat(_request(token)))
+
+
+@app.get("/b/<token>/wechat/done")
+def wechat_bound(token: str) -> Response:  # back from WeChat with the code
+    query = app.current_event.query_string_parameters or {}
+    return _answer(services().bill_http.wechat_done(_request(token), query.get("code", ""), query.get("state", "")))
+
+
 @app.get("/r/<token>")
 @app.get("/r/<token>/pdf")
 def receipt(token: str) -> Response:  # the receipt's facts, or its PDF by a short-lived link

@@ -1,5 +1,6 @@
 """sms_callbacks: Aliyun's and Tencent's pushed receipts and replies (HTTP API, payload 2.0), behind the deploy's
-callback token; each item recorded or received, the unreadable and the unmatched rejected with their reason."""
+callback token; each item recorded or received, the unreadable and the unmatched rejected with their reason. And
+the WeChat official account's server URL: its check, owners' messages and send-finish events, signed (safe mode)."""
 
 import base64
 from typing import Any
@@ -9,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from propfee.domain import clock
 from propfee.feedback.sms_callbacks import answer_route, pull_tencent
+from propfee.feedback.wechat_callbacks import PLAIN, answer_wechat
 from propfee.observability import lambda_entry, logger, metrics
 from propfee.wiring import LazyServices
 
@@ -27,6 +29,16 @@ def push(provider: str, token: str, kind: str) -> Response[Any]:
     metrics.add_metric(name="SmsCallback_refused" if status != 200 else "SmsCallback_accepted", unit="Count", value=1)
     logger.info("sms callback", extra={"provider": provider, "kind": kind, "status": status, **tally})
     return Response(status_code=status, content_type="application/json", body=answer)
+
+
+@app.get("/wechat/callback")
+@app.post("/wechat/callback")
+def wechat() -> Response[Any]:
+    event = app.current_event
+    query = dict(event.query_string_parameters or {})
+    status, answer, tally = answer_wechat(event.http_method, query, _body(), clock.now(), services().wechat_callbacks)
+    logger.info("wechat push", extra={"status": status, **tally})
+    return Response(status_code=status, content_type=PLAIN, body=answer)
 
 
 @lambda_entry

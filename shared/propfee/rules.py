@@ -19,6 +19,7 @@ from propfee.accounts.billing import BillingRules
 from propfee.collection.ladder import DEFAULT_LADDER, Ladder, Step
 from propfee.collection.policy import ContactPolicy
 from propfee.collection.sms_routing import SmsRouting
+from propfee.collection.wechat_messages import WechatAccount
 from propfee.domain.config import Settings
 from propfee.domain.identity import CommunityIdentity, CompanyIdentity
 from propfee.domain.models import Channel
@@ -53,6 +54,7 @@ class CollectionRules(BaseModel):
     company: CommunityIdentity = CommunityIdentity()
     communities: dict[str, CommunityRules] = {}
     sms: SmsRouting = SmsRouting()  # aws (default), aliyun or tencent, and the providers to fail over to
+    wechat: WechatAccount | None = None  # the official account; a ladder step may then name channel wechat
 
     @model_validator(mode="after")
     def _templates_exist_and_pass_the_lint(self) -> CollectionRules:
@@ -63,6 +65,12 @@ class CollectionRules(BaseModel):
             letters=frozenset(s.template for s in self._steps() if s.channel is Channel.LETTER),
             replies=REPLY_TEMPLATES,
         )
+        wanted = {s.template for s in self._steps() if Channel.WECHAT in s.channels}
+        if wanted and self.wechat is None:
+            raise ValueError("a ladder step names channel wechat but the rules have no wechat: account")
+        missing = sorted(wanted - set(self.wechat.templates)) if self.wechat else []
+        if missing:
+            raise ValueError(f"wechat: no approved template for {', '.join(missing)}")
         return self
 
     def _steps(self) -> list[Step]:

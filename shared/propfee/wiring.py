@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from propfee.aws.dynamo_payments import PaymentsTable
 from propfee.aws.fanout import LambdaFanOut
@@ -40,6 +41,9 @@ from propfee.providers.alipay import AlipayConfig, AlipayProvider
 from propfee.providers.wechat_pay import WeChatPayConfig, WeChatPayProvider
 from propfee.rules import CollectionRules, rules_for
 from propfee.web.limits import RateLimiter, RateLimits
+
+if TYPE_CHECKING:
+    from propfee.providers.wechat_official import WechatOfficial  # wechatpy only where the account is used
 
 # Where a payment provider plugs in beside the configured ones: its name -> how to build its adapter from the
 # services. The bill page offers the providers whose merchant secret is configured (PROPFEE_WECHAT_PAY_SECRET,
@@ -164,6 +168,24 @@ class Services:
         return self._aws_sms()
 
     @cached_property
+    def wechat(self) -> WechatOfficial | None:
+        """The rules' WeChat official account; its keys read from Secrets Manager on first use."""
+        account = self.rules.wechat
+        if account is None:
+            return None
+        from propfee.providers.wechat_official import CREDENTIAL_KEYS, WechatOfficial
+
+        return WechatOfficial(
+            account.app_id,
+            lambda: self.secrets.read(account.secret, CREDENTIAL_KEYS),
+            base_url=self.settings.wechat_base_url,
+        )
+
+    @cached_property
+    def wechat_callbacks(self) -> WechatCallbacks:
+        return WechatCallbacks(self)
+
+    @cached_property
     def sms_callbacks(self) -> SmsCallbackServices:
         """What the mainland SMS providers' pushes need; the callback token is read on the first push."""
         return SmsCallbackServices(self, SecretBytes(self.settings.require("sms_callback_token_secret")))
@@ -188,7 +210,11 @@ class Services:
     def sender(self) -> Sender:
         letters = self.reports if self.settings.report_bucket else None
         sms_links = not self.rules.sms.mainland()  # mainland SMS: only the approved texts, which carry no link yet
-        return Sender(self.settings, self.table, self.sms, self.email, self.rules, letters, self.bill_links, sms_links)
+        wechat = self.rules.wechat
+        return Sender(
+            self.settings, self.table, self.sms, self.email, self.rules, letters, self.bill_links, sms_links,
+            wechat=self.wechat, wechat_templates=wechat.templates if wechat else None,
+        )  # fmt: skip
 
     @cached_property
     def payment_providers(self) -> OfferedProviders:
@@ -217,7 +243,12 @@ class Services:
         secret = SecretBytes(self.settings.require("web_secret_arn"))
         gateways = (self.settings.wechat_pay_gateway, self.settings.alipay_gateway)  # set in the sandbox only
         origins = tuple("/".join(g.split("/", 3)[:3]) for g in gateways if g)
-        return BillHttp(page, RateLimiter(self.table), secret, self.settings.tz, origins)
+        binder = None
+        if self.wechat is not None:
+            from propfee.payments.wechat_bind import WechatBinder
+
+            binder = WechatBinder(self.wechat, self.table, self.settings.public_base_url or "")
+        return BillHttp(page, RateLimiter(self.table), secret, self.settings.tz, origins, binder)
 
     @cached_property
     def console_http(self) -> ConsoleHttp:
@@ -245,7 +276,7 @@ class Services:
 
     @cached_property
     def receiver(self) -> Receiver:
-        return Receiver(self.settings, self.table, self.sms, self.email, self.ticket_inboxes, self.rules)
+        return Receiver(self.settings, self.table, self.sms, self.email, self.ticket_inboxes, self.rules, self.wechat)
 
     @cached_property
     def payments_table(self) -> PaymentsTable:
@@ -328,6 +359,29 @@ class SmsCallbackServices:
         if "tencent" not in self.services.rules.sms.chain():
             return None
         return self.services._sms_provider("tencent")  # type: ignore[return-value]
+
+
+@dataclass
+class WechatCallbacks:
+    """feedback.wechat_callbacks.WechatCallbackServices from the services."""
+
+    services: Services
+
+    def inbox(self) -> WechatOfficial:
+        if self.services.wechat is None:
+            raise RuntimeError("the rules have no wechat: account")
+        return self.services.wechat
+
+    def store(self) -> FeedbackTable:
+        return self.services.table
+
+    def receive(self, message: InboundMessage, raw: str, now: datetime) -> ReceiveResult:
+        """The push kept whole (decrypted) beside the SMS replies before it is acted on."""
+        svc = self.services
+        return svc.receiver.receive(keep_sms_whole(message, raw, now, svc.originals), now)
+
+    def reject(self, body: str, reason: str) -> None:
+        self.services.dead_letters.reject(body, reason)
 
 
 class LazyServices:

@@ -469,6 +469,8 @@ def test_the_sms_providers_callback_routes_are_public_payload_2_and_stay_public_
         "POST /sms/aliyun/{token}/reply",
         "POST /sms/tencent/{token}/status",
         "POST /sms/tencent/{token}/reply",
+        "GET /wechat/callback",  # the WeChat official account's server URL: signed pushes, checked by the function
+        "POST /wechat/callback",
     }
     for event in events:
         assert event["Type"] == "HttpApi" and event["Properties"]["ApiId"] == {"Ref": "PropfeeHttpApi"}
@@ -476,7 +478,8 @@ def test_the_sms_providers_callback_routes_are_public_payload_2_and_stay_public_
         if default_authorizer:
             assert event["Properties"].get("Auth", {}).get("Authorizer") == "NONE"
     paths = cfn["Resources"]["PropfeeHttpApi"]["Properties"]["Body"]["paths"]
-    for path in ("/sms/aliyun/{token}/report", "/sms/aliyun/{token}/reply", "/sms/tencent/{token}/status"):
+    for path in ("/sms/aliyun/{token}/report", "/sms/aliyun/{token}/reply", "/sms/tencent/{token}/status",
+                 "/wechat/callback"):  # fmt: skip
         operation = paths[path]["post"]
         assert operation.get("security", []) in ([], [{"NONE": []}]), path
         assert operation["x-amazon-apigateway-integration"]["payloadFormatVersion"] == "2.0"
@@ -493,7 +496,7 @@ def test_only_the_functions_that_send_sms_may_read_the_sms_providers_keys_and_on
                     continue
                 for resource in statement["Resource"]:
                     text = json.dumps(resource)
-                    for secret in ("aliyun-sms", "tencent-sms", "sms-callback-token"):
+                    for secret in ("aliyun-sms", "tencent-sms", "sms-callback-token", "wechat-official"):
                         if f"-{secret}-??????" in text:
                             readers.setdefault(secret, set()).add(lid)
     senders = {"SendFunctionRole", "TaskDigestFunctionRole", "ReceiveFunctionRole", "TicketsFunctionRole",
@@ -502,4 +505,12 @@ def test_only_the_functions_that_send_sms_may_read_the_sms_providers_keys_and_on
         "aliyun-sms": senders,
         "tencent-sms": senders,
         "sms-callback-token": {"SmsCallbacksFunctionRole"},
+        # the official account's keys: its reminders (send), answers (sms_callbacks, the tickets' deferred ones)
+        # and the bill page's OAuth binding
+        "wechat-official": {
+            "SendFunctionRole",
+            "TicketsFunctionRole",
+            "BillPageFunctionRole",
+            "SmsCallbacksFunctionRole",
+        },
     }

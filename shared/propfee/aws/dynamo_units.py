@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from propfee.aws import keys
@@ -17,7 +17,7 @@ from propfee.aws.dynamo_table import (
     to_attributes,
 )
 from propfee.collection.delivery import Disabled, addresses_meant
-from propfee.domain.models import Building, Channel, Community, Unit
+from propfee.domain.models import Building, Channel, Community, Unit, WechatBinding
 
 
 def unit_to_item(unit: Unit) -> dict[str, Any]:
@@ -89,6 +89,34 @@ class UnitRecords(TableBase):
         )
         return [str(item["unit_id"]) for item in items]
 
+    def units_by_wechat(self, openid: str) -> list[str]:
+        items = self._query(
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=to_attributes({":pk": keys.wechat_item(openid, "-")["pk"]}),
+        )
+        return [str(item["unit_id"]) for item in items]
+
+    def bind_wechat(self, unit_id: str, openid: str, at: datetime) -> bool:
+        """The owner's WeChat bound to the unit (and the look-up from the openid), once: False when it already is.
+        Binding again after an opt-out does not undo the opt-out (the owner says 恢复 for that); after the account
+        reported the openid unreachable it does (the owner followed again and asks for the messages)."""
+        for _attempt in range(MAX_OPTIMISTIC_RETRIES):
+            unit = self.get_unit(unit_id)
+            if unit is None:
+                return False
+            known = next((b for b in unit.wechat if b.openid == openid), None)
+            if known is not None and not known.disabled:
+                return False
+            # bound anew after the account reported it unreachable (unfollowed, blocked): the owner asks for it again
+            binding = WechatBinding(openid=openid, bound_at=at, opt_out=known.opt_out if known else False)
+            others = tuple(b for b in unit.wechat if b.openid != openid)
+            after = unit.model_copy(update={"wechat": (*others, binding), "version": unit.version + 1})
+            lookup = {**keys.wechat_item(openid, unit_id), "unit_id": unit_id, "bound_at": at.isoformat()}
+            put_lookup = {"Put": {"TableName": self.name, "Item": to_attributes(lookup)}}
+            if self._transact([self._put_unit_op(after, unit.version), put_lookup]) is None:
+                return True
+        raise ConcurrentUpdate(unit_id)
+
     def unit_in_room(self, building_id: str, room: str) -> Unit | None:
         response = self.db.get_item(TableName=self.name, Key=to_attributes(keys.room_item(building_id, room)))
         return self.get_unit(str(from_attributes(response["Item"])["unit_id"])) if "Item" in response else None
@@ -144,6 +172,19 @@ class UnitRecords(TableBase):
             unit = self.get_unit(unit_id)
             if unit is None:
                 return Disabled.UNKNOWN_UNIT
+            if channel is Channel.WECHAT:  # the account says it cannot reach this openid (blocked, unfollowed)
+                bound = tuple(
+                    b.model_copy(update={"disabled": reason}) if b.openid in addresses and not b.disabled else b
+                    for b in unit.wechat
+                )
+                if not any(b.openid in addresses for b in unit.wechat):
+                    return Disabled.NOT_ON_UNIT
+                if bound == unit.wechat:
+                    return Disabled.ALREADY
+                after = unit.model_copy(update={"wechat": bound, "version": unit.version + 1})
+                if self._transact([self._put_unit_op(after, unit.version)]) is None:
+                    return Disabled.DISABLED
+                continue
             if channel is Channel.SMS:
                 meant = set(addresses) & {o.phone for o in unit.owners if o.phone}
             else:

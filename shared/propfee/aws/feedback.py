@@ -39,7 +39,9 @@ class FeedbackTable(PropfeeTable):
     # ------------------------------------------------------------------ who wrote, about what
     def units_by_contact(self, sender: str) -> list[Unit]:
         """The units of a phone number or an email address (an owner may hold several)."""
-        if "@" in sender:
+        if sender.startswith("wechat:"):  # an owner's WeChat, bound to units from their bill pages
+            unit_ids = self.units_by_wechat(sender.removeprefix("wechat:"))
+        elif "@" in sender:
             items = self._query(
                 KeyConditionExpression="pk = :pk",
                 ExpressionAttributeValues=to_attributes({":pk": keys.email_item(sender, "-")["pk"]}),

@@ -67,6 +67,11 @@ def phone_item(phone_e164: str, unit_id: str) -> dict[str, str]:
     return {"pk": f"PHONE#{phone_e164}", "sk": f"UNIT#{unit_id}"}
 
 
+def wechat_item(openid: str, unit_id: str) -> dict[str, str]:
+    """Finds the units an owner's WeChat (openid) is bound to: their messages to the account."""
+    return {"pk": f"WECHAT#{openid}", "sk": f"UNIT#{unit_id}"}
+
+
 def email_item(address: str, unit_id: str) -> dict[str, str]:
     return {"pk": f"EMAIL#{address.lower()}", "sk": f"UNIT#{unit_id}"}
 

@@ -207,6 +207,8 @@ _NOTHING_OWED = Decision(reason=SkipReason.NOT_OVERDUE)
 def reachable(owners: tuple[Owner, ...], channel: Channel) -> str | None:
     """The first owner's address on this channel that may be used, if any. An opt-out (or a bounce)
     belongs to the address: a number shared by two household members is not used if either opted out."""
+    if channel is Channel.WECHAT:
+        return None  # bound to the unit, not to an owner: see _destination
     if channel is Channel.SMS:
         addresses = [(o.phone, o.sms_opt_out or bool(o.sms_disabled)) for o in owners if o.phone]
     else:
@@ -218,6 +220,7 @@ def reachable(owners: tuple[Owner, ...], channel: Channel) -> str | None:
 FALLBACK = {
     Channel.SMS: (Channel.SMS, Channel.EMAIL),
     Channel.EMAIL: (Channel.EMAIL, Channel.SMS),
+    Channel.WECHAT: (Channel.WECHAT, Channel.SMS, Channel.EMAIL),  # not bound (or stopped there): a text instead
     Channel.CALL: (Channel.CALL, Channel.VISIT),  # no number to call: someone goes to the door
     Channel.VISIT: (Channel.VISIT,),
     Channel.LETTER: (Channel.LETTER,),
@@ -229,6 +232,8 @@ ROLE: dict[Channel, Role] = {Channel.LEGAL_REVIEW: "site_manager"}  # who decide
 def _destination(unit: Unit, channel: Channel) -> str | None:
     if channel in (Channel.VISIT, Channel.LETTER, Channel.LEGAL_REVIEW):  # about the unit itself
         return unit.label
+    if channel is Channel.WECHAT:  # the first bound account that has not stopped the messages
+        return next((b.openid for b in unit.wechat if not b.opt_out and not b.disabled), None)
     if channel is Channel.CALL:  # an SMS opt-out is not a refusal of calls; a dead number is, for everyone
         dead = {o.phone for o in unit.owners if o.sms_disabled}
         return next((o.phone for o in unit.owners if o.phone and o.phone not in dead), None)

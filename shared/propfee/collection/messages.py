@@ -115,6 +115,12 @@ def render_reply(
     """An answer to an owner's message (an acknowledgement, help), in their language, on the channel they
     wrote on (an opt-out by email is confirmed as one)."""
     full = {**context, **identity_context(identity, language)}
+    if channel == "wechat":  # in the account's own chat: its wechat wording, else the SMS's without 【signature】
+        try:
+            return _environment().get_template(f"{name}.{language}.wechat.j2").render(full).strip()
+        except TemplateNotFound:
+            text = _environment().get_template(f"{name}.{language}.sms.j2").render(full).strip()
+            return re.sub(r"^【[^】]*】", "", text)
     return _environment().get_template(f"{name}.{language}.{channel}.j2").render(full).strip()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
@@ -18,6 +18,7 @@ from propfee.collection.messages import RenderedMessage, render
 from propfee.collection.planning import job_for
 from propfee.collection.policy import ContactPolicy, keep_recent, time_blocked
 from propfee.collection.tasks import TASK_DEADLINES, brief, choose_collector, task_id_for, task_place
+from propfee.collection.wechat_messages import WechatRendered, WechatSender, WechatTemplate, render_wechat
 from propfee.domain.config import Settings
 from propfee.domain.models import Channel, Collector, Reminder, ReminderStatus, SendJob, Task, UnitBillLink
 from propfee.domain.ports import (
@@ -91,8 +92,12 @@ class Sender:
         letters: ObjectStore | None = None,
         bill_links: BillLinkIssuer | None = None,
         sms_links: bool = True,
+        wechat: WechatSender | None = None,
+        wechat_templates: Mapping[str, WechatTemplate] | None = None,
     ) -> None:
         self._settings = settings
+        self._wechat = wechat  # the official account (rules `wechat:`), for the `wechat` steps
+        self._wechat_templates = wechat_templates or {}
         self._bill_links = bill_links  # None: no bill page configured, the texts name the way to pay
         # False while the SMS go through a mainland provider: a text with a link is a template of its own that the
         # provider must approve (Tencent wants the link's address in the approved text), not yet in approved_sms.yaml
@@ -257,7 +262,15 @@ class Sender:
             bill_url, new_link = (
                 self._bill_link(job, now) if self._sms_links or job.channel is not Channel.SMS else (None, None)
             )
-            message = render(job, today, self._rules.identity_for(job.community_id), bill_url)
+            identity = self._rules.identity_for(job.community_id)
+            if job.channel is Channel.WECHAT:
+                # the variables the reminder's SMS is rendered with, in the approved template message
+                as_sms = render(job.model_copy(update={"channel": Channel.SMS}), today, identity, bill_url)
+                message: RenderedMessage = render_wechat(
+                    as_sms, self._wechat_templates, bill_url, f"{job.unit_id}#{job.claim_key}"
+                )
+            else:
+                message = render(job, today, identity, bill_url)
             # only automated messages count against the frequency caps; a formal letter does not
             counted = job.channel.is_message and job.counts_as_contact
             contacts = keep_recent((*job.recent_contacts, now), now, policy) if counted else job.recent_contacts
@@ -301,6 +314,11 @@ class Sender:
             return self._sms.send_sms(job.destination, message.body, context, message.template)
         if job.channel is Channel.LETTER:
             return self._write_letter(job, message)
+        if job.channel is Channel.WECHAT:
+            if self._wechat is None:
+                raise ProviderUnavailable("no WeChat official account is configured")
+            assert isinstance(message, WechatRendered) and message.wechat is not None
+            return self._wechat.send_template(job.destination, message.wechat, context)
         assert message.subject is not None
         return self._email.send_email(job.destination, message.subject, message.body, context)
 

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     sms_endpoints: dict[str, str] = {}
     # Secrets Manager: the token in the mainland SMS providers' callback URLs (neither provider signs its pushes)
     sms_callback_token_secret: str | None = None
+    # the WeChat official account's API and OAuth base (the sandbox's emulator); unset: WeChat's own over HTTPS
+    wechat_base_url: str | None = Field(default=None, pattern=r"^http://127\.0\.0\.1:\d+$")
     rules_file: Path | None = None  # the packaged rules.yaml when unset
     letter_font: Path | None = None  # a CJK .ttf/.ttc for demand letters; see propfee.collection.letters for defaults
     # the company's identity as the template's parameters give it (CompanyName, SmsSignature, ...); empty: not

@@ -37,6 +37,7 @@ class Channel(StrEnum):
     VISIT = "visit"  # a door visit by a collector or the site manager
     LETTER = "letter"  # a formal demand letter (催缴函), a PDF for printing and delivery to the unit
     LEGAL_REVIEW = "legal_review"  # the site manager decides whether to refer the debt to the lawyers
+    WECHAT = "wechat"  # a template message through the company's WeChat official account, to a bound openid
 
     @property
     def is_task(self) -> bool:
@@ -44,7 +45,7 @@ class Channel(StrEnum):
 
     @property
     def is_message(self) -> bool:
-        return self in (Channel.SMS, Channel.EMAIL)
+        return self in (Channel.SMS, Channel.EMAIL, Channel.WECHAT)
 
 
 def room_key(room: str) -> str:
@@ -117,6 +118,15 @@ class UnitBillLink(Record):
     valid_until: AwareDatetime
 
 
+class WechatBinding(Record):
+    """An owner's WeChat (their openid under the company's official account), bound by OAuth from the bill page."""
+
+    openid: str = Field(pattern=r"^[A-Za-z0-9_-]{16,64}$")
+    bound_at: AwareDatetime
+    opt_out: bool = False  # the owner said 退订 on the account: no more reminders there
+    disabled: str | None = None  # the account reported it cannot reach them (unsubscribed, blocked)
+
+
 class Unit(Record):
     unit_id: str
     community_id: str
@@ -135,6 +145,7 @@ class Unit(Record):
     recent_contacts: tuple[AwareDatetime, ...] = ()  # automated messages, for the frequency caps
     holds: tuple[Hold, ...] = ()
     bill_link: UnitBillLink | None = None
+    wechat: tuple[WechatBinding, ...] = ()  # the WeChat accounts bound to the unit (propfee.payments.wechat_bind)
     version: NonNegativeInt = 0
 
     @property
@@ -417,7 +428,7 @@ class Ticket(Record):
     category: str | None = None
     priority: Literal["urgent", "normal"] = "normal"
     status: TicketStatus = TicketStatus.OPEN
-    channel: Literal["sms", "email", "payment"]  # payment: an online payment held for finance (payments/)
+    channel: Literal["sms", "email", "wechat", "payment"]  # payment: an online payment held for finance (payments/)
     contact: str  # the number or address that wrote, to answer the owner (masked in every log)
     message: str = Field(max_length=2000)  # the owner's words
     created_at: AwareDatetime
@@ -439,8 +450,8 @@ class InboundMessage(Record):
     """What an owner sent us (SMS or email), kept as evidence with what was done about it."""
 
     source_id: str = Field(min_length=1, max_length=200)
-    channel: Literal["sms", "email"]
-    sender: str  # E.164 number or email address
+    channel: Literal["sms", "email", "wechat"]
+    sender: str  # E.164 number, email address, or wechat:<openid>
     recipient: str = ""  # our number or address
     body: str = Field(max_length=2000)  # what is classified: the first part of a longer text
     received_at: AwareDatetime

@@ -221,6 +221,12 @@ class FeedbackStore(Protocol):
     def claim_ack(self, sender: str, now: datetime, every: timedelta, ticket_id: str | None = None) -> bool: ...
 
 
+class WechatTexter(Protocol):
+    """The official account's customer-service text to an openid (allowed within 48 hours of their message)."""
+
+    def send_text(self, openid: str, text: str) -> str: ...
+
+
 class TicketRouter(Protocol):
     """Puts a ticket in front of its department: its inbox (email) and its queue (integrations)."""
 
@@ -240,7 +246,9 @@ class Receiver:
         email: EmailSender,
         router: TicketRouter,
         rules: RepliesRules,
+        wechat: WechatTexter | None = None,
     ) -> None:
+        self._wechat = wechat  # the official account's customer-service texts, for owners who wrote there
         self._settings = settings
         self._store = store
         self._sms = sms
@@ -328,7 +336,9 @@ class Receiver:
         text = render_reply(str(ack["template"]), language, context, identity, channel)
         self._store.finish_step(source_id, "ack", ack_outcome="sending", acked_at=now.isoformat())
         try:
-            if record.get("channel") == "email":
+            if channel == "wechat":
+                provider_id = self._wechat_text(sender, text)
+            elif record.get("channel") == "email":
                 provider_id = self._email.send_email(
                     sender, reply_subject(identity, language), text, {"reply_to": source_id[:200]}
                 )
@@ -356,13 +366,20 @@ class Receiver:
         identity = self._rules.identity_for(ticket.community_id)
         context = {"reply_to": ticket.ticket_id}
         try:
-            if ticket.channel == "email":
+            if ticket.channel == "wechat":
+                self._wechat_text(ticket.contact, text)
+            elif ticket.channel == "email":
                 self._email.send_email(ticket.contact, reply_subject(identity, "zh-CN"), text, context)
             else:
                 self._sms.send_sms(ticket.contact, text, context)
         except (ProviderRejected, ProviderUnavailable):
             return "failed"
         return "sent"
+
+    def _wechat_text(self, sender: str, text: str) -> str:
+        if self._wechat is None:
+            raise ProviderUnavailable("no WeChat official account is configured")
+        return self._wechat.send_text(sender.removeprefix("wechat:"), text)
 
     def _route(self, ticket: Ticket) -> None:
         rules = self._rules.feedback_for(ticket.community_id)

@@ -134,7 +134,14 @@ def ticket_id_for(source_id: str, day: date, salt: int = 0) -> str:
 
 
 def _owners_with(unit: Unit, sender: str, change: dict[str, object]) -> Unit:
-    """The owners who wrote from this number or address (addresses compare without case)."""
+    """The owners who wrote from this number or address (addresses compare without case); for a WeChat sender
+    (wechat:<openid>) the unit's binding of that account."""
+    if sender.startswith("wechat:"):
+        openid = sender.removeprefix("wechat:")
+        # the channel's change, said of the binding: {"sms_opt_out": True} -> {"opt_out": True}
+        flags = {key.split("_", 1)[1]: value for key, value in change.items()}
+        bound = tuple(b.model_copy(update=flags) if b.openid == openid else b for b in unit.wechat)
+        return unit.model_copy(update={"wechat": bound})
     owners = tuple(
         o.model_copy(update=change) if sender in (o.phone, (o.email or "").lower()) else o for o in unit.owners
     )
@@ -143,6 +150,10 @@ def _owners_with(unit: Unit, sender: str, change: dict[str, object]) -> Unit:
 
 def _opted_out(units: list[Unit], message: InboundMessage) -> bool:
     """Whether every owner who wrote from this address has already stopped messages on this channel."""
+    if message.channel == "wechat":
+        openid = message.sender.removeprefix("wechat:")
+        bound = [b for u in units for b in u.wechat if b.openid == openid]
+        return bool(bound) and all(b.opt_out for b in bound)
     owners = [o for u in units for o in u.owners if message.sender in (o.phone, (o.email or "").lower())]
     flag = "sms_opt_out" if message.channel == "sms" else "email_opt_out"
     return bool(owners) and all(getattr(o, flag) for o in owners)

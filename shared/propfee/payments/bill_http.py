@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from propfee.payments.bill_page import BillPage, BillView, checkout_kind
 from propfee.payments.ports import CheckoutKind, ProviderName
+from propfee.payments.wechat_bind import WechatBinder
 from propfee.web.limits import RateLimiter
 from propfee.web.pages import TEXTS, WebResponse, choose_language, render_page, static_file
 from propfee.web.requests import HttpRequest
@@ -76,8 +77,11 @@ class BillHttp:
         csrf_secret: Callable[[], bytes],
         tz: ZoneInfo,
         pay_origins: tuple[str, ...] = (),
+        wechat: WechatBinder | None = None,
     ) -> None:
-        """`pay_origins`: cashier origins besides the providers' own (the sandbox's emulators)."""
+        """`pay_origins`: cashier origins besides the providers' own (the sandbox's emulators); `wechat`: the
+        official account's binding, when the rules configure one."""
+        self._wechat = wechat
         self._page = page
         self._page_headers = with_form_targets(PERSONAL_HEADERS, pay_origins)
         self._limiter = limiter
@@ -97,6 +101,7 @@ class BillHttp:
             "company_name": bill.company_name,
             "notice": notice,
             "tz": self._tz,
+            "wechat_bind": self._wechat is not None,
         }
         return WebResponse(status, render_page("bill.html.j2", language, context), headers=self._page_headers)
 
@@ -183,3 +188,31 @@ class BillHttp:
             return WebResponse(303, "", PLAIN, {**PERSONAL_HEADERS, "Location": checkout.redirect_url})
         # JSAPI inside WeChat and Native QR need a page of their own: the providers' branch adds them
         return WebResponse(501, "Not Implemented\n", PLAIN, PERSONAL_HEADERS)
+
+    def bind_wechat(self, request: BillRequest) -> WebResponse:
+        """To WeChat's OAuth (the owner opened the page in WeChat, or scanned a letter's QR there)."""
+        if not self._limiter.allow(request.token, request.source_ip, request.now):
+            return too_many()
+        if self._wechat is None or self._page.unit_of(request.token, request.now) is None:
+            return not_found()
+        url = self._wechat.authorize_url(request.token, self._secret(), request.now)
+        return WebResponse(302, "", PLAIN, {**PERSONAL_HEADERS, "Location": url})
+
+    def wechat_done(self, request: BillRequest, code: str, state: str) -> WebResponse:
+        """WeChat's OAuth callback: the openid stored with the unit, and the bill page saying so."""
+        if not self._limiter.allow(request.token, request.source_ip, request.now):
+            return too_many()
+        unit = self._page.unit_of(request.token, request.now) if self._wechat is not None else None
+        if unit is None or self._wechat is None:
+            return not_found()
+        outcome = self._wechat.finish(unit, request.token, code, state, self._secret(), request.now)
+        if outcome.reason == "state":
+            return WebResponse(403, "Forbidden\n", PLAIN, PERSONAL_HEADERS)
+        language = self._language(request)
+        bill = self._page.view(request.token, language, request.now)
+        if bill is None:
+            return not_found()
+        texts = TEXTS[language]
+        if not outcome.bound:
+            return self._render(request, bill, language, f"{texts['wechat_failed']} {bill.hotline}", 400)
+        return self._render(request, bill, language, texts["wechat_bound"])

@@ -182,6 +182,11 @@ class BillPage:
         unit = self._reader.get_unit(link.unit_id)
         return (link, unit) if unit is not None else None
 
+    def unit_of(self, token: str, now: datetime) -> Unit | None:
+        """The unit behind a valid link (binding an owner's WeChat to it)."""
+        found = self._unit(token, now)
+        return found[1] if found is not None else None
+
     def identity(self, community_id: str) -> CompanyIdentity:
         return self._identities.identity_for(community_id)
 

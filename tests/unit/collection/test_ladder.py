@@ -1627,8 +1627,8 @@ def ladders(draw, actionable=False):
     minimums = [1, 1, 5000] if actionable else [1, 1, 1, 5000, 100_000]
     steps = []
     for i, day in enumerate(days):
-        # up to the due date only messages; several channels only for messages
-        channel = draw(st.sampled_from(_MESSAGES if day <= 0 else list(Channel)))
+        # up to the due date only messages; several channels only for messages (wechat: test_wechat_channel.py)
+        channel = draw(st.sampled_from(_MESSAGES if day <= 0 else [c for c in Channel if c is not Channel.WECHAT]))
         channels = (channel,)
         if channel in _MESSAGES and draw(st.booleans()):
             channels = (channel, Channel.EMAIL if channel is Channel.SMS else Channel.SMS)

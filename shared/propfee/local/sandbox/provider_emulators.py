@@ -20,6 +20,11 @@ def start_sms(sandbox: Sandbox) -> None:
 
     rules_file = os.environ.get("PROPFEE_RULES_FILE")
     rules = load_rules(Path(rules_file) if rules_file else None)
+    if rules.wechat is not None:  # the official account's API: PROPFEE_WECHAT_BASE_URL points the adapter at it
+        from propfee.local.emulators.wechat_setup import wechat_emulator
+
+        sandbox.wechat_emulator = wechat_emulator(rules.wechat, sandbox.clock.now)
+        os.environ["PROPFEE_WECHAT_BASE_URL"] = sandbox.wechat_emulator.start()
     if not rules.sms.mainland():
         return
     sandbox.sms_emulators, endpoints = start_sms_emulators(rules)
@@ -32,10 +37,19 @@ def connect_sms(sandbox: Sandbox) -> None:
     from propfee.local.emulators.sms import store_sms_keys
     from propfee.rules import load_rules
 
-    if not sandbox.sms_emulators:
-        return
     rules_file = os.environ.get("PROPFEE_RULES_FILE")
     secretsmanager = sandbox.client("secretsmanager")
+    wechat = sandbox.wechat_emulator
+    if wechat is not None:  # its keys in the rules' secret; its server URL the HTTP API's (服务器配置)
+        from propfee.local.emulators.wechat_setup import store_wechat_keys
+
+        account = load_rules(Path(rules_file) if rules_file else None).wechat
+        assert account is not None
+        store_wechat_keys(account, secretsmanager)
+        if sandbox.http_api is not None:
+            wechat.connect(f"{sandbox.http_api.url}/wechat/callback")
+    if not sandbox.sms_emulators:
+        return
     store_sms_keys(load_rules(Path(rules_file) if rules_file else None), secretsmanager)
     if sandbox.http_api is None:
         return
@@ -46,7 +60,8 @@ def connect_sms(sandbox: Sandbox) -> None:
 
 def deliver_sms_pushes(sandbox: Sandbox) -> int:
     """The mainland providers' receipts and replies due on the simulated clock, pushed to the HTTP API."""
-    return sum(e.pushes.deliver_due() for e in sandbox.sms_emulators.values() if e.pushes is not None)
+    wechat = sandbox.wechat_emulator.deliver_due() if sandbox.wechat_emulator is not None else 0
+    return wechat + sum(e.pushes.deliver_due() for e in sandbox.sms_emulators.values() if e.pushes is not None)
 
 
 def start_payments(sandbox: Sandbox) -> None:
@@ -74,6 +89,10 @@ def stop_all(sandbox: Sandbox) -> None:
     if sandbox.payment_emulators is not None:
         sandbox.payment_emulators.stop()
         sandbox.payment_emulators = None
+    if sandbox.wechat_emulator is not None:
+        sandbox.wechat_emulator.stop()
+        sandbox.wechat_emulator = None
+        os.environ.pop("PROPFEE_WECHAT_BASE_URL", None)
     for emulator in sandbox.sms_emulators.values():
         emulator.stop()
     if sandbox.sms_emulators:

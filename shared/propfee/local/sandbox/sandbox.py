@@ -107,6 +107,7 @@ class Sandbox:
         self.function_roles: dict[str, tuple[str, list[dict[str, Any]]]] = {}
         # the mainland SMS providers' emulators, started when the rules choose one (local.emulators.sms)
         self.sms_emulators: dict[str, Any] = {}
+        self.wechat_emulator: Any = None  # the WeChat official account's, when the rules configure one
         # the stack's HTTP API on a loopback port (sandbox.http_api): its URL is the bill links' base URL
         self.http_api: HttpApiServer | None = None
         # WeChat Pay's and Alipay's emulators, started with bill links: they notify the HTTP API's /notify routes
