@@ -35,17 +35,8 @@ from propfee.accounts.imports.report import check
 from propfee.aws.dynamo import PropfeeTable
 from propfee.collection.ladder import decide
 from propfee.collection.planning import plan_day
-from propfee.domain.models import (
-    Building,
-    Channel,
-    Community,
-    DayActivity,
-    Payment,
-    PeriodTotal,
-    Reminder,
-    ReminderStatus,
-    Unit,
-)
+from propfee.domain.activity import DayActivity
+from propfee.domain.models import Building, Channel, Community, Payment, PeriodTotal, Reminder, ReminderStatus, Unit
 from propfee.local.sandbox import Sandbox
 from propfee.local.simulation.run import DemoOptions, run_demo
 from propfee.local.simulation.world import build_world

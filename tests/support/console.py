@@ -18,13 +18,13 @@ from propfee.console.oversight import OversightDesk
 from propfee.console.permissions import Role, StaffRecord
 from propfee.console.sign_in import REFUSED, SignInResult
 from propfee.console.units import UnitDesk
+from propfee.domain.activity import DayActivity
 from propfee.domain.day_snapshot import DaySnapshot
 from propfee.domain.models import (
     Building,
     Channel,
     Collector,
     Community,
-    DayActivity,
     PeriodTotal,
     Reminder,
     ReminderStatus,

@@ -6,11 +6,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from propfee.accounts import ledger
+from propfee.domain.activity import DayActivity, Skip
 from propfee.domain.models import (
     Bill,
     Channel,
     Community,
-    DayActivity,
     Hold,
     HoldKind,
     Owner,
@@ -18,7 +18,6 @@ from propfee.domain.models import (
     PeriodTotal,
     Reminder,
     ReminderStatus,
-    Skip,
     Ticket,
     TicketStatus,
     Unit,

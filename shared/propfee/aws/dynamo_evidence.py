@@ -22,7 +22,8 @@ from propfee.aws.dynamo_table import (
 )
 from propfee.aws.dynamo_tasks import task_to_item
 from propfee.collection.delivery import STATUS_RANK, DeliveryEvent, Recorded
-from propfee.domain.models import Reminder, ReminderStatus, SendJob, Skip, Task, UnitBillLink
+from propfee.domain.activity import Skip
+from propfee.domain.models import Reminder, ReminderStatus, SendJob, Task, UnitBillLink
 from propfee.domain.ports import ClaimResult
 from propfee.payments.links import BillLink
 

@@ -7,8 +7,9 @@ from datetime import date
 from propfee.aws import keys
 from propfee.aws.dynamo_table import TableBase, fields_of, from_attributes, to_attributes
 from propfee.aws.dynamo_tasks import item_to_task
+from propfee.domain.activity import DayActivity, LinkOpened, Skip, StartedOrder
 from propfee.domain.day_snapshot import DaySnapshot
-from propfee.domain.models import DayActivity, LinkOpened, Payment, PeriodTotal, Reminder, Skip, StartedOrder, Task
+from propfee.domain.models import Payment, PeriodTotal, Reminder, Task
 
 
 class ReportRecords(TableBase):

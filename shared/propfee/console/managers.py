@@ -13,8 +13,9 @@ from typing import Protocol
 
 from propfee.console.permissions import Role, StaffMember, report_policy, require
 from propfee.console.trend import Trend, trend
+from propfee.domain.activity import DayActivity
 from propfee.domain.day_snapshot import DaySnapshot
-from propfee.domain.models import DayActivity, PeriodTotal, ReminderStatus
+from propfee.domain.models import PeriodTotal, ReminderStatus
 from propfee.domain.money import rate
 from propfee.domain.ports import ReportStore
 from propfee.reports.access import community_report_prefix, report_day_prefix

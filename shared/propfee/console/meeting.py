@@ -13,7 +13,8 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from propfee.console.permissions import Decision, StaffMember, require
-from propfee.domain.models import DayActivity, HoldKind, Task, TaskOutcome, Ticket, TicketStatus, Unit
+from propfee.domain.activity import DayActivity
+from propfee.domain.models import HoldKind, Task, TaskOutcome, Ticket, TicketStatus, Unit
 from propfee.domain.ports import ReportStore
 from propfee.feedback.intent_rules import Department, Intent
 from propfee.reports.access import community_report_prefix

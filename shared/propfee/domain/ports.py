@@ -10,12 +10,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from propfee.domain.activity import DayActivity
 from propfee.domain.day_snapshot import DaySnapshot
 from propfee.domain.models import (
     Building,
     Collector,
     Community,
-    DayActivity,
     PeriodTotal,
     Reminder,
     SendJob,

@@ -17,9 +17,9 @@ from itertools import pairwise
 
 from pydantic import Field, NonNegativeInt, model_validator
 
+from propfee.domain.activity import DayActivity
 from propfee.domain.day_snapshot import CollectorDay, DaySnapshot, SourceTally, StepEffect
 from propfee.domain.models import (
-    DayActivity,
     Payment,
     PaymentSource,
     PeriodTotal,

@@ -14,17 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from propfee.domain.activity import DayActivity, LinkOpened, StartedOrder
 from propfee.domain.day_snapshot import DaySnapshot, SourceTally
-from propfee.domain.models import (
-    Channel,
-    DayActivity,
-    LinkOpened,
-    Payment,
-    PaymentSource,
-    Reminder,
-    ReminderStatus,
-    StartedOrder,
-)
+from propfee.domain.models import Channel, Payment, PaymentSource, Reminder, ReminderStatus
 from propfee.domain.money import rate
 from propfee.payments.links import LINK_PATH
 from propfee.payments.orders import OrderStatus

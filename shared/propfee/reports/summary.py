@@ -9,8 +9,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from propfee.domain.activity import DayActivity
 from propfee.domain.day_snapshot import DaySnapshot
-from propfee.domain.models import Collector, Community, DayActivity, PeriodTotal, ReminderStatus, Task, Ticket, Unit
+from propfee.domain.models import Collector, Community, PeriodTotal, ReminderStatus, Task, Ticket, Unit
 from propfee.domain.money import rate
 from propfee.feedback.responses import DEFAULT_DEPARTMENTS, DepartmentContact
 from propfee.reports.history import Phase, collectors_today, effectiveness, phase_progress, trend

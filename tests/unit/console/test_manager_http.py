@@ -9,7 +9,8 @@ from datetime import date
 import pytest
 
 from propfee.console.permissions import Role
-from propfee.domain.models import Channel, DayActivity, ReminderStatus
+from propfee.domain.activity import DayActivity
+from propfee.domain.models import Channel, ReminderStatus
 from tests.support.console import MemoryReports, claims, collectors_estate, console, event, request_of, staff
 from tests.support.report_day import payment, period, reminder, skip
 from tests.unit.console.test_clerk_http import LEAK, ticket

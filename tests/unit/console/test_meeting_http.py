@@ -11,8 +11,9 @@ from datetime import date, timedelta
 import pytest
 
 from propfee.console.permissions import Role
+from propfee.domain.activity import DayActivity
 from propfee.domain.day_snapshot import CollectorDay, DaySnapshot
-from propfee.domain.models import Collector, Community, DayActivity, HoldKind, TaskOutcome
+from propfee.domain.models import Collector, Community, HoldKind, TaskOutcome
 from propfee.reports.history import Phase
 from propfee.reports.summary import CommunityDay, CompanyDay, build_summary
 from tests.support import at

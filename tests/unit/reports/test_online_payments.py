@@ -6,17 +6,9 @@ from datetime import date, timedelta
 
 import pytest
 
+from propfee.domain.activity import DayActivity, LinkOpened, StartedOrder
 from propfee.domain.day_snapshot import DaySnapshot, SourceTally
-from propfee.domain.models import (
-    Channel,
-    DayActivity,
-    LinkOpened,
-    Payment,
-    PaymentSource,
-    Reminder,
-    ReminderStatus,
-    StartedOrder,
-)
+from propfee.domain.models import Channel, Payment, PaymentSource, Reminder, ReminderStatus
 from propfee.reports.history import day_snapshot, history_window, payment_sources
 from propfee.reports.online import (
     abandoned_orders,

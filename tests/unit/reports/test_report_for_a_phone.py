@@ -15,15 +15,8 @@ import propfee
 from propfee.accounts.imports.fields import METHODS
 from propfee.collection.ladder import SkipReason
 from propfee.collection.policy import Blocked
-from propfee.domain.models import (
-    Channel,
-    DayActivity,
-    HoldKind,
-    Payment,
-    ReminderStatus,
-    TaskOutcome,
-    TicketStatus,
-)
+from propfee.domain.activity import DayActivity
+from propfee.domain.models import Channel, HoldKind, Payment, ReminderStatus, TaskOutcome, TicketStatus
 from propfee.feedback.intents import Department, Intent
 from propfee.feedback.responses import DepartmentContact
 from propfee.reports.formats import rate_chart, reminder_chart, trend_chart

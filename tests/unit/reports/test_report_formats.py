@@ -14,7 +14,7 @@ from typing import ClassVar
 import pytest
 from openpyxl import load_workbook
 
-from propfee.domain.models import DayActivity
+from propfee.domain.activity import DayActivity
 from propfee.reports.formats import (
     CONTENT_TYPES,
     Column,

@@ -17,12 +17,12 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from propfee.accounts import ledger
+from propfee.domain.activity import DayActivity
 from propfee.domain.models import (
     Bill,
     Channel,
     Collector,
     Community,
-    DayActivity,
     Payment,
     PeriodTotal,
     Reminder,

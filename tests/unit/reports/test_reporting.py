@@ -12,17 +12,10 @@ from typing import Any
 
 import pytest
 
+from propfee.domain.activity import DayActivity
 from propfee.domain.cells import safe_cell
 from propfee.domain.day_snapshot import DaySnapshot
-from propfee.domain.models import (
-    Collector,
-    Community,
-    DayActivity,
-    PeriodTotal,
-    Task,
-    Ticket,
-    Unit,
-)
+from propfee.domain.models import Collector, Community, PeriodTotal, Task, Ticket, Unit
 from propfee.reports.formats import csv_bytes
 from propfee.reports.publishing import community_report_files, publish_daily_report, report_files
 from propfee.reports.summary import CommunityDay, build_summary
