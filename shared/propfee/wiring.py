@@ -337,22 +337,28 @@ def build_payment_provider(settings: Settings, name: ProviderName) -> PaymentPro
 
 
 @dataclass
-class SmsCallbackServices:
-    """feedback.sms_callbacks.CallbackServices from the services."""
+class _Pushes:
+    """What a provider's pushes of owners' messages need: the table, the receive flow, the rejects."""
 
     services: Services
-    token: Callable[[], bytes]
 
     def store(self) -> FeedbackTable:
         return self.services.table
 
     def receive(self, message: InboundMessage, raw: str, now: datetime) -> ReceiveResult:
-        """The item kept whole under incoming/sms/ before it is acted on."""
+        """The push kept whole under incoming/sms/ (a WeChat push decrypted) before it is acted on."""
         svc = self.services
         return svc.receiver.receive(keep_sms_whole(message, raw, now, svc.originals), now)
 
     def reject(self, body: str, reason: str) -> None:
         self.services.dead_letters.reject(body, reason)
+
+
+@dataclass
+class SmsCallbackServices(_Pushes):
+    """feedback.sms_callbacks.CallbackServices from the services."""
+
+    token: Callable[[], bytes]
 
     def tencent(self) -> TencentPull | None:
         """The rules' Tencent account, to pull from; None when the rules name no Tencent account."""
@@ -362,26 +368,13 @@ class SmsCallbackServices:
 
 
 @dataclass
-class WechatCallbacks:
+class WechatCallbacks(_Pushes):
     """feedback.wechat_callbacks.WechatCallbackServices from the services."""
-
-    services: Services
 
     def inbox(self) -> WechatOfficial:
         if self.services.wechat is None:
             raise RuntimeError("the rules have no wechat: account")
         return self.services.wechat
-
-    def store(self) -> FeedbackTable:
-        return self.services.table
-
-    def receive(self, message: InboundMessage, raw: str, now: datetime) -> ReceiveResult:
-        """The push kept whole (decrypted) beside the SMS replies before it is acted on."""
-        svc = self.services
-        return svc.receiver.receive(keep_sms_whole(message, raw, now, svc.originals), now)
-
-    def reject(self, body: str, reason: str) -> None:
-        self.services.dead_letters.reject(body, reason)
 
 
 class LazyServices:
