@@ -21,7 +21,6 @@ from propfee.domain.ports import ReportStore
 from propfee.reports.access import community_report_prefix, report_day_prefix
 from propfee.reports.delivery import ReportLink, presign
 
-ONLINE_METHODS = frozenset({"wechat_pay", "alipay"})  # payments.ports.ProviderName: the bill page's providers
 LINK_SECONDS = 900  # a download link from the console works for 15 minutes: the page gives a new one each time
 TREND_DAYS = 30  # as the daily report's own trend (reports.history.TREND_DAYS)
 
@@ -81,7 +80,7 @@ class ManagerDesk:
         statuses = Counter(r.status for r in activity.reminders)
         sent = statuses[ReminderStatus.SENT] + statuses[ReminderStatus.DELIVERED] + statuses[ReminderStatus.COMPLAINED]
         skipped = Counter(s.reason for s in activity.skips).most_common()
-        online = [p for p in activity.payments if p.method in ONLINE_METHODS]
+        online = [p for p in activity.payments if p.source.online]  # as the report counts it, not by method
         period = f"{day.year:04d}-{day.month:02d}"
         current = [p for p in self.store.period_totals(community_id) if p.period == period]
         return Today(

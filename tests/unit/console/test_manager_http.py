@@ -10,7 +10,7 @@ import pytest
 
 from propfee.console.permissions import Role
 from propfee.domain.activity import DayActivity
-from propfee.domain.models import Channel, ReminderStatus
+from propfee.domain.models import Channel, PaymentSource, ReminderStatus
 from tests.support.console import MemoryReports, claims, collectors_estate, console, event, request_of, staff
 from tests.support.report_day import payment, period, reminder, skip
 from tests.unit.console.test_clerk_http import LEAK, ticket
@@ -38,6 +38,8 @@ def store():
     store.staff_records["sub-e1"] = staff(
         "sub-e1", communities=frozenset({"C01"}), departments=frozenset({"engineering"})
     )
+    # paid on the bill page: online by its source (an imported "wechat_pay" payment is not)
+    online = payment("C01", 1, 25000, 10, method="wechat_pay").model_copy(update={"source": PaymentSource.PROVIDER})
     store.activity[("C01", DAY)] = DayActivity(
         reminders=(
             reminder("C01", 1, Channel.SMS, ReminderStatus.DELIVERED, 9),
@@ -46,7 +48,9 @@ def store():
         ),
         skips=(skip("C01", 1, "on_hold_complaint", 9), skip("C01", 2, "on_hold_complaint", 9),
                skip("C01", 3, "opted_out", 9)),
-        payments=(payment("C01", 1, 25000, 10, method="wechat_pay"), payment("C01", 2, 10000, 11, method="cash")),
+        # the third came in the billing system's export: paid in its app, not from the link
+        payments=(online, payment("C01", 2, 10000, 11, method="cash"),
+                  payment("C01", 3, 5000, 12, method="wechat_pay")),
     )  # fmt: skip
     store.periods["C01"] = [period("C01", "2026-11", 100000, 62500), period("C01", "2026-10", 100000, 90000)]
     store.ticket_items[LEAK] = ticket(LEAK, "C01-B01-0102")
