@@ -47,8 +47,7 @@ def bind_wechat(token: str) -> Response:  # to WeChat's OAuth (snsapi_base)
 
 @app.get("/b/<token>/wechat/done")
 def wechat_bound(token: str) -> Response:  # back from WeChat with the code
-    query = app.current_event.query_string_parameters or {}
-    return _answer(services().bill_http.wechat_done(_request(token), query.get("code", ""), query.get("state", "")))
+    return _answer(services().bill_http.wechat_done(_request(token)))
 
 
 @app.get("/r/<token>")

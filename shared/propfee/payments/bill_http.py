@@ -37,6 +37,7 @@ class BillRequest:
     accept_language: str = ""
     lang: str | None = None  # ?lang= (the page's switch)
     form: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, str] = field(default_factory=dict)
 
 
 def bill_request(http: HttpRequest, token: str, now: datetime) -> BillRequest:
@@ -48,6 +49,7 @@ def bill_request(http: HttpRequest, token: str, now: datetime) -> BillRequest:
         accept_language=http.headers.get("accept-language", ""),
         lang=http.query.get("lang"),
         form=http.form,
+        query=http.query,
     )
 
 
@@ -198,8 +200,9 @@ class BillHttp:
         url = self._wechat.authorize_url(request.token, self._secret(), request.now)
         return WebResponse(302, "", PLAIN, {**PERSONAL_HEADERS, "Location": url})
 
-    def wechat_done(self, request: BillRequest, code: str, state: str) -> WebResponse:
-        """WeChat's OAuth callback: the openid stored with the unit, and the bill page saying so."""
+    def wechat_done(self, request: BillRequest) -> WebResponse:
+        """WeChat's OAuth callback (?code=&state=): the openid stored with the unit, and the bill page saying so."""
+        code, state = request.query.get("code", ""), request.query.get("state", "")
         if not self._limiter.allow(request.token, request.source_ip, request.now):
             return too_many()
         unit = self._page.unit_of(request.token, request.now) if self._wechat is not None else None
