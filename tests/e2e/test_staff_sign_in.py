@@ -73,3 +73,30 @@ def test_a_first_sign_in_sets_its_own_password_and_a_refresh_outlives_the_id_tok
     fresh = {"version": "2.0", "headers": {"Authorization": f"Bearer {refreshed.id_token}"}, "requestContext": {}}
     assert principal_from_event(authorizer.authorize(fresh)).email == email
     assert not pool.refresh("not-a-refresh-token").signed_in
+
+
+def test_signing_out_revokes_the_refresh_token_and_a_refresh_with_it_sends_to_sign_in(sandbox):
+    """Through the stack's HTTP API and the console function: sign in, sign out, then the old refresh cookie (a copy
+    kept from before) is refused by the pool, as Cognito's RevokeToken makes it (moto lacks it: sandbox.cognito)."""
+    from urllib.parse import urlencode
+
+    from propfee.console.session_pages import REFRESH_COOKIE
+
+    table = PropfeeTable(sandbox.resources["PropfeeTable"], SHANGHAI)
+    collector = {s.role: s for s in seed_staff(sandbox, table, ["C01"], "C01-K1")}[Role.COLLECTOR]
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    fields = urlencode({"email": collector.email, "password": collector.password}).encode()
+    status, _, cookies, _ = sandbox.http_api.answer("POST", "/console/sign-in", form, fields, "203.0.113.9")
+    [kept] = [c for c in cookies if c.startswith(f"{REFRESH_COOKIE}=")]
+    cookie = {"cookie": kept.split(";")[0], "x-propfee-refresh": "1"}
+    assert status == 200
+    assert sandbox.http_api.answer("POST", "/console/session/refresh", cookie, b"", "203.0.113.9")[0] == 200
+
+    status, headers, cleared, _ = sandbox.http_api.answer("POST", "/console/session/sign-out?lang=zh-CN", cookie,
+                                                          b"", "203.0.113.9")  # fmt: skip
+    assert status == 303 and headers["location"] == "/console/sign-in?lang=zh-CN"
+    assert any(c.startswith(f"{REFRESH_COOKIE}=;") and "Max-Age=0" in c for c in cleared)
+    status, _, cleared, _ = sandbox.http_api.answer("POST", "/console/session/refresh", cookie, b"", "203.0.113.9")
+    assert status == 401 and any("Max-Age=0" in c for c in cleared)  # console.js: sign in again
+    calls = {k for k in sandbox.function_calls if k[0] == "ConsoleFunction"}
+    assert ("ConsoleFunction", "cognito-idp:RevokeToken") in calls

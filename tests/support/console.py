@@ -188,6 +188,7 @@ class FakeSignIn:
         self.users: dict[str, str] = {"k1@example.com": PASSWORD}
         self.challenged: set[str] = set()
         self.calls = 0
+        self.revoked: set[str] = set()
 
     def sign_in(self, email: str, password: str) -> SignInResult:
         self.calls += 1
@@ -210,9 +211,17 @@ class FakeSignIn:
     def refresh(self, refresh_token: str) -> SignInResult:
         self.calls += 1
         email = refresh_token.removeprefix("refresh-token-of-")
-        if not refresh_token.startswith("refresh-token-of-") or email not in self.users:
+        known = refresh_token.startswith("refresh-token-of-") and email in self.users
+        if not known or refresh_token in self.revoked:
             return REFUSED
         return SignInResult(id_token=f"id-token-of-{email}-refreshed", access_token="access", expires_in=3600)
+
+    def sign_out(self, refresh_token: str) -> bool:
+        self.calls += 1
+        if refresh_token in self.revoked or not refresh_token.startswith("refresh-token-of-"):
+            return False
+        self.revoked.add(refresh_token)
+        return True
 
     def _tokens(self, email: str) -> SignInResult:
         return SignInResult(id_token=f"id-token-of-{email}", access_token="access", expires_in=3600,

@@ -441,6 +441,7 @@ def test_the_http_api_needs_a_staff_token_except_where_a_route_says_it_is_public
         "/console/sign-in",
         "/console/sign-in/new-password",
         "/console/session/refresh",
+        "/console/session/sign-out",  # the refresh cookie's revocation: the cookie, not an ID token, is the proof
     }
     # the console's sign-in form uses the app client's USER_PASSWORD_AUTH
     client = sam["Resources"]["StaffUserPoolClient"]["Properties"]

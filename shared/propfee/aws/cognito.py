@@ -166,6 +166,17 @@ class CognitoSignIn:
             return REFUSED  # expired, revoked, or the user disabled: sign in again
         return _result(answer)
 
+    def sign_out(self, refresh_token: str) -> bool:
+        """RevokeToken with the app client's id (no secret: the client has none; its EnableTokenRevocation is on):
+        the refresh token and the ID and access tokens it issued stop working. Cognito's other errors (throttling,
+        its own faults) are raised: the sign-out did not happen and the person may try again."""
+        errors = self.idp.exceptions
+        try:
+            self.idp.revoke_token(Token=refresh_token, ClientId=self.client_id)
+        except (errors.UnauthorizedException, errors.UnsupportedTokenTypeException, errors.InvalidParameterException):
+            return False  # not a refresh token of this client: nothing of ours to end
+        return True
+
 
 def _result(answer: dict[str, Any]) -> SignInResult:
     if answer.get("ChallengeName"):

@@ -52,6 +52,7 @@ ROUTES = [
     ("POST", "/console/tickets/<ticket_id>/resolve", "resolve"),
     *MANAGER_ROUTES,
     ("POST", "/console/sign-in/new-password", "new_password"), ("POST", "/console/session/refresh", "refresh"),
+    ("POST", "/console/session/sign-out", "sign_out"),
     ("GET", "/console/units/<unit_id>", "unit"), ("POST", "/console/units/<unit_id>/evidence", "evidence"),
     ("GET", "/console/standing", "standing"), ("GET", "/console/cases", "cases"),
 ]  # fmt: skip

@@ -6,8 +6,10 @@
 - Tokens: the ID token goes to the page script (sessionStorage, an hour); the refresh token (a working day,
   `RefreshTokenValidity: 12` hours) into a cookie no script reads (HttpOnly, Secure, SameSite=Strict) sent only to
   `/console/session/...`. Before the hour is up, or on a 401, console.js asks `POST /console/session/refresh`
-  (REFRESH_TOKEN_AUTH) for the next ID token. No token, session or password is ever logged (the handler logs the
-  route, the opaque sub and the status; a payload's `cookies` never)."""
+  (REFRESH_TOKEN_AUTH) for the next ID token. Signing out (`POST /console/session/sign-out`, the bar's form) revokes
+  the refresh token with the pool (RevokeToken) before the cookie is cleared: a copy of it is refused too.
+  No token, session or password is ever logged (the handler logs the route, the opaque sub and the status; a
+  payload's `cookies` never)."""
 
 from __future__ import annotations
 
@@ -93,6 +95,18 @@ class SessionPages:
         kept = (REFRESH_COOKIE, result.refresh_token, REFRESH_PATH, REFRESH_SECONDS)
         cookies = (kept,) if result.refresh_token else ()
         return WebResponse(page.status, page.body, page.content_type, page.headers, cookies=cookies)
+
+    def sign_out(self, request: ConsoleRequest) -> WebResponse:
+        """The bar's sign-out form: the refresh token revoked (the pool refuses it from now on, wherever a copy is),
+        the cookie cleared, then the sign-in page (303, so a reload does not post again). Another site's form
+        carries no cookie (SameSite=Strict): it has nothing to revoke."""
+        token = request.cookies.get(REFRESH_COOKIE, "")
+        if 0 < len(token) <= 4096 and self._limiter.allow(
+            f"sign-out:{sha256(token.encode()).hexdigest()[:32]}", request.http.source_ip, request.now
+        ):
+            self._sign_in.sign_out(token)
+        headers = {**CONSOLE_HEADERS, "Location": f"/console/sign-in?lang={request.language}"}
+        return WebResponse(303, "", "text/plain; charset=utf-8", headers, cookies=CLEAR_REFRESH)
 
     def refresh(self, request: ConsoleRequest) -> WebResponse:
         """POST /console/session/refresh from console.js: the next ID token as JSON, or 401 (sign in again)."""

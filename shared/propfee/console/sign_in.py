@@ -1,5 +1,6 @@
 """Staff sign-in: the user pool's answer to an email and a password, as the console's sign-in form needs it; the
-new password a first sign-in must choose (NEW_PASSWORD_REQUIRED); and a refresh of the hour's ID token."""
+new password a first sign-in must choose (NEW_PASSWORD_REQUIRED); a refresh of the hour's ID token; and signing
+out, which revokes the refresh token (the cookie alone would leave it valid for its working day)."""
 
 from __future__ import annotations
 
@@ -45,4 +46,9 @@ class StaffSignIn(Protocol):
 
     def refresh(self, refresh_token: str) -> SignInResult:
         """REFRESH_TOKEN_AUTH: a new ID token (the refresh token itself stays as it was)."""
+        ...
+
+    def sign_out(self, refresh_token: str) -> bool:
+        """RevokeToken: the refresh token, and the tokens it gave, refused from now on. False: the pool knew no such
+        token of this client (expired, revoked already, or never its own): nothing left to end."""
         ...

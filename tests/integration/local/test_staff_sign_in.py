@@ -38,6 +38,7 @@ def world():
     previous = clock.install(clock.SimulatedClock(START))
     cognito.date_tokens_by_simulated_clock()
     cognito.refuse_auth_flows_the_client_does_not_allow()
+    cognito.revoke_refresh_tokens()
     clients: dict[str, object] = {}
 
     def client(service: str):

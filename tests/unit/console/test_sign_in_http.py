@@ -93,6 +93,27 @@ def test_a_refresh_gives_the_next_id_token_from_the_cookie_and_only_to_the_scrip
     assert stale.status == 401 and stale.cookies == ((REFRESH_COOKIE, "", "/console/session", 0),)  # forgotten
 
 
+def sign_out(http, cookie=None):
+    made = event("POST", "/console/session/sign-out", query={"lang": "en"})
+    if cookie is not None:
+        made["cookies"] = ["lang=zh-CN", f"{REFRESH_COOKIE}={cookie}"]
+    return http.sign_out(request_of(made))
+
+
+def test_signing_out_revokes_the_refresh_token_so_a_later_refresh_sends_to_sign_in(signer):
+    http = console(sign_in=signer)
+    signed = post(http, "sign_in", "/console/sign-in", {"email": "k1@example.com", "password": PASSWORD})
+    [(_, value, _, _)] = signed.cookies
+    assert refresh(http, value).status == 200  # the session works until the sign-out
+    out = sign_out(http, value)
+    assert out.status == 303 and out.headers["Location"] == "/console/sign-in?lang=en"
+    assert out.cookies == ((REFRESH_COOKIE, "", "/console/session", 0),)
+    assert signer.revoked == {value}  # the pool was told, not only the browser
+    again = refresh(http, value)  # a copy of the cookie kept from before the sign-out
+    assert again.status == 401 and again.cookies == ((REFRESH_COOKIE, "", "/console/session", 0),)
+    assert sign_out(http).status == 303  # no cookie: nothing to revoke, still the sign-in page
+
+
 def test_the_sign_in_page_forgets_the_refresh_token():
     page = console().sign_in_page(request_of(event("GET", "/console/sign-in")))
     assert page.cookies == ((REFRESH_COOKIE, "", "/console/session", 0),)

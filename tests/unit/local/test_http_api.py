@@ -28,7 +28,8 @@ def test_only_the_console_s_staff_routes_go_through_the_jwt_authorizer():
     # sign-in's new password and the refresh of an expired ID token (neither has an ID token to show)
     console = {r.route_key for r in routes if r.route_key.split(" ")[1].startswith("/console")}
     assert guarded == console - {"GET /console", "GET /console/sign-in", "POST /console/sign-in",
-                                 "POST /console/sign-in/new-password", "POST /console/session/refresh"}  # fmt: skip
+                                 "POST /console/sign-in/new-password", "POST /console/session/refresh",
+                                 "POST /console/session/sign-out"}  # fmt: skip
     assert {"GET /console/tasks", "POST /console/tickets/{ticket_id}/resolve", "GET /console/today"} <= guarded
     public = {r.route_key for r in routes if r.authorizer is None}
     assert {"GET /b/{token}", "POST /notify/alipay", "GET /console/sign-in", "POST /console/sign-in"} <= public

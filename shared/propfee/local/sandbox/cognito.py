@@ -1,9 +1,11 @@
 """The staff's user pool in the sandbox: moto's CloudFormation creates no AWS::Cognito::* resource, so these create
 them from the template's own properties with the cognito-idp API; and moto's tokens are dated by the simulated
-clock, so that a token expires in the sandbox's time as it does in Cognito's."""
+clock, so that a token expires in the sandbox's time as it does in Cognito's; and RevokeToken, which moto lacks."""
 
 from __future__ import annotations
 
+import base64
+import json
 import types
 from typing import TYPE_CHECKING, Any
 
@@ -79,3 +81,56 @@ def refuse_auth_flows_the_client_does_not_allow() -> None:
 
     initiate_auth.propfee_checked = True  # type: ignore[attr-defined]
     CognitoIdpBackend.initiate_auth = initiate_auth  # type: ignore[method-assign]
+
+
+def revoke_refresh_tokens() -> None:
+    """moto has no RevokeToken: Cognito's answer, so that a signed-out refresh token is refused here as in the cloud
+    (REFRESH_TOKEN_AUTH then answers NotAuthorizedException "Refresh Token has been revoked"). As Cognito does: a
+    token of another client is UnauthorizedException, a client without EnableTokenRevocation
+    UnsupportedOperationException, an unknown or already revoked token is accepted (RFC 7009); the access tokens
+    the refresh token issued stop working too."""
+    from moto.cognitoidp.exceptions import ResourceNotFoundError
+    from moto.cognitoidp.models import CognitoIdpBackend
+    from moto.cognitoidp.responses import CognitoIdpResponse
+    from moto.core.exceptions import JsonRESTError
+
+    if hasattr(CognitoIdpBackend, "revoke_token"):
+        return
+
+    def revoke_token(self: Any, token: str, client_id: str) -> None:
+        pool = next((p for p in self.user_pools.values() if client_id in p.clients), None)
+        if pool is None:
+            raise ResourceNotFoundError(client_id)
+        if pool.clients[client_id].extended_config.get("EnableTokenRevocation") is False:
+            raise JsonRESTError("UnsupportedOperationException", "Token revocation is not enabled for this client")
+        issued = pool.refresh_tokens.get(token)
+        if issued is None:
+            return
+        issued_to, username, origin_jti = issued
+        if issued_to != client_id:
+            raise JsonRESTError("UnauthorizedException", "Invalid client for this token")
+        pool.refresh_tokens[token] = None
+        for access_token, (_client, holder) in list(pool.access_tokens.items()):
+            if holder == username and origin_jti and _origin_jti(access_token) == origin_jti:
+                pool.access_tokens.pop(access_token)
+
+    def respond(self: Any) -> Any:
+        from moto.core.responses import EmptyResult
+
+        # unsigned, as InitiateAuth: the region is the client's (moto's RegionAgnosticBackend finds it)
+        client_id = self._get_param("ClientId")
+        self._get_region_agnostic_backend()._find_backend_for_clientid(client_id).revoke_token(
+            self._get_param("Token"), client_id
+        )
+        return EmptyResult()
+
+    CognitoIdpBackend.revoke_token = revoke_token  # type: ignore[attr-defined]
+    CognitoIdpResponse.revoke_token = respond  # type: ignore[attr-defined]
+
+
+def _origin_jti(token: str) -> str:
+    try:
+        payload = token.split(".")[1]
+        return str(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))).get("origin_jti", ""))
+    except (IndexError, ValueError):
+        return ""

@@ -141,6 +141,7 @@ class Sandbox:
         aws_rules.install()  # refuse what AWS refuses where moto does not
         cognito.date_tokens_by_simulated_clock()  # staff tokens expire in the sandbox's time
         cognito.refuse_auth_flows_the_client_does_not_allow()
+        cognito.revoke_refresh_tokens()  # a signed-out refresh token is refused, as Cognito refuses it
 
         # moto warns about every resource type its CloudFormation skips (stack.complete creates them)
         warnings.filterwarnings("ignore", message="Tried to parse", category=UserWarning)
