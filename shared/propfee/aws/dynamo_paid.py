@@ -17,7 +17,7 @@ from propfee.aws.dynamo_units import item_to_unit
 from propfee.domain.models import Payment, Task, Unit
 from propfee.payments.at_once import PaidAtOnce, Written
 from propfee.payments.orders import OrderStatus, PaymentOrder
-from propfee.payments.receipt_messages import MessagePlan
+from propfee.payments.receipt_messages import SENDING, MessagePlan
 from propfee.payments.receipts import Receipt
 
 RETRIED = "failed: ProviderUnavailable"  # the outcome that stays due: the provider may take it next time
@@ -44,7 +44,7 @@ def message_item(plan: MessagePlan, now: datetime) -> dict[str, Any]:
     retry = plan.due_at if later else datetime.fromtimestamp(now.timestamp() + RETRY_AFTER_SECONDS, UTC)
     return {
         **item,
-        "outcome": "scheduled" if later else "sending",
+        "outcome": "scheduled" if later else "due",
         "channel": plan.channel,
         "due_at": plan.due_at.isoformat(),
         "to": plan.to,
@@ -65,6 +65,8 @@ def item_to_plan(item: dict[str, Any]) -> MessagePlan:
         subject=str(item.get("subject", "")),
         body=str(item.get("body", "")),
         due_at=datetime.fromisoformat(str(item["due_at"])),
+        attempts=int(item.get("attempts") or 0),
+        sending=item.get("outcome") == SENDING,
     )
 
 
@@ -221,8 +223,8 @@ class PaidRecords(LedgerRecords, TaskRecords):
 
     def finish_receipt_message(self, number: str, **fields: str) -> None:
         """Record what became of a receipt's message. Sent, skipped or refused by the provider: out of the messages
-        due; scheduled: due at its time; the provider unreachable: left due as it was (the hourly run tries
-        again)."""
+        due; scheduled: due at its time; sending (marked before the provider is asked) or the provider unreachable:
+        left due as it was (the hourly run tries again, or records a send found "sending" as unconfirmed)."""
         names = sorted(fields)
         update = "SET " + ", ".join(f"#{n} = :{n}" for n in names)
         values: dict[str, Any] = {f":{n}": fields[n] for n in names}
@@ -233,7 +235,7 @@ class PaidRecords(LedgerRecords, TaskRecords):
                 ":due_pk": keys.RECEIPT_MESSAGES_DUE,
                 ":due_sk": _due_key(datetime.fromisoformat(fields["due_at"]), number),
             }
-        elif outcome != RETRIED:
+        elif outcome not in (RETRIED, SENDING):  # marked before the send, or to try again: still due
             update += " REMOVE inbox_pk, inbox_sk"
         self.db.update_item(
             TableName=self.name,

@@ -25,6 +25,11 @@ SMS_BODY = {
     "en": "[{signature}] Fee of CNY {amount} received. Receipt: {url}",
 }
 NO_APPROVED_SMS = "skipped: no email on record (no SMS: mainland SMS has no approved receipt template)"
+# a receipt the provider could not take is tried at most this often (the send with the payment, then the hourly
+# runs), then given up with the reason kept on the message: never an endless retry
+MAX_ATTEMPTS = 3
+SENDING = "sending"  # marked before the provider is asked: found again, the send's outcome was never recorded
+UNCONFIRMED = "unconfirmed: the send's outcome was not recorded (not sent again)"
 
 
 class ReceiptMessageStore(Protocol):
@@ -33,8 +38,9 @@ class ReceiptMessageStore(Protocol):
         ...
 
     def finish_receipt_message(self, number: str, **fields: str) -> None:
-        """Record what became of it (channel, outcome, provider's id, due time): the evidence of the message. An
-        outcome of "scheduled" keeps it among the messages due (at `due_at`); any other takes it out."""
+        """Record what became of it (channel, outcome, provider's id, due time, attempts): the evidence of the
+        message. An outcome of "scheduled" keeps it among the messages due (at `due_at`), as do "sending" (marked
+        before the provider is asked) and a retry; any other takes it out."""
         ...
 
 
@@ -51,6 +57,8 @@ class MessagePlan:
     subject: str = ""
     body: str = ""
     due_at: datetime | None = None
+    attempts: int = 0  # sends tried before this one
+    sending: bool = False  # a send was started and its outcome never recorded (the function died in between)
 
     @property
     def sendable(self) -> bool:
@@ -125,8 +133,15 @@ class ReceiptMessages:
 
     def send_planned(self, planned: MessagePlan) -> str:
         """Send a planned message and record the outcome (the provider's id). One the provider could not take is
-        recorded as failed and stays due (the hourly run tries it again); one it refused is recorded as failed."""
+        recorded as failed and stays due (the hourly run tries it again) until MAX_ATTEMPTS, then given up; one it
+        refused is recorded as failed. The message is marked "sending" before the provider is asked: a message
+        found so (the function died between the send and its record) is not sent again but recorded unconfirmed."""
         assert planned.channel is not None
+        if planned.sending:
+            self.store.finish_receipt_message(planned.number, channel=planned.channel, outcome=UNCONFIRMED)
+            return "unconfirmed"
+        attempt = planned.attempts + 1
+        self.store.finish_receipt_message(planned.number, outcome=SENDING, attempts=str(attempt))
         try:
             if planned.channel == "email":
                 assert self.email is not None
@@ -135,10 +150,11 @@ class ReceiptMessages:
                 assert self.sms is not None
                 sent = self.sms.send_sms(planned.to, planned.body, {"receipt": planned.number})
         except (ProviderRejected, ProviderUnavailable) as error:
-            self.store.finish_receipt_message(
-                planned.number, channel=planned.channel, outcome=f"failed: {type(error).__name__}"
-            )
-            return "failed"
+            outcome = f"failed: {type(error).__name__}"
+            if isinstance(error, ProviderUnavailable) and attempt >= MAX_ATTEMPTS:
+                outcome = f"gave up after {attempt} attempts: {type(error).__name__}"
+            self.store.finish_receipt_message(planned.number, channel=planned.channel, outcome=outcome)
+            return "gave up" if outcome.startswith("gave up") else "failed"
         self.store.finish_receipt_message(planned.number, channel=planned.channel, outcome="sent", message_id=sent)
         return "sent"
 

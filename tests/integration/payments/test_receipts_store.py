@@ -207,8 +207,71 @@ def test_with_receipts_a_payment_reads_its_order_unit_and_tasks_at_once_and_writ
     made_calls = [c for c in calls if not c.startswith("secretsmanager:")]
     expected = ["dynamodb:BatchGetItem", "dynamodb:BatchGetItem", "dynamodb:TransactWriteItems"]
     assert made_calls[:3] == expected  # the order with its unit and task; the places' names (once); all at once
-    assert made_calls[3:] in ([], ["sesv2:SendEmail", "dynamodb:UpdateItem"])  # the window: now, or the hourly run
+    # the window: now (marked "sending", sent, recorded), or the hourly run
+    assert made_calls[3:] in ([], ["dynamodb:UpdateItem", "sesv2:SendEmail", "dynamodb:UpdateItem"])
     done = stack.table.get_task(task.task_id)
     assert done.status == "done" and done.outcome is TaskOutcome.PAID
     assert stack.table.get_unit(called).balance_fen == 0
     assert "Contents" not in boto3.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="receipts/")
+
+
+def test_a_receipt_the_provider_cannot_take_is_tried_three_times_over_the_hourly_runs_then_given_up(stack):
+    """Each hourly run (the simulated clock) tries it again, the third attempt gives up and keeps the reason; and a
+    run that died between SendEmail and its record is not sent again: the next run records it unconfirmed."""
+    from datetime import timedelta
+
+    from propfee.aws import keys
+    from propfee.aws.dynamo_paid import message_item
+    from propfee.aws.dynamo_table import from_attributes, to_attributes
+    from propfee.domain.ports import ProviderUnavailable
+    from propfee.payments.receipt_messages import MAX_ATTEMPTS, UNCONFIRMED, MessagePlan, ReceiptMessages
+    from propfee.rules import load_rules
+    from tests.support import SHANGHAI
+
+    class Outbox:
+        def __init__(self, fail: type[Exception] | None = None, after_send: bool = False) -> None:
+            self.sent: list[str] = []
+            self.fail, self.after_send = fail, after_send
+
+        def send_email(self, to, subject, body, context=None):
+            if self.fail is not None and not self.after_send:
+                raise self.fail("SES throttled")
+            self.sent.append(subject)
+            if self.fail is not None:
+                raise self.fail("the function's time ran out after SES took the message")
+            return f"mail-{len(self.sent)}"
+
+    def kept(number: str) -> dict:
+        key = to_attributes(keys.receipt_message_item(number))
+        return from_attributes(stack.table.db.get_item(TableName=stack.table.name, Key=key)["Item"])
+
+    night = stack.clock.now()
+    opening = night + timedelta(hours=1)
+    table = stack.table
+    throttled = MessagePlan("R20261202-DDDDDDDDDD", UNIT, "due", "email", "wang@example.net", "s", "…", opening)
+    table.db.put_item(TableName=table.name, Item=to_attributes(message_item(throttled, night)))
+    failing = ReceiptMessages(table, load_rules(), SHANGHAI, email=Outbox(fail=ProviderUnavailable))
+    stack.clock.set(opening)
+    outcomes = []
+    for _ in range(MAX_ATTEMPTS + 1):
+        outcomes.append(failing.send_due(table, stack.clock.now()))
+        stack.clock.set(stack.clock.now() + timedelta(hours=1))
+    assert MAX_ATTEMPTS == 3 and outcomes == [{"failed": 1}, {"failed": 1}, {"gave up": 1}, {}]
+    record = kept(throttled.number)
+    assert record["outcome"] == "gave up after 3 attempts: ProviderUnavailable" and record["attempts"] == "3"
+    assert "inbox_pk" not in record  # no longer due: the reason is the message's evidence
+
+    crashed = MessagePlan("R20261202-EEEEEEEEEE", UNIT, "due", "email", "wang@example.net", "s", "…", opening)
+    table.db.put_item(TableName=table.name, Item=to_attributes(message_item(crashed, night)))
+    dying = Outbox(fail=TimeoutError, after_send=True)
+    with pytest.raises(TimeoutError):
+        ReceiptMessages(table, load_rules(), SHANGHAI, email=dying).send_due(table, stack.clock.now())
+    assert dying.sent == ["s"] and kept(crashed.number)["outcome"] == "sending"
+    stack.clock.set(stack.clock.now() + timedelta(hours=1))
+    outbox = Outbox()
+    assert ReceiptMessages(table, load_rules(), SHANGHAI, email=outbox).send_due(table, stack.clock.now()) == {
+        "unconfirmed": 1
+    }
+    assert outbox.sent == []  # not sent twice
+    record = kept(crashed.number)
+    assert record["outcome"] == UNCONFIRMED and "inbox_pk" not in record

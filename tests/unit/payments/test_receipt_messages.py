@@ -73,7 +73,12 @@ def test_within_the_window_the_owner_gets_one_email_with_the_receipts_link(messa
     assert sender.send_receipt(receipt(), owner, URL, at_noon) == "duplicate"  # a retried notification
     [(to, subject, body)] = outbox.sent
     assert to == "wang@example.net" and "R20261202-ABCDEFGHIJ" in subject and URL in body and "250.00" in body
-    assert store.records["R20261202-ABCDEFGHIJ"] == {"channel": "email", "outcome": "sent", "message_id": "mail-1"}
+    assert store.records["R20261202-ABCDEFGHIJ"] == {
+        "channel": "email",
+        "outcome": "sent",
+        "message_id": "mail-1",
+        "attempts": "1",
+    }
 
 
 def test_at_night_the_message_waits_for_the_windows_opening(messages):
@@ -100,7 +105,12 @@ def test_the_message_is_planned_with_the_payment_whole_and_sent_later_by_its_pla
     assert outbox.sent == [] and store.claimed == set()  # pure: nothing sent, nothing claimed
     assert sender.send_planned(planned) == "sent"
     assert outbox.sent == [("wang@example.net", planned.subject, planned.body)]
-    assert store.records[planned.number] == {"channel": "email", "outcome": "sent", "message_id": "mail-1"}
+    assert store.records[planned.number] == {
+        "channel": "email",
+        "outcome": "sent",
+        "message_id": "mail-1",
+        "attempts": "1",
+    }
     noon = datetime(2026, 12, 3, 11, 0, tzinfo=SHANGHAI)
     assert sender.plan(receipt(), unit("C01-B01-0101"), URL, noon).due_at == noon  # in the window: at once
     phone_only = unit("C01-B01-0101", owners=(Owner(name="王芳", phone="+8613812345678"),))
