@@ -27,6 +27,7 @@ from propfee.feedback.intents import Department
 from propfee.feedback.responses import REPLY_TEMPLATES, DepartmentContact, FeedbackRules
 from propfee.reports.access import ReportAccess
 from propfee.reports.history import Targets
+from propfee.reports.online import ReportRules
 
 if TYPE_CHECKING:
     from propfee.collection.messages import SmsLength
@@ -55,6 +56,7 @@ class CollectionRules(BaseModel):
     communities: dict[str, CommunityRules] = {}
     sms: SmsRouting = SmsRouting()  # aws (default), aliyun or tencent, and the providers to fail over to
     wechat: WechatAccount | None = None  # the official account; a ladder step may then name channel wechat
+    reports: ReportRules = ReportRules()  # the daily report's cut-offs (an online order left unpaid: abandoned)
 
     @model_validator(mode="after")
     def _templates_exist_and_pass_the_lint(self) -> CollectionRules:

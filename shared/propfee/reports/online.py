@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from propfee.domain.activity import DayActivity, LinkOpened, StartedOrder
 from propfee.domain.day_snapshot import DaySnapshot, SourceTally
 from propfee.domain.models import Channel, Payment, PaymentSource, Reminder, ReminderStatus
@@ -29,8 +31,24 @@ REMINDER_LOOKBACK = timedelta(days=EFFECT_DAYS)
 # a reminder's link counts as opened when the unit's link was opened within this long after it
 OPENED_WITHIN = timedelta(days=EFFECT_DAYS)
 # an order still unpaid this long after it was started is abandoned (both cashiers' pages have long timed out
-# by then, and an owner who means to pay has paid)
+# by then, and an owner who means to pay has paid): the default of the rules' reports.abandoned_after_minutes
 ABANDONED_AFTER = timedelta(hours=2)
+
+
+class ReportRules(BaseModel):
+    """The daily report's own rules (rules.yaml `reports`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # at least half an hour (an order its cashier page may still pay is not abandoned); at most a day (the report reads
+    # the orders of the week before the day, and each order is counted by the report of the day its time ends)
+    abandoned_after_minutes: int = Field(int(ABANDONED_AFTER.total_seconds() // 60), ge=30, le=24 * 60)
+
+    @property
+    def abandoned_after(self) -> timedelta:
+        return timedelta(minutes=self.abandoned_after_minutes)
+
+
 # the channels that carry a bill link: the SMS and the email as a link, the letter as its QR code
 LINK_CHANNELS = (Channel.SMS.value, Channel.EMAIL.value, Channel.LETTER.value)
 # a step reached the owner: a message the provider took, or a call or visit handed to a collector
@@ -209,9 +227,10 @@ def abandoned_orders(
     orders: Iterable[StartedOrder],
     payments: Iterable[Payment],
     tz: ZoneInfo,
+    abandoned_after: timedelta = ABANDONED_AFTER,
 ) -> dict[str, object]:
-    """The orders whose ABANDONED_AFTER ended on `day` (each order is counted by one report, also one started
-    late the day before), per provider: paid (however late), held for finance, not paid but the unit paid
+    """The orders whose `abandoned_after` (the rules') ended on `day` (each order is counted by one report, also one
+    started late the day before), per provider: paid (however late), held for finance, not paid but the unit paid
     another way since it was started, abandoned (none of those: unpaid, and its amount), and pending (its time
     not over when the report ran, only when a report runs before the day is out)."""
     paid_at: dict[str, list[datetime]] = defaultdict(list)
@@ -220,7 +239,7 @@ def abandoned_orders(
             paid_at[p.unit_id].append(p.paid_at)
     figures = {provider: dict.fromkeys(ORDER_FIGURES, 0) for provider in PROVIDERS}
     for order in orders:
-        deadline = order.created_at + ABANDONED_AFTER
+        deadline = order.created_at + abandoned_after
         if deadline.astimezone(tz).date() != day:
             continue
         counts = figures.setdefault(order.provider, dict.fromkeys(ORDER_FIGURES, 0))
@@ -237,7 +256,7 @@ def abandoned_orders(
             counts["abandoned"] += 1
             counts["abandoned_fen"] += order.amount_fen
     return {
-        "after_hours": ABANDONED_AFTER.total_seconds() / 3600,
+        "after_hours": abandoned_after.total_seconds() / 3600,
         "providers": [{"provider": provider, **counts} for provider, counts in sorted(figures.items())],
     }
 
@@ -251,6 +270,7 @@ def online_section(
     history: Iterable[DaySnapshot],
     tz: ZoneInfo,
     communities: int = 1,
+    abandoned_after: timedelta = ABANDONED_AFTER,
 ) -> dict[str, object]:
     """The section for one community, or for the company (`communities` of them: each argument holds every
     community's). `today`: the day's activity; `week`: that of the EFFECT_DAYS before it."""
@@ -268,5 +288,5 @@ def online_section(
         "month_to_date": month_to_date(day, tallies, history, communities),
         "reminder_to_payment": reminder_to_payment(payments, reminders),
         "link_opened": link_openings(day, todays, cohort, openings, tz),
-        "abandoned_orders": abandoned_orders(day, generated_at, orders, since, tz),
+        "abandoned_orders": abandoned_orders(day, generated_at, orders, since, tz, abandoned_after),
     }

@@ -17,6 +17,7 @@ from propfee.reports.access import community_report_prefix
 from propfee.reports.formats import CONTENT_TYPES, csv_bytes, html_page, workbook
 from propfee.reports.formats.words import vocabulary
 from propfee.reports.history import EFFECT_DAYS, Targets, day_snapshot, history_window
+from propfee.reports.online import ABANDONED_AFTER
 from propfee.reports.summary import CommunityDay, CompanyDay, build_summary
 from propfee.reports.summary_tables import report_tables
 
@@ -63,6 +64,7 @@ def publish_daily_report(
     departments: Mapping[str, DepartmentContact] | None = None,
     community_departments: Mapping[str, Mapping[str, DepartmentContact]] | None = None,
     reconciliations: Sequence[Mapping[str, Any]] = (),
+    abandoned_after: timedelta = ABANDONED_AFTER,
 ) -> list[str]:
     """Read the day's activity, period totals, debtors (arrears index), owners' messages (activity index),
     each department's open and resolved tickets (inbox index), the collectors' open tasks and the report's
@@ -124,6 +126,7 @@ def publish_daily_report(
         open_tasks={c.collector_id: tuple(reader.tasks(c.collector_id, "open")) for c in collectors},
         departments={str(k): v for k, v in (departments if departments is not None else DEFAULT_DEPARTMENTS).items()},
         reconciliations=tuple(reconciliations),
+        abandoned_after=abandoned_after,
     )
     written = _put_files(store, report_prefix(day), report_files(day, generated_at, entries, company))
     # each community's own set, so that its manager can be given that set and nothing of the others
@@ -155,6 +158,7 @@ def community_report_files(
             if cid in working_here
         },
         departments=company.departments,
+        abandoned_after=company.abandoned_after,
     )
     return report_files(day, generated_at, [entry], own)
 

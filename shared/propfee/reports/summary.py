@@ -15,7 +15,7 @@ from propfee.domain.models import Collector, Community, PeriodTotal, ReminderSta
 from propfee.domain.money import rate
 from propfee.feedback.responses import DEFAULT_DEPARTMENTS, DepartmentContact
 from propfee.reports.history import Phase, collectors_today, effectiveness, phase_progress, trend
-from propfee.reports.online import online_section
+from propfee.reports.online import ABANDONED_AFTER, online_section
 from propfee.reports.sections import (
     arrears_aging,
     company_effectiveness,
@@ -66,6 +66,7 @@ class CompanyDay:
     departments: Mapping[str, DepartmentContact] = field(
         default_factory=lambda: {str(k): v for k, v in DEFAULT_DEPARTMENTS.items()}
     )
+    abandoned_after: timedelta = ABANDONED_AFTER  # the rules' reports.abandoned_after_minutes
 
 
 def balance(
@@ -107,7 +108,9 @@ def _company_balance(communities: list[dict[str, Any]], closing_fen: int, collec
     }
 
 
-def _community_figures(day: date, generated_at: datetime, entry: CommunityDay, tz: ZoneInfo) -> dict[str, object]:
+def _community_figures(
+    day: date, generated_at: datetime, entry: CommunityDay, tz: ZoneInfo, abandoned_after: timedelta = ABANDONED_AFTER
+) -> dict[str, object]:
     period = f"{day.year:04d}-{day.month:02d}"
     current = [p for p in entry.periods if p.period == period]
     back = [p for p in entry.periods if p.period < period]
@@ -155,7 +158,9 @@ def _community_figures(day: date, generated_at: datetime, entry: CommunityDay, t
         "trend": trend(entry.history, day),
         "reminder_effectiveness": effectiveness(entry.history, day),
         "targets": phase_progress(entry.phase, entry.history, day),
-        "online_payments": online_section(day, generated_at, [entry.activity], entry.week, entry.history, tz),
+        "online_payments": online_section(
+            day, generated_at, [entry.activity], entry.week, entry.history, tz, abandoned_after=abandoned_after
+        ),
     }
 
 
@@ -169,7 +174,7 @@ def build_summary(
 ) -> dict[str, object]:
     company = company or CompanyDay()
     tz = ZoneInfo(company.timezone)
-    communities = [_community_figures(day, generated_at, entry, tz) for entry in entries]
+    communities = [_community_figures(day, generated_at, entry, tz, company.abandoned_after) for entry in entries]
     unmatched = feedback_figures(day, generated_at, company.reply_intents, company.tickets, tz)
     totals: dict[str, object] = {}
     count = sum(c["collections"]["count"] for c in communities)  # type: ignore[index]
@@ -223,6 +228,7 @@ def build_summary(
             [s for entry in entries for s in entry.history],
             tz,
             communities=len(entries),
+            abandoned_after=company.abandoned_after,
         ),
     }
     return {

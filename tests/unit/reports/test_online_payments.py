@@ -268,6 +268,32 @@ def test_an_order_whose_time_is_not_over_when_the_report_runs_is_pending():
     assert (wechat["started"], wechat["abandoned"], wechat["pending"]) == (1, 0, 1)
 
 
+def test_the_rules_cut_off_decides_which_orders_the_day_counts_abandoned():
+    """rules.yaml `reports.abandoned_after_minutes`: the file's two hours by default; an hour moves an order started
+    at 22:30 into the day's abandoned ones (its hour ends at 23:30), and one started at 22:59 the day before out."""
+    import pydantic
+
+    from propfee.rules import load_rules, parse_rules
+
+    orders = (order("U1", "2026-11-11 22:30"), order("U2", "2026-11-10 22:59", fen=10_000))
+    shipped = load_rules().reports.abandoned_after
+    hour = parse_rules("reports: {abandoned_after_minutes: 60}").reports.abandoned_after
+
+    def abandoned(after):
+        figures = abandoned_orders(DAY, at("2026-11-12 00:15"), orders, [], SHANGHAI, after)
+        [wechat] = [p for p in figures["providers"] if p["provider"] == "wechat_pay"]
+        return figures["after_hours"], wechat["abandoned"], wechat["abandoned_fen"]
+
+    assert shipped == timedelta(hours=2) and abandoned(shipped) == (2, 1, 10_000)  # U2's two hours end on the day
+    assert abandoned(hour) == (1, 1, 25_000)  # U1's hour ends on the day, U2's ended the day before
+    section = online_section(DAY, at("2026-11-12 00:15"), [DayActivity(orders=orders)], [], [], SHANGHAI,
+                             abandoned_after=hour)  # fmt: skip
+    assert section["abandoned_orders"]["after_hours"] == 1
+    for refused in (10, 25 * 60):  # an order its cashier may still pay; beyond the week the report reads
+        with pytest.raises(pydantic.ValidationError):
+            parse_rules(f"reports: {{abandoned_after_minutes: {refused}}}")
+
+
 # ------------------------------------------------------------------------------------ the section
 @pytest.fixture()
 def week() -> list[DayActivity]:
