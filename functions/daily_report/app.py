@@ -1,6 +1,5 @@
-"""daily_report: just after midnight, the previous day's collections, collection rate, reminders, arrears aging,
-top debtors, replies, tickets and dead-letter depths -> S3 (the company's set and each community's); then each
-manager gets an email of short-lived links to the files they may read."""
+"""daily_report: after midnight, the day before's collections, rate, reminders, aging, debtors, replies, tickets and
+DLQ depths -> S3 (the company's set, each community's); each manager is emailed short-lived links to theirs."""
 
 from datetime import timedelta
 from typing import Any
