@@ -13,7 +13,7 @@ from propfee.collection.tasks import TaskError
 from propfee.console.managers import ManagerDesk, communities_of
 from propfee.console.oversight import DECISIONS, OversightDesk
 from propfee.console.pages import ConsoleRequest, bad_request, forbidden, not_found, parse_date, render
-from propfee.console.permissions import Forbidden, StaffMember, legal_review_policy, payments_policy
+from propfee.console.permissions import Forbidden, StaffMember, legal_review_policy, manager_pages, payments_policy
 from propfee.console.texts import CONSOLE_TEXTS
 from propfee.web.pages import WebResponse
 from propfee.web.security import CSRF_FIELD, CsrfRefused, check_csrf, csrf_token
@@ -67,7 +67,7 @@ class ManagerRoutes:
     def _page(self, name: str, request: ConsoleRequest, member: StaffMember, community_id: str,
               communities: list[str], status: int = 200, **context: Any) -> WebResponse:  # fmt: skip
         context = {"company_name": self._company, "community_id": community_id, "communities": communities,
-                   "tz": self._tz, "page": name, **context}  # fmt: skip
+                   "tz": self._tz, "page": name, "pages": manager_pages(member, community_id), **context}  # fmt: skip
         return render(f"console_{name}.html.j2", request.language, context, status)
 
     def _csrf_ok(self, request: ConsoleRequest, member: StaffMember) -> bool:

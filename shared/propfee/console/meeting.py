@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from propfee.console.permissions import Decision, StaffMember, require
+from propfee.console.permissions import StaffMember, meeting_policy, require
 from propfee.domain.activity import DayActivity
 from propfee.domain.models import HoldKind, Task, TaskOutcome, Ticket, TicketStatus, Unit
 from propfee.domain.ports import ReportStore
@@ -31,14 +31,6 @@ class MeetingStore(Protocol):
     def tickets(self, department: str, status: str = "open", due_before: datetime | None = None) -> list[Ticket]: ...
 
     def units_by_id(self, unit_ids: Sequence[str]) -> dict[str, Unit]: ...
-
-
-def meeting_policy(member: StaffMember, community_id: str) -> Decision:
-    """The standing of the collectors (the basis of their rewards and penalties) and the hard cases: the
-    community's manager and the admin run the meeting."""
-    if member.is_admin or member.manages(community_id):
-        return Decision(True, "allowed")
-    return Decision(False, "not a manager of the community")
 
 
 @dataclass(frozen=True)

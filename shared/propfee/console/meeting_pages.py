@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from propfee.console.managers import communities_of
 from propfee.console.meeting import MeetingDesk
 from propfee.console.pages import ConsoleRequest, GuardedPages, parse_date, plain, render
-from propfee.console.permissions import Forbidden, StaffMember
+from propfee.console.permissions import Forbidden, StaffMember, manager_pages
 from propfee.web.pages import WebResponse
 
 
@@ -38,7 +38,8 @@ class MeetingPages(GuardedPages):
             # the report of a day is made the next night: today's standing is yesterday's report
             figures = self._meeting().standing(member, community_id, day - timedelta(days=1))
             context = {"company_name": self._company, "standing": figures, "communities": communities_of(member),
-                       "community_id": community_id, "page": "standing"}  # fmt: skip
+                       "community_id": community_id, "page": "standing",
+                       "pages": manager_pages(member, community_id)}  # fmt: skip
             return render("console_standing.html.j2", request.language, context)
 
         return self._guarded(request, page)
@@ -52,7 +53,8 @@ class MeetingPages(GuardedPages):
                 return plain(400, "Bad Request\n")
             found = self._meeting().cases(member, community_id, day, request.now)
             context = {"company_name": self._company, "cases": found, "community_id": community_id, "day": day,
-                       "communities": communities_of(member), "tz": self._tz, "page": "cases"}  # fmt: skip
+                       "communities": communities_of(member), "tz": self._tz, "page": "cases",
+                       "pages": manager_pages(member, community_id)}  # fmt: skip
             return render("console_cases.html.j2", request.language, context)
 
         return self._guarded(request, page)

@@ -8,7 +8,7 @@ route answers 403 (`require`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
@@ -204,6 +204,32 @@ def opt_outs_policy(member: StaffMember, community_id: str, action: Action) -> D
     if action == "act":
         return _deny("only the admin changes an owner's opt-out")
     return _first((member.manages(community_id), "not a manager of the community"))
+
+
+def meeting_policy(member: StaffMember, community_id: str) -> Decision:
+    """The standing of the collectors (the basis of their rewards and penalties) and the hard cases: the
+    community's manager and the admin run the meeting."""
+    if member.is_admin or member.manages(community_id):
+        return ALLOW
+    return _deny("not a manager of the community")
+
+
+# the managers' and finance's pages of a community (the nav's links), each with the policy its route requires
+MANAGER_PAGES: tuple[tuple[str, Callable[[StaffMember, str], Decision]], ...] = (
+    ("today", report_policy),
+    ("plan", plan_preview_policy),
+    ("legal", lambda member, community_id: legal_review_policy(member, community_id, "view")),
+    ("claims", lambda member, community_id: payments_policy(member, community_id, "view")),
+    ("opt_outs", lambda member, community_id: opt_outs_policy(member, community_id, "view")),
+    ("standing", meeting_policy),
+    ("cases", meeting_policy),
+    ("reports", report_policy),
+)
+
+
+def manager_pages(member: StaffMember, community_id: str) -> frozenset[str]:
+    """The pages of the nav the member may open for the community: a link that would answer 403 is not shown."""
+    return frozenset(name for name, policy in MANAGER_PAGES if policy(member, community_id).allowed)
 
 
 def staff_admin_policy(member: StaffMember) -> Decision:

@@ -123,3 +123,41 @@ def test_a_manager_of_one_community_gets_403_on_anothers_today_unit_ticket_and_r
     assert http.task(request_of(event("GET", f"/console/tasks/{task_id}", MANAGER_C01)), task_id).status == 200
     assert today(http, COLLECTOR).status == 403 and today(http, CLERK, community="C01").status == 403
     assert today(http, None).status == 401
+
+
+# every page the managers' nav can link to: its path, and the route's (method, path) in http.ROUTES
+NAV_PAGES = {"/console/today", "/console/plan", "/console/legal-reviews", "/console/claims", "/console/opt-outs",
+             "/console/standing", "/console/cases", "/console/reports/C01"}  # fmt: skip
+
+
+def _open(http, who, path):
+    import re
+
+    from propfee.console.http import ROUTES
+
+    for method, pattern, name in ROUTES:
+        regex = "^" + re.sub(r"<\w+>", "([^/]+)", pattern) + "$"
+        if method == "GET" and (found := re.match(regex, path)):
+            made = event("GET", path, who, query={"community": "C01"})
+            return getattr(http, name)(request_of(made), *found.groups())
+    raise AssertionError(f"no route {path}")
+
+
+@pytest.mark.parametrize(
+    ("who", "shown"),
+    [
+        (MANAGER_C01, NAV_PAGES),
+        (ADMIN, NAV_PAGES),
+        (FINANCE_C01, {"/console/today", "/console/legal-reviews", "/console/claims", "/console/reports/C01"}),
+    ],
+    ids=["community_manager", "company_admin", "finance"],
+)
+def test_the_nav_shows_only_the_pages_the_members_roles_open(http, who, shown):
+    import re
+
+    page = str(today(http, who, community="C01").body)
+    nav = page.split('class="tools manage"', 1)[1].split("</nav>", 1)[0]
+    linked = {href.split("?")[0] for href in re.findall(r'href="([^"]+)"', nav)}
+    assert linked == shown
+    for path in NAV_PAGES:  # each link shown opens; each left out would have answered 403
+        assert (_open(http, who, path).status == 200) == (path in shown), path
