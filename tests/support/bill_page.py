@@ -64,6 +64,7 @@ class MemoryReader:
 
     units: dict[str, Unit]
     payments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    replies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # the clerks' (audit ticket.reply)
 
     def get_unit(self, unit_id: str) -> Unit | None:
         return self.units.get(unit_id)
@@ -76,6 +77,9 @@ class MemoryReader:
 
     def unit_payments(self, unit_id: str, limit: int) -> list[dict[str, Any]]:
         return self.payments.get(unit_id, [])[:limit]
+
+    def ticket_replies(self, unit_id: str, limit: int) -> list[dict[str, Any]]:
+        return sorted(self.replies.get(unit_id, []), key=lambda r: r["at"], reverse=True)[:limit]
 
 
 @dataclass

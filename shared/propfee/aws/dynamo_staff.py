@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import islice
 from typing import Any
 
 from propfee.aws import keys
@@ -77,6 +78,18 @@ class AuditRecords(TableBase):
             cancelled = self._transact(operations[start : start + 100])
             if cancelled is not None:
                 raise RuntimeError(f"a staff action was recorded already: {cancelled}")
+
+    def ticket_replies(self, unit_id: str, limit: int) -> list[dict[str, Any]]:
+        """The clerks' replies on the unit's tickets, newest first: one query of the unit's audit (filtered to
+        ticket.reply), without reading any ticket (the department's name is on the record)."""
+        items = self._query(
+            KeyConditionExpression="pk = :pk",
+            FilterExpression="#action = :reply",
+            ExpressionAttributeNames={"#action": "action"},
+            ExpressionAttributeValues=to_attributes({":pk": keys.audit_pk(unit_id), ":reply": "ticket.reply"}),
+            ScanIndexForward=False,
+        )
+        return [plain(item) for item in islice(items, limit)]
 
     def for_unit(self, unit_id: str) -> list[StaffAction]:
         items = self._query(

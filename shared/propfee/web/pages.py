@@ -78,6 +78,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "method": "方式",
         "receipt": "收据",
         "no_history": "暂无缴费记录",
+        "answers": "您反映问题的答复",
+        "ticket": "工单",
         "wrong_title": "账单有问题？",
         "wrong_hint": "请告诉我们哪里不对（如面积、金额、已缴未记），我们会尽快核实；核实期间暂停催缴。",
         "wrong_label": "问题说明",
@@ -119,6 +121,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "method": "Method",
         "receipt": "Receipt",
         "no_history": "No payments yet",
+        "answers": "Answers to what you told us",
+        "ticket": "Ticket",
         "wrong_title": "Something wrong with your bill?",
         "wrong_hint": "Tell us what is wrong (area, amount, a payment not recorded); we will check it and pause "
         "reminders meanwhile.",
