@@ -552,15 +552,16 @@ def test_only_the_functions_that_send_sms_may_read_the_sms_providers_keys_and_on
                         if f"-{secret}-??????" in text:
                             readers.setdefault(secret, set()).add(lid)
     senders = {"SendFunctionRole", "TaskDigestFunctionRole", "ReceiveFunctionRole", "TicketsFunctionRole",
-               "BillPageFunctionRole", "SmsCallbacksFunctionRole"}  # fmt: skip
+               "BillPageFunctionRole", "SmsCallbacksFunctionRole", "ConsoleFunctionRole"}  # fmt: skip
     assert readers == {
         "aliyun-sms": senders,
         "tencent-sms": senders,
         "sms-callback-token": {"SmsCallbacksFunctionRole"},
-        # the official account's keys: its reminders (send), answers (sms_callbacks, the tickets' deferred ones)
-        # and the bill page's OAuth binding
+        # the official account's keys: its reminders (send), answers (sms_callbacks, a clerk's from the console,
+        # the tickets' deferred ones) and the bill page's OAuth binding
         "wechat-official": {
             "SendFunctionRole",
+            "ConsoleFunctionRole",
             "TicketsFunctionRole",
             "BillPageFunctionRole",
             "SmsCallbacksFunctionRole",
