@@ -107,6 +107,11 @@ class WeChatPayProvider:
         if config.gateway:  # the one override: the SDK has no parameter for its base URL (the emulator's)
             self._sdk._core._gate_way = config.gateway.rstrip("/")
 
+    @property
+    def app_id(self) -> str:
+        """The appid its orders are under (JSAPI's openid must be of this app: the wiring compares the account's)."""
+        return self._config.appid
+
     # ------------------------------------------------------------------ orders
     def create_order(self, order: OrderRequest) -> Checkout:
         kind = _KINDS.get(order.kind)

@@ -210,13 +210,6 @@ def test_the_page_offers_the_providers_whose_merchant_secret_is_configured_and_r
     assert registered.payment_providers[ProviderName.WECHAT_PAY] == "fake"
 
 
-def test_inside_wechat_paying_by_wechat_pay_is_not_offered_yet_and_opens_no_order(site):
-    flow, http, _, providers, token = site
-    answer = http.pay(request(token, form=form(token), user_agent=WECHAT_UA), "wechat_pay")
-    assert answer.status == 501 and providers[ProviderName.WECHAT_PAY].orders == [] and flow.orders.orders == {}
-    assert http.pay(request(token, form=form(token), user_agent=WECHAT_UA), "alipay").status == 303
-
-
 def test_with_no_provider_turned_on_the_page_shows_how_to_pay_offline_and_no_pay_button(site):
     _, http, _, providers, token = site
     providers.clear()  # a fresh deploy: OnlinePaymentProviders empty
