@@ -241,7 +241,8 @@ class Services:
             font=self.settings.letter_font,
         )
         secret = SecretBytes(self.settings.require("web_secret_arn"))
-        gateways = (self.settings.wechat_pay_gateway, self.settings.alipay_gateway)  # set in the sandbox only
+        # set in the sandbox only: the cashiers' and the account's OAuth (a pay button inside WeChat goes there)
+        gateways = (self.settings.wechat_pay_gateway, self.settings.alipay_gateway, self.settings.wechat_base_url)
         origins = tuple("/".join(g.split("/", 3)[:3]) for g in gateways if g)
         binder = jsapi = None
         if self.wechat is not None:
