@@ -153,7 +153,7 @@ window.setTimeout(function () {  // the WeChat client injects its bridge a momen
 @pytest.mark.skipif(CHROMIUM is None, reason="NO BROWSER: chromium is not on PATH (Debian: apt-get install chromium)")
 def test_in_chromium_inside_wechat_the_owner_cancels_pays_again_and_sees_the_bill_paid(sandbox):
     from axe_playwright_python.sync_playwright import Axe
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     unit_id = "C01-B01-0103"
     link = reminder_link(sandbox, unit_id)
@@ -169,9 +169,17 @@ def test_in_chromium_inside_wechat_the_owner_cancels_pays_again_and_sees_the_bil
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM)
         try:
-            context = browser.new_context(
-                viewport={"width": 390, "height": 844}, locale="zh-CN", user_agent=WECHAT_BROWSER
-            )
+            # WeChat's user agent but no bridge (another in-app browser): the page says to open it in WeChat
+            phone = {"viewport": {"width": 390, "height": 844}, "locale": "zh-CN", "user_agent": WECHAT_BROWSER}
+            bare = browser.new_context(**phone)
+            alone = bare.new_page()
+            alone.goto(link)
+            alone.click("button.wechat_pay")
+            alone.wait_for_url(f"{link}/pay/wechat_pay/jsapi?**")
+            expect(alone.locator("#jsapi-status")).to_contain_text("请在微信中打开", timeout=10_000)
+            assert alone.locator("#jsapi-retry").is_hidden()
+            bare.close()
+            context = browser.new_context(**phone)
             context.add_init_script(BRIDGE)
             context.expose_function("wechatClient", wechat_client)
             page = context.new_page()
