@@ -8,7 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from propfee.payments.bill_page import BillPage, BillView, checkout_kind
-from propfee.payments.ports import CheckoutKind, ProviderName
+from propfee.payments.ports import CheckoutKind, PaymentProviderError, ProviderName
 from propfee.payments.wechat_bind import WechatBinder
 from propfee.payments.wechat_jsapi import SCRIPT as JSAPI_SCRIPT
 from propfee.payments.wechat_jsapi import WechatJsapi
@@ -205,13 +205,22 @@ class BillHttp:
         chosen = next((p for p in ProviderName if p.value == provider), None)
         if chosen is not None and checkout_kind(chosen, request.user_agent) is CheckoutKind.WECHAT_JSAPI:
             return self._to_jsapi(request, chosen)  # inside WeChat: JSAPI, which needs the payer's openid first
-        checkout = self._page.pay(request.token, provider, request.user_agent, request.source_ip, request.now)
+        try:
+            checkout = self._page.pay(request.token, provider, request.user_agent, request.source_ip, request.now)
+        except PaymentProviderError:
+            return self._provider_down(request)
         if checkout is None:
             return not_found()
-        if checkout.redirect_url:
-            return WebResponse(303, "", PLAIN, {**PERSONAL_HEADERS, "Location": checkout.redirect_url})
-        # JSAPI inside WeChat and Native QR need a page of their own: the providers' branch adds them
-        return WebResponse(501, "Not Implemented\n", PLAIN, PERSONAL_HEADERS)
+        # the bill page offers only checkouts that lead somewhere (H5, WAP); JSAPI has its page above
+        return WebResponse(303, "", PLAIN, {**PERSONAL_HEADERS, "Location": checkout.redirect_url or ""})
+
+    def _provider_down(self, request: BillRequest) -> WebResponse:
+        """The provider refused the order or could not be reached: the bill again, saying to try later (503)."""
+        language = self._language(request)
+        bill = self._page.view(request.token, language, request.now)
+        if bill is None:
+            return not_found()
+        return self._render(request, bill, language, f"{TEXTS[language]['pay_unavailable']} {bill.hotline}", 503)
 
     def _to_jsapi(self, request: BillRequest, provider: ProviderName) -> WebResponse:
         """To the official account's OAuth for the payer's openid; or, when JSAPI cannot be offered (no account,
@@ -244,10 +253,13 @@ class BillHttp:
             return not_found()
         if payer.openid is None:  # declined, or the code was used already (a reload): the button again
             return self._render(request, bill, language, f"{TEXTS[language]['jsapi_failed']} {bill.hotline}", 400)
-        checkout = self._page.pay(
-            request.token, ProviderName.WECHAT_PAY.value, request.user_agent, request.source_ip, request.now,
-            openid=payer.openid,
-        )  # fmt: skip
+        try:
+            checkout = self._page.pay(
+                request.token, ProviderName.WECHAT_PAY.value, request.user_agent, request.source_ip, request.now,
+                openid=payer.openid,
+            )  # fmt: skip
+        except PaymentProviderError:  # e.g. the bill's open order was started by another WeChat user
+            return self._provider_down(request)
         if checkout is None or not checkout.jsapi_params:
             return self._render(request, bill, language)  # nothing (more) to pay
         return jsapi_page(request.token, bill, dict(checkout.jsapi_params), language)

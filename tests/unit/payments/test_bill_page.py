@@ -8,9 +8,10 @@ from propfee.domain.models import HoldKind
 from propfee.payments.bill_http import BillRequest, static
 from propfee.payments.bill_page import checkout_kind, mask_name
 from propfee.payments.orders import ORDER_NUMBER, OrderStatus
-from propfee.payments.ports import CheckoutKind, ProviderName
+from propfee.payments.ports import CheckoutKind, PaymentProviderError, ProviderName
 from propfee.rules import load_rules
 from propfee.web.limits import RateLimits
+from propfee.web.pages import TEXTS
 from propfee.web.security import CSRF_FIELD, csrf_token
 from tests.support import at
 from tests.support.bill_page import PHONE, SECRET, MemoryOrders, bill_http, billed_unit
@@ -155,6 +156,23 @@ def test_once_an_order_is_closed_paying_again_opens_the_next_attempt(site):
     second = providers[ProviderName.ALIPAY].orders[-1]
     assert answer.status == 303 and second.out_trade_no != first.out_trade_no
     assert second.out_trade_no.endswith("-2") and first.out_trade_no.endswith("-1")
+
+
+def test_a_provider_that_refuses_or_is_unreachable_gives_the_bill_again_with_a_try_later_not_a_500(site, monkeypatch):
+    flow, http, _, providers, token = site
+
+    def down(order):
+        raise PaymentProviderError("WeChat Pay create order: ConnectTimeout")
+
+    monkeypatch.setattr(providers[ProviderName.WECHAT_PAY], "create_order", down)
+    answer = http.pay(request(token, form=form(token), user_agent="Mozilla/5.0 (iPhone) Safari"), "wechat_pay")
+    assert answer.status == 503
+    assert TEXTS["zh-CN"]["pay_unavailable"] in answer.body and "373.45" in answer.body  # the bill, still due
+    # the order is kept for the next tap, which names the same number (no second order at the provider)
+    [kept] = flow.orders.orders.values()
+    monkeypatch.undo()
+    again = http.pay(request(token, form=form(token), user_agent="Mozilla/5.0 (iPhone) Safari"), "wechat_pay")
+    assert again.status == 303 and again.headers["Location"].endswith(kept.out_trade_no)
 
 
 def test_nothing_due_means_nothing_to_pay(site):
