@@ -34,6 +34,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         svc.rules.feedback.departments,
         svc.rules.department_names(),
         svc.payments_table.reconciliations(day - timedelta(days=1)),  # run that morning, of the bills before
+        staff=svc.table,  # the day's staff actions (the audit trail's day index)
     )
     logger.info("daily report written", extra={"date": day.isoformat(), "files": len(keys)})
     access, expiry = svc.rules.report_access, svc.settings.report_link_expiry_seconds
