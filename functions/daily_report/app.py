@@ -1,6 +1,5 @@
-"""daily_report: just after midnight, the previous day's collections, collection rate, reminders, arrears aging,
-top debtors, replies, tickets and dead-letter depths -> S3 (the company's set and each community's); then each
-manager gets an email of short-lived links to the files they may read."""
+"""daily_report: after midnight, the previous day's collections, rates, reminders, arrears, debtors, replies, tickets,
+staff actions, DLQ depths -> S3 (the company's set, each community's); managers get emailed links to theirs."""
 
 from datetime import timedelta
 from typing import Any
