@@ -241,14 +241,25 @@ class Services:
             font=self.settings.letter_font,
         )
         secret = SecretBytes(self.settings.require("web_secret_arn"))
-        gateways = (self.settings.wechat_pay_gateway, self.settings.alipay_gateway)  # set in the sandbox only
+        # set in the sandbox only: the cashiers' and the account's OAuth (a pay button inside WeChat goes there)
+        gateways = (self.settings.wechat_pay_gateway, self.settings.alipay_gateway, self.settings.wechat_base_url)
         origins = tuple("/".join(g.split("/", 3)[:3]) for g in gateways if g)
-        binder = None
+        binder = jsapi = None
         if self.wechat is not None:
             from propfee.payments.wechat_bind import WechatBinder
+            from propfee.payments.wechat_jsapi import WechatJsapi
 
             binder = WechatBinder(self.wechat, self.table, self.settings.public_base_url or "")
-        return BillHttp(page, RateLimiter(self.table), secret, self.settings.tz, origins, binder)
+            if ProviderName.WECHAT_PAY in self.payment_providers:
+                jsapi = WechatJsapi(self.wechat, self.settings.public_base_url or "", self._jsapi_offered)
+        return BillHttp(page, RateLimiter(self.table), secret, self.settings.tz, origins, binder, jsapi)
+
+    def _jsapi_offered(self) -> bool:
+        """JSAPI inside WeChat only when the official account's app id is WeChat Pay's appid (an openid is per app
+        id); read on the first payment inside WeChat, from WeChat Pay's merchant secret."""
+        account = self.wechat
+        app_id = getattr(self.payment_provider(ProviderName.WECHAT_PAY), "app_id", None)
+        return account is not None and app_id == account.app_id
 
     @cached_property
     def console_http(self) -> ConsoleHttp:

@@ -92,10 +92,14 @@ class MemoryOrders:
 
 
 def bill_http(
-    units: dict[str, Unit], receiver: Any, limits: RateLimits | None = None, orders: MemoryOrders | None = None
+    units: dict[str, Unit],
+    receiver: Any,
+    limits: RateLimits | None = None,
+    orders: MemoryOrders | None = None,
+    jsapi: Any = None,
 ) -> tuple[BillHttp, BillLinks, dict]:
     links = BillLinks(InMemoryBillLinks(), "https://jxwy.cn", lifetime=timedelta(days=45))
     providers = {name: FakeProvider(name) for name in ProviderName}
     page = BillPage(links, MemoryReader(units), providers, receiver, load_rules(), orders or MemoryOrders())
     limiter = RateLimiter(InMemoryRateCounter(), limits or RateLimits())
-    return BillHttp(page, limiter, lambda: SECRET, SHANGHAI), links, providers
+    return BillHttp(page, limiter, lambda: SECRET, SHANGHAI, jsapi=jsapi), links, providers

@@ -231,10 +231,16 @@ class BillPage:
         assert self._receipt_files is not None
         return pdf_on_first_download(self._receipt_files, receipt, self._font, self._links.receipt_url(receipt.token))
 
-    def pay(self, token: str, provider: str, user_agent: str, client_ip: str, now: datetime) -> Checkout | None:
+    def offers(self, provider: ProviderName) -> bool:
+        return provider in self._providers
+
+    def pay(
+        self, token: str, provider: str, user_agent: str, client_ip: str, now: datetime, openid: str | None = None
+    ) -> Checkout | None:
         """An order for every open bill of the unit with the provider; None for an unusable token, an unknown
         provider or nothing due. The provider sends the browser back to the bill link itself (the stack's base URL,
-        whatever host the request came through)."""
+        whatever host the request came through). With the payer's `openid` (WeChat's OAuth inside WeChat): WeChat
+        Pay's JSAPI order, the openid passed to WeChat Pay and kept nowhere."""
         found = self._unit(token, now)
         chosen = next((p for p in ProviderName if p.value == provider), None)
         if found is None or chosen is None or chosen not in self._providers:
@@ -244,16 +250,19 @@ class BillPage:
         if not periods:
             return None
         identity = self.identity(unit.community_id)
+        jsapi = openid is not None and chosen is ProviderName.WECHAT_PAY
+        kind = CheckoutKind.WECHAT_JSAPI if jsapi else checkout_kind(chosen, user_agent)
         description = f"{identity.name} 物业费 {periods[0]}" + (f"~{periods[-1]}" if len(periods) > 1 else "")
         try:
             _, checkout = start_checkout(
                 self._orders,
                 self._providers[chosen],
                 unit,
-                checkout_kind(chosen, user_agent),
+                kind,
                 description,
                 now,
                 client_ip=client_ip,
+                openid=openid,
                 return_url=self._links.url(link),
             )
         except NothingToPay:
