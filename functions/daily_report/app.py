@@ -1,6 +1,5 @@
-"""daily_report: just after midnight, the previous day's collections, collection rate, reminders, arrears aging,
-top debtors, replies, tickets and dead-letter depths -> S3 (the company's set and each community's); then each
-manager gets an email of short-lived links to the files they may read."""
+"""daily_report: after midnight, the previous day's collections, rates, reminders, arrears, debtors, replies, tickets,
+staff actions, DLQ depths -> S3 (the company's set, each community's); managers get emailed links to theirs."""
 
 from datetime import timedelta
 from typing import Any
@@ -34,6 +33,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         svc.rules.feedback.departments,
         svc.rules.department_names(),
         svc.payments_table.reconciliations(day - timedelta(days=1)),  # run that morning, of the bills before
+        staff=svc.table,  # the day's staff actions (the audit trail's day index)
     )
     logger.info("daily report written", extra={"date": day.isoformat(), "files": len(keys)})
     access, expiry = svc.rules.report_access, svc.settings.report_link_expiry_seconds
