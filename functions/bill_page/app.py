@@ -40,6 +40,11 @@ def pay(token: str, provider: str) -> Response:
     return _answer(services().bill_http.pay(_request(token), provider))
 
 
+@app.get("/b/<token>/pay/wechat_pay/jsapi")
+def pay_in_wechat(token: str) -> Response:  # back from WeChat's OAuth: the JSAPI order and its page
+    return _answer(services().bill_http.wechat_jsapi(_request(token)))
+
+
 @app.get("/b/<token>/wechat")
 def bind_wechat(token: str) -> Response:  # to WeChat's OAuth (snsapi_base)
     return _answer(services().bill_http.bind_wechat(_request(token)))

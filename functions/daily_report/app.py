@@ -1,5 +1,7 @@
-"""daily_report: after midnight, the day before's collections, rate, reminders, aging, debtors, replies, tickets and
-DLQ depths -> S3 (the company's set, each community's); each manager is emailed short-lived links to theirs."""
+"""daily_report: after midnight, the previous day's report -> S3 (the company's set, each community's)."""
+
+# collections, rates, reminders, arrears, debtors, replies, tickets, staff actions and DLQ depths; then each manager
+# is emailed short-lived links to the files they may read
 
 from datetime import timedelta
 from typing import Any
@@ -33,7 +35,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         svc.rules.feedback.departments,
         svc.rules.department_names(),
         svc.payments_table.reconciliations(day - timedelta(days=1)),  # run that morning, of the bills before
-        svc.rules.reports.abandoned_after,
+        staff=svc.table,  # the day's staff actions (the audit trail's day index)
+        abandoned_after=svc.rules.reports.abandoned_after,  # the rules' cut-off of an order left unpaid
     )
     logger.info("daily report written", extra={"date": day.isoformat(), "files": len(keys)})
     access, expiry = svc.rules.report_access, svc.settings.report_link_expiry_seconds

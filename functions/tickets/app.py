@@ -19,7 +19,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     now = clock.now()
     escalated = escalate_overdue(svc.table, svc.ticket_inboxes, svc.rules, svc.settings, now)
     acknowledgements = [svc.receiver.acknowledge(record, now) for record in svc.table.deferred_acks()]
-    replies = send_queued_replies(svc.table, svc.receiver, now)  # the clerks' answers that waited for the window
+    replies = send_queued_replies(svc.table, svc.owner_replies, now)  # the clerks' answers that waited for the window
     # the e-receipts' messages planned with their payments outside the window (or not sent then): due now
     receipts = svc.receipt_messages.send_due(svc.payments_table, now) if svc.receipt_messages is not None else {}
     summary = {

@@ -24,6 +24,7 @@ from propfee.domain.config import Settings
 from propfee.domain.identity import CommunityIdentity, CompanyIdentity
 from propfee.domain.models import Channel
 from propfee.feedback.intents import Department
+from propfee.feedback.owner_replies import ANSWERED
 from propfee.feedback.responses import REPLY_TEMPLATES, DepartmentContact, FeedbackRules
 from propfee.reports.access import ReportAccess
 from propfee.reports.history import Targets
@@ -107,7 +108,8 @@ class CollectionRules(BaseModel):
         from propfee.collection.approved_sms import check_approved, load_approved
 
         data = load_approved(self.approved_sms_file(rules_file))
-        answers = {name for name in REPLY_TEMPLATES if data.approved(provider, name, "zh-CN")}  # type: ignore[arg-type]
+        # a clerk's answer to a mainland owner goes as ANSWERED (feedback.owner_replies) or not at all
+        answers = {n for n in {*REPLY_TEMPLATES, ANSWERED} if data.approved(provider, n, "zh-CN")}  # type: ignore[arg-type]
         identities = self.speaking_identities()
         return check_approved(provider, identities, self.message_templates() | answers, data)  # type: ignore[arg-type]
 

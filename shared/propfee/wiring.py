@@ -29,8 +29,11 @@ from propfee.domain.config import Settings
 from propfee.domain.identity import CompanyIdentity
 from propfee.domain.models import InboundMessage, Ticket
 from propfee.domain.ports import SmsSender
+from propfee.feedback.intents import Department
+from propfee.feedback.owner_replies import OwnerReplier
 from propfee.feedback.receiving import Receiver, ReceiveResult, keep_sms_whole
 from propfee.feedback.sms_callbacks import TencentPull
+from propfee.feedback.ticketing import ReplyResult
 from propfee.payments.bill_http import BillHttp
 from propfee.payments.bill_page import BillPage
 from propfee.payments.effects import PaymentEffects
@@ -241,14 +244,25 @@ class Services:
             font=self.settings.letter_font,
         )
         secret = SecretBytes(self.settings.require("web_secret_arn"))
-        gateways = (self.settings.wechat_pay_gateway, self.settings.alipay_gateway)  # set in the sandbox only
+        # set in the sandbox only: the cashiers' and the account's OAuth (a pay button inside WeChat goes there)
+        gateways = (self.settings.wechat_pay_gateway, self.settings.alipay_gateway, self.settings.wechat_base_url)
         origins = tuple("/".join(g.split("/", 3)[:3]) for g in gateways if g)
-        binder = None
+        binder = jsapi = None
         if self.wechat is not None:
             from propfee.payments.wechat_bind import WechatBinder
+            from propfee.payments.wechat_jsapi import WechatJsapi
 
             binder = WechatBinder(self.wechat, self.table, self.settings.public_base_url or "")
-        return BillHttp(page, RateLimiter(self.table), secret, self.settings.tz, origins, binder)
+            if ProviderName.WECHAT_PAY in self.payment_providers:
+                jsapi = WechatJsapi(self.wechat, self.settings.public_base_url or "", self._jsapi_offered)
+        return BillHttp(page, RateLimiter(self.table), secret, self.settings.tz, origins, binder, jsapi)
+
+    def _jsapi_offered(self) -> bool:
+        """JSAPI inside WeChat only when the official account's app id is WeChat Pay's appid (an openid is per app
+        id); read on the first payment inside WeChat, from WeChat Pay's merchant secret."""
+        account = self.wechat
+        app_id = getattr(self.payment_provider(ProviderName.WECHAT_PAY), "app_id", None)
+        return account is not None and app_id == account.app_id
 
     @cached_property
     def console_http(self) -> ConsoleHttp:
@@ -260,7 +274,7 @@ class Services:
         # a person mistyping a few times is far below this; a guesser of passwords is not
         limiter = RateLimiter(self.table, RateLimits(per_token=10, per_source=60))
         company = self.settings.company_name
-        clerks = ClerkDesk(self.table, _ReceiverReplies(self))  # answers to owners: the acknowledgements' path
+        clerks = ClerkDesk(self.table, _ReceiverReplies(self), self._department_names)  # answers to owners
         depths = self.dead_letter_depths.depths if self.settings.dlq_urls else None
         managers = ManagerDesk(self.table, self.reports if self.settings.report_bucket else None, depths)
         return ConsoleHttp(
@@ -277,6 +291,16 @@ class Services:
     @cached_property
     def receiver(self) -> Receiver:
         return Receiver(self.settings, self.table, self.sms, self.email, self.ticket_inboxes, self.rules, self.wechat)
+
+    def _department_names(self, community_id: str, department: str) -> tuple[str, str] | None:
+        contact = self.rules.feedback_for(community_id).departments.get(Department(department))
+        return (contact.name, contact.name_en or contact.name) if contact else None
+
+    @cached_property
+    def owner_replies(self) -> OwnerReplier:
+        """A clerk's answers to owners (feedback.owner_replies): mainland SMS as the approved "answered" template."""
+        mainland = bool(self.rules.sms.mainland())
+        return OwnerReplier(self.receiver, self.rules, self.sms, self.email, self.wechat, self.bill_links, mainland)
 
     @cached_property
     def payments_table(self) -> PaymentsTable:
@@ -396,5 +420,5 @@ class _ReceiverReplies:
     def __init__(self, services: Services) -> None:
         self._services = services
 
-    def reply_to_owner(self, ticket: Ticket, text: str, now: datetime) -> str:
-        return self._services.receiver.reply_to_owner(ticket, text, now)
+    def answer(self, ticket: Ticket, text: str, now: datetime) -> ReplyResult:
+        return self._services.owner_replies.answer(ticket, text, now)

@@ -134,7 +134,7 @@ def test_the_report_shows_aging_top_debtors_replies_tickets_and_dead_letters(est
         Bucket=estate.resources["ReportBucket"], Key="reports/2026-11-11/summary.json"
     )
     summary = json.loads(body["Body"].read())
-    assert summary["schema_version"] == 6
+    assert summary["schema_version"] == 7
     [c01] = summary["communities"]
     totals = summary["totals"]
     # the headline's balance adds up: opening + new bills - collected + adjustments = closing
@@ -244,7 +244,7 @@ def test_a_demo_shaped_month_reports_its_online_payments_as_the_table_records_th
     for offset in range(days):
         report_day = date.fromisoformat(summary["start"]) + timedelta(days=offset)
         report = json.loads((tmp_path / "reports" / report_day.isoformat() / "summary.json").read_text("utf-8"))
-        assert report["schema_version"] == 6, report_day
+        assert report["schema_version"] == 7, report_day
         section = report["totals"]["online_payments"]
         figures = section["day"]
         shown = Counter({p: f["count"] for p, f in figures["providers"].items() if f["count"]})

@@ -126,7 +126,7 @@ def test_effectiveness_and_trend_over_ten_days_equal_a_recount_from_the_records(
     expected = recount(items, FIRST)
     assert expected == {"call_d15": (1, 1), "sms_d1": (3, 1), "sms_d30": (1, 0)}  # the recount is not vacuous
     report = _summary(estate, COHORT_REPORT)
-    assert report["schema_version"] == 6
+    assert report["schema_version"] == 7
     [c01] = report["communities"]
     rows = {r["step"]: r for r in c01["reminder_effectiveness"]}
     assert {s: (r["cohort_reminded"], r["cohort_paid"]) for s, r in rows.items()} == expected

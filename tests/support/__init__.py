@@ -122,6 +122,8 @@ REPORT_FILE_NAMES = frozenset(
         "trend.csv",
         "reminder_effectiveness.csv",
         "collectors.csv",
+        "collector_actions.csv",
+        "ticket_actions.csv",
         "targets.csv",
         "reconciliation.csv",
         "reconciliation_findings.csv",

@@ -64,6 +64,7 @@ class MemoryReader:
 
     units: dict[str, Unit]
     payments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    replies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # the clerks' (audit ticket.reply)
 
     def get_unit(self, unit_id: str) -> Unit | None:
         return self.units.get(unit_id)
@@ -76,6 +77,9 @@ class MemoryReader:
 
     def unit_payments(self, unit_id: str, limit: int) -> list[dict[str, Any]]:
         return self.payments.get(unit_id, [])[:limit]
+
+    def ticket_replies(self, unit_id: str, limit: int) -> list[dict[str, Any]]:
+        return sorted(self.replies.get(unit_id, []), key=lambda r: r["at"], reverse=True)[:limit]
 
 
 @dataclass
@@ -92,10 +96,14 @@ class MemoryOrders:
 
 
 def bill_http(
-    units: dict[str, Unit], receiver: Any, limits: RateLimits | None = None, orders: MemoryOrders | None = None
+    units: dict[str, Unit],
+    receiver: Any,
+    limits: RateLimits | None = None,
+    orders: MemoryOrders | None = None,
+    jsapi: Any = None,
 ) -> tuple[BillHttp, BillLinks, dict]:
     links = BillLinks(InMemoryBillLinks(), "https://jxwy.cn", lifetime=timedelta(days=45))
     providers = {name: FakeProvider(name) for name in ProviderName}
     page = BillPage(links, MemoryReader(units), providers, receiver, load_rules(), orders or MemoryOrders())
     limiter = RateLimiter(InMemoryRateCounter(), limits or RateLimits())
-    return BillHttp(page, limiter, lambda: SECRET, SHANGHAI), links, providers
+    return BillHttp(page, limiter, lambda: SECRET, SHANGHAI, jsapi=jsapi), links, providers

@@ -32,6 +32,7 @@ from propfee.domain.models import (
     Ticket,
     Unit,
 )
+from propfee.feedback.ticketing import ReplyResult
 from propfee.rules import CollectionRules
 from propfee.web.limits import InMemoryRateCounter, RateLimiter, RateLimits
 from propfee.web.requests import HttpRequest
@@ -260,11 +261,11 @@ class FakeReplies:
         self.window_open = True
         self.sent: list[tuple[str, str, str]] = []  # (ticket id, the contact, the text)
 
-    def reply_to_owner(self, ticket: Ticket, text: str, now: datetime) -> str:
+    def answer(self, ticket: Ticket, text: str, now: datetime) -> ReplyResult:
         if not self.window_open:
-            return "outside_window"
+            return ReplyResult("outside_window")
         self.sent.append((ticket.ticket_id, ticket.contact, text))
-        return "sent"
+        return ReplyResult("sent", "text")
 
 
 class MemoryReports:

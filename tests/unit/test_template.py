@@ -126,6 +126,58 @@ def test_every_function_that_counts_dead_letters_may_read_each_queue_it_counts(s
         assert queues and queues <= readable, f"{lid} may not read {sorted(queues - readable)}"
 
 
+# the channels each function's code answers owners on (Receiver.acknowledge and reply_to_owner): the secrets its send
+# path reads are those of the SMS providers for sms and of the official account for wechat (email needs none)
+REPLYING = {
+    "ReceiveFunction": {"sms"},  # two-way SMS through End User Messaging
+    "FeedbackMailFunction": {"email"},
+    "TicketsFunction": {"sms", "wechat", "email"},  # the clerks' answers queued for the contact window
+    "ConsoleFunction": {"sms", "wechat", "email"},  # a clerk's answer now
+    "BillPageFunction": {"sms", "email", "wechat"},  # the "wrong bill" form, the official account's binding
+    "SmsCallbacksFunction": {"sms", "wechat"},  # the mainland providers' and the official account's pushes
+}
+REPLY_SECRETS = {"sms": ("aliyun-sms", "tencent-sms"), "wechat": ("wechat-official",), "email": ()}
+
+
+def _readable_secrets(role):
+    found, decrypts = set(), False
+    for policy in role["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+                continue
+            actions = statement.get("Action", ())
+            resources = statement.get("Resource", ())
+            resources = resources if isinstance(resources, list) else [resources]
+            if "secretsmanager:GetSecretValue" in actions:
+                found |= {r["Fn::Sub"] for r in resources if isinstance(r, dict) and "Fn::Sub" in r}
+            if "kms:Decrypt" in actions and {"Fn::GetAtt": ["TopicKey", "Arn"]} in resources:
+                via = statement.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService", {})
+                decrypts |= "secretsmanager" in str(via)
+    return found, decrypts
+
+
+def test_every_function_that_sends_replies_may_read_each_provider_secret_the_send_path_reads(sam):
+    # AWS refuses GetSecretValue on a secret the role does not name (and its CMK's Decrypt); the sandbox checks only
+    # DynamoDB, so a missing grant shows only in the cloud: a clerk's answer to a mainland owner "failed"
+    resources = sam["Resources"]
+    functions = _of_type(sam, "AWS::Serverless::Function")
+    for lid, function in functions.items():
+        code = (TEMPLATE.parent / function["Properties"]["CodeUri"] / "app.py").read_text(encoding="utf-8")
+        if any(f".{name}" in code for name in ("receiver", "console_http", "bill_http", "sms_callbacks")):
+            assert lid in REPLYING, f"{lid} answers owners: say on which channels in REPLYING"
+    for lid, channels in REPLYING.items():
+        role = resources[functions[lid]["Properties"]["Role"]["Fn::GetAtt"][0]]
+        readable, decrypts = _readable_secrets(role)
+        wanted = [name for channel in sorted(channels) for name in REPLY_SECRETS[channel]]
+        for name in wanted:
+            arn = (
+                "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
+                f"${{AWS::StackName}}-{name}-??????"
+            )
+            assert arn in readable, f"{lid} answers owners but may not read the {name} secret"
+        assert decrypts or not wanted, f"{lid} may not decrypt the secrets (TopicKey, through Secrets Manager)"
+
+
 def test_each_function_has_a_bounded_concurrency(sam):
     # a reservation, or for an SQS consumer its event source's MaximumConcurrency (a reservation below that would
     # throttle polled batches into the DLQ); the reservations leave the account's default quota nearly whole
@@ -501,15 +553,16 @@ def test_only_the_functions_that_send_sms_may_read_the_sms_providers_keys_and_on
                         if f"-{secret}-??????" in text:
                             readers.setdefault(secret, set()).add(lid)
     senders = {"SendFunctionRole", "TaskDigestFunctionRole", "ReceiveFunctionRole", "TicketsFunctionRole",
-               "BillPageFunctionRole", "SmsCallbacksFunctionRole"}  # fmt: skip
+               "BillPageFunctionRole", "SmsCallbacksFunctionRole", "ConsoleFunctionRole"}  # fmt: skip
     assert readers == {
         "aliyun-sms": senders,
         "tencent-sms": senders,
         "sms-callback-token": {"SmsCallbacksFunctionRole"},
-        # the official account's keys: its reminders (send), answers (sms_callbacks, the tickets' deferred ones)
-        # and the bill page's OAuth binding
+        # the official account's keys: its reminders (send), answers (sms_callbacks, a clerk's from the console,
+        # the tickets' deferred ones) and the bill page's OAuth binding
         "wechat-official": {
             "SendFunctionRole",
+            "ConsoleFunctionRole",
             "TicketsFunctionRole",
             "BillPageFunctionRole",
             "SmsCallbacksFunctionRole",

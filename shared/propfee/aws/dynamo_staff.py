@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
+from itertools import islice
 from typing import Any
 
 from propfee.aws import keys
-from propfee.aws.dynamo_table import TableBase, from_attributes, plain, to_attributes
-from propfee.console.audit import StaffAction
+from propfee.aws.dynamo_table import TRANSACT_LIMIT, TableBase, from_attributes, plain, to_attributes
 from propfee.console.permissions import StaffRecord
+from propfee.domain.staff_actions import StaffAction
 
 
 def _staff_to_item(record: StaffRecord) -> dict[str, Any]:
@@ -54,33 +56,78 @@ class StaffRecords(TableBase):
 
 class AuditRecords(TableBase):
     """AUDIT#<unit>/ACTION#<at>#<id>: written once (condition attribute_not_exists), all records of an action in one
-    transaction; they carry `at`, so the timeline index lists them with the unit's history (the evidence pack)."""
+    transaction; they carry `at`, so the timeline index lists them with the unit's history (the evidence pack).
+
+    The day index: the first record of each action also carries activity_pk AUDITDAY#<local day> (and activity_sk
+    <at>#<action id>), so the daily report reads the day's actions with one paged Query of the activity index. A
+    sparse key on the record, rather than a second item under an AUDITDAY# partition, because it is cheaper: no
+    second item to put (a transaction's write costs double, the index's copy does not), the same number of
+    operations per transaction (the limit stays the records'), no new partition for the console's role to be allowed
+    to put in (dynamodb:LeadingKeys), and no new index (the activity index is keyed by day already). One entry per
+    action, not per unit it touched: the report counts actions."""
+
+    def _item(self, action: StaffAction, first_of_action: bool) -> dict[str, Any]:
+        item = {
+            **keys.audit_item(action.unit_id, action.at.isoformat(), action.action_id),
+            "kind": "staff_action",
+            **action.model_dump(mode="json"),
+        }
+        if first_of_action:
+            item["activity_pk"] = keys.audit_day_pk(action.at.astimezone(self._tz).date())
+            item["activity_sk"] = f"{action.at.isoformat()}#{action.action_id}"
+        return item
 
     def append(self, actions: Iterable[StaffAction]) -> None:
-        operations = [
-            {
-                "Put": {
-                    "TableName": self.name,
-                    "Item": to_attributes(
-                        {
-                            **keys.audit_item(a.unit_id, a.at.isoformat(), a.action_id),
-                            "kind": "staff_action",
-                            **a.model_dump(mode="json"),
-                        }
-                    ),
-                    "ConditionExpression": "attribute_not_exists(pk)",
+        indexed: set[str] = set()
+        operations = []
+        for a in actions:
+            first = a.action_id not in indexed
+            indexed.add(a.action_id)
+            operations.append(
+                {
+                    "Put": {
+                        "TableName": self.name,
+                        "Item": to_attributes(self._item(a, first)),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
                 }
-            }
-            for a in actions
-        ]
-        for start in range(0, len(operations), 100):  # TransactWriteItems takes at most 100 actions
-            cancelled = self._transact(operations[start : start + 100])
+            )
+        for start in range(0, len(operations), TRANSACT_LIMIT):
+            cancelled = self._transact(operations[start : start + TRANSACT_LIMIT])
             if cancelled is not None:
                 raise RuntimeError(f"a staff action was recorded already: {cancelled}")
+
+    def ticket_replies(self, unit_id: str, limit: int) -> list[dict[str, Any]]:
+        """The clerks' replies on the unit's tickets, newest first: one query of the unit's audit (filtered to
+        ticket.reply), without reading any ticket (the department's name is on the record)."""
+        items = self._query(
+            KeyConditionExpression="pk = :pk",
+            FilterExpression="#action = :reply",
+            ExpressionAttributeNames={"#action": "action"},
+            ExpressionAttributeValues=to_attributes({":pk": keys.audit_pk(unit_id), ":reply": "ticket.reply"}),
+            ScanIndexForward=False,
+        )
+        return [plain(item) for item in islice(items, limit)]
 
     def for_unit(self, unit_id: str) -> list[StaffAction]:
         items = self._query(
             KeyConditionExpression="pk = :pk", ExpressionAttributeValues=to_attributes({":pk": keys.audit_pk(unit_id)})
         )
-        fields = set(StaffAction.model_fields)
-        return [StaffAction.model_validate({k: plain(v) for k, v in i.items() if k in fields}) for i in items]
+        return [_item_to_action(i) for i in items]
+
+    def staff_actions_on(self, day: date, page_size: int | None = None) -> list[StaffAction]:
+        """The company's staff actions of a local day (the company's time zone), in time order, one per action: a
+        Query of the activity index, page after page (`page_size`: items per page, else DynamoDB's 1 MB pages).
+        The index is eventually consistent: the report runs hours after the day's last action."""
+        items = self._query(
+            IndexName="activity",
+            KeyConditionExpression="activity_pk = :pk",
+            ExpressionAttributeValues=to_attributes({":pk": keys.audit_day_pk(day)}),
+            **({"PaginationConfig": {"PageSize": page_size}} if page_size else {}),
+        )
+        return [_item_to_action(i) for i in items]
+
+
+def _item_to_action(item: dict[str, Any]) -> StaffAction:
+    fields = set(StaffAction.model_fields)
+    return StaffAction.model_validate({k: plain(v) for k, v in item.items() if k in fields})

@@ -184,6 +184,11 @@ def audit_item(unit_id: str, at: str, action_id: str) -> dict[str, str]:
     return {"pk": audit_pk(unit_id), "sk": f"ACTION#{at}#{action_id}"}
 
 
+def audit_day_pk(day: date) -> str:
+    """The company's staff actions of one local day, in the activity index (the daily report's one Query)."""
+    return f"AUDITDAY#{day.isoformat()}"
+
+
 def payment_order_item(out_trade_no: str) -> dict[str, str]:
     """An online payment order (payments/orders.py): its number is derived from unit, bills and attempt."""
     return {"pk": f"PAYORDER#{out_trade_no}", "sk": "PAYORDER"}

@@ -209,15 +209,25 @@ def cmd_collectors_set(args: argparse.Namespace) -> int:
 
 
 def cmd_task_done(args: argparse.Namespace) -> int:
-    from propfee.collection.tasks import TaskError, close_task
+    """As the console's outcome buttons: the task closed, then the staff action recorded (by cli:<user>), so that
+    the unit's evidence pack and the daily report's figures have it whichever way it was recorded."""
+    import getpass
+
+    from propfee.collection.tasks import TaskError
+    from propfee.console.collector import CollectorDesk
+    from propfee.console.permissions import Role, StaffMember
     from propfee.domain import clock
     from propfee.domain.models import TaskOutcome
+    from propfee.domain.staff_actions import CLI_ACTOR
 
     settings, table = settings_and_table(args)
     now = clock.now()
     today = now.astimezone(settings.tz).date()
+    operator = StaffMember(sub=f"{CLI_ACTOR}{getpass.getuser()}", email="", roles=frozenset({Role.COMPANY_ADMIN}))
     try:
-        done = close_task(table, args.task_id, TaskOutcome(args.outcome), args.date, args.note, now, today)
+        done = CollectorDesk(table).record_outcome(
+            operator, args.task_id, TaskOutcome(args.outcome), args.date, args.note, now, today
+        )
     except TaskError as error:
         print(str(error), file=sys.stderr)
         return 1

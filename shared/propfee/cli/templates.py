@@ -32,6 +32,7 @@ def _approved(args: argparse.Namespace) -> int:
     """Each SMS the rules send, against the provider's approved template (collection.approved_sms): the problems,
     or the codes it sends; the answers to owners nobody approved are named (they are not sent by SMS there)."""
     from propfee.collection.approved_sms import load_approved
+    from propfee.feedback.owner_replies import ANSWERED
     from propfee.feedback.responses import REPLY_TEMPLATES
     from propfee.rules import load_rules
 
@@ -47,11 +48,12 @@ def _approved(args: argparse.Namespace) -> int:
         print(f"refused: {problem}", file=sys.stderr)
     if problems:
         return 1
-    answers = {name for name in REPLY_TEMPLATES if data.approved(args.provider, name, "zh-CN")}
+    replies = REPLY_TEMPLATES | {ANSWERED}  # the acknowledgements and a clerk's answer (feedback.owner_replies)
+    answers = {name for name in replies if data.approved(args.provider, name, "zh-CN")}
     for name in sorted(rules.message_templates() | answers):
         for language, by_provider in sorted(data.templates[name].items()):
             print(f"  {name}.{language}: {by_provider[args.provider].code}")  # type: ignore[index]
-    for name in sorted(REPLY_TEMPLATES - answers):
+    for name in sorted(replies - answers):
         print(f"  {name}: no approved {args.provider} template: this answer is not sent by SMS through {args.provider}")
     print(
         f"all approved for {args.provider}; signatures: {', '.join(sorted(data.providers[args.provider].signatures))}"

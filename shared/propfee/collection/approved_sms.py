@@ -19,12 +19,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from propfee.collection.messages import (
     _SAMPLE,
     _SAMPLE_REPLY,
+    BILL_TOKEN_CHARS,
     LANGUAGES,
     _sample_job,
     _with_samples,
     lint,
     render,
     reply_template,
+    sample_bill_url,
     template_environment,
     template_source,
 )
@@ -170,10 +172,15 @@ def _sentinel(name: str) -> str:
 
 
 def _structure_problems(
-    provider: Provider, rules: ProviderRules, file_name: str, approved: ApprovedTemplate, source: str
+    provider: Provider,
+    rules: ProviderRules,
+    file_name: str,
+    approved: ApprovedTemplate,
+    source: str,
+    bill_base_url: str | None = None,
 ) -> list[str]:
     """The local template, every variable a marker, against the approved text with the same markers: equal for
-    every value, not only for a sample."""
+    every value, not only for a sample; a bill link's address is `bill_base_url`'s (the sample's when None)."""
     problems = []
     env = template_environment()
     local_names = meta.find_undeclared_variables(env.parse(source))
@@ -189,8 +196,11 @@ def _structure_problems(
         return [*problems, f"{file_name}: approved text names {', '.join(sorted(unknown))}, unknown locally"]
     # the approved texts are those without a bill link: a mainland SMS carries none until its linked variant is
     # approved too (the send path leaves the link out when the SMS go through a mainland provider)
-    markers = {name: _sentinel(name) for name in local_names - {"bill_url"}}
-    local = env.from_string(source).render({**markers, "bill_url": "", "sms_signature": "SIGNATURE"}).strip()
+    # a clerk's answer names the bill link with its address in the approved text, only the token a variable
+    markers = {name: _sentinel(name) for name in local_names - {"bill_url", "bill_link_prefix"}}
+    prefix = sample_bill_url(bill_base_url).removesuffix("Z" * BILL_TOKEN_CHARS)
+    fixed = {"bill_url": "", "bill_link_prefix": prefix, "sms_signature": "SIGNATURE"}
+    local = env.from_string(source).render({**markers, **fixed}).strip()
     expected = "【SIGNATURE】" + fill(provider, approved, markers)
     if local != expected:
         problems.append(f"{file_name}: the local template drifted from the approved {provider} text {approved.code}")
@@ -205,7 +215,8 @@ def _structure_problems(
 def _sample_values(name: str, language: str, identity: CompanyIdentity) -> dict[str, str]:
     """The longest values a real send fills the template with (a reminder's sample unit, a reply's sample ticket)."""
     if name.startswith("reply_"):
-        return dict(reply_template(name, language, {**_SAMPLE, **_SAMPLE_REPLY}, identity).variables)
+        sample = {**_SAMPLE, **_SAMPLE_REPLY, "bill_token": "Z" * BILL_TOKEN_CHARS}
+        return dict(reply_template(name, language, sample, identity).variables)
     job = _sample_job(name, language)
     message = render(job, job.planned_for, identity)
     assert message.template is not None

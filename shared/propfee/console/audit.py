@@ -9,29 +9,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-
 from propfee.console.permissions import StaffMember
+from propfee.domain.staff_actions import StaffAction  # defined with the vocabulary: the report reads them too
 
 COMPANY = "COMPANY"  # the subject of an action on no unit (staff created, roles given)
-
-
-class StaffAction(BaseModel):
-    """One staff action on one unit (or on the company). `before` and `after` hold only the fields it changed."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    action_id: str = Field(pattern=r"^[0-9a-f]{32}$")
-    at: AwareDatetime
-    unit_id: str  # COMPANY for an action on no unit
-    actor_sub: str = Field(min_length=1)
-    actor_roles: tuple[str, ...]
-    action: str = Field(pattern=r"^[a-z_]+\.[a-z_]+$")  # "task.outcome", "ticket.resolve", "staff.assign"
-    target_kind: str
-    target_id: str
-    before: dict[str, Any] = Field(default_factory=dict)
-    after: dict[str, Any] = Field(default_factory=dict)
-    note: str = Field(default="", max_length=2000)
 
 
 class AuditStore(Protocol):

@@ -4,7 +4,7 @@ normal send path, and resolving it as `propfee tickets resolve` does (the hold r
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -25,6 +25,8 @@ from propfee.feedback.ticketing import OwnerReplies, TicketError, resolve_ticket
 from propfee.observability import mask_destination, mask_email, mask_text
 
 MAX_REPLY_CHARS = 500  # a few SMS segments; a longer answer is a call or a letter
+# (community, department id) -> the department's name in Chinese and in English
+DepartmentNames = Callable[[str, str], tuple[str, str] | None]
 
 
 class ClerkStore(Protocol):
@@ -88,9 +90,10 @@ def minutes_left(ticket: Ticket, now: datetime) -> int:
 class ClerkDesk:
     """The clerks' pages' logic over a store; every read and write checked by the console's policies."""
 
-    def __init__(self, store: ClerkStore, replies: OwnerReplies) -> None:
+    def __init__(self, store: ClerkStore, replies: OwnerReplies, names: DepartmentNames | None = None) -> None:
         self.store = store
         self.replies = replies
+        self.names = names  # the departments' names (the rules), for the owner's bill page
 
     def member(self, principal: StaffPrincipal) -> StaffMember:
         return staff_member(principal, self.store.staff(principal.sub))
@@ -187,16 +190,34 @@ class ClerkDesk:
 
     def reply(self, member: StaffMember, ticket_id: str, text: str, now: datetime) -> str:
         """Answer the owner now if the contact window allows ("sent"), else keep it on the ticket for the hourly run
-        ("queued"); "failed" when the provider refused. The words are in the audit (the unit's evidence)."""
+        ("queued"); "failed" when the provider refused, "wechat_window_closed" past WeChat's 48 hours (both kept in
+        the audit). "phone_only": a mainland SMS to a number of no unit has no bill page to show the answer on,
+        so nothing is sent or recorded. The words are in the audit (the unit's evidence, and its bill page), with
+        the department's name and, for an approved template, the text the owner received."""
         ticket = self._open_ticket(member, ticket_id)
-        outcome = self.replies.reply_to_owner(ticket, text, now)
-        if outcome == "outside_window":
+        result = self.replies.answer(ticket, text, now)
+        if result.outcome == "phone_only":
+            return "phone_only"
+        department = self.departments_named(ticket)
+        if result.outcome == "outside_window":
             after = ticket.model_copy(update={"queued_replies": (*ticket.queued_replies, text)})
-            self._save(member, ticket, after, "ticket.reply", now, note=text, after_fields={"reply": "queued"})
+            fields = {"reply": "queued", **department}
+            self._save(member, ticket, after, "ticket.reply", now, note=text, after_fields=fields)
             return "queued"
+        fields = {"reply": result.outcome, "route": result.route, **department}
+        if result.outcome == "sent" and result.template:  # the SMS evidence: what the owner's phone shows
+            fields |= {"template": result.template, "sms_text": result.sent_text, "message_id": result.message_id}
         audit.record(self.store, member, "ticket.reply", "ticket", ticket.ticket_id, ticket.unit_ids, now,
-                     after={"reply": outcome}, note=text)  # fmt: skip
-        return outcome
+                     after=fields, note=text)  # fmt: skip
+        return result.outcome
+
+    def departments_named(self, ticket: Ticket) -> dict[str, str]:
+        """The department's name as the owner knows it, for the bill page's answers."""
+        named = {"department": ticket.department}
+        names = self.names(ticket.community_id, ticket.department) if self.names else None
+        if names:
+            named |= {"department_name": names[0], "department_name_en": names[1]}
+        return named
 
     def resolve(self, member: StaffMember, ticket_id: str, note: str, now: datetime) -> tuple[Ticket, list[str]]:
         """As `propfee tickets resolve`: the ticket closed with the note and its holds released, then audited."""

@@ -77,6 +77,10 @@ CONSOLE_TEXTS: dict[str, dict[str, str]] = {
         "reply_sent": "回复已发送",
         "reply_queued": "当前不在联系时段，回复将在时段开始后发送",
         "reply_failed": "回复发送失败，请稍后再试",
+        "reply_phone_only": "该号码未对应任何房屋，没有账单页可展示回复，短信发不出去："
+        "请电话联系业主。未记录为已发送。",
+        "reply_wechat_window_closed": "业主在公众号最后留言已超过48小时，微信不再允许客服消息："
+        "回复已保存在工单中，请电话联系业主。",
         "claimed": "已认领",
         "reassigned": "已转派",
         "resolved": "工单已解决，暂停的催缴已恢复",
@@ -246,6 +250,10 @@ CONSOLE_TEXTS: dict[str, dict[str, str]] = {
         "reply_sent": "Reply sent",
         "reply_queued": "Outside the contact hours: the reply goes when they open",
         "reply_failed": "The reply could not be sent; try again later",
+        "reply_phone_only": "This owner's number belongs to no unit: there is no bill page to show the answer on, "
+        "and mainland SMS carry approved texts only. Answer by phone. Nothing was recorded as sent.",
+        "reply_wechat_window_closed": "The owner last wrote to the official account more than 48 hours ago and WeChat "
+        "refuses customer-service messages after that: the reply is kept on the ticket; answer by phone.",
         "claimed": "Claimed",
         "reassigned": "Reassigned",
         "resolved": "Ticket resolved; the paused reminders resume",

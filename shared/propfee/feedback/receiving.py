@@ -358,24 +358,6 @@ class Receiver:
         )
         return time_blocked(now, self._settings.tz, policy) is None
 
-    def reply_to_owner(self, ticket: Ticket, text: str, now: datetime) -> str:
-        """A department's answer to the owner who wrote, on the channel they wrote on and through the same senders
-        as the acknowledgements: "sent", "outside_window" (nothing sent: the caller queues it) or "failed"."""
-        if not self.reply_window_opens(ticket.community_id, now):
-            return "outside_window"
-        identity = self._rules.identity_for(ticket.community_id)
-        context = {"reply_to": ticket.ticket_id}
-        try:
-            if ticket.channel == "wechat":
-                self._wechat_text(ticket.contact, text)
-            elif ticket.channel == "email":
-                self._email.send_email(ticket.contact, reply_subject(identity, "zh-CN"), text, context)
-            else:
-                self._sms.send_sms(ticket.contact, text, context)
-        except (ProviderRejected, ProviderUnavailable):
-            return "failed"
-        return "sent"
-
     def _wechat_text(self, sender: str, text: str) -> str:
         if self._wechat is None:
             raise ProviderUnavailable("no WeChat official account is configured")

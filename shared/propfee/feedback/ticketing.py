@@ -3,6 +3,7 @@ the hourly escalation of tickets past their deadline to the site manager."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -82,22 +83,35 @@ def escalate_overdue(
     return escalated
 
 
-class OwnerReplies(Protocol):
-    """The send path of the acknowledgements (Receiver.reply_to_owner): "sent", "outside_window" or "failed"."""
+@dataclass(frozen=True)
+class ReplyResult:
+    """What became of an answer: the outcome (feedback.owner_replies.OwnerReplier.answer), the route it took and,
+    once sent, what the owner received when it is not the clerk's words (an approved SMS template) and its id."""
 
-    def reply_to_owner(self, ticket: Ticket, text: str, now: datetime) -> str: ...
+    outcome: str
+    route: str = ""
+    sent_text: str = ""
+    template: str | None = None
+    message_id: str = ""
+
+
+class OwnerReplies(Protocol):
+    """The send path of the acknowledgements (feedback.owner_replies.OwnerReplier)."""
+
+    def answer(self, ticket: Ticket, text: str, now: datetime) -> ReplyResult: ...
 
 
 def send_queued_replies(store: QueuedReplies, replies: OwnerReplies, now: datetime) -> dict[str, int]:
     """The clerks' answers written outside the contact window, sent once it opens (the hourly run); a reply the
-    provider refuses stays queued for the next hour. Counts by outcome."""
+    provider refuses stays queued for the next hour (one that can never go, phone_only or past WeChat's 48 hours,
+    leaves the queue: it stays in the ticket's audit). Counts by outcome."""
     counts: dict[str, int] = {}
     for ticket in store.tickets_with_queued_replies():
         kept = []
         for text in ticket.queued_replies:
-            outcome = replies.reply_to_owner(ticket, text, now)
+            outcome = replies.answer(ticket, text, now).outcome
             counts[outcome] = counts.get(outcome, 0) + 1
-            if outcome != "sent":
+            if outcome in ("outside_window", "failed"):
                 kept.append(text)
         if len(kept) != len(ticket.queued_replies):
             store.save_ticket(ticket, ticket.model_copy(update={"queued_replies": tuple(kept)}), [])

@@ -8,8 +8,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from propfee.payments.bill_page import BillPage, BillView, checkout_kind
-from propfee.payments.ports import CheckoutKind, ProviderName
+from propfee.payments.ports import CheckoutKind, PaymentProviderError, ProviderName
 from propfee.payments.wechat_bind import WechatBinder
+from propfee.payments.wechat_jsapi import SCRIPT as JSAPI_SCRIPT
+from propfee.payments.wechat_jsapi import WechatJsapi
 from propfee.web.limits import RateLimiter
 from propfee.web.pages import TEXTS, WebResponse, choose_language, render_page, static_file
 from propfee.web.requests import HttpRequest
@@ -63,6 +65,20 @@ def too_many() -> WebResponse:
     return WebResponse(429, TOO_MANY_BODY, PLAIN, {**PERSONAL_HEADERS, "Retry-After": "60"})
 
 
+def jsapi_page(token: str, bill: BillView, params: dict[str, str], language: str) -> WebResponse:
+    """The page inside WeChat that calls WeixinJSBridge (web/static/wechat_jsapi.js) with the order's parameters,
+    carried as JSON in the page (escaped for HTML: `tojson`); back to the bill when paid."""
+    context = {
+        "bill": bill,
+        "params": params,
+        "bill_url": f"/b/{token}?lang={language}",
+        "paid_url": f"/b/{token}?lang={language}&paying={ProviderName.WECHAT_PAY.value}",
+        "company_name": bill.company_name,
+        "script": JSAPI_SCRIPT,
+    }
+    return WebResponse(200, render_page("wechat_jsapi.html.j2", language, context), headers=PERSONAL_HEADERS)
+
+
 def static(name: str) -> WebResponse:
     found = static_file(name)
     if found is None:
@@ -80,10 +96,13 @@ class BillHttp:
         tz: ZoneInfo,
         pay_origins: tuple[str, ...] = (),
         wechat: WechatBinder | None = None,
+        jsapi: WechatJsapi | None = None,
     ) -> None:
         """`pay_origins`: cashier origins besides the providers' own (the sandbox's emulators); `wechat`: the
-        official account's binding, when the rules configure one."""
+        official account's binding, when the rules configure one; `jsapi`: WeChat Pay inside WeChat, through that
+        account's OAuth, when WeChat Pay is offered."""
         self._wechat = wechat
+        self._jsapi = jsapi
         self._page = page
         self._page_headers = with_form_targets(PERSONAL_HEADERS, pay_origins)
         self._limiter = limiter
@@ -112,7 +131,11 @@ class BillHttp:
             return too_many()
         language = self._language(request)
         bill = self._page.view(request.token, language, request.now, opened_in=self._tz)
-        return not_found() if bill is None else self._render(request, bill, language)
+        if bill is None:
+            return not_found()
+        # back from WeChat Pay's JSAPI: the payment shows once its notification lands
+        paying = request.query.get("paying") == ProviderName.WECHAT_PAY.value and bill.total_due_fen > 0
+        return self._render(request, bill, language, TEXTS[language]["payment_checking"] if paying else "")
 
     def _checked(self, request: BillRequest) -> WebResponse | None:
         """A refusal for a form that is over the limit or not from this page, else None."""
@@ -181,15 +204,65 @@ class BillHttp:
             return refused
         chosen = next((p for p in ProviderName if p.value == provider), None)
         if chosen is not None and checkout_kind(chosen, request.user_agent) is CheckoutKind.WECHAT_JSAPI:
-            # inside WeChat, JSAPI needs the payer's openid (an OAuth step not built yet): no order without it
-            return WebResponse(501, "Not Implemented\n", PLAIN, PERSONAL_HEADERS)
-        checkout = self._page.pay(request.token, provider, request.user_agent, request.source_ip, request.now)
+            return self._to_jsapi(request, chosen)  # inside WeChat: JSAPI, which needs the payer's openid first
+        try:
+            checkout = self._page.pay(request.token, provider, request.user_agent, request.source_ip, request.now)
+        except PaymentProviderError:
+            return self._provider_down(request)
         if checkout is None:
             return not_found()
-        if checkout.redirect_url:
-            return WebResponse(303, "", PLAIN, {**PERSONAL_HEADERS, "Location": checkout.redirect_url})
-        # JSAPI inside WeChat and Native QR need a page of their own: the providers' branch adds them
-        return WebResponse(501, "Not Implemented\n", PLAIN, PERSONAL_HEADERS)
+        # the bill page offers only checkouts that lead somewhere (H5, WAP); JSAPI has its page above
+        return WebResponse(303, "", PLAIN, {**PERSONAL_HEADERS, "Location": checkout.redirect_url or ""})
+
+    def _provider_down(self, request: BillRequest) -> WebResponse:
+        """The provider refused the order or could not be reached: the bill again, saying to try later (503)."""
+        language = self._language(request)
+        bill = self._page.view(request.token, language, request.now)
+        if bill is None:
+            return not_found()
+        return self._render(request, bill, language, f"{TEXTS[language]['pay_unavailable']} {bill.hotline}", 503)
+
+    def _to_jsapi(self, request: BillRequest, provider: ProviderName) -> WebResponse:
+        """To the official account's OAuth for the payer's openid; or, when JSAPI cannot be offered (no account,
+        another app id), the bill page telling the owner to open it in the phone's browser (WeChat refuses H5)."""
+        if not self._page.offers(provider) or self._page.unit_of(request.token, request.now) is None:
+            return not_found()
+        if self._jsapi is None or not self._jsapi.offered():
+            language = self._language(request)
+            bill = self._page.view(request.token, language, request.now)
+            if bill is None:
+                return not_found()
+            return self._render(request, bill, language, TEXTS[language]["jsapi_unavailable"])
+        url = self._jsapi.authorize_url(request.token, self._secret(), request.now)
+        return WebResponse(303, "", PLAIN, {**PERSONAL_HEADERS, "Location": url})
+
+    def wechat_jsapi(self, request: BillRequest) -> WebResponse:
+        """Back from the OAuth (?code=&state=): the JSAPI order (the same order as every retry: its number is
+        the unit's, the bills' and the attempt's) and the page that hands its parameters to WeixinJSBridge."""
+        code, state = request.query.get("code", ""), request.query.get("state", "")
+        if not self._limiter.allow(request.token, request.source_ip, request.now):
+            return too_many()
+        if self._jsapi is None or self._page.unit_of(request.token, request.now) is None:
+            return not_found()
+        payer = self._jsapi.payer(request.token, code, state, self._secret(), request.now)
+        if payer.reason == "state":
+            return WebResponse(403, "Forbidden\n", PLAIN, PERSONAL_HEADERS)
+        language = self._language(request)
+        bill = self._page.view(request.token, language, request.now)
+        if bill is None:
+            return not_found()
+        if payer.openid is None:  # declined, or the code was used already (a reload): the button again
+            return self._render(request, bill, language, f"{TEXTS[language]['jsapi_failed']} {bill.hotline}", 400)
+        try:
+            checkout = self._page.pay(
+                request.token, ProviderName.WECHAT_PAY.value, request.user_agent, request.source_ip, request.now,
+                openid=payer.openid,
+            )  # fmt: skip
+        except PaymentProviderError:  # e.g. the bill's open order was started by another WeChat user
+            return self._provider_down(request)
+        if checkout is None or not checkout.jsapi_params:
+            return self._render(request, bill, language)  # nothing (more) to pay
+        return jsapi_page(request.token, bill, dict(checkout.jsapi_params), language)
 
     def bind_wechat(self, request: BillRequest) -> WebResponse:
         """To WeChat's OAuth (the owner opened the page in WeChat, or scanned a letter's QR there)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 MAX_FEEDBACK_CHARS = 2000  # what an SMS reply is classified on, too
 PAYMENTS_SHOWN = 24
+ANSWERS_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,30 @@ class PaymentLine:
 
 
 @dataclass(frozen=True)
+class AnswerLine:
+    """A department's answer to what the unit's owner told us (a clerk's reply on one of its tickets)."""
+
+    answered_at: datetime
+    department: str
+    ticket_id: str
+    text: str
+
+
+def answer_lines(replies: list[dict[str, Any]], language: str) -> tuple[AnswerLine, ...]:
+    """The clerks' replies in the unit's audit (ticket.reply) that went or wait for the contact window, newest
+    first; the department as the owner knows it."""
+    lines = []
+    for reply in replies:
+        after = reply.get("after") or {}
+        if after.get("reply") not in ("sent", "queued") or not str(reply.get("note") or "").strip():
+            continue
+        name = after.get("department_name_en" if language == "en" else "department_name") or after.get("department")
+        at = datetime.fromisoformat(str(reply["at"]))
+        lines.append(AnswerLine(at, str(name or ""), str(reply.get("target_id") or ""), str(reply["note"])))
+    return tuple(sorted(lines, key=lambda line: line.answered_at, reverse=True))
+
+
+@dataclass(frozen=True)
 class BillView:
     """Everything the page shows, and nothing else of the unit: the owner's name masked, no phone or email."""
 
@@ -54,6 +79,7 @@ class BillView:
     company_name: str
     providers: tuple[ProviderName, ...] = field(default=())
     pay_instructions: str = ""  # how to pay offline, shown when no provider is offered
+    answers: tuple[AnswerLine, ...] = ()  # the departments' answers to the owner, newest first
 
     @property
     def can_pay(self) -> bool:
@@ -68,6 +94,10 @@ class BillPageReader(Protocol):
     def buildings(self, community_id: str) -> list[Building]: ...
 
     def unit_payments(self, unit_id: str, limit: int) -> list[dict[str, Any]]: ...
+
+    def ticket_replies(self, unit_id: str, limit: int) -> list[dict[str, Any]]:
+        """The clerks' replies on the unit's tickets (its audit's ticket.reply records), newest first."""
+        ...
 
 
 class FeedbackReceiver(Protocol):
@@ -208,7 +238,9 @@ class BillPage:
             for p in self._reader.unit_payments(unit.unit_id, PAYMENTS_SHOWN)
         ]
         identity = self.identity(unit.community_id)
-        return bill_view(unit, community, building, payments, identity, language, tuple(self._providers))
+        view = bill_view(unit, community, building, payments, identity, language, tuple(self._providers))
+        answers = answer_lines(self._reader.ticket_replies(unit.unit_id, ANSWERS_SHOWN), language)
+        return replace(view, answers=answers)
 
     def receipt(self, token: str) -> Receipt | None:
         """The receipt its verification token names (the QR on the PDF, the link in the owner's message and the
@@ -231,10 +263,16 @@ class BillPage:
         assert self._receipt_files is not None
         return pdf_on_first_download(self._receipt_files, receipt, self._font, self._links.receipt_url(receipt.token))
 
-    def pay(self, token: str, provider: str, user_agent: str, client_ip: str, now: datetime) -> Checkout | None:
+    def offers(self, provider: ProviderName) -> bool:
+        return provider in self._providers
+
+    def pay(
+        self, token: str, provider: str, user_agent: str, client_ip: str, now: datetime, openid: str | None = None
+    ) -> Checkout | None:
         """An order for every open bill of the unit with the provider; None for an unusable token, an unknown
         provider or nothing due. The provider sends the browser back to the bill link itself (the stack's base URL,
-        whatever host the request came through)."""
+        whatever host the request came through). With the payer's `openid` (WeChat's OAuth inside WeChat): WeChat
+        Pay's JSAPI order, the openid passed to WeChat Pay and kept nowhere."""
         found = self._unit(token, now)
         chosen = next((p for p in ProviderName if p.value == provider), None)
         if found is None or chosen is None or chosen not in self._providers:
@@ -244,16 +282,19 @@ class BillPage:
         if not periods:
             return None
         identity = self.identity(unit.community_id)
+        jsapi = openid is not None and chosen is ProviderName.WECHAT_PAY
+        kind = CheckoutKind.WECHAT_JSAPI if jsapi else checkout_kind(chosen, user_agent)
         description = f"{identity.name} 物业费 {periods[0]}" + (f"~{periods[-1]}" if len(periods) > 1 else "")
         try:
             _, checkout = start_checkout(
                 self._orders,
                 self._providers[chosen],
                 unit,
-                checkout_kind(chosen, user_agent),
+                kind,
                 description,
                 now,
                 client_ip=client_ip,
+                openid=openid,
                 return_url=self._links.url(link),
             )
         except NothingToPay:

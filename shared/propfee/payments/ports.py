@@ -11,6 +11,11 @@ from typing import Protocol
 from propfee.domain.models import PaymentSource
 
 
+class PaymentProviderError(RuntimeError):
+    """A payment provider refused a call, answered something unexpected or could not be reached (the message
+    never holds a key): the owner's page says to try again, nothing is applied."""
+
+
 class ProviderName(StrEnum):
     WECHAT_PAY = "wechat_pay"
     ALIPAY = "alipay"

@@ -30,6 +30,7 @@ from propfee.payments.ports import (
     NotificationRejected,
     OrderRequest,
     PaymentNotice,
+    PaymentProviderError,
     ProviderName,
     TradeState,
 )
@@ -45,7 +46,7 @@ _STATES = {
 }
 
 
-class ProviderError(RuntimeError):
+class ProviderError(PaymentProviderError):
     """Alipay refused a call or answered something unexpected (the message never holds a key)."""
 
 

@@ -36,6 +36,7 @@ REJECTED = {
     40037: "invalid template_id",
     43004: "the owner does not follow the account",
     43019: "the owner blocked the account",
+    45015: "the owner's last message is over 48 hours old (customer-service messages)",
     47001: "data format error",
     47003: "a field's value is refused",
 }

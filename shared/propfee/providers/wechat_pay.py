@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import requests
 from wechatpayv3 import WeChatPay, WeChatPayType
 
 from propfee.domain.money import fen_from_yuan
@@ -27,6 +28,7 @@ from propfee.payments.ports import (
     NotificationRejected,
     OrderRequest,
     PaymentNotice,
+    PaymentProviderError,
     ProviderName,
     TradeState,
 )
@@ -50,7 +52,7 @@ _KINDS = {
 }
 
 
-class ProviderError(RuntimeError):
+class ProviderError(PaymentProviderError):
     """The provider refused a call or answered something unexpected (the message never holds a key)."""
 
 
@@ -107,6 +109,11 @@ class WeChatPayProvider:
         if config.gateway:  # the one override: the SDK has no parameter for its base URL (the emulator's)
             self._sdk._core._gate_way = config.gateway.rstrip("/")
 
+    @property
+    def app_id(self) -> str:
+        """The appid its orders are under (JSAPI's openid must be of this app: the wiring compares the account's)."""
+        return self._config.appid
+
     # ------------------------------------------------------------------ orders
     def create_order(self, order: OrderRequest) -> Checkout:
         kind = _KINDS.get(order.kind)
@@ -121,14 +128,17 @@ class WeChatPayProvider:
             if not order.openid:
                 raise ValueError("WeChat JSAPI needs the payer's openid")
             extra["payer"] = {"openid": order.openid}
-        code, body = self._sdk.pay(
-            description=order.description[:127],
-            out_trade_no=order.out_trade_no,
-            amount={"total": order.amount_fen, "currency": "CNY"},
-            attach=order.merchant_data or order.unit_id,
-            pay_type=kind,
-            **extra,
-        )
+        try:
+            code, body = self._sdk.pay(
+                description=order.description[:127],
+                out_trade_no=order.out_trade_no,
+                amount={"total": order.amount_fen, "currency": "CNY"},
+                attach=order.merchant_data or order.unit_id,
+                pay_type=kind,
+                **extra,
+            )
+        except requests.RequestException as error:  # the owner is waiting: a clear "try again", not a 500
+            raise ProviderError(f"WeChat Pay create order: {type(error).__name__}") from error
         answer = self._json(code, body, "create order")
         if kind is WeChatPayType.H5:
             return Checkout(order.out_trade_no, redirect_url=answer["h5_url"])

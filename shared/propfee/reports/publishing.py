@@ -18,6 +18,7 @@ from propfee.reports.formats import CONTENT_TYPES, csv_bytes, html_page, workboo
 from propfee.reports.formats.words import vocabulary
 from propfee.reports.history import EFFECT_DAYS, Targets, day_snapshot, history_window
 from propfee.reports.online import ABANDONED_AFTER
+from propfee.reports.staff_day import StaffDayReader, staff_labels, within
 from propfee.reports.summary import CommunityDay, CompanyDay, build_summary
 from propfee.reports.summary_tables import report_tables
 
@@ -64,6 +65,7 @@ def publish_daily_report(
     departments: Mapping[str, DepartmentContact] | None = None,
     community_departments: Mapping[str, Mapping[str, DepartmentContact]] | None = None,
     reconciliations: Sequence[Mapping[str, Any]] = (),
+    staff: StaffDayReader | None = None,
     abandoned_after: timedelta = ABANDONED_AFTER,
 ) -> list[str]:
     """Read the day's activity, period totals, debtors (arrears index), owners' messages (activity index),
@@ -75,7 +77,8 @@ def publish_daily_report(
     report day: a report re-run later for an old day shows today's debtors aged as of that day, not a snapshot.
     `departments`: what the rules file calls them (the feedback rules' departments), else the defaults;
     `community_departments`: a community's own names, for its own set; `reconciliations`: what the nightly
-    reconciliation run that day found in each provider's bill (the company's set only: a bill spans communities)."""
+    reconciliation run that day found in each provider's bill (the company's set only: a bill spans communities);
+    `staff`: the audit trail's day index and the staff records, for the day's staff actions (none: no figures)."""
     tickets: dict[str, list[Ticket]] = {}
     for department in Department:
         for status in TicketStatus:
@@ -126,6 +129,8 @@ def publish_daily_report(
         open_tasks={c.collector_id: tuple(reader.tasks(c.collector_id, "open")) for c in collectors},
         departments={str(k): v for k, v in (departments if departments is not None else DEFAULT_DEPARTMENTS).items()},
         reconciliations=tuple(reconciliations),
+        staff_actions=tuple(staff.staff_actions_on(day)) if staff is not None else (),
+        staff=staff_labels(staff.all_staff()) if staff is not None else {},
         abandoned_after=abandoned_after,
     )
     written = _put_files(store, report_prefix(day), report_files(day, generated_at, entries, company))
@@ -158,6 +163,13 @@ def community_report_files(
             if cid in working_here
         },
         departments=company.departments,
+        # the actions on the community's own tasks and tickets of the day
+        staff_actions=within(
+            company.staff_actions,
+            (t.task_id for t in entry.activity.tasks_done),
+            (t.ticket_id for t in entry.tickets),
+        ),
+        staff=company.staff,
         abandoned_after=company.abandoned_after,
     )
     return report_files(day, generated_at, [entry], own)

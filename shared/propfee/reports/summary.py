@@ -13,6 +13,7 @@ from propfee.domain.activity import DayActivity
 from propfee.domain.day_snapshot import DaySnapshot
 from propfee.domain.models import Collector, Community, PeriodTotal, ReminderStatus, Task, Ticket, Unit
 from propfee.domain.money import rate
+from propfee.domain.staff_actions import StaffAction
 from propfee.feedback.responses import DEFAULT_DEPARTMENTS, DepartmentContact
 from propfee.reports.history import Phase, collectors_today, effectiveness, phase_progress, trend
 from propfee.reports.online import ABANDONED_AFTER, online_section
@@ -24,6 +25,7 @@ from propfee.reports.sections import (
     most_owed,
     top_debtors,
 )
+from propfee.reports.staff_day import StaffLabel, staff_actions_section
 
 # 2: arrears aging, top debtors, replies, tickets, leftover issues, dead-letter depths
 # 3: 30-day trend, reminder effectiveness, collectors' day, progress against phased targets
@@ -31,7 +33,9 @@ from propfee.reports.sections import (
 # 5: the reconciliation run that day of each provider's trade bill (of the day before)
 # 6: online payments: online (by provider) versus imported for the day and the month to date, hours from a
 #    reminder to its payment, reminders whose bill link was opened, orders started and left unpaid
-SCHEMA_VERSION = 6
+# 7: the day's staff actions (totals.staff_actions): collectors' recorded outcomes by where and notes, the
+#    departments' ticket actions by whom; a summary before it has none (the tables are empty, nothing fails)
+SCHEMA_VERSION = 7
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,9 @@ class CompanyDay:
     departments: Mapping[str, DepartmentContact] = field(
         default_factory=lambda: {str(k): v for k, v in DEFAULT_DEPARTMENTS.items()}
     )
+    # the day's staff actions (the audit trail's day index) and how the report names each person (by sub)
+    staff_actions: tuple[StaffAction, ...] = ()
+    staff: Mapping[str, StaffLabel] = field(default_factory=dict)
     abandoned_after: timedelta = ABANDONED_AFTER  # the rules' reports.abandoned_after_minutes
 
 
@@ -219,6 +226,13 @@ def build_summary(
         "trend": company_trend(communities),
         "reminder_effectiveness": company_effectiveness(communities),
         "collectors": collector_figures(day, generated_at, entries, company),
+        "staff_actions": staff_actions_section(
+            company.staff_actions,
+            company.staff,
+            company.collectors,
+            {t.task_id: t for entry in entries for t in entry.activity.tasks_done},
+            {t.ticket_id: t for t in (*(t for entry in entries for t in entry.tickets), *company.tickets)},
+        ),
         "reconciliation": reconciliation_figures(company.reconciliations),
         "online_payments": online_section(
             day,

@@ -9,6 +9,7 @@ from propfee.reports.formats import Cell, Column, ReportTable
 from propfee.reports.history_tables import collectors_table, effectiveness_table, targets_table, trend_table
 from propfee.reports.online_tables import online_tables
 from propfee.reports.sections import TICKET_FIGURES
+from propfee.reports.staff_day_tables import staff_action_tables
 from propfee.reports.summary import CommunityDay
 from propfee.reports.table_values import DEFAULT_TZ, local_time, report_timezone, scopes, yuan
 
@@ -333,6 +334,7 @@ def report_tables(summary: dict[str, object], entries: list[CommunityDay]) -> li
         trend_table(summary),
         effectiveness_table(summary),
         collectors_table(summary),
+        *staff_action_tables(summary),
         targets_table(summary),
         *reconciliation_tables(summary),
         *online_tables(summary),

@@ -8,10 +8,12 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-# no inline script or style, nothing from elsewhere: the pages load their own /static files only
+# no inline script or style, nothing from elsewhere: the pages load their own /static files only; a form may lead
+# (by its redirect) to the cashiers and, inside WeChat, to the official account's OAuth before WeChat Pay JSAPI
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self' "
-    "https://openapi.alipay.com https://wx.tenpay.com; base-uri 'none'; frame-ancestors 'none'"
+    "https://openapi.alipay.com https://wx.tenpay.com https://open.weixin.qq.com; base-uri 'none'; "
+    "frame-ancestors 'none'"
 )
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,

@@ -49,3 +49,25 @@ def test_a_staff_action_is_in_each_units_history_once_and_cannot_be_written_agai
     with pytest.raises(RuntimeError, match="recorded already"):
         table.append(actions[:1])  # append-only: the same record is never overwritten
     assert table.for_unit("C01-B01-0101") == [actions[0]]
+
+
+def test_the_bill_pages_answers_are_the_units_ticket_replies_newest_first_in_one_query(table):
+    from datetime import timedelta
+
+    unit = "C01-B01-0101"
+    for hours, action, note in (
+        (0, "ticket.reply", "明天上门"),
+        (1, "ticket.claim", ""),
+        (2, "ticket.reply", "已修好"),
+    ):
+        audit.record(table, CLERK, action, "ticket", "T20260302-0000ABCD", [unit], AT + timedelta(hours=hours),
+                     after={"reply": "sent", "department_name": "工程部"}, note=note)  # fmt: skip
+    audit.record(table, CLERK, "ticket.reply", "ticket", "T20260302-0000ABCE", ["C01-B01-0102"], AT, note="别家")
+    calls = []
+    table.db.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+
+    replies = table.ticket_replies(unit, 10)
+
+    assert [r["note"] for r in replies] == ["已修好", "明天上门"] and calls == ["Query"]
+    assert replies[0]["after"] == {"reply": "sent", "department_name": "工程部"}
+    assert [r["note"] for r in table.ticket_replies(unit, 1)] == ["已修好"]

@@ -1,14 +1,18 @@
 """The adapters with their SDKs unpatched (but for the base URL) against the local emulators over HTTP: orders,
 query, close, refund, the day's trade bill, and the emulators refusing a merchant whose signature is wrong."""
 
+import base64
+import json
 from datetime import UTC, datetime
-from urllib.request import urlopen
+from urllib.error import HTTPError
+from urllib.request import Request, urlopen
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from propfee.local.emulators.alipay import AlipayEmulator
 from propfee.local.emulators.common import private_pem
+from propfee.local.emulators.wechat_client import FAIL, JSAPI_PAY_PATH, OK
 from propfee.local.emulators.wechat_pay import WeChatPayEmulator
 from propfee.payments.ports import BillEntryKind, CheckoutKind, OrderRequest, TradeState
 from propfee.providers.alipay import AlipayConfig, AlipayProvider
@@ -71,6 +75,39 @@ def test_wechat_a_merchant_signing_with_another_key_is_refused(wechat):
     with pytest.raises(WeChatError, match="401"):
         provider.create_order(order("C01B010101N4", CheckoutKind.WECHAT_NATIVE))
     assert emulator.refused_signatures == 1 and not emulator.orders
+
+
+def wechat_client_pays(emulator, params, openid="oPayer0101"):
+    """What the WeChat client signed in as `openid` does with a page's JSAPI parameters."""
+    body = json.dumps({"openid": openid, "params": params}).encode()
+    request = Request(emulator.base_url + JSAPI_PAY_PATH, body, {"Content-Type": "application/json"})
+    try:
+        with urlopen(request, timeout=10) as answer:  # nosec B310 - the loopback emulator
+            return answer.status, json.loads(answer.read())["err_msg"]
+    except HTTPError as error:
+        return error.code, json.loads(error.read())["err_msg"]
+
+
+def test_wechat_jsapi_parameters_signed_by_the_merchant_pay_the_payers_order_once(wechat):
+    emulator, provider = wechat
+    checkout = provider.create_order(order("C01B010101J2", CheckoutKind.WECHAT_JSAPI, openid="oPayer0101"))
+    params = dict(checkout.jsapi_params)
+    assert params["appId"] == emulator.appid and params["signType"] == "RSA"
+    forged = dict(params, paySign=base64.b64encode(b"x" * 256).decode())
+    assert wechat_client_pays(emulator, forged) == (400, FAIL)  # not the merchant's signature
+    assert wechat_client_pays(emulator, dict(params, nonceStr="other")) == (400, FAIL)  # signed over other fields
+    assert wechat_client_pays(emulator, params, openid="oSomeoneElse") == (400, FAIL)  # another user's order
+    assert emulator.jsapi_refused == ["paySign", "paySign", "prepay_id"] and emulator.orders["C01B010101J2"].state == (
+        "NOTPAY"
+    )
+    assert not emulator.notifications.pending()
+    assert wechat_client_pays(emulator, params) == (200, OK)
+    assert emulator.orders["C01B010101J2"].state == "SUCCESS" and len(emulator.notifications.pending()) == 1
+    assert wechat_client_pays(emulator, params) == (400, FAIL)  # paid already
+    assert provider.query("C01B010101J2").state is TradeState.PAID
+    # the same number for another payer is another order's terms: refused
+    with pytest.raises(WeChatError, match="INVALID_REQUEST"):
+        provider.create_order(order("C01B010101J2", CheckoutKind.WECHAT_JSAPI, openid="oSomeoneElse"))
 
 
 @pytest.fixture()

@@ -8,6 +8,7 @@ is missing; where it cannot, these tests skip with the reason (the Makefile's `c
 import io
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from propfee.reports.formats import _COLOURS
 from propfee.reports.publishing import report_files
+from propfee.reports.staff_day import staff_labels
 from tests.support.report_day import (
     DAY,
     GENERATED_AT,
@@ -26,6 +28,7 @@ from tests.support.report_day import (
     hostile_entries,
     with_a_month_of_history,
 )
+from tests.unit.reports.test_staff_day import COLLECTORS, RECORDS, the_days_actions
 
 # Debian's launcher script; Playwright's own browser builds are never downloaded
 CHROMIUM = shutil.which("chromium")
@@ -205,9 +208,12 @@ _WIDTHS = """() => ({scroll: document.documentElement.scrollWidth, inner: window
 
 @pytest.fixture(scope="module")
 def month_dir(tmp_path_factory) -> Path:
-    """The report of a day after a month of reports: a trend table of 90 rows, the day's balance known."""
+    """The report of a day after a month of reports: a trend table of 90 rows, the day's balance known, and the
+    day's staff actions (collectors' outcomes, ticket actions: the widest tables)."""
     folder = tmp_path_factory.mktemp("month")
-    files = report_files(DAY, GENERATED_AT, with_a_month_of_history(hostile_entries()), company())
+    staffed = replace(company(), collectors=COLLECTORS, staff_actions=tuple(the_days_actions()),
+                      staff=staff_labels(RECORDS))  # fmt: skip
+    files = report_files(DAY, GENERATED_AT, with_a_month_of_history(hostile_entries()), staffed)
     for name, content in files.items():
         if name.endswith(".html"):
             (folder / name).write_bytes(content)
@@ -234,6 +240,8 @@ def test_the_report_fits_the_screen_reads_in_words_and_passes_axe(browser, month
         assert page.evaluate(_WIDTHS)["scroll"] <= width
         # the trend shows its last 14 days here, all 30 in the workbook
         assert page.locator("#trend tbody tr").count() == 14 * 3
+        assert page.locator("#collector_actions tbody tr").count() == 3
+        assert page.locator("#ticket_actions tbody tr").count() == 2
         violations = Axe().run(page).response["violations"]
         assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations] == []
         assert opened.problems == [] and opened.violations() == []

@@ -180,13 +180,14 @@ def test_a_reply_goes_through_the_send_path_in_the_window_and_waits_for_it_outsi
     assert replies.sent == [(LEAK, "+8613812345678", "师傅下午两点上门")]
     [said] = store.audit.actions
     assert (said.action, said.note, said.after, said.unit_id) == (
-        "ticket.reply", "师傅下午两点上门", {"reply": "sent"}, "C01-B01-0102",
+        "ticket.reply", "师傅下午两点上门", {"reply": "sent", "route": "text", "department": "engineering"},
+        "C01-B01-0102",
     )  # fmt: skip
     replies.window_open = False
     queued = post(http, "reply", CLERK, body=form("sub-e1", text="明早八点来修"))
     assert queued.status == 200 and "回复将在时段开始后发送" in str(queued.body)
     assert store.ticket_items[LEAK].queued_replies == ("明早八点来修",) and len(replies.sent) == 1
-    assert store.audit.actions[-1].after == {"reply": "queued"}
+    assert store.audit.actions[-1].after == {"reply": "queued", "department": "engineering"}
     assert send_queued_replies(store, replies, NOW) == {"outside_window": 1}  # still closed: kept
     replies.window_open = True
     assert send_queued_replies(store, replies, NOW + timedelta(hours=10)) == {"sent": 1}

@@ -720,25 +720,3 @@ def test_an_opt_out_found_by_the_rules_is_never_overruled_by_the_model():
 
     assert result.intent == "opt_out"
     assert flow.store.units["C01-B01-0101"].owners[0].sms_opt_out is True
-
-
-# ---------------------------------------------------------------------------------------------- a clerk's answer
-
-
-def test_a_clerks_answer_goes_on_the_channel_the_owner_wrote_on_and_never_outside_the_contact_window():
-    flow = Flow()
-    ticket = Ticket(
-        ticket_id="T20261111-0A1B2C3D", community_id="C01", unit_ids=("C01-B01-0101",), department="engineering",
-        intent="complaint", channel="sms", contact=PHONE, message="楼上漏水", source_id="in-1",
-        created_at=datetime(2026, 11, 11, 2, 0, tzinfo=UTC), due_by=datetime(2026, 11, 12, 2, 0, tzinfo=UTC),
-    )  # fmt: skip
-    daytime = datetime(2026, 11, 11, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai
-    assert flow.receiver.reply_to_owner(ticket, "师傅下午上门", daytime) == "sent"
-    assert flow.phone.sent == [(PHONE, "师傅下午上门")]
-    by_email = ticket.model_copy(update={"channel": "email", "contact": "wang@example.net"})
-    assert flow.receiver.reply_to_owner(by_email, "已安排维修", daytime) == "sent"
-    [(to, _subject, body)] = flow.mail.sent
-    assert (to, body) == ("wang@example.net", "已安排维修")
-    night = datetime(2026, 11, 11, 15, 0, tzinfo=UTC)  # 23:00 in Shanghai
-    assert flow.receiver.reply_to_owner(ticket, "明早来修", night) == "outside_window"
-    assert len(flow.phone.sent) == 1 and len(flow.mail.sent) == 1

@@ -55,7 +55,7 @@ def summary():
 
 
 def test_summary_header(summary):
-    assert summary["schema_version"] == 6
+    assert summary["schema_version"] == 7
     assert summary["timezone"] == "Asia/Shanghai"
     assert summary["date"] == "2025-03-05"
     assert summary["generated_at"] == GENERATED_AT.isoformat()
@@ -344,7 +344,7 @@ def test_dead_letter_depths_in_the_totals():
     assert build_summary(DAY, GENERATED_AT, entries())["totals"]["dead_letters"] == {}
 
 
-def test_version_6_keeps_every_key_of_versions_1_to_5(summary):
+def test_version_7_keeps_every_key_of_versions_1_to_6(summary):
     version_1 = {"collections", "current_period", "back_arrears", "outstanding_fen", "reminders"}
     version_2 = {"arrears_aging", "top_debtors", "replies", "tickets", "leftover_issues"}
     version_3 = {"trend", "reminder_effectiveness"}
@@ -352,7 +352,8 @@ def test_version_6_keeps_every_key_of_versions_1_to_5(summary):
     version_6 = {"online_payments"}
     earlier = version_1 | version_2 | version_3 | version_4 | version_6
     assert earlier | {"community_id", "name", "targets"} == set(summary["communities"][0])
-    assert earlier | {"dead_letters", "collectors", "reconciliation"} == set(summary["totals"])
+    version_7 = {"staff_actions"}
+    assert earlier | version_7 | {"dead_letters", "collectors", "reconciliation"} == set(summary["totals"])
     header = {"schema_version", "date", "generated_at", "timezone"}
     assert header | {"totals", "communities", "unmatched"} == set(summary)
 

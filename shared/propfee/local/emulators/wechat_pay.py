@@ -38,6 +38,7 @@ from propfee.local.emulators.common import (
     private_pem,
     public_pem,
 )
+from propfee.local.emulators.wechat_client import JSAPI_PAY_PATH, jsapi_pay
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # WeChat Pay's notification retries after an answer that is not 200/204 (its docs: about 24 hours in all)
@@ -59,11 +60,16 @@ class Order:
     description: str
     notify_url: str
     attach: str
+    payer_openid: str = ""  # JSAPI: the payer the order was made for
     state: str = "NOTPAY"
     transaction_id: str = ""
     success_time: datetime | None = None
     refunded_fen: int = 0
     refunds: list[Refund] = field(default_factory=list)
+
+    @property
+    def prepay_id(self) -> str:
+        return f"wx{self.out_trade_no}"
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,7 @@ class WeChatPayEmulator:
         self.refunds: dict[str, dict[str, Any]] = {}
         self.bills: dict[str, bytes] = {}
         self.refused_signatures = 0
+        self.jsapi_refused: list[str] = []  # why the WeChat client refused a page's JSAPI parameters
         self.notifications = NotificationQueue(clock, RETRY_SCHEDULE, lambda status, _: status in (200, 204), transport)
         self._lock = threading.Lock()
         self._server = LocalServer(self._app)
@@ -225,6 +232,8 @@ class WeChatPayEmulator:
         if path.startswith("/bills/"):  # the short-lived download URL: not signed, like the real one's content
             content = self.bills.get(path.removeprefix("/bills/"))
             return (200, {"Content-Type": "application/octet-stream"}, content) if content else (404, {}, b"")
+        if path == JSAPI_PAY_PATH and method == "POST":  # the WeChat client paying JSAPI parameters (unsigned)
+            return jsapi_pay(self, body)
         if path.startswith("/pay/"):  # the H5 cashier the owner's browser is sent to (not an API: unsigned)
             return self._cashier(method, path.removeprefix("/pay/"))
         answer: dict[str, Any] | None
@@ -282,13 +291,15 @@ class WeChatPayEmulator:
             return _error(400, "PARAM_ERROR", "缺少scene_info")
         if kind == "jsapi" and not (data.get("payer") or {}).get("openid"):
             return _error(400, "PARAM_ERROR", "缺少openid")
+        payer = str((data.get("payer") or {}).get("openid", ""))
         order = self.orders.get(no)
         if order is None:
             order = Order(
                 no, kind, total, str(data.get("description", "")), str(data["notify_url"]), str(data.get("attach", ""))
             )
+            order.payer_openid = payer
             self.orders[no] = order
-        elif order.amount_fen != total or order.kind != kind:
+        elif order.amount_fen != total or order.kind != kind or order.payer_openid != payer:
             return _error(400, "INVALID_REQUEST", "201 商户订单号重复")  # the same number, other terms
         elif order.state == "SUCCESS":
             return _error(400, "ORDERPAID", "该订单已支付")
@@ -296,7 +307,7 @@ class WeChatPayEmulator:
             return 200, {"h5_url": f"{self.base_url}/pay/{no}"}
         if kind == "native":
             return 200, {"code_url": f"weixin://wxpay/bizpayurl?pr={no}"}
-        return 200, {"prepay_id": f"wx{no}"}
+        return 200, {"prepay_id": order.prepay_id}
 
     def _resource(self, order: Order) -> dict[str, Any]:
         answer: dict[str, Any] = {

@@ -188,6 +188,9 @@ _CODES: dict[str, dict[str, str]] = {
         "visited": "已上门",
         "referred": "转法务",
         "not_referred": "不转法务",
+        # where a staff action was recorded
+        "console": "控制台",
+        "cli": "命令行",
         # channels (the ladder's step ids are made of them)
         "sms": "短信",
         "email": "邮件",
@@ -319,6 +322,8 @@ _CODES: dict[str, dict[str, str]] = {
         "visited": "visited",
         "referred": "referred to the lawyers",
         "not_referred": "not referred",
+        "console": "console",
+        "cli": "command line",
         "sms": "SMS",
         "email": "Email",
         "letter": "Letter",
